@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.limits import BodyLimitMiddleware
+from api.routes import assets, search, system
+from assetlens import __version__
+from assetlens.bootstrap import Container, build
+from assetlens.config import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Assetlens keeps AI-generated media — images, video, audio, fonts, logos, prompts — and finds
+it again by prompt text, visual similarity (CLIP) and facets.
+
+Authenticate with `Authorization: Bearer <api key>` (`assetlens keys create --workspace NAME`).
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(container: Container | None = None, settings: Settings | None = None,
+               *, run_indexer: bool | None = None) -> FastAPI:
+    """Build the app. With no container, one is built from settings at startup (not at
+    import). The indexer runs in-process when settings say so (embedded mode)."""
+    settings = container.settings if container else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        wired = container or build(settings)
+        wired.index.ensure()
+        app.state.container = wired
+        in_process = settings.indexer_in_process if run_indexer is None else run_indexer
+        if in_process:
+            wired.start_indexer_thread()
+        try:
+            yield
+        finally:
+            if owned:
+                wired.close()
+
+    app = FastAPI(title="Assetlens", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes + (1 << 20),
+                       json_limit=settings.max_json_body_bytes,
+                       json_depth=settings.max_json_depth)
+    problems.install(app)
+    app.include_router(system.router)
+    app.include_router(assets.router)
+    app.include_router(search.router)
+    return app

@@ -1,0 +1,100 @@
+"""Request body limits that hold while streaming, before any parser runs."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assetlens.errors import AssetlensError, PayloadTooLarge
+from assetlens.jsonguard import check_json_depth
+
+
+class BodyLimitMiddleware:
+    """Caps request bodies: `upload_limit` for multipart, `json_limit` for everything else,
+    and refuses over-deep JSON (a RecursionError in the parser would otherwise be a 500)."""
+
+    def __init__(self, app: ASGIApp, *, upload_limit: int, json_limit: int,
+                 json_depth: int) -> None:
+        self.app = app
+        self.upload_limit = upload_limit
+        self.json_limit = json_limit
+        self.json_depth = json_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        multipart = headers.get("content-type", "").startswith("multipart/")
+        limit = self.upload_limit if multipart else self.json_limit
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            await _reject(send, PayloadTooLarge(f"request body exceeds {limit} bytes"))
+            return
+        if multipart:
+            await self.app(scope, _counting(receive, limit), send)
+            return
+        try:
+            body = await _read_all(receive, limit)
+            if body and "json" in headers.get("content-type", ""):
+                check_json_depth(body, self.json_depth)
+        except AssetlensError as exc:
+            await _reject(send, exc)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        return message
+
+    return wrapped
+
+
+async def _read_all(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def wrapped() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return wrapped
+
+
+async def _reject(send: Send, exc: AssetlensError) -> None:
+    body = json.dumps({"type": f"https://assetlens.dev/problems/{type(exc).__name__.lower()}",
+                       "title": exc.title, "status": exc.status, "detail": exc.detail}).encode()
+    await send({"type": "http.response.start", "status": exc.status,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

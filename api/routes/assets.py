@@ -1,0 +1,220 @@
+"""/v1/assets: upload, read, edit, trash, restore, content, thumbnails, similar."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContainerDep, Workspace
+from api.multipart import read_form
+from assetlens import media
+from assetlens.domain import Asset
+from assetlens.errors import InvalidInput, NotFound, PreconditionFailed, UnsupportedMediaType
+from assetlens.normalize import normalize_tags
+from assetlens.services.assets import AssetPatch, UploadForm, parse_json_object
+
+router = APIRouter(prefix="/v1/assets", tags=["assets"])
+
+WaitFlag = Annotated[bool, Query(description="return once the change is searchable (bounded)")]
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def etag_of(asset: Asset) -> str:
+    return f'"r{asset.revision}"'
+
+
+def asset_response(asset: Asset, status: int = 200) -> JSONResponse:
+    return JSONResponse(asset.public(), status_code=status, headers={"ETag": etag_of(asset)})
+
+
+def upload_limit_for(container: ContainerDep) -> Any:
+    def limit(filename: str) -> int:
+        found = media.classify_extension(filename)
+        if found is None:
+            raise UnsupportedMediaType(
+                f"file type not allowed; allowed extensions: {', '.join(media.ALLOWED_EXTENSIONS)}"
+            )
+        return container.settings.max_bytes_for(found[0].value)
+
+    return limit
+
+
+@router.post("", status_code=201, summary="Upload an asset (multipart)",
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file"], "properties": {
+                     "file": {"type": "string", "format": "binary"},
+                     "name": {"type": "string"}, "description": {"type": "string"},
+                     "tags": {"type": "string", "description": "comma-separated"},
+                     "folder_id": {"type": "string"}, "prompt": {"type": "string"},
+                     "metadata": {"type": "string", "description": "JSON object"},
+                     "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
+                     "source": {"type": "string"}}}}}}})
+async def upload(request: Request, workspace: Workspace, container: ContainerDep,
+                 wait: WaitFlag = False) -> JSONResponse:
+    settings = container.settings
+    form = await read_form(
+        request, spool_dir=settings.data_dir / "tmp" / "uploads", file_field="file",
+        file_limit=upload_limit_for(container), max_field_bytes=settings.max_form_field_bytes,
+    )
+    try:
+        if form.file is None:
+            raise InvalidInput("the multipart field `file` is required")
+        fields = form.fields
+        metadata = parse_json_object(fields["metadata"], max_depth=settings.max_json_depth,
+                                     what="metadata") if fields.get("metadata") else {}
+        upload_form = UploadForm(
+            name=fields.get("name"), description=fields.get("description"),
+            tags=normalize_tags(fields.get("tags")), folder_id=fields.get("folder_id"),
+            prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
+            source=fields.get("source"),
+        )
+        asset = await run_in_threadpool(container.assets.upload, workspace, form.file,
+                                        upload_form)
+    finally:
+        form.discard()
+    if wait:
+        asset = await _wait(container, asset)
+    return asset_response(asset, status=201)
+
+
+async def _wait(container: ContainerDep, asset: Asset) -> Asset:
+    return await run_in_threadpool(container.assets.wait_indexed, asset.workspace, asset.id,
+                                   container.settings.wait_timeout_seconds)
+
+
+@router.get("/{asset_id}", summary="Get an asset")
+async def get_asset(asset_id: str, workspace: Workspace, container: ContainerDep) -> JSONResponse:
+    asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
+    return asset_response(asset)
+
+
+def _expected_revision(if_match: str | None) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = re.fullmatch(r'\s*(?:W/)?"r(\d+)"\s*', if_match)
+    if not match:
+        raise PreconditionFailed("If-Match does not name a version of this asset")
+    return int(match.group(1))
+
+
+@router.patch("/{asset_id}", summary="Edit an asset (If-Match for optimistic concurrency)")
+async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()], workspace: Workspace,
+                      container: ContainerDep,
+                      if_match: Annotated[str | None, Header()] = None,
+                      wait: WaitFlag = False) -> JSONResponse:
+    asset = await run_in_threadpool(container.assets.update, workspace, asset_id, patch,
+                                    _expected_revision(if_match))
+    if wait:
+        asset = await _wait(container, asset)
+    return asset_response(asset)
+
+
+@router.delete("/{asset_id}", summary="Move an asset to the trash")
+async def delete_asset(asset_id: str, workspace: Workspace, container: ContainerDep,
+                       wait: WaitFlag = False) -> JSONResponse:
+    asset = await run_in_threadpool(container.assets.delete, workspace, asset_id)
+    if wait:
+        asset = await _wait(container, asset)
+    return asset_response(asset)
+
+
+@router.post("/{asset_id}/restore", summary="Restore an asset from the trash")
+async def restore_asset(asset_id: str, workspace: Workspace, container: ContainerDep,
+                        wait: WaitFlag = False) -> JSONResponse:
+    asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
+    if wait:
+        asset = await _wait(container, asset)
+    return asset_response(asset)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """One byte range (inclusive); None means serve the whole body."""
+    match = _RANGE.fullmatch(header.strip())
+    if not match:
+        return None  # multiple or malformed ranges: RFC 9110 lets us ignore them
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        length = int(last)
+        if length == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        raise _unsatisfiable(size)
+    return start, min(end, size - 1)
+
+
+class _RangeNotSatisfiable(InvalidInput):
+    status = 416
+    title = "Range not satisfiable"
+
+
+def _unsatisfiable(size: int) -> _RangeNotSatisfiable:
+    return _RangeNotSatisfiable(f"the file has {size} bytes")
+
+
+@router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
+async def content(asset_id: str, request: Request, workspace: Workspace,
+                  container: ContainerDep) -> Response:
+    asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
+    etag = f'"{asset.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=3600",
+    }
+    filename = quote(f"{asset.name}" if "." in asset.name else f"{asset.name}.{asset.extension}")
+    if media.is_active_content(asset.mime):
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+        headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    else:
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    byte_range = None
+    range_header = request.headers.get("range")
+    if range_header and request.headers.get("if-range", etag) == etag:
+        byte_range = _parse_range(range_header, asset.size_bytes)
+    start, end = byte_range or (0, None)
+    body = await run_in_threadpool(container.assets.content, workspace, asset_id, start, end)
+    length = body.end - body.start + 1 if body.info.size else 0
+    headers["Content-Length"] = str(length)
+    status = 200
+    if byte_range is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {body.start}-{body.end}/{body.info.size}"
+    return StreamingResponse(body.chunks, status_code=status, media_type=asset.mime,
+                             headers=headers)
+
+
+@router.get("/{asset_id}/thumbnail", summary="A WebP preview (small 150 px, medium 600 px)")
+async def thumbnail(asset_id: str, request: Request, workspace: Workspace,
+                    container: ContainerDep,
+                    size: Annotated[str, Query(pattern="^(small|medium)$")] = "small",
+                    ) -> Response:
+    asset, data = await run_in_threadpool(container.assets.preview, workspace, asset_id, size)
+    if data is None:
+        state = "is still being processed" if asset.status == "processing" else "has no preview"
+        raise NotFound(f"the asset {state}")
+    etag = f'"{asset.sha256[:32]}-{size}"'
+    headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "private, max-age=86400"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/webp", headers=headers)
+
+
+@router.get("/{asset_id}/similar", summary="Visually similar assets (CLIP)")
+async def similar(asset_id: str, workspace: Workspace, container: ContainerDep,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+    hits = await run_in_threadpool(container.search.similar, workspace, asset_id, limit)
+    return {"items": [{"asset": h.asset.public(), "score": h.score} for h in hits]}

@@ -1,0 +1,84 @@
+"""/v1/search: keyword, semantic and hybrid search with facets; search by image."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContainerDep, Workspace
+from api.multipart import read_form
+from assetlens import media
+from assetlens.domain import AssetType
+from assetlens.errors import InvalidInput, UnsupportedMediaType
+from assetlens.query import Filters, Hit, SearchPage
+from assetlens.services.assets import parse_json_object
+from assetlens.services.search import SearchRequest
+
+router = APIRouter(prefix="/v1/search", tags=["search"])
+
+
+def page_body(page: SearchPage) -> dict[str, Any]:
+    return {
+        "total": page.total,
+        "items": [{"asset": hit.asset.public(), "score": hit.score} for hit in page.hits],
+        "facets": {name: [b.model_dump() for b in buckets]
+                   for name, buckets in page.facets.items()},
+        "next_cursor": page.next_cursor,
+    }
+
+
+def hits_body(hits: list[Hit]) -> dict[str, Any]:
+    return {"items": [{"asset": hit.asset.public(), "score": hit.score} for hit in hits]}
+
+
+@router.post("", summary="Search assets: keyword, semantic (CLIP) or hybrid, with facets")
+async def search(body: Annotated[SearchRequest, Body()], workspace: Workspace,
+                 container: ContainerDep) -> dict[str, Any]:
+    page = await run_in_threadpool(container.search.search, workspace, body)
+    return page_body(page)
+
+
+@router.post("/by-image", summary="Assets that look like an uploaded image (multipart `file`)")
+async def by_image(request: Request, workspace: Workspace, container: ContainerDep,
+                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+    settings = container.settings
+
+    def image_limit(filename: str) -> int:
+        found = media.classify_extension(filename)
+        if found is None or found[0] not in (AssetType.IMAGE, AssetType.LOGO):
+            raise UnsupportedMediaType("search by image takes a jpg, png, webp or gif file")
+        return settings.max_image_bytes
+
+    form = await read_form(request, spool_dir=settings.data_dir / "tmp" / "uploads",
+                           file_field="file", file_limit=image_limit,
+                           max_field_bytes=settings.max_form_field_bytes)
+    try:
+        if form.file is None:
+            raise InvalidInput("the multipart field `file` is required")
+        filters = Filters()
+        if form.fields.get("filters"):
+            filters = Filters.model_validate(parse_json_object(
+                form.fields["filters"], max_depth=settings.max_json_depth, what="filters"))
+        spooled = form.file
+        inspection = await run_in_threadpool(media.inspect_upload, spooled.path,
+                                             spooled.filename,
+                                             max_image_pixels=settings.max_image_pixels)
+        if inspection.mime == "image/svg+xml":
+            raise UnsupportedMediaType("search by image takes a raster image")
+        image = await run_in_threadpool(_open_rgb, spooled.path)
+        hits = await run_in_threadpool(container.search.by_image, workspace, image, limit,
+                                       filters)
+    finally:
+        form.discard()
+    return hits_body(hits)
+
+
+def _open_rgb(path: Any) -> Image.Image:
+    with Image.open(path, formats=["PNG", "JPEG", "WEBP", "GIF"]) as image:
+        with contextlib.suppress(EOFError):
+            image.seek(0)
+        return image.convert("RGB")

@@ -1,0 +1,46 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContainerDep
+from assetlens.errors import AssetlensError
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/v1/health")
+def health() -> dict[str, str]:
+    """The process is up (checks nothing else)."""
+    return {"status": "ok"}
+
+
+@router.get("/v1/ready")
+async def ready(container: ContainerDep) -> JSONResponse:
+    """Ready when the object store and the search index answer; reports visual search."""
+    checks: dict[str, Any] = {}
+    ok = True
+    for name, check in (("store", container.store.check), ("index", container.index.check)):
+        try:
+            await run_in_threadpool(check)
+            checks[name] = "ok"
+        except AssetlensError as exc:
+            checks[name] = exc.detail
+            ok = False
+    embedder = container.embedder
+    visual = embedder is not None and await run_in_threadpool(embedder.available)
+    checks["visual_search"] = "available" if visual else "unavailable"
+    body = {"status": "ready" if ok else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if ok else 503,
+                        headers=None if ok else {"Retry-After": "5"})
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,3 @@
+"""Assetlens core: domain model, ports, services and wiring."""
+
+__version__ = "0.1.0"

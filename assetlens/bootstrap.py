@@ -1,0 +1,113 @@
+"""The one wiring point: builds adapters and services from settings.
+
+Adapters are imported here, lazily, so the core never depends on them and nothing heavy
+(torch, the Elasticsearch client) is imported unless the settings ask for it. Tests pass
+their own adapters (fakes or real ones) instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from assetlens.apikeys import ApiKeys
+from assetlens.config import IndexBackend, Settings, StoreBackend
+from assetlens.ports import Embedder, ObjectStore, SearchIndex
+from assetlens.services.assets import AssetService
+from assetlens.services.indexing import Indexer
+from assetlens.services.search import SearchService
+from assetlens.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    store: ObjectStore
+    index: SearchIndex
+    embedder: Embedder | None
+    queue: WorkQueue
+    keys: ApiKeys
+    assets: AssetService
+    search: SearchService
+    indexer: Indexer
+    _worker: threading.Thread | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def start_indexer_thread(self) -> None:
+        """Run the indexer inside this process (embedded mode's `serve`)."""
+        if self._worker is not None:
+            return
+        self._stop.clear()
+        self._worker = threading.Thread(target=self.indexer.run, args=(self._stop,),
+                                        name="assetlens-indexer", daemon=True)
+        self._worker.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+            self._worker = None
+        self.index.close()
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    if settings.store_backend is StoreBackend.S3:
+        from storage.s3 import S3ObjectStore
+
+        return S3ObjectStore.from_settings(settings)
+    from storage.local import LocalObjectStore
+
+    store = LocalObjectStore(settings.data_dir / "store")
+    store.sweep_temp(older_than=timedelta(hours=1))
+    return store
+
+
+def build_index(settings: Settings) -> SearchIndex:
+    if settings.index_backend is IndexBackend.ELASTICSEARCH:
+        from indexer.elasticsearch import ElasticsearchIndex
+
+        return ElasticsearchIndex.from_settings(settings)
+    from indexer.embedded import EmbeddedSearchIndex
+
+    return EmbeddedSearchIndex(settings.data_dir / "index")
+
+
+def build_embedder(settings: Settings) -> Embedder | None:
+    if not settings.clip_enabled:
+        return None
+    from embeddings.open_clip_embedder import OpenClipEmbedder
+
+    return OpenClipEmbedder(settings)
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    store: ObjectStore | None = None,
+    index: SearchIndex | None = None,
+    embedder: Embedder | None = None,
+    use_embedder: bool = True,
+) -> Container:
+    """Everything the API, the worker and the CLI need, from settings or given adapters."""
+    settings = settings or Settings()
+    store = store or build_store(settings)
+    index = index or build_index(settings)
+    if embedder is None and use_embedder:
+        embedder = build_embedder(settings)
+    queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
+    assets = AssetService(settings, store, index, queue)
+    return Container(
+        settings=settings,
+        store=store,
+        index=index,
+        embedder=embedder,
+        queue=queue,
+        keys=ApiKeys(store),
+        assets=assets,
+        search=SearchService(index, embedder, assets.manifests),
+        indexer=Indexer(settings, store, index, queue, embedder),
+    )

@@ -1,0 +1,203 @@
+"""The `assetlens` command line."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assetlens.config import Settings
+
+app = typer.Typer(help="Assetlens: an asset library for AI-generated media.",
+                  no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSETLENS_DATA_DIR")]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    return settings
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the API (and, in embedded mode, run the indexer in-process)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    _logging()
+    settings = _settings(data_dir)
+    uvicorn.run(create_app(settings=settings), host=host or settings.host,
+                port=port or settings.port, log_level="info")
+
+
+@app.command()
+def indexer(data_dir: DataDir = None) -> None:
+    """Run an indexer worker until SIGINT/SIGTERM (run several for more throughput)."""
+    from assetlens.bootstrap import build
+
+    _logging()
+    container = build(_settings(data_dir))
+    container.index.ensure()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    report = container.indexer.reconcile()
+    console.print(f"reconciled {report.checked} assets: {report.enqueued} queued, "
+                  f"{report.removed} stale index entries removed")
+    try:
+        container.indexer.run(stop)
+    finally:
+        container.close()
+
+
+@keys_app.command("create")
+def keys_create(
+    workspace: Annotated[str, typer.Option(help="workspace the key belongs to")],
+    name: Annotated[str, typer.Option(help="a label for the key")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key; the key is the last line printed."""
+    from assetlens.bootstrap import build_store
+    from assetlens.apikeys import ApiKeys
+
+    key = ApiKeys(build_store(_settings(data_dir))).create(workspace, name)
+    console.print(f"Created a key for workspace [bold]{workspace}[/]. It is shown only once:")
+    print(key)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or directories", exists=True)],
+    workspace: Annotated[str, typer.Option(help="workspace to import into")] = "default",
+    tag: Annotated[list[str] | None, typer.Option(help="tag every asset (repeatable)")] = None,
+    index: Annotated[bool, typer.Option(help="index now (in this process)")] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Import files (sidecar .txt/.json provenance is read too)."""
+    from assetlens.bootstrap import build
+    from assetlens.ingest import discover, ingest_files
+    from assetlens.layout import check_workspace
+
+    check_workspace(workspace)
+    container = build(_settings(data_dir))
+    try:
+        container.index.ensure()
+        files = list(discover(paths))
+        with _progress() as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            report = ingest_files(container.assets, workspace, files, tags=tag or [],
+                                  on_progress=lambda *_: progress.advance(task))
+            if index and report.created:
+                indexed = progress.add_task("indexing", total=len(report.created))
+                while container.indexer.run_once():
+                    progress.update(indexed, completed=len(report.created)
+                                    - min(len(report.created), container.queue.pending()))
+                progress.update(indexed, completed=len(report.created))
+        for path, reason in report.failed:
+            console.print(f"[red]skipped[/] {path}: {reason}")
+        console.print(f"{len(report.created)} imported, {len(report.failed)} refused")
+        if report.failed and not report.created:
+            raise typer.Exit(1)
+    finally:
+        container.close()
+
+
+@app.command()
+def reindex(data_dir: DataDir = None) -> None:
+    """Rebuild the search index from the object store, then switch to it."""
+    from assetlens.bootstrap import build
+
+    _logging()
+    container = build(_settings(data_dir))
+    try:
+        container.index.ensure()
+        count = container.indexer.reindex()
+        console.print(f"reindexed {count} assets")
+    finally:
+        container.close()
+
+
+@app.command()
+def reconcile(data_dir: DataDir = None) -> None:
+    """Find and repair drift between the store and the index (queues what's missing)."""
+    from assetlens.bootstrap import build
+
+    container = build(_settings(data_dir), use_embedder=False)
+    try:
+        container.index.ensure()
+        report = container.indexer.reconcile()
+        console.print(f"checked {report.checked}, queued {report.enqueued}, "
+                      f"removed {report.removed}")
+    finally:
+        container.close()
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve afterwards")] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Make sample assets, ingest them into workspace `demo`, and serve API + docs."""
+    from assetlens.bootstrap import build
+    from assetlens.demo import sample_tags, write_samples
+    from assetlens.ingest import ingest_files
+
+    _logging()
+    settings = _settings(data_dir)
+    container = build(settings)
+    try:
+        container.index.ensure()
+        samples = write_samples(settings.data_dir / "demo-samples")
+        with _progress() as progress:
+            task = progress.add_task("ingesting samples", total=len(samples))
+            for path in samples:
+                ingest_files(container.assets, "demo", [path], tags=sample_tags(path))
+                progress.advance(task)
+        container.indexer.drain()
+        key = container.keys.create("demo", "demo")
+        visual = container.embedder is not None and container.embedder.available()
+    finally:
+        container.close()
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"\nIngested {len(samples)} sample assets into workspace 'demo'.")
+    console.print(f"Visual search: {'available' if visual else 'unavailable (no CLIP weights here)'}")
+    console.print(f"API docs: {base}/docs")
+    console.print(f"Try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: "
+                  f"application/json' -d '{{\"q\": \"fox\", \"facets\": [\"tags\", \"model\"]}}' "
+                  f"{base}/v1/search")
+    print(key)
+    if serve_api:
+        serve(host=host, port=port, data_dir=data_dir)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,113 @@
+"""Settings from `ASSETLENS_*` environment variables and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+class StoreBackend(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class IndexBackend(StrEnum):
+    EMBEDDED = "embedded"
+    ELASTICSEARCH = "elasticsearch"
+
+
+class Settings(BaseSettings):
+    """Every knob of Assetlens. Defaults give embedded mode under `./data`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSETLENS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    store_backend: StoreBackend = StoreBackend.LOCAL
+    index_backend: IndexBackend = IndexBackend.EMBEDDED
+
+    # S3 / MinIO
+    s3_endpoint: str = "http://127.0.0.1:9000"
+    s3_access_key: str = "assetlens"
+    s3_secret_key: SecretStr = SecretStr("assetlens-secret")
+    s3_bucket: str = "assetlens"
+    s3_region: str = "us-east-1"
+
+    # Elasticsearch
+    es_url: str = "http://127.0.0.1:9200"
+    es_index: str = "assetlens"
+    es_api_key: SecretStr | None = None
+    es_num_candidates: int = 200
+
+    # CLIP (open_clip). Weights come from the local HF cache or `clip_checkpoint`.
+    clip_enabled: bool = True
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    clip_checkpoint: Path | None = None
+    clip_model_config: Path | None = Field(
+        default=None, description="JSON model config for a custom/tiny architecture"
+    )
+    clip_device: str = "cpu"
+    clip_batch_size: int = 16
+    clip_threads: int = 0
+
+    # Upload limits (bytes) per asset type; DESIGN.md defaults.
+    max_image_bytes: int = 10 * MB
+    max_audio_bytes: int = 50 * MB
+    max_video_bytes: int = 200 * MB
+    max_font_bytes: int = 5 * MB
+    max_logo_bytes: int = 5 * MB
+    max_text_bytes: int = 5 * MB
+    max_image_pixels: int = 64_000_000
+    max_form_field_bytes: int = 64 * 1024
+    max_json_body_bytes: int = 256 * 1024
+    max_json_depth: int = 16
+
+    # Indexer
+    run_indexer_in_process: bool | None = None  # None: yes in embedded mode
+    indexer_batch_size: int = 16
+    indexer_lease_seconds: float = 120.0
+    indexer_poll_seconds: float = 0.5
+    indexer_max_attempts: int = 5
+    wait_timeout_seconds: float = 30.0
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    signing_secret: SecretStr | None = None
+    trash_retention_days: int = 30
+
+    @property
+    def indexer_in_process(self) -> bool:
+        if self.run_indexer_in_process is not None:
+            return self.run_indexer_in_process
+        return self.index_backend is IndexBackend.EMBEDDED
+
+    def max_bytes_for(self, asset_type: str) -> int:
+        """The upload limit for an asset type ('other' gets the smallest)."""
+        limits = {
+            "image": self.max_image_bytes,
+            "audio": self.max_audio_bytes,
+            "video": self.max_video_bytes,
+            "font": self.max_font_bytes,
+            "logo": self.max_logo_bytes,
+            "text": self.max_text_bytes,
+        }
+        return limits.get(asset_type, self.max_text_bytes)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return max(
+            self.max_image_bytes,
+            self.max_audio_bytes,
+            self.max_video_bytes,
+            self.max_font_bytes,
+            self.max_logo_bytes,
+            self.max_text_bytes,
+        )

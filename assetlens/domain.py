@@ -1,0 +1,162 @@
+"""The domain model: what an asset is, as stored in its manifest."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A new asset id: 32 lowercase hex characters (UUID4)."""
+    return uuid.uuid4().hex
+
+
+class AssetType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FONT = "font"
+    LOGO = "logo"
+    TEXT = "text"
+    OTHER = "other"
+
+
+class AssetStatus(StrEnum):
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+class Source(StrEnum):
+    UPLOAD = "upload"
+    GENERATION = "generation"
+    IMPORT = "import"
+    URL = "url"
+
+
+class LoRA(BaseModel):
+    name: str
+    weight: float | None = None
+
+
+class C2PAInfo(BaseModel):
+    claim_generator: str | None = None
+    actions: list[str] = Field(default_factory=list)
+    digital_source_type: str | None = None
+    validation_state: str | None = None
+    issuer: str | None = None
+    signed_at: str | None = None
+    ingredients: list[str] = Field(default_factory=list)
+
+
+class Generation(BaseModel):
+    """Normalised generation provenance (PROVENANCE.md), parsed or given by the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generator: str | None = None
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    model: str | None = None
+    model_hash: str | None = None
+    vae: str | None = None
+    loras: list[LoRA] = Field(default_factory=list)
+    sampler: str | None = None
+    scheduler: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+    cfg_scale: float | None = None
+    width: int | None = None
+    height: int | None = None
+    denoise: float | None = None
+    job_id: str | None = None
+    provider: str | None = None
+    cost: float | None = None
+    source_asset_id: str | None = None
+    ai_generated: bool | None = None
+    c2pa: C2PAInfo | None = None
+    # Every other string a workflow carried (e.g. each ComfyUI node's text inputs): searchable.
+    texts: list[str] = Field(default_factory=list)
+    raw: str | None = None
+
+    def merged_over(self, parsed: Generation | None) -> Generation:
+        """This (client-given) provenance on top of `parsed`: set client fields win."""
+        if parsed is None:
+            return self
+        mine = self.model_dump(exclude_unset=True, exclude_defaults=True)
+        return parsed.model_copy(update=mine)
+
+
+class MediaInfo(BaseModel):
+    """Technical metadata; which fields are set depends on the asset type."""
+
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    color_mode: str | None = None
+    has_alpha: bool | None = None
+    orientation: int | None = None
+    frames: int | None = None
+    duration: float | None = None
+    fps: float | None = None
+    codec: str | None = None
+    has_audio: bool | None = None
+    bitrate: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    family: str | None = None
+    style: str | None = None
+    weight: int | None = None
+    glyphs: int | None = None
+    scripts: list[str] = Field(default_factory=list)
+
+
+class Asset(BaseModel):
+    """One asset's manifest: the source of truth, stored as JSON beside its blob."""
+
+    id: str = Field(default_factory=new_id)
+    workspace: str
+    name: str
+    description: str = ""
+    type: AssetType
+    mime: str
+    extension: str
+    size_bytes: int
+    sha256: str
+    status: AssetStatus = AssetStatus.PROCESSING
+    tags: list[str] = Field(default_factory=list)
+    folder_id: str | None = None
+    source: Source = Source.UPLOAD
+    generation: Generation = Field(default_factory=Generation)
+    generation_client: Generation | None = None
+    generation_parsed: Generation | None = None
+    media: MediaInfo | None = None
+    phash: str | None = None
+    duplicate_of: str | None = None
+    previews: dict[str, str] = Field(default_factory=dict)
+    lineage: list[str] = Field(default_factory=list)
+    error: str | None = None
+    revision: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = None
+    deleted_from: AssetStatus | None = None
+
+    def searchable_texts(self) -> list[str]:
+        """Extra free text indexed besides name, description, prompt and tags."""
+        gen = self.generation
+        return [t for t in (gen.negative_prompt, *gen.texts) if t]
+
+    def public(self) -> dict[str, Any]:
+        """The JSON the API shows (the workspace is implied by the caller's key)."""
+        return self.model_dump(mode="json", exclude={"workspace", "deleted_from"})

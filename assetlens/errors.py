@@ -1,0 +1,84 @@
+"""Domain errors. The API maps each to one problem+json status; adapters raise these, never
+their library's own exceptions, so the core stays backend-neutral."""
+
+from __future__ import annotations
+
+
+class AssetlensError(Exception):
+    """Base class. `status` is the HTTP status the API answers with."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+
+class NotFound(AssetlensError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AssetlensError):
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(AssetlensError):
+    """A conditional write lost the race (If-Match mismatch, create-only key exists)."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+class InvalidInput(AssetlensError):
+    status = 422
+    title = "Invalid input"
+
+
+class PayloadTooLarge(AssetlensError):
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(AssetlensError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class Unauthorized(AssetlensError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(AssetlensError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unavailable(AssetlensError):
+    """A backend (object store, search index, embedding model) cannot serve right now."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str = "", retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class ObjectNotFound(NotFound):
+    """A key is missing in the object store."""
+
+
+class StoreUnavailable(Unavailable):
+    """The object store cannot be reached or keeps failing."""
+
+
+class IndexUnavailable(Unavailable):
+    """The search index cannot be reached or keeps failing."""
+
+
+class EmbeddingUnavailable(Unavailable):
+    """No embedding model can be loaded (no weights on this machine)."""

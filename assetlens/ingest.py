@@ -1,0 +1,96 @@
+"""Bulk import of files from disk (the `assetlens ingest` command)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assetlens import media, provenance
+from assetlens.domain import Asset, Source
+from assetlens.errors import AssetlensError
+from assetlens.services.assets import AssetService, UploadForm
+from assetlens.spool import Spooled
+
+log = logging.getLogger(__name__)
+SIDECAR_SUFFIXES = (".txt", ".json")
+
+
+@dataclass
+class IngestReport:
+    created: list[Asset] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: int = 0
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under `paths` with an allowed extension, in a stable order. A `.txt`/`.json`
+    that is a sidecar of a media file beside it is not an asset of its own."""
+    for root in paths:
+        candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() \
+            else [root]
+        for path in candidates:
+            if path.name.startswith("."):
+                continue
+            if path.suffix.lower() in SIDECAR_SUFFIXES and _is_sidecar(path):
+                continue
+            if media.classify_extension(path.name) is not None:
+                yield path
+
+
+def _is_sidecar(path: Path) -> bool:
+    stem = path.with_suffix("")
+    if stem.suffix and media.classify_extension(stem.name) is not None and stem.exists():
+        return True  # image.png.txt
+    return any(
+        sibling != path and sibling.stem == path.stem
+        and sibling.suffix.lower() not in SIDECAR_SUFFIXES
+        and media.classify_extension(sibling.name) is not None
+        for sibling in path.parent.glob(f"{_glob_escape(path.stem)}.*")
+    )
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def hash_in_place(path: Path) -> Spooled:
+    """A local file used directly as the upload source: hashed, never copied or removed."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return Spooled(path=path, filename=path.name, size=size, sha256=digest.hexdigest())
+
+
+def ingest_files(
+    assets: AssetService,
+    workspace: str,
+    files: Iterable[Path],
+    *,
+    tags: list[str] | None = None,
+    on_progress: Callable[[Path, Asset | None, str | None], None] | None = None,
+) -> IngestReport:
+    report = IngestReport()
+    for path in files:
+        try:
+            sidecar = provenance.read_sidecar(path)
+            metadata = sidecar.model_dump(exclude_defaults=True) if sidecar else {}
+            asset = assets.upload(workspace, hash_in_place(path), UploadForm(
+                tags=list(tags or []), metadata=metadata, source=Source.IMPORT.value))
+            report.created.append(asset)
+            if on_progress:
+                on_progress(path, asset, None)
+        except AssetlensError as exc:
+            report.failed.append((path, exc.detail))
+            if on_progress:
+                on_progress(path, None, exc.detail)
+        except OSError as exc:
+            report.failed.append((path, str(exc)))
+            if on_progress:
+                on_progress(path, None, str(exc))
+    return report

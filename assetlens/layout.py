@@ -1,0 +1,73 @@
+"""Where things live in the object store. The only module that builds keys."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from assetlens.errors import InvalidInput
+
+_WORKSPACE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ASSET_ID = re.compile(r"^[0-9a-f]{32}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_workspace(name: str) -> str:
+    if not _WORKSPACE.fullmatch(name):
+        raise InvalidInput(
+            "workspace names are 1-63 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def is_asset_id(value: str) -> bool:
+    return bool(_ASSET_ID.fullmatch(value))
+
+
+def blob_key(sha256: str) -> str:
+    """Content-addressed originals, sharded two levels deep to keep directories small."""
+    if not _SHA256.fullmatch(sha256):
+        raise InvalidInput("not a sha256 hex digest")
+    return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def manifest_prefix(workspace: str | None = None) -> str:
+    return "manifests/" if workspace is None else f"manifests/{workspace}/"
+
+
+def manifest_key(workspace: str, asset_id: str) -> str:
+    return f"{manifest_prefix(workspace)}{asset_id}.json"
+
+
+def parse_manifest_key(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "manifests" or not parts[2].endswith(".json"):
+        return None
+    return parts[1], parts[2].removesuffix(".json")
+
+
+def sha_claim_key(workspace: str, sha256: str) -> str:
+    """First asset of a workspace with this content: exact-duplicate detection."""
+    return f"sha/{workspace}/{sha256[:2]}/{sha256}.json"
+
+
+def preview_key(sha256: str, size: str) -> str:
+    return f"derived/{sha256[:2]}/{sha256}/preview-{size}.webp"
+
+
+def vector_key(sha256: str, model_id: str) -> str:
+    """Cached embedding of a blob by one model, so reindexing does not re-embed."""
+    slug = hashlib.sha256(model_id.encode()).hexdigest()[:16]
+    return f"derived/{sha256[:2]}/{sha256}/vector-{slug}.json"
+
+
+def api_key_key(key_hash: str) -> str:
+    return f"system/api-keys/{key_hash}.json"
+
+
+QUEUE_PREFIX = "queue/index/"
+
+
+def queue_key(workspace: str, asset_id: str) -> str:
+    return f"{QUEUE_PREFIX}{workspace}/{asset_id}.json"

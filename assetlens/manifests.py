@@ -1,0 +1,81 @@
+"""Asset manifests in the object store: one JSON document per asset, updated by CAS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from assetlens import layout
+from assetlens.domain import Asset, utcnow
+from assetlens.errors import NotFound, ObjectNotFound, PreconditionFailed
+from assetlens.ports import ObjectStore
+
+Mutation = Callable[[Asset], Asset | None]
+
+
+class Manifests:
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    def get(self, workspace: str, asset_id: str) -> tuple[Asset, str]:
+        """The asset and its store ETag; NotFound (never another workspace's) otherwise."""
+        if not layout.is_asset_id(asset_id):
+            raise NotFound("asset not found")
+        try:
+            stored = self._store.get_bytes(layout.manifest_key(workspace, asset_id))
+        except ObjectNotFound as exc:
+            raise NotFound("asset not found") from exc
+        return Asset.model_validate_json(stored.data), stored.info.etag
+
+    def create(self, asset: Asset) -> str:
+        return self._store.put_bytes(
+            layout.manifest_key(asset.workspace, asset.id),
+            asset.model_dump_json().encode(),
+            content_type="application/json",
+            create_only=True,
+        ).etag
+
+    def update(
+        self, workspace: str, asset_id: str, mutate: Mutation, *, expect_revision: int | None = None
+    ) -> Asset:
+        """Apply `mutate` to the current manifest by compare-and-swap, retrying lost races.
+
+        `mutate` returns the new asset, or None for no change. With `expect_revision` the
+        caller's view must still be current (HTTP If-Match), else PreconditionFailed.
+        """
+        while True:
+            asset, etag = self.get(workspace, asset_id)
+            if expect_revision is not None and asset.revision != expect_revision:
+                raise PreconditionFailed("the asset changed since it was read (ETag mismatch)")
+            changed = mutate(asset.model_copy(deep=True))
+            if changed is None:
+                return asset
+            changed.revision = asset.revision + 1
+            changed.updated_at = utcnow()
+            try:
+                self._store.put_bytes(
+                    layout.manifest_key(workspace, asset_id),
+                    changed.model_dump_json().encode(),
+                    content_type="application/json",
+                    if_match=etag,
+                )
+            except PreconditionFailed:
+                if expect_revision is not None:
+                    raise
+                continue
+            return changed
+
+    def delete(self, workspace: str, asset_id: str) -> None:
+        self._store.delete(layout.manifest_key(workspace, asset_id))
+
+    def iter_keys(self, workspace: str | None = None) -> Iterator[tuple[str, str]]:
+        for key in self._store.list_keys(layout.manifest_prefix(workspace)):
+            parsed = layout.parse_manifest_key(key)
+            if parsed:
+                yield parsed
+
+    def iter_all(self, workspace: str | None = None) -> Iterator[Asset]:
+        for ws, asset_id in self.iter_keys(workspace):
+            try:
+                yield self.get(ws, asset_id)[0]
+            except NotFound:
+                continue  # deleted while listing

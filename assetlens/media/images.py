@@ -1,0 +1,141 @@
+"""Raster images (JPEG, PNG, WebP, GIF, AVIF): validation, metadata and previews."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Final
+
+from PIL import Image, ImageOps
+
+from assetlens.domain import MediaInfo
+from assetlens.errors import InvalidInput
+from assetlens.media.phash import perceptual_hash
+from assetlens.media.previews import fit, flatten, has_alpha, webp_previews
+from assetlens.media.results import Analysis
+
+#: Sniffed format key → the one Pillow plugin allowed to open it.
+PIL_FORMATS: Final = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "gif": "GIF",
+    "webp": "WEBP",
+    "avif": "AVIF",
+}
+#: The longest side of the image handed to the embedder (CLIP resizes to ~224 anyway).
+EMBED_MAX_SIDE: Final = 1024
+_ORIENTATION_TAG: Final = 0x0112
+_PILLOW_PIXELS = re.compile(r"\((\d+) pixels\)")
+log = logging.getLogger(__name__)
+
+
+def _pixel_limit(max_pixels: int) -> int:
+    pillow = Image.MAX_IMAGE_PIXELS
+    return min(max_pixels, pillow) if pillow else max_pixels
+
+
+def _too_large(exc: Exception, limit: int) -> InvalidInput:
+    found = _PILLOW_PIXELS.search(str(exc))
+    pixels = f"{int(found.group(1)):,} pixels" if found else "its pixel count"
+    return InvalidInput(f"image too large: {pixels} exceeds limit of {limit:,} pixels")
+
+
+def _open(path: Path, fmt: str, limit: int) -> Image.Image:
+    try:
+        return Image.open(path, formats=[PIL_FORMATS[fmt]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large(exc, limit) from exc
+    except Exception as exc:
+        raise InvalidInput(f"corrupt or unreadable {fmt.upper()} image") from exc
+
+
+def _decode_frames(im: Image.Image, budget: int) -> None:
+    """Decode every frame while the pixels decoded stay within `budget` (bounded time)."""
+    spent = 0
+    frame = 0
+    while True:
+        im.load()
+        spent += im.width * im.height
+        frame += 1
+        if spent >= budget or not getattr(im, "is_animated", False):
+            return
+        try:
+            im.seek(frame)
+        except EOFError:
+            return
+
+
+def validate_image(path: Path, fmt: str, max_pixels: int) -> tuple[int, int]:
+    """Check the declared size against `max_pixels` before decoding, then decode fully.
+
+    Returns (width, height). Raises InvalidInput for bombs, corrupt and truncated files.
+    """
+    limit = _pixel_limit(max_pixels)
+    im = _open(path, fmt, limit)
+    with im:
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise InvalidInput(f"{fmt.upper()} image declares no pixels")
+        if width * height > limit:
+            raise InvalidInput(
+                f"image too large: {width}×{height} pixels exceeds limit of {limit:,} pixels"
+            )
+        try:
+            _decode_frames(im, budget=limit)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_large(exc, limit) from exc
+        except Exception as exc:
+            raise InvalidInput(f"corrupt or truncated {fmt.upper()} image") from exc
+    return width, height
+
+
+def image_info(im: Image.Image, fmt: str) -> MediaInfo:
+    """Technical metadata of an opened image, as stored (orientation not applied)."""
+    orientation = im.getexif().get(_ORIENTATION_TAG)
+    return MediaInfo(
+        format=fmt,
+        width=im.width,
+        height=im.height,
+        color_mode=im.mode,
+        has_alpha=has_alpha(im),
+        orientation=int(orientation) if isinstance(orientation, int) else None,
+        frames=int(getattr(im, "n_frames", 1)),
+    )
+
+
+def oriented_first_frame(im: Image.Image) -> Image.Image:
+    """The first frame, EXIF orientation applied, scaled to at most EMBED_MAX_SIDE."""
+    im.seek(0)
+    if im.format == "JPEG":
+        # Let libjpeg decode at a reduced scale: much faster for big photos.
+        im.draft("RGB", (EMBED_MAX_SIDE, EMBED_MAX_SIDE))
+    im.load()
+    upright = ImageOps.exif_transpose(im)
+    return fit(upright, EMBED_MAX_SIDE)
+
+
+def visual_analysis(media: MediaInfo, picture: Image.Image) -> Analysis:
+    """Previews, pHash and embed image of `picture`, under already known metadata."""
+    rgb = flatten(picture)
+    return Analysis(
+        media=media,
+        phash=perceptual_hash(rgb),
+        previews=webp_previews(picture),
+        embed_image=rgb,
+    )
+
+
+def analyse_image(path: Path, fmt: str) -> Analysis:
+    """Metadata, previews (first frame, upright), pHash and the image to embed."""
+    with Image.open(path, formats=[PIL_FORMATS[fmt]]) as im:
+        media = image_info(im, fmt)
+        if im.width * im.height > (Image.MAX_IMAGE_PIXELS or im.width * im.height):
+            log.warning("image of %d×%d pixels is too large to preview", im.width, im.height)
+            return Analysis(media=media)
+        try:
+            picture = oriented_first_frame(im)
+            return visual_analysis(media, picture)
+        except Exception:
+            log.warning("no previews for a %s image", fmt, exc_info=True)
+            return Analysis(media=media)

@@ -1,0 +1,163 @@
+"""Ports: what the core needs from the outside world. Adapters live in `storage/`,
+`indexer/` and `embeddings/`; each port has one contract suite in `tests/contract/`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from PIL.Image import Image
+
+from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    data: bytes
+    info: ObjectInfo
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """A flat key → bytes store with strong read-after-write and conditional writes.
+
+    Keys are `/`-separated ASCII paths made by the core (never user input). Errors:
+    ObjectNotFound, PreconditionFailed (If-Match mismatch, or create_only and the key
+    exists), StoreUnavailable (backend down or failing after retries). A write is either
+    complete under its key or absent: no reader ever sees a partial object.
+    """
+
+    def put_stream(
+        self,
+        key: str,
+        src: BinaryIO,
+        *,
+        size: int | None = None,
+        content_type: str = "application/octet-stream",
+        create_only: bool = False,
+    ) -> ObjectInfo:
+        """Write `src` (read in chunks, constant memory) under `key`."""
+        ...
+
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> ObjectInfo:
+        """Write a small object; `if_match` makes it a compare-and-swap on the ETag."""
+        ...
+
+    def get_bytes(self, key: str) -> StoredObject:
+        """Read a small object whole, with its ETag."""
+        ...
+
+    def iter_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 16
+    ) -> Iterator[bytes]:
+        """Bytes `start..end` (inclusive; None = to the end) in chunks, constant memory."""
+        ...
+
+    def stat(self, key: str) -> ObjectInfo:
+        ...
+
+    def exists(self, key: str) -> bool:
+        ...
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Remove `key`; a missing key is not an error unless `if_match` is given."""
+        ...
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """All keys starting with `prefix`, in lexicographic order."""
+        ...
+
+    def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
+        """A direct, expiring download URL, or None when the backend has none (local)."""
+        ...
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """The derived search index. Rebuildable from the object store at any time.
+
+    Upserts are idempotent and ordered by `asset.revision`: a document older than the
+    stored one is ignored, so at-least-once indexing converges. Errors: IndexUnavailable.
+    """
+
+    def ensure(self) -> None:
+        """Create the index (schema, mapping, alias) when missing."""
+        ...
+
+    def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        ...
+
+    def remove(self, workspace: str, asset_ids: Sequence[str]) -> None:
+        ...
+
+    def get(self, workspace: str, asset_id: str) -> IndexDoc | None:
+        ...
+
+    def revisions(self) -> Iterator[tuple[str, str, int]]:
+        """(workspace, asset id, revision) of every indexed asset, for reconciling."""
+        ...
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        ...
+
+    def knn(self, query: VectorQuery) -> list[Hit]:
+        """Nearest neighbours by dot product of L2-normalised vectors, best first."""
+        ...
+
+    def rebuild(self, docs: Iterable[IndexDoc]) -> int:
+        """Build a fresh index from `docs`, then switch to it atomically; returns the count.
+        Searches keep answering from the old index until the switch."""
+        ...
+
+    def refresh(self) -> None:
+        """Make every write so far visible to search (near-real-time backends)."""
+        ...
+
+    def check(self) -> None:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """CLIP-style image and text encoder producing L2-normalised vectors."""
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the weights; vectors of different ids are never compared."""
+        ...
+
+    def available(self) -> bool:
+        """Whether a model can be loaded here (weights present), without raising."""
+        ...
+
+    def embed_images(self, images: Sequence[Image]) -> list[list[float]]:
+        """Raises EmbeddingUnavailable when no model can be loaded."""
+        ...
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        ...

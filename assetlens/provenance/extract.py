@@ -1,0 +1,60 @@
+"""`extract`: generation provenance of a stored upload, whatever its container."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assetlens.domain import Generation
+from assetlens.provenance.c2pa import is_ai_source, known_generator, read_c2pa
+from assetlens.provenance.containers import Carrier, read_audio, read_image, read_video
+from assetlens.provenance.detect import guarded, interpret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Extraction:
+    """What `inspect` found: the generation (if any) and notes on what was skipped."""
+
+    generation: Generation | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def extract(path: Path, mime: str) -> Generation | None:
+    """Generation provenance embedded in the file at `path` (sniffed `mime`), or None when
+    it carries none. Never raises for bad content; reads are size-bounded."""
+    return inspect(path, mime).generation
+
+
+def inspect(path: Path, mime: str) -> Extraction:
+    """Like `extract`, also returning notes (oversized or unreadable chunks)."""
+    started = time.monotonic()
+    result = Extraction()
+    kind = mime.split("/", 1)[0].lower()
+    reader = {"image": read_image, "video": read_video, "audio": read_audio}.get(kind)
+    carrier = guarded(reader, path) if reader is not None else None
+    if carrier is None:
+        carrier = Carrier()
+        if reader is not None:
+            result.notes.append(f"{kind} metadata unreadable")
+    result.notes.extend(carrier.notes)
+    generation = guarded(interpret, carrier, kind == "audio")
+    c2pa = guarded(read_c2pa, path, mime) if kind in ("image", "video", "audio") else None
+    if c2pa is not None:
+        generation = generation or Generation()
+        generation.c2pa = c2pa
+        name = known_generator(c2pa)
+        if generation.generator is None and name:
+            generation.generator = name
+            generation.provider = generation.provider or name
+        if is_ai_source(c2pa):
+            generation.ai_generated = True
+    for note in result.notes:
+        log.debug("provenance %s: %s", path.name, note)
+    result.generation = generation
+    result.seconds = time.monotonic() - started
+    return result

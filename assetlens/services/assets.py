@@ -1,0 +1,325 @@
+"""Asset use cases: upload, read, edit, trash, restore, content and previews."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from assetlens import layout, media
+from assetlens.config import Settings
+from assetlens.domain import Asset, AssetStatus, AssetType, Generation, Source, utcnow
+from assetlens.errors import (
+    InvalidInput,
+    NotFound,
+    ObjectNotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    StoreUnavailable,
+)
+from assetlens.jsonguard import check_json_depth
+from assetlens.manifests import Manifests
+from assetlens.normalize import display_name, normalize_tags
+from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
+from assetlens.spool import Spooled
+from assetlens.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+MAX_DESCRIPTION = 10_000
+
+
+def parse_json_object(text: str, *, max_depth: int, what: str) -> dict[str, Any]:
+    """A JSON object from untrusted text, refusing deep nesting before it costs anything."""
+    check_json_depth(text, max_depth, what)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return value
+
+
+@dataclass(slots=True)
+class UploadForm:
+    """The optional fields that come with an upload (already size-limited by the caller)."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    folder_id: str | None = None
+    prompt: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    type: str | None = None
+    source: str | None = None
+
+
+class AssetPatch(BaseModel):
+    """Fields a client may change with PATCH; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=1024)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    tags: list[str] | None = Field(default=None, max_length=100)
+    folder_id: str | None = Field(default=None, max_length=64)
+    prompt: str | None = Field(default=None, max_length=20_000)
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else display_name(value)
+
+
+def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:
+    """Client-given provenance from the `prompt` field and `metadata` JSON."""
+    fields = dict(metadata)
+    if prompt:
+        fields["prompt"] = prompt
+    if not fields:
+        return None
+    try:
+        return Generation.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidInput(f"invalid metadata: {problems}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    asset: Asset
+    info: ObjectInfo
+    start: int
+    end: int
+    chunks: Iterator[bytes]
+
+
+class AssetService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        index: SearchIndex,
+        queue: WorkQueue,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._index = index
+        self._queue = queue
+        self.manifests = Manifests(store)
+
+    # -- create -----------------------------------------------------------------------------
+
+    def upload(self, workspace: str, spooled: Spooled, form: UploadForm) -> Asset:
+        """Validate, store durably, enqueue indexing; return the acknowledged asset.
+
+        The blob is written before the manifest, so a manifest never points at nothing;
+        a failure in between leaves only an unreferenced blob, and a retry makes exactly one
+        asset.
+        """
+        inspection = media.inspect_upload(
+            spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
+        )
+        asset_type = inspection.type
+        if form.type:
+            asset_type = self._requested_type(form.type, inspection.type, inspection.mime)
+        limit = self._settings.max_bytes_for(asset_type.value)
+        if spooled.size > limit:
+            raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
+        generation = client_generation(form.prompt, form.metadata)
+        source = self._source(form.source, generation)
+        asset = Asset(
+            workspace=workspace,
+            name=display_name(form.name or spooled.filename or f"upload.{inspection.extension}"),
+            description=(form.description or "")[:MAX_DESCRIPTION],
+            type=asset_type,
+            mime=inspection.mime,
+            extension=inspection.extension,
+            size_bytes=spooled.size,
+            sha256=spooled.sha256,
+            tags=normalize_tags(form.tags),
+            folder_id=form.folder_id or None,
+            source=source,
+            generation=generation or Generation(),
+            generation_client=generation,
+            lineage=[generation.source_asset_id] if generation and generation.source_asset_id
+            else [],
+        )
+        with spooled.path.open("rb") as src:
+            try:
+                self._store.put_stream(layout.blob_key(asset.sha256), src, size=spooled.size,
+                                       content_type=asset.mime, create_only=True)
+            except PreconditionFailed:
+                pass  # identical content is already stored: content addressing dedupes it
+        asset.duplicate_of = self._claim_sha(asset)
+        self.manifests.create(asset)
+        self._enqueue(asset)
+        return asset
+
+    def _requested_type(self, requested: str, sniffed: AssetType, mime: str) -> AssetType:
+        try:
+            wanted = AssetType(requested)
+        except ValueError as exc:
+            raise InvalidInput(f"unknown asset type {requested!r}") from exc
+        if wanted == sniffed:
+            return wanted
+        if wanted is AssetType.LOGO and mime in ("image/png", "image/svg+xml", "image/webp"):
+            return wanted
+        raise InvalidInput(f"a {mime} file cannot be stored as type {wanted.value}")
+
+    @staticmethod
+    def _source(requested: str | None, generation: Generation | None) -> Source:
+        if requested:
+            try:
+                return Source(requested)
+            except ValueError as exc:
+                raise InvalidInput(f"unknown source {requested!r}") from exc
+        if generation and (generation.provider or generation.job_id):
+            return Source.GENERATION
+        return Source.UPLOAD
+
+    def _claim_sha(self, asset: Asset) -> str | None:
+        """The first asset of this workspace with the same bytes, if any (exact duplicate)."""
+        key = layout.sha_claim_key(asset.workspace, asset.sha256)
+        body = json.dumps({"asset_id": asset.id}).encode()
+        try:
+            self._store.put_bytes(key, body, content_type="application/json", create_only=True)
+            return None
+        except PreconditionFailed:
+            pass
+        try:
+            first = str(json.loads(self._store.get_bytes(key).data)["asset_id"])
+        except (ObjectNotFound, KeyError, ValueError):
+            return None
+        try:
+            self.manifests.get(asset.workspace, first)
+        except NotFound:
+            # The first holder is gone for good: this asset becomes the original.
+            self._store.put_bytes(key, body, content_type="application/json")
+            return None
+        return first
+
+    def _enqueue(self, asset: Asset) -> None:
+        try:
+            self._queue.enqueue(asset.workspace, asset.id)
+        except StoreUnavailable:
+            # The manifest is durable, so the asset is acknowledged; reconcile indexes it.
+            log.warning("could not enqueue %s/%s; reconcile will index it", asset.workspace,
+                        asset.id)
+
+    # -- read -------------------------------------------------------------------------------
+
+    def get(self, workspace: str, asset_id: str) -> Asset:
+        return self.manifests.get(workspace, asset_id)[0]
+
+    def content(self, workspace: str, asset_id: str, start: int = 0,
+                end: int | None = None) -> Content:
+        """The original bytes, optionally a range (inclusive end)."""
+        asset = self.get(workspace, asset_id)
+        key = layout.blob_key(asset.sha256)
+        try:
+            info = self._store.stat(key)
+        except ObjectNotFound as exc:
+            raise NotFound("the asset's content is missing") from exc
+        last = info.size - 1 if end is None else min(end, info.size - 1)
+        chunks = self._store.iter_range(key, start, last) if info.size else iter(())
+        return Content(asset, info, start, last, chunks)
+
+    def preview(self, workspace: str, asset_id: str, size: str) -> tuple[Asset, bytes | None]:
+        asset = self.get(workspace, asset_id)
+        key = asset.previews.get(size)
+        if key is None:
+            return asset, None
+        try:
+            return asset, self._store.get_bytes(key).data
+        except ObjectNotFound:
+            return asset, None
+
+    def presigned_url(self, workspace: str, asset_id: str, expires: timedelta) -> str | None:
+        asset = self.get(workspace, asset_id)
+        return self._store.presigned_get_url(layout.blob_key(asset.sha256), expires)
+
+    # -- change -----------------------------------------------------------------------------
+
+    def update(self, workspace: str, asset_id: str, patch: AssetPatch,
+               expect_revision: int | None) -> Asset:
+        changes = patch.model_dump(exclude_unset=True)
+
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is AssetStatus.DELETED:
+                raise NotFound("asset is in the trash; restore it first")
+            if "name" in changes and changes["name"]:
+                asset.name = changes["name"]
+            if "description" in changes:
+                asset.description = changes["description"] or ""
+            if "tags" in changes:
+                asset.tags = normalize_tags(changes["tags"] or [])
+            if "folder_id" in changes:
+                asset.folder_id = changes["folder_id"] or None
+            if "prompt" in changes or "metadata" in changes:
+                base = asset.generation_client.model_dump(exclude_defaults=True) \
+                    if asset.generation_client else {}
+                base.update(changes.get("metadata") or {})
+                client = client_generation(changes.get("prompt", base.pop("prompt", None)), base)
+                asset.generation_client = client
+                asset.generation = (client or Generation()).merged_over(asset.generation_parsed)
+            return asset
+
+        updated = self.manifests.update(workspace, asset_id, mutate,
+                                        expect_revision=expect_revision)
+        self._enqueue(updated)
+        return updated
+
+    def delete(self, workspace: str, asset_id: str) -> Asset:
+        """Move to the trash (kept for `trash_retention_days`, restorable)."""
+
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is AssetStatus.DELETED:
+                return None
+            asset.deleted_from = asset.status
+            asset.status = AssetStatus.DELETED
+            asset.deleted_at = utcnow()
+            return asset
+
+        asset = self.manifests.update(workspace, asset_id, mutate)
+        self._enqueue(asset)
+        return asset
+
+    def restore(self, workspace: str, asset_id: str) -> Asset:
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is not AssetStatus.DELETED:
+                return None
+            asset.status = asset.deleted_from or AssetStatus.PROCESSING
+            asset.deleted_from = None
+            asset.deleted_at = None
+            return asset
+
+        asset = self.manifests.update(workspace, asset_id, mutate)
+        self._enqueue(asset)
+        return asset
+
+    def wait_indexed(self, workspace: str, asset_id: str, timeout: float) -> Asset:
+        """Block until the index holds the current revision and processing has finished
+        (bounded by `timeout`); returns the latest manifest either way."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            asset = self.get(workspace, asset_id)
+            doc = self._index.get(workspace, asset_id)
+            settled = asset.status is not AssetStatus.PROCESSING
+            if settled and doc is not None and doc.asset.revision >= asset.revision:
+                return asset
+            if time.monotonic() >= deadline:
+                return asset
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)

@@ -1,0 +1,161 @@
+"""Search use cases: keyword, semantic (CLIP text → image vectors), hybrid, similar."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PIL.Image import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from assetlens.domain import AssetStatus
+from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput, NotFound
+from assetlens.manifests import Manifests
+from assetlens.ports import Embedder, SearchIndex
+from assetlens.query import (
+    MAX_QUERY_CHARS,
+    Facet,
+    Filters,
+    Hit,
+    SearchMode,
+    SearchPage,
+    SearchQuery,
+    Sort,
+    VectorQuery,
+    decode_cursor,
+    encode_cursor,
+)
+
+RRF_K = 60
+# How deep each list goes before fusing; pages of fused results stay inside this window.
+FUSION_WINDOW = 200
+MAX_VECTOR_RESULTS = 1000
+
+
+class SearchRequest(BaseModel):
+    """The body of POST /v1/search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(default=None, max_length=MAX_QUERY_CHARS)
+    mode: SearchMode = SearchMode.KEYWORD
+    filters: Filters = Field(default_factory=Filters)
+    facets: list[Facet] = Field(default_factory=list, max_length=len(Facet))
+    sort: str | None = Field(default=None, max_length=40)
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=512)
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = RRF_K) -> list[Hit]:
+    """Fuse ranked lists: score = Σ 1/(k + rank). Ties broken by asset id for stability."""
+    scores: dict[str, float] = {}
+    hits: dict[str, Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            scores[hit.asset.id] = scores.get(hit.asset.id, 0.0) + 1.0 / (k + rank)
+            hits.setdefault(hit.asset.id, hit)
+    order = sorted(scores, key=lambda asset_id: (-scores[asset_id], asset_id))
+    return [Hit(asset=hits[i].asset, score=scores[i]) for i in order]
+
+
+class SearchService:
+    def __init__(self, index: SearchIndex, embedder: Embedder | None,
+                 manifests: Manifests) -> None:
+        self._index = index
+        self._embedder = embedder
+        self._manifests = manifests
+
+    def search(self, workspace: str, request: SearchRequest) -> SearchPage:
+        text = (request.q or "").strip() or None
+        if request.mode is SearchMode.KEYWORD:
+            return self._index.search(SearchQuery(
+                workspace=workspace, text=text, filters=request.filters,
+                facets=request.facets, sort=Sort.parse(request.sort, has_text=bool(text)),
+                limit=request.limit, cursor=request.cursor,
+            ))
+        if not text:
+            raise InvalidInput(f"{request.mode.value} search needs a query text `q`")
+        vector, model = self._embed_text(text)
+        offset = _offset(request.cursor)
+        vector_hits = self._index.knn(VectorQuery(
+            workspace=workspace, vector=vector, model=model, filters=request.filters,
+            k=min(MAX_VECTOR_RESULTS, max(offset + request.limit, FUSION_WINDOW)),
+        ))
+        if request.mode is SearchMode.SEMANTIC:
+            ranked = vector_hits
+        else:
+            keyword = self._index.search(SearchQuery(
+                workspace=workspace, text=text, filters=request.filters,
+                limit=min(100, FUSION_WINDOW), sort=Sort.parse(None, has_text=True),
+            ))
+            keyword_hits = list(keyword.hits)
+            while keyword.next_cursor and len(keyword_hits) < FUSION_WINDOW:
+                keyword = self._index.search(SearchQuery(
+                    workspace=workspace, text=text, filters=request.filters, limit=100,
+                    sort=Sort.parse(None, has_text=True), cursor=keyword.next_cursor,
+                ))
+                keyword_hits.extend(keyword.hits)
+            ranked = reciprocal_rank_fusion([keyword_hits, vector_hits[:FUSION_WINDOW]])
+        return self._page(workspace, ranked, offset, request)
+
+    def similar(self, workspace: str, asset_id: str, limit: int,
+                filters: Filters | None = None) -> list[Hit]:
+        """Assets that look like `asset_id` (CLIP image vectors), best first."""
+        asset, _ = self._manifests.get(workspace, asset_id)
+        model = self._model()
+        doc = self._index.get(workspace, asset_id)
+        if doc is None or doc.vector is None or doc.vector_model != model:
+            if asset.status is AssetStatus.PROCESSING:
+                raise Conflict("the asset is still being processed; try again shortly")
+            raise InvalidInput(f"asset has no visual embedding ({asset.type.value})")
+        return self._index.knn(VectorQuery(
+            workspace=workspace, vector=doc.vector, model=model, k=limit,
+            filters=filters or Filters(), exclude_ids=[asset_id],
+        ))
+
+    def by_image(self, workspace: str, image: Image, limit: int,
+                 filters: Filters | None = None) -> list[Hit]:
+        model = self._model()
+        assert self._embedder is not None  # _model() checked it
+        vector = self._embedder.embed_images([image])[0]
+        return self._index.knn(VectorQuery(workspace=workspace, vector=vector, model=model,
+                                           k=limit, filters=filters or Filters()))
+
+    def _model(self) -> str:
+        if self._embedder is None:
+            raise EmbeddingUnavailable("visual search is disabled (ASSETLENS_CLIP_ENABLED=false)")
+        if not self._embedder.available():
+            # embed_* carries the detailed reason (where weights were looked for).
+            self._embedder.embed_texts([""])
+        return self._embedder.model_id
+
+    def _embed_text(self, text: str) -> tuple[list[float], str]:
+        model = self._model()
+        assert self._embedder is not None
+        return self._embedder.embed_texts([text])[0], model
+
+    def _page(self, workspace: str, ranked: list[Hit], offset: int,
+              request: SearchRequest) -> SearchPage:
+        window = ranked[offset: offset + request.limit]
+        more = offset + request.limit < len(ranked)
+        facets = {}
+        if request.facets and ranked:
+            counted = self._index.search(SearchQuery(
+                workspace=workspace, filters=request.filters.model_copy(
+                    update={"ids": [hit.asset.id for hit in ranked]}),
+                facets=request.facets, limit=1,
+            ))
+            facets = counted.facets
+        return SearchPage(
+            total=len(ranked), hits=window, facets=facets,
+            next_cursor=encode_cursor(["offset", offset + request.limit]) if more else None,
+        )
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    values = decode_cursor(cursor)
+    if len(values) != 2 or values[0] != "offset" or not isinstance(values[1], int) \
+            or not 0 <= values[1] <= MAX_VECTOR_RESULTS:
+        raise InvalidInput("malformed cursor")
+    return values[1]

@@ -1,0 +1,141 @@
+"""A durable work queue built on the object store's conditional writes.
+
+One object per asset (`queue/index/<workspace>/<id>.json`), so repeated changes to an
+asset coalesce into one pending item. Claiming is a compare-and-swap of a lease; an item
+is deleted only by the holder of the current lease and only if nobody re-enqueued it
+meanwhile. A killed worker's lease expires and the item is claimed again: at-least-once.
+Works unchanged on the local store and on S3.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assetlens import layout
+from assetlens.errors import ObjectNotFound, PreconditionFailed
+from assetlens.ports import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    workspace: str
+    asset_id: str
+    key: str
+    etag: str
+    token: str
+    lease_id: str
+    attempts: int
+
+
+class WorkQueue:
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        lease_seconds: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._lease = lease_seconds
+        self._clock = clock
+
+    def enqueue(self, workspace: str, asset_id: str) -> None:
+        """Ask for (re)indexing of an asset. A fresh token makes a concurrent ack keep it."""
+        key = layout.queue_key(workspace, asset_id)
+        while True:
+            body = {"workspace": workspace, "asset_id": asset_id, "token": secrets.token_hex(8),
+                    "lease_until": 0.0, "not_before": 0.0, "attempts": 0}
+            try:
+                current = self._store.get_bytes(key)
+            except ObjectNotFound:
+                try:
+                    self._store.put_bytes(key, _dump(body), create_only=True)
+                    return
+                except PreconditionFailed:
+                    continue
+            state = json.loads(current.data)
+            # Keep a running lease: the holder must not lose it, only learn it is stale.
+            body["lease_until"] = state.get("lease_until", 0.0)
+            body["lease_id"] = state.get("lease_id", "")
+            try:
+                self._store.put_bytes(key, _dump(body), if_match=current.info.etag)
+                return
+            except PreconditionFailed:
+                continue
+
+    def claim(self, limit: int) -> list[WorkItem]:
+        """Lease up to `limit` items that are due and not leased by a live worker."""
+        now = self._clock()
+        claimed: list[WorkItem] = []
+        for key in self._store.list_keys(layout.QUEUE_PREFIX):
+            if len(claimed) >= limit:
+                break
+            try:
+                current = self._store.get_bytes(key)
+            except ObjectNotFound:
+                continue
+            state = json.loads(current.data)
+            if state.get("lease_until", 0.0) > now or state.get("not_before", 0.0) > now:
+                continue
+            state["lease_until"] = now + self._lease
+            state["lease_id"] = secrets.token_hex(8)
+            try:
+                info = self._store.put_bytes(key, _dump(state), if_match=current.info.etag)
+            except (PreconditionFailed, ObjectNotFound):
+                continue  # another worker won it
+            claimed.append(WorkItem(state["workspace"], state["asset_id"], key, info.etag,
+                                    state["token"], state["lease_id"],
+                                    int(state.get("attempts", 0))))
+        return claimed
+
+    def ack(self, item: WorkItem) -> None:
+        """Done. If the asset was re-enqueued while we worked, release it for another pass."""
+        try:
+            self._store.delete(item.key, if_match=item.etag)
+        except PreconditionFailed:
+            self._release(item, delay=0.0, count_attempt=False)
+        except ObjectNotFound:
+            pass
+
+    def retry(self, item: WorkItem, delay: float) -> None:
+        """Failed for now: make the item due again after `delay` seconds."""
+        self._release(item, delay=delay, count_attempt=True)
+
+    def _release(self, item: WorkItem, delay: float, count_attempt: bool) -> None:
+        while True:
+            try:
+                current = self._store.get_bytes(item.key)
+            except ObjectNotFound:
+                return
+            state = json.loads(current.data)
+            if state.get("lease_id") != item.lease_id:
+                return  # our lease expired and another worker holds the item now
+            state["lease_until"] = 0.0
+            state["lease_id"] = ""
+            state["not_before"] = self._clock() + delay
+            if count_attempt and state.get("token") == item.token:
+                state["attempts"] = int(state.get("attempts", 0)) + 1
+            elif state.get("token") != item.token:
+                state["attempts"] = 0
+            try:
+                self._store.put_bytes(item.key, _dump(state), if_match=current.info.etag)
+                return
+            except PreconditionFailed:
+                continue
+
+    def pending(self) -> int:
+        return sum(1 for _ in self._store.list_keys(layout.QUEUE_PREFIX))
+
+    def is_pending(self, workspace: str, asset_id: str) -> bool:
+        return self._store.exists(layout.queue_key(workspace, asset_id))
+
+
+def _dump(state: dict[str, object]) -> bytes:
+    return json.dumps(state, separators=(",", ":")).encode()

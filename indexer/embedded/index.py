@@ -1,0 +1,547 @@
+"""EmbeddedSearchIndex: the SearchIndex port on SQLite FTS5 plus exact in-memory kNN.
+
+Layout of the index directory:
+    current                 the name of the active database file (replaced atomically)
+    index-<hex>.sqlite3     databases; `rebuild` writes a new one, then switches `current`
+
+Every operation checks `current` (one stat) so a switch made by another process is seen at
+once. Each thread has its own connection (WAL mode: readers never block the writer).
+"""
+
+# SQL here is assembled only from fixed column/table names; every value is a bound
+# parameter, so S608 (string-built SQL) does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from assetlens.domain import Asset
+from assetlens.errors import IndexUnavailable
+from assetlens.query import (
+    SIZE_BUCKETS,
+    Facet,
+    FacetBucket,
+    Hit,
+    IndexDoc,
+    SearchPage,
+    SearchQuery,
+    VectorQuery,
+)
+from assetlens.textsplit import query_terms
+from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows
+from indexer.embedded.translate import (
+    FACET_COLUMNS,
+    FACET_SIDE_TABLES,
+    Where,
+    filter_where,
+    match_expression,
+    matched_source,
+    ordering,
+)
+from indexer.embedded.vectors import VectorCache, top_k
+
+POINTER = "current"
+_REBUILD_BATCH = 500
+_REMOVALS_KEPT = 10_000
+_SIZE_ORDER = {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)}
+_ASSET_COLUMNS = (
+    "workspace", "id", "revision", "seq", "doc", "type", "folder_id", "model", "provider",
+    "source", "generator", "sampler", "ai_generated", "status", "created_at", "updated_at",
+    "created_month", "size_bytes", "size_bucket", "name", "name_sort", "vector_model", "vector",
+)  # fmt: skip
+_INSERT_ASSET = (
+    f"INSERT INTO assets ({', '.join(_ASSET_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ASSET_COLUMNS))})"
+)
+_UPDATE_ASSET = f"UPDATE assets SET {', '.join(f'{c} = ?' for c in _ASSET_COLUMNS)} WHERE rowid = ?"
+_INSERT_FTS = (
+    f"INSERT INTO assets_fts (rowid, {', '.join(FTS_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' * len(FTS_COLUMNS))})"
+)
+
+
+@contextlib.contextmanager
+def _unavailable(action: str) -> Iterator[None]:
+    """SQLite failures (locked past the busy timeout, unreadable file, disk full) become
+    IndexUnavailable, so the core never sees a library exception."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise IndexUnavailable(f"embedded index: {action} failed: {exc}") from exc
+    except OSError as exc:
+        raise IndexUnavailable(f"embedded index: {action} failed: {exc.strerror}") from exc
+
+
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    # mode=rw: a missing database file is an error, never silently a new empty index.
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=rw",
+        uri=True,
+        timeout=busy_timeout_s,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.execute("PRAGMA journal_mode = WAL")
+    # The index is derived data: NORMAL keeps it consistent on a crash and may only lose
+    # the last commits on power loss, which reconcile repairs.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    return conn
+
+
+def _create_db(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    path.touch(exist_ok=False)
+    conn = _connect(path, busy_timeout_s)
+    conn.executescript(DDL)
+    return conn
+
+
+def _write_atomic(path: Path, text: str, *, exclusive: bool = False) -> bool:
+    """Write `path` whole or not at all (temp, fsync, rename or link). With `exclusive` an
+    existing file is kept and False returned."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+        else:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
+
+
+class EmbeddedSearchIndex:
+    """A SearchIndex in one directory, for one machine: SQLite FTS5 for text, filters,
+    facets and sorting; exact dot-product kNN over an in-memory float32 matrix."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 15.0) -> None:
+        self._dir = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()  # guards _conns and the pointer cache
+        self._write_lock = threading.Lock()  # one writer per process; rebuild's switch
+        self._conns: list[sqlite3.Connection] = []
+        self._pointer_key: tuple[int, int, int] | None = None
+        self._db_name: str | None = None
+        self._vectors = VectorCache()
+
+    # -- files and connections ------------------------------------------------------------
+
+    @property
+    def directory(self) -> Path:
+        return self._dir
+
+    def _active_db(self) -> str:
+        """The active database file name, re-read when `current` was replaced."""
+        pointer = self._dir / POINTER
+        try:
+            st = pointer.stat()
+        except FileNotFoundError:
+            self._create_initial()
+            st = pointer.stat()
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if key != self._pointer_key or self._db_name is None:
+                name = pointer.read_text(encoding="utf-8").strip()
+                if not name or "/" in name or name.startswith("."):
+                    raise IndexUnavailable(f"embedded index: bad pointer {pointer}")
+                self._pointer_key, self._db_name = key, name
+            return self._db_name
+
+    def _create_initial(self) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        name = f"index-{uuid.uuid4().hex}.sqlite3"
+        _create_db(self._dir / name, self._busy_timeout_s).close()
+        # Another process may create one at the same moment; the first pointer wins.
+        if not _write_atomic(self._dir / POINTER, name + "\n", exclusive=True):
+            self._remove_db_files(name)
+
+    def _conn(self) -> tuple[sqlite3.Connection, str]:
+        """This thread's connection to the active database (reopened after a switch)."""
+        db = self._active_db()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "db", None) == db:
+            return conn, db
+        if conn is not None:
+            self._forget(conn)
+        conn = _connect(self._dir / db, self._busy_timeout_s)
+        self._local.conn, self._local.db = conn, db
+        with self._lock:
+            self._conns.append(conn)
+        return conn, db
+
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if conn in self._conns:
+                self._conns.remove(conn)
+        conn.close()
+
+    @contextlib.contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        """A connection inside one read transaction (a consistent snapshot)."""
+        with _unavailable(action):
+            conn, _ = self._conn()
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _write(self, action: str) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """A connection inside one write transaction, with the seq stamped on its changes."""
+        with _unavailable(action), self._write_lock:
+            conn, _ = self._conn()
+            # IMMEDIATE takes the write lock now (waiting up to busy_timeout for another
+            # process) instead of failing when a read transaction tries to upgrade.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (seq,) = conn.execute(
+                    "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+                ).fetchone()
+                yield conn, int(seq)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _remove_db_files(self, name: str) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (self._dir / f"{name}{suffix}").unlink(missing_ok=True)
+
+    # -- SearchIndex --------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the directory and an empty database when missing."""
+        with _unavailable("ensure"):
+            conn, _ = self._conn()
+            conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+
+    def check(self) -> None:
+        """Raise IndexUnavailable unless the active database can be opened and read."""
+        with self._read("check") as conn:
+            conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            conn.execute("SELECT rowid FROM assets LIMIT 1").fetchone()
+
+    def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        """Insert or replace docs; one older than the stored revision is ignored."""
+        if not docs:
+            return
+        with self._write("upsert") as (conn, seq):
+            for doc in docs:
+                _upsert_one(conn, doc, seq)
+
+    def remove(self, workspace: str, asset_ids: Sequence[str]) -> None:
+        if not asset_ids:
+            return
+        with self._write("remove") as (conn, seq):
+            for asset_id in dict.fromkeys(asset_ids):
+                row = conn.execute(
+                    "DELETE FROM assets WHERE workspace = ? AND id = ? RETURNING rowid",
+                    (workspace, asset_id),
+                ).fetchone()
+                if row is None:
+                    continue
+                _delete_side_rows(conn, row[0])
+                conn.execute(
+                    "INSERT INTO removals (seq, workspace, id) VALUES (?, ?, ?)",
+                    (seq, workspace, asset_id),
+                )
+            _prune_removals(conn)
+
+    def get(self, workspace: str, asset_id: str) -> IndexDoc | None:
+        with self._read("get") as conn:
+            row = conn.execute(
+                "SELECT doc, vector, vector_model FROM assets WHERE workspace = ? AND id = ?",
+                (workspace, asset_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return IndexDoc(
+            asset=Asset.model_validate_json(row[0]), vector=blob_vector(row[1]),
+            vector_model=row[2],
+        )  # fmt: skip
+
+    def revisions(self) -> Iterator[tuple[str, str, int]]:
+        """Every (workspace, id, revision), read in rowid-keyed batches so no transaction
+        stays open while the caller works."""
+        last = 0
+        while True:
+            with self._read("revisions") as conn:
+                rows = conn.execute(
+                    "SELECT rowid, workspace, id, revision FROM assets WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT 1000",
+                    (last,),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _, workspace, asset_id, revision in rows:
+                yield workspace, asset_id, int(revision)
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        terms = query_terms(query.text)
+        has_text = bool(terms)
+        order = ordering(query.sort, has_text)
+        where = filter_where(query.workspace, query.filters)
+        match_params: list[Any] = [match_expression(terms)] if has_text else []
+        base = Where(list(where.parts), list(where.params))
+        if has_text:
+            base.add(
+                "a.rowid IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)",
+                *match_params,
+            )
+        page = Where(list(where.parts), list(where.params))
+        if query.cursor:
+            cond, params = order.after(query.cursor)
+            page.add(cond, *params)
+        score = "-m.rank" if has_text else "NULL"
+        with self._read("search") as conn:
+            (total,) = conn.execute(
+                f"SELECT COUNT(*) FROM assets a WHERE {base.sql()}", base.params
+            ).fetchone()
+            rows = conn.execute(
+                f"SELECT a.id, a.doc, {order.expr}, {score} FROM {matched_source(has_text)} "
+                f"WHERE {page.sql()} ORDER BY {order.order_by()} LIMIT ?",
+                [*match_params, *page.params, query.limit + 1],
+            ).fetchall()
+            facets = {f.value: _facet(conn, f, base, query.facet_size) for f in query.facets}
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        hits = [
+            Hit(asset=Asset.model_validate_json(doc), score=None if s is None else float(s))
+            for _, doc, _, s in rows
+        ]
+        next_cursor = order.cursor(rows[-1][2], rows[-1][0]) if more and rows else None
+        return SearchPage(total=int(total), hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def knn(self, query: VectorQuery) -> list[Hit]:
+        """Exact top-k by dot product among `query.model`'s vectors in the workspace."""
+        filters = query.filters
+        statuses = [s.value for s in filters.effective_status()]
+        # Status and ids are checked in memory; any other filter asks SQLite which ids pass.
+        needs_sql = bool(filters.model_dump(exclude={"status", "ids"}, exclude_defaults=True))
+        with _unavailable("knn"):
+            conn, db = self._conn()
+            entry = self._vectors.entry(db, query.workspace, query.model)
+            with entry.lock:
+                entry.sync(conn)
+                snap = entry.snapshot()
+            allowed: list[str] | None = list(filters.ids) if filters.ids else None
+            if needs_sql:
+                where = filter_where(query.workspace, filters)
+                where.add("a.vector_model = ?", query.model)
+                allowed = [
+                    r[0]
+                    for r in conn.execute(f"SELECT a.id FROM assets a WHERE {where.sql()}",
+                                          where.params)
+                ]  # fmt: skip
+            best = top_k(snap, query.vector, query.k, statuses, allowed, set(query.exclude_ids))
+            if not best:
+                return []
+            ids = [asset_id for asset_id, _ in best]
+            rows = dict(
+                conn.execute(
+                    f"SELECT id, doc FROM assets WHERE workspace = ? "
+                    f"AND id IN ({', '.join('?' * len(ids))})",
+                    [query.workspace, *ids],
+                ).fetchall()
+            )
+        # A hit removed between the vector snapshot and this read is simply left out.
+        return [
+            Hit(asset=Asset.model_validate_json(rows[asset_id]), score=score)
+            for asset_id, score in best
+            if asset_id in rows
+        ]
+
+    def rebuild(self, docs: Iterable[IndexDoc]) -> int:
+        """Write `docs` into a new database file, replay writes made to the old one in the
+        meantime, then switch `current` to it atomically. Returns the number of docs."""
+        with _unavailable("rebuild"):
+            old_conn, old_db = self._conn()
+            (start_seq,) = old_conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            name = f"index-{uuid.uuid4().hex}.sqlite3"
+            new = _create_db(self._dir / name, self._busy_timeout_s)
+            try:
+                count = _fill(new, docs)
+                with self._write_lock:
+                    # Writes that reached the old database while we were building.
+                    _replay(old_conn, new, int(start_seq))
+                    new.close()
+                    _write_atomic(self._dir / POINTER, name + "\n")
+            except BaseException:
+                new.close()
+                self._remove_db_files(name)
+                raise
+            self._active_db()
+            # Keep the database just replaced (other processes may still be reading it
+            # until their next operation); remove any older one.
+            for path in self._dir.glob("index-*.sqlite3"):
+                if path.name not in (name, old_db):
+                    self._remove_db_files(path.name)
+            return count
+
+    def refresh(self) -> None:
+        """Writes are visible on commit; nothing to do."""
+
+    def close(self) -> None:
+        """Close every connection this index opened (any thread); later calls reopen."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._pointer_key = self._db_name = None
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+        self._vectors.clear()
+
+
+def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:
+    rows = doc_rows(doc)
+    values = [seq if c == "seq" else rows.columns[c] for c in _ASSET_COLUMNS]
+    found = conn.execute(
+        "SELECT rowid, revision FROM assets WHERE workspace = ? AND id = ?",
+        (doc.asset.workspace, doc.asset.id),
+    ).fetchone()
+    if found is not None:
+        rowid, revision = found
+        if revision > doc.asset.revision:
+            return
+        conn.execute(_UPDATE_ASSET, [*values, rowid])
+        _delete_side_rows(conn, rowid)
+    else:
+        rowid = conn.execute(_INSERT_ASSET, values).lastrowid
+    conn.execute(_INSERT_FTS, [rowid, *rows.texts])
+    conn.executemany(
+        "INSERT INTO asset_tags (asset_rowid, tag) VALUES (?, ?)", [(rowid, t) for t in rows.tags]
+    )
+    conn.executemany(
+        "INSERT INTO asset_loras (asset_rowid, lora) VALUES (?, ?)",
+        [(rowid, lora) for lora in rows.loras],
+    )
+
+
+def _delete_side_rows(conn: sqlite3.Connection, rowid: int) -> None:
+    conn.execute("DELETE FROM assets_fts WHERE rowid = ?", (rowid,))
+    conn.execute("DELETE FROM asset_tags WHERE asset_rowid = ?", (rowid,))
+    conn.execute("DELETE FROM asset_loras WHERE asset_rowid = ?", (rowid,))
+
+
+def _prune_removals(conn: sqlite3.Connection) -> None:
+    """Keep the removals log bounded; a vector cache older than the pruned part reloads."""
+    (count,) = conn.execute("SELECT COUNT(*) FROM removals").fetchone()
+    if count <= _REMOVALS_KEPT * 2:
+        return
+    (floor,) = conn.execute(
+        "SELECT seq FROM removals ORDER BY seq DESC LIMIT 1 OFFSET ?", (_REMOVALS_KEPT,)
+    ).fetchone()
+    conn.execute("DELETE FROM removals WHERE seq <= ?", (floor,))
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('removals_floor', ?)", (floor,))
+
+
+def _fill(conn: sqlite3.Connection, docs: Iterable[IndexDoc]) -> int:
+    count = 0
+    batch: list[IndexDoc] = []
+
+    def flush() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        (seq,) = conn.execute(
+            "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+        ).fetchone()
+        for doc in batch:
+            _upsert_one(conn, doc, int(seq))
+        conn.execute("COMMIT")
+        batch.clear()
+
+    for doc in docs:
+        batch.append(doc)
+        count += 1
+        if len(batch) >= _REBUILD_BATCH:
+            flush()
+    if batch:
+        flush()
+    return count
+
+
+def _replay(old: sqlite3.Connection, new: sqlite3.Connection, since: int) -> None:
+    """Apply to `new` the upserts and removals committed to `old` after seq `since`."""
+    old.execute("BEGIN")
+    try:
+        changed = old.execute(
+            "SELECT doc, vector, vector_model FROM assets WHERE seq > ?", (since,)
+        ).fetchall()
+        removed = old.execute(
+            "SELECT workspace, id FROM removals WHERE seq > ?", (since,)
+        ).fetchall()
+    finally:
+        old.execute("COMMIT")
+    if not changed and not removed:
+        return
+    new.execute("BEGIN IMMEDIATE")
+    (seq,) = new.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+    ).fetchone()
+    for workspace, asset_id in removed:
+        row = new.execute(
+            "DELETE FROM assets WHERE workspace = ? AND id = ? RETURNING rowid",
+            (workspace, asset_id),
+        ).fetchone()
+        if row is not None:
+            _delete_side_rows(new, row[0])
+    for doc_json, blob, model in changed:
+        doc = IndexDoc(
+            asset=Asset.model_validate_json(doc_json), vector=blob_vector(blob), vector_model=model
+        )
+        _upsert_one(new, doc, int(seq))
+    new.execute("COMMIT")
+
+
+def _facet(conn: sqlite3.Connection, facet: Facet, base: Where, size: int) -> list[FacetBucket]:
+    """Counts of `facet`'s values over the assets `base` selects."""
+    if facet in FACET_SIDE_TABLES:
+        table, column = FACET_SIDE_TABLES[facet]
+        rows = conn.execute(
+            f"SELECT s.{column}, COUNT(*) AS n FROM {table} s JOIN assets a "
+            f"ON a.rowid = s.asset_rowid WHERE {base.sql()} "
+            f"GROUP BY s.{column} ORDER BY n DESC, s.{column} ASC LIMIT ?",
+            [*base.params, size],
+        ).fetchall()
+        return [FacetBucket(value=str(v), count=n) for v, n in rows]
+    column = FACET_COLUMNS[facet]
+    if facet is Facet.CREATED:
+        order = f"a.{column} DESC"
+    elif facet is Facet.SIZE:
+        order = "n DESC"  # re-ordered by bucket below; at most five rows
+    else:
+        order = f"n DESC, a.{column} ASC"
+    rows = conn.execute(
+        f"SELECT a.{column}, COUNT(*) AS n FROM assets a "
+        f"WHERE {base.sql()} AND a.{column} IS NOT NULL "
+        f"GROUP BY a.{column} ORDER BY {order} LIMIT ?",
+        [*base.params, size if facet is not Facet.SIZE else len(SIZE_BUCKETS)],
+    ).fetchall()
+    if facet is Facet.SIZE:
+        rows = sorted(rows, key=lambda r: _SIZE_ORDER.get(r[0], len(SIZE_BUCKETS)))[:size]
+    if facet is Facet.AI_GENERATED:
+        return [FacetBucket(value="true" if v else "false", count=n) for v, n in rows]
+    return [FacetBucket(value=str(v), count=n) for v, n in rows]

@@ -1,0 +1,162 @@
+"""The embedded index's SQLite schema and how an IndexDoc becomes its rows."""
+
+# SQL here is assembled only from fixed column/table names; every value is a bound
+# parameter, so S608 (string-built SQL) does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from assetlens.normalize import tag_key
+from assetlens.query import IndexDoc, size_bucket
+from assetlens.textsplit import split_cjk
+
+SCHEMA_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# bm25 weights of the FTS columns, in FTS_COLUMNS order: a word in the name or the prompt
+# says more about an asset than one in its description or a workflow string.
+FTS_COLUMNS = ("name", "prompt", "tags", "description", "other")
+FTS_WEIGHTS = (4.0, 4.0, 2.0, 1.5, 1.0)
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0), ('schema', {SCHEMA_VERSION});
+
+-- AUTOINCREMENT: rowids are never reused, so an FTS rowid always means one asset row.
+CREATE TABLE IF NOT EXISTS assets (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace TEXT NOT NULL,
+    id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    type TEXT NOT NULL,
+    folder_id TEXT,
+    model TEXT,
+    provider TEXT,
+    source TEXT NOT NULL,
+    generator TEXT,
+    sampler TEXT,
+    ai_generated INTEGER,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    created_month TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    size_bucket TEXT NOT NULL,
+    name TEXT NOT NULL,
+    name_sort TEXT NOT NULL,
+    vector_model TEXT,
+    vector BLOB,
+    UNIQUE (workspace, id)
+);
+CREATE INDEX IF NOT EXISTS assets_seq ON assets (workspace, seq);
+CREATE INDEX IF NOT EXISTS assets_created ON assets (workspace, created_at, id);
+CREATE INDEX IF NOT EXISTS assets_updated ON assets (workspace, updated_at, id);
+CREATE INDEX IF NOT EXISTS assets_name ON assets (workspace, name_sort, id);
+CREATE INDEX IF NOT EXISTS assets_size ON assets (workspace, size_bytes, id);
+CREATE INDEX IF NOT EXISTS assets_vmodel ON assets (workspace, vector_model);
+
+CREATE TABLE IF NOT EXISTS asset_tags (
+    asset_rowid INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (asset_rowid, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS asset_tags_tag ON asset_tags (tag, asset_rowid);
+CREATE TABLE IF NOT EXISTS asset_loras (
+    asset_rowid INTEGER NOT NULL, lora TEXT NOT NULL, PRIMARY KEY (asset_rowid, lora)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS asset_loras_lora ON asset_loras (lora, asset_rowid);
+
+-- Removals since a sequence number, for vector caches that update incrementally.
+CREATE TABLE IF NOT EXISTS removals (
+    seq INTEGER NOT NULL, workspace TEXT NOT NULL, id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS removals_seq ON removals (workspace, seq);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 (
+    {", ".join(FTS_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch; naive datetimes are taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def name_key(name: str) -> str:
+    """The sort key of a name: lowercased (as a keyword field with a lowercase normalizer)."""
+    return name.lower()
+
+
+def vector_blob(vector: list[float] | None) -> bytes | None:
+    if vector is None:
+        return None
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def blob_vector(blob: bytes | None) -> list[float] | None:
+    if blob is None:
+        return None
+    return [float(x) for x in np.frombuffer(blob, dtype=np.float32)]
+
+
+@dataclass(frozen=True, slots=True)
+class DocRows:
+    """What one IndexDoc is stored as: the assets row, its FTS texts, tags and LoRAs."""
+
+    columns: dict[str, object]
+    texts: tuple[str, ...]
+    tags: list[str]
+    loras: list[str]
+
+
+def doc_rows(doc: IndexDoc) -> DocRows:
+    """Split an IndexDoc into the values of its rows (seq is set by the writer)."""
+    asset = doc.asset
+    gen = asset.generation
+    created = asset.created_at if asset.created_at.tzinfo else asset.created_at.replace(tzinfo=UTC)
+    has_vector = doc.vector is not None and doc.vector_model is not None
+    columns: dict[str, object] = {
+        "workspace": asset.workspace,
+        "id": asset.id,
+        "revision": asset.revision,
+        "doc": asset.model_dump_json(),
+        "type": asset.type.value,
+        "folder_id": asset.folder_id,
+        "model": gen.model,
+        "provider": gen.provider,
+        "source": asset.source.value,
+        "generator": gen.generator,
+        "sampler": gen.sampler,
+        "ai_generated": None if gen.ai_generated is None else int(gen.ai_generated),
+        "status": asset.status.value,
+        "created_at": micros(asset.created_at),
+        "updated_at": micros(asset.updated_at),
+        "created_month": created.astimezone(UTC).strftime("%Y-%m"),
+        "size_bytes": asset.size_bytes,
+        "size_bucket": size_bucket(asset.size_bytes),
+        "name": asset.name,
+        "name_sort": name_key(asset.name),
+        "vector_model": doc.vector_model if has_vector else None,
+        "vector": vector_blob(doc.vector) if has_vector else None,
+    }
+    texts = (
+        asset.name,
+        gen.prompt or "",
+        " ".join(asset.tags),
+        asset.description,
+        "\n".join(asset.searchable_texts()),
+    )
+    return DocRows(
+        columns=columns,
+        texts=tuple(split_cjk(t) for t in texts),
+        tags=sorted({tag_key(t) for t in asset.tags} - {""}),
+        loras=sorted({lora.name for lora in gen.loras}),
+    )

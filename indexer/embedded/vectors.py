@@ -1,0 +1,224 @@
+"""Exact nearest-neighbour search over the vectors of the embedded index.
+
+The vectors of one (workspace, model) live in memory as one float32 matrix, loaded on first
+use and then kept in step with the database incrementally: every write bumps a global `seq`
+(stored on the changed row, or in `removals`), so a reader fetches only what changed since
+the seq it last saw — including writes made by other processes. Exact search was chosen over
+an ANN library after measuring (benchmarks/bench_vectors.py): at 100k × 512 one matrix-vector
+product takes milliseconds on a laptop CPU and has perfect recall and no index to maintain.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from assetlens.domain import AssetStatus
+from assetlens.errors import InvalidInput
+
+STATUS_CODES: dict[str, int] = {status.value: code for code, status in enumerate(AssetStatus)}
+_DEAD = -1
+_MIN_CAPACITY = 1024
+
+Row = tuple[str, str | None, bytes | None, str]  # id, vector_model, vector blob, status
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """What a search needs, taken under the lock and used outside it (arrays are replaced,
+    never shrunk in place, so a snapshot stays valid)."""
+
+    ids: list[str]
+    positions: dict[str, int]
+    matrix: npt.NDArray[np.float32]
+    status: npt.NDArray[np.int8]
+
+
+class ModelVectors:
+    """The vectors of one (workspace, model), kept in step with the database by seq."""
+
+    def __init__(self, workspace: str, model: str) -> None:
+        self.workspace = workspace
+        self.model = model
+        self.seq = -1  # -1: never loaded
+        self.lock = threading.Lock()
+        self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._matrix: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self._status: npt.NDArray[np.int8] = np.zeros(0, dtype=np.int8)
+        self._dead = 0
+
+    @property
+    def dim(self) -> int:
+        return int(self._matrix.shape[1])
+
+    def sync(self, conn: sqlite3.Connection) -> None:
+        """Apply every change committed since the last sync (one read snapshot)."""
+        conn.execute("BEGIN")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            current, floor = int(meta["seq"]), int(meta.get("removals_floor", 0))
+            if current == self.seq:
+                return
+            if self.seq < 0 or self.seq < floor:
+                rows: list[Row] = conn.execute(
+                    "SELECT id, vector_model, vector, status FROM assets "
+                    "WHERE workspace = ? AND vector_model = ?",
+                    (self.workspace, self.model),
+                ).fetchall()
+                self._reset()
+                removed: list[str] = []
+            else:
+                rows = conn.execute(
+                    "SELECT id, vector_model, vector, status FROM assets "
+                    "WHERE workspace = ? AND seq > ?",
+                    (self.workspace, self.seq),
+                ).fetchall()
+                removed = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM removals WHERE workspace = ? AND seq > ?",
+                        (self.workspace, self.seq),
+                    )
+                ]
+        finally:
+            conn.execute("COMMIT")
+        for asset_id in removed:
+            self._drop(asset_id)
+        self._apply(rows)
+        self.seq = current
+        if self._dead > max(_MIN_CAPACITY, len(self._ids) // 2):
+            self._compact()
+
+    def snapshot(self) -> _Snapshot:
+        n = len(self._ids)
+        return _Snapshot(self._ids, self._pos, self._matrix[:n], self._status[:n])
+
+    def _reset(self) -> None:
+        self._ids, self._pos, self._dead = [], {}, 0
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._status = np.zeros(0, dtype=np.int8)
+
+    def _drop(self, asset_id: str) -> None:
+        pos = self._pos.get(asset_id)
+        if pos is not None and self._status[pos] != _DEAD:
+            self._status[pos] = _DEAD
+            self._dead += 1
+
+    def _apply(self, rows: Sequence[Row]) -> None:
+        for asset_id, model, blob, status in rows:
+            if model != self.model or blob is None:
+                self._drop(asset_id)
+                continue
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if self._matrix.shape[1] == 0:
+                self._matrix = np.zeros((0, vector.size), dtype=np.float32)
+            if vector.size != self.dim:
+                # A model id names one architecture; a vector of another size is corrupt.
+                self._drop(asset_id)
+                continue
+            pos = self._pos.get(asset_id)
+            if pos is None:
+                pos = self._append(asset_id)
+            elif self._status[pos] == _DEAD:
+                self._dead -= 1
+            self._matrix[pos] = vector
+            self._status[pos] = STATUS_CODES.get(status, 0)
+
+    def _append(self, asset_id: str) -> int:
+        pos = len(self._ids)
+        if pos >= self._matrix.shape[0]:
+            capacity = max(_MIN_CAPACITY, pos * 2)
+            # New arrays, so a snapshot taken before keeps its own (copy-on-grow).
+            matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+            matrix[:pos] = self._matrix[:pos]
+            status = np.full(capacity, _DEAD, dtype=np.int8)
+            status[:pos] = self._status[:pos]
+            self._matrix, self._status = matrix, status
+        # Appending keeps earlier positions, so a snapshot's first n ids stay right.
+        self._ids.append(asset_id)
+        self._pos[asset_id] = pos
+        return pos
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self._status[: len(self._ids)] != _DEAD)
+        self._ids = [self._ids[i] for i in keep]
+        self._pos = {asset_id: i for i, asset_id in enumerate(self._ids)}
+        self._matrix = np.ascontiguousarray(self._matrix[keep])
+        self._status = self._status[keep].copy()
+        self._dead = 0
+
+
+def top_k(
+    snap: _Snapshot,
+    vector: Sequence[float],
+    k: int,
+    statuses: Collection[str],
+    allowed: Collection[str] | None,
+    exclude: Collection[str],
+) -> list[tuple[str, float]]:
+    """The k best (id, dot product) among live vectors whose status is in `statuses`, limited
+    to `allowed` ids when given and never any id in `exclude`; best first, ties by id."""
+    n = int(snap.matrix.shape[0])
+    if n == 0:
+        return []
+    query = np.asarray(vector, dtype=np.float32)
+    if query.ndim != 1 or query.size != snap.matrix.shape[1]:
+        raise InvalidInput(
+            f"vector has {query.size} dimensions; this model's vectors have {snap.matrix.shape[1]}"
+        )
+    codes = np.array([STATUS_CODES[s] for s in statuses if s in STATUS_CODES], dtype=np.int8)
+    if allowed is None:
+        candidates = np.flatnonzero(np.isin(snap.status, codes))
+    else:
+        positions = np.fromiter(
+            (p for i in allowed if (p := snap.positions.get(i)) is not None and p < n),
+            dtype=np.int64,
+        )
+        candidates = positions[np.isin(snap.status[positions], codes)]
+    if exclude:
+        skip = np.fromiter(
+            (p for i in exclude if (p := snap.positions.get(i)) is not None and p < n),
+            dtype=np.int64,
+        )
+        candidates = np.setdiff1d(candidates, skip, assume_unique=False)
+    if candidates.size == 0:
+        return []
+    if candidates.size * 4 < n:
+        scores = snap.matrix[candidates] @ query
+    else:
+        scores = (snap.matrix @ query)[candidates]
+    if candidates.size > k:
+        best = np.argpartition(-scores, k - 1)[:k]
+        candidates, scores = candidates[best], scores[best]
+    hits = [(snap.ids[int(p)], float(s)) for p, s in zip(candidates, scores, strict=True)]
+    hits.sort(key=lambda hit: (-hit[1], hit[0]))
+    return hits
+
+
+class VectorCache:
+    """ModelVectors per (database file, workspace, model), created on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, str], ModelVectors] = {}
+
+    def entry(self, db: str, workspace: str, model: str) -> ModelVectors:
+        with self._lock:
+            key = (db, workspace, model)
+            found = self._entries.get(key)
+            if found is None:
+                # After a rebuild switch the old file's vectors are dead weight.
+                for stale in [k for k in self._entries if k[0] != db]:
+                    del self._entries[stale]
+                found = self._entries[key] = ModelVectors(workspace, model)
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

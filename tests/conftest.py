@@ -1,0 +1,52 @@
+"""Shared fixtures: settings on a temp dir, wired containers, a live API server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assetlens.bootstrap import Container, build
+from assetlens.config import Settings
+from tests.fakes import FakeEmbedder
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": data_dir, "clip_enabled": False,
+                                 "indexer_poll_seconds": 0.05}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    """Embedded mode (local store + SQLite index) with the colour fake embedder."""
+    wired = build(settings, embedder=FakeEmbedder())
+    wired.index.ensure()
+    yield wired
+    wired.close()
+
+
+class Api:
+    """An HTTP client bound to one workspace's key."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.base_url = base_url
+        self.key = key
+        self.http = httpx.Client(base_url=base_url, timeout=60,
+                                 headers={"Authorization": f"Bearer {key}"})
+
+    def upload(self, filename: str, data: bytes, wait: bool = True,
+               **fields: str) -> httpx.Response:
+        return self.http.post("/v1/assets", params={"wait": str(wait).lower()},
+                              files={"file": (filename, data)}, data=fields)
+
+    def search(self, **body: object) -> httpx.Response:
+        return self.http.post("/v1/search", json=body)

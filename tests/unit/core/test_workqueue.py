@@ -1,0 +1,99 @@
+"""The durable queue over conditional writes: leases, coalescing, at-least-once."""
+
+from __future__ import annotations
+
+import threading
+
+from assetlens.workqueue import WorkQueue
+from tests.fakes import FakeObjectStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_queue(lease: float = 10.0) -> tuple[WorkQueue, FakeObjectStore, Clock]:
+    store, clock = FakeObjectStore(), Clock()
+    return WorkQueue(store, lease_seconds=lease, clock=clock), store, clock
+
+
+def test_enqueue_claim_ack_empties_the_queue() -> None:
+    queue, _, _ = make_queue()
+    queue.enqueue("ws", "a" * 32)
+    items = queue.claim(10)
+    assert [(i.workspace, i.asset_id) for i in items] == [("ws", "a" * 32)]
+    queue.ack(items[0])
+    assert queue.pending() == 0
+    assert queue.claim(10) == []
+
+
+def test_repeated_enqueues_coalesce_into_one_item() -> None:
+    queue, _, _ = make_queue()
+    for _ in range(5):
+        queue.enqueue("ws", "b" * 32)
+    assert queue.pending() == 1
+
+
+def test_leased_item_is_not_claimed_twice_until_the_lease_expires() -> None:
+    queue, _, clock = make_queue(lease=10)
+    queue.enqueue("ws", "c" * 32)
+    first = queue.claim(10)
+    assert len(first) == 1
+    assert queue.claim(10) == []  # a second worker sees nothing
+    clock.now += 11  # the first worker died: its lease runs out
+    again = queue.claim(10)
+    assert [i.asset_id for i in again] == ["c" * 32]
+    # the dead worker's late ack must not delete the item the second worker holds
+    queue.ack(first[0])
+    assert queue.pending() == 1
+    queue.ack(again[0])
+    assert queue.pending() == 0
+
+
+def test_enqueue_during_processing_survives_the_ack() -> None:
+    queue, _, _ = make_queue()
+    queue.enqueue("ws", "d" * 32)
+    [item] = queue.claim(1)
+    queue.enqueue("ws", "d" * 32)  # the asset changed while it was being indexed
+    assert queue.claim(1) == []  # still leased: not processed twice concurrently
+    queue.ack(item)
+    assert [i.asset_id for i in queue.claim(1)] == ["d" * 32]
+
+
+def test_retry_delays_and_counts_attempts() -> None:
+    queue, _, clock = make_queue()
+    queue.enqueue("ws", "e" * 32)
+    [item] = queue.claim(1)
+    queue.retry(item, delay=30)
+    assert queue.claim(1) == []
+    clock.now += 31
+    [again] = queue.claim(1)
+    assert again.attempts == 1
+
+
+def test_concurrent_workers_claim_each_item_exactly_once() -> None:
+    queue, _, _ = make_queue(lease=600)
+    ids = [f"{n:032x}" for n in range(60)]
+    for asset_id in ids:
+        queue.enqueue("ws", asset_id)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while items := queue.claim(3):
+            with lock:
+                claimed.extend(i.asset_id for i in items)
+            for item in items:
+                queue.ack(item)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == ids
+    assert queue.pending() == 0
