@@ -19,23 +19,143 @@ from assetlens.query import IndexDoc
 
 WORKSPACE = "bench"
 VECTOR_MODEL = "bench-clip"
-_SUBJECTS = (
-    "cat dog fox owl horse dragon robot knight wizard castle city forest mountain river ocean "
-    "lighthouse garden temple bridge village desert island volcano waterfall street market "
-    "portrait landscape spaceship samurai astronaut princess warrior tiger wolf eagle whale "
-    "butterfly flower tree cabin tower train car motorcycle ship harbor cathedral library cafe"
-).split()
-_STYLES = (
-    "watercolor oil painting digital art photorealistic cinematic anime sketch pixel art "
-    "isometric low poly vaporwave cyberpunk steampunk baroque minimalist surreal impressionist "
-    "ukiyo-e art nouveau noir pastel neon gothic fantasy retro vintage futuristic"
-).split()
-_MODIFIERS = (
-    "highly detailed intricate sharp focus volumetric lighting golden hour soft light dramatic "
-    "moody vibrant colorful muted foggy misty rainy snowy sunny night sunset sunrise dusk dawn "
-    "8k 4k masterpiece trending award winning bokeh depth of field wide angle close-up "
-    "symmetrical ethereal glowing reflective ornate weathered ancient modern tiny giant"
-).split()
+_SUBJECTS = [
+    "cat",
+    "dog",
+    "fox",
+    "owl",
+    "horse",
+    "dragon",
+    "robot",
+    "knight",
+    "wizard",
+    "castle",
+    "city",
+    "forest",
+    "mountain",
+    "river",
+    "ocean",
+    "lighthouse",
+    "garden",
+    "temple",
+    "bridge",
+    "village",
+    "desert",
+    "island",
+    "volcano",
+    "waterfall",
+    "street",
+    "market",
+    "portrait",
+    "landscape",
+    "spaceship",
+    "samurai",
+    "astronaut",
+    "princess",
+    "warrior",
+    "tiger",
+    "wolf",
+    "eagle",
+    "whale",
+    "butterfly",
+    "flower",
+    "tree",
+    "cabin",
+    "tower",
+    "train",
+    "car",
+    "motorcycle",
+    "ship",
+    "harbor",
+    "cathedral",
+    "library",
+    "cafe",
+]
+_STYLES = [
+    "watercolor",
+    "oil",
+    "painting",
+    "digital",
+    "art",
+    "photorealistic",
+    "cinematic",
+    "anime",
+    "sketch",
+    "pixel",
+    "art",
+    "isometric",
+    "low",
+    "poly",
+    "vaporwave",
+    "cyberpunk",
+    "steampunk",
+    "baroque",
+    "minimalist",
+    "surreal",
+    "impressionist",
+    "ukiyo-e",
+    "art",
+    "nouveau",
+    "noir",
+    "pastel",
+    "neon",
+    "gothic",
+    "fantasy",
+    "retro",
+    "vintage",
+    "futuristic",
+]
+_MODIFIERS = [
+    "highly",
+    "detailed",
+    "intricate",
+    "sharp",
+    "focus",
+    "volumetric",
+    "lighting",
+    "golden",
+    "hour",
+    "soft",
+    "light",
+    "dramatic",
+    "moody",
+    "vibrant",
+    "colorful",
+    "muted",
+    "foggy",
+    "misty",
+    "rainy",
+    "snowy",
+    "sunny",
+    "night",
+    "sunset",
+    "sunrise",
+    "dusk",
+    "dawn",
+    "8k",
+    "4k",
+    "masterpiece",
+    "trending",
+    "award",
+    "winning",
+    "bokeh",
+    "depth",
+    "of",
+    "field",
+    "wide",
+    "angle",
+    "close-up",
+    "symmetrical",
+    "ethereal",
+    "glowing",
+    "reflective",
+    "ornate",
+    "weathered",
+    "ancient",
+    "modern",
+    "tiny",
+    "giant",
+]
 _NEGATIVE = "blurry lowres watermark text deformed extra fingers bad anatomy jpeg artifacts"
 TAGS = [f"tag-{name}" for name in (*_SUBJECTS[:30], *_STYLES[:20])]
 MODELS = ["sdxl-base", "flux-dev", "sd15", "midjourney-v6", "dalle-3", "playground-v2"]
@@ -46,6 +166,7 @@ LORAS = [f"lora-{i}" for i in range(20)]
 TYPES = [AssetType.IMAGE] * 7 + [AssetType.VIDEO, AssetType.AUDIO, AssetType.LOGO]
 VOCABULARY = [*_SUBJECTS, *_STYLES, *_MODIFIERS]
 _T0 = datetime(2023, 1, 1, tzinfo=UTC)
+_BLOCK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,22 +182,28 @@ class Corpus:
     def centres(self) -> npt.NDArray[np.float32]:
         rng = np.random.default_rng(self.seed)
         centres = rng.standard_normal((self.clusters, self.dim)).astype(np.float32)
-        return centres / np.linalg.norm(centres, axis=1, keepdims=True)
+        normed: npt.NDArray[np.float32] = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+        return normed
 
     def vectors(self, start: int, stop: int) -> npt.NDArray[np.float32]:
-        """The L2-normalised vectors of assets start..stop (deterministic per chunk)."""
-        rng = np.random.default_rng((self.seed, start, stop))
+        """The L2-normalised vectors of assets start..stop, the same however they are cut
+        (each block of _BLOCK assets has its own random stream)."""
         centres = self.centres()
-        which = rng.integers(0, self.clusters, stop - start)
-        noise = rng.standard_normal((stop - start, self.dim)).astype(np.float32)
-        noise *= self.noise / np.sqrt(self.dim)
-        vectors = centres[which] + noise
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        parts = []
+        for block in range(start // _BLOCK, (stop - 1) // _BLOCK + 1):
+            rng = np.random.default_rng((self.seed, block))
+            which = rng.integers(0, self.clusters, _BLOCK)
+            noise = rng.standard_normal((_BLOCK, self.dim)).astype(np.float32)
+            noise *= self.noise / np.sqrt(self.dim)
+            lo = max(start, block * _BLOCK) - block * _BLOCK
+            hi = min(stop, (block + 1) * _BLOCK) - block * _BLOCK
+            parts.append(centres[which[lo:hi]] + noise[lo:hi])
+        vectors = np.concatenate(parts)
+        normed: npt.NDArray[np.float32] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return normed
 
-    def all_vectors(self, chunk: int = 1000) -> npt.NDArray[np.float32]:
-        return np.concatenate(
-            [self.vectors(s, min(s + chunk, self.n)) for s in range(0, self.n, chunk)]
-        )
+    def all_vectors(self) -> npt.NDArray[np.float32]:
+        return self.vectors(0, self.n)
 
     def docs(self, chunk: int = 1000) -> Iterator[list[IndexDoc]]:
         """The corpus as batches of IndexDocs, never all in memory at once."""
@@ -100,9 +227,7 @@ def _doc(seed: int, i: int, vector: npt.NDArray[np.float32]) -> IndexDoc:
     rng = np.random.default_rng((seed, i))
     subject = _SUBJECTS[int(rng.integers(len(_SUBJECTS)))]
     style = _STYLES[int(rng.integers(len(_STYLES)))]
-    prompt = " ".join(
-        [f"a {style} of a {subject},", *_words(rng, int(rng.integers(6, 22)))]
-    )
+    prompt = " ".join([f"a {style} of a {subject},", *_words(rng, int(rng.integers(6, 22)))])
     generated = rng.random() < 0.8
     created = _T0 + timedelta(minutes=int(rng.integers(0, 2 * 365 * 24 * 60)))
     tags = sorted({TAGS[int(t)] for t in rng.integers(0, len(TAGS), int(rng.integers(0, 5)))})
@@ -152,4 +277,5 @@ def query_vectors(corpus: Corpus, count: int, seed: int = 13) -> npt.NDArray[np.
     noise = rng.standard_normal((count, corpus.dim)).astype(np.float32)
     noise *= corpus.noise / np.sqrt(corpus.dim)
     vectors = centres[rng.integers(0, corpus.clusters, count)] + noise
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    normed: npt.NDArray[np.float32] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return normed

@@ -90,16 +90,24 @@ def validate_image(path: Path, fmt: str, max_pixels: int) -> tuple[int, int]:
     return width, height
 
 
+def _orientation(im: Image.Image) -> int | None:
+    try:
+        # PNG keeps EXIF wherever it likes, so reading it may decode the whole image.
+        value = im.getexif().get(_ORIENTATION_TAG)
+    except Exception:
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
+
+
 def image_info(im: Image.Image, fmt: str) -> MediaInfo:
     """Technical metadata of an opened image, as stored (orientation not applied)."""
-    orientation = im.getexif().get(_ORIENTATION_TAG)
     return MediaInfo(
         format=fmt,
         width=im.width,
         height=im.height,
         color_mode=im.mode,
         has_alpha=has_alpha(im),
-        orientation=int(orientation) if isinstance(orientation, int) else None,
+        orientation=_orientation(im),
         frames=int(getattr(im, "n_frames", 1)),
     )
 

@@ -27,6 +27,8 @@ from assetlens.media.types import (
 MAX_TEXT_VALIDATE_BYTES: Final = 64 * 1024 * 1024
 # Binary formats need a few bytes of signature; anything shorter cannot be one of them.
 _MIN_BINARY_BYTES: Final = 8
+# Formats whose files can be plain ASCII yet must not pass as text.
+_TEXT_IMPOSTORS: Final = frozenset({"pdf", "fits"})
 
 
 def _read_head(path: Path) -> tuple[bytes, int]:
@@ -56,12 +58,12 @@ def _inspect_text(path: Path, extension: str, head: bytes, size: int) -> Inspect
     if size > MAX_TEXT_VALIDATE_BYTES:
         raise InvalidInput("text file too large to validate")
     data = head if size <= len(head) else path.read_bytes()
-    if b"\x00" in head or not _looks_textual(head):
-        found = sniff(head)
-        if found is not None and found.allowed and found.format != "svg":
+    found = sniff(head)
+    binary = b"\x00" in head or not _looks_textual(head)
+    if found is not None and (binary or found.format in _TEXT_IMPOSTORS):
+        if found.allowed:
             raise InvalidInput(f"content is {found.label} but the file extension is .{extension}")
-        if found is not None and not found.allowed:
-            raise UnsupportedMediaType(f"content is {found.label}, not text")
+        raise UnsupportedMediaType(f"content is {found.label}, not text")
     validate_text(data, extension)
     return Inspection(AssetType.TEXT, MIME_BY_EXTENSION[extension], extension)
 
@@ -73,6 +75,16 @@ def _looks_textual(head: bytes) -> bool:
     except UnicodeDecodeError as exc:
         return exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
     return True
+
+
+def _inspect_svg(path: Path, extension: str, head: bytes) -> Inspection:
+    found = sniff(head)
+    # A long comment or DOCTYPE can push `<svg` past the sniffed head: XML is parsed anyway.
+    undecided = found is None or found.format == "xml"
+    if not (undecided and _looks_textual(head)):
+        _check_agrees(found, extension)
+    width, height = validate_svg(path.read_bytes())
+    return Inspection(AssetType.LOGO, MIME_BY_FORMAT["svg"], extension, width, height)
 
 
 def _inspect_binary(
@@ -91,8 +103,6 @@ def _inspect_binary(
         mime = "audio/mp4" if fmt == "mp4" else mime  # an MPEG-4 brand holding only audio
     elif asset_type is AssetType.FONT:
         validate_font(path)
-    elif asset_type is AssetType.LOGO:
-        width, height = validate_svg(path.read_bytes())
     return Inspection(asset_type, mime, extension, width, height)
 
 
@@ -114,6 +124,8 @@ def inspect_upload(path: Path, filename: str, *, max_image_pixels: int) -> Inspe
         raise UnsupportedMediaType("the file is empty")
     if asset_type is AssetType.TEXT:
         return _inspect_text(path, extension, head, size)
+    if asset_type is AssetType.LOGO:
+        return _inspect_svg(path, extension, head)
     if size < _MIN_BINARY_BYTES:
         raise UnsupportedMediaType(f"{size}-byte file cannot be a .{extension} file")
     return _inspect_binary(path, asset_type, extension, head, max_image_pixels)

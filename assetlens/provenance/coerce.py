@@ -96,9 +96,9 @@ def cap_raw(text: str | None) -> str | None:
     return data[:RAW_CAP_BYTES].decode("utf-8", "ignore")
 
 
-def load_json(text: str | bytes | None) -> Any:
-    """Parsed JSON, or None when the input is absent, oversized or not JSON."""
-    if text is None or len(text) > MAX_JSON_CHARS:
+def load_json(text: Any) -> Any:
+    """Parsed JSON, or None when the input is absent, not text, oversized or not JSON."""
+    if not isinstance(text, str | bytes) or len(text) > MAX_JSON_CHARS:
         return None
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

@@ -37,7 +37,8 @@ class Carrier:
     description: str | None = None
     comments: list[str] = field(default_factory=list)
     xmp: dict[str, str] = field(default_factory=dict)
-    stealth: str | None = None
+    # Set for PNG/WebP: stealth pixels are decoded only when nothing else was found.
+    stealth_path: Path | None = None
     has_c2pa: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -101,6 +102,8 @@ def read_image(path: Path) -> Carrier:
     try:
         with Image.open(path, formats=IMAGE_FORMATS) as image:
             _read_pillow(image, carrier, is_png)
+            if image.format in ("PNG", "WEBP"):
+                carrier.stealth_path = path
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         carrier.notes.append(f"image metadata unreadable: {exc}")
     return carrier
@@ -117,9 +120,21 @@ def _read_pillow(image: Image.Image, carrier: Carrier, is_png: bool) -> None:
         comment = comment.decode("utf-8", "replace")
     if isinstance(comment, str) and comment.strip():
         carrier.comments.append(comment[:_TAG_VALUE_CAP])
-    if image.format in ("PNG", "WEBP") and image.mode in ("RGBA", "RGB", "LA", "PA"):
-        image.load()
-        carrier.stealth = read_stealth(image)
+
+
+def stealth_text(carrier: Carrier) -> str | None:
+    """Text hidden in the pixel LSBs of the carrier's PNG/WebP, decoding pixels on demand."""
+    if carrier.stealth_path is None:
+        return None
+    try:
+        with Image.open(carrier.stealth_path, formats=("PNG", "WEBP")) as image:
+            if image.mode not in ("RGBA", "RGB", "LA", "PA"):
+                return None
+            image.load()
+            return read_stealth(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        carrier.notes.append(f"stealth pixels unreadable: {exc}")
+        return None
 
 
 def _read_exif(exif: Image.Exif, carrier: Carrier) -> None:

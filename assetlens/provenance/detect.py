@@ -16,7 +16,7 @@ from assetlens.provenance.a1111 import looks_like_a1111, parse_a1111
 from assetlens.provenance.coerce import cap_raw, load_json, to_text
 from assetlens.provenance.comfyui import is_api_graph, is_ui_graph, parse_api_graph, parse_comfyui
 from assetlens.provenance.comfyui_ui import ui_to_api
-from assetlens.provenance.containers import Carrier
+from assetlens.provenance.containers import Carrier, stealth_text
 from assetlens.provenance.drawthings import is_drawthings, parse_drawthings
 from assetlens.provenance.easydiffusion import is_easydiffusion, parse_easydiffusion
 from assetlens.provenance.fooocus import is_fooocus_json, parse_fooocus
@@ -171,11 +171,14 @@ def interpret(carrier: Carrier, audio: bool = False) -> Generation | None:
         if found is not None and "fooocus" in (carrier.software or "").lower():
             found.generator = "fooocus"
     for candidate in (carrier.xmp.get("UserComment"), carrier.description, *carrier.comments,
-                      carrier.stealth, carrier.xmp.get("description")):
+                      carrier.xmp.get("description")):
         if found is not None:
             break
         if candidate:
             found = guarded(from_text, candidate)
+    if found is None:
+        hidden = guarded(stealth_text, carrier)
+        found = guarded(from_text, hidden) if hidden else None
     if found is None and audio:
         found = _audio_prompt(carrier)
     source = carrier.xmp.get("DigitalSourceType", "")

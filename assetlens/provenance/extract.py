@@ -41,8 +41,8 @@ def inspect(path: Path, mime: str) -> Extraction:
         carrier = Carrier()
         if reader is not None:
             result.notes.append(f"{kind} metadata unreadable")
-    result.notes.extend(carrier.notes)
     generation = guarded(interpret, carrier, kind == "audio")
+    result.notes.extend(carrier.notes)
     c2pa = guarded(read_c2pa, path, mime) if kind in ("image", "video", "audio") else None
     if c2pa is not None:
         generation = generation or Generation()

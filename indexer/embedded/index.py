@@ -53,9 +53,9 @@ _REBUILD_BATCH = 500
 _REMOVALS_KEPT = 10_000
 _SIZE_ORDER = {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)}
 _ASSET_COLUMNS = (
-    "workspace", "id", "revision", "seq", "doc", "type", "folder_id", "model", "provider",
+    "workspace", "id", "revision", "seq", "type", "folder_id", "model", "provider",
     "source", "generator", "sampler", "ai_generated", "status", "created_at", "updated_at",
-    "created_month", "size_bytes", "size_bucket", "name", "name_sort", "vector_model", "vector",
+    "created_month", "size_bytes", "size_bucket", "name", "name_sort", "vector_model",
 )  # fmt: skip
 _INSERT_ASSET = (
     f"INSERT INTO assets ({', '.join(_ASSET_COLUMNS)}) "
@@ -272,7 +272,8 @@ class EmbeddedSearchIndex:
     def get(self, workspace: str, asset_id: str) -> IndexDoc | None:
         with self._read("get") as conn:
             row = conn.execute(
-                "SELECT doc, vector, vector_model FROM assets WHERE workspace = ? AND id = ?",
+                "SELECT b.doc, b.vector, a.vector_model FROM assets a JOIN asset_blobs b "
+                "ON b.rowid = a.rowid WHERE a.workspace = ? AND a.id = ?",
                 (workspace, asset_id),
             ).fetchone()
         if row is None:
@@ -321,16 +322,17 @@ class EmbeddedSearchIndex:
                 f"SELECT COUNT(*) FROM assets a WHERE {base.sql()}", base.params
             ).fetchone()
             rows = conn.execute(
-                f"SELECT a.id, a.doc, {order.expr}, {score} FROM {matched_source(has_text)} "
+                f"SELECT a.id, a.rowid, {order.expr}, {score} FROM {matched_source(has_text)} "
                 f"WHERE {page.sql()} ORDER BY {order.order_by()} LIMIT ?",
                 [*match_params, *page.params, query.limit + 1],
             ).fetchall()
+            docs = _docs(conn, [r[1] for r in rows[: query.limit]])
             facets = {f.value: _facet(conn, f, base, query.facet_size) for f in query.facets}
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         hits = [
-            Hit(asset=Asset.model_validate_json(doc), score=None if s is None else float(s))
-            for _, doc, _, s in rows
+            Hit(asset=Asset.model_validate_json(docs[rowid]), score=None if s is None else float(s))
+            for _, rowid, _, s in rows
         ]
         next_cursor = order.cursor(rows[-1][2], rows[-1][0]) if more and rows else None
         return SearchPage(total=int(total), hits=hits, facets=facets, next_cursor=next_cursor)
@@ -362,8 +364,8 @@ class EmbeddedSearchIndex:
             ids = [asset_id for asset_id, _ in best]
             rows = dict(
                 conn.execute(
-                    f"SELECT id, doc FROM assets WHERE workspace = ? "
-                    f"AND id IN ({', '.join('?' * len(ids))})",
+                    f"SELECT a.id, b.doc FROM assets a JOIN asset_blobs b ON b.rowid = a.rowid "
+                    f"WHERE a.workspace = ? AND a.id IN ({', '.join('?' * len(ids))})",
                     [query.workspace, *ids],
                 ).fetchall()
             )
@@ -431,6 +433,10 @@ def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:
         _delete_side_rows(conn, rowid)
     else:
         rowid = conn.execute(_INSERT_ASSET, values).lastrowid
+    conn.execute(
+        "INSERT INTO asset_blobs (rowid, doc, vector) VALUES (?, ?, ?)",
+        (rowid, rows.doc, rows.vector),
+    )
     conn.execute(_INSERT_FTS, [rowid, *rows.texts])
     conn.executemany(
         "INSERT INTO asset_tags (asset_rowid, tag) VALUES (?, ?)", [(rowid, t) for t in rows.tags]
@@ -442,6 +448,7 @@ def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:
 
 
 def _delete_side_rows(conn: sqlite3.Connection, rowid: int) -> None:
+    conn.execute("DELETE FROM asset_blobs WHERE rowid = ?", (rowid,))
     conn.execute("DELETE FROM assets_fts WHERE rowid = ?", (rowid,))
     conn.execute("DELETE FROM asset_tags WHERE asset_rowid = ?", (rowid,))
     conn.execute("DELETE FROM asset_loras WHERE asset_rowid = ?", (rowid,))
@@ -488,7 +495,9 @@ def _replay(old: sqlite3.Connection, new: sqlite3.Connection, since: int) -> Non
     old.execute("BEGIN")
     try:
         changed = old.execute(
-            "SELECT doc, vector, vector_model FROM assets WHERE seq > ?", (since,)
+            "SELECT b.doc, b.vector, a.vector_model FROM assets a "
+            "JOIN asset_blobs b ON b.rowid = a.rowid WHERE a.seq > ?",
+            (since,),
         ).fetchall()
         removed = old.execute(
             "SELECT workspace, id FROM removals WHERE seq > ?", (since,)
@@ -514,6 +523,18 @@ def _replay(old: sqlite3.Connection, new: sqlite3.Connection, since: int) -> Non
         )
         _upsert_one(new, doc, int(seq))
     new.execute("COMMIT")
+
+
+def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
+    """The asset JSON of each rowid."""
+    if not rowids:
+        return {}
+    return dict(
+        conn.execute(
+            f"SELECT rowid, doc FROM asset_blobs WHERE rowid IN ({', '.join('?' * len(rowids))})",
+            rowids,
+        ).fetchall()
+    )
 
 
 def _facet(conn: sqlite3.Connection, facet: Facet, base: Where, size: int) -> list[FacetBucket]:

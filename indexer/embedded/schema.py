@@ -34,7 +34,6 @@ CREATE TABLE IF NOT EXISTS assets (
     id TEXT NOT NULL,
     revision INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    doc TEXT NOT NULL,
     type TEXT NOT NULL,
     folder_id TEXT,
     model TEXT,
@@ -52,8 +51,12 @@ CREATE TABLE IF NOT EXISTS assets (
     name TEXT NOT NULL,
     name_sort TEXT NOT NULL,
     vector_model TEXT,
-    vector BLOB,
     UNIQUE (workspace, id)
+);
+-- The asset JSON and vector are kilobytes: kept apart, so that scans over the filter and
+-- facet columns above read small rows instead of walking overflow pages.
+CREATE TABLE IF NOT EXISTS asset_blobs (
+    rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL, vector BLOB
 );
 CREATE INDEX IF NOT EXISTS assets_seq ON assets (workspace, seq);
 CREATE INDEX IF NOT EXISTS assets_created ON assets (workspace, created_at, id);
@@ -109,9 +112,12 @@ def blob_vector(blob: bytes | None) -> list[float] | None:
 
 @dataclass(frozen=True, slots=True)
 class DocRows:
-    """What one IndexDoc is stored as: the assets row, its FTS texts, tags and LoRAs."""
+    """What one IndexDoc is stored as: the assets row, its JSON and vector, its FTS texts,
+    tags and LoRAs."""
 
     columns: dict[str, object]
+    doc: str
+    vector: bytes | None
     texts: tuple[str, ...]
     tags: list[str]
     loras: list[str]
@@ -127,7 +133,6 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "workspace": asset.workspace,
         "id": asset.id,
         "revision": asset.revision,
-        "doc": asset.model_dump_json(),
         "type": asset.type.value,
         "folder_id": asset.folder_id,
         "model": gen.model,
@@ -145,7 +150,6 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "name": asset.name,
         "name_sort": name_key(asset.name),
         "vector_model": doc.vector_model if has_vector else None,
-        "vector": vector_blob(doc.vector) if has_vector else None,
     }
     texts = (
         asset.name,
@@ -156,6 +160,8 @@ def doc_rows(doc: IndexDoc) -> DocRows:
     )
     return DocRows(
         columns=columns,
+        doc=asset.model_dump_json(),
+        vector=vector_blob(doc.vector) if has_vector else None,
         texts=tuple(split_cjk(t) for t in texts),
         tags=sorted({tag_key(t) for t in asset.tags} - {""}),
         loras=sorted({lora.name for lora in gen.loras}),

@@ -67,16 +67,18 @@ class ModelVectors:
                 return
             if self.seq < 0 or self.seq < floor:
                 rows: list[Row] = conn.execute(
-                    "SELECT id, vector_model, vector, status FROM assets "
-                    "WHERE workspace = ? AND vector_model = ?",
+                    "SELECT a.id, a.vector_model, b.vector, a.status FROM assets a "
+                    "JOIN asset_blobs b ON b.rowid = a.rowid "
+                    "WHERE a.workspace = ? AND a.vector_model = ?",
                     (self.workspace, self.model),
                 ).fetchall()
                 self._reset()
                 removed: list[str] = []
             else:
                 rows = conn.execute(
-                    "SELECT id, vector_model, vector, status FROM assets "
-                    "WHERE workspace = ? AND seq > ?",
+                    "SELECT a.id, a.vector_model, b.vector, a.status FROM assets a "
+                    "LEFT JOIN asset_blobs b ON b.rowid = a.rowid "
+                    "WHERE a.workspace = ? AND a.seq > ?",
                     (self.workspace, self.seq),
                 ).fetchall()
                 removed = [

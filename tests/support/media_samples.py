@@ -146,37 +146,44 @@ _DEMO_SHAPES = ("circle", "square", "triangle", "stripes", "rings", "diamond", "
 def _demo_image(index: int, size: int = 512) -> tuple[str, Image.Image]:
     hue = (index * 0.381966) % 1.0  # golden-ratio steps keep successive hues apart
     fg = tuple(round(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.85, 0.95))
-    bg = tuple(round(c * 255) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1.0, 0.35, 0.25))
+    dark = tuple(round(c * 255) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1.0, 0.5, 0.2))
+    light = tuple(round(c * 255) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1.0, 0.3, 0.8))
     shape = _DEMO_SHAPES[index % len(_DEMO_SHAPES)]
-    im = Image.new("RGB", (size, size), bg)  # type: ignore[arg-type]
+    s = size
+    # The background is split along a direction that changes with the index, and the shape
+    # moves between quadrants: perceptual hashes (which see luminance layout) stay far apart.
+    im = Image.new("RGB", (s, s), dark)  # type: ignore[arg-type]
     draw = ImageDraw.Draw(im)
-    m, s = size // 8, size
+    split = (index // len(_DEMO_SHAPES)) % 4
+    halves = [(0, 0, s, s // 2), (0, 0, s // 2, s), (0, s // 2, s, s), (s // 2, 0, s, s)]
+    draw.rectangle(halves[split], fill=light)  # type: ignore[arg-type]
+    quadrant = (index + index // len(_DEMO_SHAPES)) % 4
+    cx = s // 4 if quadrant in (0, 3) else 3 * s // 4
+    cy = s // 4 if quadrant in (0, 1) else 3 * s // 4
+    r = s // 5
+    box = (cx - r, cy - r, cx + r, cy + r)
     if shape == "circle":
-        draw.ellipse((m, m, s - m, s - m), fill=fg)
+        draw.ellipse(box, fill=fg)
     elif shape == "square":
-        draw.rectangle((m, m, s - m, s - m), fill=fg)
+        draw.rectangle(box, fill=fg)
     elif shape == "triangle":
-        draw.polygon([(s // 2, m), (s - m, s - m), (m, s - m)], fill=fg)
+        draw.polygon([(cx, cy - r), (cx + r, cy + r), (cx - r, cy + r)], fill=fg)
     elif shape == "stripes":
-        for x in range(0, s, s // 8):
-            draw.rectangle((x, 0, x + s // 16, s), fill=fg)
+        for x in range(0, s, s // 6):
+            draw.rectangle((x, 0, x + s // 14, s), fill=fg)
     elif shape == "rings":
-        for r in range(s // 2 - m, 0, -s // 12):
-            draw.ellipse((s // 2 - r, s // 2 - r, s // 2 + r, s // 2 + r), outline=fg, width=12)
+        for rr in range(r * 2, 0, -s // 16):
+            draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), outline=fg, width=10)
     elif shape == "diamond":
-        draw.polygon([(s // 2, m), (s - m, s // 2), (s // 2, s - m), (m, s // 2)], fill=fg)
+        draw.polygon([(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)], fill=fg)
     elif shape == "cross":
-        draw.rectangle((s // 2 - m, m, s // 2 + m, s - m), fill=fg)
-        draw.rectangle((m, s // 2 - m, s - m, s // 2 + m), fill=fg)
+        draw.rectangle((cx - r // 3, cy - r, cx + r // 3, cy + r), fill=fg)
+        draw.rectangle((cx - r, cy - r // 3, cx + r, cy + r // 3), fill=fg)
     else:
-        for cx in range(m, s, s // 5):
-            for cy in range(m, s, s // 5):
-                draw.ellipse((cx - 20, cy - 20, cx + 20, cy + 20), fill=fg)
-    # A rotating corner mark makes images with the same shape and hue still differ.
-    corner = index % 4
-    x0 = 8 if corner in (0, 3) else s - 72
-    y0 = 8 if corner in (0, 1) else s - 72
-    draw.rectangle((x0, y0, x0 + 64, y0 + 64), fill=(255, 255, 255))
+        for dx in range(-2, 3):
+            for dy in range(-2, 3):
+                x, y = cx + dx * r // 2, cy + dy * r // 2
+                draw.ellipse((x - 12, y - 12, x + 12, y + 12), fill=fg)
     colour = "#{:02x}{:02x}{:02x}".format(*fg)
     return f"{shape}-{colour[1:]}-{index:03d}.png", im
 
@@ -329,6 +336,11 @@ def ogg_bytes(seconds: float = 1.0) -> bytes:
 def m4a_bytes(seconds: float = 1.0) -> bytes:
     """AAC in an MPEG-4 audio file (brand M4A)."""
     return _encode_audio("ipod", "aac", rate=44_100, seconds=seconds)
+
+
+def mp4_audio_only_bytes(seconds: float = 1.0) -> bytes:
+    """AAC in a plain MP4 (brand isom, no video): valid as .m4a, not as .mp4."""
+    return _encode_audio("mp4", "aac", rate=44_100, seconds=seconds)
 
 
 # --------------------------------------------------------------------------- fonts

@@ -42,7 +42,8 @@ COMFY_API: dict[str, Any] = {
         "model": ["2", 0], "clip": ["2", 1]}},
     "4": {"class_type": "PrimitiveString", "inputs": {"value": "a red fox in the snow"}},
     "5": {"class_type": "CLIPTextEncode", "inputs": {"text": ["4", 0], "clip": ["3", 1]}},
-    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry, watermark", "clip": ["3", 1]}},
+    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry, watermark",
+                                                     "clip": ["3", 1]}},
     "7": {"class_type": "ControlNetLoader", "inputs": {"control_net_name": "canny.safetensors"}},
     "8": {"class_type": "LoadImage", "inputs": {"image": "edges.png"}},
     "9": {"class_type": "ControlNetApplyAdvanced", "inputs": {
@@ -241,10 +242,7 @@ def write_png(path: Path, extra: list[bytes], *, after_idat: bool = False,
     """A PNG with `extra` chunks placed right after IHDR, or between the last IDAT and IEND."""
     data = base_png(image)
     chunks = split_png(data)
-    if after_idat:
-        chunks = chunks[:-1] + extra + chunks[-1:]
-    else:
-        chunks = chunks[:1] + extra + chunks[1:]
+    chunks = chunks[:-1] + extra + chunks[-1:] if after_idat else chunks[:1] + extra + chunks[1:]
     path.write_bytes(data[:8] + b"".join(chunks))
     return path
 
@@ -394,8 +392,8 @@ def wav_with_id3(path: Path, comment: str | None = None, txxx: dict[str, str] | 
         handle.setsampwidth(2)
         handle.setframerate(8000)
         handle.writeframes(b"\x00\x00" * 800)
-    audio = WAVE(str(path))
-    audio.add_tags()
+    audio = WAVE(str(path))  # type: ignore[no-untyped-call]
+    audio.add_tags()  # type: ignore[no-untyped-call]
     assert audio.tags is not None
     if comment is not None:
         audio.tags.add(COMM(encoding=3, lang="eng", desc="", text=[comment]))

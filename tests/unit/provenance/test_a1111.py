@@ -42,7 +42,8 @@ def test_multiline_cjk_emoji_prompt_forces_itxt(tmp_path: Path) -> None:
         "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 512x512"
     )
     path = fx.png_with_texts(tmp_path / "cjk.png", {"parameters": text})
-    assert b"iTXt" in path.read_bytes() and b"tEXt" not in path.read_bytes()
+    assert b"iTXt" in path.read_bytes()
+    assert b"tEXt" not in path.read_bytes()
     gen = extract(path, "image/png")
     assert gen is not None
     assert gen.prompt == "桜の木の下の猫 🐱🌸\n夜景、高精細"
@@ -61,7 +62,8 @@ def test_no_negative_prompt() -> None:
 def test_fewer_than_three_pairs_is_all_prompt() -> None:
     gen = parse_a1111("a portrait\nStyle: noir, Mood: calm")
     assert gen.prompt == "a portrait\nStyle: noir, Mood: calm"
-    assert gen.steps is None and gen.seed is None
+    assert gen.steps is None
+    assert gen.seed is None
 
 
 def test_negative_without_parameter_line_still_split() -> None:
@@ -98,7 +100,8 @@ def test_civitai_unquoted_json_values() -> None:
     )
     pairs = dict(split_pairs(text.splitlines()[-1]))
     assert pairs["Hashes"] == '{"model": "31e35c80fc", "lora:x": "abc, def"}'
-    assert pairs["Civitai resources"].startswith("[{") and pairs["Civitai resources"].endswith("}]")
+    assert pairs["Civitai resources"].startswith("[{")
+    assert pairs["Civitai resources"].endswith("}]")
     assert pairs["Version"] == "v1.9.4"
     gen = parse_a1111(text)
     assert (gen.seed, gen.model_hash, gen.width) == (77, "31e35c80fc", 1024)

@@ -21,7 +21,8 @@ def _assert_fox(gen: Any) -> None:
     assert (gen.seed, gen.steps, gen.cfg_scale) == (987654321, 30, 6.5)
     assert (gen.sampler, gen.scheduler, gen.denoise) == ("dpmpp_2m", "karras", 1.0)
     assert (gen.width, gen.height, gen.vae) == (1024, 768, "sdxl_vae")
-    assert "canny.safetensors" in gen.texts and "fox_run" in gen.texts
+    assert "canny.safetensors" in gen.texts
+    assert "fox_run" in gen.texts
     assert gen.ai_generated is True
 
 
@@ -122,7 +123,9 @@ def test_graph_with_link_cycle_terminates() -> None:
                                                    "seed": "NaN", "cfg": float("inf")}},
     }
     gen = parse_api_graph(graph)
-    assert gen.prompt is None and gen.model is None and gen.seed is None
+    assert gen.prompt is None
+    assert gen.model is None
+    assert gen.seed is None
     assert gen.cfg_scale is None
 
 

@@ -1,0 +1,3 @@
+from assetlens.cli import main
+
+main()

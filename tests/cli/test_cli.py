@@ -1,0 +1,105 @@
+"""The `assetlens` console script, run as a user would (a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from assetlens.bootstrap import build
+from assetlens.query import Facet, SearchQuery
+from tests.conftest import make_settings
+
+
+def run(data_dir: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASSETLENS_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
+           "ASSETLENS_CLIP_ENABLED": "false"}
+    return subprocess.run([sys.executable, "-m", "assetlens", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def search(data_dir: Path, text: str | None, **kwargs: object) -> list[str]:
+    container = build(make_settings(data_dir), use_embedder=False)
+    try:
+        page = container.index.search(SearchQuery(workspace="studio", text=text, **kwargs))
+        return [hit.asset.name for hit in page.hits]
+    finally:
+        container.close()
+
+
+def test_keys_create_prints_the_key_last(tmp_path: Path) -> None:
+    result = run(tmp_path, "keys", "create", "--workspace", "studio")
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("alk_") and len(key) > 40
+    container = build(make_settings(tmp_path), use_embedder=False)
+    assert container.keys.workspace_for(key) == "studio"
+    bad = run(tmp_path, "keys", "create", "--workspace", "Bad Name!")
+    assert bad.returncode != 0
+
+
+def test_ingest_reads_files_sidecars_and_embedded_provenance(tmp_path: Path) -> None:
+    source = tmp_path / "renders"
+    source.mkdir()
+    info = PngInfo()
+    info.add_text("parameters", "a brass owl automaton\nSteps: 20, Sampler: Euler a, "
+                                "CFG scale: 7, Seed: 5, Model: dreamshaper")
+    Image.new("RGB", (40, 40), (180, 140, 40)).save(source / "owl.png", pnginfo=info)
+    Image.new("RGB", (40, 40), (10, 80, 140)).save(source / "whale.png")
+    (source / "whale.txt").write_text("a whale made of stained glass\nSteps: 12, "
+                                      "Sampler: DDIM, CFG scale: 5, Seed: 9, Model: flux")
+    (source / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    data = tmp_path / "data"
+    result = run(data, "ingest", str(source), "--workspace", "studio", "--tag", "batch1")
+    assert result.returncode == 0, result.stderr
+    assert "2 imported, 1 refused" in result.stderr
+    assert search(data, "owl") == ["owl.png"]
+    assert search(data, "stained glass") == ["whale.png"]  # from the sidecar
+    container = build(make_settings(data), use_embedder=False)
+    page = container.index.search(SearchQuery(workspace="studio", facets=[Facet.MODEL,
+                                                                         Facet.TAGS]))
+    models = {b.value for b in page.facets["model"]}
+    assert models == {"dreamshaper", "flux"}
+    assert page.facets["tags"][0].value == "batch1"
+    container.close()
+
+
+def test_reindex_rebuilds_the_index_from_the_store(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(source / "pebble.png")
+    data = tmp_path / "data"
+    assert run(data, "ingest", str(source), "--workspace", "studio").returncode == 0
+    for path in (data / "index").glob("*"):
+        if path.is_file():
+            path.unlink()  # the index is derived: losing it loses nothing
+    result = run(data, "reindex")
+    assert result.returncode == 0, result.stderr
+    assert "reindexed 1 assets" in result.stderr
+    assert search(data, "pebble") == ["pebble.png"]
+
+
+def test_demo_makes_samples_and_ingests_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = run(data, "demo", "--no-serve")
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("alk_")
+    assert "Visual search: unavailable" in result.stderr
+    container = build(make_settings(data), use_embedder=False)
+    try:
+        page = container.index.search(SearchQuery(workspace="demo", text="fox",
+                                                  facets=[Facet.MODEL]))
+        assert [h.asset.name for h in page.hits] == ["00-animal.png"]
+        assert page.hits[0].asset.generation.model == "sdxl-base-1.0"
+        cjk = container.index.search(SearchQuery(workspace="demo", text="寺院"))
+        assert cjk.total == 1
+        everything = container.index.search(SearchQuery(workspace="demo", limit=100))
+        assert everything.total >= 12
+        assert all(h.asset.status == "ready" for h in everything.hits)
+    finally:
+        container.close()

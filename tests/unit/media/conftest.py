@@ -1,0 +1,38 @@
+"""Fixtures for the media tests: sample files written to a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from assetlens.media import Inspection, inspect_upload
+
+#: Assetlens' default pixel limit (Settings.max_image_pixels).
+MAX_PIXELS = 64_000_000
+
+WriteFile = Callable[[str, bytes], Path]
+Inspect = Callable[[str, bytes], Inspection]
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> WriteFile:
+    """Write bytes under a file name in the test's temporary folder; returns the path."""
+
+    def write(name: str, data: bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def inspect(write_file: WriteFile) -> Inspect:
+    """inspect_upload on bytes given under a file name, with the default pixel limit."""
+
+    def run(name: str, data: bytes) -> Inspection:
+        return inspect_upload(write_file(name, data), name, max_image_pixels=MAX_PIXELS)
+
+    return run
