@@ -56,7 +56,7 @@ async def read_form(
 
     form = Form()
     state = _State(form, spool_dir, file_field, file_limit, max_field_bytes)
-    parser = MultipartParser(boundary, state.callbacks())
+    parser = MultipartParser(boundary, state.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
             parser.write(chunk)
@@ -151,7 +151,7 @@ class _State:
         self.part.filename = filename
         try:
             limit = self.file_limit(filename)
-        except Exception as exc:  # noqa: BLE001 - reported to the client after the callback
+        except Exception as exc:  # reported to the client once the parser returns
             self.fail(exc)
             return
         self.part.spooler = Spooler(self.spool_dir, filename, limit)

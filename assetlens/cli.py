@@ -79,8 +79,8 @@ def keys_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key; the key is the last line printed."""
-    from assetlens.bootstrap import build_store
     from assetlens.apikeys import ApiKeys
+    from assetlens.bootstrap import build_store
 
     key = ApiKeys(build_store(_settings(data_dir))).create(workspace, name)
     console.print(f"Created a key for workspace [bold]{workspace}[/]. It is shown only once:")
@@ -184,7 +184,8 @@ def demo(
         container.close()
     base = f"http://{host or settings.host}:{port or settings.port}"
     console.print(f"\nIngested {len(samples)} sample assets into workspace 'demo'.")
-    console.print(f"Visual search: {'available' if visual else 'unavailable (no CLIP weights here)'}")
+    state = "available" if visual else "unavailable (no CLIP weights on this machine)"
+    console.print(f"Visual search: {state}")
     console.print(f"API docs: {base}/docs")
     console.print(f"Try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: "
                   f"application/json' -d '{{\"q\": \"fox\", \"facets\": [\"tags\", \"model\"]}}' "

@@ -50,13 +50,18 @@ def _embedded(args: argparse.Namespace) -> SearchIndex:
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
-    # The Elasticsearch adapter lives in indexer/elasticsearch (added separately); adjust the
-    # constructor call here if its signature differs.
+    # The Elasticsearch adapter lives in indexer/elasticsearch (written separately); it is
+    # built the way assetlens.bootstrap builds it.
     import importlib
 
+    from assetlens.config import IndexBackend, Settings
+
+    settings = Settings(
+        index_backend=IndexBackend.ELASTICSEARCH, es_url=args.es_url, es_index=args.es_index
+    )
     module = importlib.import_module("indexer.elasticsearch")
-    factory: Callable[..., SearchIndex] = module.ElasticsearchSearchIndex
-    return factory(url=args.es_url, index=args.es_index)
+    index: SearchIndex = module.ElasticsearchIndex.from_settings(settings)
+    return index
 
 
 BACKENDS: dict[str, Callable[[argparse.Namespace], SearchIndex]] = {

@@ -164,7 +164,9 @@ SAMPLERS = ["euler", "euler_a", "dpmpp_2m", "ddim", "heun"]
 GENERATORS = ["comfyui", "a1111", "invokeai", None]
 LORAS = [f"lora-{i}" for i in range(20)]
 TYPES = [AssetType.IMAGE] * 7 + [AssetType.VIDEO, AssetType.AUDIO, AssetType.LOGO]
-VOCABULARY = [*_SUBJECTS, *_STYLES, *_MODIFIERS]
+# In rank order for the Zipf draw: quality modifiers are in nearly every prompt, subjects
+# and styles much rarer, as in real prompt collections.
+VOCABULARY = [*_MODIFIERS, *_STYLES, *_SUBJECTS]
 _T0 = datetime(2023, 1, 1, tzinfo=UTC)
 _BLOCK = 1000
 
@@ -265,9 +267,23 @@ def _doc(seed: int, i: int, vector: npt.NDArray[np.float32]) -> IndexDoc:
 
 
 def keyword_queries(count: int, seed: int = 11) -> list[str]:
-    """One- and two-word queries with the corpus's word skew."""
+    """What people type: a subject, a style, both, or (one in five) a common modifier that
+    matches most of the library — the worst case for ranking and facets."""
     rng = np.random.default_rng(seed)
-    return [" ".join(_words(rng, int(rng.integers(1, 3)))) for _ in range(count)]
+    out = []
+    for _ in range(count):
+        subject = _SUBJECTS[int(rng.integers(len(_SUBJECTS)))]
+        style = _STYLES[int(rng.integers(len(_STYLES)))]
+        pick = rng.random()
+        if pick < 0.2:
+            out.append(" ".join(_words(rng, 1)))
+        elif pick < 0.5:
+            out.append(subject)
+        elif pick < 0.7:
+            out.append(style)
+        else:
+            out.append(f"{style} {subject}")
+    return out
 
 
 def query_vectors(corpus: Corpus, count: int, seed: int = 13) -> npt.NDArray[np.float32]:

@@ -332,6 +332,7 @@ class S3ObjectStore:
         read_timeout: float = 60.0,
         retries: int = 4,
         backoff: float = 0.2,
+        part_size: int = PART_SIZE,
     ) -> S3ObjectStore:
         """A store for `settings.s3_*`; `check()` uses a second client with short timeouts.
         Raises ValueError for an endpoint that is not `http(s)://host[:port]`."""
@@ -359,6 +360,7 @@ class S3ObjectStore:
             settings.s3_bucket,
             retries=retries,
             backoff=backoff,
+            part_size=part_size,
             probe_client=client(
                 http_client(
                     connect_timeout=probe_timeout,
@@ -413,7 +415,11 @@ class S3ObjectStore:
         if create_only and self.exists(key):
             # Cheap early exit before sending gigabytes; the atomic check is at completion.
             raise PreconditionFailed(f"object {key!r} already exists")
-        return self._put_multipart(key, first, src, size, content_type, create_only)
+        # Handed over in a list and dropped here, so that only the part being uploaded is
+        # alive while the next one is read (memory stays at about two parts).
+        pending = [first]
+        del first
+        return self._put_multipart(key, pending, src, size, content_type, create_only)
 
     def put_bytes(
         self,
@@ -607,7 +613,7 @@ class S3ObjectStore:
     def _put_multipart(
         self,
         key: str,
-        first: bytes,
+        pending: list[bytes],
         src: BinaryIO,
         size: int | None,
         content_type: str,
@@ -619,7 +625,7 @@ class S3ObjectStore:
             parts: list[tuple[int, str]] = []
             md5s: list[bytes] = []
             total = 0
-            part = first
+            part = pending.pop()
             while part:
                 total += len(part)
                 if size is not None and total > size:
@@ -627,6 +633,7 @@ class S3ObjectStore:
                 md5s.append(hashlib.md5(part, usedforsecurity=False).digest())
                 number = len(parts) + 1
                 parts.append((number, self._upload_part(key, upload_id, number, part)))
+                del part
                 want = self._part_size if size is None else min(self._part_size, size - total + 1)
                 part = _read_part(src, want)
             if size is not None and total != size:

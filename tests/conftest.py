@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,11 +14,12 @@ from assetlens.config import Settings
 from tests.fakes import FakeEmbedder
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "clip_enabled": False,
-                                 "indexer_poll_seconds": 0.05}
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Embedded-mode settings on `data_dir`, visual search off, fast polling; no .env read."""
+    values: dict[str, Any] = {"data_dir": data_dir, "clip_enabled": False,
+                              "indexer_poll_seconds": 0.05}
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -155,4 +155,5 @@ class FakeEmbedder:
     @staticmethod
     def _vector(pixels: np.ndarray) -> list[float]:
         flat = pixels.reshape(-1) / 255.0 + 0.05
-        return (flat / np.linalg.norm(flat)).astype(np.float32).tolist()
+        vector: list[float] = (flat / np.linalg.norm(flat)).astype(np.float32).tolist()
+        return vector

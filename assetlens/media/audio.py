@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,6 +37,7 @@ _TECHNICAL_TAGS: Final = frozenset(
     }
 )
 _MAX_TAGS: Final = 32
+_MAX_BAD_PACKETS: Final = 100
 _MAX_TAG_CHARS: Final = 500
 _WAVE_BG: Final = (247, 247, 250)
 _WAVE_FG: Final = (64, 96, 200)
@@ -70,6 +72,19 @@ def audio_info(container: Any, stream: Any, fmt: str) -> MediaInfo:
     )
 
 
+def _frames(container: Any, stream: Any) -> Iterator[Any]:
+    """Decoded frames, skipping packets the decoder rejects (a damaged stretch of a file
+    should not cost the whole waveform), up to a bounded number of failures."""
+    failures = 0
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            failures += 1
+            if failures > _MAX_BAD_PACKETS:
+                raise
+
+
 def peaks(container: Any, stream: Any) -> np.ndarray:
     """Peak amplitude (0..1) of the mono mix per 10 ms block, from the start of the file."""
     resampler = av.AudioResampler(format="flt", layout="mono")
@@ -79,7 +94,7 @@ def peaks(container: Any, stream: Any) -> np.ndarray:
     pending = np.zeros(0, dtype=np.float32)
     found: list[np.ndarray] = []
     decoded = 0
-    for frame in container.decode(stream):
+    for frame in _frames(container, stream):
         for mono in resampler.resample(frame):
             samples = np.abs(mono.to_ndarray().reshape(-1))
             pending = np.concatenate((pending, samples))

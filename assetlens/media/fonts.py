@@ -47,6 +47,15 @@ def _check_bounds(font: Any, size: int) -> None:
             raise InvalidInput(f"truncated font: table {tag!r} runs past the end of the file")
 
 
+def _check_name_table(font: Any) -> None:
+    """The name table holds the records its header counts (fontTools would otherwise log a
+    warning for each of up to 65535 missing records, which takes seconds)."""
+    data = font.reader["name"]
+    count = int.from_bytes(data[2:4], "big") if len(data) >= 6 else -1
+    if count < 0 or 6 + 12 * count > len(data):
+        raise InvalidInput("corrupt font: malformed name table")
+
+
 def validate_font(path: Path) -> None:
     """Parse the font and decompile its required tables; InvalidInput when it is broken."""
     try:
@@ -61,6 +70,7 @@ def validate_font(path: Path) -> None:
         if missing:
             raise InvalidInput(f"font lacks required tables: {', '.join(missing)}")
         try:
+            _check_name_table(font)
             for tag in (*REQUIRED_TABLES, *(t for g in _OUTLINE_TABLES for t in g if t in font)):
                 font[tag]  # indexing decompiles the table: broken data raises here
             if font["maxp"].numGlyphs < 1 or not font.getBestCmap():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -155,12 +156,10 @@ class AssetService:
             lineage=[generation.source_asset_id] if generation and generation.source_asset_id
             else [],
         )
-        with spooled.path.open("rb") as src:
-            try:
-                self._store.put_stream(layout.blob_key(asset.sha256), src, size=spooled.size,
-                                       content_type=asset.mime, create_only=True)
-            except PreconditionFailed:
-                pass  # identical content is already stored: content addressing dedupes it
+        # Identical content may already be stored: content addressing dedupes it.
+        with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
+            self._store.put_stream(layout.blob_key(asset.sha256), src, size=spooled.size,
+                                   content_type=asset.mime, create_only=True)
         asset.duplicate_of = self._claim_sha(asset)
         self.manifests.create(asset)
         self._enqueue(asset)
@@ -258,7 +257,7 @@ class AssetService:
         def mutate(asset: Asset) -> Asset | None:
             if asset.status is AssetStatus.DELETED:
                 raise NotFound("asset is in the trash; restore it first")
-            if "name" in changes and changes["name"]:
+            if changes.get("name"):
                 asset.name = changes["name"]
             if "description" in changes:
                 asset.description = changes["description"] or ""

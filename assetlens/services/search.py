@@ -8,7 +8,7 @@ from PIL.Image import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from assetlens.domain import AssetStatus
-from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput, NotFound
+from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput
 from assetlens.manifests import Manifests
 from assetlens.ports import Embedder, SearchIndex
 from assetlens.query import (

@@ -318,16 +318,26 @@ class EmbeddedSearchIndex:
             page.add(cond, *params)
         score = "-m.rank" if has_text else "NULL"
         with self._read("search") as conn:
-            (total,) = conn.execute(
-                f"SELECT COUNT(*) FROM assets a WHERE {base.sql()}", base.params
-            ).fetchone()
+            if query.facets:
+                # Match once into a per-connection temp table; the count and every facet
+                # read it instead of re-running the full-text match and filters.
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS matched (rowid INTEGER PRIMARY KEY)")
+                conn.execute("DELETE FROM temp.matched")
+                total = conn.execute(
+                    f"INSERT INTO temp.matched SELECT a.rowid FROM assets a WHERE {base.sql()}",
+                    base.params,
+                ).rowcount
+            else:
+                (total,) = conn.execute(
+                    f"SELECT COUNT(*) FROM assets a WHERE {base.sql()}", base.params
+                ).fetchone()
             rows = conn.execute(
                 f"SELECT a.id, a.rowid, {order.expr}, {score} FROM {matched_source(has_text)} "
                 f"WHERE {page.sql()} ORDER BY {order.order_by()} LIMIT ?",
                 [*match_params, *page.params, query.limit + 1],
             ).fetchall()
             docs = _docs(conn, [r[1] for r in rows[: query.limit]])
-            facets = {f.value: _facet(conn, f, base, query.facet_size) for f in query.facets}
+            facets = {f.value: _facet(conn, f, query.facet_size) for f in query.facets}
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         hits = [
@@ -537,15 +547,15 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
     )
 
 
-def _facet(conn: sqlite3.Connection, facet: Facet, base: Where, size: int) -> list[FacetBucket]:
-    """Counts of `facet`'s values over the assets `base` selects."""
+def _facet(conn: sqlite3.Connection, facet: Facet, size: int) -> list[FacetBucket]:
+    """Counts of `facet`'s values over the assets in temp.matched."""
     if facet in FACET_SIDE_TABLES:
         table, column = FACET_SIDE_TABLES[facet]
         rows = conn.execute(
-            f"SELECT s.{column}, COUNT(*) AS n FROM {table} s JOIN assets a "
-            f"ON a.rowid = s.asset_rowid WHERE {base.sql()} "
+            f"SELECT s.{column}, COUNT(*) AS n FROM temp.matched h JOIN {table} s "
+            f"ON s.asset_rowid = h.rowid "
             f"GROUP BY s.{column} ORDER BY n DESC, s.{column} ASC LIMIT ?",
-            [*base.params, size],
+            [size],
         ).fetchall()
         return [FacetBucket(value=str(v), count=n) for v, n in rows]
     column = FACET_COLUMNS[facet]
@@ -556,10 +566,10 @@ def _facet(conn: sqlite3.Connection, facet: Facet, base: Where, size: int) -> li
     else:
         order = f"n DESC, a.{column} ASC"
     rows = conn.execute(
-        f"SELECT a.{column}, COUNT(*) AS n FROM assets a "
-        f"WHERE {base.sql()} AND a.{column} IS NOT NULL "
+        f"SELECT a.{column}, COUNT(*) AS n FROM temp.matched h JOIN assets a "
+        f"ON a.rowid = h.rowid WHERE a.{column} IS NOT NULL "
         f"GROUP BY a.{column} ORDER BY {order} LIMIT ?",
-        [*base.params, size if facet is not Facet.SIZE else len(SIZE_BUCKETS)],
+        [size if facet is not Facet.SIZE else len(SIZE_BUCKETS)],
     ).fetchall()
     if facet is Facet.SIZE:
         rows = sorted(rows, key=lambda r: _SIZE_ORDER.get(r[0], len(SIZE_BUCKETS)))[:size]

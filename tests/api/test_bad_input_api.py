@@ -83,8 +83,9 @@ def test_oversize_file_is_413_while_streaming(api: Api, live: tuple[str, Contain
 
 
 def test_too_many_parts_and_huge_fields(api: Api) -> None:
-    fields = [(f"f{n}", (None, b"x")) for n in range(40)]
-    many = api.http.post("/v1/assets", files=[("file", ("a.png", png((1, 2, 1))))] + fields)
+    parts: list[tuple[str, tuple[str | None, bytes]]] = [("file", ("a.png", png((1, 2, 1))))]
+    parts += [(f"f{n}", (None, b"x")) for n in range(40)]
+    many = api.http.post("/v1/assets", files=parts)
     assert many.status_code == 422
     huge = api.upload("a.png", png((2, 1, 2)), description="x" * 70_000)
     assert huge.status_code == 413

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,8 @@ def library(api: Api) -> dict[str, str]:
     return ids
 
 
-def ids_of(body: dict[str, object]) -> list[str]:
-    return [item["asset"]["id"] for item in body["items"]]  # type: ignore[index, union-attr]
+def ids_of(body: dict[str, Any]) -> list[str]:
+    return [item["asset"]["id"] for item in body["items"]]
 
 
 def test_keyword_search_finds_prompt_words_with_facets(api: Api,

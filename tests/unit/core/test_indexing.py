@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ class SwitchableIndex:
         self._guard()
         return self.inner.knn(query)
 
-    def rebuild(self, docs: Iterator[IndexDoc]) -> int:  # type: ignore[override]
+    def rebuild(self, docs: Iterable[IndexDoc]) -> int:
         self._guard()
         return self.inner.rebuild(docs)
 
@@ -89,7 +89,7 @@ def wired(tmp_path: Path) -> Iterator[Wired]:
     store = FakeObjectStore()
     index = SwitchableIndex(EmbeddedSearchIndex(tmp_path / "index"))
     embedder = FakeEmbedder()
-    container = build(settings, store=store, index=index, embedder=embedder)  # type: ignore[arg-type]
+    container = build(settings, store=store, index=index, embedder=embedder)
     container.index.ensure()
     yield container, store, index, embedder
     container.close()
@@ -175,7 +175,9 @@ def test_reindex_rebuilds_from_the_store_without_re_embedding(wired: Wired, tmp_
     assert doc is not None and doc.vector is not None
 
 
-def test_store_outage_during_upload_is_503_and_retry_makes_one_asset(wired: Wired, tmp_path: Path) -> None:
+def test_store_outage_during_upload_is_503_and_retry_makes_one_asset(
+    wired: Wired, tmp_path: Path
+) -> None:
     container, store, _, _ = wired
     store.fail_keys_with_prefix = "manifests/"
     with pytest.raises(StoreUnavailable):

@@ -1,0 +1,247 @@
+"""Outages of a REAL MinIO: killed, hung (SIGSTOP) and killed mid-upload.
+
+These tests start their own MinIO on free ports with its own services dir (and keep its
+data across restarts), so the shared server other tests use keeps running. Every wait is
+bounded: an operation still running after its limit fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from assetlens.errors import StoreUnavailable
+from storage.s3 import MiB, S3ObjectStore
+from tests.integration.conftest import SCRIPTS, read_env_file, run_script, s3_settings, unavailable
+
+pytestmark = pytest.mark.integration
+
+# Liveness bounds, not performance claims: generous, so that a slow CI machine passes, yet
+# far below "hangs until the 5-minute default timeouts of the SDK".
+OP_LIMIT = 30.0
+MINIO = ["bash", str(SCRIPTS / "minio.sh")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class PrivateMinio:
+    """A MinIO instance of our own, driven through scripts/minio.sh."""
+
+    services: Path
+
+    def __post_init__(self) -> None:
+        self.env = {
+            "ASSETLENS_SERVICES_DIR": str(self.services),
+            "ASSETLENS_MINIO_PORT": str(_free_port()),
+            "ASSETLENS_MINIO_CONSOLE_PORT": str(_free_port()),
+            "ASSETLENS_MINIO_KEEP_DATA": "1",  # restarts keep the objects: a real restart
+        }
+
+    def start(self) -> None:
+        failure = run_script([*MINIO, "start"], self.env)
+        if failure is not None:
+            unavailable(f"could not start a private MinIO: {failure}")
+
+    def stop(self) -> None:
+        self.resume()
+        run_script([*MINIO, "stop"], self.env, timeout=60)
+
+    def pid(self) -> int:
+        return int((self.services / "minio" / "minio.pid").read_text().strip())
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would, and wait (bounded) until it is gone."""
+        pid = self.pid()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                pytest.fail(f"MinIO pid {pid} still alive 10 s after SIGKILL")
+            time.sleep(0.05)
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections but nothing answers."""
+        os.kill(self.pid(), signal.SIGSTOP)
+
+    def resume(self) -> None:
+        pid_file = self.services / "minio" / "minio.pid"
+        if pid_file.exists() and _alive(self.pid()):
+            os.kill(self.pid(), signal.SIGCONT)
+
+    def store(self, bucket: str = "outage", **options: object) -> S3ObjectStore:
+        env = read_env_file(self.services / "minio.env")
+        return S3ObjectStore.from_settings(s3_settings(env, bucket), **options)  # type: ignore[arg-type]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def private_minio(tmp_path: Path) -> Iterator[PrivateMinio]:
+    server = PrivateMinio(tmp_path / "services")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _bounded(call: Callable[[], object], limit: float = OP_LIMIT) -> BaseException | None:
+    """Run `call` in a thread; the exception it raised (None if it returned). Fails the
+    test when it is still running after `limit` seconds."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        pytest.fail(f"operation still running after {limit} s: it must fail, not hang")
+    return outcome[0]
+
+
+def _operations(store: S3ObjectStore) -> dict[str, Callable[[], object]]:
+    return {
+        "put_bytes": lambda: store.put_bytes("new/a", b"x"),
+        "put_bytes create_only": lambda: store.put_bytes("new/b", b"x", create_only=True),
+        "put_bytes if_match": lambda: store.put_bytes("kept", b"x", if_match="abc"),
+        "put_stream": lambda: store.put_stream("new/c", io.BytesIO(b"x" * 1000)),
+        "put_stream sized": lambda: store.put_stream("new/d", io.BytesIO(b"xy"), size=2),
+        "get_bytes": lambda: store.get_bytes("kept"),
+        "iter_range": lambda: store.iter_range("kept", 1, 3),
+        "stat": lambda: store.stat("kept"),
+        "exists": lambda: store.exists("kept"),
+        "delete": lambda: store.delete("kept"),
+        "delete if_match": lambda: store.delete("kept", if_match="abc"),
+        "list_keys": lambda: list(store.list_keys("")),
+        "check": store.check,
+    }
+
+
+def test_every_operation_fails_fast_while_the_server_is_down(
+    private_minio: PrivateMinio,
+) -> None:
+    store = private_minio.store(retries=2, backoff=0.05)
+    defaults = private_minio.store()
+    store.put_bytes("kept", b"still here")
+    defaults.stat("kept")  # both stores have pooled connections to the old process now
+    private_minio.kill()
+
+    for name, operation in _operations(store).items():
+        error = _bounded(operation)
+        assert isinstance(error, StoreUnavailable), f"{name}: {error!r}"
+        assert error.status == 503
+        assert "unavailable" in error.detail, f"{name}: {error.detail}"
+    # The default retry policy (4 retries, backoff from 0.2 s) is bounded too.
+    for operation in (lambda: defaults.stat("kept"), defaults.check):
+        assert isinstance(_bounded(operation), StoreUnavailable)
+    # Signing is local: a URL can be made while the server is down.
+    assert store.presigned_get_url("kept", timedelta(minutes=1)) is not None
+
+    private_minio.start()
+    assert store.get_bytes("kept").data == b"still here"
+    store.check()
+    defaults.check()
+
+
+def test_a_hung_server_is_bounded_by_the_timeouts(private_minio: PrivateMinio) -> None:
+    store = private_minio.store(connect_timeout=1.0, read_timeout=1.0, retries=1, backoff=0.05)
+    defaults = private_minio.store()
+    store.put_bytes("kept", b"still here")
+    private_minio.pause()
+    try:
+        for name, operation in _operations(store).items():
+            error = _bounded(operation)
+            assert isinstance(error, StoreUnavailable), f"{name}: {error!r}"
+        # check() uses its own short-timeout client, whatever the store's read timeout.
+        error = _bounded(defaults.check)
+        assert isinstance(error, StoreUnavailable), repr(error)
+    finally:
+        private_minio.resume()
+    assert _bounded(lambda: store.get_bytes("kept")) is None
+
+
+class _SlowStream(io.RawIOBase):
+    """A slow, non-seekable upload source; sets `reached` once `threshold` bytes were read."""
+
+    def __init__(self, size: int, threshold: int) -> None:
+        self._left = size
+        self._threshold = threshold
+        self.total = 0
+        self.reached = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), 256 * 1024, self._left)
+        buffer[:n] = b"\xab" * n
+        self._left -= n
+        self.total += n
+        if self.total >= self._threshold:
+            self.reached.set()
+        time.sleep(0.002)
+        return n
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-key", "overwrite"])
+def test_server_killed_mid_upload_leaves_no_partial_object(
+    private_minio: PrivateMinio, existing: bool
+) -> None:
+    store = private_minio.store(retries=2, backoff=0.05, part_size=5 * MiB)
+    key = "uploads/victim.bin"
+    store.put_bytes("uploads/before.bin", b"written before the crash")
+    if existing:
+        old = store.put_bytes(key, b"the previous version")
+    src = _SlowStream(60 * MiB, threshold=12 * MiB)
+
+    def killer() -> None:
+        if src.reached.wait(OP_LIMIT):
+            private_minio.kill()
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    error = _bounded(lambda: store.put_stream(key, src))  # type: ignore[arg-type]
+    thread.join(OP_LIMIT)
+    assert isinstance(error, StoreUnavailable), repr(error)
+    assert src.total < 60 * MiB  # gave up instead of draining the stream
+
+    private_minio.start()  # same data dir (ASSETLENS_MINIO_KEEP_DATA=1)
+    assert store.get_bytes("uploads/before.bin").data == b"written before the crash"
+    if existing:
+        got = store.get_bytes(key)
+        assert (got.data, got.info.etag) == (b"the previous version", old.etag)
+        assert list(store.list_keys("uploads/")) == ["uploads/before.bin", key]
+    else:
+        assert not store.exists(key)
+        assert list(store.list_keys("uploads/")) == ["uploads/before.bin"]
+    # The same store object recovers once the server is back.
+    info = store.put_stream(key, io.BytesIO(b"retry works"), size=11)
+    assert store.stat(key).etag == info.etag
