@@ -30,6 +30,7 @@ import urllib3
 from defusedxml.ElementTree import fromstring as parse_xml
 from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.helpers import check_bucket_name
 from urllib3.exceptions import HTTPError as TransportError
 from urllib3.exceptions import MaxRetryError
 
@@ -313,6 +314,8 @@ class S3ObjectStore:
             raise ValueError("retries and backoff must not be negative")
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
+        # A bad name is a configuration error: say so now, not as a failure of every call.
+        check_bucket_name(bucket, strict=True)
         self._client = client
         self._probe = probe_client or client
         self._bucket = bucket
@@ -469,14 +472,15 @@ class S3ObjectStore:
             if current.etag != _unquote(expected):
                 raise PreconditionFailed(f"object {key!r} does not have ETag {if_match!r}")
             headers["If-Match"] = expected
+
+        def remove() -> None:
+            if headers:
+                _signed_request(self._client, "DELETE", self._bucket, key, headers=headers)
+            else:
+                self._client.remove_object(self._bucket, key)
+
         try:
-            self._call(
-                "delete",
-                key,
-                lambda: _signed_request(
-                    self._client, "DELETE", self._bucket, key, headers=headers
-                ).close(),
-            )
+            self._call("delete", key, remove)
         except _BucketMissing:
             if if_match is not None:
                 raise PreconditionFailed(f"object {key!r} does not exist") from None
@@ -603,6 +607,10 @@ class S3ObjectStore:
         try:
             etag = self._write(key, put, attempts)
         except (PreconditionFailed, ObjectNotFound):
+            # After an attempt that got no answer, a 412 may be our own write having landed.
+            # If the key now holds exactly our bytes (S3's ETag of a single PUT is their
+            # MD5) the write is done; another writer storing identical bytes at that moment
+            # gives the same result for content-addressed blobs and revisioned manifests.
             expected = hashlib.md5(data, usedforsecurity=False).hexdigest()
             if conditional and attempts.transient_failures and self._holds(key, expected):
                 etag = expected

@@ -48,7 +48,7 @@ def _tags(container: Any, stream: Any) -> dict[str, str]:
     tags: dict[str, str] = {}
     for key, value in merged.items():
         name = str(key).strip().lower()[:64]
-        if not name or name in _TECHNICAL_TAGS or not str(value).strip():
+        if not name or name in _TECHNICAL_TAGS or str(value).strip() in ("", "und"):
             continue
         tags[name] = str(value).strip()[:_MAX_TAG_CHARS]
         if len(tags) >= _MAX_TAGS:
@@ -109,7 +109,8 @@ def peaks(container: Any, stream: Any) -> np.ndarray:
         found.append(np.array([pending.max()], dtype=np.float32))
     if not found:
         return np.zeros(0, dtype=np.float32)
-    return np.clip(np.concatenate(found), 0.0, 1.0)
+    levels: np.ndarray = np.clip(np.concatenate(found), 0.0, 1.0)
+    return levels
 
 
 def waveform(levels: np.ndarray, size: tuple[int, int]) -> Image.Image:

@@ -28,7 +28,11 @@ _OUTLINE_TABLES: Final = (("glyf", "loca"), ("CFF ",), ("CFF2",))
 _NON_SCRIPTS: Final = frozenset({"Zyyy", "Zinh", "Zzzz"})
 _MIN_CHARS_PER_SCRIPT: Final = 5
 PANGRAM: Final = "The quick brown fox jumps over the lazy dog"
-_SPECIMEN_LINES: Final = (PANGRAM, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz 0123456789")
+_SPECIMEN_LINES: Final = (
+    PANGRAM,
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "abcdefghijklmnopqrstuvwxyz 0123456789",
+)
 _SPECIMEN_SIZE: Final = (1200, 630)
 
 
@@ -147,8 +151,8 @@ def specimen(path: Path, title: str, cmap: dict[int, str]) -> Image.Image:
     for i, line in enumerate(lines):
         face = _fitted(path, line, _SPECIMEN_SIZE[0] - 80, 96 if i == 0 else 64)
         draw.text((40, y), line, fill=(20, 20, 20), font=face)
-        top, bottom = face.getbbox(line)[1], face.getbbox(line)[3]
-        y += max(bottom - top, face.size) + 36
+        _, top, _, bottom = face.getbbox(line)
+        y += round(max(bottom - top, face.size)) + 36
         if y > _SPECIMEN_SIZE[1] - 40:
             break
     return im

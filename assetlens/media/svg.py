@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - building/serialising only; parsing is defusedxml
+import xml.etree.ElementTree as ET  # building and serialising only; parsing is defusedxml
 from pathlib import Path
 from typing import Final
 
@@ -72,7 +72,7 @@ def parse_svg(data: bytes) -> ET.Element:
     """The root `<svg>` element. InvalidInput for unsafe or malformed XML,
     UnsupportedMediaType when the document is XML but not SVG."""
     try:
-        root = SafeET.fromstring(
+        root: ET.Element = SafeET.fromstring(
             data, forbid_dtd=False, forbid_entities=True, forbid_external=True
         )
     except defusedxml.DefusedXmlException as exc:
@@ -139,7 +139,8 @@ def sanitise(root: ET.Element) -> ET.Element:
     for parent in root.iter():
         for child in list(parent):
             local = _local(child.tag)
-            foreign = _namespace(child.tag) not in ("", SVG_NS) if isinstance(child.tag, str) else True
+            # Comments and processing instructions have a non-string tag: dropped too.
+            foreign = not isinstance(child.tag, str) or _namespace(child.tag) not in ("", SVG_NS)
             css = local == "style" and (
                 _IMPORT.search(child.text or "") or _EXTERNAL_URL.search(child.text or "")
             )
@@ -233,4 +234,3 @@ def validate_svg_size(root: ET.Element) -> tuple[int | None, int | None]:
     if size is None:
         return None, None
     return max(1, round(size[0])), max(1, round(size[1]))
-

@@ -48,9 +48,7 @@ def _check_agrees(found: Sniffed | None, extension: str) -> str:
             f"content is {_describe(found)}, which is not accepted as .{extension}"
         )
     if found.format not in COMPATIBLE_FORMATS[extension]:
-        raise InvalidInput(
-            f"content is {found.label} but the file extension is .{extension}"
-        )
+        raise InvalidInput(f"content is {found.label} but the file extension is .{extension}")
     return found.format
 
 
@@ -116,7 +114,9 @@ def inspect_upload(path: Path, filename: str, *, max_image_pixels: int) -> Inspe
     """
     classified = classify_extension(filename)
     if classified is None:
-        shown = extension_of(filename)[:16] or "(none)"
+        # Echo only a short, plain part of a possibly hostile name.
+        shown = "".join(c for c in extension_of(filename) if c.isascii() and c.isalnum())
+        shown = shown[:16] or "(none)"
         raise UnsupportedMediaType(f"file extension .{shown} is not accepted")
     asset_type, extension = classified
     head, size = _read_head(path)

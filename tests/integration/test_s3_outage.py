@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from assetlens.errors import StoreUnavailable
+from assetlens.errors import PreconditionFailed, StoreUnavailable
 from storage.s3 import MiB, S3ObjectStore
-from tests.integration.conftest import SCRIPTS, read_env_file, run_script, s3_settings, unavailable
+from tests.integration.conftest import (
+    SCRIPTS,
+    RunningService,
+    read_env_file,
+    run_script,
+    s3_settings,
+    unavailable,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -172,7 +182,7 @@ def test_every_operation_fails_fast_while_the_server_is_down(
 
 
 def test_a_hung_server_is_bounded_by_the_timeouts(private_minio: PrivateMinio) -> None:
-    store = private_minio.store(connect_timeout=1.0, read_timeout=1.0, retries=1, backoff=0.05)
+    store = private_minio.store(connect_timeout=1.0, read_timeout=1.0, retries=0)
     defaults = private_minio.store()
     store.put_bytes("kept", b"still here")
     private_minio.pause()
@@ -245,3 +255,134 @@ def test_server_killed_mid_upload_leaves_no_partial_object(
     # The same store object recovers once the server is back.
     info = store.put_stream(key, io.BytesIO(b"retry works"), size=11)
     assert store.stat(key).etag == info.etag
+
+
+# -- dropped connections (a TCP proxy in front of the shared MinIO) ---------------------
+
+
+class FlakyProxy:
+    """A loopback TCP proxy that, once armed, lets a request whose first bytes contain
+    `trigger` reach the server and then cuts its response after `keep` bytes, closing the
+    connection, as a broken network or a restarted load balancer does. One-shot."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream = ("127.0.0.1", upstream_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._lock = threading.Lock()
+        self._trigger: bytes | None = None
+        self._keep = 0
+        self.fired = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def arm(self, trigger: bytes, keep: int = 0) -> None:
+        with self._lock:
+            self._trigger, self._keep = trigger, keep
+            self.fired.clear()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self._upstream, timeout=30)
+            budget: list[int | None] = [None]  # bytes of the current response still allowed
+            threading.Thread(target=self._up, args=(client, server, budget), daemon=True).start()
+            threading.Thread(target=self._down, args=(server, client, budget), daemon=True).start()
+
+    def _up(self, client: socket.socket, server: socket.socket, budget: list[int | None]) -> None:
+        with suppress(OSError):
+            while data := client.recv(1 << 16):
+                with self._lock:
+                    if self._trigger is not None and self._trigger in data:
+                        budget[0], self._trigger = self._keep, None
+                server.sendall(data)
+        _close(client, server)
+
+    def _down(self, server: socket.socket, client: socket.socket, budget: list[int | None]) -> None:
+        with suppress(OSError):
+            while data := server.recv(1 << 16):
+                allowed = budget[0]
+                if allowed is not None and allowed < len(data):
+                    client.sendall(data[:allowed])
+                    self.fired.set()
+                    break
+                if allowed is not None:
+                    budget[0] = allowed - len(data)
+                client.sendall(data)
+        _close(client, server)
+
+
+def _close(*sockets: socket.socket) -> None:
+    for sock in sockets:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+@pytest.fixture
+def flaky(
+    minio_service: RunningService, s3_bucket: str
+) -> Iterator[tuple[FlakyProxy, S3ObjectStore]]:
+    """A store on a fresh bucket of the shared MinIO, reached through a FlakyProxy."""
+    upstream = urlsplit(minio_service.env["ASSETLENS_S3_ENDPOINT"])
+    proxy = FlakyProxy(int(upstream.port or 80))
+    env = {**minio_service.env, "ASSETLENS_S3_ENDPOINT": f"http://127.0.0.1:{proxy.port}"}
+    store = S3ObjectStore.from_settings(s3_settings(env, s3_bucket), backoff=0.05)
+    try:
+        yield proxy, store
+    finally:
+        proxy.close()
+
+
+def test_conditional_put_whose_answer_is_lost_still_succeeds(
+    flaky: tuple[FlakyProxy, S3ObjectStore],
+) -> None:
+    """The server applies the PUT, the answer never arrives, the retry gets 412: the store
+    sees that the key holds exactly its bytes and reports success, not a false conflict."""
+    proxy, store = flaky
+    store.put_bytes("warmup", b"creates the bucket")
+    proxy.arm(b"PUT /")
+    info = store.put_bytes("blobs/once", b"content-addressed", create_only=True)
+    assert proxy.fired.is_set()
+    assert store.stat("blobs/once").etag == info.etag
+
+    proxy.arm(b"PUT /")
+    v2 = store.put_bytes("blobs/once", b"second revision", if_match=info.etag)
+    assert proxy.fired.is_set()
+    got = store.get_bytes("blobs/once")
+    assert (got.data, got.info.etag) == (b"second revision", v2.etag)
+
+    # A real conflict behind a lost answer stays a conflict.
+    with pytest.raises(PreconditionFailed):
+        store.put_bytes("blobs/once", b"third", create_only=True)
+
+
+def test_multipart_completion_whose_answer_is_lost_still_succeeds(
+    flaky: tuple[FlakyProxy, S3ObjectStore],
+) -> None:
+    proxy, store = flaky
+    store.put_bytes("warmup", b"creates the bucket")
+    proxy.arm(b"POST /" + store.bucket.encode() + b"/big?uploadId=")
+    data = random.Random(3).randbytes(17 * MiB)
+    info = store.put_stream("big", io.BytesIO(data), create_only=True)
+    assert proxy.fired.is_set()
+    assert info.etag.endswith("-2")
+    assert store.stat("big").etag == info.etag
+    assert store.get_bytes("big").data == data
+
+
+def test_ranged_read_resumes_after_a_dropped_connection(
+    flaky: tuple[FlakyProxy, S3ObjectStore],
+) -> None:
+    proxy, store = flaky
+    data = random.Random(4).randbytes(3 * MiB)
+    store.put_bytes("ranged", data)
+    proxy.arm(b"GET /" + store.bucket.encode() + b"/ranged", keep=700_000)
+    got = b"".join(store.iter_range("ranged", 1000, None, chunk_size=100_000))
+    assert proxy.fired.is_set()
+    assert got == data[1000:]

@@ -143,20 +143,25 @@ def png_pixel_flood(width: int = 9000, height: int = 9000) -> bytes:
 _DEMO_SHAPES = ("circle", "square", "triangle", "stripes", "rings", "diamond", "cross", "dots")
 
 
+def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
+    r, g, b = colorsys.hsv_to_rgb(h, s, v)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
 def _demo_image(index: int, size: int = 512) -> tuple[str, Image.Image]:
     hue = (index * 0.381966) % 1.0  # golden-ratio steps keep successive hues apart
-    fg = tuple(round(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.85, 0.95))
-    dark = tuple(round(c * 255) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1.0, 0.5, 0.2))
-    light = tuple(round(c * 255) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1.0, 0.3, 0.8))
+    fg = _hsv(hue, 0.85, 0.95)
+    dark = _hsv((hue + 0.5) % 1.0, 0.5, 0.2)
+    light = _hsv((hue + 0.5) % 1.0, 0.3, 0.8)
     shape = _DEMO_SHAPES[index % len(_DEMO_SHAPES)]
     s = size
     # The background is split along a direction that changes with the index, and the shape
     # moves between quadrants: perceptual hashes (which see luminance layout) stay far apart.
-    im = Image.new("RGB", (s, s), dark)  # type: ignore[arg-type]
+    im = Image.new("RGB", (s, s), dark)
     draw = ImageDraw.Draw(im)
     split = (index // len(_DEMO_SHAPES)) % 4
     halves = [(0, 0, s, s // 2), (0, 0, s // 2, s), (0, s // 2, s, s), (s // 2, 0, s, s)]
-    draw.rectangle(halves[split], fill=light)  # type: ignore[arg-type]
+    draw.rectangle(halves[split], fill=light)
     quadrant = (index + index // len(_DEMO_SHAPES)) % 4
     cx = s // 4 if quadrant in (0, 3) else 3 * s // 4
     cy = s // 4 if quadrant in (0, 1) else 3 * s // 4
@@ -219,14 +224,16 @@ def _encode_video(
     buf = io.BytesIO()
     with av.open(buf, mode="w", format=container_format) as out:
         video = out.add_stream(codec, rate=fps)
+        assert isinstance(video, av.VideoStream)
         video.width, video.height = size
         video.pix_fmt = "yuv420p"
         if rotation is not None:
             video.set_display_rotation(rotation)
-        audio = None
+        audio: av.AudioStream | None = None
         if audio_codec is not None:
-            rate = 48_000
-            audio = out.add_stream(audio_codec, rate=rate, layout="mono")
+            added = out.add_stream(audio_codec, rate=48_000, layout="mono")
+            assert isinstance(added, av.AudioStream)
+            audio = added
         frames = round(seconds * fps)
         for i in range(frames):
             level = min(255, i * 12)
@@ -239,14 +246,16 @@ def _encode_video(
         for packet in video.encode():
             out.mux(packet)
         if audio is not None:
-            _encode_audio_stream(out, audio, _tone(seconds, audio.rate))
+            _encode_audio_stream(out, audio, _tone(seconds, 48_000))
     return buf.getvalue()
 
 
-def _encode_audio_stream(out: av.container.OutputContainer, stream: object, pcm: np.ndarray) -> None:
-    rate = stream.rate  # type: ignore[attr-defined]
-    size = stream.codec_context.frame_size or 1024  # type: ignore[attr-defined]
-    fmt = stream.codec_context.format.name  # type: ignore[attr-defined]
+def _encode_audio_stream(
+    out: av.container.OutputContainer, stream: av.AudioStream, pcm: np.ndarray
+) -> None:
+    rate = stream.rate
+    size = stream.codec_context.frame_size or 1024
+    fmt = stream.codec_context.format.name
     pts = 0
     for start in range(0, len(pcm), size):
         chunk = pcm[start : start + size]
@@ -260,16 +269,19 @@ def _encode_audio_stream(out: av.container.OutputContainer, stream: object, pcm:
         frame.sample_rate = rate
         frame.pts = pts
         pts += len(chunk)
-        for packet in stream.encode(frame):  # type: ignore[attr-defined]
+        for packet in stream.encode(frame):
             out.mux(packet)
-    for packet in stream.encode():  # type: ignore[attr-defined]
+    for packet in stream.encode():
         out.mux(packet)
 
 
 def mp4_bytes(with_audio: bool = True, seconds: float = 2.0, rotation: int | None = None) -> bytes:
     """H.264 (+ AAC) in MP4, 64×48 at 10 fps."""
     return _encode_video(
-        "mp4", "libx264", audio_codec="aac" if with_audio else None, seconds=seconds,
+        "mp4",
+        "libx264",
+        audio_codec="aac" if with_audio else None,
+        seconds=seconds,
         rotation=rotation,
     )
 
@@ -316,6 +328,7 @@ def _encode_audio(
     with av.open(buf, mode="w", format=container_format) as out:
         out.metadata.update(tags or {"title": "Sample tone", "artist": "Assetlens"})
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
         _encode_audio_stream(out, stream, _tone(seconds, rate))
     return buf.getvalue()
 
@@ -346,9 +359,7 @@ def mp4_audio_only_bytes(seconds: float = 1.0) -> bytes:
 # --------------------------------------------------------------------------- fonts
 
 FONT_FAMILY = "Assetlens Sample"
-_FONT_CHARS = (
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,!?'-"
-)
+_FONT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,!?'-"
 
 
 def _glyph_name(ch: str) -> str:
@@ -394,8 +405,13 @@ def _font_builder(cff: bool, style: str, weight: int) -> FontBuilder:
     fb.setupHorizontalMetrics({name: (600, 40) for name in order})
     fb.setupHorizontalHeader(ascent=800, descent=-200)
     fb.setupNameTable({"familyName": FONT_FAMILY, "styleName": style})
-    fb.setupOS2(usWeightClass=weight, sTypoAscender=800, sTypoDescender=-200, usWinAscent=800,
-                usWinDescent=200)
+    fb.setupOS2(
+        usWeightClass=weight,
+        sTypoAscender=800,
+        sTypoDescender=-200,
+        usWinAscent=800,
+        usWinDescent=200,
+    )
     fb.setupPost()
     return fb
 
@@ -463,9 +479,7 @@ def svg_hostile_bytes(canary_url: str = "http://127.0.0.1:9/canary") -> bytes:
 
 
 def svg_billion_laughs() -> bytes:
-    lol = "".join(
-        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
-    )
+    lol = "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
     return (
         '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY lol0 "lol">' + lol + "]>"
         '<svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>'

@@ -222,3 +222,9 @@ def test_knn_with_filter_uses_current_rows(index: EmbeddedSearchIndex) -> None:
         VectorQuery(workspace=WS, vector=unit(1), model=MODEL, filters=Filters(tags=["x"]))
     )
     assert hits == []
+
+
+def test_implements_the_search_index_port(tmp_path: Path) -> None:
+    from assetlens.ports import SearchIndex
+
+    assert isinstance(EmbeddedSearchIndex(tmp_path / "index"), SearchIndex)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from assetlens.media import Inspection, inspect_upload
 
@@ -13,6 +14,15 @@ from assetlens.media import Inspection, inspect_upload
 MAX_PIXELS = 64_000_000
 
 WriteFile = Callable[[str, bytes], Path]
+
+
+def rgb_at(im: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    """The (r, g, b) of one pixel of `im`, whatever its mode."""
+    pixel = im.convert("RGB").getpixel(xy)
+    assert isinstance(pixel, tuple)
+    return int(pixel[0]), int(pixel[1]), int(pixel[2])
+
+
 Inspect = Callable[[str, bytes], Inspection]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from assetlens.domain import AssetType
 from assetlens.media import Analysis, analyse, hamming, inspect_upload
 from assetlens.media.phash import perceptual_hash
 from tests.support import media_samples as samples
-from tests.unit.media.conftest import MAX_PIXELS, WriteFile
+from tests.unit.media.conftest import MAX_PIXELS, WriteFile, rgb_at
 
 
 def _analyse(write_file: WriteFile, name: str, data: bytes) -> Analysis:
@@ -64,10 +65,11 @@ def test_transparency_is_reported_and_kept(write_file: WriteFile) -> None:
     assert result.media.color_mode == "RGBA"
     medium = _preview(result, "medium")
     assert medium.mode == "RGBA"
-    assert medium.getpixel((0, 0))[3] == 0  # type: ignore[index]
+    corner = medium.getpixel((0, 0))
+    assert isinstance(corner, tuple) and corner[3] == 0
     # The embed image is flattened onto white.
     assert result.embed_image is not None
-    assert result.embed_image.getpixel((0, 0)) == (255, 255, 255)
+    assert rgb_at(result.embed_image, (0, 0)) == (255, 255, 255)
 
 
 def test_exif_orientation_is_applied(write_file: WriteFile) -> None:
@@ -76,10 +78,9 @@ def test_exif_orientation_is_applied(write_file: WriteFile) -> None:
     assert (result.media.width, result.media.height) == (300, 100)  # as stored
     medium = _preview(result, "medium").convert("RGB")
     assert medium.size == (100, 300)  # upright
-    top = medium.getpixel((50, 20))
-    bottom = medium.getpixel((50, 280))
-    assert top[0] > 200 and top[1] < 60  # type: ignore[index]
-    assert bottom[0] > 200 and bottom[1] > 200  # type: ignore[index]
+    top, bottom = rgb_at(medium, (50, 20)), rgb_at(medium, (50, 280))
+    assert top[0] > 200 and top[1] < 60
+    assert bottom[0] > 200 and bottom[1] > 200
     assert result.embed_image is not None
     assert result.embed_image.size == (100, 300)
 
@@ -87,8 +88,8 @@ def test_exif_orientation_is_applied(write_file: WriteFile) -> None:
 def test_animated_gif_previews_its_first_frame(write_file: WriteFile) -> None:
     result = _analyse(write_file, "anim.gif", samples.gif_bytes(frames=4))
     assert result.media.frames == 4
-    centre = _preview(result, "medium").convert("RGB").getpixel((60, 45))
-    assert centre[0] > 200 and centre[2] < 60  # type: ignore[index]  # red, not blue
+    centre = rgb_at(_preview(result, "medium"), (60, 45))
+    assert centre[0] > 200 and centre[2] < 60  # red, not blue
 
 
 @pytest.mark.parametrize(
@@ -99,8 +100,10 @@ def test_animated_gif_previews_its_first_frame(write_file: WriteFile) -> None:
         ("clip.webm", samples.webm_bytes, "vp9"),
     ],
 )
-def test_video_metadata(write_file: WriteFile, name: str, make: object, codec: str) -> None:
-    media = _analyse(write_file, name, make()).media  # type: ignore[operator]
+def test_video_metadata(
+    write_file: WriteFile, name: str, make: Callable[[], bytes], codec: str
+) -> None:
+    media = _analyse(write_file, name, make()).media
     assert media.duration == pytest.approx(2.0, abs=0.05)
     assert (media.width, media.height) == (64, 48)
     assert media.fps == pytest.approx(10.0)
@@ -110,7 +113,8 @@ def test_video_metadata(write_file: WriteFile, name: str, make: object, codec: s
 
 
 def test_video_without_audio(write_file: WriteFile) -> None:
-    assert _analyse(write_file, "mute.mp4", samples.mp4_bytes(with_audio=False)).media.has_audio is False
+    result = _analyse(write_file, "mute.mp4", samples.mp4_bytes(with_audio=False))
+    assert result.media.has_audio is False
 
 
 def _grey_level(im: Image.Image | None) -> float:
@@ -143,7 +147,8 @@ def test_video_has_a_phash_from_its_poster(write_file: WriteFile) -> None:
     result = _analyse(write_file, "clip.mp4", samples.mp4_bytes())
     assert result.phash is not None
     assert len(result.phash) == 16
-    assert result.phash == perceptual_hash(result.embed_image)  # type: ignore[arg-type]
+    assert result.embed_image is not None
+    assert result.phash == perceptual_hash(result.embed_image)
 
 
 @pytest.mark.parametrize(
@@ -157,9 +162,9 @@ def test_video_has_a_phash_from_its_poster(write_file: WriteFile) -> None:
     ],
 )
 def test_audio_metadata(
-    write_file: WriteFile, name: str, make: object, codec: str, rate: int
+    write_file: WriteFile, name: str, make: Callable[[], bytes], codec: str, rate: int
 ) -> None:
-    result = _analyse(write_file, name, make())  # type: ignore[operator]
+    result = _analyse(write_file, name, make())
     media = result.media
     assert media.duration == pytest.approx(1.0, abs=0.05)
     assert media.codec == codec
@@ -198,9 +203,9 @@ def test_stereo_wav_channels(write_file: WriteFile) -> None:
     ],
 )
 def test_font_metadata_and_specimen(
-    write_file: WriteFile, name: str, make: object, style: str, weight: int
+    write_file: WriteFile, name: str, make: Callable[[], bytes], style: str, weight: int
 ) -> None:
-    result = _analyse(write_file, name, make())  # type: ignore[operator]
+    result = _analyse(write_file, name, make())
     media = result.media
     assert media.family == samples.FONT_FAMILY
     assert (media.style, media.weight) == (style, weight)
@@ -217,7 +222,7 @@ def test_svg_rasterised(write_file: WriteFile) -> None:
     assert (result.media.width, result.media.height) == (200, 100)
     medium = _preview(result, "medium").convert("RGB")
     assert medium.size == (600, 300)
-    r, g, b = medium.getpixel((300, 150))  # type: ignore[misc]
+    r, g, b = rgb_at(medium, (300, 150))
     assert r > 200 and g > 180 and b < 80  # the yellow disc
     assert result.phash is not None
     assert result.embed_image is not None
@@ -248,15 +253,12 @@ def test_phash_near_duplicates_are_close(write_file: WriteFile) -> None:
 
 
 def test_phash_of_different_images_is_far(write_file: WriteFile) -> None:
-    hashes = [
-        _analyse(write_file, name, data).phash for name, data in samples.make_demo_images(8)
-    ]
-    assert all(h is not None for h in hashes)
-    distances = [
-        hamming(a, b)  # type: ignore[arg-type]
-        for i, a in enumerate(hashes)
-        for b in hashes[i + 1 :]
-    ]
+    hashes = []
+    for name, data in samples.make_demo_images(8):
+        phash = _analyse(write_file, name, data).phash
+        assert phash is not None
+        hashes.append(phash)
+    distances = [hamming(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :]]
     assert min(distances) >= 12
 
 

@@ -17,7 +17,7 @@ from assetlens.errors import InvalidInput
 from assetlens.media import analyse, inspect_upload, is_active_content
 from assetlens.media.svg import parse_svg, rendered_elements, sanitise
 from tests.support import media_samples as samples
-from tests.unit.media.conftest import MAX_PIXELS, Inspect, WriteFile
+from tests.unit.media.conftest import MAX_PIXELS, Inspect, WriteFile, rgb_at
 
 # --------------------------------------------------------------------------- bombs
 
@@ -103,7 +103,9 @@ class _Canary:
         self.hits = hits
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
 
 @pytest.fixture
@@ -140,7 +142,7 @@ def test_script_bearing_svg_is_accepted_as_active_and_drawn_safely(
     medium = Image.open(io.BytesIO(result.previews["medium"]))
     assert medium.format == "WEBP"
     # The blue square is drawn; nothing fetched or embedded covers it.
-    r, g, b = medium.convert("RGB").getpixel((medium.width - 5, medium.height - 5))
+    r, g, b = rgb_at(medium, (medium.width - 5, medium.height - 5))
     assert b > 200 and r < 40 and g < 40
 
 
@@ -149,8 +151,17 @@ def test_sanitise_removes_every_active_part(canary: _Canary) -> None:
     from xml.etree.ElementTree import tostring
 
     markup = tostring(root, encoding="unicode")
-    for needle in ("script", "onload", "onclick", "foreignObject", "iframe", "javascript:",
-                   canary.url, "file://", "@import"):
+    for needle in (
+        "script",
+        "onload",
+        "onclick",
+        "foreignObject",
+        "iframe",
+        "javascript:",
+        canary.url,
+        "file://",
+        "@import",
+    ):
         assert needle not in markup
     assert "rect" in markup
 
@@ -168,12 +179,12 @@ def test_local_files_named_by_href_are_not_drawn(write_file: WriteFile, tmp_path
     )
     # Precondition: resvg on its own does read the local file, so the sanitiser matters.
     raw = Image.open(io.BytesIO(bytes(resvg_py.svg_to_bytes(svg_string=svg))))
-    assert raw.convert("RGB").getpixel((50, 50)) == (255, 0, 0)
+    assert rgb_at(raw, (50, 50)) == (255, 0, 0)
 
     path = write_file("local.svg", svg.encode())
     result = analyse(path, AssetType.LOGO, "image/svg+xml")
     preview = Image.open(io.BytesIO(result.previews["medium"])).convert("RGB")
-    r, g, b = preview.getpixel((preview.width // 2, preview.height // 2))
+    r, g, b = rgb_at(preview, (preview.width // 2, preview.height // 2))
     assert not (r > 200 and g < 80 and b < 80)
 
 

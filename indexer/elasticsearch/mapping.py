@@ -1,0 +1,217 @@
+"""The Elasticsearch index definition (settings + strict mapping) and how an IndexDoc
+becomes a document.
+
+Text is cut into words in Python, the same way `assetlens.textsplit.query_terms` cuts a
+query, before Elasticsearch sees it: every run of letters/digits is a word, every
+ideograph and hiragana character is a word of its own (`split_cjk`), everything else is a
+space, and Latin diacritics are folded. The node has only the `standard` tokenizer and the
+`lowercase` filter (no `asciifolding`, no `word_delimiter`), so doing this here is what makes
+`snake_case`, `don't`, `café` and `一只猫` match exactly as they do in the embedded
+(SQLite FTS5 unicode61) index.
+
+Vectors live in one `dense_vector` field per dimension count (`vector_<dims>`), added with a
+put-mapping the first time a vector of that size is written; the mapping stays strict.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from assetlens.normalize import tag_key
+from assetlens.query import IndexDoc
+from assetlens.textsplit import split_cjk
+
+ANALYZER = "assetlens_text"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Text fields and their boosts: the embedded index's bm25 column weights, so a word in the
+# name or the prompt says more about an asset than one in its description.
+TEXT_FIELDS: dict[str, float] = {
+    "name": 4.0,
+    "prompt": 4.0,
+    "tags_text": 2.0,
+    "description": 1.5,
+    "other": 1.0,
+}
+KEYWORD_FIELDS = (
+    "workspace", "id", "type", "status", "source", "folder_id", "model", "provider",
+    "generator", "sampler", "loras", "tags", "vector_model",
+)  # fmt: skip
+# Generation parameters kept for ad-hoc filtering and aggregation (flattened: any key).
+_PARAM_KEYS = (
+    "seed", "steps", "cfg_scale", "scheduler", "model_hash", "vae", "job_id", "width",
+    "height", "denoise", "cost", "source_asset_id",
+)  # fmt: skip
+# A name longer than this (in characters) is not sortable; display names are ≤255 bytes.
+_NAME_SORT_MAX = 1024
+VECTOR_PREFIX = "vector_"
+
+# Characters that are never part of a word: everything but letters, digits and combining
+# marks (the same definition as assetlens.textsplit's query terms; `_` separates words).
+_NON_WORD = re.compile(r"(?:[^\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]|_)+")
+
+
+def index_settings(*, shards: int = 1, refresh_interval: str | None = None) -> dict[str, Any]:
+    """Settings of a physical index. One replica wherever a second node exists (none on a
+    single node, which stays green)."""
+    settings: dict[str, Any] = {
+        "number_of_shards": shards,
+        "auto_expand_replicas": "0-1",
+        "analysis": {
+            "analyzer": {
+                ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}
+            }
+        },
+    }
+    if refresh_interval is not None:
+        settings["refresh_interval"] = refresh_interval
+    return settings
+
+
+def mappings() -> dict[str, Any]:
+    """The strict mapping of a physical index (vector fields are added per dimension)."""
+    properties: dict[str, Any] = {name: {"type": "keyword"} for name in KEYWORD_FIELDS}
+    properties.update({name: {"type": "text", "analyzer": ANALYZER} for name in TEXT_FIELDS})
+    properties.update(
+        {
+            # The lowercased name, computed in Python exactly as the embedded index does.
+            "name_sort": {"type": "keyword", "ignore_above": _NAME_SORT_MAX},
+            "ai_generated": {"type": "boolean"},
+            # Dates for the month histogram; microsecond longs for exact sorting, range
+            # filters and cursors (a `date` keeps only milliseconds).
+            "created_at": {"type": "date"},
+            "updated_at": {"type": "date"},
+            "created_us": {"type": "long"},
+            "updated_us": {"type": "long"},
+            "size_bytes": {"type": "long"},
+            "revision": {"type": "long"},
+            "params": {"type": "flattened"},
+            # The whole asset, returned as is and never indexed.
+            "asset": {"type": "object", "enabled": False},
+        }
+    )
+    return {"dynamic": "strict", "properties": properties}
+
+
+def vector_field(dims: int) -> str:
+    """The field holding vectors of `dims` dimensions."""
+    return f"{VECTOR_PREFIX}{dims}"
+
+
+def vector_mapping(dims: int) -> dict[str, Any]:
+    """A dense_vector field for L2-normalised vectors. int8_hnsw is set explicitly because
+    512 dimensions would otherwise default to bbq_hnsw (1-bit, much lower recall)."""
+    return {
+        "type": "dense_vector",
+        "dims": dims,
+        "index": True,
+        "similarity": "dot_product",
+        "index_options": {"type": "int8_hnsw"},
+    }
+
+
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch; naive datetimes are taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    decomposed = unicodedata.normalize("NFD", char)
+    if len(decomposed) > 1 and unicodedata.name(decomposed[0], "").startswith("LATIN "):
+        rest = decomposed[1:]
+        if all(unicodedata.combining(c) for c in rest):
+            return decomposed[0]
+    return char
+
+
+def fold_diacritics(text: str) -> str:
+    """`text` with diacritics removed from Latin letters only (é→e, ñ→n; not й, ά, が), as
+    SQLite's unicode61 tokenizer does with remove_diacritics 2."""
+    if text.isascii():
+        return text
+    return "".join(_fold_char(c) for c in unicodedata.normalize("NFC", text))
+
+
+def analysable(text: str | None) -> str:
+    """Text as sent to the analyser: diacritics folded, words separated by single spaces,
+    each ideograph/hiragana character a word of its own."""
+    if not text:
+        return ""
+    words = _NON_WORD.sub(" ", split_cjk(fold_diacritics(text)))
+    return " ".join(words.split())
+
+
+def doc_id(workspace: str, asset_id: str) -> str:
+    """The document `_id`: asset ids are unique per workspace only (and never contain ':')."""
+    return f"{workspace}:{asset_id}"
+
+
+def _param_values(doc: IndexDoc) -> dict[str, str]:
+    gen = doc.asset.generation
+    values: dict[str, str] = {}
+    for key in _PARAM_KEYS:
+        value = getattr(gen, key)
+        if value is not None and value != "":
+            values[key] = str(value)
+    return values
+
+
+def document(doc: IndexDoc) -> dict[str, Any]:
+    """The `_source` of an IndexDoc. The vector goes under `vector_<dims>` when it has a
+    model; the full asset is kept under `asset` to be returned by searches."""
+    asset = doc.asset
+    gen = asset.generation
+    source: dict[str, Any] = {
+        "workspace": asset.workspace,
+        "id": asset.id,
+        "type": asset.type.value,
+        "status": asset.status.value,
+        "source": asset.source.value,
+        "folder_id": asset.folder_id,
+        "model": gen.model,
+        "provider": gen.provider,
+        "generator": gen.generator,
+        "sampler": gen.sampler,
+        "loras": sorted({lora.name for lora in gen.loras}),
+        "tags": sorted({tag_key(t) for t in asset.tags} - {""}),
+        "ai_generated": gen.ai_generated,
+        "name": analysable(asset.name),
+        "prompt": analysable(gen.prompt),
+        "tags_text": analysable(" ".join(asset.tags)),
+        "description": analysable(asset.description),
+        "other": analysable("\n".join(asset.searchable_texts())),
+        "name_sort": asset.name.lower(),
+        "created_at": _iso(asset.created_at),
+        "updated_at": _iso(asset.updated_at),
+        "created_us": micros(asset.created_at),
+        "updated_us": micros(asset.updated_at),
+        "size_bytes": asset.size_bytes,
+        "revision": asset.revision,
+        "params": _param_values(doc),
+        "asset": asset.model_dump(mode="json"),
+    }
+    if doc.vector is not None and doc.vector_model is not None:
+        source["vector_model"] = doc.vector_model
+        source[vector_field(len(doc.vector))] = doc.vector
+    return source
+
+
+def vector_of(source: dict[str, Any]) -> list[float] | None:
+    """The vector stored in a document's `_source` (fetched with vectors included)."""
+    for key, value in source.items():
+        if key.startswith(VECTOR_PREFIX) and isinstance(value, list):
+            return [float(x) for x in value]
+    return None
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()

@@ -1,0 +1,304 @@
+"""The backend-neutral query model (assetlens.query) translated to Elasticsearch request
+bodies, and Elasticsearch responses translated back to SearchPage / Hit.
+
+User text never reaches a query parser: it is cut into terms (`assetlens.textsplit`), each
+term is analysed like the indexed text and matched as a `multi_match` phrase, all terms
+required. `query_string` is never used, so `owner:*`, `workspace:x` or `(((` are words or
+nothing. The workspace filter is added here, on every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assetlens.domain import Asset
+from assetlens.errors import InvalidInput
+from assetlens.query import (
+    SIZE_BUCKETS,
+    Facet,
+    FacetBucket,
+    Filters,
+    Hit,
+    SearchPage,
+    SearchQuery,
+    Sort,
+    SortField,
+    VectorQuery,
+    decode_cursor,
+    encode_cursor,
+)
+from assetlens.textsplit import query_terms
+from indexer.elasticsearch.mapping import TEXT_FIELDS, analysable, micros, vector_field
+
+MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit
+HIT_SOURCE = ["asset"]
+
+# Facet → the keyword/boolean field a terms aggregation counts.
+TERMS_FACETS: dict[Facet, str] = {
+    Facet.TYPE: "type",
+    Facet.TAGS: "tags",
+    Facet.FOLDER: "folder_id",
+    Facet.MODEL: "model",
+    Facet.PROVIDER: "provider",
+    Facet.SOURCE: "source",
+    Facet.GENERATOR: "generator",
+    Facet.SAMPLER: "sampler",
+    Facet.LORAS: "loras",
+    Facet.AI_GENERATED: "ai_generated",
+    Facet.STATUS: "status",
+}
+_SORT_FIELDS: dict[SortField, str] = {
+    SortField.CREATED_AT: "created_us",
+    SortField.UPDATED_AT: "updated_us",
+    SortField.NAME: "name_sort",
+    SortField.SIZE: "size_bytes",
+}
+# Keyword filters: Filters attribute → field.
+_TERMS_FILTERS = (
+    ("folder_id", "folder_id"), ("model", "model"), ("provider", "provider"),
+    ("source", "source"), ("generator", "generator"), ("sampler", "sampler"),
+    ("tags", "tags"), ("loras", "loras"), ("ids", "id"),
+)  # fmt: skip
+
+
+def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
+    """`bool.filter` clauses selecting `workspace`'s assets that pass `filters`."""
+    clauses: list[dict[str, Any]] = [
+        {"term": {"workspace": workspace}},
+        {"terms": {"status": [s.value for s in filters.effective_status()]}},
+    ]
+    if filters.type:
+        clauses.append({"terms": {"type": [t.value for t in filters.type]}})
+    for attr, field in _TERMS_FILTERS:
+        values: list[str] = getattr(filters, attr)
+        if values:
+            clauses.append({"terms": {field: list(values)}})
+    if filters.ai_generated is not None:
+        clauses.append({"term": {"ai_generated": filters.ai_generated}})
+    created: dict[str, int] = {}
+    if filters.created_from is not None:
+        created["gte"] = micros(filters.created_from)
+    if filters.created_to is not None:
+        created["lte"] = micros(filters.created_to)
+    if created:
+        clauses.append({"range": {"created_us": created}})
+    size: dict[str, int] = {}
+    if filters.size_min is not None:
+        size["gte"] = filters.size_min
+    if filters.size_max is not None:
+        size["lte"] = filters.size_max
+    if size:
+        clauses.append({"range": {"size_bytes": size}})
+    return clauses
+
+
+def text_clauses(text: str | None) -> list[dict[str, Any]]:
+    """One required clause per query term: the term, analysed like indexed text, as a
+    phrase in any text field (field scores summed, boosted like the embedded bm25)."""
+    clauses: list[dict[str, Any]] = []
+    for term in query_terms(text):
+        phrase = analysable(term)
+        if not phrase:
+            continue
+        clauses.append(
+            {
+                "multi_match": {
+                    "query": phrase,
+                    "type": "phrase",
+                    "fields": [f"{name}^{boost:g}" for name, boost in TEXT_FIELDS.items()],
+                    "tie_breaker": 1.0,
+                }
+            }
+        )
+    return clauses
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """How hits are ordered: by relevance or by a field, ties broken by id ascending."""
+
+    field: SortField
+    descending: bool
+
+    @property
+    def is_rank(self) -> bool:
+        return self.field is SortField.RELEVANCE
+
+    def sort(self) -> list[dict[str, Any]]:
+        order = "desc" if self.descending else "asc"
+        key = "_score" if self.is_rank else _SORT_FIELDS[self.field]
+        return [{key: {"order": order}}, {"id": {"order": "asc"}}]
+
+    def search_after(self, cursor: str) -> list[Any]:
+        """The sort values inside a cursor made for this ordering; InvalidInput otherwise."""
+        values = decode_cursor(cursor)
+        if len(values) != 2 or not isinstance(values[1], str):
+            raise InvalidInput("malformed cursor")
+        value = values[0]
+        if self.field is SortField.NAME:
+            ok = isinstance(value, str)
+        elif self.is_rank:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok:
+            raise InvalidInput("cursor does not belong to this sort order")
+        return [value, values[1]]
+
+
+def ordering(sort: Sort, has_text: bool) -> Ordering:
+    """The ordering for `sort`; relevance without text falls back to newest first."""
+    if sort.field is SortField.RELEVANCE and not has_text:
+        return Ordering(SortField.CREATED_AT, True)
+    return Ordering(sort.field, sort.descending)
+
+
+def facet_aggregation(facet: Facet, size: int) -> dict[str, Any]:
+    """The aggregation counting `facet` over the hits of the query it is attached to."""
+    if facet is Facet.CREATED:
+        return {
+            "date_histogram": {
+                "field": "created_at",
+                "calendar_interval": "month",
+                "format": "yyyy-MM",
+                "time_zone": "UTC",
+                "min_doc_count": 1,
+                "order": {"_key": "desc"},
+            }
+        }
+    if facet is Facet.SIZE:
+        ranges: list[dict[str, Any]] = []
+        for label, low, high in SIZE_BUCKETS:
+            bucket: dict[str, Any] = {"key": label}
+            if low is not None:
+                bucket["from"] = low
+            if high is not None:
+                bucket["to"] = high
+            ranges.append(bucket)
+        return {"range": {"field": "size_bytes", "ranges": ranges}}
+    return {
+        "terms": {
+            "field": TERMS_FACETS[facet],
+            "size": size,
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }
+    }
+
+
+def search_body(query: SearchQuery) -> dict[str, Any]:
+    """The `_search` body for a keyword query: one page (plus one hit to know whether there
+    is a next page), the exact total, and the requested facets."""
+    texts = text_clauses(query.text)
+    order = ordering(query.sort, bool(texts))
+    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace, query.filters)}
+    if texts:
+        bool_query["must"] = texts
+    body: dict[str, Any] = {
+        "query": {"bool": bool_query},
+        "sort": order.sort(),
+        "size": query.limit + 1,
+        "track_total_hits": True,
+        "_source": HIT_SOURCE,
+    }
+    if texts and not order.is_rank:
+        body["track_scores"] = True
+    if query.cursor:
+        body["search_after"] = order.search_after(query.cursor)
+    if query.facets:
+        body["aggs"] = {
+            facet.value: facet_aggregation(facet, query.facet_size)
+            for facet in dict.fromkeys(query.facets)
+        }
+    return body
+
+
+def num_candidates(k: int, configured: int) -> int:
+    """Candidates per shard for HNSW: at least the configured number and 4×k."""
+    return min(MAX_NUM_CANDIDATES, max(configured, 4 * k, k))
+
+
+def knn_body(query: VectorQuery, candidates: int) -> dict[str, Any]:
+    """The `_search` body for a filtered approximate kNN query over `query.model`'s vectors."""
+    knn_filter: dict[str, Any] = {
+        "filter": [
+            *filter_clauses(query.workspace, query.filters),
+            {"term": {"vector_model": query.model}},
+        ]
+    }
+    if query.exclude_ids:
+        knn_filter["must_not"] = [{"terms": {"id": list(query.exclude_ids)}}]
+    return {
+        "knn": {
+            "field": vector_field(len(query.vector)),
+            "query_vector": list(query.vector),
+            "k": query.k,
+            "num_candidates": num_candidates(query.k, candidates),
+            "filter": {"bool": knn_filter},
+        },
+        "size": query.k,
+        "_source": HIT_SOURCE,
+    }
+
+
+def dot_product(score: float) -> float:
+    """Elasticsearch scores dot_product similarity as (1 + dot) / 2; this undoes that."""
+    return 2.0 * score - 1.0
+
+
+def _asset(hit: dict[str, Any]) -> Asset:
+    return Asset.model_validate(hit["_source"]["asset"])
+
+
+def _text_score(hit: dict[str, Any]) -> float | None:
+    score = hit.get("_score")
+    return None if score is None else float(score)
+
+
+def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
+    raw: list[dict[str, Any]] = agg.get("buckets", [])
+    if facet is Facet.SIZE:
+        # Range buckets come in SIZE_BUCKETS order; empty ones are not facet values.
+        return [
+            FacetBucket(value=str(b["key"]), count=int(b["doc_count"]))
+            for b in raw
+            if b["doc_count"] > 0
+        ][:size]
+    if facet is Facet.CREATED:
+        return [FacetBucket(value=b["key_as_string"], count=int(b["doc_count"])) for b in raw][
+            :size
+        ]
+    return [
+        FacetBucket(value=str(b.get("key_as_string", b["key"])), count=int(b["doc_count"]))
+        for b in raw
+    ]
+
+
+def search_page(query: SearchQuery, response: dict[str, Any]) -> SearchPage:
+    """A SearchPage from the response to `search_body(query)`."""
+    has_text = bool(text_clauses(query.text))
+    raw_hits: list[dict[str, Any]] = response["hits"]["hits"]
+    more = len(raw_hits) > query.limit
+    raw_hits = raw_hits[: query.limit]
+    hits = [Hit(asset=_asset(h), score=_text_score(h) if has_text else None) for h in raw_hits]
+    next_cursor = encode_cursor(list(raw_hits[-1]["sort"])) if more and raw_hits else None
+    aggs: dict[str, Any] = response.get("aggregations", {})
+    facets = {
+        facet.value: _buckets(facet, aggs.get(facet.value, {}), query.facet_size)
+        for facet in query.facets
+    }
+    total = response["hits"]["total"]
+    return SearchPage(
+        total=int(total["value"] if isinstance(total, dict) else total),
+        hits=hits,
+        facets=facets,
+        next_cursor=next_cursor,
+    )
+
+
+def knn_hits(response: dict[str, Any]) -> list[Hit]:
+    """Hits of a kNN response, best first, scored by dot product."""
+    return [
+        Hit(asset=_asset(h), score=dot_product(float(h["_score"])))
+        for h in response["hits"]["hits"]
+    ]
