@@ -257,7 +257,7 @@ class _RangeStream(Iterator[bytes]):
         raise StopIteration
 
     def _resume(self, exc: BaseException) -> None:
-        self._discard()
+        self._finish()
         self._resumes += 1
         if self._resumes > self._store.retries or not self._etag:
             raise StoreUnavailable(
@@ -274,21 +274,18 @@ class _RangeStream(Iterator[bytes]):
             ) from err
 
     def _finish(self) -> None:
+        # Close before releasing: a connection with unread body must not go back to the pool.
         if self._response is not None:
             response, self._response = self._response, None
             response.close()
             response.release_conn()
 
-    def _discard(self) -> None:
-        # An unread body must not go back to the pool: close the socket, then release.
-        self._finish()
-
     def close(self) -> None:
         """Stop early and release the connection; further iteration yields nothing."""
-        self._discard()
+        self._finish()
 
     def __del__(self) -> None:
-        self._discard()
+        self._finish()
 
 
 class S3ObjectStore:

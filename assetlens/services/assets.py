@@ -317,6 +317,8 @@ class AssetService:
             doc = self._index.get(workspace, asset_id)
             settled = asset.status is not AssetStatus.PROCESSING
             if settled and doc is not None and doc.asset.revision >= asset.revision:
+                # Near-real-time backends: make the write visible to search before answering.
+                self._index.refresh()
                 return asset
             if time.monotonic() >= deadline:
                 return asset

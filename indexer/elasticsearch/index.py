@@ -90,6 +90,7 @@ class ElasticsearchIndex:
         self._rebuild_lock = threading.Lock()
         self._vector_dims: dict[str, set[int]] = {}  # target → dims known to be mapped
         self._removed_in_rebuild: list[tuple[str, str]] | None = None
+        self._alias_seen = False  # set once the alias is known to exist
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ElasticsearchIndex:
@@ -182,8 +183,10 @@ class ElasticsearchIndex:
     def ensure(self) -> None:
         """Create the first physical index with the alias when the alias is missing."""
         if self.physical_indices():
+            self._alias_seen = True
             return
         mine = self._create_physical(with_alias=True)
+        self._alias_seen = True
         # Two processes may both have created one: the smallest name wins, the other goes.
         current = self.physical_indices()
         if len(current) > 1 and mine != current[0]:
@@ -237,7 +240,10 @@ class ElasticsearchIndex:
     # -- SearchIndex: writes --------------------------------------------------------------
 
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
-        """Index docs through the alias; a revision older than the stored one is ignored."""
+        """Index docs through the alias; a revision older than the stored one is ignored.
+        The first write of a process creates the index when it is missing."""
+        if docs and not self._alias_seen:
+            self.ensure()
         for start in range(0, len(docs), self._batch):
             self._index_docs(self._alias, docs[start : start + self._batch], via_alias=True)
 

@@ -223,3 +223,14 @@ def test_listing_pages_past_a_thousand_keys(s3_store: S3ObjectStore) -> None:
     for key in keys:
         s3_store.put_bytes(key, b"")
     assert list(s3_store.list_keys("many/")) == keys
+
+
+def test_abandoned_range_reads_release_their_connections(s3_store: S3ObjectStore) -> None:
+    data = random.Random(5).randbytes(4 * MiB)
+    s3_store.put_bytes("ranged", data)
+    for _ in range(40):  # more than the pool holds: leaked connections would show
+        stream = s3_store.iter_range("ranged", chunk_size=1000)
+        assert next(stream) == data[:1000]
+        stream.close()  # type: ignore[attr-defined]
+        assert list(stream) == []
+    assert b"".join(s3_store.iter_range("ranged", 5, 9)) == data[5:10]
