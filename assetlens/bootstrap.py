@@ -16,6 +16,7 @@ from assetlens.apikeys import ApiKeys
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.duplicates import DuplicateService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
 from assetlens.workqueue import WorkQueue
@@ -33,6 +34,7 @@ class Container:
     keys: ApiKeys
     assets: AssetService
     search: SearchService
+    duplicates: DuplicateService
     indexer: Indexer
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -100,6 +102,7 @@ def build(
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     assets = AssetService(settings, store, index, queue)
+    search = SearchService(index, embedder, assets.manifests)
     return Container(
         settings=settings,
         store=store,
@@ -108,6 +111,7 @@ def build(
         queue=queue,
         keys=ApiKeys(store),
         assets=assets,
-        search=SearchService(index, embedder, assets.manifests),
+        search=search,
+        duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
     )

@@ -52,6 +52,33 @@ def sha_claim_key(workspace: str, sha256: str) -> str:
     return f"sha/{workspace}/{sha256[:2]}/{sha256}.json"
 
 
+def sha_member_key(workspace: str, sha256: str, asset_id: str) -> str:
+    """One marker per asset with this content: lists a workspace's exact duplicates."""
+    return f"sha/{workspace}/{sha256[:2]}/{sha256}/{asset_id}"
+
+
+def sha_member_prefix(workspace: str, sha256: str) -> str:
+    return f"sha/{workspace}/{sha256[:2]}/{sha256}/"
+
+
+PHASH_BANDS = 4
+
+
+def phash_bands(phash: str) -> list[str]:
+    """The perceptual hash cut into 4 bands of 16 bits. Hashes within 3 bits of each other
+    always share a band (pigeonhole), so band lookups find near duplicates without a scan."""
+    width = len(phash) // PHASH_BANDS
+    return [phash[i * width:(i + 1) * width] for i in range(PHASH_BANDS)]
+
+
+def phash_band_prefix(workspace: str, band: int, value: str) -> str:
+    return f"phash/{workspace}/{band}/{value}/"
+
+
+def phash_band_key(workspace: str, band: int, value: str, asset_id: str) -> str:
+    return phash_band_prefix(workspace, band, value) + asset_id
+
+
 def preview_key(sha256: str, size: str) -> str:
     return f"derived/{sha256[:2]}/{sha256}/preview-{size}.webp"
 

@@ -218,3 +218,15 @@ async def similar(asset_id: str, workspace: Workspace, container: ContainerDep,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     hits = await run_in_threadpool(container.search.similar, workspace, asset_id, limit)
     return {"items": [{"asset": h.asset.public(), "score": h.score} for h in hits]}
+
+
+@router.get("/{asset_id}/duplicates",
+            summary="Exact (same bytes) and near duplicates (pHash, CLIP) in this workspace")
+async def duplicates(asset_id: str, workspace: Workspace,
+                     container: ContainerDep) -> dict[str, Any]:
+    found = await run_in_threadpool(container.duplicates.find, workspace, asset_id)
+    return {
+        "exact": [asset.public() for asset in found.exact],
+        "near": [{"asset": n.asset.public(), "phash_distance": n.phash_distance,
+                  "clip_score": n.clip_score} for n in found.near],
+    }

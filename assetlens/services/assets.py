@@ -161,6 +161,7 @@ class AssetService:
             self._store.put_stream(layout.blob_key(asset.sha256), src, size=spooled.size,
                                    content_type=asset.mime, create_only=True)
         asset.duplicate_of = self._claim_sha(asset)
+        self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
         self.manifests.create(asset)
         self._enqueue(asset)
         return asset

@@ -154,6 +154,10 @@ class Indexer:
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
             parsed = self._extract(path, asset.mime)
+        if analysis.phash:
+            for band, value in enumerate(layout.phash_bands(analysis.phash)):
+                self._store.put_bytes(
+                    layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
         previews: dict[str, str] = {}
         for size, data in analysis.previews.items():
             key = layout.preview_key(asset.sha256, size)

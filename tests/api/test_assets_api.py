@@ -130,6 +130,7 @@ def test_another_workspace_gets_404_everywhere(api: Api, other: Api) -> None:
         ("GET", f"/v1/assets/{asset_id}/content"),
         ("GET", f"/v1/assets/{asset_id}/thumbnail"),
         ("GET", f"/v1/assets/{asset_id}/similar"),
+        ("GET", f"/v1/assets/{asset_id}/duplicates"),
         ("DELETE", f"/v1/assets/{asset_id}"),
         ("POST", f"/v1/assets/{asset_id}/restore"),
     ]:
@@ -163,3 +164,28 @@ def test_health_ready_and_openapi(api: Api) -> None:
     spec = api.http.get("/openapi.json").json()
     assert "/v1/search" in spec["paths"]
     assert "/v1/assets/{asset_id}/content" in spec["paths"]
+
+
+def test_duplicates_lists_exact_and_near_copies(api: Api) -> None:
+    from tests.support import media_samples
+
+    original = media_samples.png_bytes(size=(256, 192), seed=11)
+    first = api.upload("orig.png", original).json()
+    copy = api.upload("copy.png", original).json()
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(original)).convert("RGB").resize((240, 180))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    near = api.upload("near.jpg", buffer.getvalue()).json()
+    other = api.upload("other.png", media_samples.png_bytes(size=(256, 192), seed=99)).json()
+    response = api.http.get(f"/v1/assets/{first['id']}/duplicates")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [a["id"] for a in body["exact"]] == [copy["id"]]
+    near_ids = [n["asset"]["id"] for n in body["near"]]
+    assert near["id"] in near_ids
+    assert other["id"] not in near_ids
+    assert body["near"][0]["phash_distance"] <= 10

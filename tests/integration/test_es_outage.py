@@ -1,0 +1,226 @@
+"""Outages of a REAL Elasticsearch node: stopped, killed and hung (SIGSTOP).
+
+Each test starts its own node through scripts/es-node.sh on free ports with its own
+services dir (and ASSETLENS_ES_KEEP_DATA=1, so a restart is a real restart over the same
+data); the shared node other tests use keeps running. Every wait is bounded: an operation
+still running after its limit fails the test instead of hanging it. With CI=true a node
+that cannot start fails the test; elsewhere the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from assetlens.errors import IndexUnavailable
+from assetlens.query import Filters, SearchQuery, VectorQuery
+from indexer.elasticsearch import ElasticsearchIndex
+from indexer.elasticsearch.failures import RetryPolicy
+from tests.contract.search_index_contract import MODEL, WS, aid, make_asset, make_doc, unit
+from tests.integration.conftest import read_env_file, run_script, unavailable
+from tests.integration.es_fixtures import ES_NODE, es_client
+
+pytestmark = pytest.mark.integration
+
+# Liveness bounds, not performance claims: generous for a slow CI machine, yet far below
+# "hangs until some default timeout".
+OP_LIMIT = 30.0
+START_TIMEOUT = 300.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+@dataclass
+class PrivateNode:
+    """An Elasticsearch node of our own, driven through scripts/es-node.sh."""
+
+    services: Path
+
+    def __post_init__(self) -> None:
+        self.env = {
+            "ASSETLENS_SERVICES_DIR": str(self.services),
+            "ASSETLENS_ES_PORT": str(_free_port()),
+            "ASSETLENS_ES_TRANSPORT_PORT": str(_free_port()),
+            "ASSETLENS_ES_KEEP_DATA": "1",
+            "ASSETLENS_ES_JAVA_OPTS": "-Xms256m -Xmx512m",
+        }
+
+    @property
+    def url(self) -> str:
+        return read_env_file(self.services / "es.env")["ASSETLENS_ES_URL"]
+
+    def start(self) -> None:
+        failure = run_script([*ES_NODE, "start"], self.env, timeout=START_TIMEOUT)
+        if failure is not None:
+            unavailable(f"could not start a private Elasticsearch node: {failure}")
+
+    def stop(self) -> None:
+        self.resume()
+        run_script([*ES_NODE, "stop"], self.env, timeout=90)
+
+    def pid(self) -> int:
+        return int((self.services / "es.pid").read_text().strip())
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would, and wait (bounded) until it is gone."""
+        pid = self.pid()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                pytest.fail(f"Elasticsearch pid {pid} still alive 15 s after SIGKILL")
+            time.sleep(0.05)
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections but nothing answers."""
+        os.kill(self.pid(), signal.SIGSTOP)
+
+    def resume(self) -> None:
+        pid_file = self.services / "es.pid"
+        if pid_file.exists() and _alive(self.pid()):
+            os.kill(self.pid(), signal.SIGCONT)
+
+    def index(self, name: str, *, timeout: float = 5.0, attempts: int = 3) -> ElasticsearchIndex:
+        return ElasticsearchIndex(
+            es_client(self.url, timeout=timeout),
+            name,
+            retry=RetryPolicy(attempts=attempts, initial_backoff_s=0.1),
+            check_timeout_s=2.0,
+        )
+
+
+@pytest.fixture
+def private_node(tmp_path: Path) -> Iterator[PrivateNode]:
+    node = PrivateNode(tmp_path / "services")
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def _bounded(call: Callable[[], object], limit: float = OP_LIMIT) -> BaseException | None:
+    """Run `call` in a thread; the exception it raised (None if it returned). Fails the
+    test when it is still running after `limit` seconds."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        pytest.fail(f"operation still running after {limit} s: it must fail, not hang")
+    return outcome[0]
+
+
+def _operations(index: ElasticsearchIndex) -> dict[str, Callable[[], object]]:
+    new = make_doc(make_asset("new", prompt="written during the outage"), unit(0, 1))
+    return {
+        "ensure": index.ensure,
+        "upsert": lambda: index.upsert([new]),
+        "remove": lambda: index.remove(WS, [aid("kept")]),
+        "get": lambda: index.get(WS, aid("kept")),
+        "revisions": lambda: list(index.revisions()),
+        "search": lambda: index.search(SearchQuery(workspace=WS, text="lighthouse")),
+        "knn": lambda: index.knn(VectorQuery(workspace=WS, vector=unit(1), model=MODEL)),
+        "knn filtered": lambda: index.knn(
+            VectorQuery(workspace=WS, vector=unit(1), model=MODEL, filters=Filters(tags=["a"]))
+        ),
+        "rebuild": lambda: index.rebuild([new]),
+        "refresh": index.refresh,
+        "check": index.check,
+    }
+
+
+def _fill(index: ElasticsearchIndex) -> None:
+    index.ensure()
+    index.upsert([make_doc(make_asset("kept", prompt="a lighthouse", tags=["a"]), unit(1))])
+    index.refresh()
+
+
+def _assert_data_is_back(index: ElasticsearchIndex) -> None:
+    index.check()
+    page = index.search(SearchQuery(workspace=WS, text="lighthouse"))
+    assert [h.asset.id for h in page.hits] == [aid("kept")]
+    hits = index.knn(VectorQuery(workspace=WS, vector=unit(1), model=MODEL, k=1))
+    assert [h.asset.id for h in hits] == [aid("kept")]
+    got = index.get(WS, aid("kept"))
+    assert got is not None and got.vector == pytest.approx(unit(1), abs=1e-6)
+    index.upsert([make_doc(make_asset("after", prompt="lighthouse again"))])
+    index.refresh()
+    assert index.search(SearchQuery(workspace=WS, text="lighthouse")).total == 2
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_a_node_that_is_down_fails_fast_and_comes_back_with_its_data(
+    private_node: PrivateNode, how: str
+) -> None:
+    index = private_node.index("outage")
+    # The default policy (4 attempts, backoff from 0.2 s) and the client's default timeout.
+    defaults = ElasticsearchIndex(es_client(private_node.url), "outage")
+    try:
+        _fill(index)
+        assert defaults.get(WS, aid("kept")) is not None  # pooled connections exist now
+        if how == "kill":
+            private_node.kill()
+        else:
+            private_node.stop()
+
+        for name, operation in _operations(index).items():
+            started = time.monotonic()
+            error = _bounded(operation)
+            assert isinstance(error, IndexUnavailable), f"{name}: {error!r}"
+            assert error.status == 503
+            assert time.monotonic() - started < 10, name
+        for operation in (lambda: defaults.get(WS, aid("kept")), defaults.check):
+            assert isinstance(_bounded(operation), IndexUnavailable)
+
+        private_node.start()
+        _assert_data_is_back(index)
+        assert defaults.get(WS, aid("kept")) is not None
+    finally:
+        index.close()
+        defaults.close()
+
+
+def test_a_hung_node_is_bounded_by_the_timeouts(private_node: PrivateNode) -> None:
+    index = private_node.index("hung", timeout=1.0, attempts=2)
+    try:
+        _fill(index)
+        private_node.pause()
+        try:
+            for name, operation in _operations(index).items():
+                error = _bounded(operation)
+                assert isinstance(error, IndexUnavailable), f"{name}: {error!r}"
+        finally:
+            private_node.resume()
+        assert _bounded(lambda: _assert_data_is_back(index)) is None
+    finally:
+        index.close()
