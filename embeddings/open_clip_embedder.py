@@ -294,9 +294,7 @@ def _precheck(settings: Settings) -> None:
 def _hf_hub_snapshot(repo: str) -> Path:
     """The cached snapshot folder of an open_clip Hub repo (config and weights both present)."""
     config = offline.cached_hf_file(repo, [offline.HF_CONFIG_NAME])
-    weights = offline.cached_hf_file(
-        repo, [offline.HF_SAFE_WEIGHTS_NAME, offline.HF_WEIGHTS_NAME]
-    )
+    weights = offline.cached_hf_file(repo, [offline.HF_SAFE_WEIGHTS_NAME, offline.HF_WEIGHTS_NAME])
     if config is None or weights is None or config.parent != weights.parent:
         raise EmbeddingUnavailable(
             f"CLIP model 'hf-hub:{repo}' is not available: {offline.HF_CONFIG_NAME} and "

@@ -124,6 +124,9 @@ class Indexer:
             raise
         for item in done:
             self._queue.ack(item)
+        for doc in docs:
+            log.info("indexed %s/%s revision %d", doc.asset.workspace, doc.asset.id,
+                     doc.asset.revision)
 
     def _retry_delay(self, item: WorkItem) -> float:
         return float(min(2 ** item.attempts, 300))
