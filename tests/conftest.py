@@ -13,6 +13,10 @@ from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
 from tests.fakes import FakeEmbedder
 
+# The real-server fixtures, shared with the API tier so it runs on both backends.
+from tests.integration.conftest import minio_service  # noqa: F401
+from tests.integration.es_fixtures import es_service  # noqa: F401
+
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Embedded-mode settings on `data_dir`, visual search off, fast polling; no .env read."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from assetlens.domain import Asset
-from assetlens.errors import IndexUnavailable
+from assetlens.errors import AssetlensError, IndexUnavailable
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from indexer.elasticsearch.failures import (
     IndexRejected,
@@ -47,7 +47,13 @@ from indexer.elasticsearch.mapping import (
     vector_mapping,
     vector_of,
 )
-from indexer.elasticsearch.translate import knn_body, knn_hits, search_body, search_page
+from indexer.elasticsearch.translate import (
+    RESCORE_OVERSAMPLE,
+    knn_body,
+    knn_hits,
+    search_body,
+    search_page,
+)
 
 if TYPE_CHECKING:
     from assetlens.config import Settings
@@ -72,6 +78,7 @@ class ElasticsearchIndex:
         index: str,
         *,
         num_candidates: int = 200,
+        rescore_oversample: float | None = RESCORE_OVERSAMPLE,
         shards: int = 1,
         batch_size: int = _BATCH,
         retry: RetryPolicy | None = None,
@@ -82,6 +89,7 @@ class ElasticsearchIndex:
         self._client = client
         self._alias = index
         self._num_candidates = num_candidates
+        self._oversample = rescore_oversample
         self._shards = shards
         self._batch = batch_size
         self._retry = retry or RetryPolicy()
@@ -475,7 +483,8 @@ class ElasticsearchIndex:
         """Approximate nearest neighbours (HNSW, int8) by dot product, best first."""
         if not query.vector:
             return []
-        return knn_hits(self._search("knn", knn_body(query, self._num_candidates)))
+        body = knn_body(query, self._num_candidates, self._oversample)
+        return knn_hits(self._search("knn", body))
 
     # -- SearchIndex: rebuild -------------------------------------------------------------
 
@@ -512,22 +521,27 @@ class ElasticsearchIndex:
             except BaseException:
                 with self._lock:
                     self._removed_in_rebuild = None
-                self._delete_physical(new)
+                self._best_effort("delete the unfinished index", self._delete_physical, new)
                 raise
-            # Writes resolved to the old index just before the swap.
-            try:
-                for name in old:
-                    self._refresh_physical(name)
-                    self._replay(name, new, marks[name])
-                self._apply_removals(new)
-            finally:
-                with self._lock:
-                    self._removed_in_rebuild = None
-                    self._vector_dims.pop(self._alias, None)
+            # The switch is made; what follows only narrows windows, so a failure is logged
+            # (reconcile repairs what a replay missed, `drop`/the next rebuild what is left).
+            for name in old:
+                # Writes resolved to the old index just before the swap.
+                self._best_effort("replay after the swap", self._replay, name, new, marks[name])
+            self._best_effort("apply removals", self._apply_removals, new)
+            with self._lock:
+                self._removed_in_rebuild = None
+                self._vector_dims.pop(self._alias, None)
             time.sleep(_SWAP_GRACE_S)
             for name in old:
-                self._delete_physical(name)
+                self._best_effort("delete the old index", self._delete_physical, name)
             return count
+
+    def _best_effort(self, what: str, fn: Callable[..., object], *args: Any) -> None:
+        try:
+            fn(*args)
+        except AssetlensError as exc:
+            log.warning("elasticsearch rebuild of %s: could not %s: %s", self._alias, what, exc)
 
     def _refresh_physical(self, name: str) -> None:
         self._call("refresh", functools.partial(self._client.indices.refresh, index=name))
@@ -572,6 +586,7 @@ class ElasticsearchIndex:
     def _replay(self, old: str, new: str, since: list[int]) -> list[int]:
         """Copy into `new` every doc written to `old` after the per-shard sequence numbers
         `since` (revision versioning keeps the newer of each asset); returns the new marks."""
+        self._refresh_physical(old)
         marks = list(since)
         for shard, mark in enumerate(since):
             after: list[Any] | None = None

@@ -32,6 +32,10 @@ from assetlens.textsplit import query_terms
 from indexer.elasticsearch.mapping import TEXT_FIELDS, analysable, micros, vector_field
 
 MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit
+# int8 scores are coarse: on 100k 512-d vectors they alone capped recall@10 at 0.95 whatever
+# num_candidates was (50…1000). Rescoring the best 2×k with the float vectors gave 1.0 at
+# the same latency (benchmarks/bench_search.py synthetic corpus).
+RESCORE_OVERSAMPLE = 2.0
 HIT_SOURCE = ["asset"]
 
 # Facet → the keyword/boolean field a terms aggregation counts.
@@ -214,12 +218,16 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
 
 
 def num_candidates(k: int, configured: int) -> int:
-    """Candidates per shard for HNSW: at least the configured number and 4×k."""
+    """Candidates per shard for HNSW: at least the configured number and 4×k (so also at
+    least the oversampled k)."""
     return min(MAX_NUM_CANDIDATES, max(configured, 4 * k, k))
 
 
-def knn_body(query: VectorQuery, candidates: int) -> dict[str, Any]:
-    """The `_search` body for a filtered approximate kNN query over `query.model`'s vectors."""
+def knn_body(
+    query: VectorQuery, candidates: int, oversample: float | None = RESCORE_OVERSAMPLE
+) -> dict[str, Any]:
+    """The `_search` body for a filtered approximate kNN query over `query.model`'s vectors;
+    with `oversample`, the best k×oversample are rescored with the unquantised vectors."""
     knn_filter: dict[str, Any] = {
         "filter": [
             *filter_clauses(query.workspace, query.filters),
@@ -228,17 +236,16 @@ def knn_body(query: VectorQuery, candidates: int) -> dict[str, Any]:
     }
     if query.exclude_ids:
         knn_filter["must_not"] = [{"terms": {"id": list(query.exclude_ids)}}]
-    return {
-        "knn": {
-            "field": vector_field(len(query.vector)),
-            "query_vector": list(query.vector),
-            "k": query.k,
-            "num_candidates": num_candidates(query.k, candidates),
-            "filter": {"bool": knn_filter},
-        },
-        "size": query.k,
-        "_source": HIT_SOURCE,
+    knn: dict[str, Any] = {
+        "field": vector_field(len(query.vector)),
+        "query_vector": list(query.vector),
+        "k": query.k,
+        "num_candidates": num_candidates(query.k, candidates),
+        "filter": {"bool": knn_filter},
     }
+    if oversample:
+        knn["rescore_vector"] = {"oversample": oversample}
+    return {"knn": knn, "size": query.k, "_source": HIT_SOURCE}
 
 
 def dot_product(score: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PIL import Image
 
 from api.app import create_app
 from assetlens.bootstrap import Container, build
+from assetlens.config import Settings
 from tests.conftest import Api, make_settings
 from tests.fakes import FakeEmbedder
 from tests.support.server import running
@@ -27,14 +29,47 @@ def png(colour: tuple[int, int, int], size: tuple[int, int] = (64, 64), *,
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
+def server_settings(request: pytest.FixtureRequest, data: Path) -> Settings:
+    """Production mode on the real MinIO and Elasticsearch, fresh bucket and index."""
+    minio = request.getfixturevalue("minio_service").env
+    es = request.getfixturevalue("es_service").env
+    suffix = uuid.uuid4().hex[:12]
+    return make_settings(
+        data, max_video_bytes=3_000_000, store_backend="s3", index_backend="elasticsearch",
+        s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"], s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
+        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"], s3_bucket=f"api-{suffix}",
+        es_url=es["ASSETLENS_ES_URL"], es_index=f"api-{suffix}",
+    )
+
+
+@pytest.fixture(scope="module", params=["embedded", "servers"])
+def live(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
+    """A live server per backend: embedded (local files + SQLite) and servers (MinIO +
+    Elasticsearch). Every API test runs on both."""
     data = Path(tmp_path_factory.mktemp("api")) / "data"
-    container = build(make_settings(data, max_video_bytes=3_000_000), embedder=FakeEmbedder())
+    if request.param == "embedded":
+        settings = make_settings(data, max_video_bytes=3_000_000)
+    else:
+        settings = server_settings(request, data)
+    container = build(settings, embedder=FakeEmbedder())
     app = create_app(container, run_indexer=True)
     with running(app) as base_url:
         yield base_url, container
+    if request.param == "servers":
+        drop_server_data(request, settings, container)
     container.close()
+
+
+def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
+                     container: Container) -> None:
+    from indexer.elasticsearch import ElasticsearchIndex
+    from tests.integration.conftest import admin_client, remove_bucket
+
+    if isinstance(container.index, ElasticsearchIndex):
+        container.index.drop()
+    remove_bucket(admin_client(request.getfixturevalue("minio_service").env),
+                  settings.s3_bucket)
 
 
 @pytest.fixture(scope="module")
