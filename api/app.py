@@ -14,6 +14,7 @@ from api.routes import assets, search, system
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
+from assetlens.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         wired = container or build(settings)
-        wired.index.ensure()
+        try:
+            wired.index.ensure()
+        except Unavailable as exc:
+            # Serve anyway: uploads don't need the index, search answers 503 until it is back.
+            log.warning("search index not ready at startup: %s", exc.detail)
+        wired.sweep_spool()
+        wired.preload_embedder()
         app.state.container = wired
         in_process = settings.indexer_in_process if run_indexer is None else run_indexer
         if in_process:

@@ -9,10 +9,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assetlens.errors import AssetlensError, PayloadTooLarge
 from assetlens.jsonguard import check_json_depth
 
+# The only routes that take uploads; every other body is small JSON.
+UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image")})
+
 
 class BodyLimitMiddleware:
-    """Caps request bodies: `upload_limit` for multipart, `json_limit` for everything else,
-    and refuses over-deep JSON (a RecursionError in the parser would otherwise be a 500)."""
+    """Caps request bodies: `upload_limit` for multipart on the upload routes, `json_limit`
+    for everything else, and refuses over-deep JSON (a RecursionError in the parser would
+    otherwise be a 500)."""
 
     def __init__(self, app: ASGIApp, *, upload_limit: int, json_limit: int,
                  json_depth: int) -> None:
@@ -27,7 +31,8 @@ class BodyLimitMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
-        multipart = headers.get("content-type", "").startswith("multipart/")
+        multipart = headers.get("content-type", "").startswith("multipart/") and \
+            (scope["method"], scope["path"].rstrip("/")) in UPLOAD_ROUTES
         limit = self.upload_limit if multipart else self.json_limit
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -38,7 +43,8 @@ class BodyLimitMiddleware:
             return
         try:
             body = await _read_all(receive, limit)
-            if body and "json" in headers.get("content-type", ""):
+            # Counting brackets in C first: only a body that could be too deep is scanned.
+            if body and body.count(b"[") + body.count(b"{") > self.json_depth:
                 check_json_depth(body, self.json_depth)
         except AssetlensError as exc:
             await _reject(send, exc)

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from assetlens.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from assetlens.spool import Spooled, Spooler
 
 MAX_PARTS = 32
+FEED_BYTES = 1 << 20
 
 
 @dataclass
@@ -57,20 +59,31 @@ async def read_form(
     form = Form()
     state = _State(form, spool_dir, file_field, file_limit, max_field_bytes)
     parser = MultipartParser(boundary, state.callbacks())  # type: ignore[arg-type]
+    pending = bytearray()
     try:
         async for chunk in request.stream():
-            parser.write(chunk)
-            state.raise_pending()
+            pending += chunk
+            if len(pending) >= FEED_BYTES:
+                await _feed(parser, state, bytes(pending))
+                pending.clear()
+        await _feed(parser, state, bytes(pending))
         parser.finalize()
         state.raise_pending()
+        if not state.finished:
+            raise InvalidInput("truncated multipart body")
     except BaseException:
         state.abort()
         form.discard()
         raise
-    if not state.finished:
-        form.discard()
-        raise InvalidInput("truncated multipart body")
     return form
+
+
+async def _feed(parser: MultipartParser, state: _State, data: bytes) -> None:
+    # Parsing, hashing and disk writes run in a worker thread: a large upload must not
+    # stall the event loop that serves everyone else.
+    if data:
+        await run_in_threadpool(parser.write, data)
+    state.raise_pending()
 
 
 class _State:

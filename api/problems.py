@@ -27,7 +27,7 @@ def problem(status: int, title: str, detail: str, *, type_: str | None = None,
 def install(app: FastAPI) -> None:
     @app.exception_handler(AssetlensError)
     async def _domain(_: Request, exc: AssetlensError) -> JSONResponse:
-        headers: dict[str, str] = {}
+        headers = dict(exc.headers)
         if isinstance(exc, Unavailable):
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):

@@ -7,8 +7,10 @@ their own adapters (fakes or real ones) instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,6 +49,24 @@ class Container:
         self._worker = threading.Thread(target=self.indexer.run, args=(self._stop,),
                                         name="assetlens-indexer", daemon=True)
         self._worker.start()
+
+    def sweep_spool(self, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Remove upload and indexer temp files left by a killed process."""
+        removed = 0
+        cutoff = time.time() - older_than.total_seconds()
+        for folder in ("uploads", "indexer"):
+            for path in (self.settings.data_dir / "tmp" / folder).glob("*"):
+                with contextlib.suppress(OSError):
+                    if path.is_file() and path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        return removed
+
+    def preload_embedder(self) -> None:
+        """Load the CLIP model in the background so no request pays for it."""
+        if self.embedder is not None:
+            threading.Thread(target=self.embedder.available, name="assetlens-clip-load",
+                             daemon=True).start()
 
     def close(self) -> None:
         self._stop.set()

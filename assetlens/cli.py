@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assetlens.config import Settings
+from assetlens.errors import Unavailable
 
 app = typer.Typer(help="Assetlens: an asset library for AI-generated media.",
                   no_args_is_help=True, add_completion=False)
@@ -59,13 +60,16 @@ def indexer(data_dir: DataDir = None) -> None:
 
     _logging()
     container = build(_settings(data_dir))
-    container.index.ensure()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    report = container.indexer.reconcile()
-    console.print(f"reconciled {report.checked} assets: {report.enqueued} queued, "
-                  f"{report.removed} stale index entries removed")
+    try:
+        container.index.ensure()
+    except Unavailable as exc:
+        # The loop waits for the index with back-off: a worker started before
+        # Elasticsearch must not exit.
+        logging.getLogger(__name__).warning("index not ready yet: %s", exc.detail)
+    console.print("indexer started")
     try:
         container.indexer.run(stop)
     finally:

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     indexer_lease_seconds: float = 120.0
     indexer_poll_seconds: float = 0.5
     indexer_max_attempts: int = 5
+    reconcile_interval_seconds: float = 600.0
     wait_timeout_seconds: float = 30.0
 
     # API

@@ -152,6 +152,11 @@ class Asset(BaseModel):
     deleted_at: datetime | None = None
     deleted_from: AssetStatus | None = None
 
+    def recompute_generation(self) -> None:
+        """`generation` is derived: the client's fields over the ones parsed from the file."""
+        client, parsed = self.generation_client, self.generation_parsed
+        self.generation = client.merged_over(parsed) if client else (parsed or Generation())
+
     def searchable_texts(self) -> list[str]:
         """Extra free text indexed besides name, description, prompt and tags."""
         gen = self.generation

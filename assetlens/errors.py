@@ -13,6 +13,7 @@ class AssetlensError(Exception):
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(AssetlensError):

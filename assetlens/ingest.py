@@ -22,7 +22,6 @@ SIDECAR_SUFFIXES = (".txt", ".json")
 class IngestReport:
     created: list[Asset] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
-    skipped: int = 0
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -78,10 +77,9 @@ def ingest_files(
     report = IngestReport()
     for path in files:
         try:
-            sidecar = provenance.read_sidecar(path)
-            metadata = sidecar.model_dump(exclude_defaults=True) if sidecar else {}
             asset = assets.upload(workspace, hash_in_place(path), UploadForm(
-                tags=list(tags or []), metadata=metadata, source=Source.IMPORT.value))
+                tags=list(tags or []), source=Source.IMPORT.value,
+                sidecar=provenance.read_sidecar(path)))
             report.created.append(asset)
             if on_progress:
                 on_progress(path, asset, None)

@@ -47,11 +47,6 @@ def parse_manifest_key(key: str) -> tuple[str, str] | None:
     return parts[1], parts[2].removesuffix(".json")
 
 
-def sha_claim_key(workspace: str, sha256: str) -> str:
-    """First asset of a workspace with this content: exact-duplicate detection."""
-    return f"sha/{workspace}/{sha256[:2]}/{sha256}.json"
-
-
 def sha_member_key(workspace: str, sha256: str, asset_id: str) -> str:
     """One marker per asset with this content: lists a workspace's exact duplicates."""
     return f"sha/{workspace}/{sha256[:2]}/{sha256}/{asset_id}"
@@ -94,6 +89,7 @@ def api_key_key(key_hash: str) -> str:
 
 
 QUEUE_PREFIX = "queue/index/"
+RECONCILE_SCHEDULE_KEY = "system/reconcile-schedule.json"
 
 
 def queue_key(workspace: str, asset_id: str) -> str:

@@ -31,7 +31,7 @@ class WorkItem:
     etag: str
     token: str
     lease_id: str
-    attempts: int
+    attempts: int  # claims so far, this one included
 
 
 class WorkQueue:
@@ -86,6 +86,9 @@ class WorkQueue:
                 continue
             state["lease_until"] = now + self._lease
             state["lease_id"] = secrets.token_hex(8)
+            # Counted at claim, so a worker that dies on an item (OOM, a decoder crash)
+            # uses up an attempt too; a fresh enqueue starts the count again.
+            state["attempts"] = int(state.get("attempts", 0)) + 1
             try:
                 info = self._store.put_bytes(key, _dump(state), if_match=current.info.etag)
             except (PreconditionFailed, ObjectNotFound):
@@ -100,15 +103,15 @@ class WorkQueue:
         try:
             self._store.delete(item.key, if_match=item.etag)
         except PreconditionFailed:
-            self._release(item, delay=0.0, count_attempt=False)
+            self._release(item, delay=0.0)
         except ObjectNotFound:
             pass
 
     def retry(self, item: WorkItem, delay: float) -> None:
         """Failed for now: make the item due again after `delay` seconds."""
-        self._release(item, delay=delay, count_attempt=True)
+        self._release(item, delay=delay)
 
-    def _release(self, item: WorkItem, delay: float, count_attempt: bool) -> None:
+    def _release(self, item: WorkItem, delay: float) -> None:
         while True:
             try:
                 current = self._store.get_bytes(item.key)
@@ -120,10 +123,6 @@ class WorkQueue:
             state["lease_until"] = 0.0
             state["lease_id"] = ""
             state["not_before"] = self._clock() + delay
-            if count_attempt and state.get("token") == item.token:
-                state["attempts"] = int(state.get("attempts", 0)) + 1
-            elif state.get("token") != item.token:
-                state["attempts"] = 0
             try:
                 self._store.put_bytes(item.key, _dump(state), if_match=current.info.etag)
                 return
@@ -132,9 +131,6 @@ class WorkQueue:
 
     def pending(self) -> int:
         return sum(1 for _ in self._store.list_keys(layout.QUEUE_PREFIX))
-
-    def is_pending(self, workspace: str, asset_id: str) -> bool:
-        return self._store.exists(layout.queue_key(workspace, asset_id))
 
 
 def _dump(state: dict[str, object]) -> bytes:

@@ -50,17 +50,15 @@ def _embedded(args: argparse.Namespace) -> SearchIndex:
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
-    # The Elasticsearch adapter lives in indexer/elasticsearch (written separately); it is
-    # built the way assetlens.bootstrap builds it.
-    import importlib
-
     from assetlens.config import IndexBackend, Settings
+    from indexer.elasticsearch import ElasticsearchIndex
 
     settings = Settings(
-        index_backend=IndexBackend.ELASTICSEARCH, es_url=args.es_url, es_index=args.es_index
+        _env_file=None, index_backend=IndexBackend.ELASTICSEARCH, es_url=args.es_url,
+        es_index=args.es_index,
     )
-    module = importlib.import_module("indexer.elasticsearch")
-    index: SearchIndex = module.ElasticsearchIndex.from_settings(settings)
+    index = ElasticsearchIndex.from_settings(settings)
+    index.drop()  # a fresh index each run: a second run would otherwise measure overwrites
     return index
 
 

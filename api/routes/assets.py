@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -10,12 +12,12 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.bodies import hits_body
 from api.deps import ContainerDep, Workspace
 from api.multipart import read_form
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, NotFound, PreconditionFailed, UnsupportedMediaType
-from assetlens.normalize import normalize_tags
 from assetlens.services.assets import AssetPatch, UploadForm, parse_json_object
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -69,7 +71,7 @@ async def upload(request: Request, workspace: Workspace, container: ContainerDep
                                      what="metadata") if fields.get("metadata") else {}
         upload_form = UploadForm(
             name=fields.get("name"), description=fields.get("description"),
-            tags=normalize_tags(fields.get("tags")), folder_id=fields.get("folder_id"),
+            tags=(fields.get("tags") or "").split(","), folder_id=fields.get("folder_id"),
             prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
             source=fields.get("source"),
         )
@@ -83,8 +85,17 @@ async def upload(request: Request, workspace: Workspace, container: ContainerDep
 
 
 async def _wait(container: ContainerDep, asset: Asset) -> Asset:
-    return await run_in_threadpool(container.assets.wait_indexed, asset.workspace, asset.id,
-                                   container.settings.wait_timeout_seconds)
+    """Poll (bounded) until the change is searchable; sleeping on the event loop, so
+    waiting clients hold no worker thread. Returns the latest manifest either way."""
+    deadline = time.monotonic() + container.settings.wait_timeout_seconds
+    delay = 0.02
+    while True:
+        latest, done = await run_in_threadpool(container.assets.indexed, asset.workspace,
+                                               asset.id)
+        if done or time.monotonic() >= deadline:
+            return latest
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
 
 
 @router.get("/{asset_id}", summary="Get an asset")
@@ -158,7 +169,9 @@ class _RangeNotSatisfiable(InvalidInput):
 
 
 def _unsatisfiable(size: int) -> _RangeNotSatisfiable:
-    return _RangeNotSatisfiable(f"the file has {size} bytes")
+    error = _RangeNotSatisfiable(f"the file has {size} bytes")
+    error.headers["Content-Range"] = f"bytes */{size}"
+    return error
 
 
 @router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
@@ -217,7 +230,7 @@ async def thumbnail(asset_id: str, request: Request, workspace: Workspace,
 async def similar(asset_id: str, workspace: Workspace, container: ContainerDep,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     hits = await run_in_threadpool(container.search.similar, workspace, asset_id, limit)
-    return {"items": [{"asset": h.asset.public(), "score": h.score} for h in hits]}
+    return hits_body(hits)
 
 
 @router.get("/{asset_id}/duplicates",

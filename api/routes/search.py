@@ -7,32 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from PIL import Image
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api.bodies import hits_body, page_body
 from api.deps import ContainerDep, Workspace
 from api.multipart import read_form
 from assetlens import media
 from assetlens.domain import AssetType
 from assetlens.errors import InvalidInput, UnsupportedMediaType
-from assetlens.query import Filters, Hit, SearchPage
+from assetlens.query import Filters
 from assetlens.services.assets import parse_json_object
 from assetlens.services.search import SearchRequest
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
-
-
-def page_body(page: SearchPage) -> dict[str, Any]:
-    return {
-        "total": page.total,
-        "items": [{"asset": hit.asset.public(), "score": hit.score} for hit in page.hits],
-        "facets": {name: [b.model_dump() for b in buckets]
-                   for name, buckets in page.facets.items()},
-        "next_cursor": page.next_cursor,
-    }
-
-
-def hits_body(hits: list[Hit]) -> dict[str, Any]:
-    return {"items": [{"asset": hit.asset.public(), "score": hit.score} for hit in hits]}
 
 
 @router.post("", summary="Search assets: keyword, semantic (CLIP) or hybrid, with facets")
@@ -61,8 +49,12 @@ async def by_image(request: Request, workspace: Workspace, container: ContainerD
             raise InvalidInput("the multipart field `file` is required")
         filters = Filters()
         if form.fields.get("filters"):
-            filters = Filters.model_validate(parse_json_object(
-                form.fields["filters"], max_depth=settings.max_json_depth, what="filters"))
+            raw = parse_json_object(form.fields["filters"], max_depth=settings.max_json_depth,
+                                    what="filters")
+            try:
+                filters = Filters.model_validate(raw)
+            except ValidationError as exc:
+                raise InvalidInput(f"invalid filters: {exc.errors()[0]['msg']}") from exc
         spooled = form.file
         inspection = await run_in_threadpool(media.inspect_upload, spooled.path,
                                              spooled.filename,

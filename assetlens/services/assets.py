@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +22,7 @@ from assetlens.errors import (
     PayloadTooLarge,
     PreconditionFailed,
     StoreUnavailable,
+    Unavailable,
 )
 from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests
@@ -60,6 +60,8 @@ class UploadForm:
     metadata: dict[str, Any] = field(default_factory=dict)
     type: str | None = None
     source: str | None = None
+    # Provenance read server-side from a sidecar file (CLI ingest): trusted, like the file's.
+    sidecar: Generation | None = None
 
 
 class AssetPatch(BaseModel):
@@ -80,8 +82,16 @@ class AssetPatch(BaseModel):
         return None if value is None else display_name(value)
 
 
+# Only Assetlens sets these, from the file itself: a client must not be able to claim a
+# C2PA validation result or hide that a file is AI-generated.
+SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw"})
+
+
 def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:
     """Client-given provenance from the `prompt` field and `metadata` JSON."""
+    forbidden = sorted(SERVER_ONLY_GENERATION_FIELDS & set(metadata))
+    if forbidden:
+        raise InvalidInput(f"metadata fields set from the file only: {', '.join(forbidden)}")
     fields = dict(metadata)
     if prompt:
         fields["prompt"] = prompt
@@ -138,6 +148,11 @@ class AssetService:
         if spooled.size > limit:
             raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
         generation = client_generation(form.prompt, form.metadata)
+        if generation and generation.source_asset_id:
+            try:
+                self.manifests.get(workspace, generation.source_asset_id)
+            except NotFound as exc:
+                raise InvalidInput("source_asset_id names no asset of this workspace") from exc
         source = self._source(form.source, generation)
         asset = Asset(
             workspace=workspace,
@@ -151,17 +166,19 @@ class AssetService:
             tags=normalize_tags(form.tags),
             folder_id=form.folder_id or None,
             source=source,
-            generation=generation or Generation(),
             generation_client=generation,
+            generation_parsed=form.sidecar,
             lineage=[generation.source_asset_id] if generation and generation.source_asset_id
             else [],
         )
-        # Identical content may already be stored: content addressing dedupes it.
-        with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
-            self._store.put_stream(layout.blob_key(asset.sha256), src, size=spooled.size,
-                                   content_type=asset.mime, create_only=True)
-        asset.duplicate_of = self._claim_sha(asset)
+        blob = layout.blob_key(asset.sha256)
+        if not self._store.exists(blob):  # content addressing: identical bytes stored once
+            with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
+                self._store.put_stream(blob, src, size=spooled.size, content_type=asset.mime,
+                                       create_only=True)
         self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
+        asset.recompute_generation()
+        asset.duplicate_of = self._first_copy(asset)
         self.manifests.create(asset)
         self._enqueue(asset)
         return asset
@@ -188,26 +205,22 @@ class AssetService:
             return Source.GENERATION
         return Source.UPLOAD
 
-    def _claim_sha(self, asset: Asset) -> str | None:
-        """The first asset of this workspace with the same bytes, if any (exact duplicate)."""
-        key = layout.sha_claim_key(asset.workspace, asset.sha256)
-        body = json.dumps({"asset_id": asset.id}).encode()
-        try:
-            self._store.put_bytes(key, body, content_type="application/json", create_only=True)
-            return None
-        except PreconditionFailed:
-            pass
-        try:
-            first = str(json.loads(self._store.get_bytes(key).data)["asset_id"])
-        except (ObjectNotFound, KeyError, ValueError):
-            return None
-        try:
-            self.manifests.get(asset.workspace, first)
-        except NotFound:
-            # The first holder is gone for good: this asset becomes the original.
-            self._store.put_bytes(key, body, content_type="application/json")
-            return None
-        return first
+    def _first_copy(self, asset: Asset) -> str | None:
+        """Another live asset of this workspace with the same bytes (exact duplicate), from
+        the per-content markers; the oldest wins, so every copy points at one original."""
+        prefix = layout.sha_member_prefix(asset.workspace, asset.sha256)
+        copies = []
+        for key in self._store.list_keys(prefix):
+            other_id = key.rsplit("/", 1)[1]
+            if other_id == asset.id:
+                continue
+            try:
+                other, _ = self.manifests.get(asset.workspace, other_id)
+            except NotFound:
+                continue  # a failed upload's marker, or one still being written
+            if other.status is not AssetStatus.DELETED:
+                copies.append((other.created_at, other.id))
+        return min(copies)[1] if copies else None
 
     def _enqueue(self, asset: Asset) -> None:
         try:
@@ -270,9 +283,9 @@ class AssetService:
                 base = asset.generation_client.model_dump(exclude_defaults=True) \
                     if asset.generation_client else {}
                 base.update(changes.get("metadata") or {})
-                client = client_generation(changes.get("prompt", base.pop("prompt", None)), base)
-                asset.generation_client = client
-                asset.generation = (client or Generation()).merged_over(asset.generation_parsed)
+                asset.generation_client = client_generation(
+                    changes.get("prompt", base.pop("prompt", None)), base)
+                asset.recompute_generation()
             return asset
 
         updated = self.manifests.update(workspace, asset_id, mutate,
@@ -308,20 +321,17 @@ class AssetService:
         self._enqueue(asset)
         return asset
 
-    def wait_indexed(self, workspace: str, asset_id: str, timeout: float) -> Asset:
-        """Block until the index holds the current revision and processing has finished
-        (bounded by `timeout`); returns the latest manifest either way."""
-        deadline = time.monotonic() + timeout
-        delay = 0.02
-        while True:
-            asset = self.get(workspace, asset_id)
+    def indexed(self, workspace: str, asset_id: str) -> tuple[Asset, bool]:
+        """The latest manifest, and whether the index holds its revision with processing
+        finished (then made visible to search). An index outage only means "not yet"."""
+        asset = self.get(workspace, asset_id)
+        if asset.status is AssetStatus.PROCESSING:
+            return asset, False
+        try:
             doc = self._index.get(workspace, asset_id)
-            settled = asset.status is not AssetStatus.PROCESSING
-            if settled and doc is not None and doc.asset.revision >= asset.revision:
-                # Near-real-time backends: make the write visible to search before answering.
-                self._index.refresh()
-                return asset
-            if time.monotonic() >= deadline:
-                return asset
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
+            if doc is None or doc.asset.revision < asset.revision:
+                return asset, False
+            self._index.refresh()  # near-real-time backends: visible to search now
+        except Unavailable:
+            return asset, False
+        return asset, True

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from assetlens import layout
 from assetlens.domain import Asset, AssetStatus
-from assetlens.errors import AssetlensError, NotFound
+from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput, NotFound
 from assetlens.manifests import Manifests
 from assetlens.media import hamming
 from assetlens.ports import ObjectStore
@@ -57,7 +57,7 @@ class DuplicateService:
         try:
             for hit in self._search.similar(workspace, asset_id, CLIP_CANDIDATES):
                 candidates[hit.asset.id] = hit.score
-        except AssetlensError:
+        except (EmbeddingUnavailable, InvalidInput, Conflict):
             pass  # no model here, or no vector for this asset (audio, still processing…)
         near = []
         for other in self._live(workspace, sorted(set(candidates) - exact_ids - {asset_id})):

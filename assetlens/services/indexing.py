@@ -12,7 +12,8 @@ import json
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from PIL import Image
 from assetlens import layout, media, provenance
 from assetlens.config import Settings
 from assetlens.domain import Asset, AssetStatus, AssetType, Generation
-from assetlens.errors import EmbeddingUnavailable, NotFound, ObjectNotFound, Unavailable
+from assetlens.errors import (
+    AssetlensError,
+    EmbeddingUnavailable,
+    NotFound,
+    ObjectNotFound,
+    PreconditionFailed,
+    Unavailable,
+)
 from assetlens.manifests import Manifests
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
@@ -66,18 +74,50 @@ class Indexer:
     # -- the worker loop --------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Claim and process batches until `stop` is set; back off while backends are down."""
+        """Claim and process batches until `stop` is set; back off while backends are down.
+        Nothing but `stop` ends the loop: a worker that died on one bad item would leave
+        every later upload unindexed."""
         backoff = self._settings.indexer_poll_seconds
         while not stop.is_set():
             try:
+                self.reconcile_if_due()
                 done = self.run_once()
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:
                 log.warning("indexer waiting for a backend: %s", exc.detail)
                 done = 0
                 backoff = min(backoff * 2, 30.0)
+            except Exception:
+                log.exception("indexer loop failed; continuing")
+                done = 0
+                backoff = min(backoff * 2, 30.0)
             if not done:
                 stop.wait(backoff)
+
+    def reconcile_if_due(self) -> ReconcileReport | None:
+        """Reconcile when the shared schedule says so: one worker per interval wins the
+        compare-and-swap on the schedule object, so N workers don't all scan."""
+        now = time.time()
+        key = layout.RECONCILE_SCHEDULE_KEY
+        body = json.dumps({"next_at": now + self._settings.reconcile_interval_seconds}).encode()
+        try:
+            current = self._store.get_bytes(key)
+        except ObjectNotFound:
+            try:
+                self._store.put_bytes(key, body, create_only=True)
+            except PreconditionFailed:
+                return None
+        else:
+            if float(json.loads(current.data).get("next_at", 0)) > now:
+                return None
+            try:
+                self._store.put_bytes(key, body, if_match=current.info.etag)
+            except PreconditionFailed:
+                return None
+        report = self.reconcile()
+        log.info("reconciled %d assets: %d queued, %d stale index entries removed",
+                 report.checked, report.enqueued, report.removed)
+        return report
 
     def run_once(self) -> int:
         """Process one batch; returns how many items were claimed."""
@@ -97,39 +137,68 @@ class Indexer:
         return total
 
     def process(self, items: list[WorkItem]) -> None:
-        docs: list[IndexDoc] = []
+        docs: dict[WorkItem, IndexDoc] = {}
         removals: list[WorkItem] = []
-        done: list[WorkItem] = []
         for item in items:
             try:
                 asset = self._prepare(item)
-            except Unavailable as exc:
-                self._queue.retry(item, delay=self._retry_delay(item))
-                log.warning("retrying %s/%s later: %s", item.workspace, item.asset_id, exc.detail)
+            except Exception as exc:  # a backend outage, or a file that breaks a decoder
+                self._retry(item, exc)
                 continue
             if asset is None:
                 removals.append(item)
             else:
-                docs.append(IndexDoc(asset=asset))
-            done.append(item)
+                docs[item] = IndexDoc(asset=asset)
         try:
-            self._attach_vectors(docs)
-            if docs:
-                self._index.upsert(docs)
+            self._attach_vectors(list(docs.values()))
+            failed = self._upsert(docs)
             for item in removals:
                 self._index.remove(item.workspace, [item.asset_id])
         except Unavailable:
-            for item in done:
+            for item in [*docs, *removals]:
                 self._queue.retry(item, delay=self._retry_delay(item))
             raise
-        for item in done:
+        for item in [*docs, *removals]:
+            if item in failed:
+                self._retry(item, failed[item])
+                continue
             self._queue.ack(item)
-        for doc in docs:
-            log.info("indexed %s/%s revision %d", doc.asset.workspace, doc.asset.id,
-                     doc.asset.revision)
+            if item in docs:
+                log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
+                         docs[item].asset.revision)
+
+    def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Exception]:
+        """Write the batch; if the index rejects it, write one by one so that one bad
+        document doesn't hold back the others. Returns the rejected ones."""
+        if not docs:
+            return {}
+        try:
+            self._index.upsert(list(docs.values()))
+            return {}
+        except Unavailable:
+            raise
+        except AssetlensError:
+            pass
+        failed: dict[WorkItem, Exception] = {}
+        for item, doc in docs.items():
+            try:
+                self._index.upsert([doc])
+            except Unavailable:
+                raise
+            except AssetlensError as exc:
+                failed[item] = exc
+        return failed
+
+    def _retry(self, item: WorkItem, error: Exception) -> None:
+        if isinstance(error, AssetlensError):
+            log.warning("retrying %s/%s later: %s", item.workspace, item.asset_id, error.detail)
+        else:
+            log.error("processing %s/%s failed (attempt %d)", item.workspace, item.asset_id,
+                      item.attempts, exc_info=error)
+        self._queue.retry(item, delay=self._retry_delay(item))
 
     def _retry_delay(self, item: WorkItem) -> float:
-        return float(min(2 ** item.attempts, 300))
+        return float(min(2 ** max(item.attempts - 1, 0), 300))
 
     # -- one asset --------------------------------------------------------------------------
 
@@ -140,7 +209,7 @@ class Indexer:
         except NotFound:
             return None
         if asset.status is AssetStatus.PROCESSING:
-            if item.attempts >= self._settings.indexer_max_attempts:
+            if item.attempts > self._settings.indexer_max_attempts:
                 return self._mark_failed(asset, "processing kept failing; see indexer logs")
             asset = self._analyse_asset(asset)
         return asset
@@ -173,9 +242,9 @@ class Indexer:
             current.media = analysis.media
             current.phash = analysis.phash
             current.previews = previews
-            current.generation_parsed = parsed
-            client = current.generation_client
-            current.generation = client.merged_over(parsed) if client else (parsed or Generation())
+            if parsed is not None:  # otherwise keep what a sidecar said
+                current.generation_parsed = parsed
+            current.recompute_generation()
             if current.status is AssetStatus.PROCESSING:
                 current.status = AssetStatus.READY
             elif current.deleted_from is AssetStatus.PROCESSING:
@@ -278,10 +347,9 @@ class Indexer:
                 self._queue.enqueue(asset.workspace, asset.id)
             pending.append(IndexDoc(asset=asset))
             if len(pending) >= batch:
-                yield from self._with_vectors(pending)
+                self._attach_vectors(pending)
+                yield from pending
                 pending = []
-        yield from self._with_vectors(pending)
+        self._attach_vectors(pending)
+        yield from pending
 
-    def _with_vectors(self, docs: list[IndexDoc]) -> Iterable[IndexDoc]:
-        self._attach_vectors(docs)
-        return docs

@@ -93,6 +93,7 @@ def test_content_is_served_with_etag_range_and_nosniff(api: Api) -> None:
     assert suffix.content == data[-4:]
     beyond = api.http.get(url, headers={"Range": f"bytes={len(data) + 10}-"})
     assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(data)}"
 
 
 def test_thumbnails_are_webp_of_the_requested_size(api: Api) -> None:

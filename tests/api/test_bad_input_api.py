@@ -130,3 +130,25 @@ def test_truncated_multipart_body_is_refused(api: Api) -> None:
     response = api.http.post("/v1/assets", content=io.BytesIO(body).read(),
                              headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
     assert response.status_code == 422
+
+
+def test_client_cannot_forge_server_side_provenance(api: Api) -> None:
+    forged = api.upload("f.png", png((7, 7, 1)), metadata=json.dumps(
+        {"c2pa": {"validation_state": "Valid"}, "ai_generated": False}))
+    assert forged.status_code == 422
+    assert "c2pa" in forged.json()["detail"]
+    orphan = api.upload("o.png", png((7, 7, 2)),
+                        metadata=json.dumps({"source_asset_id": "0" * 32}))
+    assert orphan.status_code == 422
+
+
+def test_multipart_does_not_lift_the_json_limit_elsewhere(api: Api) -> None:
+    big = b"x" * 400_000
+    response = api.http.post("/v1/search", files={"q": (None, big)})
+    assert response.status_code == 413
+
+
+def test_bad_filters_on_search_by_image_are_422(api: Api) -> None:
+    response = api.http.post("/v1/search/by-image", files={"file": ("q.png", png((1, 9, 9)))},
+                             data={"filters": json.dumps({"type": ["spaceship"]})})
+    assert response.status_code == 422

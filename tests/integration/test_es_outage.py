@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,27 +25,16 @@ from indexer.elasticsearch.failures import RetryPolicy
 from tests.contract.search_index_contract import MODEL, WS, aid, make_asset, make_doc, unit
 from tests.integration.conftest import read_env_file, run_script, unavailable
 from tests.integration.es_fixtures import ES_NODE, es_client
+from tests.support.processes import alive, bounded
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.integration
 
-# Liveness bounds, not performance claims: generous for a slow CI machine, yet far below
-# "hangs until some default timeout".
-OP_LIMIT = 30.0
 START_TIMEOUT = 300.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 @dataclass
@@ -59,8 +46,8 @@ class PrivateNode:
     def __post_init__(self) -> None:
         self.env = {
             "ASSETLENS_SERVICES_DIR": str(self.services),
-            "ASSETLENS_ES_PORT": str(_free_port()),
-            "ASSETLENS_ES_TRANSPORT_PORT": str(_free_port()),
+            "ASSETLENS_ES_PORT": str(free_port()),
+            "ASSETLENS_ES_TRANSPORT_PORT": str(free_port()),
             "ASSETLENS_ES_KEEP_DATA": "1",
             "ASSETLENS_ES_JAVA_OPTS": "-Xms256m -Xmx512m",
         }
@@ -86,7 +73,7 @@ class PrivateNode:
         pid = self.pid()
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 15
-        while _alive(pid):
+        while alive(pid):
             if time.monotonic() > deadline:
                 pytest.fail(f"Elasticsearch pid {pid} still alive 15 s after SIGKILL")
             time.sleep(0.05)
@@ -97,7 +84,7 @@ class PrivateNode:
 
     def resume(self) -> None:
         pid_file = self.services / "es.pid"
-        if pid_file.exists() and _alive(self.pid()):
+        if pid_file.exists() and alive(self.pid()):
             os.kill(self.pid(), signal.SIGCONT)
 
     def index(self, name: str, *, timeout: float = 5.0, attempts: int = 3) -> ElasticsearchIndex:
@@ -119,25 +106,6 @@ def private_node(tmp_path: Path) -> Iterator[PrivateNode]:
         node.stop()
 
 
-def _bounded(call: Callable[[], object], limit: float = OP_LIMIT) -> BaseException | None:
-    """Run `call` in a thread; the exception it raised (None if it returned). Fails the
-    test when it is still running after `limit` seconds."""
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
-        pytest.fail(f"operation still running after {limit} s: it must fail, not hang")
-    return outcome[0]
 
 
 def _operations(index: ElasticsearchIndex) -> dict[str, Callable[[], object]]:
@@ -195,12 +163,12 @@ def test_a_node_that_is_down_fails_fast_and_comes_back_with_its_data(
 
         for name, operation in _operations(index).items():
             started = time.monotonic()
-            error = _bounded(operation)
+            error = bounded(operation)
             assert isinstance(error, IndexUnavailable), f"{name}: {error!r}"
             assert error.status == 503
             assert time.monotonic() - started < 10, name
         for operation in (lambda: defaults.get(WS, aid("kept")), defaults.check):
-            assert isinstance(_bounded(operation), IndexUnavailable)
+            assert isinstance(bounded(operation), IndexUnavailable)
 
         private_node.start()
         _assert_data_is_back(index)
@@ -217,10 +185,10 @@ def test_a_hung_node_is_bounded_by_the_timeouts(private_node: PrivateNode) -> No
         private_node.pause()
         try:
             for name, operation in _operations(index).items():
-                error = _bounded(operation)
+                error = bounded(operation)
                 assert isinstance(error, IndexUnavailable), f"{name}: {error!r}"
         finally:
             private_node.resume()
-        assert _bounded(lambda: _assert_data_is_back(index)) is None
+        assert bounded(lambda: _assert_data_is_back(index)) is None
     finally:
         index.close()

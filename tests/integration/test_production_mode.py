@@ -88,7 +88,8 @@ def test_several_indexer_processes_share_the_queue_without_loss_or_overlap(
     ]
     try:
         # All three are polling before any work exists, so the work is really contended.
-        wait_until(lambda: all("reconciled" in log.read_text() for log in logs), limit=120)
+        wait_until(lambda: all("indexer started" in log.read_text() for log in logs),
+                   limit=120)
         ids = set()
         for n in range(24):
             spooled = spool_file(io.BytesIO(media_samples.png_bytes(seed=n)),
@@ -122,7 +123,8 @@ def test_several_indexer_processes_share_the_queue_without_loss_or_overlap(
 def test_uploads_are_accepted_while_elasticsearch_is_down_and_the_index_converges(
     minio_service: RunningService, private_node: PrivateNode, tmp_path: Path  # noqa: F811
 ) -> None:
-    settings = server_settings(tmp_path / "data", dict(minio_service.env), private_node.url)
+    settings = server_settings(tmp_path / "data", dict(minio_service.env), private_node.url,
+                               wait_timeout_seconds=2.0)
     container = build(settings, use_embedder=False)
     container.index.ensure()
     try:
@@ -130,7 +132,8 @@ def test_uploads_are_accepted_while_elasticsearch_is_down_and_the_index_converge
             api = Api(base_url, container.keys.create("prod"))
             private_node.stop()
             accepted = [api.upload(f"{n}.png", media_samples.png_bytes(seed=40 + n),
-                                   wait=False, prompt=f"outage lantern {n}") for n in range(3)]
+                                   wait=n == 0, prompt=f"outage lantern {n}")
+                        for n in range(3)]
             assert [r.status_code for r in accepted] == [201, 201, 201]
             down = api.search(q="lantern")
             assert down.status_code == 503

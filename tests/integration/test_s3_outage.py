@@ -33,19 +33,14 @@ from tests.integration.conftest import (
     s3_settings,
     unavailable,
 )
+from tests.support.processes import OP_LIMIT, alive, bounded
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.integration
 
-# Liveness bounds, not performance claims: generous, so that a slow CI machine passes, yet
-# far below "hangs until the 5-minute default timeouts of the SDK".
-OP_LIMIT = 30.0
 MINIO = ["bash", str(SCRIPTS / "minio.sh")]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -57,8 +52,8 @@ class PrivateMinio:
     def __post_init__(self) -> None:
         self.env = {
             "ASSETLENS_SERVICES_DIR": str(self.services),
-            "ASSETLENS_MINIO_PORT": str(_free_port()),
-            "ASSETLENS_MINIO_CONSOLE_PORT": str(_free_port()),
+            "ASSETLENS_MINIO_PORT": str(free_port()),
+            "ASSETLENS_MINIO_CONSOLE_PORT": str(free_port()),
             "ASSETLENS_MINIO_KEEP_DATA": "1",  # restarts keep the objects: a real restart
         }
 
@@ -79,7 +74,7 @@ class PrivateMinio:
         pid = self.pid()
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while _alive(pid):
+        while alive(pid):
             if time.monotonic() > deadline:
                 pytest.fail(f"MinIO pid {pid} still alive 10 s after SIGKILL")
             time.sleep(0.05)
@@ -90,7 +85,7 @@ class PrivateMinio:
 
     def resume(self) -> None:
         pid_file = self.services / "minio" / "minio.pid"
-        if pid_file.exists() and _alive(self.pid()):
+        if pid_file.exists() and alive(self.pid()):
             os.kill(self.pid(), signal.SIGCONT)
 
     def store(self, bucket: str = "outage", **options: object) -> S3ObjectStore:
@@ -98,12 +93,6 @@ class PrivateMinio:
         return S3ObjectStore.from_settings(s3_settings(env, bucket), **options)  # type: ignore[arg-type]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.fixture
@@ -116,25 +105,6 @@ def private_minio(tmp_path: Path) -> Iterator[PrivateMinio]:
         server.stop()
 
 
-def _bounded(call: Callable[[], object], limit: float = OP_LIMIT) -> BaseException | None:
-    """Run `call` in a thread; the exception it raised (None if it returned). Fails the
-    test when it is still running after `limit` seconds."""
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
-        pytest.fail(f"operation still running after {limit} s: it must fail, not hang")
-    return outcome[0]
 
 
 def _operations(store: S3ObjectStore) -> dict[str, Callable[[], object]]:
@@ -165,13 +135,13 @@ def test_every_operation_fails_fast_while_the_server_is_down(
     private_minio.kill()
 
     for name, operation in _operations(store).items():
-        error = _bounded(operation)
+        error = bounded(operation)
         assert isinstance(error, StoreUnavailable), f"{name}: {error!r}"
         assert error.status == 503
         assert "unavailable" in error.detail, f"{name}: {error.detail}"
     # The default retry policy (4 retries, backoff from 0.2 s) is bounded too.
     for operation in (lambda: defaults.stat("kept"), defaults.check):
-        assert isinstance(_bounded(operation), StoreUnavailable)
+        assert isinstance(bounded(operation), StoreUnavailable)
     # Signing is local: a URL can be made while the server is down.
     assert store.presigned_get_url("kept", timedelta(minutes=1)) is not None
 
@@ -188,14 +158,14 @@ def test_a_hung_server_is_bounded_by_the_timeouts(private_minio: PrivateMinio) -
     private_minio.pause()
     try:
         for name, operation in _operations(store).items():
-            error = _bounded(operation)
+            error = bounded(operation)
             assert isinstance(error, StoreUnavailable), f"{name}: {error!r}"
         # check() uses its own short-timeout client, whatever the store's read timeout.
-        error = _bounded(defaults.check)
+        error = bounded(defaults.check)
         assert isinstance(error, StoreUnavailable), repr(error)
     finally:
         private_minio.resume()
-    assert _bounded(lambda: store.get_bytes("kept")) is None
+    assert bounded(lambda: store.get_bytes("kept")) is None
 
 
 class _SlowStream(io.RawIOBase):
@@ -238,7 +208,7 @@ def test_server_killed_mid_upload_leaves_no_partial_object(
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    error = _bounded(lambda: store.put_stream(key, src))  # type: ignore[arg-type]
+    error = bounded(lambda: store.put_stream(key, src))  # type: ignore[arg-type]
     thread.join(OP_LIMIT)
     assert isinstance(error, StoreUnavailable), repr(error)
     assert src.total < 60 * MiB  # gave up instead of draining the stream

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from assetlens import media
 from assetlens.bootstrap import Container, build
 from assetlens.errors import IndexUnavailable, StoreUnavailable
 from assetlens.query import Filters, Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.services.assets import UploadForm
+from assetlens.services.indexing import Indexer
 from assetlens.spool import Spooled, spool_file
 from indexer.embedded import EmbeddedSearchIndex
 from tests.conftest import make_settings
@@ -204,5 +207,39 @@ def test_without_weights_assets_are_indexed_without_vectors(tmp_path: Path) -> N
             container.search.similar("ws", asset_id, 5)
         assert container.index.knn(VectorQuery(workspace="ws", vector=[1.0] + [0.0] * 47,
                                                model="x", filters=Filters())) == []
+    finally:
+        container.close()
+
+
+def test_a_file_that_breaks_analysis_is_retried_then_marked_failed(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def broken_analyse(*_: object) -> media.Analysis:
+        calls.append("x")
+        raise RuntimeError("decoder crashed")
+
+    settings = make_settings(tmp_path / "data", indexer_max_attempts=2)
+    container = build(settings, embedder=FakeEmbedder())
+    container.indexer = Indexer(settings, container.store, container.index, container.queue,
+                                None, analyse=broken_analyse)
+    container.index.ensure()
+    try:
+        good_before = upload(container, tmp_path, (1, 2, 3), "sturdy")
+        container.indexer.run_once()  # must not raise: one bad item never stops the worker
+        for _ in range(4):
+            items = container.queue.claim(10)  # skip the back-off wait: claim directly
+            if not items:
+                for key in list(container.store.list_keys("queue/")):
+                    state = json.loads(container.store.get_bytes(key).data)
+                    state["not_before"] = 0
+                    container.store.put_bytes(key, json.dumps(state).encode())
+                items = container.queue.claim(10)
+            container.indexer.process(items)
+        asset = container.assets.get("ws", good_before)
+        assert asset.status == "failed"
+        assert asset.error
+        assert len(calls) == 2  # max_attempts analyses, then given up
+        assert found(container, "sturdy") == [good_before]  # indexed, as failed
+        assert container.queue.pending() == 0
     finally:
         container.close()

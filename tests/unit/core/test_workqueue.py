@@ -72,7 +72,19 @@ def test_retry_delays_and_counts_attempts() -> None:
     assert queue.claim(1) == []
     clock.now += 31
     [again] = queue.claim(1)
-    assert again.attempts == 1
+    assert item.attempts == 1
+    assert again.attempts == 2
+
+
+def test_a_worker_dying_on_an_item_uses_up_an_attempt() -> None:
+    queue, _, clock = make_queue(lease=10)
+    queue.enqueue("ws", "f" * 32)
+    assert queue.claim(1)[0].attempts == 1
+    clock.now += 11  # killed: never acked, never retried
+    assert queue.claim(1)[0].attempts == 2
+    queue.enqueue("ws", "f" * 32)  # a new change starts the count again
+    clock.now += 11
+    assert queue.claim(1)[0].attempts == 1
 
 
 def test_concurrent_workers_claim_each_item_exactly_once() -> None:
