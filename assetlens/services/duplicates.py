@@ -7,6 +7,7 @@ neighbours when a model is available (which also catch re-encodes and crops furt
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from assetlens import layout
@@ -20,6 +21,9 @@ from assetlens.services.search import SearchService
 NEAR_PHASH_BITS = 10
 NEAR_CLIP_SCORE = 0.92
 CLIP_CANDIDATES = 20
+# A band value shared by very many assets (blank or flat images) must not turn one request
+# into thousands of manifest reads.
+MAX_BAND_CANDIDATES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,8 @@ class DuplicateService:
         candidates: dict[str, float | None] = {}
         if asset.phash:
             for band, value in enumerate(layout.phash_bands(asset.phash)):
-                for key in self._store.list_keys(layout.phash_band_prefix(workspace, band,
-                                                                          value)):
+                keys = self._store.list_keys(layout.phash_band_prefix(workspace, band, value))
+                for key in itertools.islice(keys, MAX_BAND_CANDIDATES):
                     candidates.setdefault(key.rsplit("/", 1)[1], None)
         try:
             for hit in self._search.similar(workspace, asset_id, CLIP_CANDIDATES):
