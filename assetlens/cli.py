@@ -115,9 +115,8 @@ def ingest(
                                   on_progress=lambda *_: progress.advance(task))
             if index and report.created:
                 indexed = progress.add_task("indexing", total=len(report.created))
-                while container.indexer.run_once():
-                    progress.update(indexed, completed=len(report.created)
-                                    - min(len(report.created), container.queue.pending()))
+                while claimed := container.indexer.run_once():
+                    progress.advance(indexed, claimed)
                 progress.update(indexed, completed=len(report.created))
         for path, reason in report.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")

@@ -155,6 +155,10 @@ class Embedder(Protocol):
         """Whether a model can be loaded here (weights present), without raising."""
         ...
 
+    def unavailable_reason(self) -> str | None:
+        """Why no model can be loaded (what was looked for, how to provide it), else None."""
+        ...
+
     def embed_images(self, images: Sequence[Image]) -> list[list[float]]:
         """Raises EmbeddingUnavailable when no model can be loaded."""
         ...

@@ -131,6 +131,9 @@ class FakeEmbedder:
     def available(self) -> bool:
         return self._available
 
+    def unavailable_reason(self) -> str | None:
+        return None if self._available else "fake embedder has no weights"
+
     def embed_images(self, images: Sequence[Image.Image]) -> list[list[float]]:
         if not self._available:
             raise EmbeddingUnavailable("fake embedder has no weights")

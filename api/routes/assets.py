@@ -198,7 +198,7 @@ async def content(asset_id: str, request: Request, workspace: Workspace,
     if range_header and request.headers.get("if-range", etag) == etag:
         byte_range = _parse_range(range_header, asset.size_bytes)
     start, end = byte_range or (0, None)
-    body = await run_in_threadpool(container.assets.content, workspace, asset_id, start, end)
+    body = await run_in_threadpool(container.assets.content, asset, start, end)
     length = body.end - body.start + 1 if body.info.size else 0
     headers["Content-Length"] = str(length)
     status = 200

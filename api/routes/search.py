@@ -34,6 +34,7 @@ async def search(body: Annotated[SearchRequest, Body()], workspace: Workspace,
 async def by_image(request: Request, workspace: Workspace, container: ContainerDep,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     settings = container.settings
+    await run_in_threadpool(container.search.require_model)  # 503 before taking the upload
 
     def image_limit(filename: str) -> int:
         found = media.classify_extension(filename)

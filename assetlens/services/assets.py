@@ -235,10 +235,8 @@ class AssetService:
     def get(self, workspace: str, asset_id: str) -> Asset:
         return self.manifests.get(workspace, asset_id)[0]
 
-    def content(self, workspace: str, asset_id: str, start: int = 0,
-                end: int | None = None) -> Content:
-        """The original bytes, optionally a range (inclusive end)."""
-        asset = self.get(workspace, asset_id)
+    def content(self, asset: Asset, start: int = 0, end: int | None = None) -> Content:
+        """The original bytes of an asset already read, optionally a range (inclusive end)."""
         key = layout.blob_key(asset.sha256)
         try:
             info = self._store.stat(key)

@@ -101,7 +101,7 @@ class SearchService:
                 filters: Filters | None = None) -> list[Hit]:
         """Assets that look like `asset_id` (CLIP image vectors), best first."""
         asset, _ = self._manifests.get(workspace, asset_id)
-        model = self._model()
+        model = self.require_model()
         doc = self._index.get(workspace, asset_id)
         if doc is None or doc.vector is None or doc.vector_model != model:
             if asset.status is AssetStatus.PROCESSING:
@@ -114,22 +114,23 @@ class SearchService:
 
     def by_image(self, workspace: str, image: Image, limit: int,
                  filters: Filters | None = None) -> list[Hit]:
-        model = self._model()
-        assert self._embedder is not None  # _model() checked it
+        model = self.require_model()
+        assert self._embedder is not None  # require_model() checked it
         vector = self._embedder.embed_images([image])[0]
         return self._index.knn(VectorQuery(workspace=workspace, vector=vector, model=model,
                                            k=limit, filters=filters or Filters()))
 
-    def _model(self) -> str:
+    def require_model(self) -> str:
+        """The id of the loaded CLIP model; EmbeddingUnavailable (503) saying why not."""
         if self._embedder is None:
             raise EmbeddingUnavailable("visual search is disabled (ASSETLENS_CLIP_ENABLED=false)")
         if not self._embedder.available():
-            # embed_* carries the detailed reason (where weights were looked for).
-            self._embedder.embed_texts([""])
+            raise EmbeddingUnavailable(self._embedder.unavailable_reason()
+                                       or "no CLIP model could be loaded")
         return self._embedder.model_id
 
     def _embed_text(self, text: str) -> tuple[list[float], str]:
-        model = self._model()
+        model = self.require_model()
         assert self._embedder is not None
         return self._embedder.embed_texts([text])[0], model
 

@@ -10,6 +10,7 @@ import pytest
 
 from api.app import create_app
 from assetlens.bootstrap import build
+from assetlens.config import Settings
 from tests.api.conftest import png
 from tests.conftest import Api
 from tests.support import media_samples
@@ -19,28 +20,26 @@ from tests.support.tiny_clip import tiny_clip_settings
 pytestmark = pytest.mark.clip
 
 
-@pytest.fixture(scope="module")
-def clip_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    directory = Path(tmp_path_factory.mktemp("clip"))
-    settings = tiny_clip_settings(directory, indexer_poll_seconds=0.05)
+def serve(settings: Settings, workspace: str) -> Iterator[Api]:
     container = build(settings)
     with running(create_app(container, run_indexer=True)) as base_url:
-        client = Api(base_url, container.keys.create("clip"))
+        client = Api(base_url, container.keys.create(workspace))
         yield client
         client.http.close()
     container.close()
+
+
+@pytest.fixture(scope="module")
+def clip_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    directory = Path(tmp_path_factory.mktemp("clip"))
+    yield from serve(tiny_clip_settings(directory, indexer_poll_seconds=0.05), "clip")
 
 
 @pytest.fixture(scope="module")
 def offline_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     directory = Path(tmp_path_factory.mktemp("offline"))
-    settings = tiny_clip_settings(directory, clip_checkpoint=directory / "missing.pt")
-    container = build(settings)
-    with running(create_app(container, run_indexer=True)) as base_url:
-        client = Api(base_url, container.keys.create("offline"))
-        yield client
-        client.http.close()
-    container.close()
+    yield from serve(tiny_clip_settings(directory, clip_checkpoint=directory / "missing.pt",
+                                        indexer_poll_seconds=0.05), "offline")
 
 
 def test_similar_and_by_image_with_open_clip(clip_api: Api) -> None:

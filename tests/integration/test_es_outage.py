@@ -9,11 +9,8 @@ that cannot start fails the test; elsewhere the test is skipped with the reason.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,9 +20,10 @@ from assetlens.query import Filters, SearchQuery, VectorQuery
 from indexer.elasticsearch import ElasticsearchIndex
 from indexer.elasticsearch.failures import RetryPolicy
 from tests.contract.search_index_contract import MODEL, WS, aid, make_asset, make_doc, unit
-from tests.integration.conftest import read_env_file, run_script, unavailable
+from tests.integration.conftest import read_env_file
 from tests.integration.es_fixtures import ES_NODE, es_client
-from tests.support.processes import alive, bounded
+from tests.integration.private_server import PrivateServer
+from tests.support.processes import bounded
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.integration
@@ -37,15 +35,16 @@ START_TIMEOUT = 300.0
 
 
 
-@dataclass
-class PrivateNode:
+class PrivateNode(PrivateServer):
     """An Elasticsearch node of our own, driven through scripts/es-node.sh."""
 
-    services: Path
+    name = "Elasticsearch node"
+    script = ES_NODE
+    pid_file = "es.pid"
+    start_timeout = START_TIMEOUT
 
-    def __post_init__(self) -> None:
-        self.env = {
-            "ASSETLENS_SERVICES_DIR": str(self.services),
+    def settings(self) -> dict[str, str]:
+        return {
             "ASSETLENS_ES_PORT": str(free_port()),
             "ASSETLENS_ES_TRANSPORT_PORT": str(free_port()),
             "ASSETLENS_ES_KEEP_DATA": "1",
@@ -55,37 +54,6 @@ class PrivateNode:
     @property
     def url(self) -> str:
         return read_env_file(self.services / "es.env")["ASSETLENS_ES_URL"]
-
-    def start(self) -> None:
-        failure = run_script([*ES_NODE, "start"], self.env, timeout=START_TIMEOUT)
-        if failure is not None:
-            unavailable(f"could not start a private Elasticsearch node: {failure}")
-
-    def stop(self) -> None:
-        self.resume()
-        run_script([*ES_NODE, "stop"], self.env, timeout=90)
-
-    def pid(self) -> int:
-        return int((self.services / "es.pid").read_text().strip())
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM kill would, and wait (bounded) until it is gone."""
-        pid = self.pid()
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 15
-        while alive(pid):
-            if time.monotonic() > deadline:
-                pytest.fail(f"Elasticsearch pid {pid} still alive 15 s after SIGKILL")
-            time.sleep(0.05)
-
-    def pause(self) -> None:
-        """SIGSTOP: the port still accepts connections but nothing answers."""
-        os.kill(self.pid(), signal.SIGSTOP)
-
-    def resume(self) -> None:
-        pid_file = self.services / "es.pid"
-        if pid_file.exists() and alive(self.pid()):
-            os.kill(self.pid(), signal.SIGCONT)
 
     def index(self, name: str, *, timeout: float = 5.0, attempts: int = 3) -> ElasticsearchIndex:
         return ElasticsearchIndex(

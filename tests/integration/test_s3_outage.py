@@ -8,15 +8,12 @@ bounded: an operation still running after its limit fails the test instead of ha
 from __future__ import annotations
 
 import io
-import os
 import random
-import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,11 +26,10 @@ from tests.integration.conftest import (
     SCRIPTS,
     RunningService,
     read_env_file,
-    run_script,
     s3_settings,
-    unavailable,
 )
-from tests.support.processes import OP_LIMIT, alive, bounded
+from tests.integration.private_server import PrivateServer
+from tests.support.processes import OP_LIMIT, bounded
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.integration
@@ -43,50 +39,19 @@ MINIO = ["bash", str(SCRIPTS / "minio.sh")]
 
 
 
-@dataclass
-class PrivateMinio:
+class PrivateMinio(PrivateServer):
     """A MinIO instance of our own, driven through scripts/minio.sh."""
 
-    services: Path
+    name = "MinIO"
+    script = MINIO
+    pid_file = "minio/minio.pid"
 
-    def __post_init__(self) -> None:
-        self.env = {
-            "ASSETLENS_SERVICES_DIR": str(self.services),
+    def settings(self) -> dict[str, str]:
+        return {
             "ASSETLENS_MINIO_PORT": str(free_port()),
             "ASSETLENS_MINIO_CONSOLE_PORT": str(free_port()),
-            "ASSETLENS_MINIO_KEEP_DATA": "1",  # restarts keep the objects: a real restart
+            "ASSETLENS_MINIO_KEEP_DATA": "1",
         }
-
-    def start(self) -> None:
-        failure = run_script([*MINIO, "start"], self.env)
-        if failure is not None:
-            unavailable(f"could not start a private MinIO: {failure}")
-
-    def stop(self) -> None:
-        self.resume()
-        run_script([*MINIO, "stop"], self.env, timeout=60)
-
-    def pid(self) -> int:
-        return int((self.services / "minio" / "minio.pid").read_text().strip())
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM kill would, and wait (bounded) until it is gone."""
-        pid = self.pid()
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while alive(pid):
-            if time.monotonic() > deadline:
-                pytest.fail(f"MinIO pid {pid} still alive 10 s after SIGKILL")
-            time.sleep(0.05)
-
-    def pause(self) -> None:
-        """SIGSTOP: the port still accepts connections but nothing answers."""
-        os.kill(self.pid(), signal.SIGSTOP)
-
-    def resume(self) -> None:
-        pid_file = self.services / "minio" / "minio.pid"
-        if pid_file.exists() and alive(self.pid()):
-            os.kill(self.pid(), signal.SIGCONT)
 
     def store(self, bucket: str = "outage", **options: object) -> S3ObjectStore:
         env = read_env_file(self.services / "minio.env")
