@@ -9,6 +9,7 @@ import threading
 import time
 
 from assetlens import layout
+from assetlens.access import Caller, Scope
 from assetlens.domain import utcnow
 from assetlens.errors import ObjectNotFound, Unauthorized
 from assetlens.ports import ObjectStore
@@ -25,21 +26,26 @@ def _hash(key: str) -> str:
 class ApiKeys:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
-        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache: dict[str, tuple[Caller, float]] = {}
         self._lock = threading.Lock()
 
-    def create(self, workspace: str, name: str = "") -> str:
+    def create(self, workspace: str, name: str = "",
+               scopes: frozenset[Scope] = frozenset({Scope.ADMIN})) -> str:
         """A new key for `workspace`; the only time the plain key exists."""
         layout.check_workspace(workspace)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         record = {"workspace": workspace, "name": name, "created_at": utcnow().isoformat(),
-                  "hint": key[:8]}
+                  "hint": key[:8], "id": _hash(key)[:16], "scopes": sorted(scopes)}
         self._store.put_bytes(layout.api_key_key(_hash(key)), json.dumps(record).encode(),
                               content_type="application/json", create_only=True)
         return key
 
     def workspace_for(self, key: str) -> str:
         """The workspace a key belongs to; Unauthorized for unknown or malformed keys."""
+        return self.identify(key).workspace
+
+    def identify(self, key: str) -> Caller:
+        """The caller a key stands for; Unauthorized for unknown or malformed keys."""
         if not key.startswith(KEY_PREFIX) or len(key) > 128:
             raise Unauthorized("invalid API key")
         digest = _hash(key)
@@ -52,9 +58,12 @@ class ApiKeys:
             record = json.loads(self._store.get_bytes(layout.api_key_key(digest)).data)
         except ObjectNotFound as exc:
             raise Unauthorized("invalid API key") from exc
-        workspace = str(record["workspace"])
+        # Keys made before scopes existed could do everything: they stay admin keys.
+        scopes = frozenset(Scope(s) for s in record.get("scopes", [Scope.ADMIN]))
+        caller = Caller(workspace=str(record["workspace"]), scopes=scopes,
+                        key_id=str(record.get("id", digest[:16])))
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (workspace, now + _CACHE_SECONDS)
-        return workspace
+            self._cache[digest] = (caller, now + _CACHE_SECONDS)
+        return caller

@@ -136,6 +136,7 @@ class Asset(BaseModel):
     status: AssetStatus = AssetStatus.PROCESSING
     tags: list[str] = Field(default_factory=list)
     folder_id: str | None = None
+    favorite: bool = False
     source: Source = Source.UPLOAD
     generation: Generation = Field(default_factory=Generation)
     generation_client: Generation | None = None

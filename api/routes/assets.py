@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.bodies import hits_body
-from api.deps import ContainerDep, Workspace
+from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
 from api.multipart import read_form
 from assetlens import media
 from assetlens.domain import Asset
@@ -56,7 +56,7 @@ def upload_limit_for(container: ContainerDep) -> Any:
                      "metadata": {"type": "string", "description": "JSON object"},
                      "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
                      "source": {"type": "string"}}}}}}})
-async def upload(request: Request, workspace: Workspace, container: ContainerDep,
+async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
                  wait: WaitFlag = False) -> JSONResponse:
     settings = container.settings
     form = await read_form(
@@ -99,7 +99,8 @@ async def _wait(container: ContainerDep, asset: Asset) -> Asset:
 
 
 @router.get("/{asset_id}", summary="Get an asset")
-async def get_asset(asset_id: str, workspace: Workspace, container: ContainerDep) -> JSONResponse:
+async def get_asset(asset_id: str, workspace: ReadWorkspace,
+                    container: ContainerDep) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
     return asset_response(asset)
 
@@ -114,8 +115,8 @@ def _expected_revision(if_match: str | None) -> int | None:
 
 
 @router.patch("/{asset_id}", summary="Edit an asset (If-Match for optimistic concurrency)")
-async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()], workspace: Workspace,
-                      container: ContainerDep,
+async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
+                      workspace: WriteWorkspace, container: ContainerDep,
                       if_match: Annotated[str | None, Header()] = None,
                       wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.update, workspace, asset_id, patch,
@@ -126,7 +127,7 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()], works
 
 
 @router.delete("/{asset_id}", summary="Move an asset to the trash")
-async def delete_asset(asset_id: str, workspace: Workspace, container: ContainerDep,
+async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                        wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.delete, workspace, asset_id)
     if wait:
@@ -135,7 +136,7 @@ async def delete_asset(asset_id: str, workspace: Workspace, container: Container
 
 
 @router.post("/{asset_id}/restore", summary="Restore an asset from the trash")
-async def restore_asset(asset_id: str, workspace: Workspace, container: ContainerDep,
+async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                         wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
     if wait:
@@ -175,7 +176,7 @@ def _unsatisfiable(size: int) -> _RangeNotSatisfiable:
 
 
 @router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
-async def content(asset_id: str, request: Request, workspace: Workspace,
+async def content(asset_id: str, request: Request, workspace: ReadWorkspace,
                   container: ContainerDep) -> Response:
     asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
     etag = f'"{asset.sha256}"'
@@ -210,7 +211,7 @@ async def content(asset_id: str, request: Request, workspace: Workspace,
 
 
 @router.get("/{asset_id}/thumbnail", summary="A WebP preview (small 150 px, medium 600 px)")
-async def thumbnail(asset_id: str, request: Request, workspace: Workspace,
+async def thumbnail(asset_id: str, request: Request, workspace: ReadWorkspace,
                     container: ContainerDep,
                     size: Annotated[str, Query(pattern="^(small|medium)$")] = "small",
                     ) -> Response:
@@ -227,7 +228,7 @@ async def thumbnail(asset_id: str, request: Request, workspace: Workspace,
 
 
 @router.get("/{asset_id}/similar", summary="Visually similar assets (CLIP)")
-async def similar(asset_id: str, workspace: Workspace, container: ContainerDep,
+async def similar(asset_id: str, workspace: ReadWorkspace, container: ContainerDep,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     hits = await run_in_threadpool(container.search.similar, workspace, asset_id, limit)
     return hits_body(hits)
@@ -235,7 +236,7 @@ async def similar(asset_id: str, workspace: Workspace, container: ContainerDep,
 
 @router.get("/{asset_id}/duplicates",
             summary="Exact (same bytes) and near duplicates (pHash, CLIP) in this workspace")
-async def duplicates(asset_id: str, workspace: Workspace,
+async def duplicates(asset_id: str, workspace: ReadWorkspace,
                      container: ContainerDep) -> dict[str, Any]:
     found = await run_in_threadpool(container.duplicates.find, workspace, asset_id)
     return {

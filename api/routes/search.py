@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.bodies import hits_body, page_body
-from api.deps import ContainerDep, Workspace
+from api.deps import ContainerDep, ReadWorkspace
 from api.multipart import read_form
 from assetlens import media
 from assetlens.domain import AssetType
@@ -24,14 +24,14 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
 
 
 @router.post("", summary="Search assets: keyword, semantic (CLIP) or hybrid, with facets")
-async def search(body: Annotated[SearchRequest, Body()], workspace: Workspace,
+async def search(body: Annotated[SearchRequest, Body()], workspace: ReadWorkspace,
                  container: ContainerDep) -> dict[str, Any]:
     page = await run_in_threadpool(container.search.search, workspace, body)
     return page_body(page)
 
 
 @router.post("/by-image", summary="Assets that look like an uploaded image (multipart `file`)")
-async def by_image(request: Request, workspace: Workspace, container: ContainerDep,
+async def by_image(request: Request, workspace: ReadWorkspace, container: ContainerDep,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     settings = container.settings
     await run_in_threadpool(container.search.require_model)  # 503 before taking the upload
