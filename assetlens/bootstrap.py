@@ -19,8 +19,10 @@ from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
 from assetlens.services.duplicates import DuplicateService
+from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
+from assetlens.services.tags import TagService
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ class Container:
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
+    folders: FolderService
+    tags: TagService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -122,7 +126,7 @@ def build(
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     assets = AssetService(settings, store, index, queue)
-    search = SearchService(index, embedder, assets.manifests)
+    search = SearchService(index, embedder, assets.manifests, assets.folders)
     return Container(
         settings=settings,
         store=store,
@@ -134,4 +138,6 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
+        folders=FolderService(settings, index, assets),
+        tags=TagService(index, assets),
     )
