@@ -27,8 +27,9 @@ def folder(api: Api, name: str, parent_id: str | None = None) -> dict[str, Any]:
 
 def upload_into(api: Api, folder_id: str | None, name: str = "x.png") -> str:
     n = next(_colours)
-    fields = {"folder_id": folder_id} if folder_id else {}
-    response = api.upload(name, png((n % 256, (n * 7) % 256, 90), pattern=n % 40), **fields)
+    data = png((n % 256, (n * 7) % 256, 90), pattern=n % 40)
+    response = api.upload(name, data, folder_id=folder_id) if folder_id \
+        else api.upload(name, data)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 

@@ -141,7 +141,7 @@ class InterleavingStore(FakeObjectStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hook: Callable[[], None] | None = None
+        self.hook: Callable[[], object] | None = None
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
                   if_match: str | None = None, create_only: bool = False) -> ObjectInfo:
