@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assetlens.cli_library import folders_app, tags_app
 from assetlens.config import Settings
 from assetlens.errors import Unavailable
 
@@ -19,6 +20,8 @@ app = typer.Typer(help="Assetlens: an asset library for AI-generated media.",
                   no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(folders_app, name="folders")
+app.add_typer(tags_app, name="tags")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSETLENS_DATA_DIR")]
