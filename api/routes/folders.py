@@ -32,21 +32,21 @@ class FolderContentsBody(BaseModel):
 
 
 @router.get("", operation_id="folders_list", summary="Every folder of the workspace (flat)",
-            responses=dict(problem_responses(401, 403).items()))
+            responses=dict(problem_responses(401, 403, 503).items()))
 async def list_folders(workspace: ReadWorkspace, container: ContainerDep) -> FolderList:
     folders = await run_in_threadpool(container.folders.list_folders, workspace)
     return FolderList(items=folders)
 
 
 @router.post("", status_code=201, operation_id="folders_create", summary="Create a folder",
-             responses=dict(problem_responses(401, 403, 409, 422).items()))
+             responses=dict(problem_responses(401, 403, 409, 422, 503).items()))
 async def create_folder(body: Annotated[FolderCreate, Body()], workspace: WriteWorkspace,
                         container: ContainerDep) -> Folder:
     return await run_in_threadpool(container.folders.create, workspace, body)
 
 
 @router.get("/{folder_id}", operation_id="folders_get", summary="Get a folder",
-            responses=dict(problem_responses(401, 403, 404).items()))
+            responses=dict(problem_responses(401, 403, 404, 422, 503).items()))
 async def get_folder(folder_id: FolderId, workspace: ReadWorkspace,
                      container: ContainerDep) -> Folder:
     return await run_in_threadpool(container.folders.get, workspace, folder_id)
@@ -54,7 +54,7 @@ async def get_folder(folder_id: FolderId, workspace: ReadWorkspace,
 
 @router.patch("/{folder_id}", operation_id="folders_update",
               summary="Rename and/or move a folder (`parent_id: null`: to the top level)",
-              responses=dict(problem_responses(401, 403, 404, 409, 422).items()))
+              responses=dict(problem_responses(401, 403, 404, 409, 422, 503).items()))
 async def update_folder(folder_id: FolderId, body: Annotated[FolderPatch, Body()],
                         workspace: WriteWorkspace, container: ContainerDep) -> Folder:
     return await run_in_threadpool(container.folders.update, workspace, folder_id, body)
@@ -62,7 +62,7 @@ async def update_folder(folder_id: FolderId, body: Annotated[FolderPatch, Body()
 
 @router.delete("/{folder_id}", operation_id="folders_delete",
                summary="Delete a folder (non-empty: 409 unless force, which trashes its assets)",
-               responses=dict(problem_responses(401, 403, 404, 409).items()))
+               responses=dict(problem_responses(401, 403, 404, 409, 422, 503).items()))
 async def delete_folder(
     folder_id: FolderId, workspace: WriteWorkspace, container: ContainerDep,
     force: Annotated[bool, Query(description="also delete subfolders and move every asset "
@@ -74,7 +74,7 @@ async def delete_folder(
 
 @router.get("/{folder_id}/contents", operation_id="folders_contents",
             summary="A folder's subfolders and a page of its assets (`root`: the top level)",
-            responses=dict(problem_responses(401, 403, 404, 422).items()))
+            responses=dict(problem_responses(401, 403, 404, 422, 503).items()))
 async def folder_contents(
     folder_id: FolderId, workspace: ReadWorkspace, container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,

@@ -289,3 +289,21 @@ def test_folder_routes_need_a_key_and_the_write_scope(api: Api,
     assert httpx.get(f"{base_url}/v1/folders", headers=headers).status_code == 200
     assert_problem(httpx.post(f"{base_url}/v1/folders", json={"name": "r"}, headers=headers),
                    403)
+
+
+def test_openapi_documents_folder_and_tag_routes(api: Api) -> None:
+    spec = httpx.get(f"{api.base_url}/openapi.json").json()
+    operations = {op["operationId"]: op for path in spec["paths"].values()
+                  for op in path.values() if isinstance(op, dict) and "operationId" in op}
+    expected = {"folders_list": "200", "folders_create": "201", "folders_get": "200",
+                "folders_update": "200", "folders_delete": "200", "folders_contents": "200",
+                "tags_list": "200", "tags_rename": "200", "tags_delete": "200"}
+    for operation_id, ok in expected.items():
+        responses = operations[operation_id]["responses"]
+        assert "$ref" in responses[ok]["content"]["application/json"]["schema"], operation_id
+        problems = [status for status in responses if status.startswith("4")]
+        assert problems, operation_id
+        for status in problems:
+            schema = responses[status]["content"]["application/problem+json"]["schema"]
+            assert set(schema["required"]) == {"type", "title", "status", "detail"}
+    assert "workspace" not in spec["components"]["schemas"]["PublicAsset"]["properties"]
