@@ -459,6 +459,10 @@ class SearchIndexContract:
             (Filters(tags=["CAT", "dog"]), {F1, F2, F3, F5}),
             (Filters(folder_id="folder-1"), {F1, F3}),
             (Filters(folder_id=["folder-1", "folder-2"]), {F1, F2, F3}),
+            # Assets in none of these folders; those without a folder pass (the root view).
+            (Filters(exclude_folder_id=["folder-1"]), {F2, F4, F5}),
+            (Filters(exclude_folder_id=["folder-1", "folder-2"]), {F4, F5}),
+            (Filters(exclude_folder_id=["folder-2"], type=[AssetType.IMAGE]), {F1, F5}),
             (Filters(model=["sdxl"]), {F1, F5}),
             (Filters(provider=["replicate"]), {F2}),
             (Filters(source=["upload"]), {F3}),
