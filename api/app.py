@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, search, system
+from api.routes import assets, search, session, system
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -22,7 +22,9 @@ DESCRIPTION = """
 Assetlens keeps AI-generated media — images, video, audio, fonts, logos, prompts — and finds
 it again by prompt text, visual similarity (CLIP) and facets.
 
-Authenticate with `Authorization: Bearer <api key>` (`assetlens keys create --workspace NAME`).
+Authenticate with `Authorization: Bearer <api key>` (`assetlens keys create --workspace NAME`),
+or from a browser with the session cookie of `POST /v1/session` (writes then need the
+`X-CSRF-Token` header).
 Errors are RFC 9457 `application/problem+json`.
 """
 
@@ -63,4 +65,5 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(system.router)
     app.include_router(assets.router)
     app.include_router(search.router)
+    app.include_router(session.router)
     return app

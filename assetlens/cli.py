@@ -49,8 +49,11 @@ def serve(
 
     _logging()
     settings = _settings(data_dir)
+    # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
+    # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
     uvicorn.run(create_app(settings=settings), host=host or settings.host,
-                port=port or settings.port, log_level="info")
+                port=port or settings.port, log_level="info",
+                proxy_headers=settings.trust_forwarded_headers)
 
 
 @app.command()
