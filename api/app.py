@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, search, session, system
+from api.routes import assets, keys, search, session, system
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -66,4 +66,5 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(assets.router)
     app.include_router(search.router)
     app.include_router(session.router)
+    app.include_router(keys.router)
     return app
