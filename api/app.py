@@ -45,6 +45,10 @@ def create_app(container: Container | None = None, settings: Settings | None = N
             # Serve anyway: uploads don't need the index, search answers 503 until it is back.
             log.warning("search index not ready at startup: %s", exc.detail)
         wired.sweep_spool()
+        try:
+            wired.sessions.purge_expired()
+        except Unavailable as exc:
+            log.warning("expired sessions not purged at startup: %s", exc.detail)
         wired.preload_embedder()
         app.state.container = wired
         in_process = settings.indexer_in_process if run_indexer is None else run_indexer
