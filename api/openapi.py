@@ -1,12 +1,11 @@
-"""OpenAPI helpers shared by the routers."""
+"""Shared OpenAPI pieces: how routes document their problem+json error answers."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
-
-from api.problems import PROBLEM
 
 
 class Problem(BaseModel):
@@ -19,17 +18,15 @@ class Problem(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries documenting `statuses` as application/problem+json."""
+    """`responses=` entries documenting each status as an `application/problem+json` Problem.
+
+    Keys are typed `int | str` because that is what FastAPI's `responses=` takes (a dict
+    is invariant in its key type)."""
     schema = Problem.model_json_schema()
-    return {status: {"description": _describe(status), "model": Problem,
-                     "content": {PROBLEM: {"schema": schema}}}
-            for status in statuses}
-
-
-def _describe(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }
