@@ -1,4 +1,4 @@
-"""OpenAPI helpers shared by the routes."""
+"""Shared OpenAPI pieces: how routes document their problem+json error answers."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ class Problem(BaseModel):
     detail: str
 
 
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
-    """`responses=` entries documenting `statuses` as application/problem+json.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries documenting each status as an `application/problem+json` Problem.
 
-    Routes pass `responses=dict(problem_responses(…).items())`: FastAPI types the parameter
-    `dict[int | str, …]`, and a `dict[int, …]` is not one (dict keys are invariant)."""
+    Keys are typed `int | str` because that is what FastAPI's `responses=` takes (a dict
+    is invariant in its key type)."""
     schema = Problem.model_json_schema()
     return {
         status: {

@@ -23,6 +23,7 @@ from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
+from assetlens.sessions import Sessions
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Container:
     embedder: Embedder | None
     queue: WorkQueue
     keys: ApiKeys
+    sessions: Sessions
     assets: AssetService
     search: SearchService
     duplicates: DuplicateService
@@ -127,13 +129,15 @@ def build(
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     assets = AssetService(settings, store, index, queue)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
+    keys = ApiKeys(store)
     return Container(
         settings=settings,
         store=store,
         index=index,
         embedder=embedder,
         queue=queue,
-        keys=ApiKeys(store),
+        keys=keys,
+        sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
