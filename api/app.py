@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, search, system, ui
+from api.routes import assets, bulk, search, system, ui
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -61,6 +61,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
                        json_depth=settings.max_json_depth)
     problems.install(app)
     app.include_router(system.router)
+    app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
     app.include_router(search.router)
     # Last, so every /v1 route wins over the UI's paths.

@@ -18,6 +18,7 @@ from assetlens.apikeys import ApiKeys
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.bulk import BulkService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
@@ -38,6 +39,7 @@ class Container:
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
+    bulk: BulkService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -134,4 +136,5 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
+        bulk=BulkService(settings, assets, search),
     )

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     port: int = 8000
     signing_secret: SecretStr | None = None
     trash_retention_days: int = 30
+    # Bulk actions: how many assets one query may select, and parallel manifest writes.
+    bulk_max_assets: int = Field(default=10_000, ge=1)
+    bulk_workers: int = Field(default=8, ge=1, le=64)
 
     @property
     def indexer_in_process(self) -> bool:
