@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, search, system
+from api.routes import assets, collections, search, system
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -63,4 +63,5 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(system.router)
     app.include_router(assets.router)
     app.include_router(search.router)
+    app.include_router(collections.router)
     return app

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from assetlens.apikeys import ApiKeys
+from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
@@ -38,6 +40,7 @@ class Container:
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
+    collections: CollectionService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -134,4 +137,5 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
+        collections=CollectionService(CollectionDocs(store), assets, search),
     )
