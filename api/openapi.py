@@ -1,4 +1,4 @@
-"""Shared OpenAPI pieces: how routes document their problem+json error answers."""
+"""OpenAPI helpers shared by the routers."""
 
 from __future__ import annotations
 
@@ -18,15 +18,16 @@ class Problem(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries documenting each status as an `application/problem+json` Problem.
+    """`responses=` entries documenting `statuses` as application/problem+json Problems.
 
-    Keys are typed `int | str` because that is what FastAPI's `responses=` takes (a dict
-    is invariant in its key type)."""
-    schema = Problem.model_json_schema()
+    Keyed `int | str` because FastAPI's `responses` parameter is (dicts are invariant, so
+    `dict[int, …]` would not type-check where it is passed)."""
     return {
         status: {
             "description": HTTPStatus(status).phrase,
-            "content": {"application/problem+json": {"schema": schema}},
+            "model": Problem,
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses
     }

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from assetlens.apikeys import ApiKeys
+from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
 from assetlens.services.bulk import BulkService
+from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
@@ -40,6 +42,7 @@ class Container:
     duplicates: DuplicateService
     indexer: Indexer
     bulk: BulkService
+    collections: CollectionService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -137,4 +140,5 @@ def build(
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
         bulk=BulkService(settings, assets, search),
+        collections=CollectionService(CollectionDocs(store), assets, search),
     )
