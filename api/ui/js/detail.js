@@ -76,7 +76,7 @@ export class DetailPanel {
     const asset = this.asset;
     const focused = document.activeElement?.id;
     clear(this.root);
-    this.root.append(
+    const parts = [
       this.header(asset.name, asset),
       h("div", { id: "conflict", class: "conflict", role: "alert", hidden: true }),
       preview(asset),
@@ -86,7 +86,8 @@ export class DetailPanel {
       this.tagsSection(asset),
       this.folderSection(asset),
       technicalSection(asset),
-    );
+    ];
+    this.root.append(...parts.filter(Boolean));
     if (focused) document.getElementById(focused)?.focus();
   }
 

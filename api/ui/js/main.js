@@ -169,7 +169,16 @@ function startApp(session) {
   render(getState(), null);
 }
 
+/** Keep --topbar equal to the header's real height (it wraps on narrow screens). */
+function trackTopbar() {
+  const bar = /** @type {HTMLElement} */ (document.querySelector(".topbar"));
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--topbar", `${bar.offsetHeight}px`);
+  }).observe(bar);
+}
+
 function wireControls() {
+  trackTopbar();
   els.sidebarToggle.innerHTML = icons.menu;
   /** @type {HTMLElement} */ ($("uploads-close")).innerHTML = icons.close;
   els.signinForm.addEventListener("submit", async (event) => {

@@ -97,6 +97,7 @@ function body(state, cursor, withFacets) {
  * @param {AbortSignal} signal
  */
 export async function runSearch(state, cursor, signal) {
+  if (legacy) return runLegacy(state, cursor, signal);
   try {
     const page = await api("POST", "/v1/search", { json: body(state, cursor, !cursor), signal });
     return page;
