@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, bulk, collections, search, system, ui
+from api.routes import assets, bulk, collections, keys, search, session, system, ui
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -22,7 +22,9 @@ DESCRIPTION = """
 Assetlens keeps AI-generated media — images, video, audio, fonts, logos, prompts — and finds
 it again by prompt text, visual similarity (CLIP) and facets.
 
-Authenticate with `Authorization: Bearer <api key>` (`assetlens keys create --workspace NAME`).
+Authenticate with `Authorization: Bearer <api key>` (`assetlens keys create --workspace NAME`),
+or from a browser with the session cookie of `POST /v1/session` (writes then need the
+`X-CSRF-Token` header).
 Errors are RFC 9457 `application/problem+json`.
 """
 
@@ -43,6 +45,10 @@ def create_app(container: Container | None = None, settings: Settings | None = N
             # Serve anyway: uploads don't need the index, search answers 503 until it is back.
             log.warning("search index not ready at startup: %s", exc.detail)
         wired.sweep_spool()
+        try:
+            wired.sessions.purge_expired()
+        except Unavailable as exc:
+            log.warning("expired sessions not purged at startup: %s", exc.detail)
         wired.preload_embedder()
         app.state.container = wired
         in_process = settings.indexer_in_process if run_indexer is None else run_indexer
@@ -65,6 +71,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(assets.router)
     app.include_router(search.router)
     app.include_router(collections.router)
+    app.include_router(session.router)
+    app.include_router(keys.router)
     # Last, so every /v1 route wins over the UI's paths.
     app.include_router(ui.router)
     return app

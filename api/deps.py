@@ -1,7 +1,10 @@
 """FastAPI dependencies: the wired container and the authenticated caller.
 
 Routes take `Reader`, `Writer` or `Admin` (a `Caller` whose key has that scope) or the
-shorthands `ReadWorkspace` / `WriteWorkspace` when only the workspace name matters.
+shorthands `ReadWorkspace` / `WriteWorkspace` when only the workspace name matters. A caller
+authenticates with `Authorization: Bearer <api key>` or, from a browser, with the session
+cookie of `POST /v1/session`; cookie-authenticated writes pass the CSRF checks of
+api.browser.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from api.browser import check_csrf, session_cookie
 from assetlens.access import Caller, Scope
 from assetlens.bootstrap import Container
 from assetlens.errors import Forbidden, Unauthorized
+from assetlens.sessions import Session
 
 
 def get_container(request: Request) -> Container:
@@ -24,20 +29,47 @@ def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+SessionCookie = Annotated[str | None, Depends(session_cookie)]
 
 # Declares the Bearer scheme in OpenAPI; our own code answers the 401 as problem+json.
 bearer = HTTPBearer(auto_error=False, description="an API key: `assetlens keys create`")
 
 
+async def get_session(request: Request, container: ContainerDep,
+                      cookie: SessionCookie) -> Session | None:
+    """The browser session behind the cookie, CSRF-checked for writes; None when the
+    request carries an Authorization header (it wins) or no cookie."""
+    if "authorization" in request.headers or not cookie:
+        return None
+    session = await run_in_threadpool(container.sessions.resolve, cookie)
+    check_csrf(request, session, container.settings)
+    return session
+
+
 async def get_caller(
+    request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: Annotated[Session | None, Depends(get_session)],
 ) -> Caller:
-    """The caller behind the Bearer API key; 401 problem otherwise."""
-    if credentials is None or credentials.scheme.lower() != "bearer" \
-            or not credentials.credentials.strip():
-        raise Unauthorized("send `Authorization: Bearer <api key>`")
-    return await run_in_threadpool(container.keys.identify, credentials.credentials.strip())
+    """The caller behind the Bearer API key or the session cookie; 401 problem otherwise."""
+    if "authorization" in request.headers:
+        if credentials is None or not credentials.credentials.strip():
+            raise Unauthorized("send `Authorization: Bearer <api key>`")
+        return await run_in_threadpool(container.keys.identify, credentials.credentials.strip())
+    if session is not None:
+        return session.caller
+    raise Unauthorized("send `Authorization: Bearer <api key>` or sign in with POST /v1/session")
+
+
+async def require_session(session: Annotated[Session | None, Depends(get_session)]) -> Session:
+    """The caller's browser session; 401 problem without one."""
+    if session is None:
+        raise Unauthorized("no browser session: sign in with POST /v1/session")
+    return session
+
+
+CurrentSession = Annotated[Session, Depends(require_session)]
 
 
 def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:

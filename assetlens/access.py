@@ -23,6 +23,11 @@ def implied(scopes: frozenset[Scope]) -> frozenset[Scope]:
     return frozenset(s for s, rank in _RANK.items() if rank <= top)
 
 
+def ordered(scopes: frozenset[Scope]) -> list[Scope]:
+    """Scopes from the least to the most powerful, for stable JSON."""
+    return sorted(scopes, key=_RANK.__getitem__)
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """An authenticated caller: one workspace, its key's scopes, how it signed in."""

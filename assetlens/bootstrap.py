@@ -24,6 +24,7 @@ from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
+from assetlens.sessions import Sessions
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Container:
     embedder: Embedder | None
     queue: WorkQueue
     keys: ApiKeys
+    sessions: Sessions
     assets: AssetService
     search: SearchService
     duplicates: DuplicateService
@@ -128,13 +130,15 @@ def build(
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     assets = AssetService(settings, store, index, queue)
     search = SearchService(index, embedder, assets.manifests)
+    keys = ApiKeys(store)
     return Container(
         settings=settings,
         store=store,
         index=index,
         embedder=embedder,
         queue=queue,
-        keys=ApiKeys(store),
+        keys=keys,
+        sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),

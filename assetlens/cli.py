@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assetlens.config import Settings
-from assetlens.errors import Unavailable
+from assetlens.access import Scope, ordered
+from assetlens.config import Settings, StoreBackend
+from assetlens.errors import InvalidInput, Unavailable
+
+if TYPE_CHECKING:
+    from assetlens.apikeys import ApiKeys
 
 app = typer.Typer(help="Assetlens: an asset library for AI-generated media.",
                   no_args_is_help=True, add_completion=False)
@@ -21,6 +26,7 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
+T = TypeVar("T")
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSETLENS_DATA_DIR")]
 
 
@@ -49,8 +55,11 @@ def serve(
 
     _logging()
     settings = _settings(data_dir)
+    # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
+    # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
     uvicorn.run(create_app(settings=settings), host=host or settings.host,
-                port=port or settings.port, log_level="info")
+                port=port or settings.port, log_level="info",
+                proxy_headers=settings.trust_forwarded_headers)
 
 
 @app.command()
@@ -80,15 +89,75 @@ def indexer(data_dir: DataDir = None) -> None:
 def keys_create(
     workspace: Annotated[str, typer.Option(help="workspace the key belongs to")],
     name: Annotated[str, typer.Option(help="a label for the key")] = "",
+    scope: Annotated[Scope, typer.Option(help="what the key may do (admin implies write, "
+                                              "write implies read)")] = Scope.ADMIN,
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key; the key is the last line printed."""
+    settings = _settings(data_dir)
+    new = _refuse_invalid(lambda: _keys(settings).issue(workspace, name, frozenset({scope})))
+    console.print(f"Created {scope.value} key {new.info.id} for workspace "
+                  f"[bold]{workspace}[/] in {_where(settings)}. It is shown only once:")
+    print(new.key)
+
+
+@keys_app.command("list")
+def keys_list(
+    workspace: Annotated[str, typer.Option(help="workspace whose keys to list")],
+    data_dir: DataDir = None,
+) -> None:
+    """List a workspace's keys (never the keys themselves), revoked ones too.
+    Tab-separated on stdout, one key a line, for scripts."""
+    settings = _settings(data_dir)
+    infos = _refuse_invalid(lambda: _keys(settings).list(workspace))
+    print("id\tname\tscopes\tcreated_at\thint\trevoked_at")
+    for info in infos:
+        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        print("\t".join([info.id, info.name or "-", ",".join(ordered(info.scopes)),
+                         info.created_at.isoformat(timespec="seconds"), info.hint + "…",
+                         revoked]))
+    console.print(f"{len(infos)} key(s) in workspace {workspace} ({_where(settings)})")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key's id, from `keys list`")],
+    workspace: Annotated[str, typer.Option(help="workspace the key belongs to")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key: it and its browser sessions are refused from the next request on."""
+    from assetlens.errors import NotFound
+
+    settings = _settings(data_dir)
+    try:
+        info = _keys(settings).revoke(workspace, key_id)
+    except NotFound:
+        console.print(f"[red]no key {key_id} in workspace {workspace}[/] ({_where(settings)})")
+        raise typer.Exit(1) from None
+    console.print(f"revoked key {info.id} ({info.name or 'unnamed'}) of workspace {workspace}")
+
+
+def _keys(settings: Settings) -> ApiKeys:
     from assetlens.apikeys import ApiKeys
     from assetlens.bootstrap import build_store
 
-    key = ApiKeys(build_store(_settings(data_dir))).create(workspace, name)
-    console.print(f"Created a key for workspace [bold]{workspace}[/]. It is shown only once:")
-    print(key)
+    return ApiKeys(build_store(settings))
+
+
+def _refuse_invalid(action: Callable[[], T]) -> T:
+    """Run `action`; bad input (a malformed workspace name…) is a message and exit 2."""
+    try:
+        return action()
+    except InvalidInput as exc:
+        console.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(2) from None
+
+
+def _where(settings: Settings) -> str:
+    """Which library a command works on, so a key is not made for the wrong one."""
+    if settings.store_backend is StoreBackend.S3:
+        return f"bucket {settings.s3_bucket} at {settings.s3_endpoint}"
+    return f"data dir {settings.data_dir.resolve()}"
 
 
 @app.command()

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)
 
+    # Browser sessions (POST /v1/session): a fixed lifetime from sign-in.
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    # Honour X-Forwarded-Proto/-Host (a TLS-terminating proxy in front): Secure cookies
+    # and the same-origin check then use the client's scheme and host.
+    trust_forwarded_headers: bool = False
+
     @property
     def indexer_in_process(self) -> bool:
         if self.run_indexer_in_process is not None:

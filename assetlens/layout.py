@@ -10,6 +10,7 @@ from assetlens.errors import InvalidInput
 _WORKSPACE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ASSET_ID = re.compile(r"^[0-9a-f]{32}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def check_workspace(name: str) -> str:
@@ -85,7 +86,36 @@ def vector_key(sha256: str, model_id: str) -> str:
 
 
 def api_key_key(key_hash: str) -> str:
+    """An API key's record, named by the key's SHA-256 (the key itself is never stored)."""
+    if not _SHA256.fullmatch(key_hash):
+        raise InvalidInput("not a sha256 hex digest")
     return f"system/api-keys/{key_hash}.json"
+
+
+def is_key_id(value: str) -> bool:
+    """API key ids are the first 16 hex digits of the key's SHA-256."""
+    return bool(_KEY_ID.fullmatch(value))
+
+
+def api_key_marker_prefix(workspace: str) -> str:
+    return f"system/api-keys-by-workspace/{check_workspace(workspace)}/"
+
+
+def api_key_marker_key(workspace: str, key_id: str) -> str:
+    """One marker per key of a workspace, holding the key's SHA-256: lists and revokes."""
+    if not is_key_id(key_id):
+        raise InvalidInput("not an API key id")
+    return api_key_marker_prefix(workspace) + key_id
+
+
+SESSION_PREFIX = "system/sessions/"
+
+
+def session_key(session_hash: str) -> str:
+    """A browser session's record, named by the SHA-256 of its cookie value."""
+    if not _SHA256.fullmatch(session_hash):
+        raise InvalidInput("not a sha256 hex digest")
+    return f"{SESSION_PREFIX}{session_hash}.json"
 
 
 QUEUE_PREFIX = "queue/index/"

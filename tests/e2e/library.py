@@ -20,9 +20,9 @@ class Sample:
 
 
 SAMPLES = [
-    Sample("fox-snow.png", "a red fox in the snow, golden hour", "sdxl", "euler_a", "animal,winter", 1),
+    Sample("fox-snow.png", "a red fox in the snow at dawn", "sdxl", "euler_a", "animal,winter", 1),
     Sample("fox-forest.png", "a red fox sleeping in a forest", "flux-dev", "dpmpp_2m", "animal", 2),
-    Sample("fox-city.png", "a fox crossing a neon city street", "sd15", "euler_a", "animal,city", 3),
+    Sample("fox-city.png", "a fox crossing a neon street", "sd15", "euler_a", "animal,city", 3),
     Sample("owl-night.png", "an owl on a branch at night", "sdxl", "dpmpp_2m", "animal,night", 4),
     Sample("castle.png", "a castle on a cliff above the sea", "flux-dev", "euler", "landscape", 5),
     Sample("robot.png", "a tiny robot watering plants", "sdxl", "euler", "robot", 6),
