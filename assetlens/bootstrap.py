@@ -22,8 +22,10 @@ from assetlens.services.assets import AssetService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
+from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
+from assetlens.services.tags import TagService
 from assetlens.sessions import Sessions
 from assetlens.workqueue import WorkQueue
 
@@ -45,6 +47,8 @@ class Container:
     indexer: Indexer
     bulk: BulkService
     collections: CollectionService
+    folders: FolderService
+    tags: TagService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -129,7 +133,7 @@ def build(
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     assets = AssetService(settings, store, index, queue)
-    search = SearchService(index, embedder, assets.manifests)
+    search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
     return Container(
         settings=settings,
@@ -145,4 +149,6 @@ def build(
         indexer=Indexer(settings, store, index, queue, embedder),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
+        folders=FolderService(settings, index, assets),
+        tags=TagService(index, assets),
     )

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     # and the same-origin check then use the client's scheme and host.
     trust_forwarded_headers: bool = False
 
+    # Folders: nesting levels below the root, and folders per workspace (one tree document).
+    max_folder_depth: int = Field(default=32, ge=1, le=256)
+    max_folders: int = Field(default=10_000, ge=1, le=30_000)
+
     @property
     def indexer_in_process(self) -> bool:
         if self.run_indexer_in_process is not None:

@@ -85,6 +85,11 @@ def vector_key(sha256: str, model_id: str) -> str:
     return f"derived/{sha256[:2]}/{sha256}/vector-{slug}.json"
 
 
+def folders_key(workspace: str) -> str:
+    """A workspace's whole folder tree: one document, so every change is one atomic CAS."""
+    return f"catalog/{check_workspace(workspace)}/folders.json"
+
+
 def api_key_key(key_hash: str) -> str:
     """An API key's record, named by the key's SHA-256 (the key itself is never stored)."""
     if not _SHA256.fullmatch(key_hash):

@@ -24,6 +24,7 @@ from assetlens.errors import (
     StoreUnavailable,
     Unavailable,
 )
+from assetlens.folders import FolderCatalog
 from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
@@ -129,6 +130,8 @@ class AssetService:
         self._index = index
         self._queue = queue
         self.manifests = Manifests(store)
+        # Folder references are checked against the tree in the store on every write.
+        self.folders = FolderCatalog(store)
 
     # -- create -----------------------------------------------------------------------------
 
@@ -154,6 +157,8 @@ class AssetService:
                 self.manifests.get(workspace, generation.source_asset_id)
             except NotFound as exc:
                 raise InvalidInput("source_asset_id names no asset of this workspace") from exc
+        if form.folder_id:
+            self.folders.require(workspace, form.folder_id)
         source = self._source(form.source, generation)
         asset = Asset(
             workspace=workspace,
@@ -270,6 +275,8 @@ class AssetService:
     def update(self, workspace: str, asset_id: str, patch: AssetPatch,
                expect_revision: int | None) -> Asset:
         changes = patch.model_dump(exclude_unset=True)
+        if changes.get("folder_id"):
+            self.folders.require(workspace, changes["folder_id"])
 
         def mutate(asset: Asset) -> Asset | None:
             if asset.status is AssetStatus.DELETED:
@@ -344,6 +351,23 @@ class AssetService:
         if written:
             self._enqueue(asset)
         return asset
+    def apply(self, workspace: str, asset_id: str, change: Mutation) -> Asset | None:
+        """Apply `change` to one manifest by compare-and-swap (re-run on a lost race) and
+        re-index it; None when `change` found nothing to do. For services that edit many
+        assets (tags, folders), each asset in its own CAS update."""
+        changed = False
+
+        def tracked(asset: Asset) -> Asset | None:
+            nonlocal changed
+            result = change(asset)
+            changed = result is not None
+            return result
+
+        updated = self.manifests.update(workspace, asset_id, tracked)
+        if not changed:
+            return None
+        self._enqueue(updated)
+        return updated
 
     def delete(self, workspace: str, asset_id: str) -> Asset:
         """Move to the trash (kept for `trash_retention_days`, restorable)."""
