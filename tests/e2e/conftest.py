@@ -10,16 +10,15 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.app import create_app
-from assetlens.bootstrap import Container, build
+from assetlens.bootstrap import build
 from tests.conftest import Api, make_settings
-from tests.e2e.library import seed_library
+from tests.e2e.library import Library, seed_library
 from tests.support.server import running
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -35,17 +34,6 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-@dataclass
-class Library:
-    """The live server, its container, a key per workspace and the seeded asset ids."""
-
-    base_url: str
-    container: Container
-    key: str
-    api: Api
-    ids: dict[str, str]
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from assetlens.bootstrap import Container
 from tests.conftest import Api
 from tests.support.media_samples import png_bytes, wav_bytes
+
+
+@dataclass
+class Library:
+    """The live server, its container, the workspace's key and the seeded asset ids."""
+
+    base_url: str
+    container: Container
+    key: str
+    api: Api
+    ids: dict[str, str]
 
 
 @dataclass(frozen=True)
