@@ -78,7 +78,7 @@ export class Grid {
     return h("li", {
       class: `tile${selected ? " selected" : ""}${asset.status === "deleted" ? " deleted" : ""}`,
       role: "option", "aria-selected": String(selected), tabindex: "-1",
-      id: `tile-${asset.id}`, "data-index": String(index), "data-id": asset.id,
+      id: `tile-${asset.id}`, "data-index": String(index), "data-id": asset.id, "data-type": asset.type,
       "aria-label": `${asset.name} (${asset.type})`,
     },
     h("div", { class: "thumb" }, picture),

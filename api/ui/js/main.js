@@ -224,8 +224,21 @@ function wireControls() {
     const open = document.body.classList.toggle("sidebar-open");
     els.sidebarToggle.setAttribute("aria-expanded", String(open));
   });
+  // The narrow-screen drawer closes on a click outside it or on Esc.
+  const closeDrawer = () => {
+    document.body.classList.remove("sidebar-open");
+    els.sidebarToggle.setAttribute("aria-expanded", "false");
+  };
+  document.addEventListener("click", (event) => {
+    const target = /** @type {Node} */ (event.target);
+    if (document.body.classList.contains("sidebar-open") && !els.sidebar.contains(target) &&
+        !els.sidebarToggle.contains(target)) closeDrawer();
+  });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && getState().asset) {
+    if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
+      closeDrawer();
+      els.sidebarToggle.focus();
+    } else if (event.key === "Escape" && getState().asset) {
       event.preventDefault();
       setState({ asset: "" });
     } else if (event.key === "/" && document.activeElement?.tagName !== "INPUT") {
