@@ -42,8 +42,25 @@ const grid = new Grid(els.results, $("sentinel"), {
 const detail = new DetailPanel($("detail"), {
   close: () => setState({ asset: "" }),
   open: (id) => setState({ asset: id }),
-  changed: (asset) => grid.update(asset),
+  changed: (asset) => {
+    grid.update(asset);
+    refreshFacets();
+  },
 });
+
+/** Recount the facets after an edit (indexing is asynchronous, hence the delay); the
+ * result list and its scroll position stay as they are. */
+const refreshFacets = debounce(async () => {
+  const state = getState();
+  try {
+    const page = await runSearch(state, null, new AbortController().signal);
+    if (!sameQuery(state, getState())) return;
+    lastFacets = page.facets;
+    renderFacets(els.facets, page.facets, state.filters);
+  } catch {
+    // The next full refresh shows the counts; an edit must not raise a search error.
+  }
+}, 800);
 
 const uploads = new UploadQueue($("uploads"), $("upload-list"), debounce(() => refresh(), 600));
 
