@@ -9,7 +9,13 @@ from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.browser import check_same_origin, clear_session_cookie, is_https, set_session_cookie
+from api.browser import (
+    COOKIE_NAME,
+    check_same_origin,
+    clear_session_cookie,
+    is_https,
+    set_session_cookie,
+)
 from api.deps import ContainerDep, CurrentSession, SessionCookie
 from api.openapi import problem_responses
 from assetlens.access import Scope, implied, ordered
@@ -46,13 +52,14 @@ def _body(session: Session) -> SessionResponse:
 @router.post("", operation_id="session_create", summary="Sign in: exchange an API key for a "
              "session cookie", responses=problem_responses(401, 403, 422))
 async def sign_in(body: Annotated[SignInRequest, Body()], request: Request, response: Response,
-                  container: ContainerDep, cookie: SessionCookie) -> SessionResponse:
+                  container: ContainerDep) -> SessionResponse:
     """Sets the `assetlens_session` cookie (HttpOnly, SameSite=Strict, Secure over https).
     A new session id every time; a session the browser still held is ended."""
     settings = container.settings
     check_same_origin(request, settings)
+    # Read directly, not through the cookie scheme: sign-in itself needs no credentials.
     signed = await run_in_threadpool(container.sessions.sign_in, body.api_key.strip(),
-                                     replacing=cookie)
+                                     replacing=request.cookies.get(COOKIE_NAME))
     set_session_cookie(response, signed, secure=is_https(request, settings))
     response.headers["Cache-Control"] = _NO_STORE
     return _body(signed.session)

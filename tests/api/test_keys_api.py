@@ -76,7 +76,7 @@ def test_revoked_key_gets_401_everywhere_at_once(live: Live, api: Api) -> None:
 def test_revoking_needs_admin_and_a_key_of_this_workspace(live: Live, api: Api,
                                                           other: Api) -> None:
     theirs = live[1].keys.identify(other.key).key_id
-    for key_id in (theirs, "0" * 16, "not-an-id", "../" * 5):
+    for key_id in (theirs, "0" * 16, "not-an-id", theirs.upper(), "%2e%2e"):
         response = api.http.delete(f"/v1/keys/{key_id}")
         assert response.status_code == 404, key_id
     assert other.http.get("/v1/keys").status_code == 200  # still alive
