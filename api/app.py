@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, folders, keys, search, session, system, tags
+from api.routes import assets, bulk, collections, folders, keys, search, session, system, tags, ui
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -67,10 +67,14 @@ def create_app(container: Container | None = None, settings: Settings | None = N
                        json_depth=settings.max_json_depth)
     problems.install(app)
     app.include_router(system.router)
+    app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
     app.include_router(search.router)
     app.include_router(folders.router)
     app.include_router(tags.router)
+    app.include_router(collections.router)
     app.include_router(session.router)
     app.include_router(keys.router)
+    # Last, so every /v1 route wins over the UI's paths.
+    app.include_router(ui.router)
     return app

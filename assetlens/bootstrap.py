@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from assetlens.apikeys import ApiKeys
+from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.bulk import BulkService
+from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
@@ -42,6 +45,8 @@ class Container:
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
+    bulk: BulkService
+    collections: CollectionService
     folders: FolderService
     tags: TagService
     _worker: threading.Thread | None = field(default=None, repr=False)
@@ -142,6 +147,8 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
+        bulk=BulkService(settings, assets, search),
+        collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
     )

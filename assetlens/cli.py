@@ -58,10 +58,12 @@ def serve(
 
     _logging()
     settings = _settings(data_dir)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
+    console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
-    uvicorn.run(create_app(settings=settings), host=host or settings.host,
-                port=port or settings.port, log_level="info",
+    uvicorn.run(create_app(settings=settings), host=bind_host, port=bind_port, log_level="info",
                 proxy_headers=settings.trust_forwarded_headers)
 
 
@@ -261,6 +263,7 @@ def demo(
     console.print(f"\nIngested {len(samples)} sample assets into workspace 'demo'.")
     state = "available" if visual else "unavailable (no CLIP weights on this machine)"
     console.print(f"Visual search: {state}")
+    console.print(f"Web UI: {base}/  — sign in with the demo key below")
     console.print(f"API docs: {base}/docs")
     console.print(f"Try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: "
                   f"application/json' -d '{{\"q\": \"fox\", \"facets\": [\"tags\", \"model\"]}}' "

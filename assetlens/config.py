@@ -83,15 +83,19 @@ class Settings(BaseSettings):
     port: int = 8000
     signing_secret: SecretStr | None = None
     trash_retention_days: int = 30
+    # Bulk actions: how many assets one query may select, and parallel manifest writes.
+    bulk_max_assets: int = Field(default=10_000, ge=1)
+    bulk_workers: int = Field(default=8, ge=1, le=64)
 
-    # Folders: nesting levels below the root, and folders per workspace (one tree document).
-    max_folder_depth: int = Field(default=32, ge=1, le=256)
-    max_folders: int = Field(default=10_000, ge=1, le=30_000)
     # Browser sessions (POST /v1/session): a fixed lifetime from sign-in.
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     # Honour X-Forwarded-Proto/-Host (a TLS-terminating proxy in front): Secure cookies
     # and the same-origin check then use the client's scheme and host.
     trust_forwarded_headers: bool = False
+
+    # Folders: nesting levels below the root, and folders per workspace (one tree document).
+    max_folder_depth: int = Field(default=32, ge=1, le=256)
+    max_folders: int = Field(default=10_000, ge=1, le=30_000)
 
     @property
     def indexer_in_process(self) -> bool:

@@ -129,3 +129,31 @@ RECONCILE_SCHEDULE_KEY = "system/reconcile-schedule.json"
 
 def queue_key(workspace: str, asset_id: str) -> str:
     return f"{QUEUE_PREFIX}{workspace}/{asset_id}.json"
+
+
+# -- collections ----------------------------------------------------------------------------
+
+_COLLECTION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_collection_id(value: str) -> bool:
+    return bool(_COLLECTION_ID.fullmatch(value))
+
+
+def collection_prefix(owner: str) -> str:
+    return f"catalog/{owner}/collections/"
+
+
+def collection_key(owner: str, collection_id: str) -> str:
+    """The collection document (items, shares), owned by one workspace, updated by CAS."""
+    return f"{collection_prefix(owner)}{collection_id}.json"
+
+
+def grant_prefix(grantee: str) -> str:
+    return f"catalog/{grantee}/shared-with-me/"
+
+
+def grant_key(grantee: str, collection_id: str) -> str:
+    """A marker naming the owner of a collection shared with `grantee`: lets the grantee
+    find it in one read. The collection document's `shares` stays the authority."""
+    return f"{grant_prefix(grantee)}{collection_id}.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -42,8 +43,18 @@ class Facet(StrEnum):
     LORAS = "loras"
     AI_GENERATED = "ai_generated"
     STATUS = "status"
+    FAVORITE = "favorite"
     CREATED = "created"
     SIZE = "size"
+
+
+class FacetMode(StrEnum):
+    """How facets are counted. `conjunctive`: over the hits (every filter applies).
+    `disjunctive`: each facet over the hits of every filter except its own field's, so that
+    the other values of a field stay visible (and countable) while some are selected."""
+
+    CONJUNCTIVE = "conjunctive"
+    DISJUNCTIVE = "disjunctive"
 
 
 # (label, lower bound inclusive, upper bound exclusive); None is open.
@@ -54,6 +65,26 @@ SIZE_BUCKETS: list[tuple[str, int | None, int | None]] = [
     ("10MB-100MB", 10 * 1024 * 1024, 100 * 1024 * 1024),
     (">=100MB", 100 * 1024 * 1024, None),
 ]
+SIZE_LABELS = tuple(label for label, _, _ in SIZE_BUCKETS)
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+# Facet → the Filters field that takes its bucket values (dropped for it in disjunctive mode).
+FACET_FILTER_FIELDS: dict[Facet, str] = {
+    Facet.TYPE: "type",
+    Facet.TAGS: "tags",
+    Facet.FOLDER: "folder_id",
+    Facet.MODEL: "model",
+    Facet.PROVIDER: "provider",
+    Facet.SOURCE: "source",
+    Facet.GENERATOR: "generator",
+    Facet.SAMPLER: "sampler",
+    Facet.LORAS: "loras",
+    Facet.AI_GENERATED: "ai_generated",
+    Facet.STATUS: "status",
+    Facet.FAVORITE: "favorite",
+    Facet.CREATED: "created_month",
+    Facet.SIZE: "size_range",
+}
 
 
 class SortField(StrEnum):
@@ -62,6 +93,9 @@ class SortField(StrEnum):
     UPDATED_AT = "updated_at"
     NAME = "name"
     SIZE = "size"
+
+
+DEFAULT_STATUSES = (AssetStatus.PROCESSING, AssetStatus.READY, AssetStatus.FAILED)
 
 
 class Sort(BaseModel):
@@ -112,6 +146,9 @@ class Filters(BaseModel):
     loras: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     status: list[AssetStatus] = Field(default_factory=list, max_length=10)
     ai_generated: bool | None = None
+    favorite: bool | None = None
+    created_month: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
+    size_range: list[str] = Field(default_factory=list, max_length=len(SIZE_BUCKETS))
     ids: list[str] = Field(default_factory=list, max_length=2000)
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -128,9 +165,41 @@ class Filters(BaseModel):
     def _canonical_tags(cls, value: list[str]) -> list[str]:
         return [tag_key(v) for v in value]
 
+    @field_validator("created_month", mode="after")
+    @classmethod
+    def _months(cls, value: list[str]) -> list[str]:
+        for month in value:
+            if not _MONTH.fullmatch(month):
+                raise ValueError(f"created_month values are YYYY-MM months, not {month[:20]!r}")
+        return value
+
+    @field_validator("size_range", mode="after")
+    @classmethod
+    def _size_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            if label not in SIZE_LABELS:
+                raise ValueError(f"size_range values are one of {', '.join(SIZE_LABELS)}")
+        return value
+
     def effective_status(self) -> list[AssetStatus]:
         """Deleted assets are hidden unless asked for explicitly."""
-        return self.status or [AssetStatus.PROCESSING, AssetStatus.READY, AssetStatus.FAILED]
+        return self.status or list(DEFAULT_STATUSES)
+
+    def without(self, facet: Facet) -> Filters:
+        """These filters less the field `facet` counts (its disjunctive counting set).
+
+        Status is the exception: dropping it would hide the trash again, so its counting
+        set is the default statuses plus those selected (the same set when none is)."""
+        name = FACET_FILTER_FIELDS[facet]
+        if facet is Facet.STATUS:
+            if not self.status:
+                return self
+            widened = [s for s in AssetStatus if s in DEFAULT_STATUSES or s in self.status]
+            return self.model_copy(update={"status": widened})
+        if getattr(self, name) in (None, []):
+            return self
+        default = Filters.model_fields[name].get_default(call_default_factory=True)
+        return self.model_copy(update={name: default})
 
 
 class SearchQuery(BaseModel):
@@ -140,10 +209,18 @@ class SearchQuery(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_QUERY_CHARS)
     filters: Filters = Field(default_factory=Filters)
     facets: list[Facet] = Field(default_factory=list)
+    facet_mode: FacetMode = FacetMode.CONJUNCTIVE
     sort: Sort = Field(default_factory=Sort)
     limit: int = Field(default=20, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
     facet_size: int = Field(default=20, ge=1, le=200)
+
+    def facet_filters(self, facet: Facet) -> Filters:
+        """The filters `facet` is counted under: all of them, or in disjunctive mode all
+        but the facet's own field."""
+        if self.facet_mode is FacetMode.DISJUNCTIVE:
+            return self.filters.without(facet)
+        return self.filters
 
 
 class VectorQuery(BaseModel):

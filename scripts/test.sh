@@ -16,6 +16,20 @@ if [[ "${ASSETLENS_SKIP_SERVICES:-0}" != "1" ]]; then
   trap 'bash scripts/services.sh stop' EXIT
 fi
 
+# The browser tests (tests/e2e) drive Debian's chromium; they fail, not skip, in CI without it.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium for the browser tests"
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  elif [[ -n "${CI:-}" ]]; then
+    echo "chromium is missing and cannot be installed here (not root): the browser tests" \
+         "need it — apt-get install -y chromium" >&2
+    exit 1
+  else
+    echo "note: chromium is not installed; the browser tests (tests/e2e) will skip" >&2
+  fi
+fi
+
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
 echo "== pytest"

@@ -6,18 +6,18 @@ import asyncio
 import re
 import time
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.bodies import hits_body
+from api.content import content_response, preview_response
 from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
 from api.multipart import read_form
 from assetlens import media
 from assetlens.domain import Asset
-from assetlens.errors import InvalidInput, NotFound, PreconditionFailed, UnsupportedMediaType
+from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from assetlens.services.assets import AssetPatch, UploadForm, parse_json_object
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -144,70 +144,11 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
     return asset_response(asset)
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """One byte range (inclusive); None means serve the whole body."""
-    match = _RANGE.fullmatch(header.strip())
-    if not match:
-        return None  # multiple or malformed ranges: RFC 9110 lets us ignore them
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:
-        length = int(last)
-        if length == 0:
-            raise _unsatisfiable(size)
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
-    if start >= size or end < start:
-        raise _unsatisfiable(size)
-    return start, min(end, size - 1)
-
-
-class _RangeNotSatisfiable(InvalidInput):
-    status = 416
-    title = "Range not satisfiable"
-
-
-def _unsatisfiable(size: int) -> _RangeNotSatisfiable:
-    error = _RangeNotSatisfiable(f"the file has {size} bytes")
-    error.headers["Content-Range"] = f"bytes */{size}"
-    return error
-
-
 @router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
 async def content(asset_id: str, request: Request, workspace: ReadWorkspace,
                   container: ContainerDep) -> Response:
     asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
-    etag = f'"{asset.sha256}"'
-    headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=3600",
-    }
-    filename = quote(f"{asset.name}" if "." in asset.name else f"{asset.name}.{asset.extension}")
-    if media.is_active_content(asset.mime):
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-        headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    else:
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    byte_range = None
-    range_header = request.headers.get("range")
-    if range_header and request.headers.get("if-range", etag) == etag:
-        byte_range = _parse_range(range_header, asset.size_bytes)
-    start, end = byte_range or (0, None)
-    body = await run_in_threadpool(container.assets.content, asset, start, end)
-    length = body.end - body.start + 1 if body.info.size else 0
-    headers["Content-Length"] = str(length)
-    status = 200
-    if byte_range is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {body.start}-{body.end}/{body.info.size}"
-    return StreamingResponse(body.chunks, status_code=status, media_type=asset.mime,
-                             headers=headers)
+    return await content_response(request, container.assets, asset)
 
 
 @router.get("/{asset_id}/thumbnail", summary="A WebP preview (small 150 px, medium 600 px)")
@@ -216,15 +157,7 @@ async def thumbnail(asset_id: str, request: Request, workspace: ReadWorkspace,
                     size: Annotated[str, Query(pattern="^(small|medium)$")] = "small",
                     ) -> Response:
     asset, data = await run_in_threadpool(container.assets.preview, workspace, asset_id, size)
-    if data is None:
-        state = "is still being processed" if asset.status == "processing" else "has no preview"
-        raise NotFound(f"the asset {state}")
-    etag = f'"{asset.sha256[:32]}-{size}"'
-    headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "private, max-age=86400"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type="image/webp", headers=headers)
+    return preview_response(request, asset, data, size)
 
 
 @router.get("/{asset_id}/similar", summary="Visually similar assets (CLIP)")

@@ -76,6 +76,7 @@ class AssetPatch(BaseModel):
     folder_id: str | None = Field(default=None, max_length=64)
     prompt: str | None = Field(default=None, max_length=20_000)
     metadata: dict[str, Any] | None = None
+    favorite: bool | None = None
 
     @field_validator("name")
     @classmethod
@@ -211,16 +212,20 @@ class AssetService:
         return Source.UPLOAD
 
     def _first_copy(self, asset: Asset) -> str | None:
-        """Another live asset of this workspace with the same bytes (exact duplicate), from
-        the per-content markers; the oldest wins, so every copy points at one original."""
-        prefix = layout.sha_member_prefix(asset.workspace, asset.sha256)
+        return self.existing_copy(asset.workspace, asset.sha256, exclude=asset.id)
+
+    def existing_copy(self, workspace: str, sha256: str, *,
+                      exclude: str | None = None) -> str | None:
+        """The id of a live (not trashed) asset of `workspace` with these bytes (an exact
+        duplicate), from the per-content markers; the oldest wins, so every copy points at
+        one original. None when there is none."""
         copies = []
-        for key in self._store.list_keys(prefix):
+        for key in self._store.list_keys(layout.sha_member_prefix(workspace, sha256)):
             other_id = key.rsplit("/", 1)[1]
-            if other_id == asset.id:
+            if other_id == exclude:
                 continue
             try:
-                other, _ = self.manifests.get(asset.workspace, other_id)
+                other, _ = self.manifests.get(workspace, other_id)
             except NotFound:
                 continue  # a failed upload's marker, or one still being written
             if other.status is not AssetStatus.DELETED:
@@ -284,6 +289,8 @@ class AssetService:
                 asset.tags = normalize_tags(changes["tags"] or [])
             if "folder_id" in changes:
                 asset.folder_id = changes["folder_id"] or None
+            if changes.get("favorite") is not None:
+                asset.favorite = changes["favorite"]
             if "prompt" in changes or "metadata" in changes:
                 base = asset.generation_client.model_dump(exclude_defaults=True) \
                     if asset.generation_client else {}
@@ -298,6 +305,52 @@ class AssetService:
         self._enqueue(updated)
         return updated
 
+    def change_tags(self, workspace: str, asset_id: str, *, add: list[str] | None = None,
+                    remove: list[str] | None = None) -> Asset:
+        """Add and remove tags relative to the manifest current at write time, so a
+        concurrent edit of other tags or fields is never lost. No change, no new revision."""
+        adding = normalize_tags(add)
+        removing = set(normalize_tags(remove))
+
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is AssetStatus.DELETED:
+                raise NotFound("asset is in the trash; restore it first")
+            kept = [tag for tag in asset.tags if tag not in removing]
+            tags = normalize_tags(kept + [tag for tag in adding if tag not in removing])
+            if tags == asset.tags:
+                return None
+            asset.tags = tags
+            return asset
+
+        return self._change(workspace, asset_id, mutate)
+
+    def set_favorite(self, workspace: str, asset_id: str, favorite: bool) -> Asset:
+        """Star or unstar an asset; no new revision when it already is."""
+
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is AssetStatus.DELETED:
+                raise NotFound("asset is in the trash; restore it first")
+            if asset.favorite == favorite:
+                return None
+            asset.favorite = favorite
+            return asset
+
+        return self._change(workspace, asset_id, mutate)
+
+    def _change(self, workspace: str, asset_id: str, mutate: Mutation) -> Asset:
+        """Apply `mutate` by compare-and-swap; re-index only when a revision was written."""
+        written = False
+
+        def tracked(asset: Asset) -> Asset | None:
+            nonlocal written  # the last attempt (after lost races) is the one that counts
+            changed = mutate(asset)
+            written = changed is not None
+            return changed
+
+        asset = self.manifests.update(workspace, asset_id, tracked)
+        if written:
+            self._enqueue(asset)
+        return asset
     def apply(self, workspace: str, asset_id: str, change: Mutation) -> Asset | None:
         """Apply `change` to one manifest by compare-and-swap (re-run on a lost race) and
         re-index it; None when `change` found nothing to do. For services that edit many
@@ -358,3 +411,16 @@ class AssetService:
         except Unavailable:
             return asset, False
         return asset, True
+
+    def unindexed(self, workspace: str, asset_ids: list[str]) -> list[str]:
+        """Those of `asset_ids` whose latest revision is not searchable yet (see `indexed`);
+        an asset gone meanwhile has nothing left to wait for."""
+        pending = []
+        for asset_id in asset_ids:
+            try:
+                _, done = self.indexed(workspace, asset_id)
+            except NotFound:
+                continue
+            if not done:
+                pending.append(asset_id)
+        return pending

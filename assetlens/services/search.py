@@ -15,6 +15,8 @@ from assetlens.ports import Embedder, SearchIndex
 from assetlens.query import (
     MAX_QUERY_CHARS,
     Facet,
+    FacetBucket,
+    FacetMode,
     Filters,
     Hit,
     SearchMode,
@@ -41,6 +43,7 @@ class SearchRequest(BaseModel):
     mode: SearchMode = SearchMode.KEYWORD
     filters: Filters = Field(default_factory=Filters)
     facets: list[Facet] = Field(default_factory=list, max_length=len(Facet))
+    facet_mode: FacetMode = FacetMode.CONJUNCTIVE
     sort: str | None = Field(default=None, max_length=40)
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=512)
@@ -81,33 +84,40 @@ class SearchService:
         if request.mode is SearchMode.KEYWORD:
             return self._index.search(SearchQuery(
                 workspace=workspace, text=text, filters=request.filters,
-                facets=request.facets, sort=Sort.parse(request.sort, has_text=bool(text)),
+                facets=request.facets, facet_mode=request.facet_mode,
+                sort=Sort.parse(request.sort, has_text=bool(text)),
                 limit=request.limit, cursor=request.cursor,
             ))
         if not text:
             raise InvalidInput(f"{request.mode.value} search needs a query text `q`")
         vector, model = self._embed_text(text)
         offset = _offset(request.cursor)
+        depth = min(MAX_VECTOR_RESULTS, max(offset + request.limit, FUSION_WINDOW))
+        ranked = self._rank(workspace, request.mode, text, (vector, model), request.filters,
+                            depth)
+        return self._page(workspace, ranked, offset, request, (vector, model), depth)
+
+    def _rank(self, workspace: str, mode: SearchMode, text: str,
+              embedded: tuple[list[float], str], filters: Filters, depth: int) -> list[Hit]:
+        """The semantic or hybrid ranking of `text` under `filters`, `depth` vectors deep."""
+        vector, model = embedded
         vector_hits = self._index.knn(VectorQuery(
-            workspace=workspace, vector=vector, model=model, filters=request.filters,
-            k=min(MAX_VECTOR_RESULTS, max(offset + request.limit, FUSION_WINDOW)),
+            workspace=workspace, vector=vector, model=model, filters=filters, k=depth,
         ))
-        if request.mode is SearchMode.SEMANTIC:
-            ranked = vector_hits
-        else:
+        if mode is SearchMode.SEMANTIC:
+            return vector_hits
+        keyword = self._index.search(SearchQuery(
+            workspace=workspace, text=text, filters=filters,
+            limit=min(100, FUSION_WINDOW), sort=Sort.parse(None, has_text=True),
+        ))
+        keyword_hits = list(keyword.hits)
+        while keyword.next_cursor and len(keyword_hits) < FUSION_WINDOW:
             keyword = self._index.search(SearchQuery(
-                workspace=workspace, text=text, filters=request.filters,
-                limit=min(100, FUSION_WINDOW), sort=Sort.parse(None, has_text=True),
+                workspace=workspace, text=text, filters=filters, limit=100,
+                sort=Sort.parse(None, has_text=True), cursor=keyword.next_cursor,
             ))
-            keyword_hits = list(keyword.hits)
-            while keyword.next_cursor and len(keyword_hits) < FUSION_WINDOW:
-                keyword = self._index.search(SearchQuery(
-                    workspace=workspace, text=text, filters=request.filters, limit=100,
-                    sort=Sort.parse(None, has_text=True), cursor=keyword.next_cursor,
-                ))
-                keyword_hits.extend(keyword.hits)
-            ranked = reciprocal_rank_fusion([keyword_hits, vector_hits[:FUSION_WINDOW]])
-        return self._page(workspace, ranked, offset, request)
+            keyword_hits.extend(keyword.hits)
+        return reciprocal_rank_fusion([keyword_hits, vector_hits[:FUSION_WINDOW]])
 
     def similar(self, workspace: str, asset_id: str, limit: int,
                 filters: Filters | None = None) -> list[Hit]:
@@ -147,22 +157,40 @@ class SearchService:
         assert self._embedder is not None
         return self._embedder.embed_texts([text])[0], model
 
-    def _page(self, workspace: str, ranked: list[Hit], offset: int,
-              request: SearchRequest) -> SearchPage:
+    def _page(self, workspace: str, ranked: list[Hit], offset: int, request: SearchRequest,
+              embedded: tuple[list[float], str], depth: int) -> SearchPage:
         window = ranked[offset: offset + request.limit]
         more = offset + request.limit < len(ranked)
-        facets = {}
-        if request.facets and ranked:
-            counted = self._index.search(SearchQuery(
-                workspace=workspace, filters=request.filters.model_copy(
-                    update={"ids": [hit.asset.id for hit in ranked]}),
-                facets=request.facets, limit=1,
-            ))
-            facets = counted.facets
         return SearchPage(
-            total=len(ranked), hits=window, facets=facets,
+            total=len(ranked), hits=window,
+            facets=self._ranked_facets(workspace, ranked, request, embedded, depth),
             next_cursor=encode_cursor(["offset", offset + request.limit]) if more else None,
         )
+
+    def _ranked_facets(self, workspace: str, ranked: list[Hit], request: SearchRequest,
+                       embedded: tuple[list[float], str],
+                       depth: int) -> dict[str, list[FacetBucket]]:
+        """Facet counts over a semantic/hybrid result set. Disjunctive counts need the
+        results a facet's own field would not have filtered out, so the ranking is made
+        again without the faceted fields, and the index counts each facet over those."""
+        if not request.facets:
+            return {}
+        counted_over = ranked
+        if request.facet_mode is FacetMode.DISJUNCTIVE:
+            relaxed = request.filters
+            for facet in request.facets:
+                relaxed = relaxed.without(facet)
+            if relaxed != request.filters:
+                text = (request.q or "").strip()
+                counted_over = self._rank(workspace, request.mode, text, embedded, relaxed,
+                                          depth)
+        if not counted_over:
+            return {}
+        return self._index.search(SearchQuery(
+            workspace=workspace, filters=request.filters.model_copy(
+                update={"ids": [hit.asset.id for hit in counted_over]}),
+            facets=request.facets, facet_mode=request.facet_mode, limit=1,
+        )).facets
 
 
 def _offset(cursor: str | None) -> int:

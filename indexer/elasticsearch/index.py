@@ -38,6 +38,8 @@ from indexer.elasticsearch.failures import (
     translate,
 )
 from indexer.elasticsearch.mapping import (
+    ADDED_FIELDS,
+    MAPPING_VERSION,
     VECTOR_PREFIX,
     doc_id,
     document,
@@ -189,8 +191,11 @@ class ElasticsearchIndex:
     # -- SearchIndex: lifecycle -----------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create the first physical index with the alias when the alias is missing."""
-        if self.physical_indices():
+        """Create the first physical index with the alias when the alias is missing; bring
+        the mapping of an existing one up to date."""
+        existing = self.physical_indices()
+        if existing:
+            self._upgrade_mappings(existing)
             self._alias_seen = True
             return
         mine = self._create_physical(with_alias=True)
@@ -205,6 +210,23 @@ class ElasticsearchIndex:
                 ),
                 passthrough=(404,),
             )
+
+    def _upgrade_mappings(self, names: list[str]) -> None:
+        """Add the fields newer mapping versions define to indices made by older ones
+        (additive, so it is safe with writers running; documents written before read as
+        the fields' defaults until `assetlens reindex`)."""
+        response = self._call("read mapping", lambda: self._client.indices.get_mapping(index=names))
+        for name in names:
+            meta = response.body.get(name, {}).get("mappings", {}).get("_meta", {})
+            if int(meta.get("version", 1)) >= MAPPING_VERSION:
+                continue
+            log.warning("elasticsearch: upgrading the mapping of %s to version %d; run "
+                        "`assetlens reindex` to fill the new fields of older documents",
+                        name, MAPPING_VERSION)
+            self._call("upgrade mapping", functools.partial(
+                self._client.indices.put_mapping, index=name, properties=ADDED_FIELDS,
+                meta={"version": MAPPING_VERSION},
+            ))
 
     def check(self) -> None:
         """Raise IndexUnavailable unless the cluster answers (quickly) and is not red."""

@@ -26,6 +26,11 @@ from assetlens.query import IndexDoc
 from assetlens.textsplit import split_cjk
 
 ANALYZER = "assetlens_text"
+# Fields added since the first mapping, by the mapping version that added them. An index made
+# by an older version gets them with a put-mapping (`ElasticsearchIndex.ensure`); documents
+# written before then lack them, which the queries read as the default (favorite: false).
+MAPPING_VERSION = 2
+ADDED_FIELDS: dict[str, dict[str, Any]] = {"favorite": {"type": "boolean"}}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Text fields and their boosts: the embedded index's bm25 column weights, so a word in the
@@ -81,6 +86,7 @@ def mappings() -> dict[str, Any]:
             # The lowercased name, computed in Python exactly as the embedded index does.
             "name_sort": {"type": "keyword", "ignore_above": _NAME_SORT_MAX},
             "ai_generated": {"type": "boolean"},
+            **ADDED_FIELDS,
             # Dates for the month histogram; microsecond longs for exact sorting, range
             # filters and cursors (a `date` keeps only milliseconds).
             "created_at": {"type": "date"},
@@ -94,7 +100,7 @@ def mappings() -> dict[str, Any]:
             "asset": {"type": "object", "enabled": False},
         }
     )
-    return {"dynamic": "strict", "properties": properties}
+    return {"dynamic": "strict", "_meta": {"version": MAPPING_VERSION}, "properties": properties}
 
 
 def vector_field(dims: int) -> str:
@@ -182,6 +188,7 @@ def document(doc: IndexDoc) -> dict[str, Any]:
         "loras": sorted({lora.name for lora in gen.loras}),
         "tags": sorted({tag_key(t) for t in asset.tags} - {""}),
         "ai_generated": gen.ai_generated,
+        "favorite": asset.favorite,
         "name": analysable(asset.name),
         "prompt": analysable(gen.prompt),
         "tags_text": analysable(" ".join(asset.tags)),

@@ -10,6 +10,7 @@ nothing. The workspace filter is added here, on every request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from assetlens.domain import Asset
@@ -18,6 +19,7 @@ from assetlens.query import (
     SIZE_BUCKETS,
     Facet,
     FacetBucket,
+    FacetMode,
     Filters,
     Hit,
     SearchPage,
@@ -37,6 +39,7 @@ MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit
 # the same latency (benchmarks/bench_search.py synthetic corpus).
 RESCORE_OVERSAMPLE = 2.0
 HIT_SOURCE = ["asset"]
+_VALUES = "values"  # the inner aggregation of a disjunctive facet
 
 # Facet → the keyword/boolean field a terms aggregation counts.
 TERMS_FACETS: dict[Facet, str] = {
@@ -50,8 +53,12 @@ TERMS_FACETS: dict[Facet, str] = {
     Facet.SAMPLER: "sampler",
     Facet.LORAS: "loras",
     Facet.AI_GENERATED: "ai_generated",
+    Facet.FAVORITE: "favorite",
     Facet.STATUS: "status",
 }
+# Boolean facets whose documents may lack the field (indexed before it was mapped): a
+# missing value counts as this one, as the embedded index's column default does.
+_MISSING_AS: dict[Facet, bool] = {Facet.FAVORITE: False}
 _SORT_FIELDS: dict[SortField, str] = {
     SortField.CREATED_AT: "created_us",
     SortField.UPDATED_AT: "updated_us",
@@ -84,6 +91,16 @@ def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
             {"terms": {"folder_id": list(filters.exclude_folder_id)}}]}})
     if filters.ai_generated is not None:
         clauses.append({"term": {"ai_generated": filters.ai_generated}})
+    if filters.favorite is not None:
+        # `must_not true` rather than `term false`: a document without the field is no
+        # favourite.
+        favourite = {"term": {"favorite": True}}
+        clauses.append(favourite if filters.favorite else {"bool": {"must_not": [favourite]}})
+    if filters.created_month:
+        clauses.append(_any_range("created_us", [_month_range(m) for m in filters.created_month]))
+    if filters.size_range:
+        bounds = {label: (low, high) for label, low, high in SIZE_BUCKETS}
+        clauses.append(_any_range("size_bytes", [bounds[label] for label in filters.size_range]))
     created: dict[str, int] = {}
     if filters.created_from is not None:
         created["gte"] = micros(filters.created_from)
@@ -99,6 +116,27 @@ def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
     if size:
         clauses.append({"range": {"size_bytes": size}})
     return clauses
+
+
+def _month_range(month: str) -> tuple[int, int]:
+    """[start, end) of a "YYYY-MM" month in UTC, in epoch microseconds."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=UTC)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+    return micros(start), micros(end)
+
+
+def _any_range(field: str, bounds: list[tuple[int | None, int | None]]) -> dict[str, Any]:
+    """A clause matching `field` in any of the [low, high) ranges (None is open)."""
+    ranges: list[dict[str, Any]] = []
+    for low, high in bounds:
+        limits: dict[str, int] = {}
+        if low is not None:
+            limits["gte"] = low
+        if high is not None:
+            limits["lt"] = high
+        ranges.append({"range": {field: limits}} if limits else {"match_all": {}})
+    return {"bool": {"should": ranges, "minimum_should_match": 1}}
 
 
 def text_clauses(text: str | None) -> list[dict[str, Any]]:
@@ -185,13 +223,28 @@ def facet_aggregation(facet: Facet, size: int) -> dict[str, Any]:
                 bucket["to"] = high
             ranges.append(bucket)
         return {"range": {"field": "size_bytes", "ranges": ranges}}
-    return {
-        "terms": {
-            "field": TERMS_FACETS[facet],
-            "size": size,
-            "order": [{"_count": "desc"}, {"_key": "asc"}],
-        }
+    terms: dict[str, Any] = {
+        "field": TERMS_FACETS[facet],
+        "size": size,
+        "order": [{"_count": "desc"}, {"_key": "asc"}],
     }
+    if facet in _MISSING_AS:
+        terms["missing"] = _MISSING_AS[facet]
+    return {"terms": terms}
+
+
+def facet_aggregations(query: SearchQuery) -> dict[str, Any]:
+    """The aggregations of the requested facets. In disjunctive mode each is wrapped in a
+    `filter` aggregation applying the filters it is counted under (the query itself then
+    carries only the filters no facet drops; the rest go to `post_filter`)."""
+    aggs: dict[str, Any] = {}
+    for facet in dict.fromkeys(query.facets):
+        inner = facet_aggregation(facet, query.facet_size)
+        if query.facet_mode is FacetMode.DISJUNCTIVE:
+            clauses = filter_clauses(query.workspace, query.facet_filters(facet))
+            inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {_VALUES: inner}}
+        aggs[facet.value] = inner
+    return aggs
 
 
 def search_body(query: SearchQuery) -> dict[str, Any]:
@@ -199,7 +252,12 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
     is a next page), the exact total, and the requested facets."""
     texts = text_clauses(query.text)
     order = ordering(query.sort, bool(texts))
-    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace, query.filters)}
+    disjunctive = bool(query.facets) and query.facet_mode is FacetMode.DISJUNCTIVE
+    query_filters = query.filters
+    if disjunctive:
+        for facet in query.facets:
+            query_filters = query_filters.without(facet)
+    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace, query_filters)}
     if texts:
         bool_query["must"] = texts
     body: dict[str, Any] = {
@@ -213,11 +271,11 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         body["track_scores"] = True
     if query.cursor:
         body["search_after"] = order.search_after(query.cursor)
+    if disjunctive:
+        # Hits (and the total) pass every filter; the aggregations see the wider query.
+        body["post_filter"] = {"bool": {"filter": filter_clauses(query.workspace, query.filters)}}
     if query.facets:
-        body["aggs"] = {
-            facet.value: facet_aggregation(facet, query.facet_size)
-            for facet in dict.fromkeys(query.facets)
-        }
+        body["aggs"] = facet_aggregations(query)
     return body
 
 
@@ -267,6 +325,8 @@ def _text_score(hit: dict[str, Any]) -> float | None:
 
 
 def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
+    if _VALUES in agg:  # a disjunctive facet's filter aggregation
+        agg = agg[_VALUES]
     raw: list[dict[str, Any]] = agg.get("buckets", [])
     if facet is Facet.SIZE:
         # Range buckets come in SIZE_BUCKETS order; empty ones are not facet values.

@@ -36,7 +36,7 @@ from assetlens.query import (
     VectorQuery,
 )
 from assetlens.textsplit import query_terms
-from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows
+from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
 from indexer.embedded.translate import (
     FACET_COLUMNS,
     FACET_SIDE_TABLES,
@@ -54,8 +54,9 @@ _REMOVALS_KEPT = 10_000
 _SIZE_ORDER = {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)}
 _ASSET_COLUMNS = (
     "workspace", "id", "revision", "seq", "type", "folder_id", "model", "provider",
-    "source", "generator", "sampler", "ai_generated", "status", "created_at", "updated_at",
-    "created_month", "size_bytes", "size_bucket", "name", "name_sort", "vector_model",
+    "source", "generator", "sampler", "ai_generated", "favorite", "status", "created_at",
+    "updated_at", "created_month", "size_bytes", "size_bucket", "name", "name_sort",
+    "vector_model",
 )  # fmt: skip
 _INSERT_ASSET = (
     f"INSERT INTO assets ({', '.join(_ASSET_COLUMNS)}) "
@@ -185,6 +186,7 @@ class EmbeddedSearchIndex:
         if conn is not None:
             self._forget(conn)
         conn = _connect(self._dir / db, self._busy_timeout_s)
+        migrate(conn)
         self._local.conn, self._local.db = conn, db
         with self._lock:
             self._conns.append(conn)
@@ -304,14 +306,8 @@ class EmbeddedSearchIndex:
         terms = query_terms(query.text)
         has_text = bool(terms)
         order = ordering(query.sort, has_text)
-        where = filter_where(query.workspace, query.filters)
         match_params: list[Any] = [match_expression(terms)] if has_text else []
-        base = Where(list(where.parts), list(where.params))
-        if has_text:
-            base.add(
-                "a.rowid IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)",
-                *match_params,
-            )
+        where = filter_where(query.workspace, query.filters)
         page = Where(list(where.parts), list(where.params))
         if query.cursor:
             cond, params = order.after(query.cursor)
@@ -321,13 +317,9 @@ class EmbeddedSearchIndex:
             if query.facets:
                 # Match once into a per-connection temp table; the count and every facet
                 # read it instead of re-running the full-text match and filters.
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS matched (rowid INTEGER PRIMARY KEY)")
-                conn.execute("DELETE FROM temp.matched")
-                total = conn.execute(
-                    f"INSERT INTO temp.matched SELECT a.rowid FROM assets a WHERE {base.sql()}",
-                    base.params,
-                ).rowcount
+                total = _fill_matched(conn, "matched", where, match_params)
             else:
+                base = _with_match(where, match_params)
                 (total,) = conn.execute(
                     f"SELECT COUNT(*) FROM assets a WHERE {base.sql()}", base.params
                 ).fetchone()
@@ -337,7 +329,9 @@ class EmbeddedSearchIndex:
                 [*match_params, *page.params, query.limit + 1],
             ).fetchall()
             docs = _docs(conn, [r[1] for r in rows[: query.limit]])
-            facets = {f.value: _facet(conn, f, query.facet_size) for f in query.facets}
+            facets = {
+                f.value: self._count_facet(conn, query, f, match_params) for f in query.facets
+            }
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         hits = [
@@ -346,6 +340,17 @@ class EmbeddedSearchIndex:
         ]
         next_cursor = order.cursor(rows[-1][2], rows[-1][0]) if more and rows else None
         return SearchPage(total=int(total), hits=hits, facets=facets, next_cursor=next_cursor)
+
+    @staticmethod
+    def _count_facet(conn: sqlite3.Connection, query: SearchQuery, facet: Facet,
+                     match_params: list[Any]) -> list[FacetBucket]:
+        """`facet`'s buckets over the hits (temp.matched), or in disjunctive mode over the
+        hits of the filters less the facet's own field (temp.relaxed)."""
+        filters = query.facet_filters(facet)
+        if filters is query.filters:
+            return _facet(conn, facet, query.facet_size, "matched")
+        _fill_matched(conn, "relaxed", filter_where(query.workspace, filters), match_params)
+        return _facet(conn, facet, query.facet_size, "relaxed")
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Exact top-k by dot product among `query.model`'s vectors in the workspace."""
@@ -547,12 +552,34 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
     )
 
 
-def _facet(conn: sqlite3.Connection, facet: Facet, size: int) -> list[FacetBucket]:
-    """Counts of `facet`'s values over the assets in temp.matched."""
+def _with_match(where: Where, match_params: list[Any]) -> Where:
+    """`where` and, with a text, the full-text match."""
+    base = Where(list(where.parts), list(where.params))
+    if match_params:
+        base.add("a.rowid IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)",
+                 *match_params)
+    return base
+
+
+def _fill_matched(conn: sqlite3.Connection, table: str, where: Where,
+                  match_params: list[Any]) -> int:
+    """Fill the per-connection temp table `table` with the rowids passing `where` (and the
+    text match); returns how many."""
+    base = _with_match(where, match_params)
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (rowid INTEGER PRIMARY KEY)")
+    conn.execute(f"DELETE FROM temp.{table}")
+    count: int = conn.execute(
+        f"INSERT INTO temp.{table} SELECT a.rowid FROM assets a WHERE {base.sql()}", base.params
+    ).rowcount
+    return count
+
+
+def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str) -> list[FacetBucket]:
+    """Counts of `facet`'s values over the assets in the temp table `source`."""
     if facet in FACET_SIDE_TABLES:
-        table, column = FACET_SIDE_TABLES[facet]
+        side, column = FACET_SIDE_TABLES[facet]
         rows = conn.execute(
-            f"SELECT s.{column}, COUNT(*) AS n FROM temp.matched h JOIN {table} s "
+            f"SELECT s.{column}, COUNT(*) AS n FROM temp.{source} h JOIN {side} s "
             f"ON s.asset_rowid = h.rowid "
             f"GROUP BY s.{column} ORDER BY n DESC, s.{column} ASC LIMIT ?",
             [size],
@@ -566,13 +593,13 @@ def _facet(conn: sqlite3.Connection, facet: Facet, size: int) -> list[FacetBucke
     else:
         order = f"n DESC, a.{column} ASC"
     rows = conn.execute(
-        f"SELECT a.{column}, COUNT(*) AS n FROM temp.matched h JOIN assets a "
+        f"SELECT a.{column}, COUNT(*) AS n FROM temp.{source} h JOIN assets a "
         f"ON a.rowid = h.rowid WHERE a.{column} IS NOT NULL "
         f"GROUP BY a.{column} ORDER BY {order} LIMIT ?",
         [size if facet is not Facet.SIZE else len(SIZE_BUCKETS)],
     ).fetchall()
     if facet is Facet.SIZE:
         rows = sorted(rows, key=lambda r: _SIZE_ORDER.get(r[0], len(SIZE_BUCKETS)))[:size]
-    if facet is Facet.AI_GENERATED:
+    if facet in (Facet.AI_GENERATED, Facet.FAVORITE):
         return [FacetBucket(value="true" if v else "false", count=n) for v, n in rows]
     return [FacetBucket(value=str(v), count=n) for v, n in rows]

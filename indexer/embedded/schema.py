@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,8 @@ from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, size_bucket
 from assetlens.textsplit import split_cjk
 
-SCHEMA_VERSION = 1
+# 2: assets.favorite (an older database is migrated in place by `migrate`).
+SCHEMA_VERSION = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # bm25 weights of the FTS columns, in FTS_COLUMNS order: a word in the name or the prompt
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS assets (
     generator TEXT,
     sampler TEXT,
     ai_generated INTEGER,
+    favorite INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
@@ -84,6 +87,36 @@ CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 (
     {", ".join(FTS_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2'
 );
 """
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an older schema version up to SCHEMA_VERSION, in one write
+    transaction (safe when several processes try at once: the loser finds it done)."""
+    if _schema_version(conn) >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _schema_version(conn) < 2:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(assets)")}
+            if "favorite" not in columns:
+                conn.execute("ALTER TABLE assets ADD COLUMN favorite INTEGER NOT NULL DEFAULT 0")
+            # The stored asset JSON already says which assets are favourites.
+            conn.execute(
+                "UPDATE assets SET favorite = COALESCE((SELECT json_extract(b.doc, '$.favorite') "
+                "FROM asset_blobs b WHERE b.rowid = assets.rowid), 0)"
+            )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return 1 if row is None else int(row[0])
 
 
 def micros(value: datetime) -> int:
@@ -141,6 +174,7 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "generator": gen.generator,
         "sampler": gen.sampler,
         "ai_generated": None if gen.ai_generated is None else int(gen.ai_generated),
+        "favorite": int(asset.favorite),
         "status": asset.status.value,
         "created_at": micros(asset.created_at),
         "updated_at": micros(asset.updated_at),

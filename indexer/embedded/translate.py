@@ -27,6 +27,7 @@ FACET_COLUMNS: dict[Facet, str] = {
     Facet.GENERATOR: "generator",
     Facet.SAMPLER: "sampler",
     Facet.AI_GENERATED: "ai_generated",
+    Facet.FAVORITE: "favorite",
     Facet.STATUS: "status",
     Facet.CREATED: "created_month",
     Facet.SIZE: "size_bucket",
@@ -83,6 +84,8 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
         ("source", filters.source),
         ("generator", filters.generator),
         ("sampler", filters.sampler),
+        ("created_month", filters.created_month),
+        ("size_bucket", filters.size_range),
         ("id", filters.ids),
     ]
     for column, values in scalar:
@@ -106,6 +109,8 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
             )
     if filters.ai_generated is not None:
         where.add(f"{alias}.ai_generated = ?", int(filters.ai_generated))
+    if filters.favorite is not None:
+        where.add(f"{alias}.favorite = ?", int(filters.favorite))
     if filters.created_from is not None:
         where.add(f"{alias}.created_at >= ?", micros(filters.created_from))
     if filters.created_to is not None:

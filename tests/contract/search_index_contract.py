@@ -28,6 +28,7 @@ from assetlens.errors import InvalidInput
 from assetlens.ports import SearchIndex
 from assetlens.query import (
     Facet,
+    FacetMode,
     Filters,
     IndexDoc,
     SearchPage,
@@ -81,6 +82,7 @@ def make_asset(
     sampler: str | None = None,
     loras: Sequence[str] = (),
     ai_generated: bool | None = None,
+    favorite: bool = False,
     status: AssetStatus = AssetStatus.READY,
     size: int = 1000,
     created: datetime = T0,
@@ -103,6 +105,7 @@ def make_asset(
         status=status,
         tags=list(tags),
         folder_id=folder_id,
+        favorite=favorite,
         source=source,
         generation=Generation(
             prompt=prompt,
@@ -183,14 +186,15 @@ FACET_DOCS = [
     make_asset("f1", type=AssetType.IMAGE, prompt="red sunset over the sea",
                tags=["cat", "cute"], folder_id="folder-1", model="sdxl", provider="local",
                source=Source.GENERATION, generator="comfyui", sampler="euler",
-               loras=["detail"], ai_generated=True, size=50_000, created=on(1, 10)),
+               loras=["detail"], ai_generated=True, size=50_000, created=on(1, 10),
+               favorite=True),
     make_asset("f2", type=AssetType.IMAGE, prompt="sunset city skyline",
                tags=["cat"], folder_id="folder-2", model="flux", provider="replicate",
                source=Source.GENERATION, generator="a1111", sampler="dpm",
                loras=["detail", "style"], ai_generated=True, size=500_000, created=on(2, 5)),
     make_asset("f3", type=AssetType.VIDEO, prompt="timelapse sunset", tags=["dog"],
                folder_id="folder-1", source=Source.UPLOAD, ai_generated=False,
-               size=5 * MB, created=on(2, 20)),
+               size=5 * MB, created=on(2, 20), favorite=True),
     make_asset("f4", type=AssetType.AUDIO, source=Source.IMPORT, size=50 * MB,
                created=on(3, 1)),
     make_asset("f5", type=AssetType.IMAGE, prompt="a dog in the park", tags=["dog", "cute"],
@@ -198,12 +202,12 @@ FACET_DOCS = [
                ai_generated=True, status=AssetStatus.PROCESSING, size=200 * MB,
                created=on(3, 15)),
     make_asset("f6", type=AssetType.IMAGE, prompt="sunset deleted", tags=["cat"], model="sdxl",
-               status=AssetStatus.DELETED, created=on(1, 20)),
+               status=AssetStatus.DELETED, created=on(1, 20), favorite=True),
     # Another workspace, matching almost every filter: must never show up.
     make_asset("f1", workspace=OTHER_WS, type=AssetType.IMAGE, prompt="sunset sunset",
                tags=["cat", "cute"], folder_id="folder-1", model="sdxl", provider="local",
                source=Source.GENERATION, generator="comfyui", sampler="euler",
-               loras=["detail"], ai_generated=True, size=50_000),
+               loras=["detail"], ai_generated=True, size=50_000, favorite=True),
     make_asset("x9", workspace=OTHER_WS, type=AssetType.IMAGE, prompt="sunset", tags=["cat"]),
 ]  # fmt: skip
 F1, F2, F3, F4, F5, F6 = (aid(f"f{i}") for i in range(1, 7))
@@ -472,6 +476,15 @@ class SearchIndexContract:
             (Filters(loras=["detail"]), {F1, F2}),
             (Filters(ai_generated=True), {F1, F2, F5}),
             (Filters(ai_generated=False), {F3}),
+            (Filters(favorite=True), {F1, F3}),
+            (Filters(favorite=False), {F2, F4, F5}),
+            (Filters(favorite=True, status=[AssetStatus.DELETED]), {F6}),
+            (Filters(created_month=["2024-02"]), {F2, F3}),
+            (Filters(created_month=["2024-01", "2024-03"]), {F1, F4, F5}),
+            (Filters(created_month=["2023-12"]), set()),
+            (Filters(size_range=["<100KB"]), {F1}),
+            (Filters(size_range=["1MB-10MB", ">=100MB"]), {F3, F5}),
+            (Filters(size_range=["10MB-100MB"], created_month=["2024-03"]), {F4}),
             (Filters(ids=[F1, F3, X9, F6]), {F1, F3}),
             (Filters(created_from=on(2, 5), created_to=on(3, 1)), {F2, F3, F4}),
             (Filters(created_from=on(2, 5) + timedelta(seconds=1)), {F3, F4, F5}),
@@ -512,6 +525,7 @@ class SearchIndexContract:
         assert facet(page, Facet.LORAS) == [("detail", 2), ("style", 1)]
         assert facet(page, Facet.AI_GENERATED) == [("true", 3), ("false", 1)]
         assert facet(page, Facet.STATUS) == [("ready", 4), ("processing", 1)]
+        assert facet(page, Facet.FAVORITE) == [("false", 3), ("true", 2)]
         assert facet(page, Facet.CREATED) == [("2024-03", 2), ("2024-02", 2), ("2024-01", 1)]
         assert facet(page, Facet.SIZE) == [
             ("<100KB", 1), ("100KB-1MB", 1), ("1MB-10MB", 1), ("10MB-100MB", 1), (">=100MB", 1),
@@ -540,6 +554,120 @@ class SearchIndexContract:
 
     def test_no_facets_unless_asked(self, facet_index: SearchIndex) -> None:
         assert search(facet_index).facets == {}
+
+    def test_month_and_size_filters_cut_at_bucket_bounds(self, index: SearchIndex) -> None:
+        tick = timedelta(microseconds=1)
+        feb = datetime(2024, 2, 1, tzinfo=UTC)
+        mar = datetime(2024, 3, 1, tzinfo=UTC)
+        put(
+            index,
+            make_doc(make_asset("jan-last", created=feb - tick, size=100 * 1024 - 1)),
+            make_doc(make_asset("feb-first", created=feb, size=100 * 1024)),
+            make_doc(make_asset("feb-last", created=mar - tick, size=MB - 1)),
+            make_doc(make_asset("mar-first", created=mar, size=MB)),
+        )
+        assert found(index, filters=Filters(created_month=["2024-02"])) == {
+            aid("feb-first"), aid("feb-last"),
+        }  # fmt: skip
+        assert found(index, filters=Filters(size_range=["100KB-1MB"])) == {
+            aid("feb-first"), aid("feb-last"),
+        }  # fmt: skip
+        page = search(index, facets=[Facet.CREATED, Facet.SIZE])
+        assert facet(page, Facet.CREATED) == [("2024-03", 1), ("2024-02", 2), ("2024-01", 1)]
+        assert facet(page, Facet.SIZE) == [("<100KB", 1), ("100KB-1MB", 2), ("1MB-10MB", 1)]
+
+    # -- disjunctive facets --------------------------------------------------------------
+
+    def test_disjunctive_facet_ignores_its_own_field(self, facet_index: SearchIndex) -> None:
+        page = search(
+            facet_index, filters=Filters(type=[AssetType.IMAGE], created_month=["2024-03"]),
+            facets=[Facet.TYPE, Facet.CREATED, Facet.SIZE, Facet.FAVORITE],
+            facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert ids_of(page) == [F5]
+        assert page.total == 1
+        # Each facet is counted without its own field's filter…
+        assert facet(page, Facet.TYPE) == [("audio", 1), ("image", 1)]
+        assert facet(page, Facet.CREATED) == [("2024-03", 1), ("2024-02", 1), ("2024-01", 1)]
+        # …and narrowed by every other one.
+        assert facet(page, Facet.SIZE) == [(">=100MB", 1)]
+        assert facet(page, Facet.FAVORITE) == [("false", 1)]
+
+    def test_disjunctive_multi_select_keeps_the_other_values(
+        self, facet_index: SearchIndex
+    ) -> None:
+        page = search(
+            facet_index, filters=Filters(model=["sdxl", "flux"], tags=["cat"]),
+            facets=[Facet.MODEL, Facet.TAGS, Facet.LORAS], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert set(ids_of(page)) == {F1, F2}
+        assert facet(page, Facet.MODEL) == [("flux", 1), ("sdxl", 1)]
+        assert facet(page, Facet.TAGS) == [("cat", 2), ("cute", 2), ("dog", 1)]
+        assert facet(page, Facet.LORAS) == [("detail", 2), ("style", 1)]
+        narrowed = search(
+            facet_index, filters=Filters(model=["sdxl"], tags=["cat"]),
+            facets=[Facet.MODEL, Facet.TAGS, Facet.LORAS], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert ids_of(narrowed) == [F1]
+        assert facet(narrowed, Facet.MODEL) == [("flux", 1), ("sdxl", 1)]
+        assert facet(narrowed, Facet.TAGS) == [("cute", 2), ("cat", 1), ("dog", 1)]
+        assert facet(narrowed, Facet.LORAS) == [("detail", 1)]
+
+    def test_disjunctive_counts_even_with_no_hits(self, facet_index: SearchIndex) -> None:
+        page = search(
+            facet_index, filters=Filters(size_range=["<100KB", "1MB-10MB"], favorite=False),
+            facets=[Facet.SIZE, Facet.FAVORITE], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert page.total == 0
+        assert page.hits == []
+        assert facet(page, Facet.SIZE) == [("100KB-1MB", 1), ("10MB-100MB", 1), (">=100MB", 1)]
+        assert facet(page, Facet.FAVORITE) == [("true", 2)]
+
+    def test_disjunctive_with_text_and_folders(self, facet_index: SearchIndex) -> None:
+        page = search(
+            facet_index, "sunset", filters=Filters(type=[AssetType.VIDEO], folder_id="folder-1"),
+            facets=[Facet.TYPE, Facet.FOLDER], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert ids_of(page) == [F3]
+        assert facet(page, Facet.TYPE) == [("image", 1), ("video", 1)]
+        assert facet(page, Facet.FOLDER) == [("folder-1", 1)]
+
+    def test_disjunctive_status_adds_the_selected_ones(self, facet_index: SearchIndex) -> None:
+        page = search(
+            facet_index, filters=Filters(status=[AssetStatus.DELETED]),
+            facets=[Facet.STATUS, Facet.TAGS], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert ids_of(page) == [F6]
+        assert facet(page, Facet.STATUS) == [("ready", 4), ("deleted", 1), ("processing", 1)]
+        assert facet(page, Facet.TAGS) == [("cat", 1)]
+
+    @pytest.mark.parametrize(
+        "filters",
+        [
+            Filters(),
+            Filters(type=[AssetType.IMAGE], tags=["cute"]),
+            Filters(favorite=False, size_range=["<100KB", "100KB-1MB"]),
+            Filters(status=[AssetStatus.PROCESSING, AssetStatus.DELETED], model=["sdxl"]),
+        ],
+    )
+    def test_disjunctive_hits_pass_every_filter(
+        self, facet_index: SearchIndex, filters: Filters
+    ) -> None:
+        """Only the counts change with the mode; hits, total and pages do not, and with
+        no filter on any faceted field the counts are the conjunctive ones."""
+        pages = {
+            mode: list(paginate(facet_index, SearchQuery(
+                workspace=WS, filters=filters, facets=list(Facet), facet_mode=mode, limit=2,
+            )))
+            for mode in FacetMode
+        }  # fmt: skip
+        conjunctive, disjunctive = pages[FacetMode.CONJUNCTIVE], pages[FacetMode.DISJUNCTIVE]
+        assert [ids_of(p) for p in disjunctive] == [ids_of(p) for p in conjunctive]
+        assert [p.total for p in disjunctive] == [p.total for p in conjunctive]
+        if filters == Filters():
+            assert disjunctive[0].facets == conjunctive[0].facets
+        else:
+            assert disjunctive[0].facets != conjunctive[0].facets
 
     # -- sorting and pagination --------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from assetlens.errors import IndexUnavailable, InvalidInput
-from assetlens.query import Filters, IndexDoc, SearchQuery, VectorQuery
+from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.index import POINTER
+from indexer.embedded.schema import SCHEMA_VERSION
 from tests.contract.search_index_contract import MODEL, WS, aid, make_asset, make_doc, unit
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -228,3 +230,29 @@ def test_implements_the_search_index_port(tmp_path: Path) -> None:
     from assetlens.ports import SearchIndex
 
     assert isinstance(EmbeddedSearchIndex(tmp_path / "index"), SearchIndex)
+
+
+def test_a_schema_1_database_is_migrated_on_open(tmp_path: Path) -> None:
+    """A database made before `favorite` existed gains the column, filled from the stored
+    asset JSON, the first time a newer process opens it."""
+    path = tmp_path / "index"
+    first = EmbeddedSearchIndex(path)
+    first.upsert([make_doc(make_asset("star", favorite=True)), make_doc(make_asset("plain"))])
+    first.close()
+    db = path / (path / POINTER).read_text(encoding="utf-8").strip()
+    with sqlite3.connect(db) as conn:  # make it look like a schema-1 database
+        conn.execute("ALTER TABLE assets DROP COLUMN favorite")
+        conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+    conn.close()
+    reopened = EmbeddedSearchIndex(path)
+    try:
+        page = reopened.search(SearchQuery(workspace=WS, filters=Filters(favorite=True),
+                                           facets=[Facet.FAVORITE]))  # fmt: skip
+        assert [h.asset.id for h in page.hits] == [aid("star")]
+        assert [(b.value, b.count) for b in page.facets["favorite"]] == [("true", 1)]
+        with sqlite3.connect(db) as conn:
+            (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        conn.close()
+        assert version == SCHEMA_VERSION
+    finally:
+        reopened.close()

@@ -19,6 +19,7 @@ from assetlens.errors import IndexUnavailable, InvalidInput
 from assetlens.query import (
     Facet,
     FacetBucket,
+    FacetMode,
     Filters,
     IndexDoc,
     SearchQuery,
@@ -259,6 +260,43 @@ def test_facets_are_aggregations_of_the_query() -> None:
     assert ranges[0] == {"key": "<100KB", "to": 100 * 1024}
     assert ranges[-1] == {"key": ">=100MB", "from": 100 * 1024 * 1024}
     assert "aggs" not in search_body(SearchQuery(workspace=WS))
+
+
+def test_new_filters_become_clauses() -> None:
+    clauses = filter_clauses(WS, Filters(favorite=False, created_month=["2024-12"],
+                                         size_range=["<100KB", ">=100MB"]))  # fmt: skip
+    # A document indexed before `favorite` was mapped has none: it is no favourite.
+    assert {"bool": {"must_not": [{"term": {"favorite": True}}]}} in clauses
+    dec, jan = (int(datetime(y, m, 1, tzinfo=UTC).timestamp()) * 1_000_000
+                for y, m in ((2024, 12), (2025, 1)))  # fmt: skip
+    assert {"bool": {"should": [{"range": {"created_us": {"gte": dec, "lt": jan}}}],
+                     "minimum_should_match": 1}} in clauses  # fmt: skip
+    assert {"bool": {"should": [{"range": {"size_bytes": {"lt": 100 * 1024}}},
+                                {"range": {"size_bytes": {"gte": 100 * 1024 * 1024}}}],
+                     "minimum_should_match": 1}} in clauses  # fmt: skip
+    assert {"term": {"favorite": True}} in filter_clauses(WS, Filters(favorite=True))
+
+
+def test_disjunctive_facets_filter_their_own_aggregation() -> None:
+    filters = Filters(type=[AssetType.IMAGE], model=["sdxl"], tags=["cat"])
+    body = search_body(SearchQuery(workspace=WS, filters=filters, facet_mode=FacetMode.DISJUNCTIVE,
+                                   facets=[Facet.TYPE, Facet.MODEL]))  # fmt: skip
+    # The query keeps what no facet drops; every filter applies to hits via post_filter.
+    assert body["query"]["bool"]["filter"] == filter_clauses(WS, Filters(tags=["cat"]))
+    assert body["post_filter"] == {"bool": {"filter": filter_clauses(WS, filters)}}
+    type_agg = body["aggs"]["type"]
+    assert type_agg["filter"] == {"bool": {"filter": filter_clauses(
+        WS, Filters(model=["sdxl"], tags=["cat"]))}}  # fmt: skip
+    assert type_agg["aggs"]["values"]["terms"]["field"] == "type"
+    conjunctive = search_body(SearchQuery(workspace=WS, filters=filters, facets=[Facet.TYPE]))
+    assert "post_filter" not in conjunctive
+    assert "terms" in conjunctive["aggs"]["type"]
+    response = {"hits": {"total": {"value": 0}, "hits": []}, "aggregations": {
+        "type": {"doc_count": 3, "values": {"buckets": [{"key": "image", "doc_count": 3}]}},
+        "model": {"doc_count": 0, "values": {"buckets": []}}}}  # fmt: skip
+    page = search_page(SearchQuery(workspace=WS, facets=[Facet.TYPE, Facet.MODEL],
+                                   facet_mode=FacetMode.DISJUNCTIVE), response)  # fmt: skip
+    assert page.facets == {"type": [FacetBucket(value="image", count=3)], "model": []}
 
 
 # -- responses --------------------------------------------------------------------------

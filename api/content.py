@@ -1,0 +1,98 @@
+"""Serving an asset's bytes and previews over HTTP, for every route that shows an asset
+(`/v1/assets/…` and the shared views under `/v1/collections/…`): ETag, Range, nosniff,
+attachment with a sandboxing CSP for active content."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from assetlens import media
+from assetlens.domain import Asset
+from assetlens.errors import InvalidInput, NotFound
+from assetlens.services.assets import AssetService
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(InvalidInput):
+    status = 416
+    title = "Range not satisfiable"
+
+
+def _unsatisfiable(size: int) -> RangeNotSatisfiable:
+    error = RangeNotSatisfiable(f"the file has {size} bytes")
+    error.headers["Content-Range"] = f"bytes */{size}"
+    return error
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """One byte range (inclusive); None means serve the whole body."""
+    match = _RANGE.fullmatch(header.strip())
+    if not match:
+        return None  # multiple or malformed ranges: RFC 9110 lets us ignore them
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        length = int(last)
+        if length == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        raise _unsatisfiable(size)
+    return start, min(end, size - 1)
+
+
+async def content_response(request: Request, assets: AssetService, asset: Asset) -> Response:
+    """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
+    and If-Range."""
+    etag = f'"{asset.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=3600",
+    }
+    filename = quote(f"{asset.name}" if "." in asset.name else f"{asset.name}.{asset.extension}")
+    if media.is_active_content(asset.mime):
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+        headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    else:
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    byte_range = None
+    range_header = request.headers.get("range")
+    if range_header and request.headers.get("if-range", etag) == etag:
+        byte_range = parse_range(range_header, asset.size_bytes)
+    start, end = byte_range or (0, None)
+    body = await run_in_threadpool(assets.content, asset, start, end)
+    length = body.end - body.start + 1 if body.info.size else 0
+    headers["Content-Length"] = str(length)
+    status = 200
+    if byte_range is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {body.start}-{body.end}/{body.info.size}"
+    return StreamingResponse(body.chunks, status_code=status, media_type=asset.mime,
+                             headers=headers)
+
+
+def preview_response(request: Request, asset: Asset, data: bytes | None,
+                     size: str) -> Response:
+    """A WebP preview of `asset` (already authorised); 404 problem when there is none yet."""
+    if data is None:
+        state = "is still being processed" if asset.status == "processing" else "has no preview"
+        raise NotFound(f"the asset {state}")
+    etag = f'"{asset.sha256[:32]}-{size}"'
+    headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "private, max-age=86400"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/webp", headers=headers)

@@ -1,0 +1,289 @@
+// Wires the page: sign-in, search state ↔ URL, facets, grid, detail, uploads, bulk actions.
+import { ApiError } from "./api.js";
+import { renderBulkBar } from "./bulk.js";
+import { DetailPanel } from "./detail.js";
+import { icons } from "./dom.js";
+import { renderChips, renderFacets } from "./facets.js";
+import { Grid } from "./grid.js";
+import { runSearch } from "./search.js";
+import { currentSession, signIn, signOut } from "./session.js";
+import { loadCollections, loadFolders } from "./sidebar.js";
+import { getState, onStateChange, sameQuery, setState } from "./state.js";
+import { enableDrop, UploadQueue } from "./upload.js";
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const els = {
+  signin: $("signin"), signinForm: /** @type {HTMLFormElement} */ ($("signin-form")),
+  signinKey: /** @type {HTMLInputElement} */ ($("signin-key")), signinError: $("signin-error"),
+  app: $("app"), q: /** @type {HTMLInputElement} */ ($("q")), searchForm: $("search-form"),
+  sort: /** @type {HTMLSelectElement} */ ($("sort")), facets: $("facets"), chips: $("chips"),
+  summary: $("summary"), results: $("results"), empty: $("empty"), error: $("search-error"),
+  visualNote: $("visual-note"), workspace: $("workspace"), bulkbar: $("bulkbar"),
+  sidebar: $("sidebar"), sidebarToggle: $("sidebar-toggle"),
+};
+
+/** Paging state of the current result list. */
+/** The facets of the last first page (re-rendered when folder names arrive). */
+let lastFacets = {};
+
+const paging = { cursor: /** @type {string|null} */ (null), loading: false, done: true,
+  controller: /** @type {AbortController|null} */ (null), total: 0 };
+
+const grid = new Grid(els.results, $("sentinel"), {
+  open: (id) => setState({ asset: id }),
+  loadMore: () => loadMore(),
+  selectionChanged: (ids) => renderBulkBar(els.bulkbar, ids, {
+    clear: () => grid.clearSelection(),
+    done: () => { grid.clearSelection(); refresh(); },
+  }),
+});
+
+const detail = new DetailPanel($("detail"), {
+  close: () => setState({ asset: "" }),
+  open: (id) => setState({ asset: id }),
+  changed: (asset) => {
+    grid.update(asset);
+    refreshFacets();
+  },
+});
+
+/** Recount the facets after an edit (indexing is asynchronous, hence the delay); the
+ * result list and its scroll position stay as they are. */
+const refreshFacets = debounce(async () => {
+  const state = getState();
+  try {
+    const page = await runSearch(state, null, new AbortController().signal);
+    if (!sameQuery(state, getState())) return;
+    lastFacets = page.facets;
+    renderFacets(els.facets, page.facets, state.filters);
+  } catch {
+    // The next full refresh shows the counts; an edit must not raise a search error.
+  }
+}, 800);
+
+const uploads = new UploadQueue($("uploads"), $("upload-list"), debounce(() => refresh(), 600));
+
+/** Start the result list over for the current state (first page + facets). */
+async function refresh() {
+  const state = getState();
+  paging.controller?.abort();
+  const controller = new AbortController();
+  paging.controller = controller;
+  paging.loading = true;
+  els.error.hidden = true;
+  els.results.setAttribute("aria-busy", "true");
+  try {
+    const page = await runSearch(state, null, controller.signal);
+    if (controller.signal.aborted) return;
+    grid.reset();
+    grid.append(page.items);
+    paging.cursor = page.next_cursor;
+    paging.done = !page.next_cursor;
+    paging.total = page.total;
+    lastFacets = page.facets;
+    renderFacets(els.facets, page.facets, state.filters);
+    renderChips(els.chips, state.filters);
+    els.summary.textContent = `${page.total.toLocaleString()} asset${page.total === 1 ? "" : "s"}`;
+    els.empty.hidden = page.total > 0;
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    showError(error);
+  } finally {
+    if (paging.controller === controller) {
+      paging.loading = false;
+      els.results.removeAttribute("aria-busy");
+    }
+  }
+}
+
+/** The next page over the search cursor (infinite scroll). */
+async function loadMore() {
+  if (paging.loading || paging.done || !paging.cursor) return;
+  const controller = paging.controller || new AbortController();
+  paging.loading = true;
+  try {
+    const page = await runSearch(getState(), paging.cursor, controller.signal);
+    if (controller.signal.aborted) return;
+    grid.append(page.items);
+    paging.cursor = page.next_cursor;
+    paging.done = !page.next_cursor;
+  } catch (error) {
+    if (!controller.signal.aborted) showError(error);
+  } finally {
+    paging.loading = false;
+  }
+}
+
+function showError(error) {
+  els.error.hidden = false;
+  els.error.textContent = error instanceof ApiError
+    ? `${error.title}${error.detail ? `: ${error.detail}` : ""}` : String(error);
+}
+
+/** Reflect the state in the controls, then fetch what changed. */
+function render(state, previous) {
+  els.q.value = state.q;
+  const radio = /** @type {HTMLInputElement|null} */ (document.querySelector(`input[name=mode][value=${state.mode}]`));
+  if (radio && !radio.disabled) radio.checked = true;
+  els.sort.value = state.sort;
+  if (!previous || !sameQuery(state, previous)) refresh();
+  if (state.asset) detail.show(state.asset);
+  else if (previous?.asset) {
+    detail.hide();
+    document.getElementById(`tile-${previous.asset}`)?.focus();
+  }
+}
+
+/** Grey out the visual modes, with the reason, when the server has no CLIP model. */
+async function checkVisual() {
+  let reason = "";
+  try {
+    const ready = await fetch("/v1/ready").then((r) => r.json());
+    if (ready.checks?.visual_search !== "available") {
+      reason = "Semantic and hybrid search need a CLIP model, which this server does not have; keyword search works.";
+    }
+  } catch {
+    reason = "The server's visual search status is unknown.";
+  }
+  for (const mode of ["semantic", "hybrid"]) {
+    const input = /** @type {HTMLInputElement} */ ($(`mode-${mode}`));
+    input.disabled = Boolean(reason);
+    input.nextElementSibling?.setAttribute("title", reason);
+  }
+  els.visualNote.hidden = !reason;
+  els.visualNote.textContent = reason;
+  if (reason && getState().mode !== "keyword") setState({ mode: "keyword" }, { replace: true });
+}
+
+function showSignIn(message = "") {
+  els.app.hidden = true;
+  els.signin.hidden = false;
+  els.signinError.hidden = !message;
+  els.signinError.textContent = message;
+  els.signinKey.value = "";
+  els.signinKey.focus();
+}
+
+let started = false;
+
+/** @param {import("./session.js").Session} session */
+function startApp(session) {
+  els.signin.hidden = true;
+  els.app.hidden = false;
+  els.workspace.textContent = `${session.workspace}`;
+  els.workspace.title = `Workspace ${session.workspace} — ${session.scopes.join(", ")}`;
+  checkVisual();
+  loadFolders().then(() => {
+    renderFacets(els.facets, lastFacets, getState().filters);
+    renderChips(els.chips, getState().filters);
+  });
+  loadCollections();
+  if (!started) {
+    started = true;
+    onStateChange(render);
+  }
+  render(getState(), null);
+}
+
+/** Keep --topbar equal to the header's real height (it wraps on narrow screens). */
+function trackTopbar() {
+  const bar = /** @type {HTMLElement} */ (document.querySelector(".topbar"));
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--topbar", `${bar.offsetHeight}px`);
+  }).observe(bar);
+}
+
+function wireControls() {
+  trackTopbar();
+  els.sidebarToggle.innerHTML = icons.menu;
+  /** @type {HTMLElement} */ ($("uploads-close")).innerHTML = icons.close;
+  els.signinForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const key = els.signinKey.value.trim();
+    els.signinKey.value = "";
+    try {
+      startApp(await signIn(key));
+    } catch (error) {
+      showSignIn(error instanceof ApiError && error.status === 401
+        ? "That API key was not accepted." : `Sign-in failed: ${error instanceof ApiError ? error.message : error}`);
+    }
+  });
+  els.searchForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const mode = /** @type {HTMLInputElement} */ (document.querySelector("input[name=mode]:checked")).value;
+    setState({ q: els.q.value.trim(), mode, asset: "" });
+  });
+  for (const radio of document.querySelectorAll("input[name=mode]")) {
+    radio.addEventListener("change", () => {
+      if (getState().q) setState({ mode: /** @type {HTMLInputElement} */ (radio).value });
+    });
+  }
+  els.sort.addEventListener("change", () => setState({ sort: els.sort.value }));
+  $("signout").addEventListener("click", async () => {
+    await signOut().catch(() => undefined);
+    grid.reset();
+    detail.hide();
+    showSignIn();
+  });
+  $("home-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    setState({ q: "", mode: "keyword", filters: {}, sort: "", asset: "" });
+  });
+  const picker = /** @type {HTMLInputElement} */ ($("file-picker"));
+  picker.addEventListener("change", () => {
+    if (picker.files?.length) uploads.add(picker.files);
+    picker.value = "";
+  });
+  $("uploads-close").addEventListener("click", () => { $("uploads").hidden = true; });
+  enableDrop($("dropzone"), (files) => uploads.add(files));
+  els.sidebarToggle.addEventListener("click", () => {
+    const open = document.body.classList.toggle("sidebar-open");
+    els.sidebarToggle.setAttribute("aria-expanded", String(open));
+  });
+  // The narrow-screen drawer closes on a click outside it or on Esc.
+  const closeDrawer = () => {
+    document.body.classList.remove("sidebar-open");
+    els.sidebarToggle.setAttribute("aria-expanded", "false");
+  };
+  document.addEventListener("click", (event) => {
+    const target = /** @type {Node} */ (event.target);
+    if (document.body.classList.contains("sidebar-open") && !els.sidebar.contains(target) &&
+        !els.sidebarToggle.contains(target)) closeDrawer();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
+      closeDrawer();
+      els.sidebarToggle.focus();
+    } else if (event.key === "Escape" && getState().asset) {
+      event.preventDefault();
+      setState({ asset: "" });
+    } else if (event.key === "/" && document.activeElement?.tagName !== "INPUT") {
+      event.preventDefault();
+      els.q.focus();
+    }
+  });
+  window.addEventListener("session-expired", () => showSignIn("Your session ended. Sign in again."));
+}
+
+/** @param {() => void} fn @param {number} ms */
+function debounce(fn, ms) {
+  let timer = 0;
+  return () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(fn, ms);
+  };
+}
+
+async function main() {
+  wireControls();
+  try {
+    const session = await currentSession();
+    if (session) startApp(session);
+    else showSignIn();
+  } catch (error) {
+    showSignIn(`The server could not be reached: ${error instanceof ApiError ? error.message : error}`);
+  }
+}
+
+main();

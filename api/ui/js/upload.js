@@ -1,0 +1,98 @@
+// Uploads: drag and drop or the file picker, many at once, per-file progress and errors.
+import { ApiError, uploadFile } from "./api.js";
+import { formatBytes, h } from "./dom.js";
+
+const PARALLEL = 3;
+
+export class UploadQueue {
+  /**
+   * @param {HTMLElement} panel the uploads panel
+   * @param {HTMLElement} list its <ul>
+   * @param {() => void} onUploaded called after each success (to refresh the results)
+   */
+  constructor(panel, list, onUploaded) {
+    this.panel = panel;
+    this.list = list;
+    this.onUploaded = onUploaded;
+    /** @type {(() => Promise<void>)[]} */
+    this.waiting = [];
+    this.running = 0;
+  }
+
+  /** @param {Iterable<File>} files */
+  add(files) {
+    for (const file of files) {
+      const bar = h("progress", { max: "1", value: "0", "aria-label": `Uploading ${file.name}` });
+      const status = h("span", { class: "upload-status muted", text: "Waiting" });
+      const item = h("li", { class: "upload-item", "data-name": file.name },
+        h("span", { class: "upload-name", text: file.name }),
+        h("span", { class: "muted", text: formatBytes(file.size) }), bar, status);
+      this.list.prepend(item);
+      this.waiting.push(() => this.send(file, item, bar, status));
+    }
+    this.panel.hidden = false;
+    this.pump();
+  }
+
+  pump() {
+    while (this.running < PARALLEL && this.waiting.length) {
+      const task = /** @type {() => Promise<void>} */ (this.waiting.shift());
+      this.running += 1;
+      task().finally(() => {
+        this.running -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  /**
+   * @param {File} file @param {HTMLElement} item
+   * @param {HTMLProgressElement} bar @param {HTMLElement} status
+   */
+  async send(file, item, bar, status) {
+    status.textContent = "Uploading";
+    try {
+      const asset = await uploadFile(file, (fraction) => { bar.value = fraction; }).promise;
+      bar.value = 1;
+      item.classList.add("done");
+      status.textContent = asset.duplicate_of ? "Uploaded (duplicate of an existing asset)" : "Uploaded";
+      this.onUploaded();
+    } catch (error) {
+      item.classList.add("failed");
+      bar.remove();
+      status.className = "upload-status error";
+      // The server's problem detail says why (too large, a decompression bomb, wrong type…).
+      status.textContent = error instanceof ApiError
+        ? `${error.title}${error.detail ? `: ${error.detail}` : ""}` : String(error);
+    }
+  }
+}
+
+/**
+ * Let the whole page take dropped files.
+ * @param {HTMLElement} overlay shown while files are dragged over the page
+ * @param {(files: FileList) => void} onFiles
+ */
+export function enableDrop(overlay, onFiles) {
+  let depth = 0;
+  const hasFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+  window.addEventListener("dragenter", (event) => {
+    if (!hasFiles(event)) return;
+    depth += 1;
+    overlay.hidden = false;
+  });
+  window.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) overlay.hidden = true;
+  });
+  window.addEventListener("dragover", (event) => {
+    if (hasFiles(event)) event.preventDefault();
+  });
+  window.addEventListener("drop", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    overlay.hidden = true;
+    if (event.dataTransfer?.files.length) onFiles(event.dataTransfer.files);
+  });
+}

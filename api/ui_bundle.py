@@ -1,0 +1,97 @@
+"""The web UI's static files (api/ui/), read from the installed package.
+
+The files ship inside the Python distribution (package data), so `pip install` users get
+the UI with no build step and nothing loaded from the internet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+UI_DIR = Path(__file__).resolve().parent / "ui"
+
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".json": "application/json",
+}
+
+# The UI page may load only its own files and the API's media; nothing else, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass(frozen=True)
+class UiFile:
+    """One static file: its bytes, media type and a strong ETag of its content."""
+
+    body: bytes
+    media_type: str
+    etag: str
+
+    @property
+    def version(self) -> str:
+        """A short content hash, used as `?v=` to make a URL immutable."""
+        return self.etag.strip('"')[:12]
+
+
+class UiBundle:
+    """The UI files under one directory, read once and kept in memory (they are small)."""
+
+    def __init__(self, root: Path = UI_DIR) -> None:
+        self._root = root.resolve()
+        self._cache: dict[str, UiFile | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, relative: str) -> UiFile | None:
+        """The file at `relative` (a URL path below the UI root), or None when there is
+        none, it has an unknown type, or the path tries to leave the root."""
+        with self._lock:
+            if relative not in self._cache:
+                self._cache[relative] = self._load(relative)
+            return self._cache[relative]
+
+    def index(self) -> UiFile | None:
+        """index.html with `{{v:PATH}}` placeholders replaced by content versions, so the
+        page names immutable URLs of its stylesheet and entry script."""
+        page = self.get("index.html")
+        if page is None:
+            return None
+        text = page.body.decode("utf-8")
+        for name in ("app.css", "js/main.js", "icon.svg"):
+            found = self.get(name)
+            text = text.replace("{{v:" + name + "}}", found.version if found else "0")
+        body = text.encode("utf-8")
+        return UiFile(body, page.media_type, _etag(body))
+
+    def _load(self, relative: str) -> UiFile | None:
+        parts = PurePosixPath(relative).parts
+        if not parts or any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p
+                            for p in parts):
+            return None
+        path = (self._root / PurePosixPath(*parts)).resolve()
+        media_type = MEDIA_TYPES.get(path.suffix.lower())
+        if media_type is None or not path.is_relative_to(self._root) or not path.is_file():
+            return None
+        body = path.read_bytes()
+        return UiFile(body, media_type, _etag(body))
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

@@ -1,0 +1,77 @@
+"""The web UI's page and files: served at / on the API's origin, with strict headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from api.ui_bundle import UiBundle
+from assetlens.bootstrap import Container
+
+
+@pytest.fixture
+def web(live: tuple[str, Container]) -> Iterator[httpx.Client]:
+    """An anonymous client (the UI page and its files need no key)."""
+    with httpx.Client(base_url=live[0], timeout=30) as client:
+        yield client
+
+
+def test_page_has_strict_security_headers(web: httpx.Client) -> None:
+    response = web.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+                      "img-src 'self' blob: data:", "media-src 'self'",
+                      "frame-ancestors 'none'", "object-src 'none'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["cache-control"] == "no-cache"
+    # Nothing is loaded from another host.
+    assert not re.search(r'(src|href)="(https?:)?//', response.text)
+
+
+def test_page_names_versioned_files_cached_for_a_year(web: httpx.Client) -> None:
+    page = web.get("/").text
+    css = re.search(r'href="(/ui/app\.css\?v=[0-9a-f]{12})"', page)
+    assert css is not None
+    response = web.get(css.group(1))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "immutable" in response.headers["cache-control"]
+    stale = web.get("/ui/app.css?v=000000000000")
+    assert stale.headers["cache-control"] == "no-cache"
+
+
+def test_modules_revalidate_by_etag(web: httpx.Client) -> None:
+    first = web.get("/ui/js/api.js")
+    assert first.status_code == 200
+    assert first.headers["content-type"].startswith("text/javascript")
+    again = web.get("/ui/js/api.js", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+@pytest.mark.parametrize("path", ["/ui/../app.py", "/ui/%2e%2e/app.py", "/ui/missing.js",
+                                  "/ui/.hidden.js", "/ui/js/", "/ui/..%5capp.py"])
+def test_no_file_outside_the_ui_or_unknown(web: httpx.Client, path: str) -> None:
+    response = web.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_api_routes_win_over_the_ui(web: httpx.Client) -> None:
+    assert web.get("/v1/health").json() == {"status": "ok"}
+    assert web.get("/v1/folders").status_code == 401
+
+
+def test_bundle_refuses_paths_that_leave_its_root() -> None:
+    bundle = UiBundle()
+    assert bundle.get("index.html") is not None
+    for path in ("../app.py", "/etc/passwd", "js/../../app.py", "js\\..\\x.js", "a\0.js"):
+        assert bundle.get(path) is None

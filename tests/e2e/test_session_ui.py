@@ -1,0 +1,62 @@
+"""Uploads by drag and drop, signing out, and CSRF from another origin."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import drop_files, sign_in
+from tests.e2e.library import Library
+from tests.support.media_samples import png_bytes, png_header_bomb
+
+pytestmark = pytest.mark.e2e
+
+
+def test_drop_three_files_one_rejected(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    drop_files(page, [
+        ("dropped-one.png", "image/png", png_bytes((90, 60), seed=41)),
+        ("bomb.png", "image/png", png_header_bomb()),
+        ("dropped-two.png", "image/png", png_bytes((90, 60), seed=42)),
+    ])
+    items = page.locator("#upload-list .upload-item")
+    expect(items).to_have_count(3)
+    expect(page.locator('.upload-item[data-name="dropped-one.png"]')).to_have_class(
+        "upload-item done")
+    expect(page.locator('.upload-item[data-name="dropped-two.png"]')).to_have_class(
+        "upload-item done")
+    rejected = page.locator('.upload-item[data-name="bomb.png"]')
+    expect(rejected).to_have_class("upload-item failed")
+    # The server's problem detail says why.
+    expect(rejected.locator(".upload-status")).to_contain_text("pixels")
+    names = {a["asset"]["name"] for a in library.api.search(q="dropped").json()["items"]}
+    assert names <= {"dropped-one.png", "dropped-two.png"}
+    page.get_by_role("searchbox", name="Search").fill("dropped")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#results .tile")).to_have_count(2)
+
+
+def test_sign_out_ends_the_session(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    status = page.evaluate("fetch('/v1/session').then((r) => r.status)")
+    assert status == 401
+    page.reload()
+    expect(page.get_by_label("API key")).to_be_visible()
+
+
+def test_cookie_writes_from_another_origin_are_refused(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    asset_id = library.ids["fox-city.png"]
+    csrf = page.evaluate("fetch('/v1/session').then((r) => r.json()).then((b) => b.csrf_token)")
+    # The browser context's request client carries the session cookie, like a forged form.
+    forged = page.request.delete(f"/v1/assets/{asset_id}",
+                                 headers={"Origin": "http://evil.example"})
+    assert forged.status == 403
+    with_token = page.request.delete(f"/v1/assets/{asset_id}", headers={
+        "Origin": "http://evil.example", "X-CSRF-Token": csrf})
+    assert with_token.status == 403
+    without_token = page.request.delete(f"/v1/assets/{asset_id}")
+    assert without_token.status == 403
+    assert library.api.http.get(f"/v1/assets/{asset_id}").json()["status"] != "deleted"
