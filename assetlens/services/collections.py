@@ -200,11 +200,12 @@ class CollectionService:
         self.open(workspace, collection_id, Role.OWNER)
 
         def mutate(collection: Collection) -> Collection | None:
+            before = (collection.name, collection.description)
             if patch.name is not None:
                 collection.name = patch.name
             if patch.description is not None:
                 collection.description = patch.description
-            return collection
+            return None if (collection.name, collection.description) == before else collection
 
         return Access(self._docs.update(workspace, collection_id, mutate), Role.OWNER)
 

@@ -129,6 +129,22 @@ def test_route_by_role(world: World, route: str, role: str) -> None:
         assert after["name"] == "Moodboard"
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_list_and_create_by_role(world: World, role: str) -> None:
+    client = world.client(role)
+    listed = client.get("/v1/collections")
+    created = client.post("/v1/collections", json={"name": f"{role}'s own"})
+    if role == "anonymous":
+        assert (listed.status_code, created.status_code) == (401, 401)
+        return
+    assert listed.status_code == 200
+    assert created.status_code == 201, created.text
+    assert created.json()["role"] == "owner"
+    assert created.json()["owner"] == {"owner": "alpha", "other": "beta", "viewer": "gamma",
+                                       "editor": "delta"}[role]
+    assert created.json()["id"] in {c["id"] for c in client.get("/v1/collections").json()["items"]}
+
+
 @pytest.mark.parametrize("route", sorted(MATRIX))
 def test_missing_collection_is_404_like_another_workspaces(world: World, route: str) -> None:
     request, _ = MATRIX[route]
@@ -371,3 +387,20 @@ def test_read_only_key_of_an_editor_cannot_edit(world: World) -> None:
         assert response.status_code == 403
     finally:
         reader.http.close()
+
+
+def test_every_collection_route_is_typed_in_openapi(world: World) -> None:
+    spec = world.owner.http.get("/openapi.json").json()
+    operations = [(path, method, op) for path, item in spec["paths"].items()
+                  if path.startswith("/v1/collections") for method, op in item.items()]
+    assert len(operations) == len(MATRIX) + 2  # + list and create
+    for path, method, op in operations:
+        assert op["operationId"].startswith("collections_"), (path, method)
+        assert op["summary"], (path, method)
+        problem = op["responses"]["404" if "{collection_id}" in path else "401"]
+        assert problem["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"}, (path, method)
+        ok = next(v for k, v in op["responses"].items() if k.startswith("2"))
+        if method != "delete" and not path.endswith(("/content", "/thumbnail")):
+            schema = ok["content"]["application/json"]["schema"]
+            assert schema["$ref"].startswith("#/components/schemas/"), (path, method)
