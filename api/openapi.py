@@ -1,4 +1,4 @@
-"""OpenAPI helpers shared by the routers."""
+"""Shared OpenAPI pieces: how routes document their problem+json error answers."""
 
 from __future__ import annotations
 
@@ -18,16 +18,15 @@ class Problem(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries documenting `statuses` as application/problem+json Problems.
+    """`responses=` entries documenting each status as an `application/problem+json` Problem.
 
-    Keyed `int | str` because FastAPI's `responses` parameter is (dicts are invariant, so
-    `dict[int, …]` would not type-check where it is passed)."""
+    Keys are typed `int | str` because that is what FastAPI's `responses=` takes (a dict
+    is invariant in its key type)."""
+    schema = Problem.model_json_schema()
     return {
         status: {
             "description": HTTPStatus(status).phrase,
-            "model": Problem,
-            "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {"application/problem+json": {"schema": schema}},
         }
         for status in statuses
     }

@@ -398,9 +398,9 @@ def test_every_collection_route_is_typed_in_openapi(world: World) -> None:
         assert op["operationId"].startswith("collections_"), (path, method)
         assert op["summary"], (path, method)
         problem = op["responses"]["404" if "{collection_id}" in path else "401"]
-        assert problem["content"]["application/problem+json"]["schema"] == {
-            "$ref": "#/components/schemas/Problem"}, (path, method)
+        schema = problem["content"]["application/problem+json"]["schema"]
+        assert {"type", "title", "status", "detail"} <= set(schema["properties"]), (path, method)
         ok = next(v for k, v in op["responses"].items() if k.startswith("2"))
         if method != "delete" and not path.endswith(("/content", "/thumbnail")):
-            schema = ok["content"]["application/json"]["schema"]
-            assert schema["$ref"].startswith("#/components/schemas/"), (path, method)
+            body = ok["content"]["application/json"]["schema"]
+            assert body["$ref"].startswith("#/components/schemas/"), (path, method)
