@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -84,10 +85,13 @@ class CollectionPatch(BaseModel):
                                                       "description")
 
 
+AssetId = Annotated[str, Field(max_length=64)]
+
+
 class ItemsAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    asset_ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+    asset_ids: list[AssetId] = Field(min_length=1, max_length=MAX_BATCH)
     position: int | None = Field(default=None, ge=0, le=MAX_ITEMS,
                                  description="insert before this index (0 = first); "
                                              "default: at the end")
@@ -96,7 +100,7 @@ class ItemsAdd(BaseModel):
 class ItemsOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    asset_ids: list[str] = Field(min_length=1, max_length=MAX_ITEMS)
+    asset_ids: list[AssetId] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class ShareSet(BaseModel):
@@ -172,7 +176,9 @@ class CollectionService:
             try:
                 collection, _ = self._docs.get(owner, collection_id)
             except NotFound:
-                continue  # deleted; its marker goes with the next cleanup
+                # Deleted: the marker is left, since removing it here could race a new
+                # share of the same id; a marker without a backing share grants nothing.
+                continue
             role = collection.role_of(workspace)
             if role is not None and role is not Role.OWNER:
                 shared.append(Access(collection, role))
@@ -194,11 +200,12 @@ class CollectionService:
         self.open(workspace, collection_id, Role.OWNER)
 
         def mutate(collection: Collection) -> Collection | None:
+            before = (collection.name, collection.description)
             if patch.name is not None:
                 collection.name = patch.name
             if patch.description is not None:
                 collection.description = patch.description
-            return collection
+            return None if (collection.name, collection.description) == before else collection
 
         return Access(self._docs.update(workspace, collection_id, mutate), Role.OWNER)
 
