@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, search, system
+from api.routes import assets, docs, listing, search, system
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -55,12 +55,14 @@ def create_app(container: Container | None = None, settings: Settings | None = N
                 wired.close()
 
     app = FastAPI(title="Assetlens", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes + (1 << 20),
                        json_limit=settings.max_json_body_bytes,
                        json_depth=settings.max_json_depth)
     problems.install(app)
     app.include_router(system.router)
+    app.include_router(listing.router)
     app.include_router(assets.router)
     app.include_router(search.router)
+    docs.install(app)
     return app
