@@ -10,7 +10,20 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, bulk, collections, folders, keys, search, session, system, tags, ui
+from api.routes import (
+    assets,
+    bulk,
+    collections,
+    docs,
+    folders,
+    keys,
+    listing,
+    search,
+    session,
+    system,
+    tags,
+    ui,
+)
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -61,13 +74,14 @@ def create_app(container: Container | None = None, settings: Settings | None = N
                 wired.close()
 
     app = FastAPI(title="Assetlens", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes + (1 << 20),
                        json_limit=settings.max_json_body_bytes,
                        json_depth=settings.max_json_depth)
     problems.install(app)
     app.include_router(system.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
+    app.include_router(listing.router)
     app.include_router(assets.router)
     app.include_router(search.router)
     app.include_router(folders.router)
@@ -75,6 +89,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(collections.router)
     app.include_router(session.router)
     app.include_router(keys.router)
-    # Last, so every /v1 route wins over the UI's paths.
+    docs.install(app)
+    # Last, so every /v1 route and the docs win over the UI's paths.
     app.include_router(ui.router)
     return app

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.bodies import hits_body
 from api.content import content_response, preview_response
 from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
 from api.multipart import read_form
+from api.openapi import problem_responses
+from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
@@ -160,20 +161,23 @@ async def thumbnail(asset_id: str, request: Request, workspace: ReadWorkspace,
     return preview_response(request, asset, data, size)
 
 
-@router.get("/{asset_id}/similar", summary="Visually similar assets (CLIP)")
+@router.get("/{asset_id}/similar", operation_id="assets_similar",
+            summary="Visually similar assets (CLIP)",
+            responses=problem_responses(401, 403, 404, 409, 422, 503))
 async def similar(asset_id: str, workspace: ReadWorkspace, container: ContainerDep,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> HitsOut:
     hits = await run_in_threadpool(container.search.similar, workspace, asset_id, limit)
-    return hits_body(hits)
+    return HitsOut.of(hits)
 
 
-@router.get("/{asset_id}/duplicates",
-            summary="Exact (same bytes) and near duplicates (pHash, CLIP) in this workspace")
+@router.get("/{asset_id}/duplicates", operation_id="assets_duplicates",
+            summary="Exact (same bytes) and near duplicates (pHash, CLIP) in this workspace",
+            responses=problem_responses(401, 403, 404, 422, 503))
 async def duplicates(asset_id: str, workspace: ReadWorkspace,
-                     container: ContainerDep) -> dict[str, Any]:
+                     container: ContainerDep) -> DuplicatesOut:
     found = await run_in_threadpool(container.duplicates.find, workspace, asset_id)
-    return {
-        "exact": [asset.public() for asset in found.exact],
-        "near": [{"asset": n.asset.public(), "phash_distance": n.phash_distance,
-                  "clip_score": n.clip_score} for n in found.near],
-    }
+    return DuplicatesOut(
+        exact=[AssetOut.of(asset) for asset in found.exact],
+        near=[NearDuplicateOut(asset=AssetOut.of(n.asset), phash_distance=n.phash_distance,
+                               clip_score=n.clip_score) for n in found.near],
+    )

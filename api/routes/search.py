@@ -10,9 +10,10 @@ from PIL import Image
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.bodies import hits_body, page_body
 from api.deps import ContainerDep, ReadWorkspace
 from api.multipart import read_form
+from api.openapi import problem_responses
+from api.schemas import HitsOut, SearchPageOut
 from assetlens import media
 from assetlens.domain import AssetType
 from assetlens.errors import InvalidInput, UnsupportedMediaType
@@ -23,16 +24,20 @@ from assetlens.services.search import SearchRequest
 router = APIRouter(prefix="/v1/search", tags=["search"])
 
 
-@router.post("", summary="Search assets: keyword, semantic (CLIP) or hybrid, with facets")
+@router.post("", operation_id="search",
+             summary="Search assets: keyword, semantic (CLIP) or hybrid, with facets",
+             responses=problem_responses(401, 403, 422, 503))
 async def search(body: Annotated[SearchRequest, Body()], workspace: ReadWorkspace,
-                 container: ContainerDep) -> dict[str, Any]:
+                 container: ContainerDep) -> SearchPageOut:
     page = await run_in_threadpool(container.search.search, workspace, body)
-    return page_body(page)
+    return SearchPageOut.of(page)
 
 
-@router.post("/by-image", summary="Assets that look like an uploaded image (multipart `file`)")
+@router.post("/by-image", operation_id="search_by_image",
+             summary="Assets that look like an uploaded image (multipart `file`)",
+             responses=problem_responses(400, 401, 403, 413, 415, 422, 503))
 async def by_image(request: Request, workspace: ReadWorkspace, container: ContainerDep,
-                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> HitsOut:
     settings = container.settings
     await run_in_threadpool(container.search.require_model)  # 503 before taking the upload
 
@@ -67,7 +72,7 @@ async def by_image(request: Request, workspace: ReadWorkspace, container: Contai
                                        filters)
     finally:
         form.discard()
-    return hits_body(hits)
+    return HitsOut.of(hits)
 
 
 def _open_rgb(path: Any) -> Image.Image:
