@@ -377,26 +377,39 @@ class AssetService:
         """The latest manifest, and whether the index holds its revision with processing
         finished (then made visible to search). An index outage only means "not yet"."""
         asset = self.get(workspace, asset_id)
-        if asset.status is AssetStatus.PROCESSING:
-            return asset, False
-        try:
-            doc = self._index.get(workspace, asset_id)
-            if doc is None or doc.asset.revision < asset.revision:
-                return asset, False
-            self._index.refresh()  # near-real-time backends: visible to search now
-        except Unavailable:
-            return asset, False
-        return asset, True
+        return asset, self._index_holds(asset) and self._make_visible()
 
     def unindexed(self, workspace: str, asset_ids: list[str]) -> list[str]:
-        """Those of `asset_ids` whose latest revision is not searchable yet (see `indexed`);
-        an asset gone meanwhile has nothing left to wait for."""
-        pending = []
+        """Those of `asset_ids` whose latest revision is not searchable yet (see `indexed`),
+        with one index refresh for them all; an asset gone meanwhile is not waited for."""
+        pending, held = [], False
         for asset_id in asset_ids:
             try:
-                _, done = self.indexed(workspace, asset_id)
+                asset = self.get(workspace, asset_id)
             except NotFound:
                 continue
-            if not done:
+            if self._index_holds(asset):
+                held = True
+            else:
                 pending.append(asset_id)
+        if held and not self._make_visible():
+            return list(asset_ids)
         return pending
+
+    def _index_holds(self, asset: Asset) -> bool:
+        """Whether the index has this revision of `asset` with processing finished."""
+        if asset.status is AssetStatus.PROCESSING:
+            return False
+        try:
+            doc = self._index.get(asset.workspace, asset.id)
+        except Unavailable:
+            return False
+        return doc is not None and doc.asset.revision >= asset.revision
+
+    def _make_visible(self) -> bool:
+        """Refresh near-real-time backends so indexed writes are searchable now."""
+        try:
+            self._index.refresh()
+        except Unavailable:
+            return False
+        return True
