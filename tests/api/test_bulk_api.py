@@ -202,6 +202,20 @@ def test_malformed_bulk_requests_are_refused(api: Api, body: dict[str, Any]) -> 
     assert_problem(api.http.post("/v1/assets/bulk", json=body), 422)
 
 
+@pytest.mark.parametrize(("fields", "named"), [
+    ('"ids": ["\\ud800"]', "ids"),
+    ('"query": {"q": "\\udfff"}', "query"),
+    ('"ids": ["' + "9" * 32 + '"], "tags": ["a\\ud800"]', "tags"),
+    ('"ids": ["' + "9" * 400 + '"]', "ids"),
+], ids=["id-surrogate", "q-surrogate", "tag-surrogate", "id-huge"])
+def test_lone_surrogates_and_huge_values_are_refused(api: Api, fields: str, named: str) -> None:
+    action = "tag" if named == "tags" else "favorite"
+    response = api.http.post("/v1/assets/bulk", content=f'{{"action": "{action}", {fields}}}',
+                             headers={"Content-Type": "application/json"})
+    assert_problem(response, 422)
+    assert response.json()["errors"][0]["loc"][:2] == ["body", named]
+
+
 @pytest.mark.parametrize("tags", [["x" * 65], ["\u200b", "  "], ["ok", "y" * 300]],
                          ids=["too-long", "blank-once-normalised", "over-field-limit"])
 def test_bad_tags_refuse_the_whole_request(api: Api, tags: list[str]) -> None:
