@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.limits import BodyLimitMiddleware
-from api.routes import assets, bulk, search, system
+from api.routes import assets, bulk, folders, search, system, tags
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
@@ -64,4 +64,6 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
     app.include_router(search.router)
+    app.include_router(folders.router)
+    app.include_router(tags.router)
     return app

@@ -20,8 +20,10 @@ from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
 from assetlens.services.bulk import BulkService
 from assetlens.services.duplicates import DuplicateService
+from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
+from assetlens.services.tags import TagService
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ class Container:
     duplicates: DuplicateService
     indexer: Indexer
     bulk: BulkService
+    folders: FolderService
+    tags: TagService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -124,7 +128,7 @@ def build(
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     assets = AssetService(settings, store, index, queue)
-    search = SearchService(index, embedder, assets.manifests)
+    search = SearchService(index, embedder, assets.manifests, assets.folders)
     return Container(
         settings=settings,
         store=store,
@@ -137,4 +141,6 @@ def build(
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),
         bulk=BulkService(settings, assets, search),
+        folders=FolderService(settings, index, assets),
+        tags=TagService(index, assets),
     )

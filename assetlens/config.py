@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)
 
+    # Folders: nesting levels below the root, and folders per workspace (one tree document).
+    max_folder_depth: int = Field(default=32, ge=1, le=256)
+    max_folders: int = Field(default=10_000, ge=1, le=30_000)
+
     @property
     def indexer_in_process(self) -> bool:
         if self.run_indexer_in_process is not None:

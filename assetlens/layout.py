@@ -84,6 +84,11 @@ def vector_key(sha256: str, model_id: str) -> str:
     return f"derived/{sha256[:2]}/{sha256}/vector-{slug}.json"
 
 
+def folders_key(workspace: str) -> str:
+    """A workspace's whole folder tree: one document, so every change is one atomic CAS."""
+    return f"catalog/{check_workspace(workspace)}/folders.json"
+
+
 def api_key_key(key_hash: str) -> str:
     return f"system/api-keys/{key_hash}.json"
 

@@ -56,3 +56,11 @@ def display_name(value: str) -> str:
     if len(encoded) > MAX_NAME_BYTES:
         text = encoded[:MAX_NAME_BYTES].decode("utf-8", errors="ignore")
     return text
+
+
+def folder_name(value: str) -> str:
+    """A folder's display name: sanitised like `display_name`, but a path separator is
+    refused (422) rather than cut away, because a folder name is never a path."""
+    if re.search(r"[/\\]", unicodedata.normalize("NFKC", value)):
+        raise InvalidInput("folder names cannot contain '/' or '\\'")
+    return display_name(value)

@@ -17,6 +17,9 @@ from assetlens.normalize import tag_key
 MAX_LIMIT = 100
 MAX_FILTER_VALUES = 100
 MAX_QUERY_CHARS = 1000
+# Folder ids a filter may exclude: every folder of a workspace (the root view). Below
+# SQLite's bound-parameter limit (32766) and Elasticsearch's terms limit (65536).
+MAX_EXCLUDED_FOLDERS = 30_000
 
 
 class SearchMode(StrEnum):
@@ -96,6 +99,11 @@ class Filters(BaseModel):
     type: list[AssetType] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     tags: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     folder_id: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
+    # folder_id with every folder below it (SearchService expands it into the subtree's ids).
+    include_subfolders: bool = False
+    # Assets in none of these folders (assets without a folder pass): the root view.
+    exclude_folder_id: list[str] = Field(default_factory=list,
+                                         max_length=MAX_EXCLUDED_FOLDERS)
     model: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     provider: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     source: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)

@@ -24,6 +24,7 @@ from assetlens.errors import (
     StoreUnavailable,
     Unavailable,
 )
+from assetlens.folders import FolderCatalog
 from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
@@ -129,6 +130,8 @@ class AssetService:
         self._index = index
         self._queue = queue
         self.manifests = Manifests(store)
+        # Folder references are checked against the tree in the store on every write.
+        self.folders = FolderCatalog(store)
 
     # -- create -----------------------------------------------------------------------------
 
@@ -154,6 +157,8 @@ class AssetService:
                 self.manifests.get(workspace, generation.source_asset_id)
             except NotFound as exc:
                 raise InvalidInput("source_asset_id names no asset of this workspace") from exc
+        if form.folder_id:
+            self.folders.require(workspace, form.folder_id)
         source = self._source(form.source, generation)
         asset = Asset(
             workspace=workspace,
@@ -270,6 +275,8 @@ class AssetService:
     def update(self, workspace: str, asset_id: str, patch: AssetPatch,
                expect_revision: int | None) -> Asset:
         changes = patch.model_dump(exclude_unset=True)
+        if changes.get("folder_id"):
+            self.folders.require(workspace, changes["folder_id"])
 
         def mutate(asset: Asset) -> Asset | None:
             if asset.status is AssetStatus.DELETED:
@@ -298,10 +305,29 @@ class AssetService:
         self._enqueue(updated)
         return updated
 
+    def apply(self, workspace: str, asset_id: str, change: Mutation) -> Asset | None:
+        """Apply `change` to one manifest by compare-and-swap (re-run on a lost race) and
+        re-index it; None when `change` found nothing to do. For services that edit many
+        assets (tags, folders), each asset in its own CAS update."""
+        changed = False
+
+        def tracked(asset: Asset) -> Asset | None:
+            nonlocal changed
+            result = change(asset)
+            changed = result is not None
+            return result
+
+        updated = self.manifests.update(workspace, asset_id, tracked)
+        if not changed:
+            return None
+        self._enqueue(updated)
+        return updated
+
     def change_tags(self, workspace: str, asset_id: str, *, add: list[str] | None = None,
-                    remove: list[str] | None = None) -> Asset:
+                    remove: list[str] | None = None) -> Asset | None:
         """Add and remove tags relative to the manifest current at write time, so a
-        concurrent edit of other tags or fields is never lost. No change, no new revision."""
+        concurrent edit of other tags or fields is never lost. None (and no new revision)
+        when the asset already is that way."""
         adding = normalize_tags(add)
         removing = set(normalize_tags(remove))
 
@@ -315,10 +341,10 @@ class AssetService:
             asset.tags = tags
             return asset
 
-        return self._change(workspace, asset_id, mutate)
+        return self.apply(workspace, asset_id, mutate)
 
-    def set_favorite(self, workspace: str, asset_id: str, favorite: bool) -> Asset:
-        """Star or unstar an asset; no new revision when it already is."""
+    def set_favorite(self, workspace: str, asset_id: str, favorite: bool) -> Asset | None:
+        """Star or unstar an asset; None (and no new revision) when it already is."""
 
         def mutate(asset: Asset) -> Asset | None:
             if asset.status is AssetStatus.DELETED:
@@ -328,22 +354,7 @@ class AssetService:
             asset.favorite = favorite
             return asset
 
-        return self._change(workspace, asset_id, mutate)
-
-    def _change(self, workspace: str, asset_id: str, mutate: Mutation) -> Asset:
-        """Apply `mutate` by compare-and-swap; re-index only when a revision was written."""
-        written = False
-
-        def tracked(asset: Asset) -> Asset | None:
-            nonlocal written  # the last attempt (after lost races) is the one that counts
-            changed = mutate(asset)
-            written = changed is not None
-            return changed
-
-        asset = self.manifests.update(workspace, asset_id, tracked)
-        if written:
-            self._enqueue(asset)
-        return asset
+        return self.apply(workspace, asset_id, mutate)
 
     def delete(self, workspace: str, asset_id: str) -> Asset:
         """Move to the trash (kept for `trash_retention_days`, restorable)."""

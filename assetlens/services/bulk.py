@@ -96,7 +96,7 @@ class BulkResult(BaseModel):
     failed: list[BulkFailure]
 
 
-Operation = Callable[[str], Asset]
+Operation = Callable[[str], Asset | None]
 
 
 class BulkService:

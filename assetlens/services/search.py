@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assetlens.domain import AssetStatus
 from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput
+from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests
 from assetlens.ports import Embedder, SearchIndex
 from assetlens.query import (
@@ -59,12 +60,23 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = RRF_K) ->
 
 class SearchService:
     def __init__(self, index: SearchIndex, embedder: Embedder | None,
-                 manifests: Manifests) -> None:
+                 manifests: Manifests, folders: FolderCatalog | None = None) -> None:
         self._index = index
         self._embedder = embedder
         self._manifests = manifests
+        self._folders = folders
+
+    def expand_folders(self, workspace: str, filters: Filters) -> Filters:
+        """`include_subfolders` turned into the ids of the folders' whole subtrees (past
+        the 100-value cap a client may send: the tree bounds them)."""
+        if not filters.include_subfolders or not filters.folder_id or self._folders is None:
+            return filters
+        ids = self._folders.read(workspace).subtrees(filters.folder_id)
+        return filters.model_copy(update={"folder_id": ids, "include_subfolders": False})
 
     def search(self, workspace: str, request: SearchRequest) -> SearchPage:
+        request = request.model_copy(
+            update={"filters": self.expand_folders(workspace, request.filters)})
         text = (request.q or "").strip() or None
         if request.mode is SearchMode.KEYWORD:
             return self._index.search(SearchQuery(
@@ -109,7 +121,7 @@ class SearchService:
             raise InvalidInput(f"asset has no visual embedding ({asset.type.value})")
         return self._index.knn(VectorQuery(
             workspace=workspace, vector=doc.vector, model=model, k=limit,
-            filters=filters or Filters(), exclude_ids=[asset_id],
+            filters=self.expand_folders(workspace, filters or Filters()), exclude_ids=[asset_id],
         ))
 
     def by_image(self, workspace: str, image: Image, limit: int,
@@ -117,8 +129,9 @@ class SearchService:
         model = self.require_model()
         assert self._embedder is not None  # require_model() checked it
         vector = self._embedder.embed_images([image])[0]
-        return self._index.knn(VectorQuery(workspace=workspace, vector=vector, model=model,
-                                           k=limit, filters=filters or Filters()))
+        return self._index.knn(VectorQuery(
+            workspace=workspace, vector=vector, model=model, k=limit,
+            filters=self.expand_folders(workspace, filters or Filters())))
 
     def require_model(self) -> str:
         """The id of the loaded CLIP model; EmbeddingUnavailable (503) saying why not."""

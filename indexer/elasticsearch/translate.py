@@ -78,6 +78,10 @@ def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
         values: list[str] = getattr(filters, attr)
         if values:
             clauses.append({"terms": {field: list(values)}})
+    if filters.exclude_folder_id:
+        # must_not also passes assets without a folder_id, as the root view needs.
+        clauses.append({"bool": {"must_not": [
+            {"terms": {"folder_id": list(filters.exclude_folder_id)}}]}})
     if filters.ai_generated is not None:
         clauses.append({"term": {"ai_generated": filters.ai_generated}})
     created: dict[str, int] = {}

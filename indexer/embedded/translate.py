@@ -88,6 +88,12 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
     for column, values in scalar:
         if values:
             where.add(f"{alias}.{column} IN ({_placeholders(values)})", *values)
+    if filters.exclude_folder_id:
+        where.add(
+            f"({alias}.folder_id IS NULL OR {alias}.folder_id NOT IN "
+            f"({_placeholders(filters.exclude_folder_id)}))",
+            *filters.exclude_folder_id,
+        )
     for table, column, values in (
         ("asset_tags", "tag", filters.tags),
         ("asset_loras", "lora", filters.loras),
