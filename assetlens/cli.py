@@ -171,9 +171,13 @@ def ingest(
     workspace: Annotated[str, typer.Option(help="workspace to import into")] = "default",
     tag: Annotated[list[str] | None, typer.Option(help="tag every asset (repeatable)")] = None,
     index: Annotated[bool, typer.Option(help="index now (in this process)")] = True,
+    allow_duplicates: Annotated[bool, typer.Option(
+        "--allow-duplicates", help="import files the workspace already has (same sha256)",
+    )] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Import files (sidecar .txt/.json provenance is read too)."""
+    """Import files (sidecar .txt/.json provenance is read too). Files whose exact bytes
+    the workspace already holds are skipped unless --allow-duplicates."""
     from assetlens.bootstrap import build
     from assetlens.ingest import discover, ingest_files
     from assetlens.layout import check_workspace
@@ -186,6 +190,7 @@ def ingest(
         with _progress() as progress:
             task = progress.add_task("ingesting", total=len(files))
             report = ingest_files(container.assets, workspace, files, tags=tag or [],
+                                  allow_duplicates=allow_duplicates,
                                   on_progress=lambda *_: progress.advance(task))
             if index and report.created:
                 indexed = progress.add_task("indexing", total=len(report.created))
@@ -194,7 +199,8 @@ def ingest(
                 progress.update(indexed, completed=len(report.created))
         for path, reason in report.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")
-        console.print(f"{len(report.created)} imported, {len(report.failed)} refused")
+        console.print(f"{len(report.created)} imported, {len(report.failed)} refused, "
+                      f"{len(report.skipped)} skipped (already in the workspace)")
         if report.failed and not report.created:
             raise typer.Exit(1)
     finally:
@@ -238,29 +244,26 @@ def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve afterwards")] = True,
     data_dir: DataDir = None,
 ) -> None:
-    """Make sample assets, ingest them into workspace `demo`, and serve API + docs."""
+    """Make sample assets, ingest them into workspace `demo`, and serve API + docs.
+    Running it again imports nothing twice and prints the same key."""
     from assetlens.bootstrap import build
-    from assetlens.demo import sample_tags, write_samples
-    from assetlens.ingest import ingest_files
+    from assetlens.demo import DEMO_WORKSPACE, demo_key, load_samples
 
     _logging()
     settings = _settings(data_dir)
     container = build(settings)
     try:
         container.index.ensure()
-        samples = write_samples(settings.data_dir / "demo-samples")
-        with _progress() as progress:
-            task = progress.add_task("ingesting samples", total=len(samples))
-            for path in samples:
-                ingest_files(container.assets, "demo", [path], tags=sample_tags(path))
-                progress.advance(task)
-        container.indexer.drain()
-        key = container.keys.create("demo", "demo")
+        with console.status("loading the sample assets"):
+            report = load_samples(container.assets, settings.data_dir / "demo-samples")
+            container.indexer.drain()
+        key = demo_key(container.keys, settings.data_dir / "demo-key")
         visual = container.embedder is not None and container.embedder.available()
     finally:
         container.close()
     base = f"http://{host or settings.host}:{port or settings.port}"
-    console.print(f"\nIngested {len(samples)} sample assets into workspace 'demo'.")
+    console.print(f"\nSample assets in workspace '{DEMO_WORKSPACE}': {len(report.created)} "
+                  f"imported, {len(report.skipped)} already there, {len(report.failed)} refused.")
     state = "available" if visual else "unavailable (no CLIP weights on this machine)"
     console.print(f"Visual search: {state}")
     console.print(f"Web UI: {base}/  — sign in with the demo key below")

@@ -1,14 +1,23 @@
-"""Sample assets for `assetlens demo`: varied images carrying real generation metadata."""
+"""The `assetlens demo` library: varied sample images carrying real generation metadata,
+imported once however often the demo runs, and the demo workspace's API key."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 from PIL.PngImagePlugin import PngInfo
+
+from assetlens.apikeys import ApiKeys
+from assetlens.errors import Unauthorized
+from assetlens.ingest import IngestReport, ingest_files
+from assetlens.services.assets import AssetService
+
+DEMO_WORKSPACE = "demo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +105,33 @@ def sample_tags(path: Path) -> list[str]:
     if tags_path.exists():
         return [str(t) for t in json.loads(tags_path.read_text())]
     return ["notes"]
+
+
+def load_samples(assets: AssetService, directory: Path) -> IngestReport:
+    """Write the samples to `directory` and import the ones the demo workspace lacks: the
+    samples are deterministic, so a second run finds every one already there."""
+    report = IngestReport()
+    for path in write_samples(directory):
+        one = ingest_files(assets, DEMO_WORKSPACE, [path], tags=sample_tags(path))
+        report.created += one.created
+        report.failed += one.failed
+        report.skipped += one.skipped
+    return report
+
+
+def demo_key(keys: ApiKeys, path: Path) -> str:
+    """The demo workspace's API key, kept in `path` (owner-only) so every run prints the
+    same working key; a new one when the file is missing or its key no longer works."""
+    if path.is_file():
+        key = path.read_text().strip()
+        try:
+            if keys.identify(key).workspace == DEMO_WORKSPACE:
+                return key
+        except Unauthorized:
+            pass  # revoked or from another library: make a fresh one
+    key = keys.create(DEMO_WORKSPACE, "demo")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -22,6 +22,8 @@ SIDECAR_SUFFIXES = (".txt", ".json")
 class IngestReport:
     created: list[Asset] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    # Files whose bytes a live asset of the workspace already holds, with that asset's id.
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -72,23 +74,34 @@ def ingest_files(
     files: Iterable[Path],
     *,
     tags: list[str] | None = None,
+    allow_duplicates: bool = False,
     on_progress: Callable[[Path, Asset | None, str | None], None] | None = None,
 ) -> IngestReport:
+    """Import `files` into `workspace`. A file whose sha256 a live (not trashed) asset of
+    the workspace already has is skipped unless `allow_duplicates`; so is a second copy
+    within the same run. `on_progress(path, asset, error)` follows each file (asset and
+    error both None for a skipped one)."""
     report = IngestReport()
     for path in files:
+        asset: Asset | None = None
+        error: str | None = None
         try:
-            asset = assets.upload(workspace, hash_in_place(path), UploadForm(
-                tags=list(tags or []), source=Source.IMPORT.value,
-                sidecar=provenance.read_sidecar(path)))
-            report.created.append(asset)
-            if on_progress:
-                on_progress(path, asset, None)
+            spooled = hash_in_place(path)
+            existing = None if allow_duplicates else assets.existing_copy(workspace,
+                                                                          spooled.sha256)
+            if existing is not None:
+                report.skipped.append((path, existing))
+            else:
+                asset = assets.upload(workspace, spooled, UploadForm(
+                    tags=list(tags or []), source=Source.IMPORT.value,
+                    sidecar=provenance.read_sidecar(path)))
+                report.created.append(asset)
         except AssetlensError as exc:
-            report.failed.append((path, exc.detail))
-            if on_progress:
-                on_progress(path, None, exc.detail)
+            error = exc.detail
         except OSError as exc:
-            report.failed.append((path, str(exc)))
-            if on_progress:
-                on_progress(path, None, str(exc))
+            error = str(exc)
+        if error is not None:
+            report.failed.append((path, error))
+        if on_progress:
+            on_progress(path, asset, error)
     return report

@@ -22,9 +22,10 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
     summary="Tag, untag, move, (un)favourite, trash or restore many assets at once",
     description="Selects assets by `ids` (at most 1000) or by a keyword `query` (at most "
                 "`ASSETLENS_BULK_MAX_ASSETS`), then changes each one by its own revision. "
-                "Assets that cannot be changed (missing, another workspace's, in the trash, "
-                "a folder that does not exist…) are listed in `failed` with the status a "
-                "single request would get; the others are changed.",
+                "Assets that cannot be changed (missing, another workspace's, in the trash…) "
+                "are listed in `failed` with the status a single request would get; the "
+                "others are changed. A malformed request, bad tags, a `move` to no folder of "
+                "the workspace or a query over the cap is a 422 that changes nothing.",
     responses=problem_responses(401, 403, 413, 422, 503),
 )
 async def bulk(body: Annotated[BulkRequest, Body()], caller: Writer, container: ContainerDep,

@@ -305,52 +305,6 @@ class AssetService:
         self._enqueue(updated)
         return updated
 
-    def change_tags(self, workspace: str, asset_id: str, *, add: list[str] | None = None,
-                    remove: list[str] | None = None) -> Asset:
-        """Add and remove tags relative to the manifest current at write time, so a
-        concurrent edit of other tags or fields is never lost. No change, no new revision."""
-        adding = normalize_tags(add)
-        removing = set(normalize_tags(remove))
-
-        def mutate(asset: Asset) -> Asset | None:
-            if asset.status is AssetStatus.DELETED:
-                raise NotFound("asset is in the trash; restore it first")
-            kept = [tag for tag in asset.tags if tag not in removing]
-            tags = normalize_tags(kept + [tag for tag in adding if tag not in removing])
-            if tags == asset.tags:
-                return None
-            asset.tags = tags
-            return asset
-
-        return self._change(workspace, asset_id, mutate)
-
-    def set_favorite(self, workspace: str, asset_id: str, favorite: bool) -> Asset:
-        """Star or unstar an asset; no new revision when it already is."""
-
-        def mutate(asset: Asset) -> Asset | None:
-            if asset.status is AssetStatus.DELETED:
-                raise NotFound("asset is in the trash; restore it first")
-            if asset.favorite == favorite:
-                return None
-            asset.favorite = favorite
-            return asset
-
-        return self._change(workspace, asset_id, mutate)
-
-    def _change(self, workspace: str, asset_id: str, mutate: Mutation) -> Asset:
-        """Apply `mutate` by compare-and-swap; re-index only when a revision was written."""
-        written = False
-
-        def tracked(asset: Asset) -> Asset | None:
-            nonlocal written  # the last attempt (after lost races) is the one that counts
-            changed = mutate(asset)
-            written = changed is not None
-            return changed
-
-        asset = self.manifests.update(workspace, asset_id, tracked)
-        if written:
-            self._enqueue(asset)
-        return asset
     def apply(self, workspace: str, asset_id: str, change: Mutation) -> Asset | None:
         """Apply `change` to one manifest by compare-and-swap (re-run on a lost race) and
         re-index it; None when `change` found nothing to do. For services that edit many
@@ -368,6 +322,39 @@ class AssetService:
             return None
         self._enqueue(updated)
         return updated
+
+    def change_tags(self, workspace: str, asset_id: str, *, add: list[str] | None = None,
+                    remove: list[str] | None = None) -> Asset | None:
+        """Add and remove tags relative to the manifest current at write time, so a
+        concurrent edit of other tags or fields is never lost. None (and no new revision)
+        when the asset already is that way."""
+        adding = normalize_tags(add)
+        removing = set(normalize_tags(remove))
+
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is AssetStatus.DELETED:
+                raise NotFound("asset is in the trash; restore it first")
+            kept = [tag for tag in asset.tags if tag not in removing]
+            tags = normalize_tags(kept + [tag for tag in adding if tag not in removing])
+            if tags == asset.tags:
+                return None
+            asset.tags = tags
+            return asset
+
+        return self.apply(workspace, asset_id, mutate)
+
+    def set_favorite(self, workspace: str, asset_id: str, favorite: bool) -> Asset | None:
+        """Star or unstar an asset; None (and no new revision) when it already is."""
+
+        def mutate(asset: Asset) -> Asset | None:
+            if asset.status is AssetStatus.DELETED:
+                raise NotFound("asset is in the trash; restore it first")
+            if asset.favorite == favorite:
+                return None
+            asset.favorite = favorite
+            return asset
+
+        return self.apply(workspace, asset_id, mutate)
 
     def delete(self, workspace: str, asset_id: str) -> Asset:
         """Move to the trash (kept for `trash_retention_days`, restorable)."""
@@ -401,26 +388,39 @@ class AssetService:
         """The latest manifest, and whether the index holds its revision with processing
         finished (then made visible to search). An index outage only means "not yet"."""
         asset = self.get(workspace, asset_id)
-        if asset.status is AssetStatus.PROCESSING:
-            return asset, False
-        try:
-            doc = self._index.get(workspace, asset_id)
-            if doc is None or doc.asset.revision < asset.revision:
-                return asset, False
-            self._index.refresh()  # near-real-time backends: visible to search now
-        except Unavailable:
-            return asset, False
-        return asset, True
+        return asset, self._index_holds(asset) and self._make_visible()
 
     def unindexed(self, workspace: str, asset_ids: list[str]) -> list[str]:
-        """Those of `asset_ids` whose latest revision is not searchable yet (see `indexed`);
-        an asset gone meanwhile has nothing left to wait for."""
-        pending = []
+        """Those of `asset_ids` whose latest revision is not searchable yet (see `indexed`),
+        with one index refresh for them all; an asset gone meanwhile is not waited for."""
+        pending, held = [], False
         for asset_id in asset_ids:
             try:
-                _, done = self.indexed(workspace, asset_id)
+                asset = self.get(workspace, asset_id)
             except NotFound:
                 continue
-            if not done:
+            if self._index_holds(asset):
+                held = True
+            else:
                 pending.append(asset_id)
+        if held and not self._make_visible():
+            return list(asset_ids)
         return pending
+
+    def _index_holds(self, asset: Asset) -> bool:
+        """Whether the index has this revision of `asset` with processing finished."""
+        if asset.status is AssetStatus.PROCESSING:
+            return False
+        try:
+            doc = self._index.get(asset.workspace, asset.id)
+        except Unavailable:
+            return False
+        return doc is not None and doc.asset.revision >= asset.revision
+
+    def _make_visible(self) -> bool:
+        """Refresh near-real-time backends so indexed writes are searchable now."""
+        try:
+            self._index.refresh()
+        except Unavailable:
+            return False
+        return True

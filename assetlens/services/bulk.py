@@ -96,7 +96,7 @@ class BulkResult(BaseModel):
     failed: list[BulkFailure]
 
 
-Operation = Callable[[str], Asset]
+Operation = Callable[[str], Asset | None]
 
 
 class BulkService:
@@ -133,7 +133,10 @@ class BulkService:
                 return lambda asset_id: assets.change_tags(workspace, asset_id, add=tags)
             return lambda asset_id: assets.change_tags(workspace, asset_id, remove=tags)
         if action is BulkAction.MOVE:
-            # Through update(), so a move is validated exactly like PATCH {folder_id}.
+            if request.folder_id is not None:
+                # A bad target refuses the whole request; update() checks again per asset,
+                # exactly like PATCH {folder_id}, for a folder deleted meanwhile.
+                assets.folders.require(workspace, request.folder_id)
             patch = AssetPatch(folder_id=request.folder_id)
             return lambda asset_id: assets.update(workspace, asset_id, patch, None)
         if action in (BulkAction.FAVORITE, BulkAction.UNFAVORITE):

@@ -90,7 +90,7 @@ def test_bulk_tag_and_untag_keep_other_tags_and_report_in_order(api: Api) -> Non
     assert all(fetch(api, i)["tags"] == ["keep", "bold"] for i in ids)
 
 
-def test_bulk_favorite_unfavorite_and_move_to_root(api: Api) -> None:
+def test_bulk_favorite_and_unfavorite(api: Api) -> None:
     assets = make_assets(api, 2)
     ids = [a["id"] for a in assets]
     starred = bulk(api, action="favorite", ids=ids)
@@ -103,9 +103,36 @@ def test_bulk_favorite_unfavorite_and_move_to_root(api: Api) -> None:
     assert [fetch(api, i)["revision"] for i in ids] == [a["revision"] + 1 for a in assets]
     assert bulk(api, action="unfavorite", ids=ids).json()["succeeded"] == ids
     assert [fetch(api, i)["favorite"] for i in ids] == [False, False]
-    moved = bulk(api, action="move", ids=ids, folder_id=None)
-    assert moved.json()["succeeded"] == ids
-    assert [fetch(api, i)["folder_id"] for i in ids] == [None, None]
+
+
+def test_bulk_move_into_a_folder_and_back_to_the_root(api: Api, other: Api) -> None:
+    assets = make_assets(api, 2)
+    ids = [a["id"] for a in assets]
+    folder = api.http.post("/v1/folders", json={"name": f"bulk-{uuid.uuid4().hex[:8]}"})
+    assert folder.status_code == 201, folder.text
+    folder_id = folder.json()["id"]
+    moved = bulk(api, action="move", ids=ids, folder_id=folder_id)
+    assert moved.json() == {"matched": 2, "succeeded": ids, "failed": []}
+    assert [fetch(api, i)["folder_id"] for i in ids] == [folder_id, folder_id]
+    inside = api.search(filters={"folder_id": folder_id}).json()
+    assert sorted(item["asset"]["id"] for item in inside["items"]) == sorted(ids)
+    back = bulk(api, action="move", ids=ids[:1], folder_id=None)
+    assert back.json()["succeeded"] == ids[:1]
+    assert fetch(api, ids[0])["folder_id"] is None
+
+
+def test_bulk_move_into_a_missing_or_foreign_folder_changes_nothing(api: Api,
+                                                                     other: Api) -> None:
+    (asset,) = make_assets(api, 1)
+    theirs = other.http.post("/v1/folders", json={"name": f"theirs-{uuid.uuid4().hex[:8]}"})
+    assert theirs.status_code == 201, theirs.text
+    for folder_id in (theirs.json()["id"], uuid.uuid4().hex):
+        response = bulk(api, action="move", ids=[asset["id"]], folder_id=folder_id)
+        assert_problem(response, 422)
+        assert "folder" in response.json()["detail"]
+    current = fetch(api, asset["id"])
+    assert current["folder_id"] is None
+    assert current["revision"] == asset["revision"]
 
 
 def test_bulk_delete_and_restore(api: Api) -> None:
@@ -200,6 +227,20 @@ def test_bulk_query_matching_nothing_changes_nothing(api: Api) -> None:
         "unknown-filter", "unknown-field", "id-too-long"])
 def test_malformed_bulk_requests_are_refused(api: Api, body: dict[str, Any]) -> None:
     assert_problem(api.http.post("/v1/assets/bulk", json=body), 422)
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ('"ids": ["\\ud800"]', "ids"),
+    ('"query": {"q": "\\udfff"}', "query"),
+    ('"ids": ["' + "9" * 32 + '"], "tags": ["a\\ud800"]', "tags"),
+    ('"ids": ["' + "9" * 400 + '"]', "ids"),
+], ids=["id-surrogate", "q-surrogate", "tag-surrogate", "id-huge"])
+def test_lone_surrogates_and_huge_values_are_refused(api: Api, fields: str, named: str) -> None:
+    action = "tag" if named == "tags" else "favorite"
+    response = api.http.post("/v1/assets/bulk", content=f'{{"action": "{action}", {fields}}}',
+                             headers={"Content-Type": "application/json"})
+    assert_problem(response, 422)
+    assert response.json()["errors"][0]["loc"][:2] == ["body", named]
 
 
 @pytest.mark.parametrize("tags", [["x" * 65], ["\u200b", "  "], ["ok", "y" * 300]],

@@ -56,7 +56,7 @@ def test_ingest_reads_files_sidecars_and_embedded_provenance(tmp_path: Path) -> 
     data = tmp_path / "data"
     result = run(data, "ingest", str(source), "--workspace", "studio", "--tag", "batch1")
     assert result.returncode == 0, result.stderr
-    assert "2 imported, 1 refused" in result.stderr
+    assert "2 imported, 1 refused, 0 skipped" in result.stderr
     assert search(data, "owl") == ["owl.png"]
     assert search(data, "stained glass") == ["whale.png"]  # from the sidecar
     container = build(make_settings(data), use_embedder=False)
@@ -66,6 +66,38 @@ def test_ingest_reads_files_sidecars_and_embedded_provenance(tmp_path: Path) -> 
     assert models == {"dreamshaper", "flux"}
     assert page.facets["tags"][0].value == "batch1"
     container.close()
+
+
+def count_assets(data_dir: Path, workspace: str) -> int:
+    """Assets of `workspace` in the store (the source of truth), whatever the index says."""
+    container = build(make_settings(data_dir), use_embedder=False)
+    try:
+        return sum(1 for _ in container.assets.manifests.iter_keys(workspace))
+    finally:
+        container.close()
+
+
+def test_ingest_skips_files_the_workspace_already_has(tmp_path: Path) -> None:
+    source = tmp_path / "renders"
+    source.mkdir()
+    for n, colour in enumerate([(200, 10, 10), (10, 200, 10), (10, 10, 200)]):
+        Image.new("RGB", (24, 24), colour).save(source / f"tile{n}.png")
+    (source / "copy-of-tile0.png").write_bytes((source / "tile0.png").read_bytes())
+    data = tmp_path / "data"
+    first = run(data, "ingest", str(source), "--workspace", "studio")
+    assert first.returncode == 0, first.stderr
+    assert "3 imported, 0 refused, 1 skipped" in first.stderr  # the copy within the run
+    again = run(data, "ingest", str(source), "--workspace", "studio")
+    assert again.returncode == 0, again.stderr
+    assert "0 imported, 0 refused, 4 skipped" in again.stderr
+    assert count_assets(data, "studio") == 3
+    elsewhere = run(data, "ingest", str(source / "tile1.png"), "--workspace", "other")
+    assert "1 imported" in elsewhere.stderr  # duplicates are per workspace
+    forced = run(data, "ingest", str(source / "tile1.png"), "--workspace", "studio",
+                 "--allow-duplicates")
+    assert "1 imported, 0 refused, 0 skipped" in forced.stderr
+    assert count_assets(data, "studio") == 4
+    assert search(data, "tile1") == ["tile1.png", "tile1.png"]
 
 
 def test_reindex_rebuilds_the_index_from_the_store(tmp_path: Path) -> None:
@@ -103,3 +135,23 @@ def test_demo_makes_samples_and_ingests_them(tmp_path: Path) -> None:
         assert all(h.asset.status == "ready" for h in everything.hits)
     finally:
         container.close()
+
+
+def test_demo_twice_keeps_one_library_and_one_key(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = run(data, "demo", "--no-serve")
+    assert first.returncode == 0, first.stderr
+    count = count_assets(data, "demo")
+    assert count == 13
+    second = run(data, "demo", "--no-serve")
+    assert second.returncode == 0, second.stderr
+    assert "0 imported, 13 already there" in second.stderr
+    assert count_assets(data, "demo") == count
+    key = second.stdout.strip().splitlines()[-1]
+    assert key == first.stdout.strip().splitlines()[-1]
+    container = build(make_settings(data), use_embedder=False)
+    try:
+        assert container.keys.identify(key).workspace == "demo"
+    finally:
+        container.close()
+    assert (data / "demo-key").stat().st_mode & 0o077 == 0  # readable by its owner only
