@@ -148,6 +148,8 @@ class Asset(BaseModel):
     lineage: list[str] = Field(default_factory=list)
     error: str | None = None
     revision: int = 1
+    # The current version's number (the original upload is 1); see the versions service.
+    version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     deleted_at: datetime | None = None
