@@ -6,21 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from api.schemas import AssetOut
 from assetlens.collections import Role, ShareRole
-from assetlens.domain import Asset, AssetStatus
-from assetlens.query import FacetBucket, SearchPage
 from assetlens.services.collections import Access, ItemsPage, ItemView
-
-
-class AssetOut(Asset):
-    """An asset as the API shows it: the owning workspace is implied, never shown."""
-
-    workspace: str = Field(exclude=True)
-    deleted_from: AssetStatus | None = Field(default=None, exclude=True)
-
-    @classmethod
-    def of(cls, asset: Asset) -> AssetOut:
-        return cls.model_validate(asset.model_dump())
 
 
 class CollectionOut(BaseModel):
@@ -77,19 +65,3 @@ class CollectionItemsPage(BaseModel):
                    next_cursor=page.next_cursor)
 
 
-class HitOut(BaseModel):
-    asset: AssetOut
-    score: float | None
-
-
-class CollectionSearchPage(BaseModel):
-    total: int
-    items: list[HitOut]
-    facets: dict[str, list[FacetBucket]]
-    next_cursor: str | None
-
-    @classmethod
-    def of(cls, page: SearchPage) -> CollectionSearchPage:
-        return cls(total=page.total,
-                   items=[HitOut(asset=AssetOut.of(h.asset), score=h.score) for h in page.hits],
-                   facets=page.facets, next_cursor=page.next_cursor)

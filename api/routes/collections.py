@@ -9,15 +9,14 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.collection_schemas import (
-    AssetOut,
     CollectionItemsPage,
     CollectionList,
     CollectionOut,
-    CollectionSearchPage,
 )
 from api.content import content_response, preview_response
 from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
 from api.openapi import problem_responses
+from api.schemas import AssetOut, SearchPageOut
 from assetlens.services.collections import (
     MAX_PAGE,
     CollectionCreate,
@@ -200,11 +199,11 @@ async def set_tags(collection_id: str, asset_id: str, body: Annotated[TagsSet, B
 
 
 @router.post("/{collection_id}/search", operation_id="collections_search",
-             response_model=CollectionSearchPage,
+             response_model=SearchPageOut,
              summary="Search within the collection (the body of POST /v1/search)",
              responses=problem_responses(401, 404, 422, 503))
 async def search(collection_id: str, body: Annotated[SearchRequest, Body()],
-                 workspace: ReadWorkspace, container: ContainerDep) -> CollectionSearchPage:
+                 workspace: ReadWorkspace, container: ContainerDep) -> SearchPageOut:
     page = await run_in_threadpool(container.collections.search, workspace, collection_id,
                                    body)
-    return CollectionSearchPage.of(page)
+    return SearchPageOut.of(page)

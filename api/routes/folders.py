@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.asset_models import AssetHit
 from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
 from api.openapi import problem_responses
+from api.schemas import SearchHitOut
 from assetlens.query import MAX_LIMIT
 from assetlens.services.folders import Folder, FolderCreate, FolderDeletion, FolderPatch
 
@@ -27,7 +27,7 @@ class FolderContentsBody(BaseModel):
     folder: Folder | None
     subfolders: list[Folder]
     total: int
-    items: list[AssetHit]
+    items: list[SearchHitOut]
     next_cursor: str | None
 
 
@@ -87,7 +87,7 @@ async def folder_contents(
                                            sort=sort))
     return FolderContentsBody(folder=contents.folder, subfolders=contents.subfolders,
                               total=contents.total,
-                              items=[AssetHit.of(hit) for hit in contents.hits],
+                              items=[SearchHitOut.of(hit) for hit in contents.hits],
                               next_cursor=contents.next_cursor)
 
 

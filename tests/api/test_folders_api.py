@@ -306,4 +306,4 @@ def test_openapi_documents_folder_and_tag_routes(api: Api) -> None:
         for status in problems:
             schema = responses[status]["content"]["application/problem+json"]["schema"]
             assert set(schema["required"]) == {"type", "title", "status", "detail"}
-    assert "workspace" not in spec["components"]["schemas"]["PublicAsset"]["properties"]
+    assert "workspace" not in spec["components"]["schemas"]["AssetOut"]["properties"]
