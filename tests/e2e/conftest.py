@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from api.app import create_app
 from assetlens.bootstrap import build
 from tests.conftest import Api, make_settings
-from tests.e2e.library import Library, seed_library
+from tests.e2e.library import Library, seed_folders, seed_library
 from tests.support.server import running
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -45,7 +45,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
         key = container.keys.create("studio")
         client = Api(base_url, key)
         ids = seed_library(client)
-        yield Library(base_url, container, key, client, ids)
+        folders = seed_folders(client, ids)
+        yield Library(base_url, container, key, client, ids, folders)
         client.http.close()
     container.close()
 

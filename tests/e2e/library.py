@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from assetlens.bootstrap import Container
 from tests.conftest import Api
@@ -12,13 +13,15 @@ from tests.support.media_samples import png_bytes, wav_bytes
 
 @dataclass
 class Library:
-    """The live server, its container, the workspace's key and the seeded asset ids."""
+    """The live server, its container, the workspace's key, the seeded asset ids
+    (filename → id) and folder ids (name → id)."""
 
     base_url: str
     container: Container
     key: str
     api: Api
     ids: dict[str, str]
+    folders: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,35 @@ def seed_library(api: Api) -> dict[str, str]:
 def count_model(model: str, word: str = "") -> int:
     """How many samples have `model` (and `word` in the prompt)."""
     return sum(1 for s in SAMPLES if s.model == model and word in s.prompt)
+
+
+def seed_folders(api: Api, ids: dict[str, str]) -> dict[str, str]:
+    """Animals (the owl) › Foxes (the three foxes), and an empty Places; name → id."""
+    def create(name: str, parent: str | None = None) -> str:
+        response = api.http.post("/v1/folders", json={"name": name, "parent_id": parent})
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    folders = {"Animals": create("Animals")}
+    folders["Foxes"] = create("Foxes", folders["Animals"])
+    folders["Places"] = create("Places")
+    moves = {"owl-night.png": "Animals", "fox-snow.png": "Foxes", "fox-forest.png": "Foxes",
+             "fox-city.png": "Foxes"}
+    for filename, folder in moves.items():
+        api.http.patch(f"/v1/assets/{ids[filename]}",
+                       json={"folder_id": folders[folder]}).raise_for_status()
+    wait_for_search(api, {"folder_id": [folders["Foxes"]]}, 3)
+    wait_for_search(api, {"folder_id": [folders["Animals"]]}, 1)
+    return folders
+
+
+def wait_for_search(api: Api, filters: dict[str, object], total: int) -> None:
+    """Indexing is asynchronous: wait until a search with `filters` finds `total` assets."""
+    deadline = time.monotonic() + 15
+    while True:
+        found = api.search(filters=filters, limit=1).json()["total"]
+        if found == total:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"search {filters} found {found}, expected {total}")
+        time.sleep(0.05)

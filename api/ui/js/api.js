@@ -106,10 +106,25 @@ export function uploadFile(file, onProgress, fields = {}) {
   return { promise, abort: () => xhr.abort() };
 }
 
+/** The collection whose routes serve assets while it is shown ("" = the library): a
+ * grantee may read a shared collection's assets only through them. */
+let scope = "";
+
+/** @param {string} collectionId */
+export function setAssetScope(collectionId) {
+  scope = collectionId || "";
+}
+
+/** The path of an asset, through the shown collection when there is one. @param {string} id */
+export function assetPath(id) {
+  const asset = encodeURIComponent(id);
+  return scope ? `/v1/collections/${encodeURIComponent(scope)}/assets/${asset}` : `/v1/assets/${asset}`;
+}
+
 /** URLs of an asset's media (the session cookie authenticates them). */
 export const media = {
   /** @param {string} id @param {"small"|"medium"} size */
-  thumbnail: (id, size = "small") => `/v1/assets/${encodeURIComponent(id)}/thumbnail?size=${size}`,
+  thumbnail: (id, size = "small") => `${assetPath(id)}/thumbnail?size=${size}`,
   /** @param {string} id */
-  content: (id) => `/v1/assets/${encodeURIComponent(id)}/content`,
+  content: (id) => `${assetPath(id)}/content`,
 };

@@ -1,5 +1,7 @@
-// Bulk actions on the selection: tag, move to a folder, favourite, delete (POST /v1/assets/bulk).
+// Bulk actions on the selection: tag, move to a folder, favourite, delete (POST
+// /v1/assets/bulk); add to a collection; in a collection, remove from it.
 import { api, ApiError } from "./api.js";
+import { addToCollection, createCollection, ownCollections, removeFromCollection } from "./collections.js";
 import { clear, h } from "./dom.js";
 import { folderNames } from "./facets.js";
 import { toast } from "./toast.js";
@@ -9,8 +11,9 @@ import { toast } from "./toast.js";
  * @param {HTMLElement} bar
  * @param {string[]} ids
  * @param {{clear: () => void, done: () => void}} callbacks
+ * @param {any|null} collection the collection shown, if any
  */
-export function renderBulkBar(bar, ids, callbacks) {
+export function renderBulkBar(bar, ids, callbacks, collection = null) {
   clear(bar);
   bar.hidden = ids.length === 0;
   if (!ids.length) return;
@@ -27,6 +30,8 @@ export function renderBulkBar(bar, ids, callbacks) {
         `${label} failed: ${error instanceof ApiError ? error.message : error}`, { error: true });
     }
   };
+  // A grantee acts on a shared collection's items only through the collection.
+  const library = !collection || collection.role === "owner";
   const tagInput = h("input", { id: "bulk-tag", type: "text", placeholder: "tag", autocomplete: "off" });
   const folder = h("select", { id: "bulk-folder", "aria-label": "Move to folder" },
     h("option", { value: "", text: "Move to…" }),
@@ -38,18 +43,53 @@ export function renderBulkBar(bar, ids, callbacks) {
   });
   bar.append(
     h("span", { class: "count", text: `${ids.length} selected` }),
-    h("form", { class: "inline-form", onsubmit: (event) => {
+    library ? h("form", { class: "inline-form", onsubmit: (event) => {
       event.preventDefault();
       const tags = tagInput.value.split(",").map((t) => t.trim()).filter(Boolean);
       if (tags.length) run({ action: "tag", tags }, "Tag");
     } },
     h("label", { for: "bulk-tag", class: "visually-hidden", text: "Tag to add" }), tagInput,
-    h("button", { type: "submit", class: "button", text: "Tag" })),
-    folderNames.size ? folder : null,
-    h("button", { type: "button", class: "button", text: "Favourite",
-      onclick: () => run({ action: "favorite" }, "Favourite") }),
-    h("button", { type: "button", class: "button danger", text: "Delete",
-      onclick: () => run({ action: "delete" }, "Delete") }),
+    h("button", { type: "submit", class: "button", text: "Tag" })) : null,
+    library && folderNames.size ? folder : null,
+    library ? collectionPicker(ids, collection, callbacks) : null,
+    collection && collection.role !== "view" ? h("button", { type: "button", class: "button", id: "bulk-remove-from-collection",
+      text: "Remove from collection", onclick: async () => {
+        try {
+          await removeFromCollection(collection.id, ids);
+          toast(`Removed ${ids.length} from “${collection.name}”`);
+          callbacks.done();
+        } catch (error) {
+          toast(`Not removed: ${error instanceof ApiError ? error.message : error}`, { error: true });
+        }
+      } }) : null,
+    library ? h("button", { type: "button", class: "button", text: "Favourite",
+      onclick: () => run({ action: "favorite" }, "Favourite") }) : null,
+    library ? h("button", { type: "button", class: "button danger", text: "Delete",
+      onclick: () => run({ action: "delete" }, "Delete") }) : null,
     h("button", { type: "button", class: "button ghost", text: "Clear selection",
       onclick: () => callbacks.clear() }));
+}
+
+/** "Add to collection…": the caller's own collections, or a new one. */
+function collectionPicker(ids, shown, callbacks) {
+  const targets = ownCollections().filter((c) => !shown || c.id !== shown.id);
+  const select = h("select", { id: "bulk-collection", "aria-label": "Add to collection" },
+    h("option", { value: "", text: "Add to collection…" }),
+    ...targets.map((c) => h("option", { value: c.id, text: c.name })),
+    h("option", { value: "__new__", text: "New collection…" }));
+  const add = async (collection) => {
+    try {
+      await addToCollection(collection.id, ids);
+      toast(`Added ${ids.length} to “${collection.name}”`);
+      callbacks.clear();
+    } catch (error) {
+      toast(`Not added: ${error instanceof ApiError ? error.message : error}`, { error: true });
+    }
+  };
+  select.addEventListener("change", () => {
+    const value = /** @type {HTMLSelectElement} */ (select).value;
+    if (value === "__new__") createCollection(add);
+    else if (value) add(targets.find((c) => c.id === value));
+  });
+  return select;
 }

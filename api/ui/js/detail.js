@@ -1,6 +1,6 @@
 // The asset detail panel: preview by type, provenance, tags and folder editing (If-Match,
 // with a 412 explained and the edit kept), favourite, similar, duplicates, delete/restore.
-import { api, ApiError, media } from "./api.js";
+import { api, ApiError, assetPath, media } from "./api.js";
 import { clear, h, icons } from "./dom.js";
 import { folderNames } from "./facets.js";
 import { provenanceSection, technicalSection } from "./provenance.js";
@@ -23,6 +23,8 @@ export class DetailPanel {
     /** @type {any} */
     this.asset = null;
     this.token = 0;
+    /** Read-only: an asset seen through a collection shared with the caller. */
+    this.readOnly = false;
   }
 
   /** @param {string} id */
@@ -35,7 +37,7 @@ export class DetailPanel {
       this.root.append(h("p", { class: "muted pad", text: "Loading…" }));
     }
     try {
-      const asset = await api("GET", `/v1/assets/${encodeURIComponent(id)}`);
+      const asset = await api("GET", assetPath(id));
       if (token !== this.token) return;
       this.asset = asset;
       this.render();
@@ -59,7 +61,7 @@ export class DetailPanel {
   header(title, asset = null) {
     return h("header", { class: "detail-head" },
       h("h2", { id: "detail-title", text: title }),
-      asset ? h("button", {
+      asset && !this.readOnly ? h("button", {
         type: "button", class: `icon-button star${asset.favorite ? " on" : ""}`,
         "aria-pressed": String(Boolean(asset.favorite)), "aria-label": "Favourite",
         html: asset.favorite ? icons.starFilled : icons.star,
@@ -80,11 +82,11 @@ export class DetailPanel {
       this.header(asset.name, asset),
       h("div", { id: "conflict", class: "conflict", role: "alert", hidden: true }),
       preview(asset),
-      this.actions(asset),
+      this.readOnly ? downloadOnly(asset) : this.actions(asset),
       h("div", { id: "related" }),
       provenanceSection(asset),
-      this.tagsSection(asset),
-      this.folderSection(asset),
+      this.readOnly ? readOnlyTags(asset) : this.tagsSection(asset),
+      this.readOnly ? null : this.folderSection(asset),
       technicalSection(asset),
     ];
     this.root.append(...parts.filter(Boolean));
@@ -95,8 +97,7 @@ export class DetailPanel {
   actions(asset) {
     const deleted = asset.status === "deleted";
     return h("div", { class: "actions" },
-      h("a", { class: "button", href: media.content(asset.id), download: asset.name, html: icons.download },
-        h("span", { text: "Download" })),
+      downloadLink(asset),
       h("button", { type: "button", class: "button", id: "find-similar", html: icons.similar,
         onclick: () => this.similar() }, h("span", { text: "Find similar" })),
       h("button", { type: "button", class: "button", id: "find-duplicates",
@@ -243,6 +244,25 @@ export class DetailPanel {
         text: error instanceof ApiError ? `${error.title}: ${error.detail || error.message}` : String(error) }));
     }
   }
+}
+
+/** @param {any} asset */
+function downloadLink(asset) {
+  return h("a", { class: "button", href: media.content(asset.id), download: asset.name, html: icons.download },
+    h("span", { text: "Download" }));
+}
+
+/** @param {any} asset */
+function downloadOnly(asset) {
+  return h("div", { class: "actions" }, downloadLink(asset));
+}
+
+/** @param {any} asset */
+function readOnlyTags(asset) {
+  if (!asset.tags.length) return null;
+  return h("section", { class: "section", "aria-labelledby": "tags-title" },
+    h("h3", { id: "tags-title", text: "Tags" }),
+    h("ul", { class: "chips", id: "tag-list" }, ...asset.tags.map((tag) => h("li", { class: "chip" }, h("span", { text: tag })))));
 }
 
 /**

@@ -80,5 +80,8 @@ export const icons = {
   text: svg('<path d="M5 5h14M12 5v14M8 19h8"/>'),
   font: svg('<path d="M4 20L10 4h2l6 16M7 14h8"/>'),
   file: svg('<path d="M6 3h8l5 5v13H6z"/><path d="M14 3v5h5"/>'),
+  plus: svg('<path d="M12 5v14M5 12h14"/>'),
+  more: svg('<circle cx="5" cy="12" r="1"/><circle cx="12" cy="12" r="1"/><circle cx="19" cy="12" r="1"/>'),
+  key: svg('<circle cx="8" cy="15" r="4"/><path d="M11 12l9-9M17 6l3 3"/>'),
   similar: svg('<circle cx="8" cy="8" r="5"/><circle cx="16" cy="16" r="5"/>'),
 };

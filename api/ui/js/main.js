@@ -1,13 +1,17 @@
-// Wires the page: sign-in, search state ↔ URL, facets, grid, detail, uploads, bulk actions.
-import { ApiError } from "./api.js";
+// Wires the page: sign-in, search state ↔ URL, facets, grid, detail, uploads, bulk actions,
+// folders, collections and (for admins) keys.
+import { api, ApiError, setAssetScope } from "./api.js";
 import { renderBulkBar } from "./bulk.js";
+import { collectionById, loadCollections, renderCollectionBar, renderCollections, reorder } from "./collections.js";
 import { DetailPanel } from "./detail.js";
+import { enableTileDrag } from "./dragdrop.js";
 import { icons } from "./dom.js";
 import { renderChips, renderFacets } from "./facets.js";
+import { loadFolders, onFoldersChanged, renderFolders } from "./folders.js";
 import { Grid } from "./grid.js";
-import { runSearch } from "./search.js";
+import { openKeys } from "./keys.js";
+import { inCollectionOrder, runSearch } from "./search.js";
 import { currentSession, signIn, signOut } from "./session.js";
-import { loadCollections, loadFolders } from "./sidebar.js";
 import { getState, onStateChange, sameQuery, setState } from "./state.js";
 import { enableDrop, UploadQueue } from "./upload.js";
 
@@ -20,8 +24,12 @@ const els = {
   sort: /** @type {HTMLSelectElement} */ ($("sort")), facets: $("facets"), chips: $("chips"),
   summary: $("summary"), results: $("results"), empty: $("empty"), error: $("search-error"),
   visualNote: $("visual-note"), workspace: $("workspace"), bulkbar: $("bulkbar"),
-  sidebar: $("sidebar"), sidebarToggle: $("sidebar-toggle"),
+  sidebar: $("sidebar"), sidebarToggle: $("sidebar-toggle"), collectionBar: $("collection-bar"),
+  keys: $("keys-button"),
 };
+
+/** The collection shown (its document, with the caller's `role`), or null in the library. */
+let shownCollection = /** @type {any} */ (null);
 
 /** Paging state of the current result list. */
 /** The facets of the last first page (re-rendered when folder names arrive). */
@@ -36,7 +44,19 @@ const grid = new Grid(els.results, $("sentinel"), {
   selectionChanged: (ids) => renderBulkBar(els.bulkbar, ids, {
     clear: () => grid.clearSelection(),
     done: () => { grid.clearSelection(); refresh(); },
-  }),
+  }, shownCollection),
+});
+
+enableTileDrag(els.results, grid, {
+  canReorder: () => Boolean(shownCollection) && shownCollection.role !== "view" && inCollectionOrder(getState()),
+  reorder: async (ids) => {
+    try {
+      await reorder(shownCollection.id, ids);
+      refresh();
+    } catch (error) {
+      showError(error);
+    }
+  },
 });
 
 const detail = new DetailPanel($("detail"), {
@@ -86,6 +106,8 @@ async function refresh() {
     renderChips(els.chips, state.filters);
     els.summary.textContent = `${page.total.toLocaleString()} asset${page.total === 1 ? "" : "s"}`;
     els.empty.hidden = page.total > 0;
+    markFirstResults();
+    if (state.collection) showCollection(page.collection || shownCollection);
   } catch (error) {
     if (controller.signal.aborted) return;
     showError(error);
@@ -95,6 +117,18 @@ async function refresh() {
       els.results.removeAttribute("aria-busy");
     }
   }
+}
+
+let firstResultsMarked = false;
+
+/** `performance.mark("first-results")` once the first result list is on screen with its
+ * first thumbnail decoded (what benchmarks/bench_ui.py times from navigation). */
+function markFirstResults() {
+  if (firstResultsMarked) return;
+  firstResultsMarked = true;
+  const image = /** @type {HTMLImageElement|null} */ (els.results.querySelector("img"));
+  const decoded = image ? image.decode().catch(() => undefined) : Promise.resolve();
+  decoded.then(() => requestAnimationFrame(() => performance.mark("first-results")));
 }
 
 /** The next page over the search cursor (infinite scroll). */
@@ -121,8 +155,33 @@ function showError(error) {
     ? `${error.title}${error.detail ? `: ${error.detail}` : ""}` : String(error);
 }
 
+/** The header of the shown collection (read from the server when the page lacks it).
+ * @param {any} known */
+async function showCollection(known) {
+  const id = getState().collection;
+  let collection = known && known.id === id ? known : collectionById(id);
+  try {
+    collection = await api("GET", `/v1/collections/${encodeURIComponent(id)}`);
+  } catch {
+    // The list's copy will do; the page itself already showed why the items failed.
+  }
+  if (getState().collection !== id) return;
+  shownCollection = collection;
+  detail.readOnly = Boolean(collection) && collection.role !== "owner";
+  renderCollectionBar(els.collectionBar, collection, () => { loadCollections(); showCollection(null); });
+}
+
 /** Reflect the state in the controls, then fetch what changed. */
 function render(state, previous) {
+  if (!previous || state.collection !== previous.collection) {
+    setAssetScope(state.collection);
+    shownCollection = state.collection ? collectionById(state.collection) : null;
+    detail.readOnly = Boolean(shownCollection) && shownCollection.role !== "owner";
+    renderCollectionBar(els.collectionBar, shownCollection, () => showCollection(null));
+    renderCollections();
+    document.body.classList.toggle("in-collection", Boolean(state.collection));
+  }
+  renderFolders();
   els.q.value = state.q;
   const radio = /** @type {HTMLInputElement|null} */ (document.querySelector(`input[name=mode][value=${state.mode}]`));
   if (radio && !radio.disabled) radio.checked = true;
@@ -177,8 +236,11 @@ function startApp(session) {
   loadFolders().then(() => {
     renderFacets(els.facets, lastFacets, getState().filters);
     renderChips(els.chips, getState().filters);
+    if (detail.asset && !detail.readOnly) detail.render();  // its folder picker needs the names
   });
   loadCollections();
+  els.keys.hidden = !session.scopes.includes("admin");
+  els.keys.onclick = () => openKeys(session.workspace);
   if (!started) {
     started = true;
     onStateChange(render);
@@ -251,7 +313,9 @@ function wireControls() {
     if (document.body.classList.contains("sidebar-open") && !els.sidebar.contains(target) &&
         !els.sidebarToggle.contains(target)) closeDrawer();
   });
+  onFoldersChanged(() => refresh());
   document.addEventListener("keydown", (event) => {
+    if (document.querySelector("dialog[open]")) return;
     if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
       closeDrawer();
       els.sidebarToggle.focus();

@@ -80,7 +80,8 @@ function body(state, cursor, withFacets) {
   const request = {
     q: state.q || null,
     mode: state.q ? state.mode : "keyword",
-    filters: filtersBody(state.filters),
+    filters: { ...filtersBody(state.filters),
+      ...(state.subfolders && state.filters.folder_id?.length ? { include_subfolders: true } : {}) },
     facets: withFacets ? names : [],
     limit: PAGE_SIZE,
     cursor,
@@ -97,6 +98,7 @@ function body(state, cursor, withFacets) {
  * @param {AbortSignal} signal
  */
 export async function runSearch(state, cursor, signal) {
+  if (state.collection) return runCollection(state, cursor, signal);
   if (legacy) return runLegacy(state, cursor, signal);
   try {
     const page = await api("POST", "/v1/search", { json: body(state, cursor, !cursor), signal });
@@ -127,4 +129,33 @@ async function runLegacy(state, cursor, signal) {
     page.facets[facet] = counted.facets[facet] || [];
   }));
   return page;
+}
+
+/** True when a collection is shown in its own order (no query, filter or sort). */
+export function inCollectionOrder(state) {
+  return Boolean(state.collection) && !state.q && !state.sort && !Object.keys(state.filters).length;
+}
+
+/**
+ * A page of a collection: its items in collection order, or a search within it
+ * (`POST /v1/collections/{id}/search`) once there is a query, filter or sort.
+ * @param {import("./state.js").State} state
+ * @param {string|null} cursor
+ * @param {AbortSignal} signal
+ */
+async function runCollection(state, cursor, signal) {
+  const base = `/v1/collections/${encodeURIComponent(state.collection)}`;
+  const request = body({ ...state, subfolders: false }, cursor, !cursor);
+  if (!inCollectionOrder(state)) return api("POST", `${base}/search`, { json: request, signal });
+  const items = api("GET", `${base}/items?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { signal });
+  // The ordered listing has no counts: one small search gives the total and the facets.
+  const counted = cursor ? null : api("POST", `${base}/search`, { json: { ...request, limit: 1 }, signal });
+  const [page, counts] = await Promise.all([items, counted]);
+  return {
+    items: page.items.map((item) => ({ asset: item.asset, score: 0 })),
+    next_cursor: page.next_cursor,
+    total: counts ? counts.total : page.items.length,
+    facets: counts ? counts.facets : {},
+    collection: page.collection,
+  };
 }

@@ -22,8 +22,10 @@ export const FILTER_FIELDS = [...Object.values(FACET_FIELDS), "status"];
 const MODES = new Set(["keyword", "semantic", "hybrid"]);
 
 /**
- * @typedef {{q: string, mode: string, sort: string, asset: string,
- *            filters: Record<string, string[]>}} State
+ * `collection`: the id of the collection shown instead of the library ("" for the library);
+ * `subfolders`: a folder filter includes the folders' subtrees.
+ * @typedef {{q: string, mode: string, sort: string, asset: string, collection: string,
+ *            subfolders: boolean, filters: Record<string, string[]>}} State
  */
 
 /** @returns {State} */
@@ -41,6 +43,8 @@ export function readState(search = window.location.search) {
     mode: MODES.has(mode) ? mode : "keyword",
     sort: params.get("sort") || "",
     asset: params.get("asset") || "",
+    collection: params.get("collection") || "",
+    subfolders: params.get("subfolders") === "1",
     filters,
   };
 }
@@ -48,11 +52,13 @@ export function readState(search = window.location.search) {
 /** @param {State} state */
 export function toQueryString(state) {
   const params = new URLSearchParams();
+  if (state.collection) params.set("collection", state.collection);
   if (state.q) params.set("q", state.q);
   if (state.mode !== "keyword") params.set("mode", state.mode);
   for (const field of FILTER_FIELDS) {
     for (const value of state.filters[field] || []) params.append(field, value);
   }
+  if (state.subfolders) params.set("subfolders", "1");
   if (state.sort) params.set("sort", state.sort);
   if (state.asset) params.set("asset", state.asset);
   const text = params.toString();
