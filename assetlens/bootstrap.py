@@ -19,6 +19,7 @@ from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.blobs import BlobService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
@@ -42,6 +43,7 @@ class Container:
     keys: ApiKeys
     sessions: Sessions
     assets: AssetService
+    blobs: BlobService
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
@@ -132,7 +134,8 @@ def build(
     if embedder is None and use_embedder:
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
-    assets = AssetService(settings, store, index, queue)
+    blobs = BlobService(store)
+    assets = AssetService(settings, store, index, queue, blobs)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
     return Container(
@@ -144,6 +147,7 @@ def build(
         keys=keys,
         sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
+        blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder),

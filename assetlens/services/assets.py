@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from assetlens.errors import (
     NotFound,
     ObjectNotFound,
     PayloadTooLarge,
-    PreconditionFailed,
     StoreUnavailable,
     Unavailable,
 )
@@ -29,6 +27,7 @@ from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
+from assetlens.services.blobs import BlobService
 from assetlens.spool import Spooled
 from assetlens.workqueue import WorkQueue
 
@@ -124,11 +123,13 @@ class AssetService:
         store: ObjectStore,
         index: SearchIndex,
         queue: WorkQueue,
+        blobs: BlobService | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._index = index
         self._queue = queue
+        self.blobs = blobs or BlobService(store)
         self.manifests = Manifests(store)
         # Folder references are checked against the tree in the store on every write.
         self.folders = FolderCatalog(store)
@@ -138,9 +139,9 @@ class AssetService:
     def upload(self, workspace: str, spooled: Spooled, form: UploadForm) -> Asset:
         """Validate, store durably, enqueue indexing; return the acknowledged asset.
 
-        The blob is written before the manifest, so a manifest never points at nothing;
-        a failure in between leaves only an unreferenced blob, and a retry makes exactly one
-        asset.
+        The blob (and its reference marker) is written before the manifest, so a manifest
+        never points at nothing; a failure in between leaves only a referenced blob without
+        a manifest (`assetlens gc` releases it), and a retry makes exactly one asset.
         """
         inspection = media.inspect_upload(
             spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
@@ -177,11 +178,8 @@ class AssetService:
             lineage=[generation.source_asset_id] if generation and generation.source_asset_id
             else [],
         )
-        blob = layout.blob_key(asset.sha256)
-        if not self._store.exists(blob):  # content addressing: identical bytes stored once
-            with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
-                self._store.put_stream(blob, src, size=spooled.size, content_type=asset.mime,
-                                       create_only=True)
+        # The reference marker comes first, so no concurrent collection can take the blob.
+        self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
         self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
         asset.recompute_generation()
         asset.duplicate_of = self._first_copy(asset)
