@@ -214,6 +214,7 @@ def derived_prefix(sha256: str) -> str:
 
 
 BLOB_REFS_COMPLETE_KEY = "system/blob-refs-complete.json"
+MAINTENANCE_SCHEDULE_KEY = "system/maintenance-schedule.json"
 
 # -- versions -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
 from assetlens.services.blobs import BlobService
+from assetlens.services.purge import Purger
 from assetlens.spool import Spooled
 from assetlens.workqueue import WorkQueue
 
@@ -131,6 +132,7 @@ class AssetService:
         self._queue = queue
         self.blobs = blobs or BlobService(store)
         self.manifests = Manifests(store)
+        self._purger = Purger(store, index, queue, self.manifests, self.blobs)
         # Folder references are checked against the tree in the store on every write.
         self.folders = FolderCatalog(store)
 
@@ -143,15 +145,7 @@ class AssetService:
         never points at nothing; a failure in between leaves only a referenced blob without
         a manifest (`assetlens gc` releases it), and a retry makes exactly one asset.
         """
-        inspection = media.inspect_upload(
-            spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
-        )
-        asset_type = inspection.type
-        if form.type:
-            asset_type = self._requested_type(form.type, inspection.type, inspection.mime)
-        limit = self._settings.max_bytes_for(asset_type.value)
-        if spooled.size > limit:
-            raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
+        inspection, asset_type = self.inspect(spooled, form.type)
         generation = client_generation(form.prompt, form.metadata)
         if generation and generation.source_asset_id:
             try:
@@ -186,6 +180,22 @@ class AssetService:
         self.manifests.create(asset)
         self._enqueue(asset)
         return asset
+
+    def inspect(self, spooled: Spooled,
+                requested_type: str | None) -> tuple[media.Inspection, AssetType]:
+        """Validate spooled bytes as an upload (sniffed type against the extension, full
+        decode, per-type size limit); the inspection and the asset type they may be stored
+        as (`requested_type`, e.g. logo for a PNG, when given and compatible)."""
+        inspection = media.inspect_upload(
+            spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
+        )
+        asset_type = inspection.type
+        if requested_type:
+            asset_type = self._requested_type(requested_type, inspection.type, inspection.mime)
+        limit = self._settings.max_bytes_for(asset_type.value)
+        if spooled.size > limit:
+            raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
+        return inspection, asset_type
 
     def _requested_type(self, requested: str, sniffed: AssetType, mime: str) -> AssetType:
         try:
@@ -381,6 +391,11 @@ class AssetService:
         asset = self.manifests.update(workspace, asset_id, mutate)
         self._enqueue(asset)
         return asset
+
+    def purge(self, workspace: str, asset_id: str, *, only_trashed: bool = False) -> Asset:
+        """Remove the asset for good (manifest, versions, markers, index entry; blobs,
+        previews and vectors no other asset uses). See services/purge.py."""
+        return self._purger.purge(workspace, asset_id, only_trashed=only_trashed)
 
     def indexed(self, workspace: str, asset_id: str) -> tuple[Asset, bool]:
         """The latest manifest, and whether the index holds its revision with processing
