@@ -22,7 +22,9 @@ from api.routes import (
     session,
     system,
     tags,
+    trash,
     ui,
+    versions,
 )
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
@@ -83,6 +85,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
     app.include_router(assets.router)
+    app.include_router(versions.router)
+    app.include_router(trash.router)
     app.include_router(search.router)
     app.include_router(folders.router)
     app.include_router(tags.router)

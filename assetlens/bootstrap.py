@@ -19,13 +19,17 @@ from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.blobs import BlobService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
+from assetlens.services.maintenance import Maintenance
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
+from assetlens.services.trash import TrashService
+from assetlens.services.versions import VersionService
 from assetlens.sessions import Sessions
 from assetlens.workqueue import WorkQueue
 
@@ -42,6 +46,7 @@ class Container:
     keys: ApiKeys
     sessions: Sessions
     assets: AssetService
+    blobs: BlobService
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
@@ -49,6 +54,9 @@ class Container:
     collections: CollectionService
     folders: FolderService
     tags: TagService
+    versions: VersionService
+    trash: TrashService
+    maintenance: Maintenance
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -132,9 +140,14 @@ def build(
     if embedder is None and use_embedder:
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
-    assets = AssetService(settings, store, index, queue)
+    blobs = BlobService(store)
+    assets = AssetService(settings, store, index, queue, blobs)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
+    versions = VersionService(settings, store, assets, blobs)
+    trash = TrashService(settings, store, assets, search)
+    maintenance = Maintenance(store, assets.manifests, versions, blobs,
+                              interval_seconds=settings.reconcile_interval_seconds)
     return Container(
         settings=settings,
         store=store,
@@ -144,11 +157,16 @@ def build(
         keys=keys,
         sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
+        blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
-        indexer=Indexer(settings, store, index, queue, embedder),
+        indexer=Indexer(settings, store, index, queue, embedder,
+                        jobs=[maintenance.run_if_due, trash.purge_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
+        versions=versions,
+        trash=trash,
+        maintenance=maintenance,
     )

@@ -81,11 +81,11 @@ async def upload(request: Request, workspace: WriteWorkspace, container: Contain
     finally:
         form.discard()
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset, status=201)
 
 
-async def _wait(container: ContainerDep, asset: Asset) -> Asset:
+async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
     """Poll (bounded) until the change is searchable; sleeping on the event loop, so
     waiting clients hold no worker thread. Returns the latest manifest either way."""
     deadline = time.monotonic() + container.settings.wait_timeout_seconds
@@ -123,7 +123,7 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
     asset = await run_in_threadpool(container.assets.update, workspace, asset_id, patch,
                                     _expected_revision(if_match))
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset)
 
 
@@ -132,7 +132,7 @@ async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: Cont
                        wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.delete, workspace, asset_id)
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset)
 
 
@@ -141,7 +141,7 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
                         wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset)
 
 
