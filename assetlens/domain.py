@@ -146,6 +146,12 @@ class Asset(BaseModel):
     duplicate_of: str | None = None
     previews: dict[str, str] = Field(default_factory=dict)
     lineage: list[str] = Field(default_factory=list)
+    # How each parent in `lineage` was found: "source" (the client's source_asset_id),
+    # "input" (a workflow's input image) or "ingredient" (a C2PA ingredient).
+    lineage_relations: dict[str, str] = Field(default_factory=dict)
+    # Where this asset is used (documents under the references service); kept on the
+    # manifest and changed by compare-and-swap, so a delete and a new reference serialise.
+    references_count: int = 0
     error: str | None = None
     revision: int = 1
     # The current version's number (the original upload is 1); see the versions service.
