@@ -82,6 +82,8 @@ class Generation(BaseModel):
     provider: str | None = None
     cost: float | None = None
     source_asset_id: str | None = None
+    # File names of the images a workflow loaded (ComfyUI LoadImage): lineage inputs.
+    input_images: list[str] = Field(default_factory=list)
     ai_generated: bool | None = None
     c2pa: C2PAInfo | None = None
     # Every other string a workflow carried (e.g. each ComfyUI node's text inputs): searchable.

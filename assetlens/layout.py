@@ -26,6 +26,10 @@ def is_asset_id(value: str) -> bool:
     return bool(_ASSET_ID.fullmatch(value))
 
 
+def is_sha256(value: str) -> bool:
+    return bool(_SHA256.fullmatch(value))
+
+
 def blob_key(sha256: str) -> str:
     """Content-addressed originals, sharded two levels deep to keep directories small."""
     if not _SHA256.fullmatch(sha256):

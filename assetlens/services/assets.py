@@ -104,7 +104,8 @@ class AssetPatch(BaseModel):
 
 # Only Assetlens sets these, from the file itself: a client must not be able to claim a
 # C2PA validation result or hide that a file is AI-generated.
-SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw"})
+SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw",
+                                           "input_images"})
 
 
 def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from assetlens import layout
-from assetlens.domain import Asset, AssetStatus
-from assetlens.errors import NotFound
+from assetlens.domain import Asset, AssetStatus, Generation
+from assetlens.errors import NotFound, Unavailable
 from assetlens.manifests import Manifests
-from assetlens.ports import ObjectStore
+from assetlens.ports import ObjectStore, SearchIndex
+from assetlens.query import SearchQuery
 
 DEFAULT_DEPTH = 3
 MAX_DEPTH = 10
@@ -26,6 +27,10 @@ MAX_DEPTH = 10
 # request into an unbounded walk.
 MAX_NODES = 500
 DEFAULT_RELATION = "source"
+INPUT = "input"
+INGREDIENT = "ingredient"
+MAX_NAMED_INPUTS = 16
+MATCH_CANDIDATES = 50
 
 # One step of a walk: the assets next to one asset, with the relation joining them.
 Step = Callable[[str, Asset], Iterator[tuple[Asset, str]]]
@@ -63,6 +68,37 @@ class LineageService:
         for parent in parents:
             if parent != child_id:
                 self._store.put_bytes(layout.lineage_child_key(workspace, parent, child_id), b"")
+
+    def named_inputs(self, workspace: str, child_id: str, generation: Generation,
+                     index: SearchIndex) -> dict[str, str]:
+        """Parents a file names itself — its workflow's input images ("input") and its C2PA
+        ingredients ("ingredient") — matched to assets of `workspace` by exact name (or
+        sha256), only where exactly one live asset matches. Parent id → relation."""
+        named = [(name, INPUT) for name in generation.input_images]
+        if generation.c2pa is not None:
+            named += [(name, INGREDIENT) for name in generation.c2pa.ingredients]
+        found: dict[str, str] = {}
+        for name, relation in named[:MAX_NAMED_INPUTS]:
+            parent = self._match(workspace, name, index)
+            if parent is not None and parent != child_id:
+                found.setdefault(parent, relation)
+        return found
+
+    def _match(self, workspace: str, name: str, index: SearchIndex) -> str | None:
+        if layout.is_sha256(name.lower()):
+            prefix = layout.sha_member_prefix(workspace, name.lower())
+            candidates = {key.rsplit("/", 1)[1] for key in self._store.list_keys(prefix)}
+        else:
+            base = name.replace("\\", "/").rsplit("/", 1)[-1]
+            try:
+                page = index.search(SearchQuery(workspace=workspace, text=base[:200],
+                                                limit=MATCH_CANDIDATES))
+            except Unavailable:
+                return None  # matched on the next processing, or never: lineage is a hint
+            candidates = {hit.asset.id for hit in page.hits if hit.asset.name == base}
+        live = [asset_id for asset_id in sorted(candidates)
+                if self._live(workspace, asset_id) is not None]
+        return live[0] if len(live) == 1 else None
 
     def unlink(self, workspace: str, child_id: str, parents: Iterable[str]) -> None:
         """Forget markers of parents the child no longer names (after its manifest)."""

@@ -3,7 +3,12 @@ PATCH; depth limits, cycles, other workspaces; on both backends."""
 
 from __future__ import annotations
 
+import io
 import json
+import uuid
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from tests.api.conftest import png
 from tests.conftest import Api
@@ -86,3 +91,31 @@ def test_a_trashed_ancestor_is_left_out(api: Api) -> None:
     b = upload(api, 41, source=a)
     assert api.http.delete(f"/v1/assets/{a}").status_code == 200
     assert api.http.get(f"/v1/assets/{b}/lineage").json()["ancestors"] == []
+
+
+def comfy_png(input_name: str, shade: int) -> bytes:
+    """A PNG whose ComfyUI prompt graph loads `input_name` (img2img)."""
+    graph = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": input_name}},
+        "2": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "cfg": 7,
+                                                   "denoise": 0.6}},
+    }
+    info = PngInfo()
+    info.add_text("prompt", json.dumps(graph))
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (shade, 20, 200)).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def test_a_workflow_input_named_in_the_file_becomes_a_parent(api: Api, other: Api) -> None:
+    name = f"base-{uuid.uuid4().hex[:8]}.png"
+    base = api.upload(name, png((3, 3, 250), pattern=2)).json()["id"]
+    other.upload(name, png((4, 4, 250), pattern=2))  # the same name elsewhere: never matched
+    child = api.upload("img2img.png", comfy_png(name, 60))
+    assert child.status_code == 201, child.text
+    assert child.json()["generation"]["input_images"] == [name]
+    assert child.json()["lineage"] == [base]
+    found = api.http.get(f"/v1/assets/{base}/lineage").json()["derivatives"]
+    assert [(d["asset"]["id"], d["relation"]) for d in found] == [(child.json()["id"], "input")]
+    unknown = api.upload("img2img-2.png", comfy_png("never-uploaded.png", 61)).json()
+    assert unknown["lineage"] == []
