@@ -22,10 +22,13 @@ from assetlens.services.assets import AssetService
 from assetlens.services.blobs import BlobService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
+from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
+from assetlens.services.lineage import LineageService
 from assetlens.services.maintenance import Maintenance
+from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
 from assetlens.services.trash import TrashService
@@ -57,6 +60,9 @@ class Container:
     versions: VersionService
     trash: TrashService
     maintenance: Maintenance
+    references: ReferenceService
+    lineage: LineageService
+    duplicate_policy: DuplicatePolicyService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -141,7 +147,8 @@ def build(
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     blobs = BlobService(store)
-    assets = AssetService(settings, store, index, queue, blobs)
+    duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
+    assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
     versions = VersionService(settings, store, assets, blobs)
@@ -169,4 +176,7 @@ def build(
         versions=versions,
         trash=trash,
         maintenance=maintenance,
+        references=ReferenceService(store, assets),
+        lineage=assets.lineage,
+        duplicate_policy=duplicate_policy,
     )

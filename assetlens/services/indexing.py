@@ -33,6 +33,7 @@ from assetlens.manifests import Manifests
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
+from assetlens.services.lineage import LineageService
 from assetlens.workqueue import WorkItem, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Indexer:
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
         self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
+        self._lineage = LineageService(store, self._manifests)
         self._tmp = settings.data_dir / "tmp" / "indexer"
 
     # -- the worker loop --------------------------------------------------------------------
@@ -221,6 +223,9 @@ class Indexer:
             for band, value in enumerate(layout.phash_bands(analysis.phash)):
                 self._store.put_bytes(
                     layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
+        parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
+            if parsed is not None else {}
+        self._lineage.link(asset.workspace, asset.id, parents)
         previews: dict[str, str] = {}
         for size, data in analysis.previews.items():
             key = layout.preview_key(asset.sha256, size)
@@ -237,6 +242,10 @@ class Indexer:
             current.previews = previews
             if parsed is not None:  # otherwise keep what a sidecar said
                 current.generation_parsed = parsed
+            for parent, relation in parents.items():
+                if parent not in current.lineage:
+                    current.lineage.append(parent)
+                    current.lineage_relations[parent] = relation
             current.recompute_generation()
             if current.status is AssetStatus.PROCESSING:
                 current.status = AssetStatus.READY
