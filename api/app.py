@@ -17,6 +17,7 @@ from api.routes import (
     docs,
     folders,
     keys,
+    links,
     listing,
     search,
     session,
@@ -83,6 +84,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
     app.include_router(assets.router)
+    app.include_router(links.router)
     app.include_router(search.router)
     app.include_router(folders.router)
     app.include_router(tags.router)

@@ -24,9 +24,11 @@ from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
+from assetlens.services.links import LinkService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
 from assetlens.sessions import Sessions
+from assetlens.signing import SigningSecret
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Container:
     collections: CollectionService
     folders: FolderService
     tags: TagService
+    links: LinkService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -135,6 +138,8 @@ def build(
     assets = AssetService(settings, store, index, queue)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
+    configured = settings.signing_secret
+    secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
     return Container(
         settings=settings,
         store=store,
@@ -151,4 +156,5 @@ def build(
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
+        links=LinkService(settings, store, assets, secret),
     )

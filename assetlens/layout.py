@@ -157,3 +157,12 @@ def grant_key(grantee: str, collection_id: str) -> str:
     """A marker naming the owner of a collection shared with `grantee`: lets the grantee
     find it in one read. The collection document's `shares` stays the authority."""
     return f"{grant_prefix(grantee)}{collection_id}.json"
+
+
+# -- signed links ---------------------------------------------------------------------------
+
+def signing_secret_key() -> str:
+    """The generated HMAC secret of signed links (when settings give none): written once
+    with create_only, so every process of a deployment signs and verifies with the same
+    one."""
+    return "system/signing-secret"
