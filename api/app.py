@@ -24,6 +24,7 @@ from api.routes import (
     system,
     tags,
     ui,
+    url_import,
 )
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
@@ -83,6 +84,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(system.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
+    app.include_router(url_import.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
     app.include_router(links.router)
     app.include_router(search.router)

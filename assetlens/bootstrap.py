@@ -27,8 +27,10 @@ from assetlens.services.indexing import Indexer
 from assetlens.services.links import LinkService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
+from assetlens.services.url_import import UrlImportService
 from assetlens.sessions import Sessions
 from assetlens.signing import SigningSecret
+from assetlens.urlfetch import AddressPolicy, UrlFetcher
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class Container:
     folders: FolderService
     tags: TagService
     links: LinkService
+    url_import: UrlImportService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -120,6 +123,14 @@ def build_embedder(settings: Settings) -> Embedder | None:
     return OpenClipEmbedder(settings)
 
 
+def build_fetcher(settings: Settings) -> UrlFetcher:
+    """The URL import's fetcher: public addresses only (plus the configured allow-list),
+    spooling where uploads spool."""
+    return UrlFetcher(AddressPolicy(settings.url_import_allow_private),
+                      timeout=settings.url_import_timeout_seconds,
+                      spool_dir=settings.data_dir / "tmp" / "uploads")
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -157,4 +168,5 @@ def build(
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
         links=LinkService(settings, store, assets, secret),
+        url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )
