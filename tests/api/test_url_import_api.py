@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from ipaddress import ip_network
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assetlens.bootstrap import Container
+from assetlens.bootstrap import Container, build_fetcher
 from assetlens.services.url_import import UrlImportService
-from assetlens.urlfetch import AddressPolicy, UrlFetcher
 from tests.api.conftest import png
 from tests.conftest import Api
 from tests.support.origin import Origin, Trap, drip, file, redirect, status, unbounded
@@ -55,13 +53,14 @@ def trap(origin: Origin) -> Iterator[Trap]:
 
 @pytest.fixture
 def opened(live: Live) -> Iterator[None]:
-    """The server's guard with 127.0.0.1/32 allowed, for this test only."""
+    """The server's guard with 127.0.0.1/32 allowed (and a short deadline), for this test
+    only: wired from settings as in production."""
     container = live[1]
     closed = container.url_import
-    settings = container.settings
-    fetcher = UrlFetcher(AddressPolicy([ip_network("127.0.0.1/32")]), timeout=1.5,
-                         spool_dir=Path(settings.data_dir) / "tmp" / "uploads")
-    container.url_import = UrlImportService(settings, container.assets, fetcher)
+    settings = container.settings.model_copy(update={
+        "url_import_allow_private": [ip_network("127.0.0.1/32")],
+        "url_import_timeout_seconds": 1.5})
+    container.url_import = UrlImportService(settings, container.assets, build_fetcher(settings))
     yield
     container.url_import = closed
 
