@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -82,7 +82,18 @@ class Settings(BaseSettings):
     # API
     host: str = "127.0.0.1"
     port: int = 8000
-    signing_secret: SecretStr | None = None
+    # Signed links (POST /v1/assets/{id}/signed-url): the HMAC secret (at least 32
+    # characters; when unset, one is generated on first use and kept in the store), the
+    # longest lifetime a link may ask for, and whether content links redirect to a store
+    # presigned URL (S3/MinIO only) instead of streaming through the API.
+    signing_secret: SecretStr | None = Field(default=None, min_length=32)
+    signed_url_max_seconds: int = Field(default=7 * 24 * 3600, ge=1, le=366 * 24 * 3600)
+    signed_url_redirect: bool = False
+    # Import from URL (POST /v1/assets/from-url): the whole fetch's deadline, and networks
+    # (CIDRs) exempt from the public-address rule: empty in production; tests open it for
+    # their own local servers.
+    url_import_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    url_import_allow_private: list[IPvAnyNetwork] = Field(default_factory=list)
     # Trashed assets are purged for good after this many days (`assetlens purge`, and a
     # scheduled job in the indexer workers that one worker per interval wins).
     trash_retention_days: int = Field(default=30, ge=0, le=36_500)

@@ -285,3 +285,10 @@ def lineage_child_key(workspace: str, parent_id: str, child_id: str) -> str:
 def duplicate_policy_key(workspace: str) -> str:
     """A workspace's duplicate policy at ingest (allow, link, reject; near thresholds)."""
     return f"catalog/{check_workspace(workspace)}/settings/duplicates.json"
+# -- signed links ---------------------------------------------------------------------------
+
+def signing_secret_key() -> str:
+    """The generated HMAC secret of signed links (when settings give none): written once
+    with create_only, so every process of a deployment signs and verifies with the same
+    one."""
+    return "system/signing-secret"
