@@ -20,6 +20,7 @@ from api.routes import (
     listing,
     search,
     session,
+    stats,
     system,
     tags,
     ui,
@@ -89,6 +90,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(collections.router)
     app.include_router(session.router)
     app.include_router(keys.router)
+    app.include_router(stats.router)
     docs.install(app)
     # Last, so every /v1 route and the docs win over the UI's paths.
     app.include_router(ui.router)

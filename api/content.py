@@ -5,6 +5,7 @@ attachment with a sandboxing CSP for active content."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -12,9 +13,15 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assetlens import media
+from assetlens.access import Caller
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, NotFound
 from assetlens.services.assets import AssetService
+from assetlens.services.usage import UsageService
+from assetlens.usage import Channel, UsageKind
+
+# Told once per counted use of content (see `content_response`).
+UsageHook = Callable[[UsageKind], None]
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -50,9 +57,25 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-async def content_response(request: Request, assets: AssetService, asset: Asset) -> Response:
+def usage_hook(usage: UsageService, caller: Caller, asset: Asset) -> UsageHook:
+    """Records a use of `asset` in its workspace, on the channel the caller came by (a
+    browser session is the web UI, an API key the API)."""
+    channel = Channel.UI if caller.via_session else Channel.API
+
+    def record(kind: UsageKind) -> None:
+        usage.record(asset.workspace, asset.id, kind, channel)
+
+    return record
+
+
+async def content_response(request: Request, assets: AssetService, asset: Asset, *,
+                           download: bool = False, on_use: UsageHook | None = None) -> Response:
     """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
-    and If-Range."""
+    and If-Range; as an attachment when `download` (active content always is).
+
+    `on_use` is told of one use per fetch: a 200 or a 206 starting at byte 0 counts (a
+    player's later ranges and 304 revalidations don't) — a download when served as an
+    attachment, else a view."""
     etag = f'"{asset.sha256}"'
     headers = {
         "ETag": etag,
@@ -61,9 +84,11 @@ async def content_response(request: Request, assets: AssetService, asset: Asset)
         "Cache-Control": "private, max-age=3600",
     }
     filename = quote(f"{asset.name}" if "." in asset.name else f"{asset.name}.{asset.extension}")
+    attachment = download or media.is_active_content(asset.mime)
     if media.is_active_content(asset.mime):
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
         headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    if attachment:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
     else:
         headers["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
     if etag in request.headers.get("if-none-match", ""):
@@ -74,6 +99,8 @@ async def content_response(request: Request, assets: AssetService, asset: Asset)
         byte_range = parse_range(range_header, asset.size_bytes)
     start, end = byte_range or (0, None)
     body = await run_in_threadpool(assets.content, asset, start, end)
+    if on_use is not None and start == 0:
+        on_use(UsageKind.DOWNLOAD if attachment else UsageKind.VIEW)
     length = body.end - body.start + 1 if body.info.size else 0
     headers["Content-Length"] = str(length)
     status = 200

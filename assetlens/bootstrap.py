@@ -25,7 +25,9 @@ from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchService
+from assetlens.services.stats import StatsService
 from assetlens.services.tags import TagService
+from assetlens.services.usage import UsageService
 from assetlens.sessions import Sessions
 from assetlens.workqueue import WorkQueue
 
@@ -49,6 +51,8 @@ class Container:
     collections: CollectionService
     folders: FolderService
     tags: TagService
+    usage: UsageService
+    stats: StatsService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -84,6 +88,7 @@ class Container:
         if self._worker is not None:
             self._worker.join(timeout=30)
             self._worker = None
+        self.usage.close()
         self.index.close()
 
 
@@ -135,6 +140,9 @@ def build(
     assets = AssetService(settings, store, index, queue)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
+    usage = UsageService(store, flush_seconds=settings.usage_flush_seconds,
+                         fold_interval_seconds=settings.usage_fold_interval_seconds,
+                         max_buffered=settings.usage_max_buffered)
     return Container(
         settings=settings,
         store=store,
@@ -146,9 +154,11 @@ def build(
         assets=assets,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
-        indexer=Indexer(settings, store, index, queue, embedder),
+        indexer=Indexer(settings, store, index, queue, embedder, chores=[usage.fold_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
+        usage=usage,
+        stats=StatsService(index, usage, assets.manifests),
     )

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     # and the same-origin check then use the client's scheme and host.
     trust_forwarded_headers: bool = False
 
+    # Usage events: buffered in memory, flushed to the store this often; folded into the
+    # per-workspace counters by an indexer worker this often (and on each GET /v1/stats).
+    usage_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
+    usage_fold_interval_seconds: float = Field(default=300.0, gt=0)
+    usage_max_buffered: int = Field(default=100_000, ge=1)
+
     # Folders: nesting levels below the root, and folders per workspace (one tree document).
     max_folder_depth: int = Field(default=32, ge=1, le=256)
     max_folders: int = Field(default=10_000, ge=1, le=30_000)

@@ -13,7 +13,7 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,7 @@ class Indexer:
         *,
         analyse: Analyser = media.analyse,
         extract: Extractor = provenance.extract,
+        chores: Sequence[Callable[[], object]] = (),
     ) -> None:
         self._settings = settings
         self._store = store
@@ -70,6 +71,9 @@ class Indexer:
         self._extract = extract
         self._manifests = Manifests(store)
         self._tmp = settings.data_dir / "tmp" / "indexer"
+        # Periodic jobs of the whole deployment run by the worker loop (each decides whether
+        # it is due, e.g. UsageService.fold_if_due on its shared schedule).
+        self._chores = tuple(chores)
 
     # -- the worker loop --------------------------------------------------------------------
 
@@ -81,6 +85,8 @@ class Indexer:
         while not stop.is_set():
             try:
                 self.reconcile_if_due()
+                for chore in self._chores:
+                    chore()
                 done = self.run_once()
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:
