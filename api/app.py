@@ -17,6 +17,7 @@ from api.routes import (
     docs,
     folders,
     keys,
+    links,
     listing,
     search,
     session,
@@ -24,6 +25,7 @@ from api.routes import (
     system,
     tags,
     ui,
+    url_import,
 )
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
@@ -83,7 +85,9 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(system.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
+    app.include_router(url_import.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
+    app.include_router(links.router)
     app.include_router(search.router)
     app.include_router(folders.router)
     app.include_router(tags.router)

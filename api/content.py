@@ -1,12 +1,11 @@
 """Serving an asset's bytes and previews over HTTP, for every route that shows an asset
-(`/v1/assets/…` and the shared views under `/v1/collections/…`): ETag, Range, nosniff,
-attachment with a sandboxing CSP for active content."""
+(`/v1/assets/…`, the shared views under `/v1/collections/…` and signed links under
+`/v1/signed/…`): ETag, Range, nosniff, attachment with a sandboxing CSP for active content."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,7 +16,9 @@ from assetlens.access import Caller
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, NotFound
 from assetlens.services.assets import AssetService
+from assetlens.services.links import content_disposition
 from assetlens.services.usage import UsageService
+from assetlens.signing import Disposition
 from assetlens.usage import Channel, UsageKind
 
 # Told once per counted use of content (see `content_response`).
@@ -57,10 +58,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def usage_hook(usage: UsageService, caller: Caller, asset: Asset) -> UsageHook:
-    """Records a use of `asset` in its workspace, on the channel the caller came by (a
-    browser session is the web UI, an API key the API)."""
-    channel = Channel.UI if caller.via_session else Channel.API
+def usage_hook(usage: UsageService, asset: Asset, channel: Channel) -> UsageHook:
+    """Records a use of `asset` in its workspace (the owner's, also when a collection
+    share or a signed link serves it) on `channel`."""
 
     def record(kind: UsageKind) -> None:
         usage.record(asset.workspace, asset.id, kind, channel)
@@ -68,29 +68,52 @@ def usage_hook(usage: UsageService, caller: Caller, asset: Asset) -> UsageHook:
     return record
 
 
-async def content_response(request: Request, assets: AssetService, asset: Asset, *,
-                           download: bool = False, on_use: UsageHook | None = None) -> Response:
-    """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
-    and If-Range; as an attachment when `download` (active content always is).
+def caller_channel(caller: Caller) -> Channel:
+    """A browser session is the web UI; an API key the API."""
+    return Channel.UI if caller.via_session else Channel.API
 
-    `on_use` is told of one use per fetch: a 200 or a 206 starting at byte 0 counts (a
-    player's later ranges and 304 revalidations don't) — a download when served as an
-    attachment, else a view."""
+
+def use_kind(asset: Asset, disposition: Disposition) -> UsageKind:
+    """A download when the bytes go out as an attachment (asked for, or active content),
+    else a view."""
+    attachment = disposition is Disposition.ATTACHMENT or media.is_active_content(asset.mime)
+    return UsageKind.DOWNLOAD if attachment else UsageKind.VIEW
+
+
+def starts_a_fetch(request: Request) -> bool:
+    """Whether the request asks for the content from its first byte: no Range (or one we
+    ignore, so the whole body), or one starting at 0. One use per fetch, however many
+    ranges a player asks for later."""
+    header = request.headers.get("range")
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None:
+        return True
+    first, last = match.groups()
+    # (Compared as text: a number of thousands of digits never becomes an int.)
+    return (not first and not last) or (bool(first) and not first.strip("0"))
+
+
+async def content_response(request: Request, assets: AssetService, asset: Asset, *,
+                           disposition: Disposition = Disposition.INLINE,
+                           max_age: int = 3600,
+                           extra_headers: dict[str, str] | None = None,
+                           on_use: UsageHook | None = None) -> Response:
+    """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
+    and If-Range. Active content is always an attachment with a sandboxing CSP.
+
+    `on_use` is told of one use per fetch: a 200, or a 206 starting at byte 0 (a player's
+    later ranges and 304 revalidations don't count) — see `use_kind`."""
     etag = f'"{asset.sha256}"'
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=3600",
+        "Cache-Control": f"private, max-age={max_age}",
+        "Content-Disposition": content_disposition(asset, disposition),
+        **(extra_headers or {}),
     }
-    filename = quote(f"{asset.name}" if "." in asset.name else f"{asset.name}.{asset.extension}")
-    attachment = download or media.is_active_content(asset.mime)
     if media.is_active_content(asset.mime):
         headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    if attachment:
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    else:
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     byte_range = None
@@ -100,7 +123,7 @@ async def content_response(request: Request, assets: AssetService, asset: Asset,
     start, end = byte_range or (0, None)
     body = await run_in_threadpool(assets.content, asset, start, end)
     if on_use is not None and start == 0:
-        on_use(UsageKind.DOWNLOAD if attachment else UsageKind.VIEW)
+        on_use(use_kind(asset, disposition))
     length = body.end - body.start + 1 if body.info.size else 0
     headers["Content-Length"] = str(length)
     status = 200
@@ -112,14 +135,15 @@ async def content_response(request: Request, assets: AssetService, asset: Asset,
 
 
 def preview_response(request: Request, asset: Asset, data: bytes | None,
-                     size: str) -> Response:
+                     size: str, *, max_age: int = 86400,
+                     extra_headers: dict[str, str] | None = None) -> Response:
     """A WebP preview of `asset` (already authorised); 404 problem when there is none yet."""
     if data is None:
         state = "is still being processed" if asset.status == "processing" else "has no preview"
         raise NotFound(f"the asset {state}")
     etag = f'"{asset.sha256[:32]}-{size}"'
     headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "private, max-age=86400"}
+               "Cache-Control": f"private, max-age={max_age}", **(extra_headers or {})}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/webp", headers=headers)

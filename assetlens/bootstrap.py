@@ -24,11 +24,15 @@ from assetlens.services.collections import CollectionService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
+from assetlens.services.links import LinkService
 from assetlens.services.search import SearchService
 from assetlens.services.stats import StatsService
 from assetlens.services.tags import TagService
+from assetlens.services.url_import import UrlImportService
 from assetlens.services.usage import UsageService
 from assetlens.sessions import Sessions
+from assetlens.signing import SigningSecret
+from assetlens.urlfetch import AddressPolicy, UrlFetcher
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ class Container:
     tags: TagService
     usage: UsageService
     stats: StatsService
+    links: LinkService
+    url_import: UrlImportService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -122,6 +128,14 @@ def build_embedder(settings: Settings) -> Embedder | None:
     return OpenClipEmbedder(settings)
 
 
+def build_fetcher(settings: Settings) -> UrlFetcher:
+    """The URL import's fetcher: public addresses only (plus the configured allow-list),
+    spooling where uploads spool."""
+    return UrlFetcher(AddressPolicy(settings.url_import_allow_private),
+                      timeout=settings.url_import_timeout_seconds,
+                      spool_dir=settings.data_dir / "tmp" / "uploads")
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -143,6 +157,8 @@ def build(
     usage = UsageService(store, flush_seconds=settings.usage_flush_seconds,
                          fold_interval_seconds=settings.usage_fold_interval_seconds,
                          max_buffered=settings.usage_max_buffered)
+    configured = settings.signing_secret
+    secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
     return Container(
         settings=settings,
         store=store,
@@ -161,4 +177,6 @@ def build(
         tags=TagService(index, assets),
         usage=usage,
         stats=StatsService(index, usage, assets.manifests),
+        links=LinkService(settings, store, assets, secret),
+        url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )

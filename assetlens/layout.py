@@ -192,3 +192,12 @@ def parse_usage_batch_key(key: str) -> str | None:
 def usage_summary_key(workspace: str) -> str:
     """A workspace's folded usage counters (per asset, channel and day), updated by CAS."""
     return f"catalog/{check_workspace(workspace)}/usage.json"
+
+
+# -- signed links ---------------------------------------------------------------------------
+
+def signing_secret_key() -> str:
+    """The generated HMAC secret of signed links (when settings give none): written once
+    with create_only, so every process of a deployment signs and verifies with the same
+    one."""
+    return "system/signing-secret"

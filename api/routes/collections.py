@@ -13,7 +13,7 @@ from api.collection_schemas import (
     CollectionList,
     CollectionOut,
 )
-from api.content import content_response, preview_response, usage_hook
+from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.openapi import problem_responses
 from api.schemas import AssetOut, SearchPageOut
@@ -172,7 +172,8 @@ async def asset_content(collection_id: str, asset_id: str, request: Request,
                                     collection_id, asset_id)
     # Counted in the owner's workspace (the asset's), like any use of its content.
     return await content_response(request, container.assets, asset,
-                                  on_use=usage_hook(container.usage, caller, asset))
+                                  on_use=usage_hook(container.usage, asset,
+                                                    caller_channel(caller)))
 
 
 @router.get("/{collection_id}/assets/{asset_id}/thumbnail",

@@ -159,6 +159,27 @@ def test_a_browser_session_counts_on_the_ui_channel(live: Live, fresh: Api) -> N
     assert channels["api"] == {"views": 0, "downloads": 0}
 
 
+def test_signed_links_count_on_their_own_channel(live: Live, fresh: Api, other: Api) -> None:
+    asset = upload(fresh, "shared.png", RED)
+    links = {}
+    for disposition in ("inline", "attachment"):
+        made = fresh.http.post(f"/v1/assets/{asset}/signed-url",
+                               json={"disposition": disposition})
+        assert made.status_code == 200, made.text
+        links[disposition] = made.json()["url"]
+    thumbnail = fresh.http.post(f"/v1/assets/{asset}/signed-url", json={"thumbnail": "small"})
+    with httpx.Client(timeout=30) as anonymous:
+        assert anonymous.get(links["inline"]).status_code == 200
+        assert anonymous.get(links["attachment"]).status_code == 200
+        assert anonymous.get(links["inline"], headers={"Range": "bytes=5-"}).status_code == 206
+        assert anonymous.get(thumbnail.json()["url"]).status_code in (200, 404)
+        assert anonymous.get(links["inline"] + "x").status_code == 403
+    usage = stats(fresh)["usage"]
+    assert usage["by_channel"]["signed_link"] == {"views": 1, "downloads": 1}
+    assert (usage["views"], usage["downloads"]) == (1, 1)
+    assert stats(other)["usage"]["views"] == 0
+
+
 def test_active_content_always_counts_as_a_download(fresh: Api) -> None:
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>'
     asset = upload(fresh, "logo.svg", svg)
