@@ -170,7 +170,7 @@ def build(
         assets=assets,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
-        indexer=Indexer(settings, store, index, queue, embedder, chores=[usage.fold_if_due]),
+        indexer=Indexer(settings, store, index, queue, embedder, jobs=[usage.fold_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),

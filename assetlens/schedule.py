@@ -1,23 +1,18 @@
-"""Periodic jobs shared by several worker processes: one turn per interval, won by
-compare-and-swap on a small schedule object in the store."""
+"""Shared schedules: one worker per interval wins a periodic job, by compare-and-swap."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 from assetlens.errors import ObjectNotFound, PreconditionFailed
 from assetlens.ports import ObjectStore
 
 
-def claim_turn(store: ObjectStore, key: str, interval_s: float,
-               clock: Callable[[], float] = time.time) -> bool:
-    """True for exactly one caller per `interval_s` across processes: the one whose
-    compare-and-swap moves the schedule at `key` forward. A missing or unreadable schedule
-    is due."""
-    now = clock()
-    body = json.dumps({"next_at": now + interval_s}).encode()
+def claim_turn(store: ObjectStore, key: str, interval_seconds: float, now: float) -> bool:
+    """Whether this caller won the job's turn: the schedule object at `key` says it is due
+    and our compare-and-swap moved its `next_at` one interval ahead. N workers calling
+    this together → exactly one True per interval."""
+    body = json.dumps({"next_at": now + interval_seconds}).encode()
     try:
         current = store.get_bytes(key)
     except ObjectNotFound:
@@ -28,8 +23,8 @@ def claim_turn(store: ObjectStore, key: str, interval_s: float,
         return True
     try:
         next_at = float(json.loads(current.data).get("next_at", 0))
-    except (ValueError, AttributeError, TypeError):
-        next_at = 0.0
+    except (ValueError, AttributeError):
+        next_at = 0.0  # an unreadable schedule is due (and rewritten)
     if next_at > now:
         return False
     try:

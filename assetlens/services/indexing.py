@@ -60,7 +60,7 @@ class Indexer:
         *,
         analyse: Analyser = media.analyse,
         extract: Extractor = provenance.extract,
-        chores: Sequence[Callable[[], object]] = (),
+        jobs: Sequence[Callable[[], object]] = (),
     ) -> None:
         self._settings = settings
         self._store = store
@@ -69,11 +69,10 @@ class Indexer:
         self._embedder = embedder
         self._analyse = analyse
         self._extract = extract
+        # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
+        self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
         self._tmp = settings.data_dir / "tmp" / "indexer"
-        # Periodic jobs of the whole deployment run by the worker loop (each decides whether
-        # it is due, e.g. UsageService.fold_if_due on its shared schedule).
-        self._chores = tuple(chores)
 
     # -- the worker loop --------------------------------------------------------------------
 
@@ -85,8 +84,8 @@ class Indexer:
         while not stop.is_set():
             try:
                 self.reconcile_if_due()
-                for chore in self._chores:
-                    chore()
+                for job in self._jobs:
+                    job()
                 done = self.run_once()
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:

@@ -226,7 +226,7 @@ class UsageService:
     def fold_if_due(self) -> int | None:
         """Fold everything when the shared schedule gives this worker the turn."""
         if not claim_turn(self._store, layout.USAGE_FOLD_SCHEDULE_KEY, self._fold_interval,
-                          self._clock):
+                          self._clock()):
             return None
         self.flush()
         return self.fold_all()
