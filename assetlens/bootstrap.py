@@ -31,9 +31,11 @@ from assetlens.services.links import LinkService
 from assetlens.services.maintenance import Maintenance
 from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
+from assetlens.services.stats import StatsService
 from assetlens.services.tags import TagService
 from assetlens.services.trash import TrashService
 from assetlens.services.url_import import UrlImportService
+from assetlens.services.usage import UsageService
 from assetlens.services.versions import VersionService
 from assetlens.sessions import Sessions
 from assetlens.signing import SigningSecret
@@ -67,6 +69,8 @@ class Container:
     references: ReferenceService
     lineage: LineageService
     duplicate_policy: DuplicatePolicyService
+    usage: UsageService
+    stats: StatsService
     links: LinkService
     url_import: UrlImportService
     _worker: threading.Thread | None = field(default=None, repr=False)
@@ -104,6 +108,7 @@ class Container:
         if self._worker is not None:
             self._worker.join(timeout=30)
             self._worker = None
+        self.usage.close()
         self.index.close()
 
 
@@ -169,6 +174,9 @@ def build(
     trash = TrashService(settings, store, assets, search)
     maintenance = Maintenance(store, assets.manifests, versions, blobs,
                               interval_seconds=settings.reconcile_interval_seconds)
+    usage = UsageService(store, flush_seconds=settings.usage_flush_seconds,
+                         fold_interval_seconds=settings.usage_fold_interval_seconds,
+                         max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
     return Container(
@@ -184,7 +192,7 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder,
-                        jobs=[maintenance.run_if_due, trash.purge_if_due]),
+                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
@@ -195,6 +203,8 @@ def build(
         references=ReferenceService(store, assets),
         lineage=assets.lineage,
         duplicate_policy=duplicate_policy,
+        usage=usage,
+        stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )
