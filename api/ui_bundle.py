@@ -7,6 +7,7 @@ the UI with no build step and nothing loaded from the internet.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -74,10 +75,12 @@ class UiBundle:
         if page is None:
             return None
         text = page.body.decode("utf-8")
-        for name in ("app.css", "js/main.js", "icon.svg"):
-            found = self.get(name)
-            text = text.replace("{{v:" + name + "}}", found.version if found else "0")
-        body = text.encode("utf-8")
+
+        def version(match: re.Match[str]) -> str:
+            found = self.get(match.group(1))
+            return found.version if found else "0"
+
+        body = _PLACEHOLDER.sub(version, text).encode("utf-8")
         return UiFile(body, page.media_type, _etag(body))
 
     def _load(self, relative: str) -> UiFile | None:
@@ -91,6 +94,9 @@ class UiBundle:
             return None
         body = path.read_bytes()
         return UiFile(body, media_type, _etag(body))
+
+
+_PLACEHOLDER = re.compile(r"\{\{v:([A-Za-z0-9_./-]+)\}\}")
 
 
 def _etag(body: bytes) -> str:

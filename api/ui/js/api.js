@@ -74,12 +74,13 @@ export async function api(method, path, options = {}) {
  * @param {File} file
  * @param {(fraction: number) => void} onProgress
  * @param {Record<string,string>} [fields]
+ * @param {string} [url] where to POST it (a new version goes to `…/versions`)
  * @returns {{promise: Promise<any>, abort: () => void}}
  */
-export function uploadFile(file, onProgress, fields = {}) {
+export function uploadFile(file, onProgress, fields = {}, url = "/v1/assets") {
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
-    xhr.open("POST", "/v1/assets");
+    xhr.open("POST", url);
     xhr.withCredentials = true;
     xhr.setRequestHeader("Accept", "application/json");
     if (csrfToken) xhr.setRequestHeader("X-CSRF-Token", csrfToken);

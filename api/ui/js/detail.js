@@ -4,7 +4,9 @@ import { api, ApiError, assetPath, media } from "./api.js";
 import { clear, h, icons } from "./dom.js";
 import { folderNames } from "./facets.js";
 import { provenanceSection, technicalSection } from "./provenance.js";
+import { confirmDeleteReferenced, renderLineage, renderReferences, shareLinkDialog } from "./relations.js";
 import { toast } from "./toast.js";
+import { renderVersions } from "./versions.js";
 
 /**
  * An edit the user made, kept as a change to re-apply on a fresh version after a 412.
@@ -87,10 +89,26 @@ export class DetailPanel {
       provenanceSection(asset),
       this.readOnly ? readOnlyTags(asset) : this.tagsSection(asset),
       this.readOnly ? null : this.folderSection(asset),
+      h("div", { id: "lineage-box" }),
+      h("div", { id: "references-box" }),
+      h("div", { id: "versions-box" }),
       technicalSection(asset),
     ];
     this.root.append(...parts.filter(Boolean));
     if (focused) document.getElementById(focused)?.focus();
+    if (!this.readOnly) this.renderRelations(asset);
+  }
+
+  /** The parts loaded after the panel shows: lineage, references, versions. @param {any} asset */
+  renderRelations(asset) {
+    const box = (id) => /** @type {HTMLElement} */ (this.root.querySelector(`#${id}`));
+    renderLineage(box("lineage-box"), asset, (id) => this.callbacks.open(id));
+    renderReferences(box("references-box"), asset);
+    renderVersions(box("versions-box"), asset, (fresh) => {
+      this.asset = fresh;
+      this.render();
+      this.callbacks.changed(fresh);
+    });
   }
 
   /** @param {any} asset */
@@ -102,6 +120,8 @@ export class DetailPanel {
         onclick: () => this.similar() }, h("span", { text: "Find similar" })),
       h("button", { type: "button", class: "button", id: "find-duplicates",
         onclick: () => this.duplicates(), text: "Duplicates" }),
+      deleted ? null : h("button", { type: "button", class: "button", id: "share-link",
+        onclick: () => shareLinkDialog(asset), text: "Share link…" }),
       deleted
         ? h("button", { type: "button", class: "button", id: "restore", html: icons.restore,
           onclick: () => this.lifecycle("restore") }, h("span", { text: "Restore" }))
@@ -187,8 +207,11 @@ export class DetailPanel {
   async lifecycle(action) {
     const id = encodeURIComponent(this.asset.id);
     try {
-      if (action === "delete") await api("DELETE", `/v1/assets/${id}`);
-      else await api("POST", `/v1/assets/${id}/restore`);
+      if (action === "delete") {
+        if (!await this.trash(id)) return;
+      } else {
+        await api("POST", `/v1/assets/${id}/restore`);
+      }
       const fresh = await api("GET", `/v1/assets/${id}`);
       this.asset = fresh;
       this.render();
@@ -198,6 +221,19 @@ export class DetailPanel {
     } catch (error) {
       toast(error instanceof ApiError ? error.message : String(error), { error: true });
     }
+  }
+
+  /** DELETE; an asset still in use (409 with its references) is trashed only if confirmed.
+   * @param {string} id (encoded) @returns {Promise<boolean>} whether it went to the trash */
+  async trash(id) {
+    try {
+      await api("DELETE", `/v1/assets/${id}`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409 && error.problem.references_count)) throw error;
+      if (!await confirmDeleteReferenced(error.problem)) return false;
+      await api("DELETE", `/v1/assets/${id}?force=true`);
+    }
+    return true;
   }
 
   async similar() {

@@ -23,11 +23,16 @@ export function valueLabel(facet, value) {
   if (facet === "created" && /^\d{4}-\d{2}$/.test(value)) {
     return MONTHS.format(new Date(`${value}-01T00:00:00Z`));
   }
+  if (facet === "cost") return COST_LABELS[value] || value;
   if (facet === "type" || facet === "source" || facet === "status") {
     return value.charAt(0).toUpperCase() + value.slice(1);
   }
   return value;
 }
+
+/** The cost facet's fixed ranges (the API's `cost_range` values), as a person reads them. */
+const COST_LABELS = { 0: "Free", "<0.01": "Under 0.01", "0.01-0.1": "0.01 – 0.10", "0.1-1": "0.10 – 1",
+  "1-10": "1 – 10", ">=10": "10 or more" };
 
 const fieldToFacet = Object.fromEntries(Object.entries(FACET_FIELDS).map(([f, v]) => [v, f]));
 const labels = Object.fromEntries(FACETS);

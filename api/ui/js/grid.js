@@ -139,6 +139,12 @@ export class Grid {
     }
     if (this.layout.width !== this.list.clientWidth || !this.layout.stride) this.measure();
     const { columns, stride } = this.layout;
+    if (stride <= 0) {
+      // Not laid out (the page is hidden): render a first page; a resize re-measures.
+      this.layout.width = -1;
+      this.place(0, Math.min(this.assets.length, 60) - 1);
+      return;
+    }
     const rows = Math.ceil(this.assets.length / columns);
     const top = this.list.getBoundingClientRect().top + window.scrollY;
     const visibleFrom = Math.floor((window.scrollY - top) / stride);

@@ -12,6 +12,9 @@ import { Grid } from "./grid.js";
 import { openKeys } from "./keys.js";
 import { inCollectionOrder, runSearch } from "./search.js";
 import { currentSession, signIn, signOut } from "./session.js";
+import { hasStats, openStats } from "./stats.js";
+import { hasTrash, openTrash } from "./trash.js";
+import { openUrlImport } from "./urlimport.js";
 import { getState, onStateChange, sameQuery, setState } from "./state.js";
 import { enableDrop, UploadQueue } from "./upload.js";
 
@@ -241,11 +244,23 @@ function startApp(session) {
   loadCollections();
   els.keys.hidden = !session.scopes.includes("admin");
   els.keys.onclick = () => openKeys(session.workspace);
+  showTools(session);
   if (!started) {
     started = true;
     onStateChange(render);
   }
   render(getState(), null);
+}
+
+/** Show the library tools the server has (stats, trash, import from URL); hide the rest.
+ * @param {import("./session.js").Session} session */
+async function showTools(session) {
+  const writer = session.scopes.includes("write");
+  $("url-import").hidden = !writer;
+  const [stats, trash] = await Promise.all([hasStats(), hasTrash()]);
+  $("stats-button").hidden = !stats;
+  $("trash-button").hidden = !trash;
+  $("library-tools").hidden = !stats && !trash;
 }
 
 /** Keep --topbar equal to the header's real height (it wraps on narrow screens). */
@@ -298,6 +313,9 @@ function wireControls() {
     picker.value = "";
   });
   $("uploads-close").addEventListener("click", () => { $("uploads").hidden = true; });
+  $("url-import").addEventListener("click", () => openUrlImport(() => refresh()));
+  $("stats-button").addEventListener("click", () => openStats());
+  $("trash-button").addEventListener("click", () => openTrash(() => { refresh(); loadFolders(); }));
   enableDrop($("dropzone"), (files) => uploads.add(files));
   els.sidebarToggle.addEventListener("click", () => {
     const open = document.body.classList.toggle("sidebar-open");

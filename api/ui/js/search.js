@@ -6,7 +6,7 @@ import { FACET_FIELDS } from "./state.js";
 export const FACETS = [
   ["type", "Type"], ["favorite", "Favourite"], ["tags", "Tags"], ["folder", "Folder"],
   ["model", "Model"], ["generator", "Generator"], ["sampler", "Sampler"], ["loras", "LoRA"],
-  ["provider", "Provider"], ["source", "Source"], ["created", "Created"], ["size", "Size"],
+  ["provider", "Provider"], ["source", "Source"], ["cost", "Cost"], ["created", "Created"], ["size", "Size"],
 ];
 
 export const PAGE_SIZE = 60;
@@ -105,7 +105,7 @@ export async function runSearch(state, cursor, signal) {
     return page;
   } catch (error) {
     if (!legacy && error instanceof ApiError && error.status === 422 &&
-        /facet_mode|favorite|created_month|size_range/.test(JSON.stringify(error.problem))) {
+        /facet_mode|favorite|created_month|size_range|cost/.test(JSON.stringify(error.problem))) {
       legacy = true;
       return runLegacy(state, cursor, signal);
     }

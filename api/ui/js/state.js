@@ -13,6 +13,7 @@ export const FACET_FIELDS = {
   source: "source",
   created: "created_month",
   size: "size_range",
+  cost: "cost_range",
   favorite: "favorite",
 };
 
