@@ -34,6 +34,7 @@ def test_folder_tree_filters_with_and_without_subfolders(page: Page, library: Li
     sign_in(page, library)
     tree = page.locator("#folder-tree")
     expect(tree.locator(".tree-item")).to_have_count(3)
+    expect(page.locator("#sidebar")).not_to_contain_text("null")
     tree.get_by_role("button", name=re.compile(r"^Animals")).click()
     expect(page.locator("#summary")).to_have_text("1 asset")
     assert tile_names(page) == ["owl-night.png"]
@@ -128,6 +129,7 @@ def test_collection_add_open_reorder_remove_and_share(page: Page, library: Libra
 
     page.locator("#collections").get_by_role("button", name=re.compile("Moodboard")).click()
     expect(page.locator("#collection-name")).to_have_text("Moodboard")
+    expect(page.locator("#collection-bar")).not_to_contain_text("null")
     expect(tiles).to_have_count(3)
     in_order = ["fox-city.png", "fox-forest.png", "fox-snow.png"]
     assert tile_names(page) == in_order
@@ -194,6 +196,9 @@ def test_a_grantee_sees_what_its_role_allows(page: Page, library: Library) -> No
     library.api.http.put(f"{path}/shares/client", json={"role": "edit"}).raise_for_status()
     page.reload()
     expect(page.locator("#collection-role")).to_contain_text("add, remove and reorder")
+    # Still read-only in the detail panel: a grantee edits only through the collection.
+    expect(page.locator("#detail").get_by_role("button", name="Delete")).to_have_count(0)
+    expect(page.locator('fieldset[data-facet="folder"]')).to_have_count(0)
     tiles.first.locator(".tile-check").click()
     page.get_by_role("button", name="Remove from collection").click()
     expect(tiles).to_have_count(1)
@@ -259,11 +264,12 @@ def test_ten_thousand_results_keep_a_small_dom(page: Page, library: Library) -> 
     expect(tiles.first).to_contain_text("clone-0000.png")
     assert tiles.count() < 150
     # Keyboard End walks to the last loaded tile; scrolling to the bottom loads the rest.
-    for _ in range(20):
+    for _ in range(200):
         page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
         if page.locator("#results").get_attribute("data-loaded") == "600":
             break
         page.wait_for_timeout(150)
+    expect(page.locator("#results")).to_have_attribute("data-loaded", "600")
     page.locator("#results .tile").last.focus()
     page.keyboard.press("End")
     expect(page.locator("#results .tile:focus")).to_contain_text("clone-0599.png")

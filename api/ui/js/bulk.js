@@ -2,7 +2,7 @@
 // /v1/assets/bulk); add to a collection; in a collection, remove from it.
 import { api, ApiError } from "./api.js";
 import { addToCollection, createCollection, ownCollections, removeFromCollection } from "./collections.js";
-import { clear, h } from "./dom.js";
+import { append, clear, h } from "./dom.js";
 import { folderNames } from "./facets.js";
 import { toast } from "./toast.js";
 
@@ -41,7 +41,7 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
     if (!folder.value) return;
     run({ action: "move", folder_id: folder.value === "__root__" ? null : folder.value }, "Move");
   });
-  bar.append(
+  append(bar,
     h("span", { class: "count", text: `${ids.length} selected` }),
     library ? h("form", { class: "inline-form", onsubmit: (event) => {
       event.preventDefault();

@@ -2,7 +2,7 @@
 // the share dialog, adding/removing items and reordering them by drag.
 import { api } from "./api.js";
 import { field, message, openDialog } from "./dialog.js";
-import { clear, h, icons } from "./dom.js";
+import { append, clear, h, icons } from "./dom.js";
 import { getState, setState } from "./state.js";
 import { toast } from "./toast.js";
 
@@ -113,7 +113,7 @@ export function renderCollectionBar(bar, collection, refresh) {
   if (!collection) return;
   const owner = collection.role === "owner";
   const roleText = owner ? "Yours" : `Shared by ${collection.owner} — you can ${collection.role === "edit" ? "add, remove and reorder" : "view"}`;
-  bar.append(
+  append(bar,
     h("div", { class: "collection-title" },
       h("h2", { id: "collection-name", text: collection.name }),
       h("span", { class: "badge", id: "collection-role", text: roleText })),

@@ -34,6 +34,15 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * Append children, skipping null/undefined/false (Element.append would write "null").
+ * @param {Element} el
+ * @param {...(Node|string|null|undefined|false)} children
+ */
+export function append(el, ...children) {
+  for (const child of children) if (child !== null && child !== undefined && child !== false) el.append(child);
+}
+
 /** @param {Element} el */
 export function clear(el) {
   el.replaceChildren();

@@ -3,7 +3,7 @@
 // delete; drop selected tiles on a folder to move them there.
 import { api, ApiError } from "./api.js";
 import { field, message, openDialog } from "./dialog.js";
-import { clear, h, icons } from "./dom.js";
+import { append, clear, h, icons } from "./dom.js";
 import { folderNames } from "./facets.js";
 import { getState, setFilter, setState } from "./state.js";
 import { toast } from "./toast.js";
@@ -77,7 +77,7 @@ export function renderFolders() {
   const toggle = h("input", { type: "checkbox", id: "include-subfolders", checked: state.subfolders,
     onchange: () => setState({ subfolders: /** @type {HTMLInputElement} */ (toggle).checked }) });
   clear(nav);
-  nav.append(heading,
+  append(nav, heading,
     folders.length ? h("label", { class: "toggle", for: "include-subfolders" }, toggle,
       h("span", { text: "Include subfolders" })) : null,
     folders.length ? tree : h("p", { class: "muted small", text: "No folders yet." }));

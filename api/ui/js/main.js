@@ -170,7 +170,11 @@ async function showCollection(known) {
   }
   if (getState().collection !== id) return;
   shownCollection = collection;
-  detail.readOnly = Boolean(collection) && collection.role !== "owner";
+  const readOnly = Boolean(collection) && collection.role !== "owner";
+  if (readOnly !== detail.readOnly) {
+    detail.readOnly = readOnly;
+    if (detail.asset) detail.render();
+  }
   renderCollectionBar(els.collectionBar, collection, () => { loadCollections(); showCollection(null); });
 }
 
@@ -179,7 +183,8 @@ function render(state, previous) {
   if (!previous || state.collection !== previous.collection) {
     setAssetScope(state.collection);
     shownCollection = state.collection ? collectionById(state.collection) : null;
-    detail.readOnly = Boolean(shownCollection) && shownCollection.role !== "owner";
+    // Until the collection is known, a shown collection is treated as someone else's.
+    detail.readOnly = Boolean(state.collection) && shownCollection?.role !== "owner";
     renderCollectionBar(els.collectionBar, shownCollection, () => showCollection(null));
     renderCollections();
     document.body.classList.toggle("in-collection", Boolean(state.collection));
@@ -260,7 +265,7 @@ async function showTools(session) {
   const [stats, trash] = await Promise.all([hasStats(), hasTrash()]);
   $("stats-button").hidden = !stats;
   $("trash-button").hidden = !trash;
-  $("library-tools").hidden = !stats && !trash;
+  $("library-tools").hidden = !stats && !trash && els.keys.hidden;
 }
 
 /** Keep --topbar equal to the header's real height (it wraps on narrow screens). */

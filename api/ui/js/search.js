@@ -146,6 +146,8 @@ export function inCollectionOrder(state) {
 async function runCollection(state, cursor, signal) {
   const base = `/v1/collections/${encodeURIComponent(state.collection)}`;
   const request = body({ ...state, subfolders: false }, cursor, !cursor);
+  // A collection spans folders, and a grantee cannot name the owner's: no folder facet.
+  request.facets = request.facets.filter((name) => name !== "folder");
   if (!inCollectionOrder(state)) return api("POST", `${base}/search`, { json: request, signal });
   const items = api("GET", `${base}/items?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { signal });
   // The ordered listing has no counts: one small search gives the total and the facets.

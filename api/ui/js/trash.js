@@ -63,7 +63,7 @@ export function openTrash(changed) {
             (purgeAt ? ` · deleted for good ${formatDate(purgeAt)}` : "") })),
         h("div", { class: "actions" },
           h("button", { type: "button", class: "button", html: icons.restore, "aria-label": `Restore ${asset.name}`,
-            onclick: () => act(() => api("POST", `/v1/trash/${id}/restore`), `Restored ${asset.name}`) },
+            onclick: () => act(() => api("POST", `/v1/trash/${id}/restore?wait=true`), `Restored ${asset.name}`) },
           h("span", { text: "Restore" })),
           h("button", { type: "button", class: "button danger", "aria-label": `Delete ${asset.name} for good`,
             text: "Delete for good",
