@@ -70,11 +70,13 @@ class UiBundle:
 
     def index(self) -> UiFile | None:
         """index.html with `{{v:PATH}}` placeholders replaced by content versions, so the
-        page names immutable URLs of its stylesheet and entry script."""
+        page names immutable URLs of its stylesheet and entry script, and `{{modulepreload}}`
+        by a `<link rel="modulepreload">` per module, so the browser fetches the whole module
+        graph at once instead of discovering it import by import."""
         page = self.get("index.html")
         if page is None:
             return None
-        text = page.body.decode("utf-8")
+        text = page.body.decode("utf-8").replace("{{modulepreload}}", self._preloads())
 
         def version(match: re.Match[str]) -> str:
             found = self.get(match.group(1))
@@ -82,6 +84,12 @@ class UiBundle:
 
         body = _PLACEHOLDER.sub(version, text).encode("utf-8")
         return UiFile(body, page.media_type, _etag(body))
+
+    def _preloads(self) -> str:
+        # The URLs the modules import each other by (no version query: a preload must name
+        # exactly the URL the import resolves to, or the module is fetched twice).
+        modules = sorted(p.name for p in (self._root / "js").glob("*.js") if p.name != "main.js")
+        return "\n  ".join(f'<link rel="modulepreload" href="/ui/js/{name}">' for name in modules)
 
     def _load(self, relative: str) -> UiFile | None:
         parts = PurePosixPath(relative).parts

@@ -57,6 +57,25 @@ def test_modules_revalidate_by_etag(web: httpx.Client) -> None:
     assert again.content == b""
 
 
+def test_page_preloads_every_module_it_imports(web: httpx.Client) -> None:
+    page = web.get("/").text
+    preloaded = re.findall(r'<link rel="modulepreload" href="(/ui/js/[a-z_]+\.js)">', page)
+    assert "{{" not in page
+    assert "/ui/js/grid.js" in preloaded and "/ui/js/api.js" in preloaded
+    # Exactly the modules main.js reaches: each preload is served, none is missing.
+    imported = set()
+    pending = ["main.js"]
+    while pending:
+        source = web.get(f"/ui/js/{pending.pop()}").text
+        for name in re.findall(r'from "\./([a-z_]+\.js)"', source):
+            if name not in imported:
+                imported.add(name)
+                pending.append(name)
+    assert sorted(preloaded) == sorted(f"/ui/js/{name}" for name in imported)
+    for url in preloaded:
+        assert web.get(url).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/ui/../app.py", "/ui/%2e%2e/app.py", "/ui/missing.js",
                                   "/ui/.hidden.js", "/ui/js/", "/ui/..%5capp.py"])
 def test_no_file_outside_the_ui_or_unknown(web: httpx.Client, path: str) -> None:

@@ -43,6 +43,15 @@ export function append(el, ...children) {
   for (const child of children) if (child !== null && child !== undefined && child !== false) el.append(child);
 }
 
+/** @param {() => void} fn @param {number} ms */
+export function debounce(fn, ms) {
+  let timer = 0;
+  return () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(fn, ms);
+  };
+}
+
 /** @param {Element} el */
 export function clear(el) {
   el.replaceChildren();

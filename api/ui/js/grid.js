@@ -35,6 +35,7 @@ export class Grid {
     this.frame = 0;
     /** Extra data (e.g. a collection role) the tile factory may need. @type {(asset: any, tile: HTMLElement) => void} */
     this.decorate = () => undefined;
+    this.sentinel = sentinel;
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) callbacks.loadMore();
     }, { rootMargin: "800px 0px" }).observe(sentinel);
@@ -48,6 +49,11 @@ export class Grid {
         this.schedule();
       }
     }).observe(list);
+  }
+
+  /** Whether the end of the list is within a screen of the viewport (load more). */
+  nearEnd() {
+    return this.sentinel.getBoundingClientRect().top < window.innerHeight + 800;
   }
 
   /** Re-window on the next frame (at most once a frame). */

@@ -5,15 +5,16 @@ import { renderBulkBar } from "./bulk.js";
 import { collectionById, loadCollections, renderCollectionBar, renderCollections, reorder } from "./collections.js";
 import { DetailPanel } from "./detail.js";
 import { enableTileDrag } from "./dragdrop.js";
-import { icons } from "./dom.js";
+import { checkVisual, showTools, trackTopbar } from "./chrome.js";
+import { debounce, icons } from "./dom.js";
 import { renderChips, renderFacets } from "./facets.js";
 import { loadFolders, onFoldersChanged, renderFolders } from "./folders.js";
 import { Grid } from "./grid.js";
 import { openKeys } from "./keys.js";
 import { inCollectionOrder, runSearch } from "./search.js";
 import { currentSession, signIn, signOut } from "./session.js";
-import { hasStats, openStats } from "./stats.js";
-import { hasTrash, openTrash } from "./trash.js";
+import { openStats } from "./stats.js";
+import { openTrash } from "./trash.js";
 import { openUrlImport } from "./urlimport.js";
 import { getState, onStateChange, sameQuery, setState } from "./state.js";
 import { enableDrop, UploadQueue } from "./upload.js";
@@ -26,7 +27,7 @@ const els = {
   app: $("app"), q: /** @type {HTMLInputElement} */ ($("q")), searchForm: $("search-form"),
   sort: /** @type {HTMLSelectElement} */ ($("sort")), facets: $("facets"), chips: $("chips"),
   summary: $("summary"), results: $("results"), empty: $("empty"), error: $("search-error"),
-  visualNote: $("visual-note"), workspace: $("workspace"), bulkbar: $("bulkbar"),
+  workspace: $("workspace"), bulkbar: $("bulkbar"),
   sidebar: $("sidebar"), sidebarToggle: $("sidebar-toggle"), collectionBar: $("collection-bar"),
   keys: $("keys-button"),
 };
@@ -114,15 +115,21 @@ async function refresh() {
   } catch (error) {
     if (controller.signal.aborted) return;
     showError(error);
+    paging.done = true;  // the cursor belonged to the previous list
+    firstResultsShown();
   } finally {
     if (paging.controller === controller) {
       paging.loading = false;
       els.results.removeAttribute("aria-busy");
     }
   }
+  if (!controller.signal.aborted) continuePaging();
 }
 
 let firstResultsMarked = false;
+/** Resolves once the first results are on screen (later, lower-priority requests wait). */
+let firstResultsShown = () => undefined;
+const firstResults = new Promise((resolve) => { firstResultsShown = () => resolve(undefined); });
 
 /** `performance.mark("first-results")` once the first result list is on screen with its
  * first thumbnail decoded (what benchmarks/bench_ui.py times from navigation). */
@@ -131,7 +138,10 @@ function markFirstResults() {
   firstResultsMarked = true;
   const image = /** @type {HTMLImageElement|null} */ (els.results.querySelector("img"));
   const decoded = image ? image.decode().catch(() => undefined) : Promise.resolve();
-  decoded.then(() => requestAnimationFrame(() => performance.mark("first-results")));
+  decoded.then(() => requestAnimationFrame(() => {
+    performance.mark("first-results");
+    firstResultsShown();
+  }));
 }
 
 /** The next page over the search cursor (infinite scroll). */
@@ -147,9 +157,17 @@ async function loadMore() {
     paging.done = !page.next_cursor;
   } catch (error) {
     if (!controller.signal.aborted) showError(error);
+    return;
   } finally {
     paging.loading = false;
   }
+  continuePaging();
+}
+
+/** The sentinel's observer only reports changes: when it is still near the viewport after
+ * a page arrived (a fast scroll, a tall screen), ask for the next page now. */
+function continuePaging() {
+  if (!paging.done && !paging.loading && grid.nearEnd()) loadMore();
 }
 
 function showError(error) {
@@ -202,27 +220,6 @@ function render(state, previous) {
   }
 }
 
-/** Grey out the visual modes, with the reason, when the server has no CLIP model. */
-async function checkVisual() {
-  let reason = "";
-  try {
-    const ready = await fetch("/v1/ready").then((r) => r.json());
-    if (ready.checks?.visual_search !== "available") {
-      reason = "Semantic and hybrid search need a CLIP model, which this server does not have; keyword search works.";
-    }
-  } catch {
-    reason = "The server's visual search status is unknown.";
-  }
-  for (const mode of ["semantic", "hybrid"]) {
-    const input = /** @type {HTMLInputElement} */ ($(`mode-${mode}`));
-    input.disabled = Boolean(reason);
-    input.nextElementSibling?.setAttribute("title", reason);
-  }
-  els.visualNote.hidden = !reason;
-  els.visualNote.textContent = reason;
-  if (reason && getState().mode !== "keyword") setState({ mode: "keyword" }, { replace: true });
-}
-
 function showSignIn(message = "") {
   els.app.hidden = true;
   els.signin.hidden = false;
@@ -249,31 +246,13 @@ function startApp(session) {
   loadCollections();
   els.keys.hidden = !session.scopes.includes("admin");
   els.keys.onclick = () => openKeys(session.workspace);
-  showTools(session);
+  // The feature probes (GET /v1/stats is an aggregation) wait until the results show.
+  firstResults.then(() => showTools(session));
   if (!started) {
     started = true;
     onStateChange(render);
   }
   render(getState(), null);
-}
-
-/** Show the library tools the server has (stats, trash, import from URL); hide the rest.
- * @param {import("./session.js").Session} session */
-async function showTools(session) {
-  const writer = session.scopes.includes("write");
-  $("url-import").hidden = !writer;
-  const [stats, trash] = await Promise.all([hasStats(), hasTrash()]);
-  $("stats-button").hidden = !stats;
-  $("trash-button").hidden = !trash;
-  $("library-tools").hidden = !stats && !trash && els.keys.hidden;
-}
-
-/** Keep --topbar equal to the header's real height (it wraps on narrow screens). */
-function trackTopbar() {
-  const bar = /** @type {HTMLElement} */ (document.querySelector(".topbar"));
-  new ResizeObserver(() => {
-    document.documentElement.style.setProperty("--topbar", `${bar.offsetHeight}px`);
-  }).observe(bar);
 }
 
 function wireControls() {
@@ -351,15 +330,6 @@ function wireControls() {
     }
   });
   window.addEventListener("session-expired", () => showSignIn("Your session ended. Sign in again."));
-}
-
-/** @param {() => void} fn @param {number} ms */
-function debounce(fn, ms) {
-  let timer = 0;
-  return () => {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(fn, ms);
-  };
 }
 
 async function main() {
