@@ -56,18 +56,22 @@ def live(request: pytest.FixtureRequest,
     app = create_app(container, run_indexer=True)
     with running(app) as base_url:
         yield base_url, container
-    if request.param == "servers":
-        drop_server_data(request, settings, container)
+    # Close first: it stops the indexer worker and flushes buffered usage events, so nothing
+    # writes to the bucket while (or after) it is emptied and removed.
     container.close()
+    if request.param == "servers":
+        drop_server_data(request, settings)
 
 
-def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
-                     container: Container) -> None:
+def drop_server_data(request: pytest.FixtureRequest, settings: Settings) -> None:
+    from assetlens.bootstrap import build_index
     from indexer.elasticsearch import ElasticsearchIndex
     from tests.integration.conftest import admin_client, remove_bucket
 
-    if isinstance(container.index, ElasticsearchIndex):
-        container.index.drop()
+    index = build_index(settings)
+    if isinstance(index, ElasticsearchIndex):
+        index.drop()
+    index.close()
     remove_bucket(admin_client(request.getfixturevalue("minio_service").env),
                   settings.s3_bucket)
 

@@ -145,6 +145,12 @@ def test_collection_add_open_reorder_remove_and_share(page: Page, library: Libra
     expect(tiles.first).to_contain_text("fox-snow.png")
     order = [i["asset"]["name"] for i in library.api.http.get(f"{path}/items").json()["items"]]
     assert order == ["fox-snow.png", "fox-city.png", "fox-forest.png"]
+    # The keyboard's way: select a tile, "Move to start".
+    tiles.nth(2).locator(".tile-check").click()
+    page.get_by_role("button", name="Move to start").click()
+    expect(tiles.first).to_contain_text("fox-forest.png")
+    order = [i["asset"]["name"] for i in library.api.http.get(f"{path}/items").json()["items"]]
+    assert order == ["fox-forest.png", "fox-snow.png", "fox-city.png"]
 
     # Search within the collection.
     page.get_by_role("searchbox", name="Search").fill("sleeping")

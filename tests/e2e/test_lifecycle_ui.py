@@ -205,3 +205,5 @@ def test_cost_facet_filters(page: Page, library: Library) -> None:
     page.locator('input[data-facet="cost"][data-value="1-10"]').check()
     expect(page.locator("#summary")).to_have_text("1 asset")
     assert "cost_range=1-10" in page.url
+    expect(page.locator("#chips")).to_contain_text("Cost: 1 – 10")
+    assert serious_violations(page) == []

@@ -10,7 +10,9 @@ import { toast } from "./toast.js";
  * Render the action bar for the selected ids (hidden when nothing is selected).
  * @param {HTMLElement} bar
  * @param {string[]} ids
- * @param {{clear: () => void, done: () => void}} callbacks
+ * @param {{clear: () => void, done: () => void, moveToStart?: (() => void) | null}} callbacks
+ *   `moveToStart`: given while the collection shows in its own order and may be reordered
+ *   (the keyboard's way to reorder; dragging is the pointer's)
  * @param {any|null} collection the collection shown, if any
  */
 export function renderBulkBar(bar, ids, callbacks, collection = null) {
@@ -52,6 +54,8 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
     h("button", { type: "submit", class: "button", text: "Tag" })) : null,
     library && folderNames.size ? folder : null,
     library ? collectionPicker(ids, collection, callbacks) : null,
+    callbacks.moveToStart ? h("button", { type: "button", class: "button", id: "bulk-move-to-start",
+      text: "Move to start", onclick: callbacks.moveToStart }) : null,
     collection && collection.role !== "view" ? h("button", { type: "button", class: "button", id: "bulk-remove-from-collection",
       text: "Remove from collection", onclick: async () => {
         try {

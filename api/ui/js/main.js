@@ -48,20 +48,27 @@ const grid = new Grid(els.results, $("sentinel"), {
   selectionChanged: (ids) => renderBulkBar(els.bulkbar, ids, {
     clear: () => grid.clearSelection(),
     done: () => { grid.clearSelection(); refresh(); },
+    moveToStart: canReorder() ? () => reorderTo(grid.assets.map((a) => a.id).filter((id) => ids.includes(id))) : null,
   }, shownCollection),
 });
 
-enableTileDrag(els.results, grid, {
-  canReorder: () => Boolean(shownCollection) && shownCollection.role !== "view" && inCollectionOrder(getState()),
-  reorder: async (ids) => {
-    try {
-      await reorder(shownCollection.id, ids);
-      refresh();
-    } catch (error) {
-      showError(error);
-    }
-  },
-});
+/** Whether the shown collection is in its own order and the caller may change it. */
+function canReorder() {
+  return Boolean(shownCollection) && shownCollection.role !== "view" && inCollectionOrder(getState());
+}
+
+/** Put these items first in the shown collection, in this order (the rest follow). @param {string[]} ids */
+async function reorderTo(ids) {
+  try {
+    await reorder(shownCollection.id, ids);
+    grid.clearSelection();
+    refresh();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+enableTileDrag(els.results, grid, { canReorder, reorder: reorderTo });
 
 const detail = new DetailPanel($("detail"), {
   close: () => setState({ asset: "" }),
