@@ -18,11 +18,13 @@ from api.routes import (
     folders,
     keys,
     listing,
+    references,
     search,
     session,
     system,
     tags,
     ui,
+    workspace_settings,
 )
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
@@ -83,6 +85,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
     app.include_router(assets.router)
+    app.include_router(references.router)
+    app.include_router(workspace_settings.router)
     app.include_router(search.router)
     app.include_router(folders.router)
     app.include_router(tags.router)

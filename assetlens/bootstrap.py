@@ -21,9 +21,12 @@ from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
+from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
+from assetlens.services.lineage import LineageService
+from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
 from assetlens.sessions import Sessions
@@ -49,6 +52,9 @@ class Container:
     collections: CollectionService
     folders: FolderService
     tags: TagService
+    references: ReferenceService
+    lineage: LineageService
+    duplicate_policy: DuplicatePolicyService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -132,7 +138,8 @@ def build(
     if embedder is None and use_embedder:
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
-    assets = AssetService(settings, store, index, queue)
+    duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
+    assets = AssetService(settings, store, index, queue, duplicate_policy=duplicate_policy)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
     return Container(
@@ -151,4 +158,7 @@ def build(
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
+        references=ReferenceService(store, assets),
+        lineage=assets.lineage,
+        duplicate_policy=duplicate_policy,
     )
