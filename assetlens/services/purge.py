@@ -37,6 +37,7 @@ class Purger:
         # the rest is only cleanup (repeated by `assetlens gc` if this process dies here).
         try:
             self._index.remove(workspace, [asset_id])
+            self._index.refresh()  # gone from listings (the trash) as soon as we answer
         except Unavailable:
             log.warning("index entry of purged %s/%s left for reconcile", workspace, asset_id)
         # A worker indexing the asset right now could write its entry back; the queued
