@@ -23,7 +23,9 @@ from api.routes import (
     session,
     system,
     tags,
+    trash,
     ui,
+    versions,
     workspace_settings,
 )
 from assetlens import __version__
@@ -87,6 +89,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(assets.router)
     app.include_router(references.router)
     app.include_router(workspace_settings.router)
+    app.include_router(versions.router)
+    app.include_router(trash.router)
     app.include_router(search.router)
     app.include_router(folders.router)
     app.include_router(tags.router)

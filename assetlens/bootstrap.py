@@ -19,6 +19,7 @@ from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
+from assetlens.services.blobs import BlobService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
 from assetlens.services.duplicate_policy import DuplicatePolicyService
@@ -26,9 +27,12 @@ from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.lineage import LineageService
+from assetlens.services.maintenance import Maintenance
 from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
+from assetlens.services.trash import TrashService
+from assetlens.services.versions import VersionService
 from assetlens.sessions import Sessions
 from assetlens.workqueue import WorkQueue
 
@@ -45,6 +49,7 @@ class Container:
     keys: ApiKeys
     sessions: Sessions
     assets: AssetService
+    blobs: BlobService
     search: SearchService
     duplicates: DuplicateService
     indexer: Indexer
@@ -55,6 +60,9 @@ class Container:
     references: ReferenceService
     lineage: LineageService
     duplicate_policy: DuplicatePolicyService
+    versions: VersionService
+    trash: TrashService
+    maintenance: Maintenance
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -87,6 +95,7 @@ class Container:
 
     def stop_indexer_thread(self) -> None:
         """Stop the in-process indexer, waiting for its current batch."""
+        """Stop the in-process indexer (and its scheduled jobs) and wait for it."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=30)
@@ -143,9 +152,14 @@ def build(
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
     duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
-    assets = AssetService(settings, store, index, queue, duplicate_policy=duplicate_policy)
+    blobs = BlobService(store)
+    assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
+    versions = VersionService(settings, store, assets, blobs)
+    trash = TrashService(settings, store, assets, search)
+    maintenance = Maintenance(store, assets.manifests, versions, blobs,
+                              interval_seconds=settings.reconcile_interval_seconds)
     return Container(
         settings=settings,
         store=store,
@@ -155,9 +169,11 @@ def build(
         keys=keys,
         sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
+        blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
-        indexer=Indexer(settings, store, index, queue, embedder),
+        indexer=Indexer(settings, store, index, queue, embedder,
+                        jobs=[maintenance.run_if_due, trash.purge_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
@@ -165,4 +181,7 @@ def build(
         references=ReferenceService(store, assets),
         lineage=assets.lineage,
         duplicate_policy=duplicate_policy,
+        versions=versions,
+        trash=trash,
+        maintenance=maintenance,
     )

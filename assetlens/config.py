@@ -83,7 +83,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     signing_secret: SecretStr | None = None
-    trash_retention_days: int = 30
+    # Trashed assets are purged for good after this many days (`assetlens purge`, and a
+    # scheduled job in the indexer workers that one worker per interval wins).
+    trash_retention_days: int = Field(default=30, ge=0, le=36_500)
+    trash_purge_interval_seconds: float = Field(default=3600.0, ge=1.0)
+    # Versions kept per asset; the oldest non-current ones are pruned automatically.
+    max_versions_kept: int = Field(default=10, ge=2, le=1000)
     # Bulk actions: how many assets one query may select, and parallel manifest writes.
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)

@@ -200,3 +200,88 @@ def lineage_child_key(workspace: str, parent_id: str, child_id: str) -> str:
 def duplicate_policy_key(workspace: str) -> str:
     """A workspace's duplicate policy at ingest (allow, link, reject; near thresholds)."""
     return f"catalog/{check_workspace(workspace)}/settings/duplicates.json"
+# -- blob references and garbage collection --------------------------------------------------
+
+_REF_ID = re.compile(r"^[0-9a-f]{32}(\.v[1-9][0-9]{0,8})?$")
+
+
+def is_ref_id(value: str) -> bool:
+    """A blob reference id: an asset id (its current content) or `{asset_id}.v{n}`."""
+    return bool(_REF_ID.fullmatch(value))
+
+
+def version_ref_id(asset_id: str, number: int) -> str:
+    """The reference id a kept version holds on its blob."""
+    return f"{asset_id}.v{number}"
+
+
+def blob_ref_prefix(sha256: str | None = None) -> str:
+    """Every reference marker of one blob (all workspaces), or of all blobs."""
+    if sha256 is None:
+        return "refs/"
+    if not _SHA256.fullmatch(sha256):
+        raise InvalidInput("not a sha256 hex digest")
+    return f"refs/{sha256[:2]}/{sha256}/"
+
+
+def blob_ref_key(sha256: str, workspace: str, ref_id: str) -> str:
+    """One use of a blob: an asset's current content or a kept version. A blob without any
+    marker may be collected (see services/blobs.py)."""
+    if not is_ref_id(ref_id):
+        raise InvalidInput("not a blob reference id")
+    return f"{blob_ref_prefix(sha256)}{check_workspace(workspace)}/{ref_id}"
+
+
+def parse_blob_ref_key(key: str) -> tuple[str, str, str] | None:
+    """(sha256, workspace, ref_id) of a reference marker key, None for anything else."""
+    parts = key.split("/")
+    if len(parts) != 5 or parts[0] != "refs" or not _SHA256.fullmatch(parts[2]):
+        return None
+    if not _WORKSPACE.fullmatch(parts[3]) or not is_ref_id(parts[4]):
+        return None
+    return parts[2], parts[3], parts[4]
+
+
+def blob_gc_key(sha256: str) -> str:
+    """The collection mark: exists while a collector is deciding about / removing a blob."""
+    if not _SHA256.fullmatch(sha256):
+        raise InvalidInput("not a sha256 hex digest")
+    return f"gc/{sha256}"
+
+
+def derived_prefix(sha256: str) -> str:
+    """Everything derived from one blob: previews and cached vectors."""
+    return f"derived/{sha256[:2]}/{sha256}/"
+
+
+BLOB_REFS_COMPLETE_KEY = "system/blob-refs-complete.json"
+MAINTENANCE_SCHEDULE_KEY = "system/maintenance-schedule.json"
+
+# -- versions -------------------------------------------------------------------------------
+
+VERSIONS_PREFIX = "versions/"
+
+
+def version_prefix(workspace: str, asset_id: str) -> str:
+    return f"{VERSIONS_PREFIX}{workspace}/{asset_id}/"
+
+
+def version_key(workspace: str, asset_id: str, number: int) -> str:
+    """One kept version's record; zero-padded so listing order is numeric order."""
+    return f"{version_prefix(workspace, asset_id)}{number:08d}.json"
+
+
+def parse_version_key(key: str) -> tuple[str, str, int] | None:
+    """(workspace, asset id, number) of a version record key."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "versions" or not parts[3].endswith(".json"):
+        return None
+    digits = parts[3].removesuffix(".json")
+    if not digits.isdigit() or not is_asset_id(parts[2]):
+        return None
+    return parts[1], parts[2], int(digits)
+
+
+# -- trash ----------------------------------------------------------------------------------
+
+PURGE_SCHEDULE_KEY = "system/purge-schedule.json"

@@ -87,11 +87,11 @@ async def upload(request: Request, workspace: WriteWorkspace, container: Contain
         response.headers["X-Duplicate-Of"] = asset.id
         return response
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset, status=201)
 
 
-async def _wait(container: ContainerDep, asset: Asset) -> Asset:
+async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
     """Poll (bounded) until the change is searchable; sleeping on the event loop, so
     waiting clients hold no worker thread. Returns the latest manifest either way."""
     deadline = time.monotonic() + container.settings.wait_timeout_seconds
@@ -129,7 +129,7 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
     asset = await run_in_threadpool(container.assets.update, workspace, asset_id, patch,
                                     _expected_revision(if_match))
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset)
 
 
@@ -143,7 +143,7 @@ async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: Cont
     asset = await run_in_threadpool(container.references.delete_asset, workspace, asset_id,
                                     force=force)
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset)
 
 
@@ -152,7 +152,7 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
                         wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
     if wait:
-        asset = await _wait(container, asset)
+        asset = await wait_indexed(container, asset)
     return asset_response(asset)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from assetlens.errors import (
     NotFound,
     ObjectNotFound,
     PayloadTooLarge,
-    PreconditionFailed,
     StoreUnavailable,
     Unavailable,
 )
@@ -30,12 +28,14 @@ from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
+from assetlens.services.blobs import BlobService
 from assetlens.services.duplicate_policy import (
     DuplicatePolicyService,
     DuplicateRejected,
     PolicyName,
 )
 from assetlens.services.lineage import LineageService
+from assetlens.services.purge import Purger
 from assetlens.spool import Spooled
 from assetlens.workqueue import WorkQueue
 
@@ -169,6 +169,7 @@ class AssetService:
         store: ObjectStore,
         index: SearchIndex,
         queue: WorkQueue,
+        blobs: BlobService | None = None,
         *,
         duplicate_policy: DuplicatePolicyService | None = None,
     ) -> None:
@@ -177,7 +178,9 @@ class AssetService:
         self._store = store
         self._index = index
         self._queue = queue
+        self.blobs = blobs or BlobService(store)
         self.manifests = Manifests(store)
+        self._purger = Purger(store, index, queue, self.manifests, self.blobs)
         # Folder references are checked against the tree in the store on every write.
         self.folders = FolderCatalog(store)
         # Child markers for the reverse lineage lookup, written with each new parent.
@@ -194,19 +197,11 @@ class AssetService:
         """Validate, apply the workspace's duplicate policy, store durably, enqueue
         indexing. DuplicateRejected (409) under `reject`; the existing asset under `link`.
 
-        The blob is written before the manifest, so a manifest never points at nothing;
-        a failure in between leaves only an unreferenced blob, and a retry makes exactly one
-        asset.
+        The blob (and its reference marker) is written before the manifest, so a manifest
+        never points at nothing; a failure in between leaves only a referenced blob without
+        a manifest (`assetlens gc` releases it), and a retry makes exactly one asset.
         """
-        inspection = media.inspect_upload(
-            spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
-        )
-        asset_type = inspection.type
-        if form.type:
-            asset_type = self._requested_type(form.type, inspection.type, inspection.mime)
-        limit = self._settings.max_bytes_for(asset_type.value)
-        if spooled.size > limit:
-            raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
+        inspection, asset_type = self.inspect(spooled, form.type)
         generation = client_generation(form.prompt, form.metadata)
         if generation and generation.source_asset_id:
             self._require_source(workspace, generation.source_asset_id)
@@ -235,11 +230,8 @@ class AssetService:
         )
         asset.lineage_relations = {parent: SOURCE_RELATION for parent in asset.lineage}
         self.lineage.link(workspace, asset.id, asset.lineage)
-        blob = layout.blob_key(asset.sha256)
-        if not self._store.exists(blob):  # content addressing: identical bytes stored once
-            with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
-                self._store.put_stream(blob, src, size=spooled.size, content_type=asset.mime,
-                                       create_only=True)
+        # The reference marker comes first, so no concurrent collection can take the blob.
+        self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
         self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
         asset.recompute_generation()
         asset.duplicate_of = self._first_copy(asset)
@@ -275,6 +267,22 @@ class AssetService:
             self.manifests.get(workspace, source_id)
         except NotFound as exc:
             raise InvalidInput("source_asset_id names no asset of this workspace") from exc
+
+    def inspect(self, spooled: Spooled,
+                requested_type: str | None) -> tuple[media.Inspection, AssetType]:
+        """Validate spooled bytes as an upload (sniffed type against the extension, full
+        decode, per-type size limit); the inspection and the asset type they may be stored
+        as (`requested_type`, e.g. logo for a PNG, when given and compatible)."""
+        inspection = media.inspect_upload(
+            spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
+        )
+        asset_type = inspection.type
+        if requested_type:
+            asset_type = self._requested_type(requested_type, inspection.type, inspection.mime)
+        limit = self._settings.max_bytes_for(asset_type.value)
+        if spooled.size > limit:
+            raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
+        return inspection, asset_type
 
     def _requested_type(self, requested: str, sniffed: AssetType, mime: str) -> AssetType:
         try:
@@ -486,6 +494,11 @@ class AssetService:
         asset = self.manifests.update(workspace, asset_id, mutate)
         self._enqueue(asset)
         return asset
+
+    def purge(self, workspace: str, asset_id: str, *, only_trashed: bool = False) -> Asset:
+        """Remove the asset for good (manifest, versions, markers, index entry; blobs,
+        previews and vectors no other asset uses). See services/purge.py."""
+        return self._purger.purge(workspace, asset_id, only_trashed=only_trashed)
 
     def indexed(self, workspace: str, asset_id: str) -> tuple[Asset, bool]:
         """The latest manifest, and whether the index holds its revision with processing

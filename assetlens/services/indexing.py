@@ -13,7 +13,7 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +27,12 @@ from assetlens.errors import (
     EmbeddingUnavailable,
     NotFound,
     ObjectNotFound,
-    PreconditionFailed,
     Unavailable,
 )
 from assetlens.manifests import Manifests
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
+from assetlens.schedule import claim_turn
 from assetlens.services.lineage import LineageService
 from assetlens.workqueue import WorkItem, WorkQueue
 
@@ -61,6 +61,7 @@ class Indexer:
         *,
         analyse: Analyser = media.analyse,
         extract: Extractor = provenance.extract,
+        jobs: Sequence[Callable[[], object]] = (),
     ) -> None:
         self._settings = settings
         self._store = store
@@ -69,6 +70,8 @@ class Indexer:
         self._embedder = embedder
         self._analyse = analyse
         self._extract = extract
+        # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
+        self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
         self._lineage = LineageService(store, self._manifests)
         self._tmp = settings.data_dir / "tmp" / "indexer"
@@ -83,6 +86,8 @@ class Indexer:
         while not stop.is_set():
             try:
                 self.reconcile_if_due()
+                for job in self._jobs:
+                    job()
                 done = self.run_once()
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:
@@ -99,23 +104,9 @@ class Indexer:
     def reconcile_if_due(self) -> ReconcileReport | None:
         """Reconcile when the shared schedule says so: one worker per interval wins the
         compare-and-swap on the schedule object, so N workers don't all scan."""
-        now = time.time()
-        key = layout.RECONCILE_SCHEDULE_KEY
-        body = json.dumps({"next_at": now + self._settings.reconcile_interval_seconds}).encode()
-        try:
-            current = self._store.get_bytes(key)
-        except ObjectNotFound:
-            try:
-                self._store.put_bytes(key, body, create_only=True)
-            except PreconditionFailed:
-                return None
-        else:
-            if float(json.loads(current.data).get("next_at", 0)) > now:
-                return None
-            try:
-                self._store.put_bytes(key, body, if_match=current.info.etag)
-            except PreconditionFailed:
-                return None
+        if not claim_turn(self._store, layout.RECONCILE_SCHEDULE_KEY,
+                          self._settings.reconcile_interval_seconds, time.time()):
+            return None
         report = self.reconcile()
         log.info("reconciled %d assets: %d queued, %d stale index entries removed",
                  report.checked, report.enqueued, report.removed)
@@ -244,6 +235,8 @@ class Indexer:
         def mutate(current: Asset) -> Asset | None:
             if current.status not in (AssetStatus.PROCESSING, AssetStatus.DELETED):
                 return None  # someone else finished it
+            if current.sha256 != asset.sha256:
+                return None  # a new version arrived meanwhile; its own pass analyses it
             current.media = analysis.media
             current.phash = analysis.phash
             current.previews = previews

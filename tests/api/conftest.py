@@ -57,7 +57,7 @@ def live(request: pytest.FixtureRequest,
     with running(app) as base_url:
         yield base_url, container
     if request.param == "servers":
-        # The indexer stops first: its writes would refill the bucket being removed.
+        # The worker writes schedule objects while it runs: stop it before emptying the bucket.
         container.stop_indexer_thread()
         drop_server_data(request, settings, container)
     container.close()
