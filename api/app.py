@@ -19,12 +19,14 @@ from api.routes import (
     keys,
     links,
     listing,
+    references,
     search,
     session,
     system,
     tags,
     ui,
     url_import,
+    workspace_settings,
 )
 from assetlens import __version__
 from assetlens.bootstrap import Container, build
@@ -86,6 +88,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(listing.router)
     app.include_router(url_import.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
+    app.include_router(references.router)
+    app.include_router(workspace_settings.router)
     app.include_router(links.router)
     app.include_router(search.router)
     app.include_router(folders.router)

@@ -33,7 +33,8 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
         slug = type(exc).__name__.lower()
-        return problem(exc.status, exc.title, exc.detail, type_=slug, headers=headers)
+        return problem(exc.status, exc.title, exc.detail, type_=slug, headers=headers,
+                       **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

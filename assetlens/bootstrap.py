@@ -21,10 +21,13 @@ from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.services.assets import AssetService
 from assetlens.services.bulk import BulkService
 from assetlens.services.collections import CollectionService
+from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
+from assetlens.services.lineage import LineageService
 from assetlens.services.links import LinkService
+from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
 from assetlens.services.url_import import UrlImportService
@@ -53,6 +56,9 @@ class Container:
     collections: CollectionService
     folders: FolderService
     tags: TagService
+    references: ReferenceService
+    lineage: LineageService
+    duplicate_policy: DuplicatePolicyService
     links: LinkService
     url_import: UrlImportService
     _worker: threading.Thread | None = field(default=None, repr=False)
@@ -146,7 +152,8 @@ def build(
     if embedder is None and use_embedder:
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
-    assets = AssetService(settings, store, index, queue)
+    duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
+    assets = AssetService(settings, store, index, queue, duplicate_policy=duplicate_policy)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
     configured = settings.signing_secret
@@ -167,6 +174,9 @@ def build(
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
+        references=ReferenceService(store, assets),
+        lineage=assets.lineage,
+        duplicate_policy=duplicate_policy,
         links=LinkService(settings, store, assets, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -30,6 +31,16 @@ app.add_typer(tags_app, name="tags")
 console = Console(stderr=True)
 
 T = TypeVar("T")
+
+
+class DuplicateMode(StrEnum):
+    """`ingest --duplicates` (the values of the duplicate policy; the core's enum is
+    imported lazily, with the rest of the core)."""
+
+    ALLOW = "allow"
+    LINK = "link"
+    REJECT = "reject"
+
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSETLENS_DATA_DIR")]
 
 
@@ -172,25 +183,34 @@ def ingest(
     tag: Annotated[list[str] | None, typer.Option(help="tag every asset (repeatable)")] = None,
     index: Annotated[bool, typer.Option(help="index now (in this process)")] = True,
     allow_duplicates: Annotated[bool, typer.Option(
-        "--allow-duplicates", help="import files the workspace already has (same sha256)",
+        "--allow-duplicates", help="the same as --duplicates allow",
     )] = False,
+    duplicates: Annotated[DuplicateMode | None, typer.Option(
+        help="what a file the workspace already has does: allow (import it again), link "
+             "(skip it), reject (refuse it); default: the workspace's policy, allow as link",
+    )] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Import files (sidecar .txt/.json provenance is read too). Files whose exact bytes
-    the workspace already holds are skipped unless --allow-duplicates."""
+    """Import files (sidecar .txt/.json provenance is read too) under the workspace's
+    duplicate policy: files it already holds (exact bytes; near duplicates too where the
+    policy says so) are skipped or refused unless --duplicates allow."""
     from assetlens.bootstrap import build
-    from assetlens.ingest import discover, ingest_files
+    from assetlens.ingest import discover, ingest_files, ingest_policy
     from assetlens.layout import check_workspace
+    from assetlens.services.duplicate_policy import PolicyName
 
     check_workspace(workspace)
     container = build(_settings(data_dir))
     try:
         container.index.ensure()
         files = list(discover(paths))
+        requested = PolicyName.ALLOW if allow_duplicates else \
+            PolicyName(duplicates.value) if duplicates else None
+        policy = ingest_policy(container.duplicate_policy, workspace, requested)
         with _progress() as progress:
             task = progress.add_task("ingesting", total=len(files))
             report = ingest_files(container.assets, workspace, files, tags=tag or [],
-                                  allow_duplicates=allow_duplicates,
+                                  duplicates=policy,
                                   on_progress=lambda *_: progress.advance(task))
             if index and report.created:
                 indexed = progress.add_task("indexing", total=len(report.created))
@@ -199,9 +219,12 @@ def ingest(
                 progress.update(indexed, completed=len(report.created))
         for path, reason in report.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")
+        for path, original in report.rejected:
+            console.print(f"[yellow]rejected[/] {path}: a duplicate of asset {original}")
         console.print(f"{len(report.created)} imported, {len(report.failed)} refused, "
-                      f"{len(report.skipped)} skipped (already in the workspace)")
-        if report.failed and not report.created:
+                      f"{len(report.skipped)} skipped (already in the workspace), "
+                      f"{len(report.rejected)} rejected as duplicates ({policy.value} policy)")
+        if (report.failed or report.rejected) and not report.created:
             raise typer.Exit(1)
     finally:
         container.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,6 +104,13 @@ class Settings(BaseSettings):
     # Honour X-Forwarded-Proto/-Host (a TLS-terminating proxy in front): Secure cookies
     # and the same-origin check then use the client's scheme and host.
     trust_forwarded_headers: bool = False
+
+    # Duplicates at upload and ingest: the default of a workspace's policy (each workspace
+    # may set its own with PUT /v1/settings/duplicates). allow | link | reject.
+    duplicate_policy: Literal["allow", "link", "reject"] = "allow"
+    near_duplicates_enabled: bool = False
+    near_duplicate_phash_distance: int = Field(default=4, ge=0, le=32)
+    near_duplicate_clip_score: float = Field(default=0.95, ge=0.5, le=1.0)
 
     # Folders: nesting levels below the root, and folders per workspace (one tree document).
     max_folder_depth: int = Field(default=32, ge=1, le=256)

@@ -82,6 +82,8 @@ class Generation(BaseModel):
     provider: str | None = None
     cost: float | None = None
     source_asset_id: str | None = None
+    # File names of the images a workflow loaded (ComfyUI LoadImage): lineage inputs.
+    input_images: list[str] = Field(default_factory=list)
     ai_generated: bool | None = None
     c2pa: C2PAInfo | None = None
     # Every other string a workflow carried (e.g. each ComfyUI node's text inputs): searchable.
@@ -146,6 +148,12 @@ class Asset(BaseModel):
     duplicate_of: str | None = None
     previews: dict[str, str] = Field(default_factory=dict)
     lineage: list[str] = Field(default_factory=list)
+    # How each parent in `lineage` was found: "source" (the client's source_asset_id),
+    # "input" (a workflow's input image) or "ingredient" (a C2PA ingredient).
+    lineage_relations: dict[str, str] = Field(default_factory=dict)
+    # Where this asset is used (documents under the references service); kept on the
+    # manifest and changed by compare-and-swap, so a delete and a new reference serialise.
+    references_count: int = 0
     error: str | None = None
     revision: int = 1
     # The current version's number (the original upload is 1); see the versions service.

@@ -3,6 +3,8 @@ their library's own exceptions, so the core stays backend-neutral."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AssetlensError(Exception):
     """Base class. `status` is the HTTP status the API answers with."""
@@ -14,6 +16,8 @@ class AssetlensError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers: dict[str, str] = {}
+        # Extra members of the problem+json body (e.g. a 409's `references`).
+        self.extra: dict[str, Any] = {}
 
 
 class NotFound(AssetlensError):

@@ -12,6 +12,11 @@ from assetlens import media, provenance
 from assetlens.domain import Asset, Source
 from assetlens.errors import AssetlensError
 from assetlens.services.assets import AssetService, UploadForm
+from assetlens.services.duplicate_policy import (
+    DuplicatePolicyService,
+    DuplicateRejected,
+    PolicyName,
+)
 from assetlens.spool import Spooled
 
 log = logging.getLogger(__name__)
@@ -22,8 +27,10 @@ SIDECAR_SUFFIXES = (".txt", ".json")
 class IngestReport:
     created: list[Asset] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
-    # Files whose bytes a live asset of the workspace already holds, with that asset's id.
+    # Files a live asset of the workspace already holds (policy `link`), with its id.
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    # Files refused as duplicates (policy `reject`), with the id of the asset they duplicate.
+    rejected: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -68,6 +75,17 @@ def hash_in_place(path: Path) -> Spooled:
     return Spooled(path=path, filename=path.name, size=size, sha256=digest.hexdigest())
 
 
+def ingest_policy(policies: DuplicatePolicyService | None, workspace: str,
+                  requested: PolicyName | None = None) -> PolicyName:
+    """The duplicate policy an import applies: `requested`, else the workspace's, where
+    `allow` counts as `link` — re-running an import of the same folder must not double it
+    (ask for `allow` explicitly to store copies)."""
+    if requested is not None:
+        return requested
+    name = policies.get(workspace).policy if policies is not None else PolicyName.LINK
+    return PolicyName.LINK if name is PolicyName.ALLOW else name
+
+
 def ingest_files(
     assets: AssetService,
     workspace: str,
@@ -75,27 +93,30 @@ def ingest_files(
     *,
     tags: list[str] | None = None,
     allow_duplicates: bool = False,
+    duplicates: PolicyName = PolicyName.LINK,
     on_progress: Callable[[Path, Asset | None, str | None], None] | None = None,
 ) -> IngestReport:
-    """Import `files` into `workspace`. A file whose sha256 a live (not trashed) asset of
-    the workspace already has is skipped unless `allow_duplicates`; so is a second copy
-    within the same run. `on_progress(path, asset, error)` follows each file (asset and
-    error both None for a skipped one)."""
+    """Import `files` into `workspace` under the duplicate policy `duplicates` (see
+    `ingest_policy`; `allow_duplicates` is `allow`): a file whose content a live asset of the
+    workspace already has — a copy earlier in the same run included — is skipped (`link`),
+    refused (`reject`) or stored (`allow`). `on_progress(path, asset, error)` follows each
+    file (asset and error both None for a skipped or refused duplicate)."""
+    policy = PolicyName.ALLOW if allow_duplicates else duplicates
     report = IngestReport()
     for path in files:
         asset: Asset | None = None
         error: str | None = None
         try:
-            spooled = hash_in_place(path)
-            existing = None if allow_duplicates else assets.existing_copy(workspace,
-                                                                          spooled.sha256)
-            if existing is not None:
-                report.skipped.append((path, existing))
+            submitted = assets.submit(workspace, hash_in_place(path), UploadForm(
+                tags=list(tags or []), source=Source.IMPORT.value,
+                sidecar=provenance.read_sidecar(path), duplicates=policy))
+            if submitted.linked:
+                report.skipped.append((path, submitted.asset.id))
             else:
-                asset = assets.upload(workspace, spooled, UploadForm(
-                    tags=list(tags or []), source=Source.IMPORT.value,
-                    sidecar=provenance.read_sidecar(path)))
+                asset = submitted.asset
                 report.created.append(asset)
+        except DuplicateRejected as exc:
+            report.rejected.append((path, str(exc.extra["duplicate_of"])))
         except AssetlensError as exc:
             error = exc.detail
         except OSError as exc:

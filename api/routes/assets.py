@@ -76,10 +76,16 @@ async def upload(request: Request, workspace: WriteWorkspace, container: Contain
             prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
             source=fields.get("source"),
         )
-        asset = await run_in_threadpool(container.assets.upload, workspace, form.file,
-                                        upload_form)
+        submitted = await run_in_threadpool(container.assets.submit, workspace, form.file,
+                                            upload_form)
     finally:
         form.discard()
+    asset = submitted.asset
+    if submitted.linked:
+        # The workspace links duplicates: nothing new was stored, here is the original.
+        response = asset_response(asset)
+        response.headers["X-Duplicate-Of"] = asset.id
+        return response
     if wait:
         asset = await _wait(container, asset)
     return asset_response(asset, status=201)
@@ -127,10 +133,15 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
     return asset_response(asset)
 
 
-@router.delete("/{asset_id}", summary="Move an asset to the trash")
+@router.delete("/{asset_id}", summary="Move an asset to the trash (409 while referenced)",
+               responses=problem_responses(401, 403, 404, 409, 503))
 async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
-                       wait: WaitFlag = False) -> JSONResponse:
-    asset = await run_in_threadpool(container.assets.delete, workspace, asset_id)
+                       wait: WaitFlag = False,
+                       force: Annotated[bool, Query(
+                           description="also remove the asset's references")] = False,
+                       ) -> JSONResponse:
+    asset = await run_in_threadpool(container.references.delete_asset, workspace, asset_id,
+                                    force=force)
     if wait:
         asset = await _wait(container, asset)
     return asset_response(asset)

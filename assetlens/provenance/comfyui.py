@@ -7,6 +7,7 @@ from typing import Any
 
 from assetlens.domain import Generation, LoRA
 from assetlens.provenance.coerce import (
+    NAME_CAP_CHARS,
     cap_raw,
     finish,
     to_count,
@@ -84,7 +85,23 @@ def parse_api_graph(graph: Graph, raw: str | None = None) -> Generation:
                 gen.vae = to_name(_inputs(node).get("vae_name"))
                 break
     gen.texts = [t for node in graph.values() for t in _strings(_inputs(node))]
+    gen.input_images = _input_images(graph)
     return finish(gen)
+
+
+_IMAGE_LOADERS = frozenset({"LoadImage", "LoadImageMask"})
+MAX_INPUT_IMAGES = 16
+
+
+def _input_images(graph: Graph) -> list[str]:
+    """The file names LoadImage nodes read (img2img, inpainting, ControlNet inputs)."""
+    names: list[str] = []
+    for node in graph.values():
+        if node.get("class_type") in _IMAGE_LOADERS:
+            name = to_text(_inputs(node).get("image"), NAME_CAP_CHARS)
+            if name and name not in names:
+                names.append(name)
+    return names[:MAX_INPUT_IMAGES]
 
 
 def _dump(graph: Graph) -> str:

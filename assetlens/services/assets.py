@@ -16,6 +16,7 @@ from assetlens import layout, media
 from assetlens.config import Settings
 from assetlens.domain import Asset, AssetStatus, AssetType, Generation, Source, utcnow
 from assetlens.errors import (
+    Conflict,
     InvalidInput,
     NotFound,
     ObjectNotFound,
@@ -29,6 +30,12 @@ from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
+from assetlens.services.duplicate_policy import (
+    DuplicatePolicyService,
+    DuplicateRejected,
+    PolicyName,
+)
+from assetlens.services.lineage import LineageService
 from assetlens.spool import Spooled
 from assetlens.workqueue import WorkQueue
 
@@ -63,6 +70,17 @@ class UploadForm:
     source: str | None = None
     # Provenance read server-side from a sidecar file (CLI ingest): trusted, like the file's.
     sidecar: Generation | None = None
+    # Overrides the workspace's duplicate policy for this upload (CLI ingest --duplicates).
+    duplicates: PolicyName | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What an upload did: a new `asset`, or — under the `link` duplicate policy — the
+    existing asset it duplicates (`linked`), with nothing new stored."""
+
+    asset: Asset
+    linked: bool = False
 
 
 class AssetPatch(BaseModel):
@@ -86,7 +104,8 @@ class AssetPatch(BaseModel):
 
 # Only Assetlens sets these, from the file itself: a client must not be able to claim a
 # C2PA validation result or hide that a file is AI-generated.
-SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw"})
+SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw",
+                                           "input_images"})
 
 
 def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:
@@ -108,6 +127,32 @@ def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generatio
         raise InvalidInput(f"invalid metadata: {problems}") from exc
 
 
+class AssetInUse(Conflict):
+    """The asset is referenced elsewhere, so it may not go to the trash (unless forced)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"the asset is used by {count} reference(s); remove them first, "
+                         "or delete with ?force=true to remove them too")
+        self.extra["references_count"] = count
+
+
+SOURCE_RELATION = "source"
+
+
+def relink_source(asset: Asset, previous: str | None) -> None:
+    """Make `asset.lineage` follow its (possibly changed) `generation.source_asset_id`;
+    parents found another way (a workflow's input, a C2PA ingredient) stay."""
+    current = asset.generation.source_asset_id
+    if previous == current:
+        return
+    if previous and asset.lineage_relations.get(previous, SOURCE_RELATION) == SOURCE_RELATION:
+        asset.lineage = [parent for parent in asset.lineage if parent != previous]
+        asset.lineage_relations.pop(previous, None)
+    if current and current not in asset.lineage:
+        asset.lineage.append(current)
+        asset.lineage_relations[current] = SOURCE_RELATION
+
+
 @dataclass(frozen=True, slots=True)
 class Content:
     asset: Asset
@@ -124,19 +169,30 @@ class AssetService:
         store: ObjectStore,
         index: SearchIndex,
         queue: WorkQueue,
+        *,
+        duplicate_policy: DuplicatePolicyService | None = None,
     ) -> None:
         self._settings = settings
+        self._duplicate_policy = duplicate_policy
         self._store = store
         self._index = index
         self._queue = queue
         self.manifests = Manifests(store)
         # Folder references are checked against the tree in the store on every write.
         self.folders = FolderCatalog(store)
+        # Child markers for the reverse lineage lookup, written with each new parent.
+        self.lineage = LineageService(store, self.manifests)
 
     # -- create -----------------------------------------------------------------------------
 
     def upload(self, workspace: str, spooled: Spooled, form: UploadForm) -> Asset:
-        """Validate, store durably, enqueue indexing; return the acknowledged asset.
+        """Validate, store durably, enqueue indexing; return the acknowledged asset (or the
+        existing one it duplicates, under the `link` policy: see `submit`)."""
+        return self.submit(workspace, spooled, form).asset
+
+    def submit(self, workspace: str, spooled: Spooled, form: UploadForm) -> Submitted:
+        """Validate, apply the workspace's duplicate policy, store durably, enqueue
+        indexing. DuplicateRejected (409) under `reject`; the existing asset under `link`.
 
         The blob is written before the manifest, so a manifest never points at nothing;
         a failure in between leaves only an unreferenced blob, and a retry makes exactly one
@@ -153,12 +209,12 @@ class AssetService:
             raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
         generation = client_generation(form.prompt, form.metadata)
         if generation and generation.source_asset_id:
-            try:
-                self.manifests.get(workspace, generation.source_asset_id)
-            except NotFound as exc:
-                raise InvalidInput("source_asset_id names no asset of this workspace") from exc
+            self._require_source(workspace, generation.source_asset_id)
         if form.folder_id:
             self.folders.require(workspace, form.folder_id)
+        duplicate = self._duplicate(workspace, spooled, asset_type, inspection.mime, form)
+        if duplicate is not None:
+            return Submitted(duplicate, linked=True)
         source = self._source(form.source, generation)
         asset = Asset(
             workspace=workspace,
@@ -177,6 +233,8 @@ class AssetService:
             lineage=[generation.source_asset_id] if generation and generation.source_asset_id
             else [],
         )
+        asset.lineage_relations = {parent: SOURCE_RELATION for parent in asset.lineage}
+        self.lineage.link(workspace, asset.id, asset.lineage)
         blob = layout.blob_key(asset.sha256)
         if not self._store.exists(blob):  # content addressing: identical bytes stored once
             with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
@@ -187,7 +245,36 @@ class AssetService:
         asset.duplicate_of = self._first_copy(asset)
         self.manifests.create(asset)
         self._enqueue(asset)
-        return asset
+        return Submitted(asset)
+
+    def _duplicate(self, workspace: str, spooled: Spooled, asset_type: AssetType, mime: str,
+                   form: UploadForm) -> Asset | None:
+        """Apply the duplicate policy: the existing asset to answer with (`link`), None to
+        store the upload, DuplicateRejected (`reject`)."""
+        if self._duplicate_policy is None:
+            return None
+        policy = self._duplicate_policy.get(workspace)
+        name = form.duplicates or policy.policy
+        if name is PolicyName.ALLOW:
+            return None
+        match = self._duplicate_policy.match(workspace, spooled.sha256, spooled.path,
+                                             asset_type, mime, policy.near)
+        if match is None:
+            return None
+        if name is PolicyName.REJECT:
+            raise DuplicateRejected(match)
+        return match.asset
+
+    def _require_source(self, workspace: str, source_id: str, *,
+                        child_id: str | None = None) -> None:
+        """A source asset must be another asset of this workspace (422 otherwise: the
+        same answer for a missing id and another workspace's)."""
+        if source_id == child_id:
+            raise InvalidInput("source_asset_id cannot name the asset itself")
+        try:
+            self.manifests.get(workspace, source_id)
+        except NotFound as exc:
+            raise InvalidInput("source_asset_id names no asset of this workspace") from exc
 
     def _requested_type(self, requested: str, sniffed: AssetType, mime: str) -> AssetType:
         try:
@@ -277,8 +364,14 @@ class AssetService:
         changes = patch.model_dump(exclude_unset=True)
         if changes.get("folder_id"):
             self.folders.require(workspace, changes["folder_id"])
+        new_source = (changes.get("metadata") or {}).get("source_asset_id")
+        if isinstance(new_source, str):
+            self._require_source(workspace, new_source, child_id=asset_id)
+            self.lineage.link(workspace, asset_id, [new_source])
+        previous_source: str | None = None
 
         def mutate(asset: Asset) -> Asset | None:
+            nonlocal previous_source
             if asset.status is AssetStatus.DELETED:
                 raise NotFound("asset is in the trash; restore it first")
             if changes.get("name"):
@@ -292,16 +385,20 @@ class AssetService:
             if changes.get("favorite") is not None:
                 asset.favorite = changes["favorite"]
             if "prompt" in changes or "metadata" in changes:
+                previous_source = asset.generation.source_asset_id
                 base = asset.generation_client.model_dump(exclude_defaults=True) \
                     if asset.generation_client else {}
                 base.update(changes.get("metadata") or {})
                 asset.generation_client = client_generation(
                     changes.get("prompt", base.pop("prompt", None)), base)
                 asset.recompute_generation()
+                relink_source(asset, previous_source)
             return asset
 
         updated = self.manifests.update(workspace, asset_id, mutate,
                                         expect_revision=expect_revision)
+        if previous_source and previous_source not in updated.lineage:
+            self.lineage.unlink(workspace, asset_id, [previous_source])
         self._enqueue(updated)
         return updated
 
@@ -356,12 +453,18 @@ class AssetService:
 
         return self.apply(workspace, asset_id, mutate)
 
-    def delete(self, workspace: str, asset_id: str) -> Asset:
-        """Move to the trash (kept for `trash_retention_days`, restorable)."""
+    def delete(self, workspace: str, asset_id: str, *, force: bool = False) -> Asset:
+        """Move to the trash (kept for `trash_retention_days`, restorable). An asset with
+        references (see the references service) is refused with AssetInUse unless `force`;
+        checked in the same compare-and-swap that trashes it, so a new reference cannot
+        slip in between."""
 
         def mutate(asset: Asset) -> Asset | None:
             if asset.status is AssetStatus.DELETED:
                 return None
+            if asset.references_count and not force:
+                raise AssetInUse(asset.references_count)
+            asset.references_count = 0
             asset.deleted_from = asset.status
             asset.status = AssetStatus.DELETED
             asset.deleted_at = utcnow()

@@ -33,6 +33,7 @@ from assetlens.errors import (
 from assetlens.manifests import Manifests
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
+from assetlens.services.lineage import LineageService
 from assetlens.workqueue import WorkItem, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Indexer:
         self._analyse = analyse
         self._extract = extract
         self._manifests = Manifests(store)
+        self._lineage = LineageService(store, self._manifests)
         self._tmp = settings.data_dir / "tmp" / "indexer"
 
     # -- the worker loop --------------------------------------------------------------------
@@ -230,6 +232,9 @@ class Indexer:
             for band, value in enumerate(layout.phash_bands(analysis.phash)):
                 self._store.put_bytes(
                     layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
+        parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
+            if parsed is not None else {}
+        self._lineage.link(asset.workspace, asset.id, parents)
         previews: dict[str, str] = {}
         for size, data in analysis.previews.items():
             key = layout.preview_key(asset.sha256, size)
@@ -244,6 +249,10 @@ class Indexer:
             current.previews = previews
             if parsed is not None:  # otherwise keep what a sidecar said
                 current.generation_parsed = parsed
+            for parent, relation in parents.items():
+                if parent not in current.lineage:
+                    current.lineage.append(parent)
+                    current.lineage_relations[parent] = relation
             current.recompute_generation()
             if current.status is AssetStatus.PROCESSING:
                 current.status = AssetStatus.READY
