@@ -1,11 +1,10 @@
 """Serving an asset's bytes and previews over HTTP, for every route that shows an asset
-(`/v1/assets/…` and the shared views under `/v1/collections/…`): ETag, Range, nosniff,
-attachment with a sandboxing CSP for active content."""
+(`/v1/assets/…`, the shared views under `/v1/collections/…` and signed links under
+`/v1/signed/…`): ETag, Range, nosniff, attachment with a sandboxing CSP for active content."""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -15,6 +14,8 @@ from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, NotFound
 from assetlens.services.assets import AssetService
+from assetlens.services.links import content_disposition
+from assetlens.signing import Disposition
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -50,22 +51,23 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-async def content_response(request: Request, assets: AssetService, asset: Asset) -> Response:
+async def content_response(request: Request, assets: AssetService, asset: Asset, *,
+                           disposition: Disposition = Disposition.INLINE,
+                           max_age: int = 3600,
+                           extra_headers: dict[str, str] | None = None) -> Response:
     """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
-    and If-Range."""
+    and If-Range. Active content is always an attachment with a sandboxing CSP."""
     etag = f'"{asset.sha256}"'
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=3600",
+        "Cache-Control": f"private, max-age={max_age}",
+        "Content-Disposition": content_disposition(asset, disposition),
+        **(extra_headers or {}),
     }
-    filename = quote(f"{asset.name}" if "." in asset.name else f"{asset.name}.{asset.extension}")
     if media.is_active_content(asset.mime):
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
         headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    else:
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     byte_range = None
@@ -85,14 +87,15 @@ async def content_response(request: Request, assets: AssetService, asset: Asset)
 
 
 def preview_response(request: Request, asset: Asset, data: bytes | None,
-                     size: str) -> Response:
+                     size: str, *, max_age: int = 86400,
+                     extra_headers: dict[str, str] | None = None) -> Response:
     """A WebP preview of `asset` (already authorised); 404 problem when there is none yet."""
     if data is None:
         state = "is still being processed" if asset.status == "processing" else "has no preview"
         raise NotFound(f"the asset {state}")
     etag = f'"{asset.sha256[:32]}-{size}"'
     headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "private, max-age=86400"}
+               "Cache-Control": f"private, max-age={max_age}", **(extra_headers or {})}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/webp", headers=headers)

@@ -27,13 +27,17 @@ from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
 from assetlens.services.indexing import Indexer
 from assetlens.services.lineage import LineageService
+from assetlens.services.links import LinkService
 from assetlens.services.maintenance import Maintenance
 from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
 from assetlens.services.tags import TagService
 from assetlens.services.trash import TrashService
+from assetlens.services.url_import import UrlImportService
 from assetlens.services.versions import VersionService
 from assetlens.sessions import Sessions
+from assetlens.signing import SigningSecret
+from assetlens.urlfetch import AddressPolicy, UrlFetcher
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,8 @@ class Container:
     versions: VersionService
     trash: TrashService
     maintenance: Maintenance
+    links: LinkService
+    url_import: UrlImportService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -136,6 +142,14 @@ def build_embedder(settings: Settings) -> Embedder | None:
     return OpenClipEmbedder(settings)
 
 
+def build_fetcher(settings: Settings) -> UrlFetcher:
+    """The URL import's fetcher: public addresses only (plus the configured allow-list),
+    spooling where uploads spool."""
+    return UrlFetcher(AddressPolicy(settings.url_import_allow_private),
+                      timeout=settings.url_import_timeout_seconds,
+                      spool_dir=settings.data_dir / "tmp" / "uploads")
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -160,6 +174,8 @@ def build(
     trash = TrashService(settings, store, assets, search)
     maintenance = Maintenance(store, assets.manifests, versions, blobs,
                               interval_seconds=settings.reconcile_interval_seconds)
+    configured = settings.signing_secret
+    secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
     return Container(
         settings=settings,
         store=store,
@@ -184,4 +200,6 @@ def build(
         versions=versions,
         trash=trash,
         maintenance=maintenance,
+        links=LinkService(settings, store, assets, secret),
+        url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )

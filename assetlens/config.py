@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -82,13 +82,24 @@ class Settings(BaseSettings):
     # API
     host: str = "127.0.0.1"
     port: int = 8000
-    signing_secret: SecretStr | None = None
     # Trashed assets are purged for good after this many days (`assetlens purge`, and a
     # scheduled job in the indexer workers that one worker per interval wins).
     trash_retention_days: int = Field(default=30, ge=0, le=36_500)
     trash_purge_interval_seconds: float = Field(default=3600.0, ge=1.0)
     # Versions kept per asset; the oldest non-current ones are pruned automatically.
     max_versions_kept: int = Field(default=10, ge=2, le=1000)
+    # Signed links (POST /v1/assets/{id}/signed-url): the HMAC secret (at least 32
+    # characters; when unset, one is generated on first use and kept in the store), the
+    # longest lifetime a link may ask for, and whether content links redirect to a store
+    # presigned URL (S3/MinIO only) instead of streaming through the API.
+    signing_secret: SecretStr | None = Field(default=None, min_length=32)
+    signed_url_max_seconds: int = Field(default=7 * 24 * 3600, ge=1, le=366 * 24 * 3600)
+    signed_url_redirect: bool = False
+    # Import from URL (POST /v1/assets/from-url): the whole fetch's deadline, and networks
+    # (CIDRs) exempt from the public-address rule: empty in production; tests open it for
+    # their own local servers.
+    url_import_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    url_import_allow_private: list[IPvAnyNetwork] = Field(default_factory=list)
     # Bulk actions: how many assets one query may select, and parallel manifest writes.
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)

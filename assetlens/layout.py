@@ -285,3 +285,12 @@ def parse_version_key(key: str) -> tuple[str, str, int] | None:
 # -- trash ----------------------------------------------------------------------------------
 
 PURGE_SCHEDULE_KEY = "system/purge-schedule.json"
+
+
+# -- signed links ---------------------------------------------------------------------------
+
+def signing_secret_key() -> str:
+    """The generated HMAC secret of signed links (when settings give none): written once
+    with create_only, so every process of a deployment signs and verifies with the same
+    one."""
+    return "system/signing-secret"

@@ -85,8 +85,17 @@ class ObjectStore(Protocol):
         """All keys starting with `prefix`, in lexicographic order."""
         ...
 
-    def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
-        """A direct, expiring download URL, or None when the backend has none (local)."""
+    def presigned_get_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        content_type: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str | None:
+        """A direct, expiring download URL, or None when the backend has none (local).
+        `content_type` / `content_disposition`, when given, are what the download answers
+        with (signed into the URL, so a client cannot change them)."""
         ...
 
     def check(self) -> None:

@@ -289,7 +289,9 @@ class LocalObjectStore:
         directory = self._objects.joinpath(*head.split("/")) if head else self._objects
         return self._walk(directory, f"{head}/" if head else "", partial)
 
-    def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
+    def presigned_get_url(self, key: str, expires: timedelta, *,
+                          content_type: str | None = None,
+                          content_disposition: str | None = None) -> str | None:
         """Always None: files are served by the API itself."""
         validate_key(key)
         return None

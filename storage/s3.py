@@ -539,16 +539,24 @@ class S3ObjectStore:
         validate_prefix(prefix)
         return self._list(prefix)
 
-    def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
-        """A SigV4 query-signed GET URL valid for `expires` (1 s to 7 days). Computed
-        locally: no request is made when the client knows its region."""
+    def presigned_get_url(self, key: str, expires: timedelta, *,
+                          content_type: str | None = None,
+                          content_disposition: str | None = None) -> str | None:
+        """A SigV4 query-signed GET URL valid for `expires` (1 s to 7 days), optionally
+        overriding the response's Content-Type / Content-Disposition (`response-*`
+        parameters, covered by the signature). Computed locally: no request is made when
+        the client knows its region."""
         validate_key(key)
         if not timedelta(seconds=1) <= expires <= MAX_PRESIGN:
             raise InvalidInput("presigned URL expiry must be between 1 second and 7 days")
+        overrides: dict[str, str | list[str] | tuple[str]] = {name: value for name, value in (
+            ("response-content-type", content_type),
+            ("response-content-disposition", content_disposition)) if value}
         return self._call(
             "sign a URL for",
             key,
-            lambda: self._client.presigned_get_object(self._bucket, key, expires=expires),
+            lambda: self._client.presigned_get_object(
+                self._bucket, key, expires=expires, response_headers=overrides or None),
         )
 
     # -- maintenance --------------------------------------------------------------------

@@ -102,7 +102,9 @@ class FakeObjectStore:
             keys = sorted(k for k in self._objects if k.startswith(prefix))
         yield from keys
 
-    def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
+    def presigned_get_url(self, key: str, expires: timedelta, *,
+                          content_type: str | None = None,
+                          content_disposition: str | None = None) -> str | None:
         return None
 
     def check(self) -> None:

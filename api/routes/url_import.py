@@ -1,0 +1,44 @@
+"""`POST /v1/assets/from-url`: import a file from a public http(s) URL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContainerDep, WriteWorkspace
+from api.link_schemas import UrlImportIn
+from api.openapi import problem_responses
+from api.routes.assets import WaitFlag, asset_response
+from api.routes.assets import wait_indexed as wait_for_index
+from api.schemas import AssetOut
+from assetlens.services.assets import UploadForm
+
+router = APIRouter(prefix="/v1/assets", tags=["assets"])
+
+
+@router.post("/from-url", status_code=201, operation_id="assets_from_url",
+             response_model=AssetOut,
+             summary="Import a file from a public http(s) URL (then as an upload)",
+             responses={200: {"description": "A duplicate the workspace links: the existing "
+                                   "asset (header X-Duplicate-Of)"},
+                        **problem_responses(401, 403, 404, 409, 413, 415, 422, 502, 503,
+                                            504)})
+async def from_url(body: Annotated[UrlImportIn, Body()], workspace: WriteWorkspace,
+                   container: ContainerDep, wait: WaitFlag = False) -> JSONResponse:
+    form = UploadForm(name=body.name, description=body.description, tags=body.tags,
+                      folder_id=body.folder_id, prompt=body.prompt, metadata=body.metadata,
+                      type=body.type)
+    submitted = await run_in_threadpool(container.url_import.import_url, workspace, body.url,
+                                        form)
+    asset = submitted.asset
+    if submitted.linked:
+        # As for uploads: the workspace links duplicates, so here is the original.
+        response = asset_response(asset)
+        response.headers["X-Duplicate-Of"] = asset.id
+        return response
+    if wait:
+        asset = await wait_for_index(container, asset)
+    return asset_response(asset, status=201)
