@@ -68,6 +68,8 @@ def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
     from indexer.elasticsearch import ElasticsearchIndex
     from tests.integration.conftest import admin_client, remove_bucket
 
+    # The indexer (and its scheduled jobs) stop first: their writes would refill the bucket.
+    container.stop_indexer_thread()
     if isinstance(container.index, ElasticsearchIndex):
         container.index.drop()
     remove_bucket(admin_client(request.getfixturevalue("minio_service").env),
