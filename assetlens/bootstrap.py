@@ -89,11 +89,15 @@ class Container:
             threading.Thread(target=self.embedder.available, name="assetlens-clip-load",
                              daemon=True).start()
 
-    def close(self) -> None:
+    def stop_indexer_thread(self) -> None:
+        """Stop the in-process indexer (if running) and wait for it."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=30)
             self._worker = None
+
+    def close(self) -> None:
+        self.stop_indexer_thread()
         self.usage.close()
         self.index.close()
 
