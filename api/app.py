@@ -22,6 +22,7 @@ from api.routes import (
     references,
     search,
     session,
+    stats,
     system,
     tags,
     trash,
@@ -101,6 +102,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(collections.router)
     app.include_router(session.router)
     app.include_router(keys.router)
+    app.include_router(stats.router)
     docs.install(app)
     # Last, so every /v1 route and the docs win over the UI's paths.
     app.include_router(ui.router)

@@ -5,17 +5,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assetlens import media
+from assetlens.access import Caller
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, NotFound
 from assetlens.services.assets import AssetService
 from assetlens.services.links import content_disposition
+from assetlens.services.usage import UsageService
 from assetlens.signing import Disposition
+from assetlens.usage import Channel, UsageKind
+
+# Told once per counted use of content (see `content_response`).
+UsageHook = Callable[[UsageKind], None]
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -51,12 +58,51 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
+def usage_hook(usage: UsageService, asset: Asset, channel: Channel) -> UsageHook:
+    """Records a use of `asset` in its workspace (the owner's, also when a collection
+    share or a signed link serves it) on `channel`."""
+
+    def record(kind: UsageKind) -> None:
+        usage.record(asset.workspace, asset.id, kind, channel)
+
+    return record
+
+
+def caller_channel(caller: Caller) -> Channel:
+    """A browser session is the web UI; an API key the API."""
+    return Channel.UI if caller.via_session else Channel.API
+
+
+def use_kind(asset: Asset, disposition: Disposition) -> UsageKind:
+    """A download when the bytes go out as an attachment (asked for, or active content),
+    else a view."""
+    attachment = disposition is Disposition.ATTACHMENT or media.is_active_content(asset.mime)
+    return UsageKind.DOWNLOAD if attachment else UsageKind.VIEW
+
+
+def starts_a_fetch(request: Request) -> bool:
+    """Whether the request asks for the content from its first byte: no Range (or one we
+    ignore, so the whole body), or one starting at 0. One use per fetch, however many
+    ranges a player asks for later."""
+    header = request.headers.get("range")
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None:
+        return True
+    first, last = match.groups()
+    # (Compared as text: a number of thousands of digits never becomes an int.)
+    return (not first and not last) or (bool(first) and not first.strip("0"))
+
+
 async def content_response(request: Request, assets: AssetService, asset: Asset, *,
                            disposition: Disposition = Disposition.INLINE,
                            max_age: int = 3600,
-                           extra_headers: dict[str, str] | None = None) -> Response:
+                           extra_headers: dict[str, str] | None = None,
+                           on_use: UsageHook | None = None) -> Response:
     """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
-    and If-Range. Active content is always an attachment with a sandboxing CSP."""
+    and If-Range. Active content is always an attachment with a sandboxing CSP.
+
+    `on_use` is told of one use per fetch: a 200, or a 206 starting at byte 0 (a player's
+    later ranges and 304 revalidations don't count) — see `use_kind`."""
     etag = f'"{asset.sha256}"'
     headers = {
         "ETag": etag,
@@ -76,6 +122,8 @@ async def content_response(request: Request, assets: AssetService, asset: Asset,
         byte_range = parse_range(range_header, asset.size_bytes)
     start, end = byte_range or (0, None)
     body = await run_in_threadpool(assets.content, asset, start, end)
+    if on_use is not None and start == 0:
+        on_use(use_kind(asset, disposition))
     length = body.end - body.start + 1 if body.info.size else 0
     headers["Content-Length"] = str(length)
     status = 200

@@ -31,9 +31,11 @@ from assetlens.services.links import LinkService
 from assetlens.services.maintenance import Maintenance
 from assetlens.services.references import ReferenceService
 from assetlens.services.search import SearchService
+from assetlens.services.stats import StatsService
 from assetlens.services.tags import TagService
 from assetlens.services.trash import TrashService
 from assetlens.services.url_import import UrlImportService
+from assetlens.services.usage import UsageService
 from assetlens.services.versions import VersionService
 from assetlens.sessions import Sessions
 from assetlens.signing import SigningSecret
@@ -67,6 +69,8 @@ class Container:
     versions: VersionService
     trash: TrashService
     maintenance: Maintenance
+    usage: UsageService
+    stats: StatsService
     links: LinkService
     url_import: UrlImportService
     _worker: threading.Thread | None = field(default=None, repr=False)
@@ -100,8 +104,7 @@ class Container:
                              daemon=True).start()
 
     def stop_indexer_thread(self) -> None:
-        """Stop the in-process indexer, waiting for its current batch."""
-        """Stop the in-process indexer (and its scheduled jobs) and wait for it."""
+        """Stop the in-process indexer (and its scheduled jobs), if running, and wait."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=30)
@@ -109,6 +112,7 @@ class Container:
 
     def close(self) -> None:
         self.stop_indexer_thread()
+        self.usage.close()
         self.index.close()
 
 
@@ -174,6 +178,9 @@ def build(
     trash = TrashService(settings, store, assets, search)
     maintenance = Maintenance(store, assets.manifests, versions, blobs,
                               interval_seconds=settings.reconcile_interval_seconds)
+    usage = UsageService(store, flush_seconds=settings.usage_flush_seconds,
+                         fold_interval_seconds=settings.usage_fold_interval_seconds,
+                         max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
     return Container(
@@ -189,7 +196,7 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder,
-                        jobs=[maintenance.run_if_due, trash.purge_if_due]),
+                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
@@ -200,6 +207,8 @@ def build(
         versions=versions,
         trash=trash,
         maintenance=maintenance,
+        usage=usage,
+        stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     near_duplicates_enabled: bool = False
     near_duplicate_phash_distance: int = Field(default=4, ge=0, le=32)
     near_duplicate_clip_score: float = Field(default=0.95, ge=0.5, le=1.0)
+    # Usage events: buffered in memory, flushed to the store this often; folded into the
+    # per-workspace counters by an indexer worker this often (and on each GET /v1/stats).
+    usage_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
+    usage_fold_interval_seconds: float = Field(default=300.0, gt=0)
+    usage_max_buffered: int = Field(default=100_000, ge=1)
 
     # Folders: nesting levels below the root, and folders per workspace (one tree document).
     max_folder_depth: int = Field(default=32, ge=1, le=256)

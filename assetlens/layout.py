@@ -285,6 +285,39 @@ def parse_version_key(key: str) -> tuple[str, str, int] | None:
 # -- trash ----------------------------------------------------------------------------------
 
 PURGE_SCHEDULE_KEY = "system/purge-schedule.json"
+# -- usage events ---------------------------------------------------------------------------
+
+USAGE_PREFIX = "usage/"
+USAGE_FOLD_SCHEDULE_KEY = "system/usage-fold-schedule.json"
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def usage_batch_prefix(workspace: str) -> str:
+    return f"{USAGE_PREFIX}{check_workspace(workspace)}/"
+
+
+def usage_batch_key(workspace: str, day: str, batch_id: str) -> str:
+    """An append-only batch of usage events of one workspace and UTC day (YYYY-MM-DD),
+    written once (create_only) and removed once folded into the workspace's summary."""
+    if not _DAY.fullmatch(day) or not _BATCH_ID.fullmatch(batch_id):
+        raise InvalidInput("not a usage batch name")
+    return f"{usage_batch_prefix(workspace)}{day}/{batch_id}.json"
+
+
+def parse_usage_batch_key(key: str) -> str | None:
+    """The workspace of a usage batch key, or None for any other key."""
+    parts = key.split("/")
+    if (len(parts) != 4 or f"{parts[0]}/" != USAGE_PREFIX or not _WORKSPACE.fullmatch(parts[1])
+            or not _DAY.fullmatch(parts[2]) or not parts[3].endswith(".json")
+            or not _BATCH_ID.fullmatch(parts[3].removesuffix(".json"))):
+        return None
+    return parts[1]
+
+
+def usage_summary_key(workspace: str) -> str:
+    """A workspace's folded usage counters (per asset, channel and day), updated by CAS."""
+    return f"catalog/{check_workspace(workspace)}/usage.json"
 
 
 # -- signed links ---------------------------------------------------------------------------

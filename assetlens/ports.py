@@ -11,6 +11,7 @@ from typing import BinaryIO, Protocol, runtime_checkable
 from PIL.Image import Image
 
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
+from assetlens.stats import IndexStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,12 @@ class SearchIndex(Protocol):
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Nearest neighbours by dot product of L2-normalised vectors, best first."""
+        ...
+
+    def stats(self, workspace: str) -> IndexStats:
+        """Counts, bytes and generation cost of `workspace`'s assets (by type, model,
+        provider and month), its trash, and its storage with each blob counted once. Exact
+        (no approximate distinct counts)."""
         ...
 
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:

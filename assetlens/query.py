@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -30,7 +31,8 @@ class SearchMode(StrEnum):
 
 
 class Facet(StrEnum):
-    """Facet names; `created` buckets by month, `size` by fixed ranges (SIZE_BUCKETS)."""
+    """Facet names; `created` buckets by month, `size` and `cost` by fixed ranges
+    (SIZE_BUCKETS, COST_BUCKETS)."""
 
     TYPE = "type"
     TAGS = "tags"
@@ -46,6 +48,7 @@ class Facet(StrEnum):
     FAVORITE = "favorite"
     CREATED = "created"
     SIZE = "size"
+    COST = "cost"
 
 
 class FacetMode(StrEnum):
@@ -66,6 +69,22 @@ SIZE_BUCKETS: list[tuple[str, int | None, int | None]] = [
     (">=100MB", 100 * 1024 * 1024, None),
 ]
 SIZE_LABELS = tuple(label for label, _, _ in SIZE_BUCKETS)
+# Generation cost ranges: (label, lower bound, upper bound exclusive; None is open). "0" is
+# exactly zero (free); every other bucket is above its lower bound or equal to it, except
+# that zero itself sits in "0", not in "<0.01" (see `cost_range_bounds`).
+COST_BUCKETS: list[tuple[str, float, float | None]] = [
+    ("0", 0.0, 0.0),
+    ("<0.01", 0.0, 0.01),
+    ("0.01-0.1", 0.01, 0.1),
+    ("0.1-1", 0.1, 1.0),
+    ("1-10", 1.0, 10.0),
+    (">=10", 10.0, None),
+]
+COST_LABELS = tuple(label for label, _, _ in COST_BUCKETS)
+# The cost an asset without one sorts as, so that it comes last ascending and descending
+# (costs are never negative).
+COST_MISSING_ASCENDING = 1.7976931348623157e308
+COST_MISSING_DESCENDING = -1.0
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 # Facet → the Filters field that takes its bucket values (dropped for it in disjunctive mode).
@@ -84,6 +103,7 @@ FACET_FILTER_FIELDS: dict[Facet, str] = {
     Facet.FAVORITE: "favorite",
     Facet.CREATED: "created_month",
     Facet.SIZE: "size_range",
+    Facet.COST: "cost_range",
 }
 
 
@@ -93,6 +113,8 @@ class SortField(StrEnum):
     UPDATED_AT = "updated_at"
     NAME = "name"
     SIZE = "size"
+    # Assets without a cost come last in both directions.
+    COST = "cost"
 
 
 DEFAULT_STATUSES = (AssetStatus.PROCESSING, AssetStatus.READY, AssetStatus.FAILED)
@@ -154,6 +176,10 @@ class Filters(BaseModel):
     created_to: datetime | None = None
     size_min: int | None = Field(default=None, ge=0)
     size_max: int | None = Field(default=None, ge=0)
+    # Generation cost (`generation.cost`); assets without one never pass a cost filter.
+    cost_range: list[str] = Field(default_factory=list, max_length=len(COST_BUCKETS))
+    cost_min: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cost_max: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @field_validator("folder_id", mode="before")
     @classmethod
@@ -179,6 +205,14 @@ class Filters(BaseModel):
         for label in value:
             if label not in SIZE_LABELS:
                 raise ValueError(f"size_range values are one of {', '.join(SIZE_LABELS)}")
+        return value
+
+    @field_validator("cost_range", mode="after")
+    @classmethod
+    def _cost_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            if label not in COST_LABELS:
+                raise ValueError(f"cost_range values are one of {', '.join(COST_LABELS)}")
         return value
 
     def effective_status(self) -> list[AssetStatus]:
@@ -282,3 +316,36 @@ def size_bucket(size: int) -> str:
         if (low is None or size >= low) and (high is None or size < high):
             return label
     return SIZE_BUCKETS[-1][0]
+
+
+def index_cost(cost: float | None) -> float | None:
+    """The cost an index stores and filters on: a finite, non-negative number or nothing
+    (a value no client could set through the API, e.g. NaN from an old manifest, is none)."""
+    if cost is None or not math.isfinite(cost) or cost < 0:
+        return None
+    return float(cost)
+
+
+def cost_range_bounds(label: str) -> tuple[float, bool, float | None]:
+    """(low, whether low itself is in, high exclusive or None) of a cost bucket; "0" is
+    (0, True, 0): the adapters read `high == low` as exactly `low`."""
+    for name, low, high in COST_BUCKETS:
+        if name == label:
+            return low, not (low == 0 and high != 0), high
+    raise InvalidInput(f"unknown cost range {label!r}")
+
+
+def cost_bucket(cost: float | None) -> str | None:
+    """The COST_BUCKETS label of a cost (None without one)."""
+    value = index_cost(cost)
+    if value is None:
+        return None
+    for label, _, _ in COST_BUCKETS:
+        low, inclusive, high = cost_range_bounds(label)
+        if high == low:
+            if value == low:
+                return label
+            continue
+        if (value > low or (inclusive and value == low)) and (high is None or value < high):
+            return label
+    return COST_BUCKETS[-1][0]

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.content import content_response, preview_response
-from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
+from api.content import caller_channel, content_response, preview_response, usage_hook
+from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.multipart import read_form
 from api.openapi import problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
@@ -20,6 +20,7 @@ from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from assetlens.services.assets import AssetPatch, UploadForm, parse_json_object
+from assetlens.signing import Disposition
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
@@ -157,10 +158,16 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
 
 
 @router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
-async def content(asset_id: str, request: Request, workspace: ReadWorkspace,
-                  container: ContainerDep) -> Response:
-    asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
-    return await content_response(request, container.assets, asset)
+async def content(asset_id: str, request: Request, caller: Reader, container: ContainerDep,
+                  download: Annotated[bool, Query(
+                      description="serve as an attachment (counted as a download)")] = False,
+                  ) -> Response:
+    asset = await run_in_threadpool(container.assets.get, caller.workspace, asset_id)
+    disposition = Disposition.ATTACHMENT if download else Disposition.INLINE
+    return await content_response(
+        request, container.assets, asset, disposition=disposition,
+        on_use=usage_hook(container.usage, asset, caller_channel(caller)),
+    )
 
 
 @router.get("/{asset_id}/thumbnail", summary="A WebP preview (small 150 px, medium 600 px)")

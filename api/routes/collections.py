@@ -13,8 +13,8 @@ from api.collection_schemas import (
     CollectionList,
     CollectionOut,
 )
-from api.content import content_response, preview_response
-from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
+from api.content import caller_channel, content_response, preview_response, usage_hook
+from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.openapi import problem_responses
 from api.schemas import AssetOut, SearchPageOut
 from assetlens.services.collections import (
@@ -167,10 +167,13 @@ async def get_asset(collection_id: str, asset_id: str, workspace: ReadWorkspace,
                              "description": "the bytes, with their sniffed Content-Type"},
                        **problem_responses(401, 404, 416, 503)})
 async def asset_content(collection_id: str, asset_id: str, request: Request,
-                        workspace: ReadWorkspace, container: ContainerDep) -> Response:
-    asset = await run_in_threadpool(container.collections.asset, workspace, collection_id,
-                                    asset_id)
-    return await content_response(request, container.assets, asset)
+                        caller: Reader, container: ContainerDep) -> Response:
+    asset = await run_in_threadpool(container.collections.asset, caller.workspace,
+                                    collection_id, asset_id)
+    # Counted in the owner's workspace (the asset's), like any use of its content.
+    return await content_response(request, container.assets, asset,
+                                  on_use=usage_hook(container.usage, asset,
+                                                    caller_channel(caller)))
 
 
 @router.get("/{collection_id}/assets/{asset_id}/thumbnail",

@@ -10,11 +10,18 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.browser import own_origin
-from api.content import content_response, preview_response
+from api.content import (
+    content_response,
+    preview_response,
+    starts_a_fetch,
+    usage_hook,
+    use_kind,
+)
 from api.deps import ContainerDep, ReadWorkspace
 from api.link_schemas import SignedUrlIn, SignedUrlOut
 from api.openapi import problem_responses
 from assetlens.signing import Rendition
+from assetlens.usage import Channel
 
 router = APIRouter(tags=["signed links"])
 
@@ -55,13 +62,17 @@ async def signed_get(token: str, request: Request, container: ContainerDep) -> R
     target = await run_in_threadpool(container.links.open, token)
     max_age = min(_MAX_CACHE, target.remaining_seconds)
     if target.rendition is Rendition.CONTENT:
+        on_use = usage_hook(container.usage, target.asset, Channel.SIGNED_LINK)
         redirect = await run_in_threadpool(container.links.redirect_url, target)
         if redirect is not None:
+            # The store serves the bytes: the use is counted here, on the way there.
+            if starts_a_fetch(request):
+                on_use(use_kind(target.asset, target.disposition))
             return RedirectResponse(redirect, status_code=307,
                                     headers={"Cache-Control": "no-store", **_PRIVATE})
         return await content_response(request, container.assets, target.asset,
                                       disposition=target.disposition, max_age=max_age,
-                                      extra_headers=_PRIVATE)
+                                      extra_headers=_PRIVATE, on_use=on_use)
     data = await run_in_threadpool(container.links.preview, target)
     return preview_response(request, target.asset, data, target.rendition.value,
                             max_age=max_age, extra_headers=_PRIVATE)

@@ -28,6 +28,7 @@ from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
+from assetlens.query import index_cost
 from assetlens.services.blobs import BlobService
 from assetlens.services.duplicate_policy import (
     DuplicatePolicyService,
@@ -119,12 +120,16 @@ def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generatio
     if not fields:
         return None
     try:
-        return Generation.model_validate(fields)
+        generation = Generation.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise InvalidInput(f"invalid metadata: {problems}") from exc
+    # Checked here, not on the model: manifests stored before must still load.
+    if generation.cost is not None and index_cost(generation.cost) is None:
+        raise InvalidInput("invalid metadata: cost: must be a finite number, 0 or more")
+    return generation
 
 
 class AssetInUse(Conflict):

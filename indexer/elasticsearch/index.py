@@ -27,6 +27,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from assetlens.domain import Asset
 from assetlens.errors import AssetlensError, IndexUnavailable
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
+from assetlens.stats import IndexStats
 from indexer.elasticsearch.failures import (
     IndexRejected,
     RetryPolicy,
@@ -49,6 +50,7 @@ from indexer.elasticsearch.mapping import (
     vector_mapping,
     vector_of,
 )
+from indexer.elasticsearch.stats import library_stats
 from indexer.elasticsearch.translate import (
     RESCORE_OVERSAMPLE,
     knn_body,
@@ -510,6 +512,10 @@ class ElasticsearchIndex:
             return []
         body = knn_body(query, self._num_candidates, self._oversample)
         return knn_hits(self._search("knn", body))
+
+    def stats(self, workspace: str) -> IndexStats:
+        """Sums, groups and distinct blobs by aggregations (see indexer.elasticsearch.stats)."""
+        return library_stats(workspace, functools.partial(self._search, "stats"))
 
     # -- SearchIndex: rebuild -------------------------------------------------------------
 

@@ -22,15 +22,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assetlens.normalize import tag_key
-from assetlens.query import IndexDoc
+from assetlens.query import IndexDoc, index_cost
 from assetlens.textsplit import split_cjk
 
 ANALYZER = "assetlens_text"
 # Fields added since the first mapping, by the mapping version that added them. An index made
 # by an older version gets them with a put-mapping (`ElasticsearchIndex.ensure`); documents
-# written before then lack them, which the queries read as the default (favorite: false).
-MAPPING_VERSION = 2
-ADDED_FIELDS: dict[str, dict[str, Any]] = {"favorite": {"type": "boolean"}}
+# written before then lack them, which the queries read as the default (favorite: false;
+# no cost; no sha256, so such a document's blob is not in the storage stats until reindexed).
+# 2: favorite; 3: cost (the generation cost, for filters, range facet, sort and sums) and
+# sha256 (stats count each blob once).
+MAPPING_VERSION = 3
+ADDED_FIELDS: dict[str, dict[str, Any]] = {
+    "favorite": {"type": "boolean"},
+    "cost": {"type": "double"},
+    "sha256": {"type": "keyword"},
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Text fields and their boosts: the embedded index's bm25 column weights, so a word in the
@@ -189,6 +196,8 @@ def document(doc: IndexDoc) -> dict[str, Any]:
         "tags": sorted({tag_key(t) for t in asset.tags} - {""}),
         "ai_generated": gen.ai_generated,
         "favorite": asset.favorite,
+        "cost": index_cost(gen.cost),
+        "sha256": asset.sha256,
         "name": analysable(asset.name),
         "prompt": analysable(gen.prompt),
         "tags_text": analysable(" ".join(asset.tags)),

@@ -16,6 +16,9 @@ from typing import Any
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput
 from assetlens.query import (
+    COST_BUCKETS,
+    COST_MISSING_ASCENDING,
+    COST_MISSING_DESCENDING,
     SIZE_BUCKETS,
     Facet,
     FacetBucket,
@@ -27,6 +30,7 @@ from assetlens.query import (
     Sort,
     SortField,
     VectorQuery,
+    cost_range_bounds,
     decode_cursor,
     encode_cursor,
 )
@@ -115,7 +119,29 @@ def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
         size["lte"] = filters.size_max
     if size:
         clauses.append({"range": {"size_bytes": size}})
+    if filters.cost_range:
+        clauses.append({"bool": {"should": [cost_clause(label) for label in filters.cost_range],
+                                 "minimum_should_match": 1}})
+    cost: dict[str, float] = {}
+    if filters.cost_min is not None:
+        cost["gte"] = filters.cost_min
+    if filters.cost_max is not None:
+        cost["lte"] = filters.cost_max
+    if cost:
+        clauses.append({"range": {"cost": cost}})
     return clauses
+
+
+def cost_clause(label: str) -> dict[str, Any]:
+    """The clause matching the costs of one COST_BUCKETS range (a document without a cost
+    matches none)."""
+    low, inclusive, high = cost_range_bounds(label)
+    if high == low:
+        return {"term": {"cost": low}}
+    limits: dict[str, float] = {"gte" if inclusive else "gt": low}
+    if high is not None:
+        limits["lt"] = high
+    return {"range": {"cost": limits}}
 
 
 def _month_range(month: str) -> tuple[int, int]:
@@ -173,6 +199,10 @@ class Ordering:
 
     def sort(self) -> list[dict[str, Any]]:
         order = "desc" if self.descending else "asc"
+        if self.field is SortField.COST:
+            # The embedded index's COALESCE: no cost sorts last either way.
+            missing = COST_MISSING_DESCENDING if self.descending else COST_MISSING_ASCENDING
+            return [{"cost": {"order": order, "missing": missing}}, {"id": {"order": "asc"}}]
         key = "_score" if self.is_rank else _SORT_FIELDS[self.field]
         return [{key: {"order": order}}, {"id": {"order": "asc"}}]
 
@@ -184,7 +214,7 @@ class Ordering:
         value = values[0]
         if self.field is SortField.NAME:
             ok = isinstance(value, str)
-        elif self.is_rank:
+        elif self.is_rank or self.field is SortField.COST:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         else:
             ok = isinstance(value, int) and not isinstance(value, bool)
@@ -223,6 +253,9 @@ def facet_aggregation(facet: Facet, size: int) -> dict[str, Any]:
                 bucket["to"] = high
             ranges.append(bucket)
         return {"range": {"field": "size_bytes", "ranges": ranges}}
+    if facet is Facet.COST:
+        # Named filters (the same clauses as the cost_range filter), one per bucket.
+        return {"filters": {"filters": {label: cost_clause(label) for label, _, _ in COST_BUCKETS}}}
     terms: dict[str, Any] = {
         "field": TERMS_FACETS[facet],
         "size": size,
@@ -327,6 +360,11 @@ def _text_score(hit: dict[str, Any]) -> float | None:
 def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
     if _VALUES in agg:  # a disjunctive facet's filter aggregation
         agg = agg[_VALUES]
+    if facet is Facet.COST:
+        named: dict[str, dict[str, Any]] = agg.get("buckets", {})
+        counts = [(label, int(named.get(label, {}).get("doc_count", 0)))
+                  for label, _, _ in COST_BUCKETS]
+        return [FacetBucket(value=label, count=n) for label, n in counts if n > 0][:size]
     raw: list[dict[str, Any]] = agg.get("buckets", [])
     if facet is Facet.SIZE:
         # Range buckets come in SIZE_BUCKETS order; empty ones are not facet values.

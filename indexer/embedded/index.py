@@ -26,6 +26,7 @@ from typing import Any
 from assetlens.domain import Asset
 from assetlens.errors import IndexUnavailable
 from assetlens.query import (
+    COST_BUCKETS,
     SIZE_BUCKETS,
     Facet,
     FacetBucket,
@@ -35,8 +36,10 @@ from assetlens.query import (
     SearchQuery,
     VectorQuery,
 )
+from assetlens.stats import IndexStats
 from assetlens.textsplit import query_terms
 from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
+from indexer.embedded.stats import library_stats
 from indexer.embedded.translate import (
     FACET_COLUMNS,
     FACET_SIDE_TABLES,
@@ -51,12 +54,16 @@ from indexer.embedded.vectors import VectorCache, top_k
 POINTER = "current"
 _REBUILD_BATCH = 500
 _REMOVALS_KEPT = 10_000
-_SIZE_ORDER = {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)}
+# Range facets list their buckets in range order, not by count.
+_BUCKET_ORDER: dict[Facet, dict[str, int]] = {
+    Facet.SIZE: {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)},
+    Facet.COST: {label: i for i, (label, _, _) in enumerate(COST_BUCKETS)},
+}
 _ASSET_COLUMNS = (
     "workspace", "id", "revision", "seq", "type", "folder_id", "model", "provider",
     "source", "generator", "sampler", "ai_generated", "favorite", "status", "created_at",
     "updated_at", "created_month", "size_bytes", "size_bucket", "name", "name_sort",
-    "vector_model",
+    "vector_model", "cost", "cost_bucket", "sha256",
 )  # fmt: skip
 _INSERT_ASSET = (
     f"INSERT INTO assets ({', '.join(_ASSET_COLUMNS)}) "
@@ -391,6 +398,11 @@ class EmbeddedSearchIndex:
             if asset_id in rows
         ]
 
+    def stats(self, workspace: str) -> IndexStats:
+        """GROUP BYs over the assets columns, in one read transaction (one snapshot)."""
+        with self._read("stats") as conn:
+            return library_stats(conn, workspace)
+
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:
         """Write `docs` into a new database file, replay writes made to the old one in the
         meantime, then switch `current` to it atomically. Returns the number of docs."""
@@ -588,18 +600,19 @@ def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str) -> li
     column = FACET_COLUMNS[facet]
     if facet is Facet.CREATED:
         order = f"a.{column} DESC"
-    elif facet is Facet.SIZE:
-        order = "n DESC"  # re-ordered by bucket below; at most five rows
+    elif facet in _BUCKET_ORDER:
+        order = "n DESC"  # re-ordered by bucket below; a handful of rows
     else:
         order = f"n DESC, a.{column} ASC"
     rows = conn.execute(
         f"SELECT a.{column}, COUNT(*) AS n FROM temp.{source} h JOIN assets a "
         f"ON a.rowid = h.rowid WHERE a.{column} IS NOT NULL "
         f"GROUP BY a.{column} ORDER BY {order} LIMIT ?",
-        [size if facet is not Facet.SIZE else len(SIZE_BUCKETS)],
+        [size if facet not in _BUCKET_ORDER else len(_BUCKET_ORDER[facet])],
     ).fetchall()
-    if facet is Facet.SIZE:
-        rows = sorted(rows, key=lambda r: _SIZE_ORDER.get(r[0], len(SIZE_BUCKETS)))[:size]
+    if facet in _BUCKET_ORDER:
+        ranks = _BUCKET_ORDER[facet]
+        rows = sorted(rows, key=lambda r: ranks.get(r[0], len(ranks)))[:size]
     if facet in (Facet.AI_GENERATED, Facet.FAVORITE):
         return [FacetBucket(value="true" if v else "false", count=n) for v, n in rows]
     return [FacetBucket(value=str(v), count=n) for v, n in rows]

@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from assetlens.normalize import tag_key
-from assetlens.query import IndexDoc, size_bucket
+from assetlens.query import IndexDoc, cost_bucket, index_cost, size_bucket
 from assetlens.textsplit import split_cjk
 
-# 2: assets.favorite (an older database is migrated in place by `migrate`).
-SCHEMA_VERSION = 2
+# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256 (an older database is
+# migrated in place by `migrate`).
+SCHEMA_VERSION = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # bm25 weights of the FTS columns, in FTS_COLUMNS order: a word in the name or the prompt
@@ -54,6 +55,9 @@ CREATE TABLE IF NOT EXISTS assets (
     name TEXT NOT NULL,
     name_sort TEXT NOT NULL,
     vector_model TEXT,
+    cost REAL,
+    cost_bucket TEXT,
+    sha256 TEXT NOT NULL DEFAULT '',
     UNIQUE (workspace, id)
 );
 -- The asset JSON and vector are kilobytes: kept apart, so that scans over the filter and
@@ -96,7 +100,8 @@ def migrate(conn: sqlite3.Connection) -> None:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if _schema_version(conn) < 2:
+        version = _schema_version(conn)
+        if version < 2:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(assets)")}
             if "favorite" not in columns:
                 conn.execute("ALTER TABLE assets ADD COLUMN favorite INTEGER NOT NULL DEFAULT 0")
@@ -105,6 +110,8 @@ def migrate(conn: sqlite3.Connection) -> None:
                 "UPDATE assets SET favorite = COALESCE((SELECT json_extract(b.doc, '$.favorite') "
                 "FROM asset_blobs b WHERE b.rowid = assets.rowid), 0)"
             )
+        if version < 3:
+            _add_cost_and_sha(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
@@ -112,6 +119,29 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
+    """Schema 3: the cost, its bucket and the blob's sha256 as columns, filled from the
+    stored asset JSON (the bucket computed in Python, as `doc_rows` does)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(assets)")}
+    for name, ddl in (("cost", "REAL"), ("cost_bucket", "TEXT"),
+                      ("sha256", "TEXT NOT NULL DEFAULT ''")):
+        if name not in columns:
+            conn.execute(f"ALTER TABLE assets ADD COLUMN {name} {ddl}")
+    rows = conn.execute(
+        "SELECT rowid, json_extract(doc, '$.generation.cost'), json_extract(doc, '$.sha256') "
+        "FROM asset_blobs"
+    ).fetchall()
+    conn.executemany(
+        "UPDATE assets SET cost = ?, cost_bucket = ?, sha256 = ? WHERE rowid = ?",
+        [(_number(cost), cost_bucket(_number(cost)), sha or "", rowid)
+         for rowid, cost, sha in rows],
+    )
+
+
+def _number(value: object) -> float | None:
+    return index_cost(float(value)) if isinstance(value, int | float) else None
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -184,6 +214,9 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "name": asset.name,
         "name_sort": name_key(asset.name),
         "vector_model": doc.vector_model if has_vector else None,
+        "cost": index_cost(gen.cost),
+        "cost_bucket": cost_bucket(gen.cost),
+        "sha256": asset.sha256,
     }
     texts = (
         asset.name,

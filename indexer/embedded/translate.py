@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assetlens.errors import InvalidInput
-from assetlens.query import Facet, Filters, Sort, SortField, decode_cursor, encode_cursor
+from assetlens.query import (
+    COST_MISSING_ASCENDING,
+    COST_MISSING_DESCENDING,
+    Facet,
+    Filters,
+    Sort,
+    SortField,
+    decode_cursor,
+    encode_cursor,
+)
 from indexer.embedded.schema import FTS_WEIGHTS, micros
 
 # Facet → the assets column it counts (tags and loras live in side tables).
@@ -31,6 +40,7 @@ FACET_COLUMNS: dict[Facet, str] = {
     Facet.STATUS: "status",
     Facet.CREATED: "created_month",
     Facet.SIZE: "size_bucket",
+    Facet.COST: "cost_bucket",
 }
 FACET_SIDE_TABLES: dict[Facet, tuple[str, str]] = {
     Facet.TAGS: ("asset_tags", "tag"),
@@ -86,6 +96,7 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
         ("sampler", filters.sampler),
         ("created_month", filters.created_month),
         ("size_bucket", filters.size_range),
+        ("cost_bucket", filters.cost_range),
         ("id", filters.ids),
     ]
     for column, values in scalar:
@@ -119,6 +130,11 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
         where.add(f"{alias}.size_bytes >= ?", filters.size_min)
     if filters.size_max is not None:
         where.add(f"{alias}.size_bytes <= ?", filters.size_max)
+    # A NULL cost fails both comparisons: assets without a cost never pass a cost filter.
+    if filters.cost_min is not None:
+        where.add(f"{alias}.cost >= ?", filters.cost_min)
+    if filters.cost_max is not None:
+        where.add(f"{alias}.cost <= ?", filters.cost_max)
     return where
 
 
@@ -154,7 +170,7 @@ class Ordering:
         value = values[0]
         if self.field is SortField.NAME:
             ok = isinstance(value, str)
-        elif self.field is SortField.RELEVANCE:
+        elif self.field in (SortField.RELEVANCE, SortField.COST):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         else:
             ok = isinstance(value, int) and not isinstance(value, bool)
@@ -170,6 +186,9 @@ def ordering(sort: Sort, has_text: bool) -> Ordering:
             return Ordering(SortField.CREATED_AT, _SORT_COLUMNS[SortField.CREATED_AT], False)
         # bm25() is lower-is-better, so "most relevant first" is ascending rank.
         return Ordering(SortField.RELEVANCE, "m.rank", sort.descending)
+    if sort.field is SortField.COST:
+        missing = COST_MISSING_DESCENDING if sort.descending else COST_MISSING_ASCENDING
+        return Ordering(SortField.COST, f"COALESCE(a.cost, {missing!r})", not sort.descending)
     return Ordering(sort.field, _SORT_COLUMNS[sort.field], not sort.descending)
 
 

@@ -68,8 +68,10 @@ def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
     from indexer.elasticsearch import ElasticsearchIndex
     from tests.integration.conftest import admin_client, remove_bucket
 
-    # The indexer (and its scheduled jobs) stop first: their writes would refill the bucket.
+    # Nothing may write after the bucket is emptied: stop the worker (its periodic jobs
+    # recreate their schedule objects) and flush the usage events buffered in the background.
     container.stop_indexer_thread()
+    container.usage.close()
     if isinstance(container.index, ElasticsearchIndex):
         container.index.drop()
     remove_bucket(admin_client(request.getfixturevalue("minio_service").env),

@@ -37,6 +37,7 @@ from assetlens.query import (
     SortField,
     VectorQuery,
 )
+from assetlens.stats import GroupTotals, IndexStats, Totals
 
 WS = "ws-main"
 OTHER_WS = "ws-other"
@@ -88,6 +89,7 @@ def make_asset(
     created: datetime = T0,
     updated: datetime | None = None,
     revision: int = 1,
+    cost: float | None = None,
 ) -> Asset:
     """An Asset for tests; the id is derived from `label` (and workspace-independent, so the
     same label in two workspaces is the same id, as an attacker would try)."""
@@ -117,6 +119,7 @@ def make_asset(
             sampler=sampler,
             loras=[LoRA(name=n, weight=0.8) for n in loras],
             ai_generated=ai_generated,
+            cost=cost,
         ),
         revision=revision,
         created_at=created,
@@ -187,28 +190,30 @@ FACET_DOCS = [
                tags=["cat", "cute"], folder_id="folder-1", model="sdxl", provider="local",
                source=Source.GENERATION, generator="comfyui", sampler="euler",
                loras=["detail"], ai_generated=True, size=50_000, created=on(1, 10),
-               favorite=True),
+               favorite=True, cost=0.002),
     make_asset("f2", type=AssetType.IMAGE, prompt="sunset city skyline",
                tags=["cat"], folder_id="folder-2", model="flux", provider="replicate",
                source=Source.GENERATION, generator="a1111", sampler="dpm",
-               loras=["detail", "style"], ai_generated=True, size=500_000, created=on(2, 5)),
+               loras=["detail", "style"], ai_generated=True, size=500_000, created=on(2, 5),
+               cost=0.05),
     make_asset("f3", type=AssetType.VIDEO, prompt="timelapse sunset", tags=["dog"],
                folder_id="folder-1", source=Source.UPLOAD, ai_generated=False,
                size=5 * MB, created=on(2, 20), favorite=True),
     make_asset("f4", type=AssetType.AUDIO, source=Source.IMPORT, size=50 * MB,
-               created=on(3, 1)),
+               created=on(3, 1), cost=0),
     make_asset("f5", type=AssetType.IMAGE, prompt="a dog in the park", tags=["dog", "cute"],
                model="sdxl", provider="local", source=Source.URL, sampler="euler",
                ai_generated=True, status=AssetStatus.PROCESSING, size=200 * MB,
-               created=on(3, 15)),
+               created=on(3, 15), cost=12.5),
     make_asset("f6", type=AssetType.IMAGE, prompt="sunset deleted", tags=["cat"], model="sdxl",
-               status=AssetStatus.DELETED, created=on(1, 20), favorite=True),
+               status=AssetStatus.DELETED, created=on(1, 20), favorite=True, cost=1.5),
     # Another workspace, matching almost every filter: must never show up.
     make_asset("f1", workspace=OTHER_WS, type=AssetType.IMAGE, prompt="sunset sunset",
                tags=["cat", "cute"], folder_id="folder-1", model="sdxl", provider="local",
                source=Source.GENERATION, generator="comfyui", sampler="euler",
-               loras=["detail"], ai_generated=True, size=50_000, favorite=True),
-    make_asset("x9", workspace=OTHER_WS, type=AssetType.IMAGE, prompt="sunset", tags=["cat"]),
+               loras=["detail"], ai_generated=True, size=50_000, favorite=True, cost=0.002),
+    make_asset("x9", workspace=OTHER_WS, type=AssetType.IMAGE, prompt="sunset", tags=["cat"],
+               cost=3.0),
 ]  # fmt: skip
 F1, F2, F3, F4, F5, F6 = (aid(f"f{i}") for i in range(1, 7))
 X9 = aid("x9")
@@ -496,6 +501,16 @@ class SearchIndexContract:
             (Filters(status=[AssetStatus.PROCESSING]), {F5}),
             (Filters(type=[AssetType.IMAGE], tags=["cute"]), {F1, F5}),
             (Filters(model=["sdxl"], provider=["replicate"]), set()),
+            # Cost: assets without one (f3) never pass a cost filter.
+            (Filters(cost_range=["0"]), {F4}),
+            (Filters(cost_range=["<0.01", ">=10"]), {F1, F5}),
+            (Filters(cost_range=["1-10"]), set()),
+            (Filters(cost_range=["1-10"], status=[AssetStatus.DELETED]), {F6}),
+            (Filters(cost_min=0), {F1, F2, F4, F5}),
+            (Filters(cost_min=0.002), {F1, F2, F5}),
+            (Filters(cost_max=0.05), {F1, F2, F4}),
+            (Filters(cost_min=0.003, cost_max=0.05), {F2}),
+            (Filters(cost_min=0.002, cost_range=["<0.01", "0"], type=[AssetType.IMAGE]), {F1}),
         ],
     )  # fmt: skip
     def test_filters(self, facet_index: SearchIndex, filters: Filters, expected: set[str]) -> None:
@@ -530,6 +545,7 @@ class SearchIndexContract:
         assert facet(page, Facet.SIZE) == [
             ("<100KB", 1), ("100KB-1MB", 1), ("1MB-10MB", 1), ("10MB-100MB", 1), (">=100MB", 1),
         ]  # fmt: skip
+        assert facet(page, Facet.COST) == [("0", 1), ("<0.01", 1), ("0.01-0.1", 1), (">=10", 1)]
 
     def test_facets_respect_text_and_filters(self, facet_index: SearchIndex) -> None:
         page = search(
@@ -575,6 +591,85 @@ class SearchIndexContract:
         page = search(index, facets=[Facet.CREATED, Facet.SIZE])
         assert facet(page, Facet.CREATED) == [("2024-03", 1), ("2024-02", 2), ("2024-01", 1)]
         assert facet(page, Facet.SIZE) == [("<100KB", 1), ("100KB-1MB", 2), ("1MB-10MB", 1)]
+
+    def test_cost_ranges_cut_at_bucket_bounds(self, index: SearchIndex) -> None:
+        costs = {"zero": 0.0, "tiny": 1e-9, "under-cent": 0.0099999, "cent": 0.01,
+                 "dime": 0.1, "under-one": 0.99999, "one": 1.0, "ten": 10.0, "none": None}
+        put(index, *(make_doc(make_asset(label, cost=cost)) for label, cost in costs.items()))
+        page = search(index, facets=[Facet.COST])
+        assert facet(page, Facet.COST) == [
+            ("0", 1), ("<0.01", 2), ("0.01-0.1", 1), ("0.1-1", 2), ("1-10", 1), (">=10", 1),
+        ]  # fmt: skip
+        assert found(index, filters=Filters(cost_range=["<0.01"])) == {
+            aid("tiny"), aid("under-cent"),
+        }  # fmt: skip
+        assert found(index, filters=Filters(cost_range=["0.1-1"])) == {
+            aid("dime"), aid("under-one"),
+        }  # fmt: skip
+        assert found(index, filters=Filters(cost_max=0)) == {aid("zero")}
+
+    def test_disjunctive_cost_keeps_the_other_ranges(self, facet_index: SearchIndex) -> None:
+        page = search(
+            facet_index, filters=Filters(cost_range=["0"], type=[AssetType.AUDIO]),
+            facets=[Facet.COST, Facet.TYPE], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert ids_of(page) == [F4]
+        assert facet(page, Facet.COST) == [("0", 1)]
+        assert facet(page, Facet.TYPE) == [("audio", 1)]
+        wider = search(
+            facet_index, filters=Filters(cost_range=["0"], type=[AssetType.IMAGE]),
+            facets=[Facet.COST], facet_mode=FacetMode.DISJUNCTIVE,
+        )  # fmt: skip
+        assert wider.total == 0
+        assert facet(wider, Facet.COST) == [("<0.01", 1), ("0.01-0.1", 1), (">=10", 1)]
+
+    # -- stats -------------------------------------------------------------------------
+
+    def test_stats_totals_groups_and_trash(self, facet_index: SearchIndex) -> None:
+        stats = facet_index.stats(WS)
+        live_bytes = 50_000 + 500_000 + 5 * MB + 50 * MB + 200 * MB
+        assert stats.live == Totals(assets=5, bytes=live_bytes, cost=12.552, priced=4)
+        assert stats.by_type == [
+            GroupTotals(value="image", assets=3, bytes=50_000 + 500_000 + 200 * MB,
+                        cost=12.552, priced=3),
+            GroupTotals(value="audio", assets=1, bytes=50 * MB, cost=0.0, priced=1),
+            GroupTotals(value="video", assets=1, bytes=5 * MB, cost=0.0, priced=0),
+        ]  # fmt: skip
+        assert [(g.value, g.assets, g.cost) for g in stats.by_model] == [
+            ("sdxl", 2, 12.502), ("flux", 1, 0.05),
+        ]  # fmt: skip
+        assert [(g.value, g.assets, g.cost) for g in stats.by_provider] == [
+            ("local", 2, 12.502), ("replicate", 1, 0.05),
+        ]  # fmt: skip
+        assert [(g.value, g.assets, g.cost, g.priced) for g in stats.by_month] == [
+            ("2024-03", 2, 12.5, 2), ("2024-02", 2, 0.05, 1), ("2024-01", 1, 0.002, 1),
+        ]  # fmt: skip
+        assert stats.trash == Totals(assets=1, bytes=1000, cost=1.5, priced=1)
+        # Every asset's blob, the trash's included; each label has its own content.
+        assert stats.storage_blobs == 6
+        assert stats.storage_bytes == live_bytes + 1000
+
+    def test_stats_count_each_blob_once_per_workspace(self, index: SearchIndex) -> None:
+        shared = "ab" * 32
+        put(
+            index,
+            make_doc(make_asset("one", size=700).model_copy(update={"sha256": shared})),
+            make_doc(make_asset("copy", size=700).model_copy(update={"sha256": shared})),
+            make_doc(make_asset("trashed", size=700, status=AssetStatus.DELETED)
+                     .model_copy(update={"sha256": shared})),
+            make_doc(make_asset("own", size=50)),
+            make_doc(make_asset("theirs", workspace=OTHER_WS, size=700)
+                     .model_copy(update={"sha256": shared})),
+        )  # fmt: skip
+        stats = index.stats(WS)
+        assert (stats.storage_blobs, stats.storage_bytes) == (2, 750)
+        assert stats.live.assets == 3
+        assert stats.live.bytes == 1450
+        assert (stats.trash.assets, stats.trash.bytes) == (1, 700)
+        assert (index.stats(OTHER_WS).storage_blobs, index.stats(OTHER_WS).live.bytes) == (1, 700)
+
+    def test_stats_of_an_empty_workspace_are_zero(self, facet_index: SearchIndex) -> None:
+        assert facet_index.stats("ws-empty") == IndexStats()
 
     # -- disjunctive facets --------------------------------------------------------------
 
@@ -675,13 +770,18 @@ class SearchIndexContract:
     def sort_index(self, index: SearchIndex) -> list[Asset]:
         day = timedelta(days=1)
         assets = [
-            make_asset("s1", name="banana.png", size=300, created=T0, updated=T0 + 5 * day),
+            make_asset("s1", name="banana.png", size=300, created=T0, updated=T0 + 5 * day,
+                       cost=0.5),
             make_asset("s2", name="Apple.png", size=100, created=T0 + day, updated=T0 + day),
-            make_asset("s3", name="cherry.png", size=300, created=T0 + day, updated=T0 + 3 * day),
-            make_asset("s4", name="apple.png", size=50, created=T0 + 2 * day, updated=T0),
+            make_asset("s3", name="cherry.png", size=300, created=T0 + day, updated=T0 + 3 * day,
+                       cost=0.5),
+            make_asset("s4", name="apple.png", size=50, created=T0 + 2 * day, updated=T0,
+                       cost=0),
             make_asset("s5", name="date.png", size=300, created=T0 - day, updated=T0 + 3 * day),
-            make_asset("s6", name="Elder.png", size=7000, created=T0 + day, updated=T0 + 9 * day),
-            make_asset("s7", name="fig.png", size=1, created=T0 + 4 * day, updated=T0 + 3 * day),
+            make_asset("s6", name="Elder.png", size=7000, created=T0 + day, updated=T0 + 9 * day,
+                       cost=2),
+            make_asset("s7", name="fig.png", size=1, created=T0 + 4 * day, updated=T0 + 3 * day,
+                       cost=0.01),
             make_asset("s8", workspace=OTHER_WS, name="aaa.png", size=0, created=T0 - 9 * day),
         ]
         put(index, *(make_doc(a) for a in assets))
@@ -698,11 +798,14 @@ class SearchIndexContract:
         descending: bool,
         limit: int,
     ) -> None:
-        keys = {
+        # Assets without a cost come last in both directions.
+        no_cost = -1.0 if descending else math.inf
+        keys: dict[SortField, Any] = {
             SortField.CREATED_AT: lambda a: a.created_at,
             SortField.UPDATED_AT: lambda a: a.updated_at,
             SortField.NAME: lambda a: a.name.lower(),
             SortField.SIZE: lambda a: a.size_bytes,
+            SortField.COST: lambda a: no_cost if a.generation.cost is None else a.generation.cost,
         }
         key = keys[field]
         # Sort by id ascending first, then stably by the key: ties stay in id order.

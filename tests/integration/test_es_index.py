@@ -45,6 +45,7 @@ from tests.contract.search_index_contract import (
     DIM,
     FACET_DOCS,
     MODEL,
+    OTHER_WS,
     WS,
     SearchIndexContract,
     aid,
@@ -74,12 +75,13 @@ PARITY_DOCS = [
     *FACET_DOCS,
     make_asset("p1", name="sunset_beach_01.png", prompt="don't panic, café au lait",
                description="Crème brûlée in São Paulo", tags=["Beach Day"], created=on(4, 1),
-               size=2 * 1024 * 1024, model="flux", source=Source.GENERATION),
+               size=2 * 1024 * 1024, model="flux", source=Source.GENERATION, cost=0.04),
     make_asset("p2", name="Lighthouse.png", prompt="lighthouse on a cliff, lighthouse keeper",
-               created=on(4, 2), size=70_000, tags=["sea"]),
+               created=on(4, 2), size=70_000, tags=["sea"], cost=0.05),
     make_asset("p3", name="tokyo.jpg", prompt="東京タワーの夜景", texts=["KSampler: neon 夜"],
-               created=on(4, 3), tags=["night", "city"], model="sdxl"),
-    make_asset("p4", name="seoul.png", prompt="서울 야경 night", created=on(4, 4), tags=["night"]),
+               created=on(4, 3), tags=["night", "city"], model="sdxl", cost=0.1),
+    make_asset("p4", name="seoul.png", prompt="서울 야경 night", created=on(4, 4), tags=["night"],
+               cost=0),
     make_asset("p5", name="moscow.png", prompt="Красная площадь ночью", created=on(4, 5)),
     make_asset("p6", name="cafe-menu.txt", type=AssetType.TEXT, description="cafe menu, naïve art",
                created=on(4, 6), size=300),
@@ -108,6 +110,8 @@ PARITY_FILTERS = [
     Filters(favorite=False, created_month=["2024-04", "2024-02"]),
     Filters(size_range=["<100KB", "1MB-10MB"], type=[AssetType.IMAGE, AssetType.TEXT]),
     Filters(tags=["night", "cat"], model=["sdxl"], status=[AssetStatus.FAILED]),
+    Filters(cost_range=["0", "0.01-0.1"]),
+    Filters(cost_min=0.05, cost_max=12.5, type=[AssetType.IMAGE]),
 ]
 PARITY_FACETS = list(Facet)
 
@@ -204,6 +208,12 @@ def test_facets_match_the_embedded_backend(
                 want, got = embedded.search(query), es.search(query)
                 assert got.facets == want.facets, (text, filters, size)
                 assert got.total == want.total, (text, filters)
+
+
+def test_stats_match_the_embedded_backend(both: tuple[SearchIndex, SearchIndex]) -> None:
+    embedded, es = both
+    for workspace in (WS, OTHER_WS, "ws-empty"):
+        assert es.stats(workspace) == embedded.stats(workspace), workspace
 
 
 def test_knn_matches_the_embedded_backend(both: tuple[SearchIndex, SearchIndex]) -> None:
@@ -484,11 +494,12 @@ def test_revisions_pages_through_many_documents(es_indices: IndexFactory) -> Non
     assert got == sorted((WS, d.asset.id, d.asset.revision) for d in docs)
 
 
-def test_ensure_upgrades_an_index_made_before_favourites(
+def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
     es_indices: IndexFactory, es_url: str
 ) -> None:
-    """An index made by mapping version 1 (no `favorite`) gets the field on ensure; its old
-    documents count as no favourite until reindexed, and new ones are indexed in full."""
+    """An index made by mapping version 1 (no `favorite`, `cost`, `sha256`) gets the fields
+    on ensure; its old documents count as no favourite and no cost until reindexed, and new
+    ones are indexed in full."""
     index = es_indices(ensure=False)
     old_mapping = mappings()
     del old_mapping["_meta"]
@@ -496,7 +507,8 @@ def test_ensure_upgrades_an_index_made_before_favourites(
         del old_mapping["properties"][field]
     old = make_asset("old", prompt="lighthouse")
     old_source = document(make_doc(old))
-    del old_source["favorite"]
+    for field in ADDED_FIELDS:
+        del old_source[field]
     physical = f"{index.alias}-20240101000000000-0ld1"
     client = es_client(es_url)
     try:
@@ -508,7 +520,8 @@ def test_ensure_upgrades_an_index_made_before_favourites(
         (mapping,) = client.indices.get_mapping(index=index.alias).body.values()
         assert mapping["mappings"]["_meta"] == {"version": MAPPING_VERSION}
         assert mapping["mappings"]["properties"]["favorite"] == {"type": "boolean"}
-        put(index, make_doc(make_asset("new", prompt="lighthouse", favorite=True)))
+        assert mapping["mappings"]["properties"]["cost"] == {"type": "double"}
+        put(index, make_doc(make_asset("new", prompt="lighthouse", favorite=True, cost=0.5)))
         page = index.search(SearchQuery(workspace=WS, facets=[Facet.FAVORITE]))
         assert page.facets["favorite"] == [FacetBucket(value="false", count=1),
                                            FacetBucket(value="true", count=1)]  # fmt: skip
@@ -516,6 +529,11 @@ def test_ensure_upgrades_an_index_made_before_favourites(
             == [old.id]
         assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=True)))) \
             == [aid("new")]
+        # The old document has no cost (until reindexed): outside every cost range, last.
+        page = index.search(SearchQuery(workspace=WS, facets=[Facet.COST],
+                                        sort=Sort(field=SortField.COST, descending=False)))
+        assert page.facets["cost"] == [FacetBucket(value="0.1-1", count=1)]
+        assert ids_of(page) == [aid("new"), old.id]
         index.ensure()  # already current: nothing to do, nothing breaks
     finally:
         client.close()

@@ -25,6 +25,7 @@ from assetlens.services.collections import (
     TagsSet,
 )
 from assetlens.services.search import SearchRequest, SearchService
+from assetlens.stats import IndexStats
 from assetlens.workqueue import WorkQueue
 from tests.conftest import make_settings
 from tests.fakes import FakeObjectStore
@@ -57,6 +58,9 @@ class RecordingIndex:
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         return []
+
+    def stats(self, workspace: str) -> IndexStats:
+        return IndexStats()
 
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:
         return 0

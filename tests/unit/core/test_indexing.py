@@ -18,6 +18,7 @@ from assetlens.query import Filters, Hit, IndexDoc, SearchPage, SearchQuery, Vec
 from assetlens.services.assets import UploadForm
 from assetlens.services.indexing import Indexer
 from assetlens.spool import Spooled, spool_file
+from assetlens.stats import IndexStats
 from indexer.embedded import EmbeddedSearchIndex
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder, FakeObjectStore
@@ -61,6 +62,10 @@ class SwitchableIndex:
     def knn(self, query: VectorQuery) -> list[Hit]:
         self._guard()
         return self.inner.knn(query)
+
+    def stats(self, workspace: str) -> IndexStats:
+        self._guard()
+        return self.inner.stats(workspace)
 
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:
         self._guard()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assetlens.errors import IndexUnavailable, InvalidInput
-from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, VectorQuery
+from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.index import POINTER
 from indexer.embedded.schema import SCHEMA_VERSION
@@ -254,5 +254,35 @@ def test_a_schema_1_database_is_migrated_on_open(tmp_path: Path) -> None:
             (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         conn.close()
         assert version == SCHEMA_VERSION
+    finally:
+        reopened.close()
+
+
+def test_a_schema_2_database_gains_costs_and_blobs_on_open(tmp_path: Path) -> None:
+    """A database made before `cost`, `cost_bucket` and `sha256` existed gains the columns,
+    filled from the stored asset JSON, so cost filters, facets, sorting and stats work at
+    once without a reindex."""
+    path = tmp_path / "index"
+    first = EmbeddedSearchIndex(path)
+    first.upsert([make_doc(make_asset("paid", cost=0.5, size=10)),
+                  make_doc(make_asset("free", cost=0, size=20)),
+                  make_doc(make_asset("unknown", size=30))])  # fmt: skip
+    first.close()
+    db = path / (path / POINTER).read_text(encoding="utf-8").strip()
+    with sqlite3.connect(db) as conn:  # make it look like a schema-2 database
+        for column in ("cost", "cost_bucket", "sha256"):
+            conn.execute(f"ALTER TABLE assets DROP COLUMN {column}")
+        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
+    conn.close()
+    reopened = EmbeddedSearchIndex(path)
+    try:
+        page = reopened.search(SearchQuery(
+            workspace=WS, facets=[Facet.COST], sort=Sort(field=SortField.COST, descending=True),
+        ))  # fmt: skip
+        assert [h.asset.id for h in page.hits] == [aid("paid"), aid("free"), aid("unknown")]
+        assert [(b.value, b.count) for b in page.facets["cost"]] == [("0", 1), ("0.1-1", 1)]
+        stats = reopened.stats(WS)
+        assert (stats.live.cost, stats.live.priced) == (0.5, 2)
+        assert (stats.storage_blobs, stats.storage_bytes) == (3, 60)
     finally:
         reopened.close()
