@@ -24,7 +24,8 @@ from assetlens.collections import Collection, CollectionDocs, CollectionItem, Ro
 from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from assetlens.query import SearchPage, decode_cursor, encode_cursor
-from assetlens.services.assets import AssetPatch, AssetService
+from assetlens.services.asset_inputs import AssetPatch
+from assetlens.services.assets import AssetService
 from assetlens.services.search import SearchRequest, SearchService
 
 MAX_NAME_CHARS = 200
