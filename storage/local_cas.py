@@ -54,6 +54,7 @@ def key_lock(locks: Path, key: str) -> Iterator[None]:
     finally:
         os.close(fd)
 
+
 def commit(
     objects: Path, locks: Path, key: str, final: Path, staged: Staged, *,
     if_match: str | None, create_only: bool
@@ -74,6 +75,7 @@ def commit(
         fsync_dir(final.parent)
         return info_of(key, os.fstat(staged.fd))
 
+
 def _stamp(fd: int, current: os.stat_result | None) -> None:
     """Set mtime strictly above the replaced version's (see `etag_of`), then fsync."""
     floor = current.st_mtime_ns + 1 if current is not None else 0
@@ -83,6 +85,7 @@ def _stamp(fd: int, current: os.stat_result | None) -> None:
         target = current.st_mtime_ns + COARSE_STEP_NS
         os.utime(fd, ns=(target, target))
     os.fsync(fd)
+
 
 def _publish(key: str, staged: Staged, final: Path, *, create_only: bool) -> None:
     for _ in range(COMMIT_ATTEMPTS):
@@ -108,11 +111,13 @@ def _publish(key: str, staged: Staged, final: Path, *, create_only: bool) -> Non
         f"local object store could not write {key!r}: its directory or temp file kept vanishing"
     )
 
+
 def _make_key_dirs(key: str, directory: Path) -> None:
     try:
         make_dirs(directory)
     except (FileExistsError, NotADirectoryError):
         raise _conflict(key) from None
+
 
 def _clear_empty_dir(key: str, final: Path) -> None:
     """An empty directory at the key (left by a crash mid-prune) is removed; a
@@ -122,6 +127,7 @@ def _clear_empty_dir(key: str, final: Path) -> None:
             os.rmdir(final)
         except OSError:
             raise _conflict(key) from None
+
 
 def _conflict(key: str) -> InvalidInput:
     return InvalidInput(

@@ -35,7 +35,6 @@ from storage.s3_wire import (
     check_header_value,
     info_from_headers,
     quoted,
-    signed_request,
     unquote,
 )
 
@@ -248,7 +247,7 @@ class S3ObjectStore:
 
         def remove() -> None:
             if headers:
-                signed_request(self._client, "DELETE", self._bucket, key, headers=headers)
+                self._calls.request("DELETE", key, headers=headers)
             else:
                 self._client.remove_object(self._bucket, key)
 
@@ -380,9 +379,7 @@ class S3ObjectStore:
         attempts = Attempts()
 
         def put() -> str:
-            response = signed_request(
-                self._client, "PUT", self._bucket, key, body=data, headers=headers
-            )
+            response = self._calls.request("PUT", key, body=data, headers=headers)
             return unquote(response.headers.get("ETag", ""))
 
         try:

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from xml.etree.ElementTree import ParseError
 
 from minio import Minio
@@ -27,7 +27,10 @@ from storage.s3_errors import (
     map_s3_error,
     status_of,
 )
-from storage.s3_wire import unquote
+from storage.s3_wire import signed_request, unquote
+
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
 
 T = TypeVar("T")
 
@@ -87,6 +90,20 @@ class BucketCalls:
         raise StoreUnavailable(
             f"object store unavailable: could not {action}{target} after {tries}: {reason}"
         )
+
+    def request(
+        self,
+        method: str,
+        key: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> BaseHTTPResponse:
+        """One signed request on `key` of this bucket (`s3_wire.signed_request`), not
+        retried: run it inside `call` or `write`."""
+        return signed_request(self.client, method, self.bucket, key, body=body,
+                              headers=headers, query=query)
 
     def write(self, key: str, fn: Callable[[], T], attempts: Attempts) -> T:
         """Run a write, creating the bucket first when needed (also if it vanished)."""

@@ -19,7 +19,7 @@ from assetlens.errors import (
 from assetlens.ports import ObjectInfo
 from storage.s3_calls import BucketCalls
 from storage.s3_errors import Attempts, Transient
-from storage.s3_wire import signed_request, unquote, xml_text
+from storage.s3_wire import unquote, xml_text
 
 
 def read_part(src: BinaryIO, size: int) -> bytes:
@@ -80,33 +80,24 @@ def put_multipart(
         if not completed:
             _abort(calls, key, upload_id)
 
+
 def _start_upload(calls: BucketCalls, key: str, content_type: str) -> str:
-    data = signed_request(
-        calls.client,
-        "POST",
-        calls.bucket,
-        key,
-        headers={"Content-Type": content_type},
-        query={"uploads": ""},
-    ).data
+    data = calls.request("POST", key, headers={"Content-Type": content_type},
+                         query={"uploads": ""}).data
     upload_id = xml_text(data, "UploadId")
     if not upload_id:
         raise Transient("CreateMultipartUpload answered without an UploadId")
     return upload_id
 
+
 def _upload_part(calls: BucketCalls, key: str, upload_id: str, number: int, data: bytes) -> str:
     def put() -> str:
-        response = signed_request(
-            calls.client,
-            "PUT",
-            calls.bucket,
-            key,
-            body=data,
-            query={"partNumber": str(number), "uploadId": upload_id},
-        )
+        response = calls.request("PUT", key, body=data,
+                                 query={"partNumber": str(number), "uploadId": upload_id})
         return unquote(response.headers.get("ETag", ""))
 
     return calls.call("upload a part of", key, put)
+
 
 def _complete(
     calls: BucketCalls,
@@ -128,15 +119,8 @@ def _complete(
     attempts = Attempts()
 
     def complete() -> str:
-        data = signed_request(
-            calls.client,
-            "POST",
-            calls.bucket,
-            key,
-            body=body,
-            headers=headers,
-            query={"uploadId": upload_id},
-        ).data
+        data = calls.request("POST", key, body=body, headers=headers,
+                             query={"uploadId": upload_id}).data
         # S3 may answer 200 and then report a failure in the body.
         if (code := xml_text(data, "Code")) is not None:
             if code == "PreconditionFailed":
@@ -153,6 +137,7 @@ def _complete(
             return expected_etag
         raise
 
+
 def _abort(calls: BucketCalls, key: str, upload_id: str) -> None:
     """Best effort: the parts of an unfinished upload are never visible as an object,
     and the server expires them if this fails too."""
@@ -160,8 +145,6 @@ def _abort(calls: BucketCalls, key: str, upload_id: str) -> None:
         calls.call(
             "abort the upload of",
             key,
-            lambda: signed_request(
-                calls.client, "DELETE", calls.bucket, key, query={"uploadId": upload_id}
-            ).close(),
+            lambda: calls.request("DELETE", key, query={"uploadId": upload_id}).close(),
             retries=1,
         )
