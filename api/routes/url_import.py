@@ -14,7 +14,7 @@ from api.openapi import problem_responses
 from api.routes.assets import WaitFlag, asset_response
 from api.routes.assets import wait_indexed as wait_for_index
 from api.schemas import AssetOut
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 

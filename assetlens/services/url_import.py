@@ -8,7 +8,8 @@ from assetlens import media
 from assetlens.config import Settings
 from assetlens.domain import Source
 from assetlens.errors import UnsupportedMediaType
-from assetlens.services.assets import AssetService, Submitted, UploadForm, client_generation
+from assetlens.services.asset_inputs import UploadForm, client_generation
+from assetlens.services.assets import AssetService, Submitted
 from assetlens.urlfetch import UrlFetcher
 
 

@@ -13,7 +13,7 @@ from assetlens import layout
 from assetlens.bootstrap import build
 from assetlens.domain import Asset
 from assetlens.errors import NotFound
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import spool_file
 from tests.cli.test_cli import run
 from tests.conftest import make_settings

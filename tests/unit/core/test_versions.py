@@ -15,7 +15,7 @@ from assetlens import layout
 from assetlens.bootstrap import Container, build
 from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import Conflict, InvalidInput, NotFound
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import Spooled, spool_file
 from assetlens.versions import VersionRecord
 from indexer.embedded import EmbeddedSearchIndex
