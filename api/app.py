@@ -91,10 +91,10 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(listing.router)
     app.include_router(url_import.router)  # before /v1/assets/{asset_id}
     app.include_router(assets.router)
-    app.include_router(versions.router)
-    app.include_router(trash.router)
     app.include_router(references.router)
     app.include_router(workspace_settings.router)
+    app.include_router(versions.router)
+    app.include_router(trash.router)
     app.include_router(links.router)
     app.include_router(search.router)
     app.include_router(folders.router)

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 from api.schemas import AssetOut
 from assetlens.collections import Role, ShareRole
-from assetlens.services.collections import Access, ItemsPage, ItemView
+from assetlens.services.collection_access import Access
+from assetlens.services.collections import ItemsPage, ItemView
 
 
 class CollectionOut(BaseModel):

@@ -63,12 +63,12 @@ class Container:
     collections: CollectionService
     folders: FolderService
     tags: TagService
-    versions: VersionService
-    trash: TrashService
-    maintenance: Maintenance
     references: ReferenceService
     lineage: LineageService
     duplicate_policy: DuplicatePolicyService
+    versions: VersionService
+    trash: TrashService
+    maintenance: Maintenance
     usage: UsageService
     stats: StatsService
     links: LinkService
@@ -103,11 +103,15 @@ class Container:
             threading.Thread(target=self.embedder.available, name="assetlens-clip-load",
                              daemon=True).start()
 
-    def close(self) -> None:
+    def stop_indexer_thread(self) -> None:
+        """Stop the in-process indexer (and its scheduled jobs), if running, and wait."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=30)
             self._worker = None
+
+    def close(self) -> None:
+        self.stop_indexer_thread()
         self.usage.close()
         self.index.close()
 
@@ -165,8 +169,8 @@ def build(
     if embedder is None and use_embedder:
         embedder = build_embedder(settings)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
-    blobs = BlobService(store)
     duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
+    blobs = BlobService(store)
     assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy)
     search = SearchService(index, embedder, assets.manifests, assets.folders)
     keys = ApiKeys(store)
@@ -197,12 +201,12 @@ def build(
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
         tags=TagService(index, assets),
-        versions=versions,
-        trash=trash,
-        maintenance=maintenance,
         references=ReferenceService(store, assets),
         lineage=assets.lineage,
         duplicate_policy=duplicate_policy,
+        versions=versions,
+        trash=trash,
+        maintenance=maintenance,
         usage=usage,
         stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),

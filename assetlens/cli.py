@@ -261,6 +261,63 @@ def reconcile(data_dir: DataDir = None) -> None:
 
 
 @app.command()
+def purge(
+    older_than: Annotated[float | None, typer.Option(
+        "--older-than", min=0, help="days in the trash (default: trash_retention_days)")] = None,
+    workspace: Annotated[str | None, typer.Option(help="only this workspace")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Remove for good the assets trashed longer than the retention (their versions,
+    blobs, previews and vectors no other asset uses, and their index entries)."""
+    from datetime import timedelta
+
+    from assetlens.bootstrap import build
+    from assetlens.layout import check_workspace
+
+    if workspace is not None:
+        _refuse_invalid(lambda: check_workspace(workspace))
+    settings = _settings(data_dir)
+    container = build(settings, use_embedder=False)
+    try:
+        age = None if older_than is None else timedelta(days=older_than)
+        report = container.trash.purge_expired(age, workspace)
+        days = settings.trash_retention_days if older_than is None else older_than
+        console.print(f"purged {report.purged} asset(s) trashed more than {days:g} days ago; "
+                      f"{report.failed} failed")
+        if report.failed:
+            raise typer.Exit(1)
+    finally:
+        container.close()
+
+
+@app.command()
+def gc(
+    older_than_hours: Annotated[float, typer.Option(
+        "--older-than-hours", min=0, help="leave markers younger than this (uploads in flight)",
+    )] = 1.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Repair what crashes left: finish interrupted version switches, release blob
+    references whose asset or version is gone (collecting unused blobs), clear stale
+    collection marks, and write reference markers for a library from before them."""
+    from datetime import timedelta
+
+    from assetlens.bootstrap import build
+
+    container = build(_settings(data_dir), use_embedder=False)
+    try:
+        written = container.maintenance.backfill_refs()
+        repair, sweep = container.maintenance.gc(timedelta(hours=older_than_hours))
+        console.print(f"{written} reference markers written, {repair.finished} version "
+                      f"switches finished, {repair.orphans} orphaned versions removed, "
+                      f"{sweep.dangling_refs} dangling references released, "
+                      f"{sweep.collected} blobs collected, {sweep.stale_marks} stale marks "
+                      "cleared")
+    finally:
+        container.close()
+
+
+@app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # API
     host: str = "127.0.0.1"
     port: int = 8000
+    # Trashed assets are purged for good after this many days (`assetlens purge`, and a
+    # scheduled job in the indexer workers that one worker per interval wins).
+    trash_retention_days: int = Field(default=30, ge=0, le=36_500)
+    trash_purge_interval_seconds: float = Field(default=3600.0, ge=1.0)
+    # Versions kept per asset; the oldest non-current ones are pruned automatically.
+    max_versions_kept: int = Field(default=10, ge=2, le=1000)
     # Signed links (POST /v1/assets/{id}/signed-url): the HMAC secret (at least 32
     # characters; when unset, one is generated on first use and kept in the store), the
     # longest lifetime a link may ask for, and whether content links redirect to a store
@@ -94,12 +100,6 @@ class Settings(BaseSettings):
     # their own local servers.
     url_import_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     url_import_allow_private: list[IPvAnyNetwork] = Field(default_factory=list)
-    # Trashed assets are purged for good after this many days (`assetlens purge`, and a
-    # scheduled job in the indexer workers that one worker per interval wins).
-    trash_retention_days: int = Field(default=30, ge=0, le=36_500)
-    trash_purge_interval_seconds: float = Field(default=3600.0, ge=1.0)
-    # Versions kept per asset; the oldest non-current ones are pruned automatically.
-    max_versions_kept: int = Field(default=10, ge=2, le=1000)
     # Bulk actions: how many assets one query may select, and parallel manifest writes.
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)

@@ -11,7 +11,8 @@ from pathlib import Path
 from assetlens import media, provenance
 from assetlens.domain import Asset, Source
 from assetlens.errors import AssetlensError
-from assetlens.services.assets import AssetService, UploadForm
+from assetlens.services.asset_inputs import UploadForm
+from assetlens.services.assets import AssetService
 from assetlens.services.duplicate_policy import (
     DuplicatePolicyService,
     DuplicateRejected,

@@ -163,6 +163,43 @@ def grant_key(grantee: str, collection_id: str) -> str:
     return f"{grant_prefix(grantee)}{collection_id}.json"
 
 
+# -- references, lineage, workspace settings ------------------------------------------------
+# (`usage-refs/`, not `refs/`: blob reference markers of the versions/trash work live there.)
+
+_REFERENCE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_reference_id(value: str) -> bool:
+    return bool(_REFERENCE_ID.fullmatch(value))
+
+
+def usage_ref_prefix(workspace: str, asset_id: str) -> str:
+    return f"usage-refs/{check_workspace(workspace)}/{asset_id}/"
+
+
+def usage_ref_key(workspace: str, asset_id: str, reference_id: str) -> str:
+    """One document per use of an asset elsewhere (a story's cover, a page's illustration)."""
+    if not is_asset_id(asset_id) or not is_reference_id(reference_id):
+        raise InvalidInput("not an asset or reference id")
+    return f"{usage_ref_prefix(workspace, asset_id)}{reference_id}.json"
+
+
+def lineage_child_prefix(workspace: str, parent_id: str) -> str:
+    return f"lineage/{check_workspace(workspace)}/{parent_id}/"
+
+
+def lineage_child_key(workspace: str, parent_id: str, child_id: str) -> str:
+    """A marker saying `child_id` names `parent_id` in its lineage: the reverse lookup of
+    derivatives. A hint only: the child's manifest stays the authority (stale markers are
+    ignored when read)."""
+    if not is_asset_id(parent_id) or not is_asset_id(child_id):
+        raise InvalidInput("not an asset id")
+    return f"{lineage_child_prefix(workspace, parent_id)}{child_id}"
+
+
+def duplicate_policy_key(workspace: str) -> str:
+    """A workspace's duplicate policy at ingest (allow, link, reject; near thresholds)."""
+    return f"catalog/{check_workspace(workspace)}/settings/duplicates.json"
 # -- blob references and garbage collection --------------------------------------------------
 
 _REF_ID = re.compile(r"^[0-9a-f]{32}(\.v[1-9][0-9]{0,8})?$")
@@ -248,45 +285,6 @@ def parse_version_key(key: str) -> tuple[str, str, int] | None:
 # -- trash ----------------------------------------------------------------------------------
 
 PURGE_SCHEDULE_KEY = "system/purge-schedule.json"
-# -- references, lineage, workspace settings ------------------------------------------------
-# (`usage-refs/`, not `refs/`: blob reference markers of the versions/trash work live there.)
-
-_REFERENCE_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def is_reference_id(value: str) -> bool:
-    return bool(_REFERENCE_ID.fullmatch(value))
-
-
-def usage_ref_prefix(workspace: str, asset_id: str) -> str:
-    return f"usage-refs/{check_workspace(workspace)}/{asset_id}/"
-
-
-def usage_ref_key(workspace: str, asset_id: str, reference_id: str) -> str:
-    """One document per use of an asset elsewhere (a story's cover, a page's illustration)."""
-    if not is_asset_id(asset_id) or not is_reference_id(reference_id):
-        raise InvalidInput("not an asset or reference id")
-    return f"{usage_ref_prefix(workspace, asset_id)}{reference_id}.json"
-
-
-def lineage_child_prefix(workspace: str, parent_id: str) -> str:
-    return f"lineage/{check_workspace(workspace)}/{parent_id}/"
-
-
-def lineage_child_key(workspace: str, parent_id: str, child_id: str) -> str:
-    """A marker saying `child_id` names `parent_id` in its lineage: the reverse lookup of
-    derivatives. A hint only: the child's manifest stays the authority (stale markers are
-    ignored when read)."""
-    if not is_asset_id(parent_id) or not is_asset_id(child_id):
-        raise InvalidInput("not an asset id")
-    return f"{lineage_child_prefix(workspace, parent_id)}{child_id}"
-
-
-def duplicate_policy_key(workspace: str) -> str:
-    """A workspace's duplicate policy at ingest (allow, link, reject; near thresholds)."""
-    return f"catalog/{check_workspace(workspace)}/settings/duplicates.json"
-
-
 # -- usage events ---------------------------------------------------------------------------
 
 USAGE_PREFIX = "usage/"

@@ -21,7 +21,7 @@ from typing import Any
 
 from assetlens.bootstrap import build
 from assetlens.config import Settings
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import spool_file
 from tests.support.media_samples import make_demo_images
 

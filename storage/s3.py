@@ -1,204 +1,53 @@
 """ObjectStore on S3 (MinIO in tests and CI) through the `minio` SDK.
 
 Writes are atomic on the server: a single PUT for objects up to one part, otherwise a
-multipart upload that only becomes visible at CompleteMultipartUpload and is aborted on any
-failure. Conditional writes send real `If-None-Match: *` / `If-Match` headers, so the check
-and the write are one step on the server (see `_signed_request` for how).
+multipart upload (s3_multipart.py) that only becomes visible at CompleteMultipartUpload and
+is aborted on any failure. Conditional writes send real `If-None-Match: *` / `If-Match`
+headers, so the check and the write are one step on the server (see `s3_wire.signed_request`
+for how).
 
-Every SDK and transport error is mapped here: missing → ObjectNotFound, 412 →
-PreconditionFailed, and connection errors, timeouts, 5xx and SlowDown are retried with
-exponential backoff and jitter, then raised as StoreUnavailable.
+Every SDK and transport error is mapped to the core's errors (s3_errors.py), and transient
+ones are retried with exponential backoff and jitter, then raised as StoreUnavailable
+(s3_calls.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import random
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import suppress
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 
 import urllib3
-from defusedxml.ElementTree import fromstring as parse_xml
 from minio import Minio
-from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.helpers import check_bucket_name
-from urllib3.exceptions import HTTPError as TransportError
-from urllib3.exceptions import MaxRetryError
 
-from assetlens.errors import (
-    AssetlensError,
-    InvalidInput,
-    ObjectNotFound,
-    PreconditionFailed,
-    StoreUnavailable,
-)
+from assetlens.errors import InvalidInput, ObjectNotFound, PreconditionFailed
 from assetlens.ports import ObjectInfo, StoredObject
 from storage.keys import validate_key, validate_prefix
+from storage.s3_calls import BucketCalls
+from storage.s3_errors import Attempts, BucketMissing
+from storage.s3_multipart import put_multipart, read_part
+from storage.s3_range import RangeStream
+from storage.s3_wire import (
+    check_header_value,
+    info_from_headers,
+    quoted,
+    unquote,
+)
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from urllib3 import BaseHTTPResponse
 
     from assetlens.config import Settings
-
-T = TypeVar("T")
 
 MiB = 1 << 20
 PART_SIZE = 16 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
 MAX_PRESIGN = timedelta(days=7)  # SigV4 query signatures cannot live longer
 LIST_PAGE = 1000
-_MAX_DELAY = 5.0
-
-# S3 error codes that mean "try again", whatever the HTTP status says.
-_TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",
-        "InternalError",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "OperationAborted",
-        "XMinioServerNotInitialized",
-        "XMinioReadQuorum",
-        "XMinioWriteQuorum",
-        "XMinioStorageFull",
-    }
-)
-
-
-class _BucketMissing(ObjectNotFound):
-    """The bucket itself is gone: nothing in it exists, and a write must create it."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying; `reason` is the human-readable cause."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class _Attempts:
-    """How a retried call went; lets a conditional write tell its own earlier, unanswered
-    success apart from a real conflict."""
-
-    transient_failures: int = 0
-
-
-def _signed_request(
-    client: Minio,
-    method: str,
-    bucket: str,
-    key: str,
-    *,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    query: dict[str, str] | None = None,
-) -> BaseHTTPResponse:
-    """One SigV4-signed S3 request with explicit headers, through the SDK's own request path.
-
-    Why a private SDK method: minio-py's public `put_object` has no `headers=` argument and
-    its `metadata=` turns `If-None-Match` into `x-amz-meta-if-none-match`, silently dropping
-    the precondition (docs/MINIO.md); CompleteMultipartUpload and DeleteObject take no
-    headers at all. `Minio._execute` signs, sends and parses errors exactly as the public
-    calls do and has kept this signature through 7.x. It is the only private use in this
-    adapter; the ObjectStore contract suite (create_only, if_match, multipart) covers it
-    against a real server, so pin `minio<7.3` and rerun that suite before bumping.
-    """
-    return client._execute(
-        method,
-        bucket,
-        key,
-        body=body,
-        headers=dict(headers or {}),
-        query_params=dict(query) if query is not None else None,
-    )
-
-
-def _unquote(etag: str) -> str:
-    return etag.strip().removeprefix("W/").strip('"')
-
-
-def _quoted(etag: str) -> str:
-    """The If-Match header value for an ETag; one that no server could have issued (control
-    or non-ASCII characters) cannot match, so it fails like a stale one."""
-    if not etag or not all(" " <= ch <= "~" for ch in etag):
-        raise PreconditionFailed(f"ETag {etag!r} cannot match any object")
-    return etag if etag.startswith('"') else f'"{etag}"'
-
-
-def _check_header_value(name: str, value: str) -> str:
-    if not value or not all(" " <= ch <= "~" for ch in value):
-        raise InvalidInput(f"{name} must be printable ASCII, got {value!r}")
-    return value
-
-
-def _read_part(src: BinaryIO, size: int) -> bytes:
-    """Up to `size` bytes from `src`; shorter only at the end of the stream (sources may
-    return short reads, as sockets do)."""
-    chunks: list[bytes] = []
-    left = size
-    while left > 0:
-        chunk = src.read(left)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _multipart_etag(part_md5s: list[bytes]) -> str:
-    """The ETag S3 gives a multipart object (MD5 of the part MD5s, dash, part count)."""
-    digest = hashlib.md5(b"".join(part_md5s), usedforsecurity=False).hexdigest()
-    return f"{digest}-{len(part_md5s)}"
-
-
-def _xml_text(data: bytes, name: str) -> str | None:
-    """Text of the first element called `name` (any namespace), or None."""
-    root = parse_xml(data)
-    for element in root.iter():
-        if str(element.tag).rsplit("}", 1)[-1] == name:
-            return str(element.text or "")
-    return None
-
-
-def _describe_transport(exc: BaseException) -> str:
-    """A short cause for a urllib3/socket failure, without URLs (they may carry queries)."""
-    reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
-    text = str(reason)
-    # urllib3 prefixes messages with the connection object's repr; keep the informative tail.
-    text = text.rsplit(">: ", 1)[-1]
-    if "(" in text and "url:" in text:
-        text = text.split("(", 1)[0].strip()
-    return f"{type(reason).__name__}: {text}"[:300]
-
-
-def _info_from_headers(key: str, response: BaseHTTPResponse, size: int | None) -> ObjectInfo:
-    headers = response.headers
-    length = headers.get("Content-Length")
-    modified: datetime | None = None
-    if last_modified := headers.get("Last-Modified"):
-        try:
-            modified = parsedate_to_datetime(last_modified)
-        except (TypeError, ValueError):
-            modified = None
-    return ObjectInfo(
-        key=key,
-        size=size if size is not None else int(length or 0),
-        etag=_unquote(headers.get("ETag", "")),
-        modified=modified,
-    )
 
 
 def http_client(
@@ -215,77 +64,6 @@ def http_client(
         ),
         cert_reqs="CERT_REQUIRED",
     )
-
-
-class _RangeStream(Iterator[bytes]):
-    """Yields a ranged GET's body in chunks. After a dropped connection it resumes from the
-    next byte with `If-Match` on the ETag, so a resumed read never mixes two versions.
-    Releases the connection when exhausted, closed or dropped."""
-
-    def __init__(
-        self,
-        store: S3ObjectStore,
-        key: str,
-        response: BaseHTTPResponse,
-        position: int,
-        end: int | None,
-        chunk_size: int,
-    ) -> None:
-        self._store = store
-        self._key = key
-        self._response: BaseHTTPResponse | None = response
-        self._position = position
-        self._end = end
-        self._chunk = chunk_size
-        self._etag = response.headers.get("ETag", "")
-        self._resumes = 0
-
-    def __iter__(self) -> _RangeStream:
-        return self
-
-    def __next__(self) -> bytes:
-        while self._response is not None:
-            try:
-                data = self._response.read(self._chunk, decode_content=False)
-            except (TransportError, OSError) as exc:
-                self._resume(exc)
-                continue
-            if data:
-                self._position += len(data)
-                return bytes(data)
-            self._finish()
-        raise StopIteration
-
-    def _resume(self, exc: BaseException) -> None:
-        self._finish()
-        self._resumes += 1
-        if self._resumes > self._store.retries or not self._etag:
-            raise StoreUnavailable(
-                f"object store connection dropped while reading {self._key!r}: "
-                f"{_describe_transport(exc)}"
-            ) from exc
-        end = "" if self._end is None else str(self._end)
-        headers = {"Range": f"bytes={self._position}-{end}", "If-Match": self._etag}
-        try:
-            self._response = self._store._get(self._key, headers)
-        except (ObjectNotFound, PreconditionFailed, InvalidInput) as err:
-            raise StoreUnavailable(
-                f"object {self._key!r} changed or vanished while it was being read"
-            ) from err
-
-    def _finish(self) -> None:
-        # Close before releasing: a connection with unread body must not go back to the pool.
-        if self._response is not None:
-            response, self._response = self._response, None
-            response.close()
-            response.release_conn()
-
-    def close(self) -> None:
-        """Stop early and release the connection; further iteration yields nothing."""
-        self._finish()
-
-    def __del__(self) -> None:
-        self._finish()
 
 
 class S3ObjectStore:
@@ -316,12 +94,8 @@ class S3ObjectStore:
         self._client = client
         self._probe = probe_client or client
         self._bucket = bucket
-        self._retries = retries
-        self._backoff = backoff
         self._part_size = part_size
-        self._bucket_ready = False
-        self._bucket_lock = threading.Lock()
-        self._random = random.Random()
+        self._calls = BucketCalls(client, bucket, retries=retries, backoff=backoff)
 
     @classmethod
     def from_settings(
@@ -378,7 +152,7 @@ class S3ObjectStore:
     @property
     def retries(self) -> int:
         """How many times a failing request is retried before StoreUnavailable."""
-        return self._retries
+        return self._calls.retries
 
     # -- writes -------------------------------------------------------------------------
 
@@ -397,11 +171,11 @@ class S3ObjectStore:
         byte past `size`. `create_only` fails with PreconditionFailed if the key exists,
         checked atomically by the server (`If-None-Match: *`)."""
         validate_key(key)
-        _check_header_value("content_type", content_type)
+        check_header_value("content_type", content_type)
         if size is not None and size < 0:
             raise InvalidInput("size must not be negative")
         first_size = self._part_size if size is None else min(size + 1, self._part_size)
-        first = _read_part(src, first_size)
+        first = read_part(src, first_size)
         if len(first) < self._part_size or (size is not None and size < self._part_size):
             if size is not None and len(first) != size:
                 raise InvalidInput(
@@ -419,7 +193,8 @@ class S3ObjectStore:
         # alive while the next one is read (memory stays at about two parts).
         pending = [first]
         del first
-        return self._put_multipart(key, pending, src, size, content_type, create_only)
+        return put_multipart(self._calls, key, pending, src, size, content_type, create_only,
+                             self._part_size)
 
     def put_bytes(
         self,
@@ -434,12 +209,12 @@ class S3ObjectStore:
         the ETag), `create_only` sends `If-None-Match: *`; a failed condition, including
         `if_match` on a missing key, raises PreconditionFailed."""
         validate_key(key)
-        _check_header_value("content_type", content_type)
+        check_header_value("content_type", content_type)
         if if_match is not None and create_only:
             raise InvalidInput("if_match and create_only cannot be combined")
         headers = {"Content-Type": content_type}
         if if_match is not None:
-            headers["If-Match"] = _quoted(if_match)
+            headers["If-Match"] = quoted(if_match)
         if create_only:
             headers["If-None-Match"] = "*"
         try:
@@ -461,24 +236,24 @@ class S3ObjectStore:
         validate_key(key)
         headers: dict[str, str] = {}
         if if_match is not None:
-            expected = _quoted(if_match)
+            expected = quoted(if_match)
             try:
                 current = self.stat(key)
             except ObjectNotFound as exc:
                 raise PreconditionFailed(f"object {key!r} does not exist") from exc
-            if current.etag != _unquote(expected):
+            if current.etag != unquote(expected):
                 raise PreconditionFailed(f"object {key!r} does not have ETag {if_match!r}")
             headers["If-Match"] = expected
 
         def remove() -> None:
             if headers:
-                _signed_request(self._client, "DELETE", self._bucket, key, headers=headers)
+                self._calls.request("DELETE", key, headers=headers)
             else:
                 self._client.remove_object(self._bucket, key)
 
         try:
-            self._call("delete", key, remove)
-        except _BucketMissing:
+            self._calls.call("delete", key, remove)
+        except BucketMissing:
             if if_match is not None:
                 raise PreconditionFailed(f"object {key!r} does not exist") from None
         except ObjectNotFound as exc:
@@ -498,9 +273,9 @@ class S3ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
-            return StoredObject(data=data, info=_info_from_headers(key, response, len(data)))
+            return StoredObject(data=data, info=info_from_headers(key, response, len(data)))
 
-        return self._call("read", key, read)
+        return self._calls.call("read", key, read)
 
     def iter_range(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 16
@@ -515,14 +290,14 @@ class S3ObjectStore:
         if start or end is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         response = self._get(key, headers)
-        return _RangeStream(self, key, response, start, end, chunk_size)
+        return RangeStream(self._get, self.retries, key, response, start, end, chunk_size)
 
     def stat(self, key: str) -> ObjectInfo:
         """Size, ETag and modification time of `key`; ObjectNotFound when missing."""
         validate_key(key)
-        obj = self._call("stat", key, lambda: self._client.stat_object(self._bucket, key))
+        obj = self._calls.call("stat", key, lambda: self._client.stat_object(self._bucket, key))
         return ObjectInfo(
-            key=key, size=obj.size or 0, etag=_unquote(obj.etag or ""), modified=obj.last_modified
+            key=key, size=obj.size or 0, etag=unquote(obj.etag or ""), modified=obj.last_modified
         )
 
     def exists(self, key: str) -> bool:
@@ -552,7 +327,7 @@ class S3ObjectStore:
         overrides: dict[str, str | list[str] | tuple[str]] = {name: value for name, value in (
             ("response-content-type", content_type),
             ("response-content-disposition", content_disposition)) if value}
-        return self._call(
+        return self._calls.call(
             "sign a URL for",
             key,
             lambda: self._client.presigned_get_object(
@@ -565,7 +340,7 @@ class S3ObjectStore:
         """Raise StoreUnavailable unless the server answers a bucket lookup (through the
         probe client's short timeouts, retried once). A missing bucket is fine: it is
         created on the first write."""
-        self._call(
+        self._calls.call(
             "reach the bucket", None, lambda: self._probe.bucket_exists(self._bucket), retries=1
         )
 
@@ -573,7 +348,7 @@ class S3ObjectStore:
 
     def _get(self, key: str, headers: dict[str, str]) -> BaseHTTPResponse:
         """A streaming GET (the caller releases the response)."""
-        return self._call(
+        return self._calls.call(
             "read",
             key,
             lambda: self._client.get_object(self._bucket, key, request_headers=dict(headers)),
@@ -590,8 +365,8 @@ class S3ObjectStore:
                 return [str(obj.object_name) for obj in itertools.islice(listing, LIST_PAGE)]
 
             try:
-                keys = self._call("list", prefix, page)
-            except _BucketMissing:
+                keys = self._calls.call("list", prefix, page)
+            except BucketMissing:
                 return
             yield from keys
             if len(keys) < LIST_PAGE:
@@ -601,258 +376,22 @@ class S3ObjectStore:
     def _put_single(
         self, key: str, data: bytes, headers: dict[str, str], *, conditional: bool
     ) -> ObjectInfo:
-        attempts = _Attempts()
+        attempts = Attempts()
 
         def put() -> str:
-            response = _signed_request(
-                self._client, "PUT", self._bucket, key, body=data, headers=headers
-            )
-            return _unquote(response.headers.get("ETag", ""))
+            response = self._calls.request("PUT", key, body=data, headers=headers)
+            return unquote(response.headers.get("ETag", ""))
 
         try:
-            etag = self._write(key, put, attempts)
+            etag = self._calls.write(key, put, attempts)
         except (PreconditionFailed, ObjectNotFound):
             # After an attempt that got no answer, a 412 may be our own write having landed.
             # If the key now holds exactly our bytes (S3's ETag of a single PUT is their
             # MD5) the write is done; another writer storing identical bytes at that moment
             # gives the same result for content-addressed blobs and revisioned manifests.
             expected = hashlib.md5(data, usedforsecurity=False).hexdigest()
-            if conditional and attempts.transient_failures and self._holds(key, expected):
+            if conditional and attempts.transient_failures and self._calls.holds(key, expected):
                 etag = expected
             else:
                 raise
         return ObjectInfo(key=key, size=len(data), etag=etag)
-
-    def _put_multipart(
-        self,
-        key: str,
-        pending: list[bytes],
-        src: BinaryIO,
-        size: int | None,
-        content_type: str,
-        create_only: bool,
-    ) -> ObjectInfo:
-        upload_id = self._write(key, lambda: self._start_upload(key, content_type), _Attempts())
-        completed = False
-        try:
-            parts: list[tuple[int, str]] = []
-            md5s: list[bytes] = []
-            total = 0
-            part = pending.pop()
-            while part:
-                total += len(part)
-                if size is not None and total > size:
-                    raise InvalidInput(f"stream for {key!r} is longer than the declared {size}")
-                md5s.append(hashlib.md5(part, usedforsecurity=False).digest())
-                number = len(parts) + 1
-                parts.append((number, self._upload_part(key, upload_id, number, part)))
-                del part
-                want = self._part_size if size is None else min(self._part_size, size - total + 1)
-                part = _read_part(src, want)
-            if size is not None and total != size:
-                raise InvalidInput(
-                    f"stream for {key!r} ended after {total} of the declared {size} bytes"
-                )
-            etag = self._complete(key, upload_id, parts, _multipart_etag(md5s), create_only)
-            completed = True
-            return ObjectInfo(key=key, size=total, etag=etag)
-        finally:
-            if not completed:
-                self._abort(key, upload_id)
-
-    def _start_upload(self, key: str, content_type: str) -> str:
-        data = _signed_request(
-            self._client,
-            "POST",
-            self._bucket,
-            key,
-            headers={"Content-Type": content_type},
-            query={"uploads": ""},
-        ).data
-        upload_id = _xml_text(data, "UploadId")
-        if not upload_id:
-            raise _Transient("CreateMultipartUpload answered without an UploadId")
-        return upload_id
-
-    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
-        def put() -> str:
-            response = _signed_request(
-                self._client,
-                "PUT",
-                self._bucket,
-                key,
-                body=data,
-                query={"partNumber": str(number), "uploadId": upload_id},
-            )
-            return _unquote(response.headers.get("ETag", ""))
-
-        return self._call("upload a part of", key, put)
-
-    def _complete(
-        self,
-        key: str,
-        upload_id: str,
-        parts: list[tuple[int, str]],
-        expected_etag: str,
-        create_only: bool,
-    ) -> str:
-        root = Element("CompleteMultipartUpload")
-        for number, part_etag in parts:
-            part = SubElement(root, "Part")
-            SubElement(part, "PartNumber").text = str(number)
-            SubElement(part, "ETag").text = f'"{part_etag}"'
-        body = tostring(root, encoding="utf-8")
-        headers = {"Content-Type": "application/xml"}
-        if create_only:
-            headers["If-None-Match"] = "*"
-        attempts = _Attempts()
-
-        def complete() -> str:
-            data = _signed_request(
-                self._client,
-                "POST",
-                self._bucket,
-                key,
-                body=body,
-                headers=headers,
-                query={"uploadId": upload_id},
-            ).data
-            # S3 may answer 200 and then report a failure in the body.
-            if (code := _xml_text(data, "Code")) is not None:
-                if code == "PreconditionFailed":
-                    raise PreconditionFailed(f"object {key!r} already exists")
-                raise _Transient(f"CompleteMultipartUpload failed: {code}")
-            return _unquote(_xml_text(data, "ETag") or "")
-
-        try:
-            return self._call("complete the upload of", key, complete, attempts=attempts)
-        except (PreconditionFailed, ObjectNotFound, StoreUnavailable):
-            # An unanswered first attempt may have completed it: then a retry sees 412 or
-            # NoSuchUpload although the object is ours.
-            if attempts.transient_failures and self._holds(key, expected_etag):
-                return expected_etag
-            raise
-
-    def _abort(self, key: str, upload_id: str) -> None:
-        """Best effort: the parts of an unfinished upload are never visible as an object,
-        and the server expires them if this fails too."""
-        with suppress(AssetlensError):
-            self._call(
-                "abort the upload of",
-                key,
-                lambda: _signed_request(
-                    self._client, "DELETE", self._bucket, key, query={"uploadId": upload_id}
-                ).close(),
-                retries=1,
-            )
-
-    def _holds(self, key: str, etag: str) -> bool:
-        """Whether `key` now has `etag` (False when that cannot be told)."""
-        try:
-            return self.stat(key).etag == etag
-        except AssetlensError:
-            return False
-
-    # -- internals: bucket, retries, error mapping --------------------------------------
-
-    def _write(self, key: str, fn: Callable[[], T], attempts: _Attempts) -> T:
-        """Run a write, creating the bucket first when needed (also if it vanished)."""
-        self._ensure_bucket()
-        try:
-            return self._call("write", key, fn, attempts=attempts)
-        except _BucketMissing:
-            self._bucket_ready = False
-            self._ensure_bucket()
-            return self._call("write", key, fn, attempts=attempts)
-
-    def _ensure_bucket(self) -> None:
-        if self._bucket_ready:
-            return
-        with self._bucket_lock:
-            if self._bucket_ready:
-                return
-            if not self._call(
-                "look up bucket", None, lambda: self._client.bucket_exists(self._bucket)
-            ):
-                # _AlreadyOwned: another process created it meanwhile.
-                with suppress(_AlreadyOwned):
-                    self._call(
-                        "create bucket", None, lambda: self._client.make_bucket(self._bucket)
-                    )
-            self._bucket_ready = True
-
-    def _call(
-        self,
-        action: str,
-        key: str | None,
-        fn: Callable[[], T],
-        *,
-        retries: int | None = None,
-        attempts: _Attempts | None = None,
-    ) -> T:
-        """Run `fn`, retrying transient failures with exponential backoff and jitter, and
-        map every SDK and transport error to the core's errors."""
-        limit = self._retries if retries is None else retries
-        target = f" {key!r}" if key else f" (bucket {self._bucket!r})"
-        reason = "unknown error"
-        for attempt in range(limit + 1):
-            try:
-                return fn()
-            except S3Error as exc:
-                mapped = self._map_s3_error(exc, action, target)
-                if mapped is not None:
-                    raise mapped from exc
-                reason = f"{exc.code} (HTTP {_status(exc)})"
-            except ServerError as exc:
-                reason = f"HTTP {exc.status_code}"
-            except InvalidResponseError as exc:
-                reason = f"unexpected non-XML response: {str(exc)[:200]}"
-            except _Transient as exc:
-                reason = exc.reason
-            except (TransportError, OSError) as exc:
-                reason = _describe_transport(exc)
-            except (MinioException, ParseError) as exc:
-                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-            if attempts is not None:
-                attempts.transient_failures += 1
-            if attempt < limit:
-                delay = min(self._backoff * 2**attempt, _MAX_DELAY)
-                time.sleep(delay * self._random.uniform(0.5, 1.5))
-        tries = "1 attempt" if limit == 0 else f"{limit + 1} attempts"
-        raise StoreUnavailable(
-            f"object store unavailable: could not {action}{target} after {tries}: {reason}"
-        )
-
-    def _map_s3_error(self, exc: S3Error, action: str, target: str) -> AssetlensError | None:
-        """The core error for an S3 error response, or None when it is worth retrying."""
-        code = exc.code or ""
-        status = _status(exc)
-        if code == "NoSuchBucket":
-            self._bucket_ready = False
-            return _BucketMissing(f"bucket {self._bucket!r} does not exist")
-        if code == "NoSuchKey":
-            return ObjectNotFound(f"no object{target}")
-        if code == "PreconditionFailed" or status == 412:
-            return PreconditionFailed(f"precondition failed for{target}")
-        if code == "InvalidRange" or status == 416:
-            return InvalidInput(f"byte range not satisfiable for{target}")
-        if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists") and action == "create bucket":
-            return _AlreadyOwned(code)
-        if code in _TRANSIENT_CODES or status >= 500 or status in (408, 429):
-            return None
-        if status == 404:
-            return ObjectNotFound(f"no object{target} ({code})")
-        # Credentials, permissions, bad requests: retrying will not help and the client
-        # cannot fix it; report the store as unavailable with the server's reason.
-        return StoreUnavailable(
-            f"object store refused to {action}{target}: {code or 'error'} (HTTP {status})"
-        )
-
-
-class _AlreadyOwned(AssetlensError):
-    """make_bucket lost a race with another creator (internal only)."""
-
-
-def _status(exc: S3Error) -> int:
-    response = getattr(exc, "response", None)
-    return int(getattr(response, "status", 0) or 0)

@@ -19,7 +19,7 @@ from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
-from assetlens.services.assets import AssetPatch, UploadForm, parse_json_object
+from assetlens.services.asset_inputs import AssetPatch, UploadForm, parse_json_object
 from assetlens.signing import Disposition
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -98,8 +98,8 @@ async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
     deadline = time.monotonic() + container.settings.wait_timeout_seconds
     delay = 0.02
     while True:
-        latest, done = await run_in_threadpool(container.assets.indexed, asset.workspace,
-                                               asset.id)
+        latest, done = await run_in_threadpool(container.assets.visibility.indexed,
+                                               asset.workspace, asset.id)
         if done or time.monotonic() >= deadline:
             return latest
         await asyncio.sleep(delay)

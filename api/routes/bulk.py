@@ -45,7 +45,8 @@ async def _wait_indexed(container: Container, workspace: str, asset_ids: list[st
     delay = 0.02
     pending = asset_ids
     while True:
-        pending = await run_in_threadpool(container.assets.unindexed, workspace, pending)
+        pending = await run_in_threadpool(container.assets.visibility.unindexed, workspace,
+                                          pending)
         if not pending or time.monotonic() >= deadline:
             return
         await asyncio.sleep(delay)

@@ -17,7 +17,7 @@ from api.content import caller_channel, content_response, preview_response, usag
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.openapi import problem_responses
 from api.schemas import AssetOut, SearchPageOut
-from assetlens.services.collections import (
+from assetlens.services.collection_inputs import (
     MAX_PAGE,
     CollectionCreate,
     CollectionPatch,

@@ -18,7 +18,7 @@ from assetlens import media
 from assetlens.domain import AssetType
 from assetlens.errors import InvalidInput, UnsupportedMediaType
 from assetlens.query import Filters
-from assetlens.services.assets import parse_json_object
+from assetlens.services.asset_inputs import parse_json_object
 from assetlens.services.search import SearchRequest
 
 router = APIRouter(prefix="/v1/search", tags=["search"])

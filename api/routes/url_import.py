@@ -14,7 +14,7 @@ from api.openapi import problem_responses
 from api.routes.assets import WaitFlag, asset_response
 from api.routes.assets import wait_indexed as wait_for_index
 from api.schemas import AssetOut
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
@@ -22,13 +22,23 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
 @router.post("/from-url", status_code=201, operation_id="assets_from_url",
              response_model=AssetOut,
              summary="Import a file from a public http(s) URL (then as an upload)",
-             responses=problem_responses(401, 403, 404, 413, 415, 422, 502, 503, 504))
+             responses={200: {"description": "A duplicate the workspace links: the existing "
+                                   "asset (header X-Duplicate-Of)"},
+                        **problem_responses(401, 403, 404, 409, 413, 415, 422, 502, 503,
+                                            504)})
 async def from_url(body: Annotated[UrlImportIn, Body()], workspace: WriteWorkspace,
                    container: ContainerDep, wait: WaitFlag = False) -> JSONResponse:
     form = UploadForm(name=body.name, description=body.description, tags=body.tags,
                       folder_id=body.folder_id, prompt=body.prompt, metadata=body.metadata,
                       type=body.type)
-    asset = await run_in_threadpool(container.url_import.import_url, workspace, body.url, form)
+    submitted = await run_in_threadpool(container.url_import.import_url, workspace, body.url,
+                                        form)
+    asset = submitted.asset
+    if submitted.linked:
+        # As for uploads: the workspace links duplicates, so here is the original.
+        response = asset_response(asset)
+        response.headers["X-Duplicate-Of"] = asset.id
+        return response
     if wait:
         asset = await wait_for_index(container, asset)
     return asset_response(asset, status=201)

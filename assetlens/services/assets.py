@@ -2,77 +2,42 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assetlens import layout, media
 from assetlens.config import Settings
-from assetlens.domain import Asset, AssetStatus, AssetType, Generation, Source, utcnow
+from assetlens.domain import Asset, AssetStatus, AssetType, utcnow
 from assetlens.errors import (
-    Conflict,
+    AssetInUse,
     InvalidInput,
     NotFound,
     ObjectNotFound,
-    PayloadTooLarge,
     StoreUnavailable,
-    Unavailable,
 )
 from assetlens.folders import FolderCatalog
-from assetlens.jsonguard import check_json_depth
 from assetlens.manifests import Manifests, Mutation
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
-from assetlens.query import index_cost
-from assetlens.services.blobs import BlobService
-from assetlens.services.duplicate_policy import (
-    DuplicatePolicyService,
-    DuplicateRejected,
-    PolicyName,
+from assetlens.services.asset_inputs import (
+    MAX_DESCRIPTION,
+    AssetPatch,
+    UploadForm,
+    client_generation,
+    inspect_upload,
+    upload_source,
 )
-from assetlens.services.lineage import LineageService
+from assetlens.services.blobs import BlobService
+from assetlens.services.duplicate_policy import DuplicatePolicyService
+from assetlens.services.lineage import SOURCE_RELATION, LineageService, relink_source
 from assetlens.services.purge import Purger
+from assetlens.services.visibility import IndexVisibility
 from assetlens.spool import Spooled
 from assetlens.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-
-MAX_DESCRIPTION = 10_000
-
-
-def parse_json_object(text: str, *, max_depth: int, what: str) -> dict[str, Any]:
-    """A JSON object from untrusted text, refusing deep nesting before it costs anything."""
-    check_json_depth(text, max_depth, what)
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InvalidInput(f"{what} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a JSON object")
-    return value
-
-
-@dataclass(slots=True)
-class UploadForm:
-    """The optional fields that come with an upload (already size-limited by the caller)."""
-
-    name: str | None = None
-    description: str | None = None
-    tags: list[str] = field(default_factory=list)
-    folder_id: str | None = None
-    prompt: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    type: str | None = None
-    source: str | None = None
-    # Provenance read server-side from a sidecar file (CLI ingest): trusted, like the file's.
-    sidecar: Generation | None = None
-    # Overrides the workspace's duplicate policy for this upload (CLI ingest --duplicates).
-    duplicates: PolicyName | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,80 +47,6 @@ class Submitted:
 
     asset: Asset
     linked: bool = False
-
-
-class AssetPatch(BaseModel):
-    """Fields a client may change with PATCH; omitted fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, max_length=1024)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    tags: list[str] | None = Field(default=None, max_length=100)
-    folder_id: str | None = Field(default=None, max_length=64)
-    prompt: str | None = Field(default=None, max_length=20_000)
-    metadata: dict[str, Any] | None = None
-    favorite: bool | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else display_name(value)
-
-
-# Only Assetlens sets these, from the file itself: a client must not be able to claim a
-# C2PA validation result or hide that a file is AI-generated.
-SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw",
-                                           "input_images"})
-
-
-def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:
-    """Client-given provenance from the `prompt` field and `metadata` JSON."""
-    forbidden = sorted(SERVER_ONLY_GENERATION_FIELDS & set(metadata))
-    if forbidden:
-        raise InvalidInput(f"metadata fields set from the file only: {', '.join(forbidden)}")
-    fields = dict(metadata)
-    if prompt:
-        fields["prompt"] = prompt
-    if not fields:
-        return None
-    try:
-        generation = Generation.model_validate(fields)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise InvalidInput(f"invalid metadata: {problems}") from exc
-    # Checked here, not on the model: manifests stored before must still load.
-    if generation.cost is not None and index_cost(generation.cost) is None:
-        raise InvalidInput("invalid metadata: cost: must be a finite number, 0 or more")
-    return generation
-
-
-class AssetInUse(Conflict):
-    """The asset is referenced elsewhere, so it may not go to the trash (unless forced)."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__(f"the asset is used by {count} reference(s); remove them first, "
-                         "or delete with ?force=true to remove them too")
-        self.extra["references_count"] = count
-
-
-SOURCE_RELATION = "source"
-
-
-def relink_source(asset: Asset, previous: str | None) -> None:
-    """Make `asset.lineage` follow its (possibly changed) `generation.source_asset_id`;
-    parents found another way (a workflow's input, a C2PA ingredient) stay."""
-    current = asset.generation.source_asset_id
-    if previous == current:
-        return
-    if previous and asset.lineage_relations.get(previous, SOURCE_RELATION) == SOURCE_RELATION:
-        asset.lineage = [parent for parent in asset.lineage if parent != previous]
-        asset.lineage_relations.pop(previous, None)
-    if current and current not in asset.lineage:
-        asset.lineage.append(current)
-        asset.lineage_relations[current] = SOURCE_RELATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +72,6 @@ class AssetService:
         self._settings = settings
         self._duplicate_policy = duplicate_policy
         self._store = store
-        self._index = index
         self._queue = queue
         self.blobs = blobs or BlobService(store)
         self.manifests = Manifests(store)
@@ -190,6 +80,7 @@ class AssetService:
         self.folders = FolderCatalog(store)
         # Child markers for the reverse lineage lookup, written with each new parent.
         self.lineage = LineageService(store, self.manifests)
+        self.visibility = IndexVisibility(self.manifests, index)
 
     # -- create -----------------------------------------------------------------------------
 
@@ -212,10 +103,12 @@ class AssetService:
             self._require_source(workspace, generation.source_asset_id)
         if form.folder_id:
             self.folders.require(workspace, form.folder_id)
-        duplicate = self._duplicate(workspace, spooled, asset_type, inspection.mime, form)
+        duplicate = None if self._duplicate_policy is None else self._duplicate_policy.apply(
+            workspace, spooled.sha256, spooled.path, asset_type, inspection.mime,
+            form.duplicates)
         if duplicate is not None:
             return Submitted(duplicate, linked=True)
-        source = self._source(form.source, generation)
+        source = upload_source(form.source, generation)
         asset = Asset(
             workspace=workspace,
             name=display_name(form.name or spooled.filename or f"upload.{inspection.extension}"),
@@ -244,24 +137,6 @@ class AssetService:
         self._enqueue(asset)
         return Submitted(asset)
 
-    def _duplicate(self, workspace: str, spooled: Spooled, asset_type: AssetType, mime: str,
-                   form: UploadForm) -> Asset | None:
-        """Apply the duplicate policy: the existing asset to answer with (`link`), None to
-        store the upload, DuplicateRejected (`reject`)."""
-        if self._duplicate_policy is None:
-            return None
-        policy = self._duplicate_policy.get(workspace)
-        name = form.duplicates or policy.policy
-        if name is PolicyName.ALLOW:
-            return None
-        match = self._duplicate_policy.match(workspace, spooled.sha256, spooled.path,
-                                             asset_type, mime, policy.near)
-        if match is None:
-            return None
-        if name is PolicyName.REJECT:
-            raise DuplicateRejected(match)
-        return match.asset
-
     def _require_source(self, workspace: str, source_id: str, *,
                         child_id: str | None = None) -> None:
         """A source asset must be another asset of this workspace (422 otherwise: the
@@ -275,41 +150,8 @@ class AssetService:
 
     def inspect(self, spooled: Spooled,
                 requested_type: str | None) -> tuple[media.Inspection, AssetType]:
-        """Validate spooled bytes as an upload (sniffed type against the extension, full
-        decode, per-type size limit); the inspection and the asset type they may be stored
-        as (`requested_type`, e.g. logo for a PNG, when given and compatible)."""
-        inspection = media.inspect_upload(
-            spooled.path, spooled.filename, max_image_pixels=self._settings.max_image_pixels
-        )
-        asset_type = inspection.type
-        if requested_type:
-            asset_type = self._requested_type(requested_type, inspection.type, inspection.mime)
-        limit = self._settings.max_bytes_for(asset_type.value)
-        if spooled.size > limit:
-            raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
-        return inspection, asset_type
-
-    def _requested_type(self, requested: str, sniffed: AssetType, mime: str) -> AssetType:
-        try:
-            wanted = AssetType(requested)
-        except ValueError as exc:
-            raise InvalidInput(f"unknown asset type {requested!r}") from exc
-        if wanted == sniffed:
-            return wanted
-        if wanted is AssetType.LOGO and mime in ("image/png", "image/svg+xml", "image/webp"):
-            return wanted
-        raise InvalidInput(f"a {mime} file cannot be stored as type {wanted.value}")
-
-    @staticmethod
-    def _source(requested: str | None, generation: Generation | None) -> Source:
-        if requested:
-            try:
-                return Source(requested)
-            except ValueError as exc:
-                raise InvalidInput(f"unknown source {requested!r}") from exc
-        if generation and (generation.provider or generation.job_id):
-            return Source.GENERATION
-        return Source.UPLOAD
+        """See `asset_inputs.inspect_upload`: this service's limits applied."""
+        return inspect_upload(self._settings, spooled, requested_type)
 
     def _first_copy(self, asset: Asset) -> str | None:
         return self.existing_copy(asset.workspace, asset.sha256, exclude=asset.id)
@@ -504,44 +346,3 @@ class AssetService:
         """Remove the asset for good (manifest, versions, markers, index entry; blobs,
         previews and vectors no other asset uses). See services/purge.py."""
         return self._purger.purge(workspace, asset_id, only_trashed=only_trashed)
-
-    def indexed(self, workspace: str, asset_id: str) -> tuple[Asset, bool]:
-        """The latest manifest, and whether the index holds its revision with processing
-        finished (then made visible to search). An index outage only means "not yet"."""
-        asset = self.get(workspace, asset_id)
-        return asset, self._index_holds(asset) and self._make_visible()
-
-    def unindexed(self, workspace: str, asset_ids: list[str]) -> list[str]:
-        """Those of `asset_ids` whose latest revision is not searchable yet (see `indexed`),
-        with one index refresh for them all; an asset gone meanwhile is not waited for."""
-        pending, held = [], False
-        for asset_id in asset_ids:
-            try:
-                asset = self.get(workspace, asset_id)
-            except NotFound:
-                continue
-            if self._index_holds(asset):
-                held = True
-            else:
-                pending.append(asset_id)
-        if held and not self._make_visible():
-            return list(asset_ids)
-        return pending
-
-    def _index_holds(self, asset: Asset) -> bool:
-        """Whether the index has this revision of `asset` with processing finished."""
-        if asset.status is AssetStatus.PROCESSING:
-            return False
-        try:
-            doc = self._index.get(asset.workspace, asset.id)
-        except Unavailable:
-            return False
-        return doc is not None and doc.asset.revision >= asset.revision
-
-    def _make_visible(self) -> bool:
-        """Refresh near-real-time backends so indexed writes are searchable now."""
-        try:
-            self._index.refresh()
-        except Unavailable:
-            return False
-        return True

@@ -17,7 +17,8 @@ from assetlens.domain import Asset
 from assetlens.errors import AssetlensError, InvalidInput
 from assetlens.normalize import normalize_tags
 from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, Filters
-from assetlens.services.assets import AssetPatch, AssetService
+from assetlens.services.asset_inputs import AssetPatch
+from assetlens.services.assets import AssetService
 from assetlens.services.search import SearchRequest, SearchService
 
 MAX_BULK_IDS = 1000

@@ -1,10 +1,7 @@
 """Collection use cases: create, list, edit, ordered items, shares, and the shared views of
 their assets (metadata, content, previews, tags, search).
 
-Every use case starts with `open()`, the one authorisation decision: the caller's role
-(owner, edit, view) read from the collection document on this very request, so a revoked
-share stops working on the next request. A workspace with no role answers NotFound, exactly
-like a missing collection; a role too small for the action answers Forbidden.
+Every use case starts with `open()`, the one authorisation decision (collection_access.py).
 
 Items are assets of the owner's workspace only. An editor adds assets the owner already
 shares with them (through any of the owner's collections): a share never exposes an asset
@@ -13,114 +10,33 @@ of the editor's own workspace to others, and a collection is searched with one q
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assetlens import layout
-from assetlens.collections import Collection, CollectionDocs, CollectionItem, Role, ShareRole
+from assetlens.collections import Collection, CollectionDocs, CollectionItem, Role
 from assetlens.domain import Asset, AssetStatus
-from assetlens.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from assetlens.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from assetlens.query import SearchPage, decode_cursor, encode_cursor
-from assetlens.services.assets import AssetPatch, AssetService
+from assetlens.services.asset_inputs import AssetPatch
+from assetlens.services.assets import AssetService
+from assetlens.services.collection_access import (
+    Access,
+    open_collection,
+    shared_asset_ids,
+    shared_with,
+)
+from assetlens.services.collection_inputs import (
+    MAX_ITEMS,
+    MAX_PAGE,
+    MAX_SHARES,
+    CollectionCreate,
+    CollectionPatch,
+    ItemsAdd,
+    ItemsOrder,
+    ShareSet,
+    TagsSet,
+)
 from assetlens.services.search import SearchRequest, SearchService
-
-MAX_NAME_CHARS = 200
-MAX_DESCRIPTION_CHARS = 2000
-MAX_ITEMS = 1000  # below Filters.ids' limit, so a collection is searched in one query
-MAX_SHARES = 100
-MAX_BATCH = 100
-MAX_PAGE = 100
-
-
-def clean_label(value: str, limit: int, what: str) -> str:
-    """NFC text without control, format (zero-width, bidi) characters, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", value)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-    text = " ".join(text.split())
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
-    return text
-
-
-class CollectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS * 2)
-    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS * 2)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        text = clean_label(value, MAX_NAME_CHARS, "name")
-        if not text:
-            raise ValueError("name is empty")
-        return text
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, value: str) -> str:
-        return clean_label(value, MAX_DESCRIPTION_CHARS, "description")
-
-
-class CollectionPatch(BaseModel):
-    """Owner-only edits; omitted fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS * 2)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS * 2)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else CollectionCreate._name(value)
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, value: str | None) -> str | None:
-        return None if value is None else clean_label(value, MAX_DESCRIPTION_CHARS,
-                                                      "description")
-
-
-AssetId = Annotated[str, Field(max_length=64)]
-
-
-class ItemsAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    asset_ids: list[AssetId] = Field(min_length=1, max_length=MAX_BATCH)
-    position: int | None = Field(default=None, ge=0, le=MAX_ITEMS,
-                                 description="insert before this index (0 = first); "
-                                             "default: at the end")
-
-
-class ItemsOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    asset_ids: list[AssetId] = Field(min_length=1, max_length=MAX_ITEMS)
-
-
-class ShareSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: ShareRole
-
-
-class TagsSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tags: list[str] = Field(max_length=100)
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """A collection as one caller sees it, with the caller's role."""
-
-    collection: Collection
-    role: Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,41 +63,15 @@ class CollectionService:
     # -- authorisation ------------------------------------------------------------------------
 
     def open(self, workspace: str, collection_id: str, need: Role = Role.VIEW) -> Access:
-        """The collection with `workspace`'s role; NotFound without one, Forbidden when the
-        role is below `need`. Read afresh on every call: nothing about grants is cached."""
-        if not layout.is_collection_id(collection_id):
-            raise NotFound("collection not found")
-        try:
-            collection, _ = self._docs.get(workspace, collection_id)
-        except NotFound:
-            owner = self._docs.grantor(workspace, collection_id)
-            if owner is None:
-                raise
-            collection, _ = self._docs.get(owner, collection_id)
-        role = collection.role_of(workspace)
-        if role is None:
-            raise NotFound("collection not found")
-        if not role.allows(need):
-            raise Forbidden(f"this needs the {need.value} role on the collection; "
-                            f"you have {role.value}")
-        return Access(collection, role)
+        """See `collection_access.open_collection`."""
+        return open_collection(self._docs, workspace, collection_id, need)
 
     # -- collections --------------------------------------------------------------------------
 
     def list_for(self, workspace: str) -> list[Access]:
         """The workspace's own collections, then those shared with it; each by name."""
         owned = [Access(c, Role.OWNER) for c in self._docs.owned(workspace)]
-        shared = []
-        for collection_id, owner in self._docs.granted(workspace):
-            try:
-                collection, _ = self._docs.get(owner, collection_id)
-            except NotFound:
-                # Deleted: the marker is left, since removing it here could race a new
-                # share of the same id; a marker without a backing share grants nothing.
-                continue
-            role = collection.role_of(workspace)
-            if role is not None and role is not Role.OWNER:
-                shared.append(Access(collection, role))
+        shared = shared_with(self._docs, workspace)
 
         def order(access: Access) -> tuple[str, str]:
             return access.collection.name.casefold(), access.collection.id
@@ -249,7 +139,8 @@ class CollectionService:
         access = self.open(workspace, collection_id, Role.EDIT)
         owner = access.collection.owner
         wanted = list(dict.fromkeys(body.asset_ids))
-        allowed = None if access.role is Role.OWNER else self._shared_with(workspace, owner)
+        allowed = None if access.role is Role.OWNER \
+            else shared_asset_ids(self._docs, workspace, owner)
         refused = [asset_id for asset_id in wanted
                    if (allowed is not None and asset_id not in allowed)
                    or self._visible_asset(owner, asset_id) is None]
@@ -383,20 +274,6 @@ class CollectionService:
         except NotFound:
             return None
         return None if asset.status is AssetStatus.DELETED else asset
-
-    def _shared_with(self, workspace: str, owner: str) -> set[str]:
-        """Every asset id of `owner` that `owner` shares with `workspace` today."""
-        ids: set[str] = set()
-        for collection_id, named_owner in self._docs.granted(workspace):
-            if named_owner != owner:
-                continue
-            try:
-                collection, _ = self._docs.get(owner, collection_id)
-            except NotFound:
-                continue
-            if collection.role_of(workspace) is not None:
-                ids.update(collection.item_ids())
-        return ids
 
 
 def _offset(cursor: str | None) -> int:

@@ -120,6 +120,21 @@ class DuplicatePolicyService:
 
     # -- applying it ------------------------------------------------------------------------
 
+    def apply(self, workspace: str, sha256: str, path: Path, asset_type: AssetType,
+              mime: str, override: PolicyName | None = None) -> Asset | None:
+        """The policy (`override`, else the workspace's) for an upload: the existing asset
+        to answer with (`link`), None to store the upload, DuplicateRejected (`reject`)."""
+        policy = self.get(workspace)
+        name = override or policy.policy
+        if name is PolicyName.ALLOW:
+            return None
+        match = self.match(workspace, sha256, path, asset_type, mime, policy.near)
+        if match is None:
+            return None
+        if name is PolicyName.REJECT:
+            raise DuplicateRejected(match)
+        return match.asset
+
     def match(self, workspace: str, sha256: str, path: Path, asset_type: AssetType,
               mime: str, near: NearPolicy) -> Match | None:
         """The live asset of `workspace` that the file at `path` duplicates, exactly first,

@@ -148,8 +148,12 @@ class FolderService:
         trashed = 0
         if force:
             ids = tree.subtree(folder_id)
-            for asset_id in matching_ids(self._index, workspace, _in_folders(ids)):
+            doomed = list(matching_ids(self._index, workspace, _in_folders(ids)))
+            self._refuse_referenced(workspace, doomed)
+            for asset_id in doomed:
                 with contextlib.suppress(NotFound):  # purged meanwhile
+                    # A reference made since the check refuses here (409), leaving the
+                    # folder and the assets not yet trashed in place.
                     self._assets.delete(workspace, asset_id)
                     trashed += 1
         else:
@@ -174,6 +178,20 @@ class FolderService:
 
         deleted = self._catalog.change(workspace, remove)
         return FolderDeletion(deleted_folders=deleted, trashed_assets=trashed)
+
+    def _refuse_referenced(self, workspace: str, asset_ids: list[str]) -> None:
+        """A forced delete trashes assets, never their references: refuse (409, before
+        anything changes) when any asset of the subtree is in use."""
+        in_use = []
+        for asset_id in asset_ids:
+            with contextlib.suppress(NotFound):
+                if self._assets.get(workspace, asset_id).references_count:
+                    in_use.append(asset_id)
+        if in_use:
+            error = Conflict(f"{len(in_use)} asset(s) of the folder are in use (references); "
+                             "remove their references or move them out first")
+            error.extra["assets_in_use"] = in_use[:100]
+            raise error
 
     # -- derived ----------------------------------------------------------------------------
 

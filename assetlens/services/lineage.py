@@ -26,7 +26,8 @@ MAX_DEPTH = 10
 # Each direction lists at most this many assets: a popular source image must not turn one
 # request into an unbounded walk.
 MAX_NODES = 500
-DEFAULT_RELATION = "source"
+# The client's `source_asset_id`; also what a parent without a recorded relation counts as.
+SOURCE_RELATION = "source"
 INPUT = "input"
 INGREDIENT = "ingredient"
 MAX_NAMED_INPUTS = 16
@@ -144,14 +145,14 @@ class LineageService:
         for parent_id in child.lineage:
             parent = self._live(workspace, parent_id)
             if parent is not None:
-                yield parent, child.lineage_relations.get(parent_id, DEFAULT_RELATION)
+                yield parent, child.lineage_relations.get(parent_id, SOURCE_RELATION)
 
     def _children(self, workspace: str, parent: Asset) -> Iterator[tuple[Asset, str]]:
         keys = self._store.list_keys(layout.lineage_child_prefix(workspace, parent.id))
         for key in itertools.islice(keys, MAX_NODES):
             child = self._live(workspace, key.rsplit("/", 1)[1])
             if child is not None and parent.id in child.lineage:
-                yield child, child.lineage_relations.get(parent.id, DEFAULT_RELATION)
+                yield child, child.lineage_relations.get(parent.id, SOURCE_RELATION)
 
     def _live(self, workspace: str, asset_id: str) -> Asset | None:
         try:
@@ -160,3 +161,16 @@ class LineageService:
             return None
         return None if asset.status is AssetStatus.DELETED else asset
 
+
+def relink_source(asset: Asset, previous: str | None) -> None:
+    """Make `asset.lineage` follow its (possibly changed) `generation.source_asset_id`;
+    parents found another way (a workflow's input, a C2PA ingredient) stay."""
+    current = asset.generation.source_asset_id
+    if previous == current:
+        return
+    if previous and asset.lineage_relations.get(previous, SOURCE_RELATION) == SOURCE_RELATION:
+        asset.lineage = [parent for parent in asset.lineage if parent != previous]
+        asset.lineage_relations.pop(previous, None)
+    if current and current not in asset.lineage:
+        asset.lineage.append(current)
+        asset.lineage_relations[current] = SOURCE_RELATION

@@ -37,6 +37,7 @@ class Purger:
         # the rest is only cleanup (repeated by `assetlens gc` if this process dies here).
         try:
             self._index.remove(workspace, [asset_id])
+            self._index.refresh()  # gone from listings (the trash) as soon as we answer
         except Unavailable:
             log.warning("index entry of purged %s/%s left for reconcile", workspace, asset_id)
         # A worker indexing the asset right now could write its entry back; the queued
@@ -57,6 +58,12 @@ class Purger:
         for phash in phashes:
             for band, value in enumerate(layout.phash_bands(phash)):
                 self._store.delete(layout.phash_band_key(workspace, band, value, asset_id))
+        # Its uses elsewhere and the markers naming its derivatives go with it (markers of
+        # its own parents stay: readers ignore a marker whose child is gone).
+        for prefix in (layout.usage_ref_prefix(workspace, asset_id),
+                       layout.lineage_child_prefix(workspace, asset_id)):
+            for key in list(self._store.list_keys(prefix)):
+                self._store.delete(key)
         log.info("purged %s/%s", workspace, asset_id)
         return asset
 

@@ -22,9 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assetlens import layout
 from assetlens.domain import Asset, AssetStatus, utcnow
-from assetlens.errors import Conflict, NotFound, ObjectNotFound, PreconditionFailed
+from assetlens.errors import (
+    AssetInUse,
+    Conflict,
+    NotFound,
+    ObjectNotFound,
+    PreconditionFailed,
+)
 from assetlens.ports import ObjectStore
-from assetlens.services.assets import AssetInUse, AssetService
+from assetlens.services.assets import AssetService
 
 log = logging.getLogger(__name__)
 

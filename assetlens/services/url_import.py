@@ -6,9 +6,10 @@ from dataclasses import replace
 
 from assetlens import media
 from assetlens.config import Settings
-from assetlens.domain import Asset, Source
+from assetlens.domain import Source
 from assetlens.errors import UnsupportedMediaType
-from assetlens.services.assets import AssetService, UploadForm, client_generation
+from assetlens.services.asset_inputs import UploadForm, client_generation
+from assetlens.services.assets import AssetService, Submitted
 from assetlens.urlfetch import UrlFetcher
 
 
@@ -18,16 +19,17 @@ class UrlImportService:
         self._assets = assets
         self._fetcher = fetcher
 
-    def import_url(self, workspace: str, url: str, form: UploadForm) -> Asset:
-        """Download `url` (SSRF-safe, see assetlens.urlfetch) and upload it with `form`;
-        the asset's source is `url`. What the upload would refuse anyway (bad metadata, a
-        missing folder, a file type not allowed) is refused before the body is read."""
+    def import_url(self, workspace: str, url: str, form: UploadForm) -> Submitted:
+        """Download `url` (SSRF-safe, see assetlens.urlfetch) and submit it as an upload
+        with `form` (the duplicate policy included); the asset's source is `url`. What the
+        upload would refuse anyway (bad metadata, a missing folder, a file type not
+        allowed) is refused before the body is read."""
         client_generation(form.prompt, form.metadata)
         if form.folder_id:
             self._assets.folders.require(workspace, form.folder_id)
         spooled = self._fetcher.fetch(url, self._limit_for)
         try:
-            return self._assets.upload(workspace, spooled, replace(form, source=Source.URL))
+            return self._assets.submit(workspace, spooled, replace(form, source=Source.URL))
         finally:
             spooled.discard()
 

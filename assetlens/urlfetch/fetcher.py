@@ -190,10 +190,13 @@ def file_name(headers: httpx.Headers, url: httpx.URL) -> str:
     if not name:
         name = unquote(url.path.rsplit("/", 1)[-1])
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable()).strip().strip(".")[:_MAX_NAME]
+    name = "".join(c for c in name if c.isprintable()).strip().strip(".")
+    if len(name) > _MAX_NAME:  # shorten the stem, keeping the extension
+        stem, dot, extension = name.rpartition(".")
+        name = f"{stem[:_MAX_NAME - 17]}.{extension[:16]}" if dot else name[:_MAX_NAME]
     if media.classify_extension(name) is None:
         mime = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        extension = _EXTENSION_BY_MIME.get(mime)
-        if extension:
-            name = f"{name or 'download'}.{extension}"
+        suggested = _EXTENSION_BY_MIME.get(mime)
+        if suggested:
+            name = f"{name or 'download'}.{suggested}"
     return name or "download"

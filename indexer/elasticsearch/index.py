@@ -175,6 +175,9 @@ class ElasticsearchIndex:
                 passthrough=(400,),
             )
         except ApiError as exc:
+            if error_type(exc) == "resource_already_exists_exception":
+                # The name is random and ours alone: an attempt that timed out had created it.
+                return name
             if error_type(exc) == "invalid_alias_name_exception":
                 raise IndexRejected(
                     f"elasticsearch: cannot create alias {self._alias!r}: a concrete index of "

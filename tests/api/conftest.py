@@ -56,22 +56,24 @@ def live(request: pytest.FixtureRequest,
     app = create_app(container, run_indexer=True)
     with running(app) as base_url:
         yield base_url, container
-    # Close first: it stops the indexer worker and flushes buffered usage events, so nothing
-    # writes to the bucket while (or after) it is emptied and removed.
-    container.close()
     if request.param == "servers":
-        drop_server_data(request, settings)
+        # The worker writes schedule objects while it runs: stop it before emptying the bucket.
+        container.stop_indexer_thread()
+        drop_server_data(request, settings, container)
+    container.close()
 
 
-def drop_server_data(request: pytest.FixtureRequest, settings: Settings) -> None:
-    from assetlens.bootstrap import build_index
+def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
+                     container: Container) -> None:
     from indexer.elasticsearch import ElasticsearchIndex
     from tests.integration.conftest import admin_client, remove_bucket
 
-    index = build_index(settings)
-    if isinstance(index, ElasticsearchIndex):
-        index.drop()
-    index.close()
+    # Nothing may write after the bucket is emptied: stop the worker (its periodic jobs
+    # recreate their schedule objects) and flush the usage events buffered in the background.
+    container.stop_indexer_thread()
+    container.usage.close()
+    if isinstance(container.index, ElasticsearchIndex):
+        container.index.drop()
     remove_bucket(admin_client(request.getfixturevalue("minio_service").env),
                   settings.s3_bucket)
 

@@ -26,7 +26,7 @@ def star(container: Container, workspace: str, asset_id: str) -> None:
     container.assets.manifests.update(workspace, asset_id, mutate)
     container.queue.enqueue(workspace, asset_id)
     deadline = time.monotonic() + 30
-    while not container.assets.indexed(workspace, asset_id)[1]:
+    while not container.assets.visibility.indexed(workspace, asset_id)[1]:
         assert time.monotonic() < deadline, "favourite was not indexed in time"
         time.sleep(0.05)
 

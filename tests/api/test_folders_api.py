@@ -248,6 +248,21 @@ def test_delete_refuses_non_empty_folders_unless_forced(api: Api) -> None:
     assert_problem(api.http.delete(f"/v1/folders/{empty['id']}"), 404)
 
 
+def test_forced_delete_refuses_a_folder_holding_an_asset_in_use(api: Api) -> None:
+    held = folder(api, "Held")
+    free = upload_into(api, held["id"])
+    used = upload_into(api, held["id"])
+    ref = api.http.post(f"/v1/assets/{used}/references",
+                        json={"resource_type": "story", "resource_id": "s1", "usage_type": "cover"})
+    assert ref.status_code == 201, ref.text
+    refused = api.http.delete(f"/v1/folders/{held['id']}", params={"force": "true"})
+    assert_problem(refused, 409)
+    assert refused.json()["assets_in_use"] == [used]
+    assert api.http.get(f"/v1/folders/{held['id']}").status_code == 200
+    for asset_id in (free, used):  # nothing trashed
+        assert api.http.get(f"/v1/assets/{asset_id}").json()["status"] != "deleted"
+
+
 def test_restored_asset_of_a_deleted_folder_shows_at_the_root(api: Api) -> None:
     doomed = folder(api, "Doomed")
     asset_id = upload_into(api, doomed["id"])

@@ -184,8 +184,8 @@ def redirecting(request: pytest.FixtureRequest,
     container = build(settings, embedder=FakeEmbedder())
     with running(create_app(container, run_indexer=True)) as base_url:
         yield base_url, container
-    container.close()  # nothing writes to the bucket while it is removed
-    drop_server_data(request, settings)
+    drop_server_data(request, settings, container)
+    container.close()
 
 
 def test_production_links_redirect_to_a_presigned_minio_url(

@@ -5,6 +5,7 @@ the connections a refused target would have had: none."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from ipaddress import ip_network
 from typing import Any
@@ -160,3 +161,28 @@ def test_an_import_lands_in_the_callers_workspace_only(api: Api, other: Api,
     asset = import_url(other, origin.url("/pics/fox.png")).json()
     assert other.http.get(f"/v1/assets/{asset['id']}").status_code == 200
     assert_problem(api.http.get(f"/v1/assets/{asset['id']}"), 404)
+
+
+@pytest.mark.usefixtures("opened")
+def test_the_workspace_duplicate_policy_applies_to_imports(live: Live, origin: Origin) -> None:
+    client = Api(live[0], live[1].keys.create(f"imp-{uuid.uuid4().hex[:10]}"))
+    try:
+        first = import_url(client, origin.url("/pics/fox.png"))
+        assert first.status_code == 201, first.text
+        original = first.json()["id"]
+        for policy in ("link", "reject"):
+            response = client.http.put("/v1/settings/duplicates",
+                                       json={"policy": policy, "near": {"enabled": False}})
+            assert response.status_code == 200, response.text
+            again = import_url(client, origin.url("/render"))
+            if policy == "link":
+                assert again.status_code == 200, again.text
+                assert again.json()["id"] == original
+                assert again.headers["x-duplicate-of"] == original
+            else:
+                assert_problem(again, 409)
+                assert again.json()["duplicate_of"] == original
+        listed = client.http.get("/v1/assets").json()
+        assert [hit["asset"]["id"] for hit in listed["items"]] == [original]
+    finally:
+        client.http.close()

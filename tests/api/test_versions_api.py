@@ -151,12 +151,16 @@ def test_concurrent_version_uploads_are_numbered_without_gaps_or_duplicates(api:
     history = api.http.get(f"/v1/assets/{asset['id']}/versions").json()
     assert history["current"] == count + 1
     assert [v["number"] for v in history["items"]] == list(range(count + 1, 0, -1))
+    settled = api.http.post(f"/v1/assets/{asset['id']}/versions/1/rollback",
+                            params={"wait": "true"})
+    assert settled.json()["asset"]["status"] == "ready"  # the latest version is analysed
 
 
 @pytest.mark.parametrize("route", ["versions", "rollback"])
 def test_a_trashed_asset_takes_no_new_version(api: Api, route: str) -> None:
     asset = new_asset(api, 71 if route == "versions" else 72)
-    assert api.http.delete(f"/v1/assets/{asset['id']}").status_code == 200
+    deleted = api.http.delete(f"/v1/assets/{asset['id']}", params={"wait": "true"})
+    assert deleted.status_code == 200
     if route == "versions":
         response = new_version(api, asset["id"], png((73, 1, 1)))
     else:

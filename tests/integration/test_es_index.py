@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
-from elasticsearch import BadRequestError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import BadRequestError, Elasticsearch
 
 from assetlens.domain import AssetStatus, AssetType, Source
 from assetlens.errors import IndexUnavailable
@@ -363,6 +365,50 @@ def test_ensure_is_idempotent_and_goes_through_an_alias(es_indices: IndexFactory
     index.ensure()
     assert index.physical_indices() == first
     assert len(first) == 1 and index.owns(first[0]) and first[0] != index.alias
+
+
+class _LosesTheFirstCreateAnswer:
+    """A client whose first index creation succeeds on the node but times out on the way
+    back, as on a loaded machine: the adapter's retry then finds its index there."""
+
+    def __init__(self, client: Elasticsearch) -> None:
+        self._client = client
+        self.lost = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    @property
+    def indices(self) -> Any:
+        outer, real = self, self._client.indices
+
+        class Indices:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def create(self, **kwargs: Any) -> Any:
+                answer = real.create(**kwargs)
+                if not outer.lost:
+                    outer.lost += 1
+                    raise ConnectionTimeout("the answer was lost")
+                return answer
+
+        return Indices()
+
+
+def test_ensure_survives_a_create_whose_answer_was_lost(es_url: str) -> None:
+    client = _LosesTheFirstCreateAnswer(es_client(es_url))
+    index = ElasticsearchIndex(cast(Elasticsearch, client), f"it-lost-{uuid.uuid4().hex[:12]}",
+                               retry=RetryPolicy(attempts=3, initial_backoff_s=0.05))
+    try:
+        index.ensure()
+        assert client.lost == 1
+        assert len(index.physical_indices()) == 1
+        put(index, make_doc(make_asset("one", prompt="hello"), unit(1)))
+        assert ids_of(index.search(SearchQuery(workspace=WS, text="hello"))) == [aid("one")]
+    finally:
+        index.drop()
+        index.close()
 
 
 def test_first_upsert_creates_the_alias_not_a_concrete_index(es_indices: IndexFactory) -> None:

@@ -147,9 +147,12 @@ def test_a_node_that_is_down_fails_fast_and_comes_back_with_its_data(
 
 
 def test_a_hung_node_is_bounded_by_the_timeouts(private_node: PrivateNode) -> None:
+    # Filled with generous timeouts: a busy machine may take over a second to create it.
+    setup = private_node.index("hung")
+    _fill(setup)
+    setup.close()
     index = private_node.index("hung", timeout=1.0, attempts=2)
     try:
-        _fill(index)
         private_node.pause()
         try:
             for name, operation in _operations(index).items():

@@ -20,7 +20,7 @@ import pytest
 from api.app import create_app
 from assetlens.bootstrap import build
 from assetlens.config import Settings
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import spool_file
 from indexer.elasticsearch import ElasticsearchIndex
 from tests.conftest import Api, make_settings

@@ -16,14 +16,14 @@ from assetlens.errors import Forbidden, InvalidInput, NotFound
 from assetlens.ports import ObjectInfo
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.services.assets import AssetService
-from assetlens.services.collections import (
+from assetlens.services.collection_inputs import (
     CollectionCreate,
-    CollectionService,
     ItemsAdd,
     ItemsOrder,
     ShareSet,
     TagsSet,
 )
+from assetlens.services.collections import CollectionService
 from assetlens.services.search import SearchRequest, SearchService
 from assetlens.stats import IndexStats
 from assetlens.workqueue import WorkQueue

@@ -11,7 +11,7 @@ from PIL import Image
 
 from assetlens.bootstrap import Container, build
 from assetlens.errors import IndexUnavailable, InvalidInput, NotFound
-from assetlens.services.assets import AssetPatch, UploadForm
+from assetlens.services.asset_inputs import AssetPatch, UploadForm
 from assetlens.services.folders import FolderCreate
 from assetlens.spool import spool_file
 from indexer.embedded import EmbeddedSearchIndex

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from assetlens.bootstrap import Container, build
-from assetlens.errors import Conflict
+from assetlens.errors import AssetInUse, Conflict
 from assetlens.ports import ObjectInfo
-from assetlens.services.assets import AssetInUse, AssetPatch, UploadForm
+from assetlens.services.asset_inputs import AssetPatch, UploadForm
 from assetlens.services.references import ReferenceIn
 from assetlens.spool import spool_file
 from tests.conftest import make_settings

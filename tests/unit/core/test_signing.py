@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from assetlens import layout
+from assetlens.bootstrap import build
+from assetlens.domain import Asset, AssetType
 from assetlens.errors import StoreUnavailable
 from assetlens.signing import (
     Disposition,
@@ -16,6 +20,7 @@ from assetlens.signing import (
     sign,
     verify,
 )
+from tests.conftest import make_settings
 from tests.fakes import FakeObjectStore
 
 SECRET = b"k" * 32
@@ -103,3 +108,25 @@ def test_a_damaged_stored_secret_is_never_used() -> None:
     store.put_bytes(layout.signing_secret_key(), b"not hex")
     with pytest.raises(StoreUnavailable):
         SigningSecret(store).get()
+
+
+def test_the_configured_secret_is_what_the_container_signs_with(tmp_path: Path) -> None:
+    store = FakeObjectStore()
+    configured = "s" * 40
+    wired = build(make_settings(tmp_path / "data", signing_secret=configured), store=store,
+                  use_embedder=False)
+    try:
+        asset = Asset(workspace="ws", name="a.png", type=AssetType.IMAGE, mime="image/png",
+                      extension="png", size_bytes=1, sha256="cd" * 32)
+        wired.assets.manifests.create(asset)
+        token = wired.links.sign("ws", asset.id, expires_in=60).token
+        claims = verify(configured.encode(), token)
+        assert claims is not None and claims.asset_id == asset.id
+        assert not store.exists(layout.signing_secret_key())
+    finally:
+        wired.close()
+
+
+def test_a_short_configured_secret_is_refused_at_startup(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="signing_secret"):
+        make_settings(tmp_path, signing_secret="too short")

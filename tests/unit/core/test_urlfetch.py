@@ -309,6 +309,10 @@ def test_a_closed_port_is_an_upstream_error(tmp_path: Path, network: Recording) 
     ("/a", {"Content-Disposition": "attachment; filename*=UTF-8''f%C3%BCchse.png"},
      "image/png", "füchse.png"),
     ("/..%2F..%2Fpasswd", {}, "text/plain", "passwd.txt"),
+    ("/a.png", {"Content-Disposition": "attachment; filename=\"" + "n" * 400 + ".png\""},
+     "application/octet-stream", "n" * 183 + ".png"),
+    ("/a", {"Content-Disposition": "attachment; filename*=UTF-8''%E2%80%AEgnp.txt"},
+     "text/plain", "gnp.txt"),
 ])
 def test_the_file_name_comes_from_the_response_and_is_a_plain_base_name(
         tmp_path: Path, network: Recording, path: str, headers: dict[str, str],

@@ -15,7 +15,7 @@ from assetlens import layout
 from assetlens.bootstrap import Container, build
 from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import Conflict, InvalidInput, NotFound
-from assetlens.services.assets import UploadForm
+from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import Spooled, spool_file
 from assetlens.versions import VersionRecord
 from indexer.embedded import EmbeddedSearchIndex
@@ -198,3 +198,15 @@ def test_retention_purges_only_assets_trashed_long_enough(wired: Container,
     assert wired.assets.get("ws", kept.id).status is AssetStatus.PROCESSING
     assert wired.trash.purge_all("ws").purged == 1
     assert wired.assets.get("ws", kept.id).id == kept.id
+
+
+def test_purge_removes_the_markers_of_its_derivatives(wired: Container, tmp_path: Path) -> None:
+    parent = wired.assets.upload("ws", png_file(tmp_path, 3), UploadForm())
+    child = wired.assets.upload("ws", png_file(tmp_path, 4),
+                                UploadForm(metadata={"source_asset_id": parent.id}))
+    prefix = layout.lineage_child_prefix("ws", parent.id)
+    assert [key.rsplit("/", 1)[1] for key in wired.store.list_keys(prefix)] == [child.id]
+    wired.assets.delete("ws", parent.id)
+    wired.trash.purge("ws", parent.id)
+    assert list(wired.store.list_keys(prefix)) == []
+    assert wired.assets.get("ws", child.id).lineage == [parent.id]  # the child keeps its story

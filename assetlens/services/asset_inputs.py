@@ -1,0 +1,142 @@
+"""What a client sends to create or change an asset, checked before anything is stored: the
+upload form and its bytes, PATCH bodies, client-given provenance and JSON fields."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from assetlens import media
+from assetlens.config import Settings
+from assetlens.domain import AssetType, Generation, Source
+from assetlens.errors import InvalidInput, PayloadTooLarge
+from assetlens.jsonguard import check_json_depth
+from assetlens.normalize import display_name
+from assetlens.query import index_cost
+from assetlens.services.duplicate_policy import PolicyName
+from assetlens.spool import Spooled
+
+MAX_DESCRIPTION = 10_000
+
+
+def parse_json_object(text: str, *, max_depth: int, what: str) -> dict[str, Any]:
+    """A JSON object from untrusted text, refusing deep nesting before it costs anything."""
+    check_json_depth(text, max_depth, what)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return value
+
+
+@dataclass(slots=True)
+class UploadForm:
+    """The optional fields that come with an upload (already size-limited by the caller)."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    folder_id: str | None = None
+    prompt: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    type: str | None = None
+    source: str | None = None
+    # Provenance read server-side from a sidecar file (CLI ingest): trusted, like the file's.
+    sidecar: Generation | None = None
+    # Overrides the workspace's duplicate policy for this upload (CLI ingest --duplicates).
+    duplicates: PolicyName | None = None
+
+
+class AssetPatch(BaseModel):
+    """Fields a client may change with PATCH; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=1024)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    tags: list[str] | None = Field(default=None, max_length=100)
+    folder_id: str | None = Field(default=None, max_length=64)
+    prompt: str | None = Field(default=None, max_length=20_000)
+    metadata: dict[str, Any] | None = None
+    favorite: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else display_name(value)
+
+
+# Only Assetlens sets these, from the file itself: a client must not be able to claim a
+# C2PA validation result or hide that a file is AI-generated.
+SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw",
+                                           "input_images"})
+
+
+def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:
+    """Client-given provenance from the `prompt` field and `metadata` JSON."""
+    forbidden = sorted(SERVER_ONLY_GENERATION_FIELDS & set(metadata))
+    if forbidden:
+        raise InvalidInput(f"metadata fields set from the file only: {', '.join(forbidden)}")
+    fields = dict(metadata)
+    if prompt:
+        fields["prompt"] = prompt
+    if not fields:
+        return None
+    try:
+        generation = Generation.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidInput(f"invalid metadata: {problems}") from exc
+    # Checked here, not on the model: manifests stored before must still load.
+    if generation.cost is not None and index_cost(generation.cost) is None:
+        raise InvalidInput("invalid metadata: cost: must be a finite number, 0 or more")
+    return generation
+
+
+def inspect_upload(settings: Settings, spooled: Spooled,
+                   requested_type: str | None) -> tuple[media.Inspection, AssetType]:
+    """Validate spooled bytes as an upload (sniffed type against the extension, full
+    decode, per-type size limit); the inspection and the asset type they may be stored
+    as (`requested_type`, e.g. logo for a PNG, when given and compatible)."""
+    inspection = media.inspect_upload(
+        spooled.path, spooled.filename, max_image_pixels=settings.max_image_pixels
+    )
+    asset_type = inspection.type
+    if requested_type:
+        asset_type = _requested_type(requested_type, inspection.type, inspection.mime)
+    limit = settings.max_bytes_for(asset_type.value)
+    if spooled.size > limit:
+        raise PayloadTooLarge(f"{asset_type.value} files are limited to {limit} bytes")
+    return inspection, asset_type
+
+
+def _requested_type(requested: str, sniffed: AssetType, mime: str) -> AssetType:
+    try:
+        wanted = AssetType(requested)
+    except ValueError as exc:
+        raise InvalidInput(f"unknown asset type {requested!r}") from exc
+    if wanted == sniffed:
+        return wanted
+    if wanted is AssetType.LOGO and mime in ("image/png", "image/svg+xml", "image/webp"):
+        return wanted
+    raise InvalidInput(f"a {mime} file cannot be stored as type {wanted.value}")
+
+
+def upload_source(requested: str | None, generation: Generation | None) -> Source:
+    """Where an upload came from: as the client says, else a generation when its
+    provenance names a provider or job, else a plain upload."""
+    if requested:
+        try:
+            return Source(requested)
+        except ValueError as exc:
+            raise InvalidInput(f"unknown source {requested!r}") from exc
+    if generation and (generation.provider or generation.job_id):
+        return Source.GENERATION
+    return Source.UPLOAD
