@@ -165,6 +165,9 @@ export class Grid {
     this.place(first, last);
     this.list.style.paddingTop = `${firstRow * stride}px`;
     this.list.style.paddingBottom = `${Math.max(0, (rows - 1 - lastRow) * stride)}px`;
+    // The window reaching the last loaded row asks for more (the sentinel's observer alone
+    // misses a scroll that ends while a page is on its way).
+    if (lastRow >= rows - 1) this.callbacks.loadMore();
   }
 
   /** Make exactly tiles first..last rendered, keeping the ones already there (their
