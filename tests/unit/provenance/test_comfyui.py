@@ -156,5 +156,5 @@ def test_a_class_type_that_is_not_a_string_is_ignored() -> None:
     graph = {"1": {"class_type": [], "inputs": {}},
              "2": {"class_type": "LoadImage", "inputs": {"image": "in.png"}},
              "3": {"class_type": {"x": 1}, "inputs": {"ckpt_name": "m.safetensors"}}}
-    gen = parse_api_graph({"prompt": graph})
+    gen = parse_api_graph(graph)
     assert gen is not None and gen.input_images == ["in.png"] and gen.model is None
