@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import time
 import zlib
 from collections.abc import Iterator
@@ -17,7 +18,9 @@ from assetlens.ports import ObjectInfo
 from storage.local_files import Staged, current_file, fsync_dir, make_dirs
 
 LOCK_STRIPES = 64
-COMMIT_ATTEMPTS = 5
+# A writer and a pruning delete of a neighbour key can collide again and again when two
+# processes run in lockstep; many attempts with a growing random pause break the rhythm.
+COMMIT_ATTEMPTS = 50
 # FAT-like filesystems keep 2 s timestamps; stepping by that much keeps stamps increasing.
 COARSE_STEP_NS = 2_000_000_000
 
@@ -88,7 +91,9 @@ def _stamp(fd: int, current: os.stat_result | None) -> None:
 
 
 def _publish(key: str, staged: Staged, final: Path, *, create_only: bool) -> None:
-    for _ in range(COMMIT_ATTEMPTS):
+    for attempt in range(COMMIT_ATTEMPTS):
+        if attempt > 1:
+            time.sleep(random.uniform(0, 0.0005 * attempt))
         try:
             _make_key_dirs(key, final.parent)
             if create_only:

@@ -81,12 +81,19 @@ def parse_api_graph(graph: Graph, raw: str | None = None) -> Generation:
         _read_sampler(graph, sampler_id, gen)
     if gen.vae is None:
         for node in graph.values():
-            if node.get("class_type") == "VAELoader":
+            if _kind(node) == "VAELoader":
                 gen.vae = to_name(_inputs(node).get("vae_name"))
                 break
     gen.texts = [t for node in graph.values() for t in _strings(_inputs(node))]
     gen.input_images = _input_images(graph)
     return finish(gen)
+
+
+def _kind(node: dict[str, Any]) -> str:
+    """A node's class_type; "" when a hostile or broken graph gives something else (a list
+    there would otherwise break every set lookup)."""
+    kind = node.get("class_type")
+    return kind if isinstance(kind, str) else ""
 
 
 _IMAGE_LOADERS = frozenset({"LoadImage", "LoadImageMask"})
@@ -97,7 +104,7 @@ def _input_images(graph: Graph) -> list[str]:
     """The file names LoadImage nodes read (img2img, inpainting, ControlNet inputs)."""
     names: list[str] = []
     for node in graph.values():
-        if node.get("class_type") in _IMAGE_LOADERS:
+        if _kind(node) in _IMAGE_LOADERS:
             name = to_text(_inputs(node).get("image"), NAME_CAP_CHARS)
             if name and name not in names:
                 names.append(name)
@@ -140,7 +147,7 @@ def _node(graph: Graph, value: Any) -> tuple[str, dict[str, Any], int] | None:
 
 
 def _main_sampler(graph: Graph) -> str | None:
-    samplers = [k for k, v in graph.items() if v.get("class_type") in _SAMPLERS]
+    samplers = [k for k, v in graph.items() if _kind(v) in _SAMPLERS]
     if not samplers:
         return None
     samplers.sort(key=lambda k: (len(k), k))
@@ -152,13 +159,13 @@ def _main_sampler(graph: Graph) -> str | None:
 
 
 def _is_empty_latent(node: dict[str, Any]) -> bool:
-    kind = str(node.get("class_type", ""))
+    kind = _kind(node)
     return kind.startswith("Empty") and "Latent" in kind
 
 
 def _read_sampler(graph: Graph, key: str, gen: Generation) -> None:
     inputs = _inputs(graph[key])
-    kind = graph[key].get("class_type")
+    kind = _kind(graph[key])
     guider = _follow_inputs(graph, inputs.get("guider"))
     sampler_node = _follow_inputs(graph, inputs.get("sampler"))
     sigmas = _follow_inputs(graph, inputs.get("sigmas"))
@@ -216,7 +223,7 @@ def _texts_of(graph: Graph, value: Any, seen: set[str], depth: int) -> list[str]
         return []
     key, node, output = found
     seen.add(key)
-    kind = str(node.get("class_type", ""))
+    kind = _kind(node)
     inputs = _inputs(node)
     if kind in _ENCODERS:
         texts: list[str] = []
@@ -261,7 +268,7 @@ def _read_model(graph: Graph, value: Any, gen: Generation) -> None:
         key, node, _ = found
         seen.add(key)
         inputs = _inputs(node)
-        kind = str(node.get("class_type", ""))
+        kind = _kind(node)
         if "lora_name" in inputs:
             name = to_name(_literal(graph, inputs["lora_name"]))
             if name:

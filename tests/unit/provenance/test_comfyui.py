@@ -149,3 +149,14 @@ def test_videohelpersuite_comment(tmp_path: Path) -> None:
 def test_video_without_metadata(tmp_path: Path) -> None:
     path = fx.mp4_with_metadata(tmp_path / "plain.mp4", {"title": "holiday"})
     assert extract(path, "video/mp4") is None
+
+
+def test_a_class_type_that_is_not_a_string_is_ignored() -> None:
+    # Found by the fuzz test: a list there made every set lookup raise TypeError.
+    graph: dict[str, dict[str, Any]] = {
+        "1": {"class_type": [], "inputs": {}},
+        "2": {"class_type": "LoadImage", "inputs": {"image": "in.png"}},
+        "3": {"class_type": {"x": 1}, "inputs": {"ckpt_name": "m.safetensors"}},
+    }
+    gen = parse_api_graph(graph)
+    assert gen is not None and gen.input_images == ["in.png"] and gen.model is None
