@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assetlens.access import Scope, ordered
+from assetlens.cli_assets import assets_app
+from assetlens.cli_collections import collections_app
 from assetlens.cli_library import folders_app, tags_app
 from assetlens.config import Settings, StoreBackend
 from assetlens.errors import InvalidInput, Unavailable
@@ -28,6 +30,8 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(folders_app, name="folders")
 app.add_typer(tags_app, name="tags")
+app.add_typer(collections_app, name="collections")
+app.add_typer(assets_app, name="assets")
 console = Console(stderr=True)
 
 T = TypeVar("T")
