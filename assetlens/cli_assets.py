@@ -4,31 +4,17 @@ POST /v1/assets/bulk."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from assetlens.cli_library import DataDir, IndexNow, Workspace, _library, _then_index, console
-from assetlens.domain import Asset, AssetType
+from assetlens.domain import Asset, AssetType, BulkAction
 
 assets_app = typer.Typer(help="List assets, star them, and change many at once.",
                          no_args_is_help=True)
 
-
-
-class Action(StrEnum):
-    """`assets bulk ACTION`: the values of the core's BulkAction (imported lazily, with the
-    rest of the services, so that `--help` stays fast)."""
-
-    TAG = "tag"
-    UNTAG = "untag"
-    MOVE = "move"
-    FAVORITE = "favorite"
-    UNFAVORITE = "unfavorite"
-    DELETE = "delete"
-    RESTORE = "restore"
 
 
 Types = Annotated[list[AssetType] | None, typer.Option(
@@ -111,7 +97,7 @@ def _star(asset_id: str, starred: bool, workspace: str, data_dir: Path | None,
 
 @assets_app.command("bulk")
 def assets_bulk(
-    action: Annotated[Action, typer.Argument(help="what to do to each asset")],
+    action: Annotated[BulkAction, typer.Argument(help="what to do to each asset")],
     ids: Annotated[list[str] | None, typer.Option(
         "--ids", help="asset ids (repeatable, or comma-separated)")] = None,
     query: Annotated[str | None, typer.Option(

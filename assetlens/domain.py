@@ -43,6 +43,18 @@ class Source(StrEnum):
     URL = "url"
 
 
+class BulkAction(StrEnum):
+    """What `POST /v1/assets/bulk` (and `assetlens assets bulk`) does to each asset."""
+
+    TAG = "tag"
+    UNTAG = "untag"
+    MOVE = "move"
+    FAVORITE = "favorite"
+    UNFAVORITE = "unfavorite"
+    DELETE = "delete"
+    RESTORE = "restore"
+
+
 class LoRA(BaseModel):
     name: str
     weight: float | None = None

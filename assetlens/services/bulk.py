@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assetlens.config import Settings
-from assetlens.domain import Asset
+from assetlens.domain import Asset, BulkAction
 from assetlens.errors import AssetlensError, InvalidInput
 from assetlens.normalize import normalize_tags
 from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, Filters
@@ -25,16 +24,6 @@ MAX_BULK_IDS = 1000
 MAX_BULK_TAGS = 100
 # Stable under concurrent inserts and independent of scoring, unlike relevance order.
 _RESOLVE_SORT = "created_at:desc"
-
-
-class BulkAction(StrEnum):
-    TAG = "tag"
-    UNTAG = "untag"
-    MOVE = "move"
-    FAVORITE = "favorite"
-    UNFAVORITE = "unfavorite"
-    DELETE = "delete"
-    RESTORE = "restore"
 
 
 class BulkQuery(BaseModel):

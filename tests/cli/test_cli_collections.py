@@ -11,9 +11,7 @@ from typer.testing import CliRunner, Result
 
 from assetlens.bootstrap import build
 from assetlens.cli import app
-from assetlens.cli_assets import Action
 from assetlens.ingest import ingest_files
-from assetlens.services.bulk import BulkAction
 from tests.conftest import make_settings
 
 runner = CliRunner()
@@ -227,7 +225,3 @@ def test_assets_bulk_refuses_a_malformed_request(seeded: tuple[Cli, dict[str, st
         assert result.exit_code == 1, args
         assert message in flat(result.stderr), (args, result.stderr)
         assert result.stdout == ""
-
-
-def test_the_cli_actions_are_the_services() -> None:
-    assert [a.value for a in Action] == [a.value for a in BulkAction]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from assetlens.bootstrap import Container, build
-from assetlens.domain import Asset, AssetStatus, AssetType
+from assetlens.domain import Asset, AssetStatus, AssetType, BulkAction
 from assetlens.errors import InvalidInput
 from assetlens.manifests import Manifests
 from assetlens.ports import ObjectInfo
 from assetlens.query import IndexDoc
-from assetlens.services.bulk import BulkAction, BulkQuery, BulkRequest
+from assetlens.services.bulk import BulkQuery, BulkRequest
 from tests.conftest import make_settings
 from tests.fakes import FakeObjectStore
 
