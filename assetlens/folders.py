@@ -12,6 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 
 from assetlens import layout
+from assetlens.documents import put_document
 from assetlens.domain import new_id, utcnow
 from assetlens.errors import (
     Conflict,
@@ -195,12 +196,7 @@ class FolderCatalog:
             result = mutate(tree)
             data = tree.model_dump_json().encode()
             try:
-                if etag is None:
-                    self._store.put_bytes(key, data, content_type="application/json",
-                                          create_only=True)
-                else:
-                    self._store.put_bytes(key, data, content_type="application/json",
-                                          if_match=etag)
+                put_document(self._store, key, data, etag)
             except PreconditionFailed:
                 continue
             return result

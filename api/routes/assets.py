@@ -13,14 +13,16 @@ from starlette.concurrency import run_in_threadpool
 
 from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
-from api.multipart import read_form
+from api.multipart import Form, read_form
 from api.openapi import problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from assetlens.services.asset_inputs import AssetPatch, UploadForm, parse_json_object
+from assetlens.services.assets import Submitted
 from assetlens.signing import Disposition
+from assetlens.spool import Spooled
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
@@ -61,13 +63,8 @@ def upload_limit_for(container: ContainerDep) -> Any:
 async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
                  wait: WaitFlag = False) -> JSONResponse:
     settings = container.settings
-    form = await read_form(
-        request, spool_dir=settings.data_dir / "tmp" / "uploads", file_field="file",
-        file_limit=upload_limit_for(container), max_field_bytes=settings.max_form_field_bytes,
-    )
+    form, file = await read_upload(request, container)
     try:
-        if form.file is None:
-            raise InvalidInput("the multipart field `file` is required")
         fields = form.fields
         metadata = parse_json_object(fields["metadata"], max_depth=settings.max_json_depth,
                                      what="metadata") if fields.get("metadata") else {}
@@ -77,13 +74,33 @@ async def upload(request: Request, workspace: WriteWorkspace, container: Contain
             prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
             source=fields.get("source"),
         )
-        submitted = await run_in_threadpool(container.assets.submit, workspace, form.file,
+        submitted = await run_in_threadpool(container.assets.submit, workspace, file,
                                             upload_form)
     finally:
         form.discard()
+    return await submitted_response(container, submitted, wait)
+
+
+async def read_upload(request: Request, container: ContainerDep) -> tuple[Form, Spooled]:
+    """The multipart body of an upload or a new version, spooled under the per-type limits,
+    and its required `file`. Call `form.discard()` when done."""
+    settings = container.settings
+    form = await read_form(
+        request, spool_dir=settings.data_dir / "tmp" / "uploads", file_field="file",
+        file_limit=upload_limit_for(container), max_field_bytes=settings.max_form_field_bytes,
+    )
+    if form.file is None:
+        form.discard()
+        raise InvalidInput("the multipart field `file` is required")
+    return form, form.file
+
+
+async def submitted_response(container: ContainerDep, submitted: Submitted,
+                             wait: bool) -> JSONResponse:
+    """201 with the new asset (searchable first with `wait`); under the `link` duplicate
+    policy nothing new was stored: 200 with the original and `X-Duplicate-Of`."""
     asset = submitted.asset
     if submitted.linked:
-        # The workspace links duplicates: nothing new was stored, here is the original.
         response = asset_response(asset)
         response.headers["X-Duplicate-Of"] = asset.id
         return response

@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContainerDep, WriteWorkspace
 from api.link_schemas import UrlImportIn
 from api.openapi import problem_responses
-from api.routes.assets import WaitFlag, asset_response
-from api.routes.assets import wait_indexed as wait_for_index
+from api.routes.assets import WaitFlag, submitted_response
 from api.schemas import AssetOut
 from assetlens.services.asset_inputs import UploadForm
 
@@ -33,12 +32,4 @@ async def from_url(body: Annotated[UrlImportIn, Body()], workspace: WriteWorkspa
                       type=body.type)
     submitted = await run_in_threadpool(container.url_import.import_url, workspace, body.url,
                                         form)
-    asset = submitted.asset
-    if submitted.linked:
-        # As for uploads: the workspace links duplicates, so here is the original.
-        response = asset_response(asset)
-        response.headers["X-Duplicate-Of"] = asset.id
-        return response
-    if wait:
-        asset = await wait_for_index(container, asset)
-    return asset_response(asset, status=201)
+    return await submitted_response(container, submitted, wait)

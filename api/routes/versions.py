@@ -18,12 +18,10 @@ from api.lifecycle_schemas import (
     VersionOut,
     VersionsOut,
 )
-from api.multipart import read_form
 from api.openapi import problem_responses
-from api.routes.assets import WaitFlag, upload_limit_for, wait_indexed
+from api.routes.assets import WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
-from assetlens.errors import InvalidInput
 from assetlens.versions import MAX_CHANGE_DESCRIPTION, VersionRecord
 
 router = APIRouter(prefix="/v1/assets/{asset_id}/versions", tags=["versions"])
@@ -58,16 +56,10 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
                      "change_description": {"type": "string"}}}}}}})
 async def create_version(asset_id: str, request: Request, workspace: WriteWorkspace,
                          container: ContainerDep, wait: WaitFlag = False) -> NewVersionOut:
-    settings = container.settings
-    form = await read_form(
-        request, spool_dir=settings.data_dir / "tmp" / "uploads", file_field="file",
-        file_limit=upload_limit_for(container), max_field_bytes=settings.max_form_field_bytes,
-    )
+    form, file = await read_upload(request, container)
     try:
-        if form.file is None:
-            raise InvalidInput("the multipart field `file` is required")
         asset, record = await run_in_threadpool(
-            container.versions.upload, workspace, asset_id, form.file,
+            container.versions.upload, workspace, asset_id, file,
             form.fields.get("change_description", ""))
     finally:
         form.discard()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from assetlens import layout
+from assetlens.documents import put_document
 from assetlens.errors import AssetlensError, ObjectNotFound, PreconditionFailed
 from assetlens.ports import ObjectStore
 from assetlens.schedule import claim_turn
@@ -186,12 +187,7 @@ class UsageService:
             data = summary.model_dump_json().encode()
             key = layout.usage_summary_key(workspace)
             try:
-                if etag is None:
-                    self._store.put_bytes(key, data, content_type="application/json",
-                                          create_only=True)
-                else:
-                    self._store.put_bytes(key, data, content_type="application/json",
-                                          if_match=etag)
+                put_document(self._store, key, data, etag)
             except PreconditionFailed:
                 keys = list(self._store.list_keys(layout.usage_batch_prefix(workspace)))
                 continue
