@@ -7,7 +7,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetlens.errors import AssetlensError, PayloadTooLarge
-from assetlens.jsonguard import check_json_depth
+from assetlens.jsonguard import check_json_depth, check_surrogates
 
 # The only routes that take uploads; every other body is small JSON.
 UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image")})
@@ -46,6 +46,7 @@ class BodyLimitMiddleware:
             # Counting brackets in C first: only a body that could be too deep is scanned.
             if body and body.count(b"[") + body.count(b"{") > self.json_depth:
                 check_json_depth(body, self.json_depth)
+            check_surrogates(body)
         except AssetlensError as exc:
             await _reject(send, exc)
             return

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -67,7 +68,10 @@ async def read_form(
                 await _feed(parser, state, bytes(pending))
                 pending.clear()
         await _feed(parser, state, bytes(pending))
-        parser.finalize()
+        try:
+            parser.finalize()
+        except MultipartParseError as exc:
+            raise InvalidInput(f"malformed multipart body: {exc}") from exc
         state.raise_pending()
         if not state.finished:
             raise InvalidInput("truncated multipart body")
@@ -82,7 +86,10 @@ async def _feed(parser: MultipartParser, state: _State, data: bytes) -> None:
     # Parsing, hashing and disk writes run in a worker thread: a large upload must not
     # stall the event loop that serves everyone else.
     if data:
-        await run_in_threadpool(parser.write, data)
+        try:
+            await run_in_threadpool(parser.write, data)
+        except MultipartParseError as exc:
+            raise InvalidInput(f"malformed multipart body: {exc}") from exc
     state.raise_pending()
 
 

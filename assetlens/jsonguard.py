@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from assetlens.errors import InvalidInput
 
 
@@ -31,3 +33,29 @@ def check_json_depth(text: str | bytes, max_depth: int, what: str = "JSON body")
                 raise InvalidInput(f"{what} is nested deeper than {max_depth} levels")
         elif byte in (0x5D, 0x7D):
             depth -= 1
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD]([89abAB]|[c-fC-F])[0-9a-fA-F]{2}")
+_LOW_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def check_surrogates(text: str | bytes, what: str = "JSON body") -> None:
+    """Raise InvalidInput when a string escapes half of a UTF-16 surrogate pair (`"\\ud800"`).
+
+    json.loads accepts it, but the value can never be encoded as UTF-8 again: every store,
+    index and response would fail on it later, after a write may have been committed.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if b"\\u" not in data:
+        return
+    position = 0
+    while match := _SURROGATE_ESCAPE.search(data, position):
+        start = match.start()
+        position = match.end()
+        backslashes = len(data[:start]) - len(data[:start].rstrip(b"\\"))
+        if backslashes % 2:
+            continue  # `\\ud800`: an escaped backslash followed by plain text
+        if match.group(1) in b"89abAB" and _LOW_SURROGATE_ESCAPE.match(data, position):
+            position += 6  # a whole pair
+            continue
+        raise InvalidInput(f"{what} holds a lone UTF-16 surrogate")

@@ -13,7 +13,7 @@ from assetlens import media
 from assetlens.config import Settings
 from assetlens.domain import AssetType, Generation, Source
 from assetlens.errors import InvalidInput, PayloadTooLarge
-from assetlens.jsonguard import check_json_depth
+from assetlens.jsonguard import check_json_depth, check_surrogates
 from assetlens.normalize import display_name
 from assetlens.query import index_cost
 from assetlens.services.duplicate_policy import PolicyName
@@ -25,6 +25,7 @@ MAX_DESCRIPTION = 10_000
 def parse_json_object(text: str, *, max_depth: int, what: str) -> dict[str, Any]:
     """A JSON object from untrusted text, refusing deep nesting before it costs anything."""
     check_json_depth(text, max_depth, what)
+    check_surrogates(text, what)
     try:
         value = json.loads(text)
     except ValueError as exc:

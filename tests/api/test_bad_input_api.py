@@ -132,6 +132,39 @@ def test_truncated_multipart_body_is_refused(api: Api) -> None:
     assert response.status_code == 422
 
 
+def test_malformed_part_headers_are_refused_and_the_server_stays_usable(api: Api) -> None:
+    before = api.search(limit=1).json()["total"]
+    for header in (b"broken header without a colon", b"Content-Disposition form-data\rx"):
+        body = b"--zz\r\n" + header + b"\r\n\r\nx\r\n--zz--\r\n"
+        response = api.http.post("/v1/assets", content=body,
+                                 headers={"Content-Type": "multipart/form-data; boundary=zz"})
+        assert response.status_code == 422, response.text
+        assert "malformed multipart" in response.json()["detail"]
+    assert api.search(limit=1).json()["total"] == before
+
+
+LONE = '"\\ud800"'  # the JSON text of a string holding half a surrogate pair
+
+
+def test_lone_surrogates_are_refused_everywhere_json_enters(api: Api) -> None:
+    search = api.http.post("/v1/search", content=f'{{"filters": {{"tags": [{LONE}]}}}}',
+                           headers={"Content-Type": "application/json"})
+    assert search.status_code == 422, search.text
+    assert "surrogate" in search.json()["detail"]
+    uploaded = api.upload("s.png", png((3, 9, 9), pattern=2)).json()
+    patch = api.http.patch(f"/v1/assets/{uploaded['id']}", content=f'{{"tags": [{LONE}]}}',
+                           headers={"Content-Type": "application/json"})
+    assert patch.status_code == 422, patch.text
+    assert api.http.get(f"/v1/assets/{uploaded['id']}").json()["revision"] == \
+        uploaded["revision"]  # nothing changed
+    meta = api.upload("s.png", png((3, 9, 8), pattern=2), metadata=f'{{"model": {LONE}}}')
+    assert meta.status_code == 422, meta.text
+    # A whole pair (an emoji written as escapes) is fine.
+    pair = api.http.post("/v1/search", content='{"q": "\\ud83e\\udd8a"}',
+                         headers={"Content-Type": "application/json"})
+    assert pair.status_code == 200, pair.text
+
+
 def test_client_cannot_forge_server_side_provenance(api: Api) -> None:
     forged = api.upload("f.png", png((7, 7, 1)), metadata=json.dumps(
         {"c2pa": {"validation_state": "Valid"}, "ai_generated": False}))
