@@ -57,22 +57,33 @@ class UiBundle:
 
     def __init__(self, root: Path = UI_DIR) -> None:
         self._root = root.resolve()
-        self._cache: dict[str, UiFile | None] = {}
+        self._cache: dict[str, UiFile] = {}
+        self._index: UiFile | None = None
         self._lock = threading.Lock()
 
     def get(self, relative: str) -> UiFile | None:
         """The file at `relative` (a URL path below the UI root), or None when there is
         none, it has an unknown type, or the path tries to leave the root."""
         with self._lock:
-            if relative not in self._cache:
-                self._cache[relative] = self._load(relative)
-            return self._cache[relative]
+            found = self._cache.get(relative)
+        if found is None:
+            # Misses are not cached: any client could grow the cache with made-up paths.
+            found = self._load(relative)
+            if found is not None:
+                with self._lock:
+                    self._cache[relative] = found
+        return found
 
     def index(self) -> UiFile | None:
         """index.html with `{{v:PATH}}` placeholders replaced by content versions, so the
         page names immutable URLs of its stylesheet and entry script, and `{{modulepreload}}`
         by a `<link rel="modulepreload">` per module, so the browser fetches the whole module
         graph at once instead of discovering it import by import."""
+        if self._index is None:
+            self._index = self._build_index()
+        return self._index
+
+    def _build_index(self) -> UiFile | None:
         page = self.get("index.html")
         if page is None:
             return None

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from assetlens.domain import Asset, AssetStatus, AssetType
 from assetlens.errors import InvalidInput
@@ -199,20 +199,13 @@ class Filters(BaseModel):
                 raise ValueError(f"created_month values are YYYY-MM months, not {month[:20]!r}")
         return value
 
-    @field_validator("size_range", mode="after")
+    @field_validator("size_range", "cost_range", mode="after")
     @classmethod
-    def _size_labels(cls, value: list[str]) -> list[str]:
+    def _bucket_labels(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        allowed = SIZE_LABELS if info.field_name == "size_range" else COST_LABELS
         for label in value:
-            if label not in SIZE_LABELS:
-                raise ValueError(f"size_range values are one of {', '.join(SIZE_LABELS)}")
-        return value
-
-    @field_validator("cost_range", mode="after")
-    @classmethod
-    def _cost_labels(cls, value: list[str]) -> list[str]:
-        for label in value:
-            if label not in COST_LABELS:
-                raise ValueError(f"cost_range values are one of {', '.join(COST_LABELS)}")
+            if label not in allowed:
+                raise ValueError(f"{info.field_name} values are one of {', '.join(allowed)}")
         return value
 
     def effective_status(self) -> list[AssetStatus]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -94,3 +95,16 @@ def test_bundle_refuses_paths_that_leave_its_root() -> None:
     assert bundle.get("index.html") is not None
     for path in ("../app.py", "/etc/passwd", "js/../../app.py", "js\\..\\x.js", "a\0.js"):
         assert bundle.get(path) is None
+
+
+def test_bundle_keeps_only_files_it_serves(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<p>{{v:app.css}}</p>{{modulepreload}}")
+    (tmp_path / "app.css").write_text("p{}")
+    bundle = UiBundle(tmp_path)
+    for n in range(200):  # made-up paths must not grow the cache
+        assert bundle.get(f"nope-{n}.js") is None
+    assert bundle.get("app.css") is not None
+    page = bundle.index()
+    assert page is not None and b"nope" not in page.body and b"{{" not in page.body
+    assert bundle.index() is page  # built once
+    assert len(bundle._cache) <= 2
