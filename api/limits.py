@@ -100,7 +100,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _reject(send: Send, exc: AssetlensError) -> None:
     body = json.dumps({"type": f"https://assetlens.dev/problems/{type(exc).__name__.lower()}",
-                       "title": exc.title, "status": exc.status, "detail": exc.detail}).encode()
+                       "title": exc.title, "status": exc.status, "detail": exc.detail,
+                       **exc.extra}).encode()
     await send({"type": "http.response.start", "status": exc.status,
                 "headers": [(b"content-type", b"application/problem+json"),
                             (b"content-length", str(len(body)).encode())]})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from assetlens.errors import InvalidInput
 
@@ -39,15 +41,32 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD]([89abAB]|[c-fC-F])[0-9a-fA-F]{2}")
 _LOW_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def check_surrogates(text: str | bytes, what: str = "JSON body") -> None:
-    """Raise InvalidInput when a string escapes half of a UTF-16 surrogate pair (`"\\ud800"`).
+def check_surrogates(text: str | bytes, what: str = "JSON body",
+                     loc: tuple[str, ...] = ("body",)) -> None:
+    """Raise InvalidInput, naming the field, when a string escapes half of a UTF-16
+    surrogate pair (`"\\ud800"`).
 
     json.loads accepts it, but the value can never be encoded as UTF-8 again: every store,
-    index and response would fail on it later, after a write may have been committed.
+    index and response would fail on it later, after a write may have been committed. The
+    scan of the raw text is cheap; only a body that has such an escape is parsed to name it.
     """
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    if b"\\u" not in data:
+    if b"\\u" not in data or not _has_lone_escape(data):
         return
+    try:
+        path = _surrogate_path(json.loads(data))
+    except ValueError:
+        return  # not JSON at all: the parser that follows says so
+    if path is None:
+        return
+    where = ".".join(str(p) for p in (*loc, *path))
+    error = InvalidInput(f"{where}: {what} holds a lone UTF-16 surrogate")
+    error.extra["errors"] = [{"loc": [*loc, *map(str, path)],
+                              "msg": "a lone UTF-16 surrogate is not text"}]
+    raise error
+
+
+def _has_lone_escape(data: bytes) -> bool:
     position = 0
     while match := _SURROGATE_ESCAPE.search(data, position):
         start = match.start()
@@ -58,4 +77,28 @@ def check_surrogates(text: str | bytes, what: str = "JSON body") -> None:
         if match.group(1) in b"89abAB" and _LOW_SURROGATE_ESCAPE.match(data, position):
             position += 6  # a whole pair
             continue
-        raise InvalidInput(f"{what} holds a lone UTF-16 surrogate")
+        return True
+    return False
+
+
+def _surrogate_path(value: Any) -> list[str | int] | None:
+    """Where in a parsed JSON value a string (or key) holds a lone surrogate."""
+    if isinstance(value, str):
+        return None if _encodable(value) else []
+    items: Any = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and not _encodable(key):
+            return [key.encode("utf-8", "replace").decode()]
+        inner = _surrogate_path(item)
+        if inner is not None:
+            return [key, *inner]
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

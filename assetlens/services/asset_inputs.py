@@ -25,7 +25,7 @@ MAX_DESCRIPTION = 10_000
 def parse_json_object(text: str, *, max_depth: int, what: str) -> dict[str, Any]:
     """A JSON object from untrusted text, refusing deep nesting before it costs anything."""
     check_json_depth(text, max_depth, what)
-    check_surrogates(text, what)
+    check_surrogates(text, what, loc=("body", what))
     try:
         value = json.loads(text)
     except ValueError as exc:

@@ -26,3 +26,10 @@ def test_pairs_escaped_backslashes_and_plain_text_pass(text: str) -> None:
     check_surrogates(text)
     check_surrogates(text.encode())
     json.loads(text)
+
+
+def test_the_refusal_names_the_field() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_surrogates(r'{"filters": {"tags": ["ok", "\ud800"]}}')
+    assert refused.value.extra["errors"][0]["loc"] == ["body", "filters", "tags", "1"]
+    assert refused.value.detail.startswith("body.filters.tags.1:")
