@@ -208,7 +208,7 @@ def build(
         trash=trash,
         maintenance=maintenance,
         usage=usage,
-        stats=StatsService(index, usage, assets.manifests),
-        links=LinkService(settings, store, assets, secret),
+        stats=StatsService(index, usage, assets.manifests, store),
+        links=LinkService(settings, store, assets, versions, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
     )
