@@ -18,6 +18,7 @@ from assetlens.access import Scope, ordered
 from assetlens.cli_assets import assets_app
 from assetlens.cli_collections import collections_app
 from assetlens.cli_library import folders_app, tags_app
+from assetlens.cli_models import models_app
 from assetlens.config import Settings, StoreBackend
 from assetlens.errors import InvalidInput, Unavailable
 
@@ -32,6 +33,7 @@ app.add_typer(folders_app, name="folders")
 app.add_typer(tags_app, name="tags")
 app.add_typer(collections_app, name="collections")
 app.add_typer(assets_app, name="assets")
+app.add_typer(models_app, name="models")
 console = Console(stderr=True)
 
 T = TypeVar("T")

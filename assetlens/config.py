@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     clip_device: str = "cpu"
     clip_batch_size: int = 16
     clip_threads: int = 0
+    # torch | onnx | onnx-int8 | auto (what `assetlens models prepare` measured fastest
+    # here among the runtimes agreeing with torch; torch until it has run). See
+    # embeddings/runtimes.py.
+    clip_runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    clip_onnx_dir: Path | None = Field(
+        default=None, description="where ONNX exports are kept (default <data_dir>/models/onnx)"
+    )
 
     # Upload limits (bytes) per asset type; DESIGN.md defaults.
     max_image_bytes: int = 10 * MB
