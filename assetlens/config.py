@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
 
     # Elasticsearch
+    # One node's URL, or several separated by commas (a cluster: requests go round-robin and
+    # a node that fails is set aside while the others answer).
     es_url: str = "http://127.0.0.1:9200"
     es_index: str = "assetlens"
     es_api_key: SecretStr | None = None
@@ -132,6 +134,11 @@ class Settings(BaseSettings):
     # Folders: nesting levels below the root, and folders per workspace (one tree document).
     max_folder_depth: int = Field(default=32, ge=1, le=256)
     max_folders: int = Field(default=10_000, ge=1, le=30_000)
+
+    @property
+    def es_nodes(self) -> list[str]:
+        """The Elasticsearch node URLs `es_url` lists."""
+        return [url.strip() for url in self.es_url.split(",") if url.strip()]
 
     @property
     def indexer_in_process(self) -> bool:
