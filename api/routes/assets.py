@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.content import caller_channel, content_response, preview_response, usage_hook
-from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
+from api.deps import ContainerDep, Reader, ReadWorkspace, UploadSlot, WriteWorkspace
 from api.multipart import Form, read_form
 from api.openapi import problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
@@ -51,6 +51,7 @@ def upload_limit_for(container: ContainerDep) -> Any:
 
 
 @router.post("", status_code=201, summary="Upload an asset (multipart)",
+             dependencies=[UploadSlot],
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary"},

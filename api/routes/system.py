@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ipaddress import ip_address
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContainerDep
-from assetlens.errors import AssetlensError
+from api.deps import ContainerDep, bearer
+from assetlens.access import Scope
+from assetlens.errors import AssetlensError, Forbidden, Unauthorized
+from assetlens.prometheus import CONTENT_TYPE
 
 router = APIRouter(tags=["system"])
 
@@ -41,6 +44,31 @@ async def ready(container: ContainerDep) -> JSONResponse:
                         headers=None if ok else {"Retry-After": "5"})
 
 
-@router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics_allowed(
+    request: Request, container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """`metrics_access`: public, loopback clients only (the default), or admin keys."""
+    access = container.settings.metrics_access
+    if access == "public":
+        return
+    if access == "loopback":
+        host = request.client.host if request.client else ""
+        try:
+            if ip_address(host).is_loopback:
+                return
+        except ValueError:
+            pass
+        raise Forbidden("metrics are served to loopback clients only (metrics_access)")
+    if credentials is None or not credentials.credentials.strip():
+        raise Unauthorized("send `Authorization: Bearer <admin api key>`")
+    caller = await run_in_threadpool(container.keys.identify, credentials.credentials.strip())
+    if not caller.allows(Scope.ADMIN):
+        raise Forbidden("metrics need an API key with the `admin` scope")
+
+
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_allowed)])
+async def metrics(container: ContainerDep) -> Response:
+    """Prometheus text format: this process's application metrics (docs/OPERATIONS.md)."""
+    body = await run_in_threadpool(container.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)
