@@ -99,7 +99,8 @@ class ObservabilityMiddleware:
             access_log.info(
                 "%s %s %d %.1fms", method, route, status, elapsed * 1000,
                 extra={"method": method, "route": route, "status": status,
-                       "duration_ms": round(elapsed * 1000, 1), "key_id": key_id})
+                       "duration_ms": round(elapsed * 1000, 1), "key_id": key_id,
+                       "request_id": rid})
 
 
 def _start_span(tracing: Any, scope: Scope) -> Any:

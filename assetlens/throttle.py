@@ -41,6 +41,11 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self._rate > 0
 
+    @property
+    def keys_tracked(self) -> int:
+        """How many keys have a bucket in memory (bounded by `max_keys`)."""
+        return len(self._buckets)
+
     def admit(self, key: str) -> None:
         """Take a token for `key`, or raise TooManyRequests with the wait until the next."""
         if not self.enabled:
