@@ -58,7 +58,7 @@ def public_detail(detail: str) -> str:
 def _outage_detail(exc: Unavailable) -> str:
     for kind, text in _OUTAGES.items():
         if isinstance(exc, kind):
-            log.warning("%s: %s", text.split(";")[0], exc.detail)
+            log.warning("%s: %s", type(exc).__name__, exc.detail)
             return text
     return exc.detail
 

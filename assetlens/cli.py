@@ -94,6 +94,8 @@ def indexer(data_dir: DataDir = None) -> None:
     settings = _settings(data_dir)
     _logging(settings)
     container = build(settings)
+    if settings.indexer_metrics_port is not None:
+        container.metrics.serve(settings.host, settings.indexer_metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

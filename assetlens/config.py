@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     # GET /metrics: open to anyone who can reach it (`public`), to loopback clients only
     # (`loopback`, the default: a scraper on the host or a sidecar), or to admin keys.
     metrics_access: Literal["public", "loopback", "admin"] = "loopback"
+    # `assetlens indexer` has no API: set a port to serve its metrics on host:port/metrics.
+    indexer_metrics_port: int | None = Field(default=None, ge=1, le=65_535)
     # OpenTelemetry traces over OTLP/HTTP when an endpoint is set (this setting, or the
     # standard OTEL_EXPORTER_OTLP_ENDPOINT); off, and the SDK never imported, otherwise.
     otel_endpoint: str | None = Field(default=None, max_length=2000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,6 +17,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -88,6 +90,13 @@ class PrometheusMetrics:
     def render(self) -> bytes:
         """The text exposition format of everything in the registry."""
         return generate_latest(self.registry)
+
+    def serve(self, host: str, port: int) -> WSGIServer:
+        """Serve this registry on `http://host:port/metrics` from a daemon thread: the
+        indexer worker's own endpoint (it has no API). Call `shutdown()` on the result to
+        stop."""
+        server, _ = start_http_server(port, addr=host, registry=self.registry)
+        return server
 
 
 class _QueueCollector(Collector):

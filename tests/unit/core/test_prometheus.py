@@ -3,12 +3,14 @@ Metrics port recorded by the services."""
 
 from __future__ import annotations
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from assetlens.metrics import TimedEmbedder
 from assetlens.prometheus import PrometheusMetrics
 from assetlens.workqueue import QueueSnapshot, WorkQueue
 from tests.fakes import FakeEmbedder, FakeObjectStore
+from tests.support.server import free_port
 
 
 class Clock:
@@ -108,3 +110,16 @@ def test_the_timed_embedder_reports_each_batch_and_passes_vectors_through() -> N
     assert timed.model_id == inner.model_id
     assert value(metrics, "assetlens_embedder_batch_seconds_count", kind="text") == 1
     assert value(metrics, "assetlens_embedded_items_total", kind="text") == 2
+
+
+def test_a_worker_serves_its_registry_on_a_port_of_its_own() -> None:
+    metrics = PrometheusMetrics("elasticsearch")
+    metrics.indexed("ok", 7)
+    server = metrics.serve("127.0.0.1", free_port())
+    try:
+        host, port = server.server_address[:2]
+        text = httpx.get(f"http://{host!s}:{port}/metrics").text
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 'assetlens_indexed_total{result="ok"} 7.0' in text
