@@ -19,7 +19,7 @@ import logging
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assetlens.logs import request_id
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from assetlens.bootstrap import Container
+    from assetlens.tracing import Tracing
 
 access_log = logging.getLogger("assetlens.access")
 HEADER = "X-Request-ID"
@@ -103,7 +106,7 @@ class ObservabilityMiddleware:
                        "request_id": rid})
 
 
-def _start_span(tracing: Any, scope: Scope) -> Any:
+def _start_span(tracing: Tracing, scope: Scope) -> Span:
     from opentelemetry.propagate import extract
     from opentelemetry.trace import SpanKind
 
@@ -113,7 +116,7 @@ def _start_span(tracing: Any, scope: Scope) -> Any:
         attributes={"http.request.method": scope["method"], "url.path": scope["path"]})
 
 
-def _end_span(span: Any, route: str, method: str, status: int) -> None:
+def _end_span(span: Span, route: str, method: str, status: int) -> None:
     from opentelemetry.trace import Status, StatusCode
 
     span.update_name(f"{method} {route}")

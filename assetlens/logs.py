@@ -18,9 +18,10 @@ from typing import Literal
 request_id: ContextVar[str | None] = ContextVar("assetlens_request_id", default=None)
 
 LogFormat = Literal["auto", "json", "text"]
-# LogRecord attributes that are not "extra" fields given by the caller.
+# LogRecord attributes that are not "extra" fields given by the caller (uvicorn's
+# `color_message` is its message again, with terminal colour codes).
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id", "taskName"}
+    "message", "asctime", "request_id", "taskName", "color_message"}
 
 
 class RequestIdFilter(logging.Filter):

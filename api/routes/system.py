@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from ipaddress import ip_address
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from assetlens.access import Scope
 from assetlens.errors import AssetlensError, Forbidden, Unauthorized
 from assetlens.prometheus import CONTENT_TYPE
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
@@ -26,7 +28,8 @@ def health() -> dict[str, str]:
 
 @router.get("/v1/ready")
 async def ready(container: ContainerDep) -> JSONResponse:
-    """Ready when the object store and the search index answer; reports visual search."""
+    """Ready when the object store and the search index answer (each check `ok` or
+    `unavailable`); reports visual search."""
     checks: dict[str, Any] = {}
     ok = True
     for name, check in (("store", container.store.check), ("index", container.index.check)):
@@ -34,7 +37,9 @@ async def ready(container: ContainerDep) -> JSONResponse:
             await run_in_threadpool(check)
             checks[name] = "ok"
         except AssetlensError as exc:
-            checks[name] = exc.detail
+            # The adapter's text (hosts, paths) is for the log: this endpoint is public.
+            log.warning("readiness: %s unavailable: %s", name, exc.detail)
+            checks[name] = "unavailable"
             ok = False
     embedder = container.embedder
     visual = embedder is not None and await run_in_threadpool(embedder.available)

@@ -237,3 +237,16 @@ def test_a_configured_otlp_endpoint_receives_the_spans(tmp_path: Path) -> None:
     names = [span.name for resource in export.resource_spans
              for scope in resource.scope_spans for span in scope.spans]
     assert "GET /v1/health" in names
+
+
+def test_readiness_names_the_backend_that_is_down_but_not_its_error(
+        leaky: tuple[Api, LeakyStore, Container], caplog: pytest.LogCaptureFixture) -> None:
+    api, store, _ = leaky
+    store.down = True
+    with caplog.at_level(logging.WARNING):
+        ready = httpx.get(f"{api.base_url}/v1/ready")
+    store.down = False
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["store"] == "unavailable"
+    assert "fake store is down" not in ready.text
+    assert "fake store is down" in caplog.text
