@@ -197,7 +197,7 @@ def build(
                           metrics=metrics)
     search = SearchService(index, embedder, assets.manifests, assets.folders, metrics=metrics)
     keys = ApiKeys(store)
-    versions = VersionService(settings, store, assets, blobs)
+    versions = VersionService(settings, store, assets, blobs, metrics=metrics)
     trash = TrashService(settings, store, assets, search)
     maintenance = Maintenance(store, assets.manifests, versions, blobs,
                               interval_seconds=settings.reconcile_interval_seconds)

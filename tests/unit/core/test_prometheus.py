@@ -123,3 +123,13 @@ def test_a_worker_serves_its_registry_on_a_port_of_its_own() -> None:
         server.shutdown()
         server.server_close()
     assert 'assetlens_indexed_total{result="ok"} 7.0' in text
+
+
+def test_a_snapshot_counts_every_item_but_reads_only_a_sample() -> None:
+    store, clock = FakeObjectStore(), Clock()
+    queue = WorkQueue(store, clock=clock)
+    for n in range(3):
+        queue.enqueue("ws", f"{n:032d}")
+        clock.now += 10
+    assert queue.snapshot(sample=1) == QueueSnapshot(3, 30.0)  # the first listed waited 30 s
+    assert queue.snapshot() == QueueSnapshot(3, 30.0)

@@ -18,7 +18,7 @@ from assetlens.query import IndexDoc
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.indexing import Indexer
 from assetlens.services.search import SearchRequest
-from assetlens.spool import spool_file
+from assetlens.spool import Spooled, spool_file
 from indexer.embedded import EmbeddedSearchIndex
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder
@@ -49,16 +49,36 @@ def sample(container: Container, name: str, **labels: str) -> float:
     return container.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-def upload(container: Container, tmp: Path, prompt: str) -> int:
+def png_spool(tmp: Path, name: str, colour: tuple[int, int, int] = (200, 10, 10)) -> Spooled:
     buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), (200, 10, 10)).save(buffer, format="PNG")
+    Image.new("RGB", (32, 32), colour).save(buffer, format="PNG")
     buffer.seek(0)
-    spooled = spool_file(buffer, tmp, f"{prompt}.png", 10_000_000)
+    return spool_file(buffer, tmp, f"{name}.png", 10_000_000)
+
+
+def upload(container: Container, tmp: Path, prompt: str) -> int:
+    spooled = png_spool(tmp, prompt)
     try:
         container.assets.upload("ws", spooled, UploadForm(prompt=prompt))
         return spooled.size
     finally:
         spooled.discard()
+
+
+def test_a_new_version_counts_its_bytes_too(
+        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    container, _ = wired
+    spooled = png_spool(tmp_path, "v1")
+    try:
+        asset = container.assets.upload("ws", spooled, UploadForm())
+    finally:
+        spooled.discard()
+    version = png_spool(tmp_path, "v2", (10, 200, 10))
+    try:
+        container.versions.upload("ws", asset.id, version)
+    finally:
+        version.discard()
+    assert sample(container, "assetlens_upload_bytes_total") == asset.size_bytes + version.size
 
 
 def test_an_upload_indexed_and_searched_is_counted(
