@@ -20,6 +20,7 @@ from api.routes import (
     keys,
     links,
     listing,
+    metrics,
     references,
     search,
     session,
@@ -90,6 +91,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.add_middleware(ObservabilityMiddleware)
     problems.install(app)
     app.include_router(system.router)
+    app.include_router(metrics.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
     app.include_router(url_import.router)  # before /v1/assets/{asset_id}

@@ -107,12 +107,12 @@ ReadWorkspace = Annotated[str, Depends(_read_workspace)]
 WriteWorkspace = Annotated[str, Depends(_write_workspace)]
 
 
-async def _upload_slot(workspace: WriteWorkspace,
-                       container: ContainerDep) -> AsyncIterator[None]:
+async def _upload_workspace(workspace: WriteWorkspace,
+                            container: ContainerDep) -> AsyncIterator[str]:
     with container.upload_slots.slot(workspace):
-        yield
+        yield workspace
 
 
-# Holds one of the workspace's concurrent-upload slots for the request (429 when none is
-# free); declare it on every route that takes an upload.
-UploadSlot = Depends(_upload_slot)
+# The caller's writable workspace, holding one of its concurrent-upload slots for the
+# request (429 when none is free): the workspace of every route that takes an upload.
+UploadWorkspace = Annotated[str, Depends(_upload_workspace)]

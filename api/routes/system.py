@@ -1,20 +1,16 @@
-"""Liveness, readiness and metrics."""
+"""Liveness and readiness (metrics: api/routes/metrics.py)."""
 
 from __future__ import annotations
 
 import logging
-from ipaddress import ip_address
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContainerDep, bearer
-from assetlens.access import Scope
-from assetlens.errors import AssetlensError, Forbidden, Unauthorized
-from assetlens.prometheus import CONTENT_TYPE
+from api.deps import ContainerDep
+from assetlens.errors import AssetlensError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
@@ -28,8 +24,7 @@ def health() -> dict[str, str]:
 
 @router.get("/v1/ready")
 async def ready(container: ContainerDep) -> JSONResponse:
-    """Ready when the object store and the search index answer (each check `ok` or
-    `unavailable`); reports visual search."""
+    """Ready when the object store and the search index answer; reports visual search."""
     checks: dict[str, Any] = {}
     ok = True
     for name, check in (("store", container.store.check), ("index", container.index.check)):
@@ -37,7 +32,7 @@ async def ready(container: ContainerDep) -> JSONResponse:
             await run_in_threadpool(check)
             checks[name] = "ok"
         except AssetlensError as exc:
-            # The adapter's text (hosts, paths) is for the log: this endpoint is public.
+            # This endpoint is public: the adapter's text (hosts, paths) is for the log.
             log.warning("readiness: %s unavailable: %s", name, exc.detail)
             checks[name] = "unavailable"
             ok = False
@@ -47,33 +42,3 @@ async def ready(container: ContainerDep) -> JSONResponse:
     body = {"status": "ready" if ok else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ok else 503,
                         headers=None if ok else {"Retry-After": "5"})
-
-
-async def metrics_allowed(
-    request: Request, container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """`metrics_access`: public, loopback clients only (the default), or admin keys."""
-    access = container.settings.metrics_access
-    if access == "public":
-        return
-    if access == "loopback":
-        host = request.client.host if request.client else ""
-        try:
-            if ip_address(host).is_loopback:
-                return
-        except ValueError:
-            pass
-        raise Forbidden("metrics are served to loopback clients only (metrics_access)")
-    if credentials is None or not credentials.credentials.strip():
-        raise Unauthorized("send `Authorization: Bearer <admin api key>`")
-    caller = await run_in_threadpool(container.keys.identify, credentials.credentials.strip())
-    if not caller.allows(Scope.ADMIN):
-        raise Forbidden("metrics need an API key with the `admin` scope")
-
-
-@router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_allowed)])
-async def metrics(container: ContainerDep) -> Response:
-    """Prometheus text format: this process's application metrics (docs/OPERATIONS.md)."""
-    body = await run_in_threadpool(container.metrics.render)
-    return Response(body, media_type=CONTENT_TYPE)

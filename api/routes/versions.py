@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.content import content_response
-from api.deps import ContainerDep, ReadWorkspace, UploadSlot, WriteWorkspace
+from api.deps import ContainerDep, ReadWorkspace, UploadWorkspace, WriteWorkspace
 from api.lifecycle_schemas import (
     FieldChangeOut,
     NewVersionOut,
@@ -47,14 +47,14 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
                        items=[VersionOut.of(v, history.asset) for v in history.versions])
 
 
-@router.post("", status_code=201, operation_id="versions_create", dependencies=[UploadSlot],
+@router.post("", status_code=201, operation_id="versions_create",
              summary="Upload a new current version (multipart `file`, `change_description`)",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary"},
                      "change_description": {"type": "string"}}}}}}})
-async def create_version(asset_id: str, request: Request, workspace: WriteWorkspace,
+async def create_version(asset_id: str, request: Request, workspace: UploadWorkspace,
                          container: ContainerDep, wait: WaitFlag = False) -> NewVersionOut:
     form, file = await read_upload(request, container)
     try:
