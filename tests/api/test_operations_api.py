@@ -216,3 +216,14 @@ def test_uploads_past_the_workspace_slots_get_429_and_a_hang_up_is_logged_at_inf
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert not any(spool.glob("*")), "the half-received upload's spool file is removed"
     assert api.upload("third.png", png((7, 7, 7))).status_code == 201
+
+
+def test_a_browser_session_spends_the_bucket_of_the_key_it_signed_in_with(ops: Live) -> None:
+    api = client(ops)
+    with httpx.Client(base_url=api.base_url, timeout=60) as browser:
+        signed_in = browser.post("/v1/session", json={"api_key": api.key})
+        assert signed_in.status_code == 200  # signing in is not counted
+        statuses = [api.http.get("/v1/assets").status_code for _ in range(BURST // 2)]
+        statuses += [browser.get("/v1/assets").status_code for _ in range(BURST)]
+    assert statuses[:BURST] == [200] * BURST
+    assert 429 in statuses[BURST:]
