@@ -24,10 +24,11 @@ from assetlens.logs import request_id
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 _TYPE_BASE = "https://assetlens.dev/problems/"
-# An absolute filesystem path of two or more segments (POSIX, or a Windows drive), not
-# preceded by a word character, a colon or a slash, so URLs and API paths (/v1/…) stay.
+# An absolute (or home-relative) filesystem path of two or more segments, or one on a
+# Windows drive; not preceded by a word character, a colon or a slash, so URLs and API
+# paths (/v1/…) stay.
 _SERVER_PATH = re.compile(
-    r"(?<![\w:/.~-])(?:/(?!v1/)[^\s/'\"`,;:()<>]+){2,}/?"
+    r"(?<![\w:/.~-])~?(?:/(?!v1/)[^\s/'\"`,;:()<>]+){2,}/?"
     r"|\b[A-Za-z]:\\[^\s'\"`,;]+")
 # What a backend outage is called in public: the adapter's own text (hosts, file paths,
 # library messages) goes to the log with the request id instead.

@@ -145,6 +145,7 @@ def test_paths_in_any_problem_detail_are_scrubbed() -> None:
 
     assert public_detail("cannot read /home/al/data/store/x.json") == "cannot read <path>"
     assert public_detail(r"cannot read C:\assetlens\data\x.json") == "cannot read <path>"
+    assert public_detail("no weights in ~/.cache/clip/model.pt") == "no weights in <path>"
     kept = ("sign in with POST /v1/session", "see https://example.com/a/b",
             "expected multipart/form-data", "a/b/c is relative")
     for text in kept:
