@@ -135,6 +135,25 @@ class Settings(BaseSettings):
     max_folder_depth: int = Field(default=32, ge=1, le=256)
     max_folders: int = Field(default=10_000, ge=1, le=30_000)
 
+    # Operations (docs/OPERATIONS.md). Logs: JSON lines, text, or auto (text on a
+    # terminal, JSON otherwise).
+    log_format: Literal["auto", "json", "text"] = "auto"
+    # GET /metrics: open to anyone who can reach it (`public`), to loopback clients only
+    # (`loopback`, the default: a scraper on the host or a sidecar), or to admin keys.
+    metrics_access: Literal["public", "loopback", "admin"] = "loopback"
+    # `assetlens indexer` has no API: set a port to serve its metrics on host:port/metrics.
+    indexer_metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    # OpenTelemetry traces over OTLP/HTTP when an endpoint is set (this setting, or the
+    # standard OTEL_EXPORTER_OTLP_ENDPOINT); off, and the SDK never imported, otherwise.
+    otel_endpoint: str | None = Field(default=None, max_length=2000)
+    otel_service_name: str = "assetlens"
+    # Per API key: requests a second and the burst saved up (0 turns the limit off).
+    rate_limit_per_second: float = Field(default=0.0, ge=0.0)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    # Uploads (new assets, versions, URL imports) running at once per workspace; the
+    # excess answers 429 with Retry-After at once (0 turns the limit off).
+    max_concurrent_uploads: int = Field(default=8, ge=0)
+
     @property
     def es_nodes(self) -> list[str]:
         """The Elasticsearch node URLs `es_url` lists."""
