@@ -120,8 +120,9 @@ def install(app: FastAPI) -> None:
 
 def refine(document: dict[str, Any]) -> None:
     """Replace FastAPI's default 422 (`HTTPValidationError`, a shape the API never sends)
-    with the `ValidationProblem` it does send, and add the problem schemas to the
-    components. In place."""
+    with the `ValidationProblem` it does send, document the 413 the body limit answers on
+    every operation that takes a body (api/limits.py, before any route runs), and add the
+    problem schemas to the components. In place."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _, defs = models_json_schema([(Problem, "validation"), (ValidationProblem, "validation")],
                                  ref_template=_REF)
@@ -131,5 +132,7 @@ def refine(document: dict[str, Any]) -> None:
             responses = operation.get("responses", {})
             if "422" in responses:
                 responses["422"] = _problem_response(422)
+            if "requestBody" in operation:
+                responses.setdefault("413", _problem_response(413))
     for default in ("HTTPValidationError", "ValidationError"):
         schemas.pop(default, None)

@@ -4,6 +4,7 @@ responses (successes and errors) are documented and match their documented schem
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,14 +32,23 @@ def document(live: tuple[str, Container]) -> dict[str, Any]:
     return served
 
 
+@pytest.fixture(scope="session")
+def generated_clients() -> dict[str, ModuleType]:
+    """Generated packages by the SHA-256 of their document: both backends serve the same
+    one, and generating costs seconds of CI time."""
+    return {}
+
+
 @pytest.fixture(scope="module")
-def generated(live: tuple[str, Container],
-              tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """The client package generated from this server's `/openapi.json` (a name of its own
-    per backend, so both stay importable in one run)."""
+def generated(live: tuple[str, Container], tmp_path_factory: pytest.TempPathFactory,
+              generated_clients: dict[str, ModuleType]) -> ModuleType:
+    """The client package generated from this server's `/openapi.json`."""
     raw = httpx.get(f"{live[0]}/openapi.json", timeout=60).content
-    package = f"assetlens_client_{uuid.uuid4().hex[:8]}"
-    return openapi_client.generate(raw, Path(tmp_path_factory.mktemp("client")), package)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest not in generated_clients:
+        generated_clients[digest] = openapi_client.generate(
+            raw, Path(tmp_path_factory.mktemp("client")), f"assetlens_client_{digest[:8]}")
+    return generated_clients[digest]
 
 
 class Generated:

@@ -122,7 +122,10 @@ def test_protected_operations_require_bearer_and_document_401(
     assert unprotected == []
 
 
-def test_operations_with_inputs_document_422(document: dict[str, Any]) -> None:
+def test_operations_with_inputs_document_422_and_bodies_413(document: dict[str, Any]) -> None:
     missing = [(method, path) for method, path, op in operations(document)
                if (op.get("parameters") or op.get("requestBody")) and "422" not in op["responses"]]
     assert missing == []
+    unlimited = [(method, path) for method, path, op in operations(document)
+                 if op.get("requestBody") and "413" not in op["responses"]]
+    assert unlimited == []
