@@ -55,8 +55,23 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def _problem_response(status: int) -> dict[str, Any]:
     model = ValidationProblem if status == 422 else Problem
-    return {"description": _DESCRIPTIONS.get(status, "Error"),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(model)}}}
+    response: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "Error"),
+                                "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(model)}}}
+    if status in _PROBLEM_HEADERS:
+        name, description = _PROBLEM_HEADERS[status]
+        response["headers"] = {name: _header(description)}
+    return response
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+_PROBLEM_HEADERS = {
+    401: ("WWW-Authenticate", "Bearer"),
+    416: ("Content-Range", "bytes */SIZE"),
+    503: ("Retry-After", "seconds to wait before trying again"),
+}
 
 
 _DESCRIPTIONS = {
@@ -84,15 +99,38 @@ def binary_responses(media_type: str, description: str, *,
                      ranges: bool) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries of a route that answers bytes of `media_type` (200), with its
     conditional (304, If-None-Match) and, with `ranges`, partial (206, Range) answers."""
+    etag = {"ETag": _header("the version of these bytes, for If-None-Match and If-Range")}
     responses: dict[int | str, dict[str, Any]] = {
-        200: {"description": description,
+        200: {"description": description, "headers": etag,
               "content": {media_type: {"schema": _BINARY_SCHEMA}}},
-        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        304: {"description": "Not modified (If-None-Match matched the ETag)", "headers": etag},
     }
     if ranges:
         responses[206] = {"description": "The requested byte range (Range, If-Range)",
+                          "headers": {**etag, "Content-Range": _header("bytes FIRST-LAST/SIZE")},
                           "content": {media_type: {"schema": _BINARY_SCHEMA}}}
     return responses
+
+
+def conditional_request(*, ranges: bool) -> dict[str, Any]:
+    """`openapi_extra=` declaring the request headers a bytes route honours (it reads them
+    itself, so FastAPI sees no parameters): If-None-Match and, with `ranges`, Range and
+    If-Range."""
+    parameters = [_header_parameter("If-None-Match", "an ETag of an earlier answer: 304 "
+                                    "when the bytes are still those")]
+    if ranges:
+        parameters += [
+            _header_parameter("Range", "one byte range, e.g. bytes=0-1023 or bytes=-500 "
+                                       "(several ranges: the whole file)"),
+            _header_parameter("If-Range", "an ETag: the range only while the bytes are "
+                                          "still those, else the whole file"),
+        ]
+    return {"parameters": parameters}
+
+
+def _header_parameter(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": {"type": "string"}}
 
 
 def multipart_body(*, required: tuple[str, ...] = ("file",),

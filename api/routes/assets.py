@@ -14,7 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.multipart import Form, read_form
-from api.openapi import binary_responses, multipart_body, problem_responses
+from api.openapi import (
+    binary_responses,
+    conditional_request,
+    multipart_body,
+    problem_responses,
+)
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
@@ -51,11 +56,15 @@ def upload_limit_for(container: ContainerDep) -> Any:
 
 
 _TEXT = {"type": "string"}
+# The asset's revision: send it back as If-Match to edit only what was read.
+_ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)',
+                              "schema": {"type": "string"}}}}
 
 
 @router.post("", status_code=201, operation_id="assets_upload",
              summary="Upload an asset (multipart)", response_model=AssetOut,
-             responses={200: {"model": AssetOut, "description": "A duplicate under the `link` "
+             responses={201: _ETAG,
+                        200: {"model": AssetOut, "description": "A duplicate under the `link` "
                               "policy: nothing stored, the original (X-Duplicate-Of)"},
                         **problem_responses(401, 403, 409, 413, 415, 422, 503)},
              openapi_extra=multipart_body(
@@ -129,7 +138,8 @@ async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
 
 
 @router.get("/{asset_id}", operation_id="assets_get", summary="Get an asset (ETag)",
-            response_model=AssetOut, responses=problem_responses(401, 404, 422, 503))
+            response_model=AssetOut,
+            responses={200: _ETAG, **problem_responses(401, 404, 422, 503)})
 async def get_asset(asset_id: str, workspace: ReadWorkspace,
                     container: ContainerDep) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
@@ -148,7 +158,7 @@ def _expected_revision(if_match: str | None) -> int | None:
 @router.patch("/{asset_id}", operation_id="assets_update",
               summary="Edit an asset (If-Match for optimistic concurrency)",
               response_model=AssetOut,
-              responses=problem_responses(401, 403, 404, 412, 413, 422, 503))
+              responses={200: _ETAG, **problem_responses(401, 403, 404, 412, 413, 422, 503)})
 async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
                       workspace: WriteWorkspace, container: ContainerDep,
                       if_match: Annotated[str | None, Header()] = None,
@@ -163,7 +173,7 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
 @router.delete("/{asset_id}", operation_id="assets_delete",
                summary="Move an asset to the trash (409 while referenced)",
                response_model=AssetOut,
-               responses=problem_responses(401, 403, 404, 409, 422, 503))
+               responses={200: _ETAG, **problem_responses(401, 403, 404, 409, 422, 503)})
 async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                        wait: WaitFlag = False,
                        force: Annotated[bool, Query(
@@ -178,7 +188,7 @@ async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: Cont
 
 @router.post("/{asset_id}/restore", operation_id="assets_restore",
              summary="Restore an asset from the trash", response_model=AssetOut,
-             responses=problem_responses(401, 403, 404, 422, 503))
+             responses={200: _ETAG, **problem_responses(401, 403, 404, 422, 503)})
 async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                         wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
@@ -189,6 +199,7 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
 
 @router.get("/{asset_id}/content", operation_id="assets_content",
             summary="The original file (ETag, Range)", response_class=Response,
+            openapi_extra=conditional_request(ranges=True),
             responses={**binary_responses("application/octet-stream", "The file, served with "
                                           "its own media type", ranges=True),
                        **problem_responses(401, 404, 416, 422, 503)})
@@ -206,6 +217,7 @@ async def content(asset_id: str, request: Request, caller: Reader, container: Co
 
 @router.get("/{asset_id}/thumbnail", operation_id="assets_thumbnail",
             summary="A WebP preview (small 150 px, medium 600 px)", response_class=Response,
+            openapi_extra=conditional_request(ranges=False),
             responses={**binary_responses("image/webp", "The preview", ranges=False),
                        **problem_responses(401, 404, 422, 503)})
 async def thumbnail(asset_id: str, request: Request, workspace: ReadWorkspace,

@@ -19,7 +19,7 @@ from api.content import (
 )
 from api.deps import ContainerDep, ReadWorkspace
 from api.link_schemas import SignedUrlIn, SignedUrlOut
-from api.openapi import PUBLIC, binary_responses, problem_responses
+from api.openapi import PUBLIC, binary_responses, conditional_request, problem_responses
 from assetlens.signing import Rendition
 from assetlens.usage import Channel
 
@@ -53,7 +53,8 @@ async def signed_url(asset_id: str, body: Annotated[SignedUrlIn, Body()], reques
 
 @router.get("/v1/signed/{token}", operation_id="signed_get", name="signed_get",
             summary="Serve a signed link (no key: the signature is the credential)",
-            response_class=Response, openapi_extra=PUBLIC,
+            response_class=Response,
+            openapi_extra={**PUBLIC, **conditional_request(ranges=True)},
             responses={**_BINARY, **problem_responses(403, 404, 416, 422, 503)})
 async def signed_get(token: str, request: Request, container: ContainerDep) -> Response:
     target = await run_in_threadpool(container.links.open, token)

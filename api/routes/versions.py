@@ -18,7 +18,12 @@ from api.lifecycle_schemas import (
     VersionOut,
     VersionsOut,
 )
-from api.openapi import binary_responses, multipart_body, problem_responses
+from api.openapi import (
+    binary_responses,
+    conditional_request,
+    multipart_body,
+    problem_responses,
+)
 from api.routes.assets import WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
@@ -89,7 +94,7 @@ async def get_version(asset_id: str, number: Number, workspace: ReadWorkspace,
 
 @router.get("/{number}/content", operation_id="versions_content",
             summary="The bytes of one version (ETag, Range)",
-            response_class=Response,
+            response_class=Response, openapi_extra=conditional_request(ranges=True),
             responses={**binary_responses("application/octet-stream", "The bytes, served "
                                           "with their own media type", ranges=True),
                        **problem_responses(401, 404, 416, 422, 503)})

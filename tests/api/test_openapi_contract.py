@@ -119,6 +119,12 @@ def test_generated_client_uploads_reads_edits_and_downloads(
     content = gen.assets_content.sync_detailed(asset.id, client=http)
     assert content.status_code == 200
     assert content.parsed.payload.read() == data
+    part = gen.assets_content.sync_detailed(asset.id, client=http, range_="bytes=0-7")
+    assert part.status_code == 206
+    assert part.parsed.payload.read() == data[:8]
+    unchanged = gen.assets_content.sync_detailed(asset.id, client=http,
+                                                 if_none_match=content.headers["etag"])
+    assert unchanged.status_code == 304
 
 
 def test_generated_client_searches_with_facets(client: tuple[Generated, Any]) -> None:
