@@ -18,10 +18,13 @@ import pytest
 import schemathesis
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from assetlens.bootstrap import Container
+from api.app import create_app
+from assetlens.bootstrap import Container, build
 from tests.api.conftest import png
-from tests.conftest import Api
+from tests.conftest import Api, make_settings
+from tests.fakes import FakeEmbedder, FakeObjectStore
 from tests.support import openapi_client
+from tests.support.server import running
 
 # -- a generated client ---------------------------------------------------------------------
 
@@ -70,6 +73,8 @@ class Generated:
         self.assets_content = load("api.assets.assets_content")
         self.assets_thumbnail = load("api.assets.assets_thumbnail")
         self.search = load("api.search.search")
+        self.search_by_image = load("api.search.search_by_image")
+        self.versions_create = load("api.versions.versions_create")
         self.health = load("api.system.health")
 
 
@@ -145,6 +150,31 @@ def test_generated_client_searches_with_facets(client: tuple[Generated, Any]) ->
     buckets = page.facets.additional_properties
     assert isinstance(buckets["tags"][0], gen.models.FacetBucket)
     assert {b.value: b.count for b in buckets["type"]} == {"image": 1}
+
+
+def test_generated_client_sends_the_other_multipart_bodies(
+        client: tuple[Generated, Any]) -> None:
+    """By-image and new-version uploads: their bodies exist only through `openapi_extra`."""
+    gen, http = client
+    tag = f"oa{uuid.uuid4().hex[:8]}"
+
+    def image(colour: tuple[int, int, int], name: str) -> Any:
+        return gen.types.File(payload=io.BytesIO(png(colour, pattern=9)), file_name=name)
+
+    asset = gen.assets_upload.sync(client=http, wait=True, body=gen.models.AssetsUploadBody(
+        file=image((90, 90, 200), "v1.png"), tags=tag))
+    version = gen.versions_create.sync(asset.id, client=http, wait=True,
+                                       body=gen.models.VersionsCreateBody(
+                                           file=image((90, 200, 90), "v2.png"),
+                                           change_description="greener"))
+    assert isinstance(version, gen.models.NewVersionOut)
+    assert version.asset.version == 2
+    assert version.version.change_description == "greener"
+
+    hits = gen.search_by_image.sync(client=http, limit=5, body=gen.models.SearchByImageBody(
+        file=image((90, 200, 90), "query.png"), filters=f'{{"tags": ["{tag}"]}}'))
+    assert isinstance(hits, gen.models.HitsOut)
+    assert [hit.asset.id for hit in hits.items] == [asset.id]
 
 
 def test_generated_client_parses_problems(client: tuple[Generated, Any]) -> None:
@@ -271,6 +301,30 @@ def test_real_responses_match_the_document(api: Api, other: Api, document: dict[
         conform(document, schema, thumbnail, "/v1/assets/{asset_id}/thumbnail")
     finally:
         anonymous.close()
+
+
+def test_outage_answers_match_the_document(tmp_path: Path) -> None:
+    """503s: ready's own report, and a route's problem with Retry-After (on a fake store
+    that goes down, so once, not per backend)."""
+    store = FakeObjectStore()
+    container = build(make_settings(tmp_path / "data"), store=store, embedder=FakeEmbedder())
+    key = container.keys.create("alpha")
+    try:
+        with running(create_app(container)) as base_url, \
+                httpx.Client(base_url=base_url, timeout=60) as http:
+            document: dict[str, Any] = http.get("/openapi.json").json()
+            schema = schemathesis.openapi.from_dict(document)
+            store.down = True
+            ready = http.get("/v1/ready")
+            assert ready.status_code == 503
+            conform(document, schema, ready, "/v1/ready")
+            down = http.get("/v1/assets/x", headers={"Authorization": f"Bearer {key}"})
+            assert down.status_code == 503
+            assert down.headers["retry-after"]
+            conform(document, schema, down, "/v1/assets/{asset_id}")
+    finally:
+        store.down = False
+        container.close()
 
 
 def test_a_body_off_the_document_fails_the_check(document: dict[str, Any],
