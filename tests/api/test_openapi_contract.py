@@ -303,6 +303,53 @@ def test_real_responses_match_the_document(api: Api, other: Api, document: dict[
         anonymous.close()
 
 
+def test_responses_of_the_other_resources_match_the_document(
+        api: Api, document: dict[str, Any], schema: OpenApiSchema) -> None:
+    """Folders, collections, references, bulk, keys, sessions, versions and lineage."""
+    http = api.http
+
+    def check(path: str, expected: int, response: httpx.Response) -> httpx.Response:
+        assert response.status_code == expected, (path, response.text[:300])
+        conform(document, schema, response, path)
+        return response
+
+    asset = api.upload("grey.png", png((120, 120, 120), pattern=11)).json()
+    asset_path = f"/v1/assets/{asset['id']}"
+    folder = check("/v1/folders", 201,
+                   http.post("/v1/folders", json={"name": f"f{uuid.uuid4().hex[:6]}"})).json()
+    check("/v1/folders", 409, http.post("/v1/folders", json={"name": folder["name"]}))
+    check("/v1/folders/{folder_id}/contents", 200,
+          http.get(f"/v1/folders/{folder['id']}/contents"))
+    collection = check("/v1/collections", 201,
+                       http.post("/v1/collections", json={"name": "board"})).json()
+    items = f"/v1/collections/{collection['id']}/items"
+    check("/v1/collections/{collection_id}/items", 200,
+          http.post(items, json={"asset_ids": [asset["id"]]}))
+    check("/v1/collections/{collection_id}/items", 200, http.get(items))
+    check("/v1/collections/{collection_id}/assets/{asset_id}/content", 200,
+          http.get(f"/v1/collections/{collection['id']}/assets/{asset['id']}/content"))
+    check("/v1/assets/{asset_id}/references", 201,
+          http.post(f"{asset_path}/references",
+                    json={"resource_type": "page", "resource_id": "p1", "usage_type": "cover"}))
+    check("/v1/assets/{asset_id}", 409, http.delete(asset_path))
+    check("/v1/assets/{asset_id}/lineage", 200, http.get(f"{asset_path}/lineage"))
+    check("/v1/assets/bulk", 200,
+          http.post("/v1/assets/bulk", json={"action": "favorite", "ids": [asset["id"]]}))
+    check("/v1/assets/{asset_id}/versions/{number}/content", 200,
+          http.get(f"{asset_path}/versions/1/content"))
+    check("/v1/keys", 200, http.get("/v1/keys"))
+    check("/v1/keys", 422, http.post("/v1/keys", json={"scopes": ["root"]}))
+    with httpx.Client(base_url=api.base_url, timeout=60) as browser:
+        origin = {"Origin": api.base_url}
+        check("/v1/session", 401,
+              browser.post("/v1/session", json={"api_key": "nope"}, headers=origin))
+        check("/v1/session", 200,
+              browser.post("/v1/session", json={"api_key": api.key}, headers=origin))
+        check("/v1/session", 200, browser.get("/v1/session"))
+        check("/v1/folders", 403, browser.post("/v1/folders", json={"name": "csrf"},
+                                               headers=origin))
+
+
 def test_outage_answers_match_the_document(tmp_path: Path) -> None:
     """503s: ready's own report, and a route's problem with Retry-After (on a fake store
     that goes down, so once, not per backend)."""
