@@ -5,6 +5,7 @@ responses (successes and errors) are documented and match their documented schem
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import uuid
 from collections.abc import Callable, Iterator
@@ -62,7 +63,7 @@ class Generated:
         self.package = package
 
         def load(module: str) -> Any:
-            return __import__(f"{name}.{module}", fromlist=["_"])
+            return importlib.import_module(f"{name}.{module}")
 
         self.models = load("models")
         self.types = load("types")
@@ -130,6 +131,14 @@ def test_generated_client_uploads_reads_edits_and_downloads(
     unchanged = gen.assets_content.sync_detailed(asset.id, client=http,
                                                  if_none_match=content.headers["etag"])
     assert unchanged.status_code == 304
+
+    # A preview is made by the worker, maybe not yet: either answer is documented and parsed.
+    preview = gen.assets_thumbnail.sync_detailed(asset.id, client=http, size="small")
+    if preview.status_code == 200:
+        assert preview.parsed.payload.read()[8:12] == b"WEBP"
+    else:
+        assert isinstance(preview.parsed, gen.models.Problem)
+        assert preview.parsed.status == 404
 
 
 def test_generated_client_searches_with_facets(client: tuple[Generated, Any]) -> None:
