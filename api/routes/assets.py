@@ -14,12 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.multipart import Form, read_form
-from api.openapi import (
-    binary_responses,
-    conditional_request,
-    multipart_body,
-    problem_responses,
-)
+from api.openapi import binary_responses, conditional_request, problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
@@ -55,25 +50,26 @@ def upload_limit_for(container: ContainerDep) -> Any:
     return limit
 
 
-_TEXT = {"type": "string"}
 # The asset's revision: send it back as If-Match to edit only what was read.
 _ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)',
                               "schema": {"type": "string"}}}}
 
 
-@router.post("", status_code=201, operation_id="assets_upload",
-             summary="Upload an asset (multipart)", response_model=AssetOut,
+@router.post("", status_code=201, summary="Upload an asset (multipart)",
+             operation_id="assets_upload", response_model=AssetOut,
              responses={201: _ETAG,
                         200: {"model": AssetOut, "description": "A duplicate under the `link` "
                               "policy: nothing stored, the original (X-Duplicate-Of)"},
                         **problem_responses(401, 403, 409, 413, 415, 422, 503)},
-             openapi_extra=multipart_body(
-                 name=_TEXT, description=_TEXT,
-                 tags={"type": "string", "description": "comma-separated"},
-                 folder_id=_TEXT, prompt=_TEXT,
-                 metadata={"type": "string", "description": "a JSON object"},
-                 type={"type": "string", "description": "e.g. logo for a PNG logo"},
-                 source=_TEXT))
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file"], "properties": {
+                     "file": {"type": "string", "format": "binary"},
+                     "name": {"type": "string"}, "description": {"type": "string"},
+                     "tags": {"type": "string", "description": "comma-separated"},
+                     "folder_id": {"type": "string"}, "prompt": {"type": "string"},
+                     "metadata": {"type": "string", "description": "JSON object"},
+                     "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
+                     "source": {"type": "string"}}}}}}})
 async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
                  wait: WaitFlag = False) -> JSONResponse:
     settings = container.settings

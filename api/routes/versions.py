@@ -18,12 +18,7 @@ from api.lifecycle_schemas import (
     VersionOut,
     VersionsOut,
 )
-from api.openapi import (
-    binary_responses,
-    conditional_request,
-    multipart_body,
-    problem_responses,
-)
+from api.openapi import binary_responses, conditional_request, problem_responses
 from api.routes.assets import WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
@@ -54,8 +49,11 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
 
 @router.post("", status_code=201, operation_id="versions_create",
              summary="Upload a new current version (multipart `file`, `change_description`)",
-             responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503),
-             openapi_extra=multipart_body(change_description={"type": "string"}))
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file"], "properties": {
+                     "file": {"type": "string", "format": "binary"},
+                     "change_description": {"type": "string"}}}}}}})
 async def create_version(asset_id: str, request: Request, workspace: WriteWorkspace,
                          container: ContainerDep, wait: WaitFlag = False) -> NewVersionOut:
     form, file = await read_upload(request, container)
