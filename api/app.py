@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.limits import BodyLimitMiddleware
 from api.middleware import ObservabilityMiddleware
 from api.routes import (
@@ -90,6 +90,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     # Added last, so it is outermost: it times, logs and labels what the limits refuse too.
     app.add_middleware(ObservabilityMiddleware)
     problems.install(app)
+    openapi.install(app)
     app.include_router(system.router)
     app.include_router(metrics.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
