@@ -25,6 +25,7 @@ from assetlens.services.collections import CollectionService
 from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
+from assetlens.services.idempotency import IdempotencyService
 from assetlens.services.indexing import Indexer
 from assetlens.services.lineage import LineageService
 from assetlens.services.links import LinkService
@@ -73,6 +74,7 @@ class Container:
     stats: StatsService
     links: LinkService
     url_import: UrlImportService
+    idempotency: IdempotencyService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -183,6 +185,7 @@ def build(
                          max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
+    url_import = UrlImportService(settings, assets, build_fetcher(settings))
     return Container(
         settings=settings,
         store=store,
@@ -210,5 +213,6 @@ def build(
         usage=usage,
         stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),
-        url_import=UrlImportService(settings, assets, build_fetcher(settings)),
+        url_import=url_import,
+        idempotency=IdempotencyService(settings, store, assets, url_import),
     )

@@ -126,6 +126,15 @@ class Settings(BaseSettings):
     max_folder_depth: int = Field(default=32, ge=1, le=256)
     max_folders: int = Field(default=10_000, ge=1, le=30_000)
 
+    # Idempotent writes (`Idempotency-Key` on uploads and URL imports): how long a key's
+    # record answers replays (expired records are replaced on the key's next use), and how
+    # long a request waits for a concurrent one with the same key before answering 409.
+    # A claim older than `idempotency_claim_seconds` whose request never finished (a
+    # killed process) may be taken over.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=365 * 24 * 3600)
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0, le=300)
+    idempotency_claim_seconds: float = Field(default=600.0, ge=1, le=24 * 3600)
+
     @property
     def indexer_in_process(self) -> bool:
         if self.run_indexer_in_process is not None:

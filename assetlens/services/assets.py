@@ -43,10 +43,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Submitted:
     """What an upload did: a new `asset`, or — under the `link` duplicate policy — the
-    existing asset it duplicates (`linked`), with nothing new stored."""
+    existing asset it duplicates (`linked`), with nothing new stored. `replayed`: the
+    answer of an earlier request with the same Idempotency-Key (see services/idempotency).
+    """
 
     asset: Asset
     linked: bool = False
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,114 @@
+"""`Idempotency-Key` on uploads: a retried request answers the first asset, never a second."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.api.conftest import png
+from tests.conftest import Api
+
+
+def _upload(api: Api, key: str, data: bytes, **fields: str) -> httpx.Response:
+    return api.http.post("/v1/assets", files={"file": ("a.png", data)}, data=fields,
+                         headers={"Idempotency-Key": key})
+
+
+def _exact_copies(api: Api, asset_id: str) -> list[str]:
+    """Ids of the other assets of this workspace with the same bytes, from the store's
+    per-content markers (not the asynchronous index)."""
+    response = api.http.get(f"/v1/assets/{asset_id}/duplicates")
+    assert response.status_code == 200, response.text
+    return [asset["id"] for asset in response.json()["exact"]]
+
+
+def test_a_replay_answers_the_first_asset(api: Api) -> None:
+    key = str(uuid.uuid4())
+    data = png((10, 20, 30), pattern=3)
+    first = _upload(api, key, data, name="first.png", tags="a,b")
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = _upload(api, key, data, name="first.png", tags="a,b")
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert _exact_copies(api, first.json()["id"]) == []
+
+
+def test_without_a_key_each_upload_is_new(api: Api) -> None:
+    data = png((11, 20, 30), pattern=3)
+    one = api.upload("a.png", data, wait=False)
+    two = api.upload("a.png", data, wait=False)
+    assert one.status_code == two.status_code == 201
+    assert one.json()["id"] != two.json()["id"]
+
+
+@pytest.mark.parametrize("change", [{"data": png((12, 20, 30), pattern=4)},
+                                    {"name": "other.png"}, {"tags": "c"},
+                                    {"prompt": "a different prompt"}])
+def test_the_key_of_another_request_is_refused(api: Api, change: dict[str, object]) -> None:
+    key = str(uuid.uuid4())
+    data = png((12, 20, 30), pattern=3)
+    fields = {"name": "same.png", "tags": "a", "prompt": "a cat"}
+    first = _upload(api, key, data, **fields)
+    assert first.status_code == 201
+    other_data = change.pop("data", data)
+    assert isinstance(other_data, bytes)
+    refused = _upload(api, key, other_data, **{**fields, **change})  # type: ignore[arg-type]
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "different request" in refused.json()["detail"]
+
+
+BAD_KEYS = ["", "x" * 256, "caf\u00e9", "tab\there"]
+
+
+@pytest.mark.parametrize("bad", BAD_KEYS)
+def test_a_malformed_key_is_a_422_and_nothing_is_made(api: Api, bad: str) -> None:
+    data = png((13, 20, 30), pattern=10 + BAD_KEYS.index(bad))
+    response = api.http.post("/v1/assets", files={"file": ("a.png", data)},
+                             headers={b"Idempotency-Key": bad.encode("latin-1")})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    made = api.upload("a.png", data, wait=False)
+    assert made.status_code == 201
+    assert _exact_copies(api, made.json()["id"]) == []
+
+
+def test_a_failed_request_releases_its_key(api: Api) -> None:
+    key = str(uuid.uuid4())
+    bad = api.http.post("/v1/assets", files={"file": ("a.png", b"not a png at all")},
+                        headers={"Idempotency-Key": key})
+    assert bad.status_code in (415, 422)
+    # The same (bad) request again is judged again, not replayed or refused as reused.
+    again = api.http.post("/v1/assets", files={"file": ("a.png", b"not a png at all")},
+                          headers={"Idempotency-Key": key})
+    assert again.status_code == bad.status_code
+    assert "Idempotent-Replayed" not in again.headers
+
+
+def test_keys_are_per_workspace(api: Api, other: Api) -> None:
+    key = str(uuid.uuid4())
+    data = png((14, 20, 30), pattern=3)
+    mine = _upload(api, key, data)
+    theirs = _upload(other, key, data)
+    assert mine.status_code == theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert other.http.get(f"/v1/assets/{mine.json()['id']}").status_code == 404
+
+
+def test_concurrent_requests_with_one_key_make_one_asset(api: Api) -> None:
+    key = str(uuid.uuid4())
+    data = png((15, 20, 30), pattern=5)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: _upload(api, key, data, name="race.png"),
+                                  range(6)))
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 1
+    assert sum(1 for r in responses if "Idempotent-Replayed" not in r.headers) == 1
+    assert _exact_copies(api, ids.pop()) == []
