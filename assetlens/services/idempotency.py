@@ -94,7 +94,9 @@ class IdempotencyService:
     """Runs uploads and URL imports at most once per (workspace, Idempotency-Key)."""
 
     def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 url_import: UrlImportService | None = None) -> None:
+                 url_import: UrlImportService | None = None, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._clock = clock
         self._store = store
         self._assets = assets
         self._url_import = url_import
@@ -131,7 +133,7 @@ class IdempotencyService:
         deadline = time.monotonic() + self._wait
         delay = 0.02
         while True:
-            now = utcnow()
+            now = self._clock()
             found = self._read(record_key)
             if found is None or self._expired(found[0], now):
                 etag = None if found is None else found[1]
