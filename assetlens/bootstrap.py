@@ -185,7 +185,6 @@ def build(
                          max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
-    url_import = UrlImportService(settings, assets, build_fetcher(settings))
     return Container(
         settings=settings,
         store=store,
@@ -213,6 +212,6 @@ def build(
         usage=usage,
         stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),
-        url_import=url_import,
-        idempotency=IdempotencyService(settings, store, assets, url_import),
+        url_import=UrlImportService(settings, assets, build_fetcher(settings)),
+        idempotency=IdempotencyService(settings, store, assets),
     )

@@ -33,6 +33,6 @@ async def from_url(body: Annotated[UrlImportIn, Body()], workspace: WriteWorkspa
     form = UploadForm(name=body.name, description=body.description, tags=body.tags,
                       folder_id=body.folder_id, prompt=body.prompt, metadata=body.metadata,
                       type=body.type)
-    submitted = await run_in_threadpool(container.idempotency.import_url, workspace, key,
-                                        body.url, form)
+    submitted = await run_in_threadpool(container.idempotency.import_url,
+                                        container.url_import, workspace, key, body.url, form)
     return await submitted_response(container, submitted, wait)

@@ -93,13 +93,11 @@ class IdempotencyRecord(BaseModel):
 class IdempotencyService:
     """Runs uploads and URL imports at most once per (workspace, Idempotency-Key)."""
 
-    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 url_import: UrlImportService | None = None, *,
+    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._clock = clock
         self._store = store
         self._assets = assets
-        self._url_import = url_import
         self._ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
         self._claim = timedelta(seconds=settings.idempotency_claim_seconds)
         self._wait = settings.idempotency_wait_seconds
@@ -114,12 +112,10 @@ class IdempotencyService:
                                          filename=spooled.filename)
         return self.run(workspace, key, fingerprint, action)
 
-    def import_url(self, workspace: str, key: str | None, url: str,
-                   form: UploadForm) -> Submitted:
-        """`UrlImportService.import_url`, once per key (every call when `key` is None)."""
-        if self._url_import is None:
-            raise RuntimeError("no URL import service wired")
-        action = partial(self._url_import.import_url, workspace, url, form)
+    def import_url(self, importer: UrlImportService, workspace: str, key: str | None,
+                   url: str, form: UploadForm) -> Submitted:
+        """`importer.import_url`, once per key (every call when `key` is None)."""
+        action = partial(importer.import_url, workspace, url, form)
         if key is None:
             return action()
         return self.run(workspace, key, upload_fingerprint("url", form, url=url), action)

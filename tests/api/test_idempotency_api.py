@@ -1,15 +1,21 @@
-"""`Idempotency-Key` on uploads: a retried request answers the first asset, never a second."""
+"""`Idempotency-Key` on uploads and URL imports: a retried request answers the first
+asset, never a second."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import ip_network
 
 import httpx
 import pytest
 
+from assetlens.bootstrap import Container, build_fetcher
+from assetlens.services.url_import import UrlImportService
 from tests.api.conftest import png
 from tests.conftest import Api
+from tests.support.origin import Origin, file
 
 
 def _upload(api: Api, key: str, data: bytes, **fields: str) -> httpx.Response:
@@ -112,3 +118,36 @@ def test_concurrent_requests_with_one_key_make_one_asset(api: Api) -> None:
     assert len(ids) == 1
     assert sum(1 for r in responses if "Idempotent-Replayed" not in r.headers) == 1
     assert _exact_copies(api, ids.pop()) == []
+
+
+@pytest.fixture
+def origin_png(live: tuple[str, Container]) -> Iterator[str]:
+    """A URL on a local origin serving a PNG, with the server's guard letting 127.0.0.1
+    in (wired from settings, as in production) for this test only."""
+    container = live[1]
+    closed = container.url_import
+    settings = container.settings.model_copy(update={
+        "url_import_allow_private": [ip_network("127.0.0.1/32")]})
+    container.url_import = UrlImportService(settings, container.assets, build_fetcher(settings))
+    server = Origin({"/render.png": file(png((16, 99, 99), pattern=8), "image/png")})
+    try:
+        yield server.url("/render.png")
+    finally:
+        server.close()
+        container.url_import = closed
+
+
+def test_a_url_import_is_idempotent_too(api: Api, origin_png: str) -> None:
+    key = str(uuid.uuid4())
+    headers = {"Idempotency-Key": key}
+    first = api.http.post("/v1/assets/from-url", json={"url": origin_png, "tags": ["web"]},
+                          headers=headers)
+    assert first.status_code == 201, first.text
+    again = api.http.post("/v1/assets/from-url", json={"url": origin_png, "tags": ["web"]},
+                          headers=headers)
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = api.http.post("/v1/assets/from-url", json={"url": origin_png, "tags": ["x"]},
+                          headers=headers)
+    assert other.status_code == 422
+    assert _exact_copies(api, first.json()["id"]) == []
