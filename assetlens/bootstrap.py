@@ -185,6 +185,7 @@ def build(
                          max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
+    idempotency = IdempotencyService(settings, store, assets)
     return Container(
         settings=settings,
         store=store,
@@ -198,7 +199,8 @@ def build(
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder,
-                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due]),
+                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due,
+                              idempotency.sweep_if_due]),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
@@ -213,5 +215,5 @@ def build(
         stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
-        idempotency=IdempotencyService(settings, store, assets),
+        idempotency=idempotency,
     )

@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=365 * 24 * 3600)
     idempotency_wait_seconds: float = Field(default=10.0, ge=0, le=300)
     idempotency_claim_seconds: float = Field(default=600.0, ge=1, le=24 * 3600)
+    # Expired records are also removed by a scheduled sweep (one indexer worker per interval).
+    idempotency_sweep_interval_seconds: float = Field(default=3600.0, ge=1.0)
 
     @property
     def indexer_in_process(self) -> bool:

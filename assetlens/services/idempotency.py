@@ -13,6 +13,8 @@ it, then answers 409 with Retry-After. A failed request releases its claim, so a
 again. Records expire `idempotency_ttl_seconds` after they were made; expiry is lazy (an
 expired record is replaced on the key's next use), and a claim older than
 `idempotency_claim_seconds` without a result (its process was killed) may be taken over.
+A scheduled sweep (`sweep_if_due`, run by the indexer workers) removes expired records of
+keys never used again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from assetlens.errors import (
     PreconditionFailed,
 )
 from assetlens.ports import ObjectStore
+from assetlens.schedule import claim_turn
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import AssetService, Submitted
 from assetlens.services.url_import import UrlImportService
@@ -101,6 +104,7 @@ class IdempotencyService:
         self._ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
         self._claim = timedelta(seconds=settings.idempotency_claim_seconds)
         self._wait = settings.idempotency_wait_seconds
+        self._sweep_interval = settings.idempotency_sweep_interval_seconds
 
     def upload(self, workspace: str, key: str | None, spooled: Spooled,
                form: UploadForm) -> Submitted:
@@ -157,6 +161,38 @@ class IdempotencyService:
             except PreconditionFailed:
                 continue  # another request claimed or finished it first: look again
             return self._perform(record_key, claim, claim_etag, action)
+
+    def sweep_if_due(self) -> int | None:
+        """The scheduled sweep of expired records (one worker per interval wins it); how
+        many were removed, None when it was not this worker's turn."""
+        if not claim_turn(self._store, layout.IDEMPOTENCY_SWEEP_SCHEDULE_KEY,
+                          self._sweep_interval, time.time()):
+            return None
+        removed = self.sweep_expired()
+        if removed:
+            log.info("removed %d expired idempotency records", removed)
+        return removed
+
+    def sweep_expired(self) -> int:
+        """Remove the records past their time (each by compare-and-swap, so a record just
+        renewed by a request stays); how many were removed. A claim still within its
+        claim time stays even when old: its request may yet finish."""
+        now = self._clock()
+        removed = 0
+        for record_key in self._store.list_keys(layout.IDEMPOTENCY_PREFIX):
+            found = self._read(record_key)
+            if found is None:
+                continue
+            record, etag = found
+            running = record.asset_id is None and now - record.claimed_at < self._claim
+            if running or not self._expired(record, now):
+                continue
+            try:
+                self._store.delete(record_key, if_match=etag)
+                removed += 1
+            except (PreconditionFailed, ObjectNotFound):
+                continue
+        return removed
 
     def _perform(self, record_key: str, claim: IdempotencyRecord, etag: str,
                  action: Callable[[], Submitted]) -> Submitted:

@@ -98,3 +98,22 @@ def test_well_formed_keys() -> None:
     assert parse_key(None) is None
     assert parse_key("x" * 255) == "x" * 255
     assert parse_key("a b~!") == "a b~!"
+
+
+def test_the_sweep_removes_expired_records_only(container: Container, tmp_path: Path) -> None:
+    clock = Clock()
+    service = _service(container, clock)
+    service.upload("alpha", "old", _spooled(tmp_path, 4), UploadForm())
+    stuck = IdempotencyRecord(fingerprint="f", created_at=clock.now, claimed_at=clock.now)
+    running_key = layout.idempotency_key("alpha", "running")
+    clock.now += timedelta(seconds=container.settings.idempotency_ttl_seconds + 1)
+    service.upload("alpha", "new", _spooled(tmp_path, 5), UploadForm())
+    # A claim made before the TTL but renewed (taken over) just now: its request runs.
+    container.store.put_bytes(running_key, stuck.model_copy(
+        update={"claimed_at": clock.now}).model_dump_json().encode())
+    assert service.sweep_expired() == 1
+    assert not container.store.exists(layout.idempotency_key("alpha", "old"))
+    assert container.store.exists(layout.idempotency_key("alpha", "new"))
+    assert container.store.exists(running_key)
+    assert service.sweep_if_due() == 0  # its turn: nothing left to remove
+    assert service.sweep_if_due() is None  # at most one turn per interval
