@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS items (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
     lease_until REAL NOT NULL DEFAULT 0,
+    lease_owner TEXT,
     asset_id TEXT,
     last_error TEXT,
     created_at REAL NOT NULL,
@@ -131,8 +133,10 @@ class Outbox:
         self.policy = policy or DeliveryPolicy()
         self._files = self.directory / "files"
         self._tmp = self.directory / "tmp"
-        self._files.mkdir(parents=True, exist_ok=True)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        # Outputs awaiting delivery are the user's data: readable by the owner only.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._files.mkdir(mode=0o700, exist_ok=True)
+        self._tmp.mkdir(mode=0o700, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.directory / "outbox.sqlite3", timeout=30,
                                    isolation_level=None, check_same_thread=False)
@@ -153,7 +157,8 @@ class Outbox:
         item_id = uuid.uuid4().hex
         temp = self._tmp / f"{item_id}.part"
         try:
-            with open(temp, "wb") as out:
+            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                           "wb") as out:
                 if isinstance(source, bytes):
                     out.write(source)
                 elif isinstance(source, str | os.PathLike):
@@ -311,11 +316,12 @@ class Outbox:
         now = time.time()
         with self._lock:
             row = self._db.execute(
-                "UPDATE items SET lease_until = ? WHERE id = (SELECT id FROM items"
-                " WHERE state = ? AND next_attempt_at <= ? AND lease_until <= ?"
+                "UPDATE items SET lease_until = ?, lease_owner = ? WHERE id = (SELECT id"
+                " FROM items WHERE state = ? AND next_attempt_at <= ? AND lease_until <= ?"
                 " ORDER BY next_attempt_at, created_at LIMIT 1)"
                 " RETURNING id, idempotency_key, filename, fields, attempts",
-                (now + self.policy.lease, ItemState.PENDING.value, now, now)).fetchone()
+                (now + self.policy.lease, _owner(), ItemState.PENDING.value, now,
+                 now)).fetchone()
         if row is None:
             return None
         item_id, key, filename, fields, attempts = row
@@ -342,9 +348,18 @@ class Outbox:
         return self._files / f"{item_id}.bin"
 
     def _sweep(self) -> None:
-        """Prune long-delivered rows and orphaned files (see ORPHAN_SECONDS)."""
+        """Release the leases of this machine's processes that are gone (killed while
+        sending: their items need not wait the lease out), prune long-delivered rows and
+        orphaned files (see ORPHAN_SECONDS)."""
         now = time.time()
         with self._lock:
+            owners = [row[0] for row in self._db.execute(
+                "SELECT DISTINCT lease_owner FROM items WHERE state = ? AND lease_until > ?",
+                (ItemState.PENDING.value, now))]
+            for owner in owners:
+                if _owner_gone(owner):
+                    self._db.execute("UPDATE items SET lease_until = 0 WHERE lease_owner = ?"
+                                     " AND state = ?", (owner, ItemState.PENDING.value))
             self._db.execute("DELETE FROM items WHERE state = ? AND finished_at < ?",
                              (ItemState.DELIVERED.value, now - KEEP_DELIVERED_SECONDS))
             known = {row[0] for row in self._db.execute(
@@ -354,6 +369,25 @@ class Outbox:
         for path in _old_files(self._files, now - ORPHAN_SECONDS):
             if path.stem not in known:
                 path.unlink(missing_ok=True)
+
+
+def _owner() -> str:
+    """Who holds a lease: this machine and process. Another process on the same machine
+    that finds the holder gone releases its leases; elsewhere they run out."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_gone(owner: str | None) -> bool:
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's): not ours to judge
+    return False
 
 
 def _status(row: tuple[Any, ...]) -> ItemStatus:

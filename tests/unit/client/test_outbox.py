@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,4 +127,45 @@ def test_a_file_that_cannot_be_read_records_nothing(tmp_path: Path) -> None:
     assert outbox.pending() == 0
     assert list((tmp_path / "box" / "files").iterdir()) == []
     assert list((tmp_path / "box" / "tmp").iterdir()) == []
+    outbox.close()
+
+
+SENDER = """
+import sys, time
+from assetlens.client.outbox import DeliveryPolicy, Outbox
+
+def send(item):
+    print("sending", flush=True)
+    time.sleep(600)  # killed here, mid-delivery
+    return "never"
+
+outbox = Outbox(sys.argv[1], send, DeliveryPolicy(lease=3600))
+outbox.add(b"precious", "a.png", {})
+outbox.deliver_pending()
+"""
+
+
+def test_an_item_a_killed_process_was_sending_is_sent_by_the_next(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path / "box")],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert sender.stdout is not None
+        assert sender.stdout.readline().strip() == "sending"
+    finally:
+        sender.kill()
+        sender.wait(timeout=30)
+    server = FakeServer()
+    outbox = Outbox(tmp_path / "box", server.send, FAST)
+    # Its hour-long lease died with it: no waiting it out.
+    assert outbox.flush(timeout=30)
+    assert server.received == [b"precious"]
+    outbox.close()
+
+
+def test_the_outbox_is_private(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "box", FakeServer().send, FAST)
+    item_id = outbox.add(b"data", "a.png", {})
+    assert (tmp_path / "box").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "box" / "files" / f"{item_id}.bin").stat().st_mode & 0o077 == 0
     outbox.close()
