@@ -1,5 +1,5 @@
-"""Idempotent writes: a client's `Idempotency-Key` makes a retried upload (or URL import)
-answer the asset the first attempt created instead of creating a second one.
+"""Idempotent writes: a client's `Idempotency-Key` makes a retried upload (URL import, new
+version) answer what the first attempt created instead of creating it twice.
 
 One small record per (workspace, key) in the object store, claimed with create_only
 before the work starts, so concurrent requests with one key create exactly one asset:
@@ -25,16 +25,17 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from assetlens import layout
 from assetlens.config import Settings
 from assetlens.documents import put_document
-from assetlens.domain import utcnow
+from assetlens.domain import Asset, utcnow
 from assetlens.errors import (
     AssetlensError,
     Conflict,
@@ -48,7 +49,9 @@ from assetlens.schedule import claim_turn
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import AssetService, Submitted
 from assetlens.services.url_import import UrlImportService
+from assetlens.services.versions import VersionService
 from assetlens.spool import Spooled
+from assetlens.versions import VersionRecord
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +87,32 @@ def upload_fingerprint(kind: str, form: UploadForm, **content: Any) -> str:
 
 class IdempotencyRecord(BaseModel):
     """What the store keeps for one key: the request's fingerprint and, once done, the
-    asset it made (`linked`: an existing asset answered under the `link` policy)."""
+    asset it made (`linked`: an existing asset answered under the `link` policy;
+    `version`: the version number a new-version request made)."""
 
     fingerprint: str
     created_at: datetime
     claimed_at: datetime
     asset_id: str | None = None
     linked: bool = False
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """What a new-version upload made (or, `replayed`, made before under the same key)."""
+
+    asset: Asset
+    record: VersionRecord
+    replayed: bool = False
+
+
+T = TypeVar("T")
 
 
 class IdempotencyService:
-    """Runs uploads and URL imports at most once per (workspace, Idempotency-Key)."""
+    """Runs uploads, URL imports and new versions at most once per (workspace,
+    Idempotency-Key)."""
 
     def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -114,7 +132,8 @@ class IdempotencyService:
             return action()
         fingerprint = upload_fingerprint("upload", form, sha256=spooled.sha256,
                                          filename=spooled.filename)
-        return self.run(workspace, key, fingerprint, action)
+        return self.run(workspace, key, fingerprint, action, _submitted_result,
+                        partial(self._replay, workspace))
 
     def import_url(self, importer: UrlImportService, workspace: str, key: str | None,
                    url: str, form: UploadForm) -> Submitted:
@@ -122,13 +141,44 @@ class IdempotencyService:
         action = partial(importer.import_url, workspace, url, form)
         if key is None:
             return action()
-        return self.run(workspace, key, upload_fingerprint("url", form, url=url), action)
+        return self.run(workspace, key, upload_fingerprint("url", form, url=url), action,
+                        _submitted_result, partial(self._replay, workspace))
 
-    def run(self, workspace: str, key: str, fingerprint: str,
-            action: Callable[[], Submitted]) -> Submitted:
+    def new_version(self, versions: VersionService, workspace: str, asset_id: str,
+                    key: str | None, spooled: Spooled, change_description: str) -> NewVersion:
+        """`versions.upload`, once per key (every call when `key` is None)."""
+
+        def action() -> NewVersion:
+            return NewVersion(*versions.upload(workspace, asset_id, spooled,
+                                               change_description))
+
+        if key is None:
+            return action()
+
+        def replay(record: IdempotencyRecord) -> NewVersion:
+            gone = Conflict(f"the version made with this {HEADER} is no longer kept")
+            if record.asset_id is None or record.version is None:
+                raise gone
+            try:
+                asset, version = versions.get(workspace, record.asset_id, record.version)
+            except NotFound as exc:
+                raise gone from exc
+            return NewVersion(asset, version, replayed=True)
+
+        fingerprint = upload_fingerprint(
+            "version", UploadForm(description=change_description), asset_id=asset_id,
+            sha256=spooled.sha256, filename=spooled.filename)
+        return self.run(workspace, key, fingerprint, action,
+                        lambda made: {"asset_id": made.asset.id, "version": made.record.number},
+                        replay)
+
+    def run(self, workspace: str, key: str, fingerprint: str, action: Callable[[], T],
+            result: Callable[[T], dict[str, Any]],
+            replay: Callable[[IdempotencyRecord], T]) -> T:
         """Run `action` unless this key already ran it for the same request: then answer
-        that asset (`replayed`). InvalidInput when the key was used for another request;
-        Conflict (409, Retry-After) when a request with the key is still running."""
+        `replay` of the record, which holds the `result` fields (asset_id, …) of the first
+        run. InvalidInput when the key was used for another request; Conflict (409,
+        Retry-After) when a request with the key is still running."""
         record_key = layout.idempotency_key(workspace, key)
         deadline = time.monotonic() + self._wait
         delay = 0.02
@@ -145,7 +195,7 @@ class IdempotencyService:
                     raise InvalidInput(f"this {HEADER} was used for a different request; "
                                        "use a new key for a new request")
                 if record.asset_id is not None:
-                    return self._replay(workspace, record)
+                    return replay(record)
                 if now - record.claimed_at < self._claim:
                     if time.monotonic() >= deadline:
                         busy = Conflict(f"a request with this {HEADER} is still in progress")
@@ -160,7 +210,7 @@ class IdempotencyService:
                 claim_etag = put_document(self._store, record_key, _dump(claim), etag).etag
             except PreconditionFailed:
                 continue  # another request claimed or finished it first: look again
-            return self._perform(record_key, claim, claim_etag, action)
+            return self._perform(record_key, claim, claim_etag, action, result)
 
     def sweep_if_due(self) -> int | None:
         """The scheduled sweep of expired records (one worker per interval wins it); how
@@ -195,16 +245,15 @@ class IdempotencyService:
         return removed
 
     def _perform(self, record_key: str, claim: IdempotencyRecord, etag: str,
-                 action: Callable[[], Submitted]) -> Submitted:
+                 action: Callable[[], T], result: Callable[[T], dict[str, Any]]) -> T:
         try:
-            submitted = action()
+            made = action()
         except BaseException:
             # Nothing was made: release the key so that a retry runs the request again.
             with contextlib.suppress(AssetlensError):
                 self._store.delete(record_key, if_match=etag)
             raise
-        done = claim.model_copy(update={"asset_id": submitted.asset.id,
-                                        "linked": submitted.linked})
+        done = claim.model_copy(update=result(made))
         try:
             put_document(self._store, record_key, _dump(done), etag)
         except AssetlensError as exc:
@@ -212,7 +261,7 @@ class IdempotencyService:
             # time waits, and after it may run again (logged so that shows).
             log.warning("could not record the result of an idempotent request (%s): %s",
                         record_key, exc.detail)
-        return submitted
+        return made
 
     def _replay(self, workspace: str, record: IdempotencyRecord) -> Submitted:
         assert record.asset_id is not None  # checked by the caller
@@ -237,6 +286,10 @@ class IdempotencyService:
 
     def _expired(self, record: IdempotencyRecord, now: datetime) -> bool:
         return now - record.created_at >= self._ttl
+
+
+def _submitted_result(submitted: Submitted) -> dict[str, Any]:
+    return {"asset_id": submitted.asset.id, "linked": submitted.linked}
 
 
 def _dump(record: IdempotencyRecord) -> bytes:

@@ -151,3 +151,26 @@ def test_a_url_import_is_idempotent_too(api: Api, origin_png: str) -> None:
                           headers=headers)
     assert other.status_code == 422
     assert _exact_copies(api, first.json()["id"]) == []
+
+
+def test_a_new_version_is_idempotent_too(api: Api) -> None:
+    original = api.upload("v.png", png((17, 60, 60), pattern=3), wait=False).json()
+    key = str(uuid.uuid4())
+    path = f"/v1/assets/{original['id']}/versions"
+    body = png((17, 60, 60), pattern=6)
+
+    def post(data: bytes, description: str = "brighter") -> httpx.Response:
+        return api.http.post(path, files={"file": ("v.png", data)},
+                             data={"change_description": description},
+                             headers={"Idempotency-Key": key})
+
+    first = post(body)
+    assert first.status_code == 201, first.text
+    again = post(body)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["version"]["number"] == first.json()["version"]["number"] == 2
+    assert post(body, "another change").status_code == 422
+    assert post(png((17, 60, 60), pattern=7)).status_code == 422
+    listed = api.http.get(path).json()
+    assert [item["number"] for item in listed["items"]] == [2, 1]

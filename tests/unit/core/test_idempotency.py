@@ -68,13 +68,19 @@ def test_a_claim_in_progress_is_a_conflict_and_a_stale_one_is_taken_over(
         made.append("x")
         raise InvalidInput("stop here")
 
+    def result(made: Submitted) -> dict[str, object]:
+        return {"asset_id": made.asset.id}
+
+    def replay(record: IdempotencyRecord) -> Submitted:
+        raise AssertionError("nothing was made to replay")
+
     with pytest.raises(Conflict) as busy:
-        service.run("alpha", "k2", "f", action)
+        service.run("alpha", "k2", "f", action, result, replay)
     assert busy.value.headers["Retry-After"] == "1"
     assert made == []
     clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
     with pytest.raises(InvalidInput):
-        service.run("alpha", "k2", "f", action)
+        service.run("alpha", "k2", "f", action, result, replay)
     assert made == ["x"]
     # The failed request released the key: nothing is left to replay or wait for.
     assert not container.store.exists(key)
