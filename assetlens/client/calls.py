@@ -139,6 +139,27 @@ def upload_call(file: UploadSource, *, filename: str | None = None, name: str | 
                 headers={"Idempotency-Key": key}, retryable=upload.repeatable)
 
 
+def import_call(url: str, *, name: str | None = None, description: str | None = None,
+                tags: Sequence[str] | None = None, folder_id: str | None = None,
+                prompt: str | None = None,
+                metadata: Mapping[str, Any] | Generation | None = None,
+                type: str | None = None, idempotency_key: str | None = None,
+                wait: bool = False) -> Call:
+    """POST /v1/assets/from-url, with an Idempotency-Key (so retried like an upload)."""
+    if isinstance(metadata, Generation):
+        metadata = metadata.model_dump(mode="json", exclude_defaults=True)
+    body: dict[str, Any] = {"url": url, "tags": list(tags or []),
+                            "metadata": _JSON_OBJECT.dump_python(dict(metadata or {}),
+                                                                 mode="json")}
+    for key, value in (("name", name), ("description", description),
+                       ("folder_id", folder_id), ("prompt", prompt), ("type", type)):
+        if value is not None:
+            body[key] = value
+    return Call("POST", "/v1/assets/from-url", params={"wait": _flag(wait)}, json=body,
+                headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+                retryable=True)
+
+
 def get_call(asset_id: str) -> Call:
     return Call("GET", f"/v1/assets/{_id(asset_id)}", retryable=True)
 

@@ -121,6 +121,20 @@ class AssetlensClient:
                                  idempotency_key=idempotency_key, wait=wait)
         return calls.asset_of(self._send(call))
 
+    def import_url(self, url: str, *, name: str | None = None,
+                   description: str | None = None,
+                   tags: Sequence[str] | None = None, folder_id: str | None = None,
+                   prompt: str | None = None,
+                   metadata: Mapping[str, Any] | Generation | None = None,
+                   type: str | None = None, idempotency_key: str | None = None,
+                   wait: bool = False) -> Asset:
+        """Have the server fetch a public http(s) URL and store it as an upload (retried
+        safely, like `upload`, under one Idempotency-Key)."""
+        call = calls.import_call(url, name=name, description=description, tags=tags,
+                                 folder_id=folder_id, prompt=prompt, metadata=metadata,
+                                 type=type, idempotency_key=idempotency_key, wait=wait)
+        return calls.asset_of(self._send(call))
+
     def get(self, asset_id: str) -> Asset:
         return calls.asset_of(self._send(calls.get_call(asset_id)))
 

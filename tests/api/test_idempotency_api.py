@@ -3,19 +3,23 @@ asset, never a second."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import ip_network
+from pathlib import Path
 
 import httpx
 import pytest
 
 from assetlens.bootstrap import Container, build_fetcher
+from assetlens.client import AssetlensClient, RetryPolicy
 from assetlens.services.url_import import UrlImportService
 from tests.api.conftest import png
 from tests.conftest import Api
 from tests.support.origin import Origin, file
+from tests.support.proxy import FlakyProxy
 
 
 def _upload(api: Api, key: str, data: bytes, **fields: str) -> httpx.Response:
@@ -121,6 +125,9 @@ def test_concurrent_requests_with_one_key_make_one_asset(api: Api) -> None:
     assert _exact_copies(api, ids.pop()) == []
 
 
+_RENDERS = itertools.count(20)
+
+
 @pytest.fixture
 def origin_png(live: tuple[str, Container]) -> Iterator[str]:
     """A URL on a local origin serving a PNG, with the server's guard letting 127.0.0.1
@@ -130,7 +137,9 @@ def origin_png(live: tuple[str, Container]) -> Iterator[str]:
     settings = container.settings.model_copy(update={
         "url_import_allow_private": [ip_network("127.0.0.1/32")]})
     container.url_import = UrlImportService(settings, container.assets, build_fetcher(settings))
-    server = Origin({"/render.png": file(png((16, 99, 99), pattern=8), "image/png")})
+    # A new image for each test, so that each one's exact-copy check sees only its own.
+    server = Origin({"/render.png": file(png((16, 99, 99), pattern=next(_RENDERS)),
+                                          "image/png")})
     try:
         yield server.url("/render.png")
     finally:
@@ -175,3 +184,20 @@ def test_a_new_version_is_idempotent_too(api: Api) -> None:
     assert post(png((17, 60, 60), pattern=7)).status_code == 422
     listed = api.http.get(path).json()
     assert [item["number"] for item in listed["items"]] == [2, 1]
+
+
+def test_the_client_retries_a_url_import_into_one_asset(api: Api, origin_png: str,
+                                                        tmp_path: Path) -> None:
+    proxy = FlakyProxy(api.base_url)
+    proxy.up()
+    proxy.lose_answers(1)
+    try:
+        with AssetlensClient(proxy.url, api.key, outbox_dir=tmp_path / "outbox",
+                             retry=RetryPolicy(attempts=5, base=0.05, cap=0.2)) as client:
+            asset = client.import_url(origin_png, tags=["via-client"], prompt="a render")
+    finally:
+        proxy.down()
+    assert proxy.lost == 1
+    assert (asset.source, asset.tags, asset.generation.prompt) == ("url", ["via-client"],
+                                                                   "a render")
+    assert _exact_copies(api, asset.id) == []
