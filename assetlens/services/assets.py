@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from assetlens import layout, media
 from assetlens.config import Settings
-from assetlens.domain import Asset, AssetStatus, AssetType, utcnow
+from assetlens.domain import Asset, AssetStatus, AssetType, new_id, utcnow
 from assetlens.errors import (
     AssetInUse,
     InvalidInput,
@@ -113,6 +113,7 @@ class AssetService:
             return Submitted(duplicate, linked=True)
         source = upload_source(form.source, generation)
         asset = Asset(
+            id=form.asset_id or new_id(),
             workspace=workspace,
             name=display_name(form.name or spooled.filename or f"upload.{inspection.extension}"),
             description=(form.description or "")[:MAX_DESCRIPTION],

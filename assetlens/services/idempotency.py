@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from assetlens import layout
 from assetlens.config import Settings
 from assetlens.documents import put_document
-from assetlens.domain import Asset, utcnow
+from assetlens.domain import Asset, new_id, utcnow
 from assetlens.errors import (
     AssetlensError,
     Conflict,
@@ -96,6 +96,9 @@ class IdempotencyRecord(BaseModel):
     asset_id: str | None = None
     linked: bool = False
     version: int | None = None
+    # The id the request's new asset gets, chosen before it runs: a claim left by a killed
+    # request whose asset exists is completed with it rather than run again.
+    planned_asset_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,22 +130,25 @@ class IdempotencyService:
     def upload(self, workspace: str, key: str | None, spooled: Spooled,
                form: UploadForm) -> Submitted:
         """`AssetService.submit`, once per key (every call when `key` is None)."""
-        action = partial(self._assets.submit, workspace, spooled, form)
         if key is None:
-            return action()
+            return self._assets.submit(workspace, spooled, form)
         fingerprint = upload_fingerprint("upload", form, sha256=spooled.sha256,
                                          filename=spooled.filename)
+        planned = new_id()
+        action = partial(self._assets.submit, workspace, spooled, replace(form, asset_id=planned))
         return self.run(workspace, key, fingerprint, action, _submitted_result,
-                        partial(self._replay, workspace))
+                        partial(self._replay, workspace), planned_asset_id=planned)
 
     def import_url(self, importer: UrlImportService, workspace: str, key: str | None,
                    url: str, form: UploadForm) -> Submitted:
         """`importer.import_url`, once per key (every call when `key` is None)."""
-        action = partial(importer.import_url, workspace, url, form)
         if key is None:
-            return action()
+            return importer.import_url(workspace, url, form)
+        planned = new_id()
+        action = partial(importer.import_url, workspace, url, replace(form, asset_id=planned))
         return self.run(workspace, key, upload_fingerprint("url", form, url=url), action,
-                        _submitted_result, partial(self._replay, workspace))
+                        _submitted_result, partial(self._replay, workspace),
+                        planned_asset_id=planned)
 
     def new_version(self, versions: VersionService, workspace: str, asset_id: str,
                     key: str | None, spooled: Spooled, change_description: str) -> NewVersion:
@@ -174,11 +180,13 @@ class IdempotencyService:
 
     def run(self, workspace: str, key: str, fingerprint: str, action: Callable[[], T],
             result: Callable[[T], dict[str, Any]],
-            replay: Callable[[IdempotencyRecord], T]) -> T:
+            replay: Callable[[IdempotencyRecord], T], *,
+            planned_asset_id: str | None = None) -> T:
         """Run `action` unless this key already ran it for the same request: then answer
         `replay` of the record, which holds the `result` fields (asset_id, …) of the first
         run. InvalidInput when the key was used for another request; Conflict (409,
-        Retry-After) when a request with the key is still running."""
+        Retry-After) when a request with the key is still running. `planned_asset_id`: the
+        id `action` gives a new asset (recorded in the claim; see `_abandoned`)."""
         record_key = layout.idempotency_key(workspace, key)
         deadline = time.monotonic() + self._wait
         delay = 0.02
@@ -188,7 +196,7 @@ class IdempotencyService:
             if found is None or self._expired(found[0], now):
                 etag = None if found is None else found[1]
                 claim = IdempotencyRecord(fingerprint=fingerprint, created_at=now,
-                                          claimed_at=now)
+                                          claimed_at=now, planned_asset_id=planned_asset_id)
             else:
                 record, etag = found
                 if record.fingerprint != fingerprint:
@@ -204,13 +212,31 @@ class IdempotencyService:
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.25)
                     continue
-                # Its request never finished (a killed process): take the claim over.
-                claim = record.model_copy(update={"claimed_at": now})
+                # Its request never finished (a killed process): complete the claim with
+                # the asset it made, if it got that far, else take it over. The planned id
+                # stays, so even a request that was only slow cannot make a second asset.
+                claim = self._abandoned(workspace, record, now)
             try:
                 claim_etag = put_document(self._store, record_key, _dump(claim), etag).etag
             except PreconditionFailed:
                 continue  # another request claimed or finished it first: look again
+            if claim.asset_id is not None:
+                continue  # an abandoned claim completed: replayed on the next pass
             return self._perform(record_key, claim, claim_etag, action, result)
+
+    def _abandoned(self, workspace: str, record: IdempotencyRecord,
+                   now: datetime) -> IdempotencyRecord:
+        """The record that replaces an abandoned claim: completed when its planned asset
+        exists (the next pass replays it), else claimed anew by this request."""
+        planned = record.planned_asset_id
+        if planned is not None:
+            try:
+                self._assets.get(workspace, planned)
+            except NotFound:
+                pass
+            else:
+                return record.model_copy(update={"asset_id": planned})
+        return record.model_copy(update={"claimed_at": now})
 
     def sweep_if_due(self) -> int | None:
         """The scheduled sweep of expired records (one worker per interval wins it); how

@@ -123,3 +123,24 @@ def test_the_sweep_removes_expired_records_only(container: Container, tmp_path: 
     assert container.store.exists(running_key)
     assert service.sweep_if_due() == 0  # its turn: nothing left to remove
     assert service.sweep_if_due() is None  # at most one turn per interval
+
+
+def test_a_claim_whose_request_died_after_making_the_asset_replays_it(
+        container: Container, tmp_path: Path) -> None:
+    clock = Clock()
+    service = _service(container, clock)
+    spooled = _spooled(tmp_path, 6)
+    made = service.upload("alpha", "k6", spooled, UploadForm(name="n.png"))
+    # As if the process died after storing the asset, before completing the record.
+    key = layout.idempotency_key("alpha", "k6")
+    record = IdempotencyRecord.model_validate_json(container.store.get_bytes(key).data)
+    assert record.planned_asset_id == made.asset.id
+    container.store.put_bytes(key, record.model_copy(
+        update={"asset_id": None}).model_dump_json().encode())
+    clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
+    again = service.upload("alpha", "k6", spooled, UploadForm(name="n.png"))
+    assert again.replayed
+    assert again.asset.id == made.asset.id
+    members = list(container.store.list_keys(
+        layout.sha_member_prefix("alpha", spooled.sha256)))
+    assert len(members) == 1
