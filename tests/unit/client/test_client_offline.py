@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -155,3 +158,13 @@ def test_track_never_raises(tmp_path: Path) -> None:
     with _client(Recorder(), tmp_path) as client:
         assert client.track(tmp_path / "missing.png") is None
         assert client.track(b"data") is None  # no filename: logged, not raised
+
+
+def test_the_client_imports_without_the_server_stack() -> None:
+    probe = ("import sys, assetlens.client; "
+             "print(sorted(m for m in ('fastapi', 'starlette', 'torch', 'PIL', 'numpy', "
+             "'elasticsearch', 'minio', 'uvicorn') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[3]
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}, check=True, timeout=60)
+    assert ran.stdout.strip() == "[]"
