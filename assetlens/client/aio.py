@@ -26,7 +26,7 @@ from assetlens.client.models import (
     SearchPage,
 )
 from assetlens.client.outbox import DeliveryPolicy
-from assetlens.client.retry import NO_RETRY, RETRY_STATUSES, RetryPolicy
+from assetlens.client.retry import NO_RETRY, RetryPolicy, worth_repeating
 from assetlens.client.sync import AssetlensClient, client_headers
 
 
@@ -199,7 +199,7 @@ class AsyncAssetlensClient:
                     raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
                 await asyncio.sleep(policy.delay(attempt))
                 continue
-            if response.status_code in RETRY_STATUSES and not policy.gives_up(attempt):
+            if worth_repeating(response, call.headers) and not policy.gives_up(attempt):
                 await response.aclose()
                 await asyncio.sleep(policy.delay(attempt, retry_after_seconds(response.headers)))
                 continue

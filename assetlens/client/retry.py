@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import httpx
 
 # Statuses that say "not now" rather than "never": the request may succeed when repeated.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -35,3 +38,13 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+def worth_repeating(response: httpx.Response, request_headers: Mapping[str, str]) -> bool:
+    """Whether an answer says "not now" to a request that is safe to repeat: 429, 502,
+    503, 504 — and 409 with Retry-After to a request with an Idempotency-Key (another
+    attempt with the same key is still running on the server)."""
+    if response.status_code in RETRY_STATUSES:
+        return True
+    return (response.status_code == 409 and "Idempotency-Key" in request_headers
+            and "retry-after" in response.headers)

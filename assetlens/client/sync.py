@@ -29,7 +29,7 @@ from assetlens.client.models import (
     SearchPage,
 )
 from assetlens.client.outbox import DeliveryPolicy, Outbox, OutboxItem, Rejected, RetryLater
-from assetlens.client.retry import NO_RETRY, RETRY_STATUSES, RetryPolicy
+from assetlens.client.retry import NO_RETRY, RetryPolicy, worth_repeating
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class AssetlensClient:
                     raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
                 time.sleep(policy.delay(attempt))
                 continue
-            if response.status_code in RETRY_STATUSES and not policy.gives_up(attempt):
+            if worth_repeating(response, call.headers) and not policy.gives_up(attempt):
                 response.close()
                 time.sleep(policy.delay(attempt, retry_after_seconds(response.headers)))
                 continue

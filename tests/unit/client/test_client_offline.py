@@ -76,6 +76,17 @@ def test_uploads_are_retried_with_one_idempotency_key(tmp_path: Path) -> None:
     assert recorder.requests[-1].headers["Authorization"] == "Bearer key"
 
 
+def test_an_upload_still_running_on_the_server_is_waited_for(tmp_path: Path) -> None:
+    recorder = Recorder(409)  # with Retry-After: the same key is still in progress
+    with _client(recorder, tmp_path) as client:
+        assert client.upload(b"abc", filename="a.png").id == "a" * 32
+    assert len(recorder.requests) == 2
+    other = Recorder(409)
+    with _client(other, tmp_path) as client, pytest.raises(ConflictError):
+        client.delete("a" * 32)  # no key: a 409 is an answer, not a "not now"
+    assert len(other.requests) == 1
+
+
 def test_retries_give_up_with_the_last_problem(tmp_path: Path) -> None:
     recorder = Recorder(503, 503, 503, 503)
     with _client(recorder, tmp_path) as client, pytest.raises(UnavailableError) as raised:
