@@ -56,6 +56,7 @@ class Container:
     keys: ApiKeys
     sessions: Sessions
     assets: AssetService
+    idempotency: IdempotencyService
     blobs: BlobService
     search: SearchService
     duplicates: DuplicateService
@@ -74,7 +75,6 @@ class Container:
     stats: StatsService
     links: LinkService
     url_import: UrlImportService
-    idempotency: IdempotencyService
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -195,6 +195,7 @@ def build(
         keys=keys,
         sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
+        idempotency=idempotency,
         blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
@@ -215,5 +216,4 @@ def build(
         stats=StatsService(index, usage, assets.manifests),
         links=LinkService(settings, store, assets, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
-        idempotency=idempotency,
     )
