@@ -144,6 +144,8 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._wake = threading.Event()
+        # After a failure worth retrying, no attempt (of any item) before this time.
+        self._paused_until = 0.0
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._sweep()
@@ -217,10 +219,10 @@ class Outbox:
 
     def deliver_pending(self) -> int:
         """Send every item due now, once each, in this thread; how many were delivered. A
-        pass ends at the first failure that is worth retrying (the server is likely down
-        for the others too)."""
+        pass ends at the first failure that is worth retrying, and none starts until that
+        item's back-off is over (the server is likely down for the others too)."""
         delivered = 0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and time.time() >= self._paused_until:
             item = self._claim()
             if item is None:
                 break
@@ -299,6 +301,9 @@ class Outbox:
                 return ItemState.DEAD
             retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
             delay = self.policy.delay(attempts, retry_after)
+            # The server is likely down (or busy) for every item: hold the others back
+            # for as long too, rather than trying each against it in turn.
+            self._paused_until = time.time() + delay
             log.info("outbox item %s not delivered (attempt %d), retrying in %.1fs: %s",
                      item.id, attempts, delay, exc)
             with self._lock:
@@ -338,11 +343,13 @@ class Outbox:
                  item.id))
 
     def _next_due(self) -> float:
+        """When the next delivery attempt may start (wall-clock seconds)."""
         with self._lock:
             (due,) = self._db.execute(
                 "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM items WHERE state = ?",
                 (ItemState.PENDING.value,)).fetchone()
-        return float(due) if due is not None else time.time() + 60.0
+        return max(float(due) if due is not None else time.time() + 60.0,
+                   self._paused_until)
 
     def _file(self, item_id: str) -> Path:
         return self._files / f"{item_id}.bin"

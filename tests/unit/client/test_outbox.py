@@ -169,3 +169,16 @@ def test_the_outbox_is_private(tmp_path: Path) -> None:
     assert (tmp_path / "box").stat().st_mode & 0o077 == 0
     assert (tmp_path / "box" / "files" / f"{item_id}.bin").stat().st_mode & 0o077 == 0
     outbox.close()
+
+
+def test_a_server_that_is_down_is_not_tried_item_after_item(tmp_path: Path) -> None:
+    server = FakeServer(failures=1_000)
+    outbox = Outbox(tmp_path / "box", server.send, DeliveryPolicy(base=60, cap=60))
+    for n in range(3):
+        outbox.add(b"data", f"{n}.png", {})
+    assert outbox.deliver_pending() == 0
+    assert outbox.deliver_pending() == 0  # every item held back with the failed one
+    assert len(server.attempts) == 1
+    assert outbox.flush(timeout=0.2) is False
+    assert len(server.attempts) == 1
+    outbox.close()
