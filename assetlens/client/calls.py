@@ -78,6 +78,23 @@ def upload_file(source: UploadSource, filename: str | None) -> UploadFile:
     return UploadFile(source, filename, start)
 
 
+def tag_list(tags: Sequence[str] | None) -> list[str]:
+    """Tags as a list (one string is one tag, not its characters)."""
+    if tags is None:
+        return []
+    return [tags] if isinstance(tags, str) else list(tags)
+
+
+def metadata_json(metadata: Mapping[str, Any] | Generation | None) -> dict[str, Any]:
+    """Generation fields as JSON values (datetimes, enums and models converted)."""
+    if metadata is None:
+        return {}
+    if isinstance(metadata, Generation):
+        return metadata.model_dump(mode="json", exclude_defaults=True)
+    converted: dict[str, Any] = _JSON_OBJECT.dump_python(dict(metadata), mode="json")
+    return converted
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """One API request: what to send, and whether sending it twice is harmless."""
@@ -129,11 +146,9 @@ def upload_call(file: UploadSource, *, filename: str | None = None, name: str | 
         if value is not None:
             form[key] = value
     if tags:
-        form["tags"] = ",".join(tags)
-    if isinstance(metadata, Generation):
-        metadata = metadata.model_dump(mode="json", exclude_defaults=True)
+        form["tags"] = ",".join(tag_list(tags))
     if metadata:
-        form["metadata"] = json.dumps(dict(metadata), ensure_ascii=False)
+        form["metadata"] = json.dumps(metadata_json(metadata), ensure_ascii=False)
     key = idempotency_key or str(uuid.uuid4())
     return Call("POST", "/v1/assets", params={"wait": _flag(wait)}, form=form, file=upload,
                 headers={"Idempotency-Key": key}, retryable=upload.repeatable)
@@ -146,11 +161,8 @@ def import_call(url: str, *, name: str | None = None, description: str | None = 
                 type: str | None = None, idempotency_key: str | None = None,
                 wait: bool = False) -> Call:
     """POST /v1/assets/from-url, with an Idempotency-Key (so retried like an upload)."""
-    if isinstance(metadata, Generation):
-        metadata = metadata.model_dump(mode="json", exclude_defaults=True)
-    body: dict[str, Any] = {"url": url, "tags": list(tags or []),
-                            "metadata": _JSON_OBJECT.dump_python(dict(metadata or {}),
-                                                                 mode="json")}
+    body: dict[str, Any] = {"url": url, "tags": tag_list(tags),
+                            "metadata": metadata_json(metadata)}
     for key, value in (("name", name), ("description", description),
                        ("folder_id", folder_id), ("prompt", prompt), ("type", type)):
         if value is not None:

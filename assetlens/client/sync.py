@@ -237,11 +237,9 @@ class AssetlensClient:
         even the outbox failed (logged)."""
         try:
             upload = calls.upload_file(file, filename)
-            if isinstance(metadata, Generation):
-                metadata = metadata.model_dump(mode="json", exclude_defaults=True)
             fields = {"name": name, "description": description,
-                      "tags": list(tags) if tags else None, "folder_id": folder_id,
-                      "prompt": prompt, "metadata": dict(metadata) if metadata else None,
+                      "tags": calls.tag_list(tags) or None, "folder_id": folder_id,
+                      "prompt": prompt, "metadata": calls.metadata_json(metadata) or None,
                       "type": type, "source": source}
             kept = {key: value for key, value in fields.items() if value is not None}
             return self.outbox.add(upload.source, upload.filename, kept)

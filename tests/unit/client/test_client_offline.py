@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -144,6 +145,9 @@ def test_request_shapes() -> None:
         "Idempotency-Key": "k"}
     with pytest.raises(ValueError, match="filename"):
         upload_call(b"x")
+    one_tag = upload_call(b"x", filename="a.png", tags="winter",
+                          metadata={"created": datetime(2026, 1, 2, tzinfo=UTC)})
+    assert one_tag.form == {"tags": "winter", "metadata": '{"created": "2026-01-02T00:00:00Z"}'}
     call = search_call("fox", filters={"type": ["image"]}, facets=["type"], cursor="c")
     assert call.json["filters"] == {"type": ["image"]}
     assert (call.json["cursor"], call.json["facets"]) == ("c", ["type"])
