@@ -28,6 +28,7 @@ from assetlens.services.collections import CollectionService
 from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
+from assetlens.services.idempotency import IdempotencyService
 from assetlens.services.indexing import Indexer
 from assetlens.services.lineage import LineageService
 from assetlens.services.links import LinkService
@@ -63,6 +64,7 @@ class Container:
     keys: ApiKeys
     sessions: Sessions
     assets: AssetService
+    idempotency: IdempotencyService
     blobs: BlobService
     search: SearchService
     duplicates: DuplicateService
@@ -206,6 +208,7 @@ def build(
                          max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
+    idempotency = IdempotencyService(settings, store, assets)
     return Container(
         settings=settings,
         store=store,
@@ -215,11 +218,13 @@ def build(
         keys=keys,
         sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
+        idempotency=idempotency,
         blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder,
-                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due],
+                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due,
+                              idempotency.sweep_if_due],
                         metrics=metrics),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),

@@ -113,6 +113,17 @@ class Settings(BaseSettings):
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)
 
+    # Idempotent writes (`Idempotency-Key` on uploads, URL imports and new versions; see
+    # services/idempotency.py): how long a key's record answers replays, and how long a
+    # request waits for a concurrent one with the same key before answering 409. A claim
+    # older than `idempotency_claim_seconds` whose request never finished (a killed
+    # process) may be completed or taken over.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=365 * 24 * 3600)
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0, le=300)
+    idempotency_claim_seconds: float = Field(default=600.0, ge=1, le=24 * 3600)
+    # Expired records are also removed by a scheduled sweep (one indexer worker per interval).
+    idempotency_sweep_interval_seconds: float = Field(default=3600.0, ge=1.0)
+
     # Browser sessions (POST /v1/session): a fixed lifetime from sign-in.
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     # Honour X-Forwarded-Proto/-Host (a TLS-terminating proxy in front): Secure cookies

@@ -21,12 +21,17 @@ from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from assetlens.services.asset_inputs import AssetPatch, UploadForm, parse_json_object
 from assetlens.services.assets import Submitted
+from assetlens.services.idempotency import parse_key as parse_idempotency_key
 from assetlens.signing import Disposition
 from assetlens.spool import Spooled
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 WaitFlag = Annotated[bool, Query(description="return once the change is searchable (bounded)")]
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key",
+    description="1-255 printable ASCII characters: a retry with the same key and request "
+                "answers the first asset (header Idempotent-Replayed), never a second one")]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -71,8 +76,10 @@ _ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)
                      "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
                      "source": {"type": "string"}}}}}}})
 async def upload(request: Request, workspace: UploadWorkspace, container: ContainerDep,
-                 wait: WaitFlag = False) -> JSONResponse:
+                 wait: WaitFlag = False,
+                 idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     settings = container.settings
+    key = parse_idempotency_key(idempotency_key)
     form, file = await read_upload(request, container)
     try:
         fields = form.fields
@@ -84,8 +91,8 @@ async def upload(request: Request, workspace: UploadWorkspace, container: Contai
             prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
             source=fields.get("source"),
         )
-        submitted = await run_in_threadpool(container.assets.submit, workspace, file,
-                                            upload_form)
+        submitted = await run_in_threadpool(container.idempotency.upload, workspace, key,
+                                            file, upload_form)
     finally:
         form.discard()
     return await submitted_response(container, submitted, wait)
@@ -113,10 +120,13 @@ async def submitted_response(container: ContainerDep, submitted: Submitted,
     if submitted.linked:
         response = asset_response(asset)
         response.headers["X-Duplicate-Of"] = asset.id
-        return response
-    if wait:
-        asset = await wait_indexed(container, asset)
-    return asset_response(asset, status=201)
+    else:
+        if wait:
+            asset = await wait_indexed(container, asset)
+        response = asset_response(asset, status=201)
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:

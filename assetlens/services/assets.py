@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from assetlens import layout, media
 from assetlens.config import Settings
-from assetlens.domain import Asset, AssetStatus, AssetType, utcnow
+from assetlens.domain import Asset, AssetStatus, AssetType, new_id, utcnow
 from assetlens.errors import (
     AssetInUse,
     InvalidInput,
@@ -44,10 +44,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Submitted:
     """What an upload did: a new `asset`, or — under the `link` duplicate policy — the
-    existing asset it duplicates (`linked`), with nothing new stored."""
+    existing asset it duplicates (`linked`), with nothing new stored. `replayed`: the
+    answer of an earlier request with the same Idempotency-Key (see services/idempotency).
+    """
 
     asset: Asset
     linked: bool = False
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,7 @@ class AssetService:
             return Submitted(duplicate, linked=True)
         source = upload_source(form.source, generation)
         asset = Asset(
+            id=form.asset_id or new_id(),
             workspace=workspace,
             name=display_name(form.name or spooled.filename or f"upload.{inspection.extension}"),
             description=(form.description or "")[:MAX_DESCRIPTION],
