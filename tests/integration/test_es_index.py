@@ -57,13 +57,14 @@ from tests.contract.search_index_contract import (
     put,
     unit,
 )
+from tests.contract.search_words_contract import SearchWordsContract
 from tests.integration.es_fixtures import IndexFactory, es_client, es_indices, es_service, es_url
 
 pytestmark = pytest.mark.integration
 __all__ = ["es_indices", "es_service", "es_url"]  # fixtures used by this module
 
 
-class TestElasticsearchIndex(SearchIndexContract):
+class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract):
     @pytest.fixture
     def index(self, es_indices: IndexFactory) -> SearchIndex:
         return es_indices()
