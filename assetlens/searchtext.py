@@ -44,16 +44,21 @@ _IRREGULAR = {
     "teeth": "tooth", "feet": "foot", "people": "person", "oxen": "ox", "cacti": "cactus",
     "fungi": "fungus",
 }  # fmt: skip
-# Material adjectives in -en whose noun is what people search for.
-_DERIVED = {"golden": "gold", "wooden": "wood", "woolen": "wool", "woollen": "wool",
-            "silken": "silk", "earthen": "earth", "leaden": "lead"}  # fmt: skip
+# Adjectives whose noun is what people search for, where no rule below finds it: materials
+# in -en, and -y adjectives of nouns in -e (hazy ← haze: the -y rule would give `haz`).
+_DERIVED = {
+    "golden": "gold", "wooden": "wood", "woolen": "wool", "woollen": "wool", "silken": "silk",
+    "earthen": "earth", "hazy": "haze", "smoky": "smoke", "icy": "ice", "shiny": "shine",
+    "spicy": "spice", "slimy": "slime", "wavy": "wave", "bony": "bone", "rosy": "rose",
+    "stony": "stone", "scaly": "scale", "juicy": "juice", "noisy": "noise", "breezy": "breeze",
+}  # fmt: skip
 # Nouns ending in consonant + y that are no adjective of the word before the y (a `party` is
 # no `part`, a `fairy` not `fair`): the -y rule leaves them alone.
 _Y_NOUNS = frozenset({
     "party", "fairy", "bunny", "penny", "kitty", "mummy", "lobby", "buggy", "hardy", "handy",
     "shiny", "curry", "ferry", "puppy", "story", "pinky", "patty", "carry", "marry", "worry",
     "sorry", "query", "poppy", "teddy", "caddy", "paddy", "daddy", "granny", "nanny", "hobby",
-    "tommy", "jenny", "johnny", "candy", "dandy",
+    "tommy", "jenny", "johnny", "candy", "dandy", "ready", "every", "county", "twenty",
 })
 _VOWELS = frozenset("aeiouy")
 # A -y adjective doubles these final consonants of its noun (fog → foggy, sun → sunny).
@@ -122,16 +127,19 @@ def strip_weights(text: str) -> str:
 
 def name_words(name: str) -> list[str]:
     """The lower-case words a model/LoRA/sampler/generator name is found by: its parts, the
-    pieces of each (camelCase and letter/digit runs), and each two adjacent parts joined
-    (`sd_xl_base_1.0.safetensors` → sd, xl, base, 1, 0, sdxl, xlbase, base1, 10)."""
+    pieces of each (camelCase and letter/digit runs), and each two adjacent pieces or parts
+    joined (`sd_xl_base_1.0.safetensors` → sd, xl, base, 1, 0, sdxl, xlbase, base1, 10;
+    `DreamShaperXL` → dreamshaperxl, dream, shaper, xl, dreamshaper, shaperxl)."""
     bare = _MODEL_SUFFIX.sub("", _MODEL_HASH.sub("", name).strip())
     parts = [p for p in _NAME_SEPARATOR.split(bare) if p]
     words: dict[str, None] = {}
     for part in parts:
         words.setdefault(part.lower(), None)
-        if part.isascii():
-            for piece in _NAME_PIECE.findall(part):
-                words.setdefault(piece.lower(), None)
+        pieces = _NAME_PIECE.findall(part) if part.isascii() else []
+        for piece in pieces:
+            words.setdefault(piece.lower(), None)
+        for left, right in itertools.pairwise(pieces):
+            words.setdefault((left + right).lower(), None)
     for left, right in itertools.pairwise(parts):
         words.setdefault((left + right).lower(), None)
     return list(words)

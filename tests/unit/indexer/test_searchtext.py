@@ -53,6 +53,8 @@ def test_stems_text_folds_case_and_diacritics_and_skips_other_scripts() -> None:
         ("flux1-dev", ["flux1", "flux", "1", "dev", "flux1dev"]),
         ("DPM++ 2M Karras", ["dpm", "2m", "2", "m", "karras", "dpm2m", "2mkarras"]),
         ("ComfyUI", ["comfyui", "comfy", "ui"]),
+        ("DreamShaperXL_Turbo", ["dreamshaperxl", "dream", "shaper", "xl", "dreamshaper",
+                                 "shaperxl", "turbo", "dreamshaperxlturbo"]),
         ("", []),
     ],
 )  # fmt: skip
