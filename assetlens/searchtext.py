@@ -6,8 +6,9 @@ has no analysis-common module; FTS5's porter tokenizer differs from Snowball), s
 happens here, in Python, before either backend sees the text:
 
 - word forms: every Latin-script word of the text is indexed a second time as its English
-  Snowball stem (plus the stem of the noun under a `-y` adjective: `snowy` → `snow`, and of an
-  irregular plural: `wolves` → `wolf`) in a separate `stems` text;
+  Snowball stem (plus the stem of the noun under a `-y` adjective: `snowy` → `snow`, of an
+  irregular plural: `wolves` → `wolf`, and of a few listed derivations: `golden` → `gold`) in a
+  separate `stems` text;
 - names: model, generator, sampler and LoRA names (and `<lora:name:w>` tags in prompts) are
   indexed as their parts, camelCase and letter/digit runs split, adjacent parts joined
   (`juggernautXL_v9.safetensors` → `juggernautxl juggernaut xl v9 v 9 …`, `sd_xl` → `sdxl`);
@@ -56,7 +57,7 @@ _DERIVED = {
 # no `part`, a `fairy` not `fair`): the -y rule leaves them alone.
 _Y_NOUNS = frozenset({
     "party", "fairy", "bunny", "penny", "kitty", "mummy", "lobby", "buggy", "hardy", "handy",
-    "shiny", "curry", "ferry", "puppy", "story", "pinky", "patty", "carry", "marry", "worry",
+    "curry", "ferry", "puppy", "story", "pinky", "patty", "carry", "marry", "worry",
     "sorry", "query", "poppy", "teddy", "caddy", "paddy", "daddy", "granny", "nanny", "hobby",
     "tommy", "jenny", "johnny", "candy", "dandy", "ready", "every", "county", "twenty",
 })

@@ -102,7 +102,7 @@ CREATE INDEX IF NOT EXISTS removals_seq ON removals (workspace, seq);
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring a database made by an older schema version up to SCHEMA_VERSION, in one write
     transaction (safe when several processes try at once: the loser finds it done)."""
-    if _schema_version(conn) >= SCHEMA_VERSION:
+    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -118,7 +118,9 @@ def migrate(conn: sqlite3.Connection) -> None:
             )
         if version < 3:
             _add_cost_and_sha(conn)
-        if version < 4:
+        # Made again whenever its columns are not FTS_COLUMNS (schema 4 added `names` and
+        # `stems`), whatever the version number says.
+        if not _fts_current(conn):
             _rebuild_fts(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
@@ -148,9 +150,15 @@ def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
     )
 
 
+def _fts_current(conn: sqlite3.Connection) -> bool:
+    """Whether the FTS table has the columns of FTS_COLUMNS, in order."""
+    columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(assets_fts)"))
+    return columns == FTS_COLUMNS
+
+
 def _rebuild_fts(conn: sqlite3.Connection) -> None:
-    """Schema 4: the FTS table made again with the current columns, its rows computed from
-    the stored asset JSON (as `doc_rows` does)."""
+    """The FTS table made again with the current columns (schema 4: `names` and `stems`),
+    its rows computed from the stored asset JSON (as `doc_rows` does)."""
     conn.execute("DROP TABLE IF EXISTS assets_fts")
     conn.execute(FTS_DDL)
     insert = (f"INSERT INTO assets_fts (rowid, {', '.join(FTS_COLUMNS)}) "
