@@ -3,8 +3,13 @@ backends are given."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assetlens.query import SearchQuery
 from assetlens.searchtext import (
     MIN_PREFIX_CHARS,
     SearchTerm,
@@ -17,7 +22,9 @@ from assetlens.searchtext import (
     word_stems,
 )
 from assetlens.textsplit import open_last_term
-from tests.contract.search_index_contract import make_asset
+from indexer.embedded import EmbeddedSearchIndex
+from indexer.embedded.translate import match_expression
+from tests.contract.search_index_contract import WS, make_asset, make_doc
 
 
 @pytest.mark.parametrize(
@@ -112,3 +119,24 @@ def test_open_last_term() -> None:
     assert open_last_term("東京") == "東 京"
     assert open_last_term("cafe\u0301") == "café"
     assert open_last_term("") is None
+
+
+@pytest.fixture(scope="module")
+def fts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSearchIndex]:
+    index = EmbeddedSearchIndex(tmp_path_factory.mktemp("fts") / "index")
+    index.upsert([make_doc(make_asset("a", prompt='(latent:1.2) "quoted" <lora:x_y:0.5>',
+                                      model="sd_xl_base_1.0"))])  # fmt: skip
+    yield index
+    index.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_any_text_is_a_valid_match_expression(fts: EmbeddedSearchIndex, text: str) -> None:
+    """Stems, column filters and the prefix star are built around quoted terms only: no user
+    text, typed half-way or not, makes FTS5 syntax (an error would be a 500)."""
+    terms = search_terms(text)
+    if terms:
+        assert match_expression(terms).count('"') % 2 == 0
+    page = fts.search(SearchQuery(workspace=WS, text=text))
+    assert page.total in (0, 1)
