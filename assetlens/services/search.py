@@ -93,8 +93,10 @@ class SearchService:
             update={"filters": self.expand_folders(workspace, request.filters)})
         text = (request.q or "").strip() or None
         if request.mode is SearchMode.KEYWORD:
+            # The text as typed: a space after the last word says that word is complete (it
+            # is then not also matched as a prefix; assetlens.searchtext).
             return self._index.search(SearchQuery(
-                workspace=workspace, text=text, filters=request.filters,
+                workspace=workspace, text=request.q if text else None, filters=request.filters,
                 facets=request.facets, facet_mode=request.facet_mode,
                 sort=Sort.parse(request.sort, has_text=bool(text)),
                 limit=request.limit, cursor=request.cursor,
