@@ -283,9 +283,12 @@ class World:
         self.container = container
         self.credentials = credentials
         self.owner = httpx.Client(base_url=base_url, timeout=60, headers=self._auth("owner"))
+        self.renewal = False
 
     def renewed(self) -> World:
-        return World(self.base_url, self.container, self.credentials)
+        world = World(self.base_url, self.container, self.credentials)
+        world.renewal = True
+        return world
 
     def close(self) -> None:
         self.owner.close()
@@ -306,9 +309,13 @@ class World:
         assert response.is_success, response.text
         return response.json() if response.content else None
 
-    def _upload(self, name: str, colour: tuple[int, int, int], **fields: str) -> str:
+    def _upload(self, name: str, colour: tuple[int, int, int], *, wait: bool = False,
+                **fields: str) -> str:
+        # Waiting for the indexer only where a row needs the index (tags) or the analysis
+        # (thumbnails, similar): the first world's asset, and the tagged one.
+        wait = wait or not self.renewal
         body = self._ok(self.owner.post(
-            "/v1/assets", params={"wait": "true"}, data=fields,
+            "/v1/assets", params={"wait": str(wait).lower()}, data=fields,
             files={"file": (name, png(colour, pattern=sum(colour) % 50 + 1))}))
         return str(body["id"])
 
@@ -355,7 +362,7 @@ class World:
     @cached_property
     def tag(self) -> str:
         tag = f"{MARK}t{unique()}"
-        self._upload("tagged.png", (60, 60, 160), tags=tag)
+        self._upload("tagged.png", (60, 60, 160), wait=True, tags=tag)
         return tag
 
     @cached_property

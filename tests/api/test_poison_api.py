@@ -59,5 +59,7 @@ def test_a_poison_image_ends_failed_with_its_error_and_the_others_index(
     found = poisoned.search(q="", filters={"tags": [tag]}).json()
     statuses = {hit["asset"]["name"]: hit["asset"]["status"] for hit in found["items"]}
     assert statuses == {"calm.png": "ready", "poison.png": "failed"}
+    failed = poisoned.search(q="", filters={"tags": [tag], "status": ["failed"]}).json()
+    assert [hit["asset"]["name"] for hit in failed["items"]] == ["poison.png"]
     similar = poisoned.http.get(f"/v1/assets/{good.json()['id']}/similar")
     assert similar.status_code == 200  # the good one has its vector
