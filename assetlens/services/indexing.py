@@ -151,8 +151,10 @@ class Indexer:
             failures.update(self._upsert(docs))
             failures.update(self._remove(removals))
         except Unavailable as exc:
-            for item in [*docs, *removals, *failures]:
+            for item in [*docs, *removals]:
                 self._postpone(item, exc)
+            for item, failure in failures.items():  # failed before the outage: they count
+                self._failed(item, failure)
             raise
         for item, failure in failures.items():
             self._failed(item, failure)

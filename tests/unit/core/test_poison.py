@@ -173,6 +173,23 @@ def test_a_parser_bug_on_one_file_fails_that_asset_only(tmp_path: Path) -> None:
         assert lib.queue.pending() == 0
 
 
+def test_an_outage_refunds_the_healthy_items_but_not_the_poison_in_the_same_batch(
+        tmp_path: Path) -> None:
+    def analyse(path: Path, kind: AssetType, mime: str) -> media.Analysis:
+        if Image.open(path).getpixel((0, 0)) == POISON:
+            raise RuntimeError("decoder crashed")
+        return media.analyse(path, kind, mime)
+
+    for lib in make_library(tmp_path, analyse=analyse):
+        poison = lib.upload("poison.png", POISON)
+        healthy = lib.upload("healthy.png", (9, 99, 9))
+        lib.index.down = True
+        with pytest.raises(IndexUnavailable):
+            lib.indexer.run_once()
+        assert lib.queue.attempts("ws", healthy) == (0, lib.clock.now + 10)
+        assert lib.queue.attempts("ws", poison) == (1, lib.clock.now + 10)
+
+
 def test_a_document_the_index_refuses_fails_without_holding_the_batch(
         library: Library) -> None:
     lib = library
