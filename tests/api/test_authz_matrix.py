@@ -28,6 +28,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from api.app import create_app
+from api.browser import COOKIE_NAME
 from assetlens.access import Scope
 from assetlens.bootstrap import Container
 from tests.api.conftest import png
@@ -38,8 +39,8 @@ MARK = "zqxprivate"
 OWNER, GRANTEE_VIEW, GRANTEE_EDIT, OTHER = "alpha", "gamma", "delta", "beta"
 # The callers, in the order their cells run: the ones that may change things come last.
 CALLERS = ("anonymous", "revoked", "signed", "other", "viewer", "editor", "reader",
-           "writer", "owner")
-INSIDE = frozenset({"owner", "writer", "reader"})
+           "writer", "owner", "session")
+INSIDE = frozenset({"owner", "writer", "reader", "session"})
 
 
 def unique() -> str:
@@ -74,6 +75,8 @@ def expected(need: Scope, ok: int, *, foreign: int = 404, **cells: int) -> dict[
     collection grantee's: a share grants nothing outside its collection)."""
     full = {
         "owner": ok,
+        # The owner's key signed in from a browser: cookie and CSRF token, same rights.
+        "session": ok,
         "writer": 403 if need is Scope.ADMIN else ok,
         "reader": ok if need is Scope.READ else 403,
         "other": foreign, "viewer": foreign, "editor": foreign,
@@ -116,8 +119,10 @@ def public(ok: int) -> dict[str, int]:
 
 
 def sign_in(world: World, caller: str) -> Request:
-    """POST /v1/session carries the credential in its body: each caller signs in with its own."""
-    return Request(options={"json": {"api_key": world.credential(caller) or "alk_none"}})
+    """POST /v1/session carries the credential in its body: each caller signs in with its own
+    (a browser signing in again sends the owner's key)."""
+    key = world.credential("owner" if caller == "session" else caller)
+    return Request(options={"json": {"api_key": key or "alk_none"}})
 
 
 def nothing(world: World, caller: str) -> Request:
@@ -149,10 +154,12 @@ ROWS: dict[tuple[str, str], Row] = {
     # system and browser sessions (a Bearer key is no session: those answer 401 to all)
     ("GET", "/v1/health"): Row(public(200), nothing),
     ("GET", "/v1/ready"): Row(public(200), nothing),
+    # Signing in again ends the session the browser sent: the session caller gets its own.
     ("POST", "/v1/session"): Row(
-        public(200) | {"anonymous": 401, "revoked": 401, "signed": 401}, sign_in),
-    ("GET", "/v1/session"): Row(public(401), nothing),
-    ("DELETE", "/v1/session"): Row(public(401), nothing),
+        public(200) | {"anonymous": 401, "revoked": 401, "signed": 401}, sign_in,
+        changes=True),
+    ("GET", "/v1/session"): Row(public(401) | {"session": 200}, nothing),
+    ("DELETE", "/v1/session"): Row(public(401) | {"session": 204}, nothing, changes=True),
     # keys: admin only; another workspace's key id is missing
     ("GET", "/v1/keys"): Row(admin(200, foreign=200), nothing),
     ("POST", "/v1/keys"): Row(admin(201, foreign=201), lambda w, c: Request(
@@ -312,7 +319,18 @@ class World:
         return {"Authorization": f"Bearer {credential}"} if credential else {}
 
     def headers(self, caller: str) -> dict[str, str]:
+        if caller == "session":
+            cookie, csrf = self.session
+            return {"Cookie": f"{COOKIE_NAME}={cookie}", "X-CSRF-Token": csrf}
         return self._auth(caller)
+
+    @cached_property
+    def session(self) -> tuple[str, str]:
+        """A browser session of the owner's key: (cookie, CSRF token)."""
+        with httpx.Client(base_url=self.base_url, timeout=60) as browser:
+            response = browser.post("/v1/session", json={"api_key": self.credential("owner")})
+        body = self._ok(response)
+        return response.cookies[COOKIE_NAME], str(body["csrf_token"])
 
     def _ok(self, response: httpx.Response) -> Any:
         assert response.is_success, response.text
@@ -461,7 +479,7 @@ def test_cell(method: str, path: str, world: World) -> None:
             target = world.renewed() if row.changes and want < 300 else world
             request = row.request(target, caller)
             url = path.format_map(request.params)
-            response = http.request(method, url, headers=world.headers(caller),
+            response = http.request(method, url, headers=target.headers(caller),
                                     **request.options)
             http.cookies.clear()  # a sign-in's cookie must not speak for the next caller
             # A private name the caller sent itself may come back: only others' are leaks.
