@@ -262,8 +262,12 @@ MAINTENANCE_SCHEDULE_KEY = "system/maintenance-schedule.json"
 VERSIONS_PREFIX = "versions/"
 
 
+def version_workspace_prefix(workspace: str) -> str:
+    return f"{VERSIONS_PREFIX}{check_workspace(workspace)}/"
+
+
 def version_prefix(workspace: str, asset_id: str) -> str:
-    return f"{VERSIONS_PREFIX}{workspace}/{asset_id}/"
+    return f"{version_workspace_prefix(workspace)}{asset_id}/"
 
 
 def version_key(workspace: str, asset_id: str, number: int) -> str:

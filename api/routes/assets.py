@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.content import caller_channel, content_response, preview_response, usage_hook
-from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
+from api.deps import ContainerDep, Reader, ReadWorkspace, UploadWorkspace, WriteWorkspace
 from api.multipart import Form, read_form
 from api.openapi import problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
@@ -60,7 +60,7 @@ def upload_limit_for(container: ContainerDep) -> Any:
                      "metadata": {"type": "string", "description": "JSON object"},
                      "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
                      "source": {"type": "string"}}}}}}})
-async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
+async def upload(request: Request, workspace: UploadWorkspace, container: ContainerDep,
                  wait: WaitFlag = False) -> JSONResponse:
     settings = container.settings
     form, file = await read_upload(request, container)

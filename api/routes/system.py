@@ -1,17 +1,18 @@
-"""Liveness, readiness and metrics."""
+"""Liveness and readiness (metrics: api/routes/metrics.py)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep
 from assetlens.errors import AssetlensError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
@@ -31,7 +32,9 @@ async def ready(container: ContainerDep) -> JSONResponse:
             await run_in_threadpool(check)
             checks[name] = "ok"
         except AssetlensError as exc:
-            checks[name] = exc.detail
+            # This endpoint is public: the adapter's text (hosts, paths) is for the log.
+            log.warning("readiness: %s unavailable: %s", name, exc.detail)
+            checks[name] = "unavailable"
             ok = False
     embedder = container.embedder
     visual = embedder is not None and await run_in_threadpool(embedder.available)
@@ -39,8 +42,3 @@ async def ready(container: ContainerDep) -> JSONResponse:
     body = {"status": "ready" if ok else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ok else 503,
                         headers=None if ok else {"Retry-After": "5"})
-
-
-@router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContainerDep, WriteWorkspace
+from api.deps import ContainerDep, UploadWorkspace
 from api.link_schemas import UrlImportIn
 from api.openapi import problem_responses
 from api.routes.assets import WaitFlag, submitted_response
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
                                    "asset (header X-Duplicate-Of)"},
                         **problem_responses(401, 403, 404, 409, 413, 415, 422, 502, 503,
                                             504)})
-async def from_url(body: Annotated[UrlImportIn, Body()], workspace: WriteWorkspace,
+async def from_url(body: Annotated[UrlImportIn, Body()], workspace: UploadWorkspace,
                    container: ContainerDep, wait: WaitFlag = False) -> JSONResponse:
     form = UploadForm(name=body.name, description=body.description, tags=body.tags,
                       folder_id=body.folder_id, prompt=body.prompt, metadata=body.metadata,

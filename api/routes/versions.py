@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.content import content_response
-from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
+from api.deps import ContainerDep, ReadWorkspace, UploadWorkspace, WriteWorkspace
 from api.lifecycle_schemas import (
     FieldChangeOut,
     NewVersionOut,
@@ -54,7 +54,7 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
                  "type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary"},
                      "change_description": {"type": "string"}}}}}}})
-async def create_version(asset_id: str, request: Request, workspace: WriteWorkspace,
+async def create_version(asset_id: str, request: Request, workspace: UploadWorkspace,
                          container: ContainerDep, wait: WaitFlag = False) -> NewVersionOut:
     form, file = await read_upload(request, container)
     try:

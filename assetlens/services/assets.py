@@ -19,6 +19,7 @@ from assetlens.errors import (
 )
 from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests, Mutation
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
 from assetlens.services.asset_inputs import (
@@ -68,9 +69,11 @@ class AssetService:
         blobs: BlobService | None = None,
         *,
         duplicate_policy: DuplicatePolicyService | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._settings = settings
         self._duplicate_policy = duplicate_policy
+        self._metrics = metrics
         self._store = store
         self._queue = queue
         self.blobs = blobs or BlobService(store)
@@ -135,6 +138,7 @@ class AssetService:
         asset.duplicate_of = self._first_copy(asset)
         self.manifests.create(asset)
         self._enqueue(asset)
+        self._metrics.uploaded(asset.size_bytes)
         return Submitted(asset)
 
     def _require_source(self, workspace: str, source_id: str, *,

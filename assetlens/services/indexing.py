@@ -23,6 +23,7 @@ from assetlens.errors import (
     Unavailable,
 )
 from assetlens.manifests import Manifests
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
@@ -57,7 +58,9 @@ class Indexer:
         analyse: Analyser = media.analyse,
         extract: Extractor = provenance.extract,
         jobs: Sequence[Callable[[], object]] = (),
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._store = store
         self._index = index
@@ -162,6 +165,7 @@ class Indexer:
             if item in failures:
                 continue
             self._queue.ack(item)
+            self._metrics.indexed("ok")
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
@@ -203,6 +207,7 @@ class Indexer:
         """A backend outage: try again later without using up one of the item's attempts."""
         log.warning("retrying %s/%s later: %s", item.workspace, item.asset_id, error.detail)
         self._queue.retry(item, delay=self._backoff(item), refund=True)
+        self._metrics.indexed("retry")
 
     def _failed(self, item: WorkItem, failure: Failure) -> None:
         """Retry later with back-off, or, after the last attempt, mark the asset failed and
@@ -212,6 +217,7 @@ class Indexer:
                     exc_info=failure.error)
         if item.attempts < self._settings.indexer_max_attempts:
             self._queue.retry(item, delay=self._backoff(item))
+            self._metrics.indexed("retry")
             return
         log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
                   item.attempts, failure.reason)
@@ -299,6 +305,7 @@ class Indexer:
         return self._manifests.update(asset.workspace, asset.id, mutate)
 
     def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
+        self._metrics.indexed("failed")
         return mark_failed(self._manifests, workspace, asset_id, reason)
 
     # -- whole-library operations -----------------------------------------------------------
