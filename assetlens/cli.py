@@ -243,8 +243,13 @@ def ingest(
         container.close()
 
 
+RetryFailed = Annotated[bool, typer.Option(
+    "--retry-failed", help="also queue the assets indexing gave up on (status failed) for a "
+                           "fresh set of attempts")]
+
+
 @app.command()
-def reindex(data_dir: DataDir = None) -> None:
+def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None:
     """Rebuild the search index from the object store, then switch to it."""
     from assetlens.bootstrap import build
 
@@ -253,23 +258,23 @@ def reindex(data_dir: DataDir = None) -> None:
     container = build(settings)
     try:
         container.index.ensure()
-        count = container.indexer.reindex()
+        count = container.indexer.reindex(retry_failed=retry_failed)
         console.print(f"reindexed {count} assets")
     finally:
         container.close()
 
 
 @app.command()
-def reconcile(data_dir: DataDir = None) -> None:
+def reconcile(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None:
     """Find and repair drift between the store and the index (queues what's missing)."""
     from assetlens.bootstrap import build
 
     container = build(_settings(data_dir), use_embedder=False)
     try:
         container.index.ensure()
-        report = container.indexer.reconcile()
+        report = container.indexer.reconcile(retry_failed=retry_failed)
         console.print(f"checked {report.checked}, queued {report.enqueued}, "
-                      f"removed {report.removed}")
+                      f"removed {report.removed}, failed ones retried {report.retried}")
     finally:
         container.close()
 

@@ -84,7 +84,12 @@ class Settings(BaseSettings):
     indexer_batch_size: int = 16
     indexer_lease_seconds: float = 120.0
     indexer_poll_seconds: float = 0.5
-    indexer_max_attempts: int = 5
+    # A poison item (one whose analysis, embedding or indexing raises) is retried after
+    # base, 2×base, 4×base… seconds (at most the max), then marked failed with its error
+    # after `indexer_max_attempts`; `assetlens reconcile --retry-failed` tries again.
+    indexer_max_attempts: int = Field(default=5, ge=1, le=100)
+    indexer_retry_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    indexer_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
     reconcile_interval_seconds: float = 600.0
     wait_timeout_seconds: float = 30.0
 

@@ -118,11 +118,20 @@ class WorkQueue:
         except ObjectNotFound:
             pass
 
-    def retry(self, item: WorkItem, delay: float) -> None:
-        """Failed for now: make the item due again after `delay` seconds."""
-        self._release(item, delay=delay)
+    def retry(self, item: WorkItem, delay: float, *, refund: bool = False) -> None:
+        """Failed for now: make the item due again after `delay` seconds. With `refund`
+        (a backend outage, no fault of the item's) this claim doesn't count as an attempt."""
+        self._release(item, delay=delay, refund=refund)
 
-    def _release(self, item: WorkItem, delay: float) -> None:
+    def attempts(self, workspace: str, asset_id: str) -> tuple[int, float] | None:
+        """(attempts so far, when it is due next) of a pending item; None if none is."""
+        try:
+            state = json.loads(self._store.get_bytes(layout.queue_key(workspace, asset_id)).data)
+        except ObjectNotFound:
+            return None
+        return int(state.get("attempts", 0)), float(state.get("not_before", 0.0))
+
+    def _release(self, item: WorkItem, delay: float, refund: bool = False) -> None:
         while True:
             try:
                 current = self._store.get_bytes(item.key)
@@ -134,6 +143,8 @@ class WorkQueue:
             state["lease_until"] = 0.0
             state["lease_id"] = ""
             state["not_before"] = self._clock() + delay
+            if refund:
+                state["attempts"] = max(int(state.get("attempts", 0)) - 1, 0)
             try:
                 self._store.put_bytes(item.key, _dump(state), if_match=current.info.etag)
                 return
@@ -159,6 +170,12 @@ class WorkQueue:
                 continue  # acked since the listing
             oldest = min(oldest, float(state.get("enqueued_at", now)))
         return QueueSnapshot(depth, max(0.0, now - oldest))
+
+
+def backoff_delay(attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: doubling from `base`, at most
+    `cap`."""
+    return float(min(base * 2 ** min(max(attempts - 1, 0), 62), cap))
 
 
 def _dump(state: dict[str, object]) -> bytes:

@@ -113,7 +113,7 @@ def test_an_item_given_up_on_counts_as_failed(tmp_path: Path) -> None:
     def broken(*_: object) -> media.Analysis:
         raise RuntimeError("decoder crashed")
 
-    settings = make_settings(tmp_path / "data", indexer_max_attempts=1)
+    settings = make_settings(tmp_path / "data", indexer_max_attempts=2)
     container = build(settings, embedder=FakeEmbedder())
     indexer = Indexer(settings, container.store, container.index, container.queue, None,
                       analyse=broken, metrics=container.metrics)
@@ -126,7 +126,7 @@ def test_an_item_given_up_on_counts_as_failed(tmp_path: Path) -> None:
             state = json.loads(container.store.get_bytes(key).data)
             state["not_before"] = 0
             container.store.put_bytes(key, json.dumps(state).encode())
-        indexer.process(container.queue.claim(10))  # attempt 2 > max: marked failed
+        indexer.process(container.queue.claim(10))  # attempt 2 = max: marked failed
         assert sample(container, "assetlens_indexed_total", result="failed") == 1
     finally:
         container.close()
