@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from assetlens.errors import AssetlensError, Unauthorized, Unavailable
 
@@ -50,6 +51,13 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
                        headers=dict(exc.headers or {}))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # The client hung up mid-body: its error, not ours, and nothing was written (the
+        # readers discard what they spooled). Nobody reads this answer.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return problem(400, "Client disconnected", "the request body ended early")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

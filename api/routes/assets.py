@@ -19,7 +19,7 @@ from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
-from assetlens.services.asset_inputs import AssetPatch, UploadForm, parse_json_object
+from assetlens.services.asset_inputs import AssetPatch, upload_form
 from assetlens.services.assets import Submitted
 from assetlens.signing import Disposition
 from assetlens.spool import Spooled
@@ -62,20 +62,10 @@ def upload_limit_for(container: ContainerDep) -> Any:
                      "source": {"type": "string"}}}}}}})
 async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
                  wait: WaitFlag = False) -> JSONResponse:
-    settings = container.settings
     form, file = await read_upload(request, container)
     try:
-        fields = form.fields
-        metadata = parse_json_object(fields["metadata"], max_depth=settings.max_json_depth,
-                                     what="metadata") if fields.get("metadata") else {}
-        upload_form = UploadForm(
-            name=fields.get("name"), description=fields.get("description"),
-            tags=(fields.get("tags") or "").split(","), folder_id=fields.get("folder_id"),
-            prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
-            source=fields.get("source"),
-        )
-        submitted = await run_in_threadpool(container.assets.submit, workspace, file,
-                                            upload_form)
+        fields = upload_form(form.fields, max_json_depth=container.settings.max_json_depth)
+        submitted = await run_in_threadpool(container.assets.submit, workspace, file, fields)
     finally:
         form.discard()
     return await submitted_response(container, submitted, wait)
@@ -133,7 +123,8 @@ async def get_asset(asset_id: str, workspace: ReadWorkspace,
 def _expected_revision(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"r(\d+)"\s*', if_match)
+    # Revisions are small: a number of many digits names none (and is never converted).
+    match = re.fullmatch(r'\s*(?:W/)?"r(\d{1,18})"\s*', if_match)
     if not match:
         raise PreconditionFailed("If-Match does not name a version of this asset")
     return int(match.group(1))
