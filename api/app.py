@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.limits import BodyLimitMiddleware
 from api.routes import (
     assets,
@@ -86,6 +86,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
                        json_limit=settings.max_json_body_bytes,
                        json_depth=settings.max_json_depth)
     problems.install(app)
+    openapi.install(app)
     app.include_router(system.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
 from api.multipart import Form, read_form
-from api.openapi import problem_responses
+from api.openapi import binary_responses, multipart_body, problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
@@ -50,16 +50,21 @@ def upload_limit_for(container: ContainerDep) -> Any:
     return limit
 
 
-@router.post("", status_code=201, summary="Upload an asset (multipart)",
-             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
-                 "type": "object", "required": ["file"], "properties": {
-                     "file": {"type": "string", "format": "binary"},
-                     "name": {"type": "string"}, "description": {"type": "string"},
-                     "tags": {"type": "string", "description": "comma-separated"},
-                     "folder_id": {"type": "string"}, "prompt": {"type": "string"},
-                     "metadata": {"type": "string", "description": "JSON object"},
-                     "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
-                     "source": {"type": "string"}}}}}}})
+_TEXT = {"type": "string"}
+
+
+@router.post("", status_code=201, operation_id="assets_upload",
+             summary="Upload an asset (multipart)", response_model=AssetOut,
+             responses={200: {"model": AssetOut, "description": "A duplicate under the `link` "
+                              "policy: nothing stored, the original (X-Duplicate-Of)"},
+                        **problem_responses(401, 403, 409, 413, 415, 422, 503)},
+             openapi_extra=multipart_body(
+                 name=_TEXT, description=_TEXT,
+                 tags={"type": "string", "description": "comma-separated"},
+                 folder_id=_TEXT, prompt=_TEXT,
+                 metadata={"type": "string", "description": "a JSON object"},
+                 type={"type": "string", "description": "e.g. logo for a PNG logo"},
+                 source=_TEXT))
 async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
                  wait: WaitFlag = False) -> JSONResponse:
     form, file = await read_upload(request, container)
@@ -113,7 +118,8 @@ async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
         delay = min(delay * 1.5, 0.25)
 
 
-@router.get("/{asset_id}", summary="Get an asset")
+@router.get("/{asset_id}", operation_id="assets_get", summary="Get an asset (ETag)",
+            response_model=AssetOut, responses=problem_responses(401, 404, 422, 503))
 async def get_asset(asset_id: str, workspace: ReadWorkspace,
                     container: ContainerDep) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
@@ -130,7 +136,10 @@ def _expected_revision(if_match: str | None) -> int | None:
     return int(match.group(1))
 
 
-@router.patch("/{asset_id}", summary="Edit an asset (If-Match for optimistic concurrency)")
+@router.patch("/{asset_id}", operation_id="assets_update",
+              summary="Edit an asset (If-Match for optimistic concurrency)",
+              response_model=AssetOut,
+              responses=problem_responses(401, 403, 404, 412, 413, 422, 503))
 async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
                       workspace: WriteWorkspace, container: ContainerDep,
                       if_match: Annotated[str | None, Header()] = None,
@@ -142,8 +151,10 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
     return asset_response(asset)
 
 
-@router.delete("/{asset_id}", summary="Move an asset to the trash (409 while referenced)",
-               responses=problem_responses(401, 403, 404, 409, 503))
+@router.delete("/{asset_id}", operation_id="assets_delete",
+               summary="Move an asset to the trash (409 while referenced)",
+               response_model=AssetOut,
+               responses=problem_responses(401, 403, 404, 409, 422, 503))
 async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                        wait: WaitFlag = False,
                        force: Annotated[bool, Query(
@@ -156,7 +167,9 @@ async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: Cont
     return asset_response(asset)
 
 
-@router.post("/{asset_id}/restore", summary="Restore an asset from the trash")
+@router.post("/{asset_id}/restore", operation_id="assets_restore",
+             summary="Restore an asset from the trash", response_model=AssetOut,
+             responses=problem_responses(401, 403, 404, 422, 503))
 async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                         wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
@@ -165,7 +178,11 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
     return asset_response(asset)
 
 
-@router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
+@router.get("/{asset_id}/content", operation_id="assets_content",
+            summary="The original file (ETag, Range)", response_class=Response,
+            responses={**binary_responses("application/octet-stream", "The file, served with "
+                                          "its own media type", ranges=True),
+                       **problem_responses(401, 404, 416, 422, 503)})
 async def content(asset_id: str, request: Request, caller: Reader, container: ContainerDep,
                   download: Annotated[bool, Query(
                       description="serve as an attachment (counted as a download)")] = False,
@@ -178,7 +195,10 @@ async def content(asset_id: str, request: Request, caller: Reader, container: Co
     )
 
 
-@router.get("/{asset_id}/thumbnail", summary="A WebP preview (small 150 px, medium 600 px)")
+@router.get("/{asset_id}/thumbnail", operation_id="assets_thumbnail",
+            summary="A WebP preview (small 150 px, medium 600 px)", response_class=Response,
+            responses={**binary_responses("image/webp", "The preview", ranges=False),
+                       **problem_responses(401, 404, 422, 503)})
 async def thumbnail(asset_id: str, request: Request, workspace: ReadWorkspace,
                     container: ContainerDep,
                     size: Annotated[str, Query(pattern="^(small|medium)$")] = "small",

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep
+from api.openapi import PUBLIC
 from assetlens.errors import AssetlensError
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/v1/health")
-def health() -> dict[str, str]:
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    """`checks`: `store` and `index` ("ok" or why not), `visual_search` ("available" or
+    "unavailable"; it does not make the server unready)."""
+
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]
+
+
+@router.get("/v1/health", operation_id="health", summary="Liveness", openapi_extra=PUBLIC)
+def health() -> HealthOut:
     """The process is up (checks nothing else)."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
-@router.get("/v1/ready")
+@router.get("/v1/ready", operation_id="ready", summary="Readiness", response_model=ReadyOut,
+            openapi_extra=PUBLIC,
+            responses={503: {"model": ReadyOut, "description": "A backend does not answer "
+                             "(Retry-After); the same body, status `unavailable`"}})
 async def ready(container: ContainerDep) -> JSONResponse:
     """Ready when the object store and the search index answer; reports visual search."""
     checks: dict[str, Any] = {}

@@ -21,8 +21,9 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
 @router.post("/from-url", status_code=201, operation_id="assets_from_url",
              response_model=AssetOut,
              summary="Import a file from a public http(s) URL (then as an upload)",
-             responses={200: {"description": "A duplicate the workspace links: the existing "
-                                   "asset (header X-Duplicate-Of)"},
+             responses={200: {"model": AssetOut,
+                              "description": "A duplicate the workspace links: the existing "
+                                             "asset (header X-Duplicate-Of)"},
                         **problem_responses(401, 403, 404, 409, 413, 415, 422, 502, 503,
                                             504)})
 async def from_url(body: Annotated[UrlImportIn, Body()], workspace: WriteWorkspace,

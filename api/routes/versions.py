@@ -18,7 +18,7 @@ from api.lifecycle_schemas import (
     VersionOut,
     VersionsOut,
 )
-from api.openapi import problem_responses
+from api.openapi import binary_responses, multipart_body, problem_responses
 from api.routes.assets import WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
@@ -49,11 +49,8 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
 
 @router.post("", status_code=201, operation_id="versions_create",
              summary="Upload a new current version (multipart `file`, `change_description`)",
-             responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
-             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
-                 "type": "object", "required": ["file"], "properties": {
-                     "file": {"type": "string", "format": "binary"},
-                     "change_description": {"type": "string"}}}}}}})
+             responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503),
+             openapi_extra=multipart_body(change_description={"type": "string"}))
 async def create_version(asset_id: str, request: Request, workspace: WriteWorkspace,
                          container: ContainerDep, wait: WaitFlag = False) -> NewVersionOut:
     form, file = await read_upload(request, container)
@@ -92,8 +89,10 @@ async def get_version(asset_id: str, number: Number, workspace: ReadWorkspace,
 
 @router.get("/{number}/content", operation_id="versions_content",
             summary="The bytes of one version (ETag, Range)",
-            responses={200: {"content": {"application/octet-stream": {}}},
-                       **problem_responses(401, 403, 404, 416, 422, 503)})
+            response_class=Response,
+            responses={**binary_responses("application/octet-stream", "The bytes, served "
+                                          "with their own media type", ranges=True),
+                       **problem_responses(401, 404, 416, 422, 503)})
 async def version_content(asset_id: str, number: Number, request: Request,
                           workspace: ReadWorkspace, container: ContainerDep) -> Response:
     asset = await run_in_threadpool(container.versions.content_asset, workspace, asset_id,
