@@ -7,7 +7,12 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetlens.errors import AssetlensError, PayloadTooLarge
-from assetlens.jsonguard import check_json_depth, check_numbers, check_surrogates
+from assetlens.jsonguard import (
+    check_encoding,
+    check_json_depth,
+    check_numbers,
+    check_surrogates,
+)
 
 # The only routes that take uploads; every other body is small JSON.
 UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image")})
@@ -48,6 +53,9 @@ class BodyLimitMiddleware:
             # Counting brackets in C first: only a body that could be too deep is scanned.
             if body and body.count(b"[") + body.count(b"{") > self.json_depth:
                 check_json_depth(body, self.json_depth)
+            content_type = headers.get("content-type", "").lower()
+            if body and (not content_type or "json" in content_type):
+                check_encoding(body)
             check_surrogates(body)
             check_numbers(body)
         except AssetlensError as exc:

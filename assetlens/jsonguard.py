@@ -67,6 +67,19 @@ def check_surrogates(text: str | bytes, what: str = "JSON body",
     raise error
 
 
+def check_encoding(data: bytes, what: str = "JSON body",
+                   loc: tuple[str, ...] = ("body",)) -> None:
+    """Raise InvalidInput when JSON bytes are not text in the encoding they announce (UTF-8,
+    or UTF-16/32 by their first bytes, as json.loads detects it): a parser would fail on
+    them with an error no handler expects."""
+    try:
+        data.decode(json.detect_encoding(data))
+    except UnicodeDecodeError as exc:
+        error = InvalidInput(f"{'.'.join(loc)}: {what} is not UTF-8 text")
+        error.extra["errors"] = [{"loc": list(loc), "msg": f"not text (byte {exc.start})"}]
+        raise error from exc
+
+
 # Text that could spell a number no backend holds: NaN, ±Infinity, 20+ digits, a big exponent.
 _EDGE_NUMBER = re.compile(rb"NaN|Infinity|\d{20,}|[eE][+-]?\d{3,}")
 

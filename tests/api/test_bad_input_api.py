@@ -390,3 +390,13 @@ def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
     assert not list(spool.glob("*.part"))
     assert count_assets(container) == before
     assert api.search(limit=1).status_code == 200  # the server stays usable
+
+
+def test_json_bodies_that_are_not_text_are_422_and_change_nothing(api: Api) -> None:
+    asset = api.upload("u.png", png((7, 7, 8), pattern=4)).json()
+    for method, url in (("POST", "/v1/search"), ("PATCH", f"/v1/assets/{asset['id']}"),
+                        ("POST", "/v1/collections")):
+        response = api.http.request(method, url, content=b'{"name": "\xff\xfe"}',
+                                    headers={"Content-Type": "application/json"})
+        assert_refused(response, field="not UTF-8")
+    assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
