@@ -80,8 +80,8 @@ def check_encoding(data: bytes, what: str = "JSON body",
         raise error from exc
 
 
-# Text that could spell a number no backend holds: NaN, ±Infinity, 20+ digits, a big exponent.
-_EDGE_NUMBER = re.compile(rb"NaN|Infinity|\d{20,}|[eE][+-]?\d{3,}")
+# Text that could spell a number no backend holds: NaN, ±Infinity, 19+ digits, a big exponent.
+_EDGE_NUMBER = re.compile(rb"NaN|Infinity|\d{19,}|[eE][+-]?\d{3,}")
 
 
 def check_numbers(text: str | bytes, what: str = "JSON body",
