@@ -31,12 +31,14 @@ ANALYZER = "assetlens_text"
 # written before then lack them, which the queries read as the default (favorite: false;
 # no cost; no sha256, so such a document's blob is not in the storage stats until reindexed).
 # 2: favorite; 3: cost (the generation cost, for filters, range facet, sort and sums) and
-# sha256 (stats count each blob once).
-MAPPING_VERSION = 3
+# sha256 (stats count each blob once); 4: models (every checkpoint an asset was made with,
+# for the model facet and filter; `model`, the primary one, stays what cost stats group by).
+MAPPING_VERSION = 4
 ADDED_FIELDS: dict[str, dict[str, Any]] = {
     "favorite": {"type": "boolean"},
     "cost": {"type": "double"},
     "sha256": {"type": "keyword"},
+    "models": {"type": "keyword"},
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -189,6 +191,7 @@ def document(doc: IndexDoc) -> dict[str, Any]:
         "source": asset.source.value,
         "folder_id": asset.folder_id,
         "model": gen.model,
+        "models": sorted(set(gen.models)),
         "provider": gen.provider,
         "generator": gen.generator,
         "sampler": gen.sampler,

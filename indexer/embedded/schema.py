@@ -12,19 +12,28 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from assetlens.domain import Generation
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, cost_bucket, index_cost, size_bucket
 from assetlens.textsplit import split_cjk
 
-# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256 (an older database is
-# migrated in place by `migrate`).
-SCHEMA_VERSION = 3
+# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256; 4: asset_models (every
+# checkpoint an asset was made with; an older database is migrated in place by `migrate`).
+SCHEMA_VERSION = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # bm25 weights of the FTS columns, in FTS_COLUMNS order: a word in the name or the prompt
 # says more about an asset than one in its description or a workflow string.
 FTS_COLUMNS = ("name", "prompt", "tags", "description", "other")
 FTS_WEIGHTS = (4.0, 4.0, 2.0, 1.5, 1.0)
+
+# Every model of an asset (assets.model is the primary one, which the cost stats group by).
+MODELS_DDL = """
+CREATE TABLE IF NOT EXISTS asset_models (
+    asset_rowid INTEGER NOT NULL, model TEXT NOT NULL, PRIMARY KEY (asset_rowid, model)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS asset_models_model ON asset_models (model, asset_rowid);
+"""
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -80,7 +89,7 @@ CREATE TABLE IF NOT EXISTS asset_loras (
     asset_rowid INTEGER NOT NULL, lora TEXT NOT NULL, PRIMARY KEY (asset_rowid, lora)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS asset_loras_lora ON asset_loras (lora, asset_rowid);
-
+{MODELS_DDL}
 -- Removals since a sequence number, for vector caches that update incrementally.
 CREATE TABLE IF NOT EXISTS removals (
     seq INTEGER NOT NULL, workspace TEXT NOT NULL, id TEXT NOT NULL
@@ -112,6 +121,8 @@ def migrate(conn: sqlite3.Connection) -> None:
             )
         if version < 3:
             _add_cost_and_sha(conn)
+        if version < 4:
+            _fill_models(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
@@ -138,6 +149,23 @@ def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
         [(_number(cost), cost_bucket(_number(cost)), sha or "", rowid)
          for rowid, cost, sha in rows],
     )
+
+
+def _fill_models(conn: sqlite3.Connection) -> None:
+    """Schema 4: asset_models filled from the stored asset JSON (a document from before
+    `generation.models` has its `model` alone)."""
+    for statement in MODELS_DDL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    rows = conn.execute(
+        "SELECT rowid, json_extract(doc, '$.generation') FROM asset_blobs"
+    ).fetchall()
+    pairs = []
+    for rowid, generation in rows:
+        parsed = Generation.model_validate_json(generation) if generation else Generation()
+        pairs += [(rowid, model) for model in parsed.models]
+    conn.executemany("INSERT OR IGNORE INTO asset_models (asset_rowid, model) VALUES (?, ?)",
+                     pairs)
 
 
 def _number(value: object) -> float | None:
@@ -176,7 +204,7 @@ def blob_vector(blob: bytes | None) -> list[float] | None:
 @dataclass(frozen=True, slots=True)
 class DocRows:
     """What one IndexDoc is stored as: the assets row, its JSON and vector, its FTS texts,
-    tags and LoRAs."""
+    tags, LoRAs and models."""
 
     columns: dict[str, object]
     doc: str
@@ -184,6 +212,7 @@ class DocRows:
     texts: tuple[str, ...]
     tags: list[str]
     loras: list[str]
+    models: list[str]
 
 
 def doc_rows(doc: IndexDoc) -> DocRows:
@@ -232,4 +261,5 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         texts=tuple(split_cjk(t) for t in texts),
         tags=sorted({tag_key(t) for t in asset.tags} - {""}),
         loras=sorted({lora.name for lora in gen.loras}),
+        models=sorted(set(gen.models)),
     )
