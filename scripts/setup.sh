@@ -47,6 +47,12 @@ site_packages() {
   "$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
 }
 
+# Every package directory a venv's python imports from (its own, and any it is layered on).
+package_dirs() {
+  (cd / && env -u PYTHONPATH "$1/bin/python" -c 'import sys
+print("\n".join(p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages"))))')
+}
+
 # Which venv this checkout uses, and why.
 owner="$(owner_of "$shared")"
 if [[ ! -x "$shared/bin/python" ]]; then
@@ -81,9 +87,9 @@ fi
 if [[ "$venv" != "$shared" && ! -x "$venv/bin/python" ]]; then
   say "creating virtualenv $venv on top of $shared"
   "$shared/bin/python" -m venv "$venv"
-  # A plain path line (not processed as a site dir): the shared packages are importable,
-  # the other checkout's editable-install hook is not.
-  site_packages "$shared" > "$(site_packages "$venv")/_assetlens_shared.pth"
+  # Plain path lines (not processed as site dirs): the shared packages are importable, the
+  # other checkout's editable-install hook is not.
+  package_dirs "$shared" > "$(site_packages "$venv")/_assetlens_shared.pth"
 fi
 
 # Re-install only when the dependency list changed (pip would re-resolve torch otherwise).
