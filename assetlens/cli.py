@@ -20,6 +20,7 @@ from assetlens.cli_assets import assets_app
 from assetlens.cli_collections import collections_app
 from assetlens.cli_help import readable_command, show_version
 from assetlens.cli_library import folders_app, tags_app
+from assetlens.cli_models import models_app
 from assetlens.config import Settings, StoreBackend, absolute_dir
 from assetlens.errors import InvalidInput, Unavailable
 
@@ -36,6 +37,7 @@ app.add_typer(folders_app, name="folders")
 app.add_typer(tags_app, name="tags")
 app.add_typer(collections_app, name="collections")
 app.add_typer(assets_app, name="assets")
+app.add_typer(models_app, name="models")
 # Lines are never wrapped by rich: a path, a key or a command stays one line to copy.
 console = Console(stderr=True, soft_wrap=True)
 
@@ -69,9 +71,10 @@ def _root(
     """The options before any command."""
 
 
-def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(settings: Settings, verbose: bool = False) -> None:
+    from assetlens import logs
+
+    logs.configure(settings.log_format, logging.DEBUG if verbose else logging.INFO)
 
 
 @app.command()
@@ -85,16 +88,19 @@ def serve(
 
     from api.app import create_app
 
-    _logging()
     settings = _settings(data_dir)
+    _logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
     console.print(f"Library: {_where(settings)}", markup=False)
     console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
+    # log_config=None keeps the logging set up above (one format for every line); the
+    # app writes its own access log line, with the route, request id and key id.
     uvicorn.run(create_app(settings=settings), host=bind_host, port=bind_port, log_level="info",
-                proxy_headers=settings.trust_forwarded_headers)
+                proxy_headers=settings.trust_forwarded_headers, log_config=None,
+                access_log=False)
 
 
 @app.command()
@@ -102,10 +108,12 @@ def indexer(data_dir: DataDir = None) -> None:
     """Run an indexer worker until SIGINT/SIGTERM (run several for more throughput)."""
     from assetlens.bootstrap import build
 
-    _logging()
     settings = _settings(data_dir)
+    _logging(settings)
     console.print(f"Library: {_where(settings)}", markup=False)
     container = build(settings)
+    if settings.indexer_metrics_port is not None:
+        container.metrics.serve(settings.host, settings.indexer_metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -259,8 +267,9 @@ def reindex(data_dir: DataDir = None) -> None:
     """Rebuild the search index from the object store, then switch to it."""
     from assetlens.bootstrap import build
 
-    _logging()
-    container = build(_settings(data_dir))
+    settings = _settings(data_dir)
+    _logging(settings)
+    container = build(settings)
     try:
         container.index.ensure()
         count = container.indexer.reindex()
@@ -353,9 +362,9 @@ def demo(
     from assetlens.bootstrap import build
     from assetlens.demo import DEMO_WORKSPACE, demo_key, load_samples
 
-    _logging()
     settings = _settings(data_dir)
     console.print(f"Library: {_where(settings)}", markup=False)
+    _logging(settings)
     container = build(settings)
     try:
         container.index.ensure()

@@ -30,6 +30,7 @@ from assetlens.errors import (
     Unavailable,
 )
 from assetlens.manifests import Manifests
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
@@ -62,7 +63,9 @@ class Indexer:
         analyse: Analyser = media.analyse,
         extract: Extractor = provenance.extract,
         jobs: Sequence[Callable[[], object]] = (),
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._store = store
         self._index = index
@@ -150,12 +153,14 @@ class Indexer:
         except Unavailable:
             for item in [*docs, *removals]:
                 self._queue.retry(item, delay=self._retry_delay(item))
+            self._metrics.indexed("retry", len(docs) + len(removals))
             raise
         for item in [*docs, *removals]:
             if item in failed:
                 self._retry(item, failed[item])
                 continue
             self._queue.ack(item)
+            self._metrics.indexed("ok")
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
@@ -189,6 +194,7 @@ class Indexer:
             log.error("processing %s/%s failed (attempt %d)", item.workspace, item.asset_id,
                       item.attempts, exc_info=error)
         self._queue.retry(item, delay=self._retry_delay(item))
+        self._metrics.indexed("retry")
 
     def _retry_delay(self, item: WorkItem) -> float:
         return float(min(2 ** max(item.attempts - 1, 0), 300))
@@ -256,6 +262,8 @@ class Indexer:
         return self._manifests.update(asset.workspace, asset.id, mutate)
 
     def _mark_failed(self, asset: Asset, reason: str) -> Asset:
+        self._metrics.indexed("failed")
+
         def mutate(current: Asset) -> Asset | None:
             if current.status is not AssetStatus.PROCESSING:
                 return None

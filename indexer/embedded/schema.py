@@ -12,20 +12,27 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from assetlens.domain import Generation
+from assetlens.domain import Asset, Generation
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, cost_bucket, index_cost, size_bucket
+from assetlens.searchtext import FIELD_WEIGHTS, search_texts
 from assetlens.textsplit import split_cjk
 
-# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256; 4: asset_models (every
-# checkpoint an asset was made with; an older database is migrated in place by `migrate`).
-SCHEMA_VERSION = 4
+# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256; 4: the FTS table gains the
+# `names` and `stems` columns and a prefix index; 5: asset_models (every checkpoint an asset
+# was made with). An older database is migrated in place by `migrate`.
+SCHEMA_VERSION = 5
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# bm25 weights of the FTS columns, in FTS_COLUMNS order: a word in the name or the prompt
-# says more about an asset than one in its description or a workflow string.
-FTS_COLUMNS = ("name", "prompt", "tags", "description", "other")
-FTS_WEIGHTS = (4.0, 4.0, 2.0, 1.5, 1.0)
+# The FTS columns are assetlens.searchtext's texts; their bm25 weights are its field weights.
+FTS_COLUMNS = tuple(FIELD_WEIGHTS)
+FTS_WEIGHTS = tuple(FIELD_WEIGHTS.values())
+# `prefix`: an index of every word's first 3 characters, so the prefix match of a word being
+# typed (MIN_PREFIX_CHARS or more) reads a range of it instead of every word.
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 ({', '.join(FTS_COLUMNS)}, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '3')"
+)
 
 # Every model of an asset (assets.model is the primary one, which the cost stats group by).
 MODELS_DDL = """
@@ -96,16 +103,15 @@ CREATE TABLE IF NOT EXISTS removals (
 );
 CREATE INDEX IF NOT EXISTS removals_seq ON removals (workspace, seq);
 
-CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 (
-    {", ".join(FTS_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2'
-);
+{FTS_DDL};
 """
 
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring a database made by an older schema version up to SCHEMA_VERSION, in one write
     transaction (safe when several processes try at once: the loser finds it done)."""
-    if _schema_version(conn) >= SCHEMA_VERSION:
+    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn) \
+            and _has_models_table(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -121,7 +127,12 @@ def migrate(conn: sqlite3.Connection) -> None:
             )
         if version < 3:
             _add_cost_and_sha(conn)
-        if version < 4:
+        # Made again whenever its columns are not FTS_COLUMNS (schema 4 added `names` and
+        # `stems`), whatever the version number says.
+        if not _fts_current(conn):
+            _rebuild_fts(conn)
+        # Like the FTS table: made whenever it is missing, whatever the version number says.
+        if not _has_models_table(conn):
             _fill_models(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
@@ -151,8 +162,34 @@ def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
     )
 
 
+def _fts_current(conn: sqlite3.Connection) -> bool:
+    """Whether the FTS table has the columns of FTS_COLUMNS, in order."""
+    columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(assets_fts)"))
+    return columns == FTS_COLUMNS
+
+
+def _rebuild_fts(conn: sqlite3.Connection) -> None:
+    """The FTS table made again with the current columns (schema 4: `names` and `stems`),
+    its rows computed from the stored asset JSON (as `doc_rows` does)."""
+    conn.execute("DROP TABLE IF EXISTS assets_fts")
+    conn.execute(FTS_DDL)
+    insert = (f"INSERT INTO assets_fts (rowid, {', '.join(FTS_COLUMNS)}) "
+              f"VALUES (?, {', '.join('?' * len(FTS_COLUMNS))})")  # fmt: skip
+    rows = conn.execute("SELECT rowid, doc FROM asset_blobs ORDER BY rowid")
+    while batch := rows.fetchmany(500):
+        conn.executemany(
+            insert, [(rowid, *fts_texts(Asset.model_validate_json(doc))) for rowid, doc in batch]
+        )
+
+
+def _has_models_table(conn: sqlite3.Connection) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'asset_models'"
+    ).fetchone() is not None
+
+
 def _fill_models(conn: sqlite3.Connection) -> None:
-    """Schema 4: asset_models filled from the stored asset JSON (a document from before
+    """Schema 5: asset_models filled from the stored asset JSON (a document from before
     `generation.models` has its `model` alone)."""
     for statement in MODELS_DDL.split(";"):
         if statement.strip():
@@ -215,6 +252,11 @@ class DocRows:
     models: list[str]
 
 
+def fts_texts(asset: Asset) -> tuple[str, ...]:
+    """The FTS column values of an asset, in FTS_COLUMNS order."""
+    return tuple(split_cjk(t) for t in search_texts(asset).fields())
+
+
 def doc_rows(doc: IndexDoc) -> DocRows:
     """Split an IndexDoc into the values of its rows (seq is set by the writer)."""
     asset = doc.asset
@@ -247,18 +289,11 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "cost_bucket": cost_bucket(gen.cost),
         "sha256": asset.sha256,
     }
-    texts = (
-        asset.name,
-        gen.prompt or "",
-        " ".join(asset.tags),
-        asset.description,
-        "\n".join(asset.searchable_texts()),
-    )
     return DocRows(
         columns=columns,
         doc=asset.model_dump_json(),
         vector=vector_blob(doc.vector) if has_vector else None,
-        texts=tuple(split_cjk(t) for t in texts),
+        texts=fts_texts(asset),
         tags=sorted({tag_key(t) for t in asset.tags} - {""}),
         loras=sorted({lora.name for lora in gen.loras}),
         models=sorted(set(gen.models)),
