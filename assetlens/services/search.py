@@ -84,10 +84,11 @@ class SearchService:
         return filters.model_copy(update={"folder_id": ids, "include_subfolders": False})
 
     def search(self, workspace: str, request: SearchRequest) -> SearchPage:
-        """One page of results for `request` (keyword, semantic or hybrid), timed."""
+        """One page of results for `request` (keyword, semantic or hybrid), timed under the
+        mode it ran in (what `auto` became)."""
         started = time.perf_counter()
         page = self._search(workspace, request)
-        self._metrics.searched(request.mode.value, time.perf_counter() - started)
+        self._metrics.searched(page.mode_used.value, time.perf_counter() - started)
         return page
 
     def _search(self, workspace: str, request: SearchRequest) -> SearchPage:

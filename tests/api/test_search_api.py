@@ -67,7 +67,7 @@ def test_word_forms_the_typed_word_and_model_names_find_assets(
     """docs/SEARCH.md over HTTP: plurals either way, the last word as typed so far (not once
     a space follows it), model names as words."""
     def found(q: str) -> set[str]:
-        response = api.search(q=q)
+        response = api.search(q=q, mode="keyword")
         assert response.status_code == 200, response.text
         return set(ids_of(response.json()))
 
