@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from assetlens.domain import Asset, AssetStatus
-from assetlens.query import FacetBucket, Hit, SearchPage
+from assetlens.query import FacetBucket, Hit, RankedBy, SearchPage
 
 
 class AssetOut(Asset):
@@ -45,17 +45,20 @@ class HitsOut(BaseModel):
 
 class SearchPageOut(BaseModel):
     """One page of a search or listing: `total` matches, this page's `items`, the requested
-    `facets` (facet name → buckets, most frequent first) and the cursor of the next page."""
+    `facets` (facet name → buckets, most frequent first), the cursor of the next page and
+    `mode_used`, how the results were ranked (what `mode: "auto"` turned out to be)."""
 
     total: int
     items: list[SearchHitOut]
     facets: dict[str, list[FacetBucket]]
     next_cursor: str | None
+    mode_used: RankedBy
 
     @classmethod
     def of(cls, page: SearchPage) -> SearchPageOut:
         return cls(total=page.total, items=[SearchHitOut.of(hit) for hit in page.hits],
-                   facets=page.facets, next_cursor=page.next_cursor)
+                   facets=page.facets, next_cursor=page.next_cursor,
+                   mode_used=page.mode_used)
 
 
 class NearDuplicateOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from enum import StrEnum
@@ -17,15 +18,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from assetlens.access import Scope, ordered
 from assetlens.cli_assets import assets_app
 from assetlens.cli_collections import collections_app
+from assetlens.cli_help import readable_command, show_version
 from assetlens.cli_library import folders_app, tags_app
 from assetlens.cli_models import models_app
-from assetlens.config import Settings, StoreBackend
+from assetlens.config import Settings, StoreBackend, absolute_dir
 from assetlens.errors import InvalidInput, Unavailable
 
 if TYPE_CHECKING:
     from assetlens.apikeys import ApiKeys
 
-app = typer.Typer(help="Assetlens: an asset library for AI-generated media.",
+app = typer.Typer(help="Assetlens: an asset library for AI-generated media. Every command "
+                       "works on the library in ASSETLENS_DATA_DIR (default: ./data of the "
+                       "current directory) and prints which one.",
                   no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -34,7 +38,8 @@ app.add_typer(tags_app, name="tags")
 app.add_typer(collections_app, name="collections")
 app.add_typer(assets_app, name="assets")
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
+# Lines are never wrapped by rich: a path, a key or a command stays one line to copy.
+console = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 
@@ -53,8 +58,17 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSE
 def _settings(data_dir: Path | None) -> Settings:
     settings = Settings()
     if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
+        settings = settings.model_copy(update={"data_dir": absolute_dir(data_dir)})
     return settings
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", is_eager=True, callback=show_version,
+        help="print the version and exit")] = False,
+) -> None:
+    """The options before any command."""
 
 
 def _logging(settings: Settings, verbose: bool = False) -> None:
@@ -78,6 +92,7 @@ def serve(
     _logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
+    console.print(f"Library: {_where(settings)}", markup=False)
     console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
@@ -95,6 +110,7 @@ def indexer(data_dir: DataDir = None) -> None:
 
     settings = _settings(data_dir)
     _logging(settings)
+    console.print(f"Library: {_where(settings)}", markup=False)
     container = build(settings)
     if settings.indexer_metrics_port is not None:
         container.metrics.serve(settings.host, settings.indexer_metrics_port)
@@ -126,7 +142,8 @@ def keys_create(
     settings = _settings(data_dir)
     new = _refuse_invalid(lambda: _keys(settings).issue(workspace, name, frozenset({scope})))
     console.print(f"Created {scope.value} key {new.info.id} for workspace "
-                  f"[bold]{workspace}[/] in {_where(settings)}. It is shown only once:")
+                  f"[bold]{workspace}[/] in {_where(settings)}. It works only against this "
+                  "library and is shown only once:")
     print(new.key)
 
 
@@ -213,7 +230,9 @@ def ingest(
     from assetlens.services.duplicate_policy import PolicyName
 
     check_workspace(workspace)
-    container = build(_settings(data_dir))
+    settings = _settings(data_dir)
+    console.print(f"Library: {_where(settings)}", markup=False)
+    container = build(settings)
     try:
         container.index.ensure()
         files = list(discover(paths))
@@ -349,6 +368,7 @@ def demo(
     from assetlens.demo import DEMO_WORKSPACE, demo_key, load_samples
 
     settings = _settings(data_dir)
+    console.print(f"Library: {_where(settings)}", markup=False)
     _logging(settings)
     container = build(settings)
     try:
@@ -367,12 +387,13 @@ def demo(
     console.print(f"Visual search: {state}")
     console.print(f"Web UI: {base}/  — sign in with the demo key below")
     console.print(f"API docs: {base}/docs")
+    # One line however narrow the terminal (soft wrap, no markup), to paste as one command.
     console.print(f"Try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: "
                   f"application/json' -d '{{\"q\": \"fox\", \"facets\": [\"tags\", \"model\"]}}' "
-                  f"{base}/v1/search")
-    print(key)
+                  f"{base}/v1/search", markup=False, highlight=False)
+    print(key, flush=True)
     if serve_api:
-        serve(host=host, port=port, data_dir=data_dir)
+        serve(host=host, port=port, data_dir=settings.data_dir)
 
 
 def _progress() -> Progress:
@@ -381,4 +402,5 @@ def _progress() -> Progress:
 
 
 def main() -> None:
-    app()
+    """The console script: typer's command with readable help (cli_help)."""
+    readable_command(app).main(args=sys.argv[1:], prog_name="assetlens")

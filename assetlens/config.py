@@ -6,10 +6,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
+
+
+def absolute_dir(path: Path) -> Path:
+    """`path` with `~` expanded, made absolute against the current directory."""
+    return path.expanduser().absolute()
 
 
 class StoreBackend(StrEnum):
@@ -23,7 +28,8 @@ class IndexBackend(StrEnum):
 
 
 class Settings(BaseSettings):
-    """Every knob of Assetlens. Defaults give embedded mode under `./data`."""
+    """Every knob of Assetlens. Defaults give embedded mode under `./data` (of the directory
+    the process starts in, made absolute then: commands print it)."""
 
     model_config = SettingsConfigDict(
         env_prefix="ASSETLENS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -174,6 +180,13 @@ class Settings(BaseSettings):
     def es_nodes(self) -> list[str]:
         """The Elasticsearch node URLs `es_url` lists."""
         return [url.strip() for url in self.es_url.split(",") if url.strip()]
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        """Absolute from the start (a later chdir cannot move the library); `~` expanded,
+        which a `.env` file does not do."""
+        return absolute_dir(value)
 
     @property
     def indexer_in_process(self) -> bool:

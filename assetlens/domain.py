@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def utcnow() -> datetime:
@@ -70,6 +70,10 @@ class C2PAInfo(BaseModel):
     ingredients: list[str] = Field(default_factory=list)
 
 
+# Checkpoints one generation may name (a ComfyUI graph with many samplers, refiners…).
+MAX_MODELS = 16
+
+
 class Generation(BaseModel):
     """Normalised generation provenance (PROVENANCE.md), parsed or given by the client."""
 
@@ -78,7 +82,11 @@ class Generation(BaseModel):
     generator: str | None = None
     prompt: str | None = None
     negative_prompt: str | None = None
+    # The primary checkpoint (the one the main sampler used) …
     model: str | None = None
+    # … and every checkpoint/UNet the workflow used, in order, the primary first (SDXL base
+    # + refiner, a hires or img2img pass with another model): each counts in the model facet.
+    models: list[str] = Field(default_factory=list, max_length=MAX_MODELS)
     model_hash: str | None = None
     vae: str | None = None
     loras: list[LoRA] = Field(default_factory=list)
@@ -102,12 +110,32 @@ class Generation(BaseModel):
     texts: list[str] = Field(default_factory=list)
     raw: str | None = None
 
+    @model_validator(mode="after")
+    def _primary_first(self) -> Generation:
+        return self.align_models()
+
+    def align_models(self) -> Generation:
+        """Make `model` and `models` agree (in place): `model` first in `models`, or the
+        first of `models` as `model`; names distinct, at most MAX_MODELS."""
+        names = [self.model] if self.model else []
+        names += [name for name in self.models if name]
+        aligned = list(dict.fromkeys(names))[:MAX_MODELS]
+        # Assigned only on a change: a no-op must not mark the field as set by the client.
+        if aligned != self.models:
+            self.models = aligned
+        if self.model is None and aligned:
+            self.model = aligned[0]
+        return self
+
     def merged_over(self, parsed: Generation | None) -> Generation:
-        """This (client-given) provenance on top of `parsed`: set client fields win."""
+        """This (client-given) provenance on top of `parsed`: set client fields win, and
+        the model lists are united (the client's first, so its `model` is the primary)."""
         if parsed is None:
             return self
         mine = self.model_dump(exclude_unset=True, exclude_defaults=True)
-        return parsed.model_copy(update=mine)
+        if "models" in mine or "model" in mine:
+            mine["models"] = [*self.models, *parsed.models]
+        return parsed.model_copy(update=mine).align_models()
 
 
 class MediaInfo(BaseModel):

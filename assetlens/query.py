@@ -26,6 +26,18 @@ MAX_EXCLUDED_FOLDERS = 30_000
 
 
 class SearchMode(StrEnum):
+    """How a search ranks: `auto` (the default) is hybrid when a CLIP model is available
+    and keyword otherwise; the others are what they say (semantic and hybrid need CLIP)."""
+
+    AUTO = "auto"
+    KEYWORD = "keyword"
+    SEMANTIC = "semantic"
+    HYBRID = "hybrid"
+
+
+class RankedBy(StrEnum):
+    """The mode a search actually used (`mode_used` in its response): never `auto`."""
+
     KEYWORD = "keyword"
     SEMANTIC = "semantic"
     HYBRID = "hybrid"
@@ -277,6 +289,8 @@ class SearchPage(BaseModel):
     hits: list[Hit]
     facets: dict[str, list[FacetBucket]] = Field(default_factory=dict)
     next_cursor: str | None = None
+    # Index adapters rank by keyword; the search service sets the vector modes.
+    mode_used: RankedBy = RankedBy.KEYWORD
 
 
 class IndexDoc(BaseModel):

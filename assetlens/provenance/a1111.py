@@ -137,8 +137,14 @@ def _apply_params(gen: Generation, p: dict[str, str]) -> None:
         gen.generator = "forge"
     elif "sd.next" in p.get("App", "").lower():
         gen.generator = "sdnext"
-    refiner = p.get("Refiner")
-    if refiner:
-        match = _REFINER.match(refiner)
-        gen.texts.append(match.group(1) if match else refiner)
+    # A refiner switched to during sampling, then a hires pass with another checkpoint:
+    # both written as `name [hash]`.
+    for key in ("Refiner", "Hires checkpoint"):
+        value = p.get(key)
+        if value:
+            match = _REFINER.match(value)
+            name = to_name(match.group(1) if match else value)
+            if name:
+                gen.models.append(name)
+                gen.texts.append(name)
     gen.texts.extend(v for k, v in p.items() if "prompt" in k.lower())

@@ -125,7 +125,8 @@ def unique_texts(values: list[str], exclude: tuple[str | None, ...] = ()) -> lis
 
 
 def finish(gen: Generation) -> Generation:
-    """Mark a detected generation as AI-made and tidy its searchable texts."""
+    """Mark a detected generation as AI-made, tidy its searchable texts and put its primary
+    model first among its models."""
     gen.ai_generated = True
     gen.texts = unique_texts(gen.texts, (gen.prompt, gen.negative_prompt))
-    return gen
+    return gen.align_models()

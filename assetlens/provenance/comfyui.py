@@ -76,9 +76,10 @@ def parse_api_graph(graph: Graph, raw: str | None = None) -> Generation:
     latent size; every string input of every node becomes searchable text."""
     graph = {str(k): v for k, v in graph.items() if isinstance(v, dict)}
     gen = Generation(generator="comfyui", raw=cap_raw(raw or _dump(graph)))
-    sampler_id = _main_sampler(graph)
-    if sampler_id is not None:
-        _read_sampler(graph, sampler_id, gen)
+    samplers = _samplers(graph)
+    if samplers:
+        _read_sampler(graph, samplers[0], gen)
+    gen.models = _models(graph, samplers)
     if gen.vae is None:
         for node in graph.values():
             if _kind(node) == "VAELoader":
@@ -146,16 +147,30 @@ def _node(graph: Graph, value: Any) -> tuple[str, dict[str, Any], int] | None:
     return link[0], graph[link[0]], link[1]
 
 
-def _main_sampler(graph: Graph) -> str | None:
+def _samplers(graph: Graph) -> list[str]:
+    """The graph's sampler nodes, the main one first (the first, by node id, that starts
+    from an empty latent), then the others by node id (a refiner, a hires or img2img pass)."""
     samplers = [k for k, v in graph.items() if _kind(v) in _SAMPLERS]
-    if not samplers:
-        return None
     samplers.sort(key=lambda k: (len(k), k))
     for key in samplers:
         source = _node(graph, _inputs(graph[key]).get("latent_image"))
         if source and _is_empty_latent(source[1]):
-            return key
-    return samplers[0]
+            return [key, *(other for other in samplers if other != key)]
+    return samplers
+
+
+def _models(graph: Graph, samplers: list[str]) -> list[str]:
+    """The checkpoint or UNet each sampler's model input comes from, in sampler order."""
+    names: list[str] = []
+    for key in samplers:
+        inputs = _inputs(graph[key])
+        guider = _follow_inputs(graph, inputs.get("guider"))
+        sigmas = _follow_inputs(graph, inputs.get("sigmas"))
+        name, _ = _model_chain(graph, inputs.get("model", guider.get("model",
+                                                                    sigmas.get("model"))))
+        if name and name not in names:
+            names.append(name)
+    return names
 
 
 def _is_empty_latent(node: dict[str, Any]) -> bool:
@@ -261,6 +276,12 @@ def _string_value(graph: Graph, value: Any, depth: int) -> str | None:
 
 
 def _read_model(graph: Graph, value: Any, gen: Generation) -> None:
+    gen.model, gen.loras = _model_chain(graph, value)
+
+
+def _model_chain(graph: Graph, value: Any) -> tuple[str | None, list[LoRA]]:
+    """The checkpoint/UNet a model input comes from, and the LoRAs applied on the way
+    (in the order they are applied)."""
     loras: list[LoRA] = []
     seen: set[str] = set()
     found = _node(graph, value)
@@ -276,8 +297,6 @@ def _read_model(graph: Graph, value: Any, gen: Generation) -> None:
                 loras.append(LoRA(name=name, weight=to_float(_literal(graph, weight))))
         for field in ("ckpt_name", "unet_name", "model_name", "gguf_name"):
             if field in inputs and "lora" not in kind.lower():
-                gen.model = to_name(_literal(graph, inputs[field]))
-                gen.loras = list(reversed(loras))
-                return
+                return to_name(_literal(graph, inputs[field])), list(reversed(loras))
         found = _node(graph, inputs.get("model"))
-    gen.loras = list(reversed(loras))
+    return None, list(reversed(loras))

@@ -55,6 +55,11 @@ def parse_invokeai_v3(text: str) -> Generation | None:
         gen.model_hash = to_hash(str(model.get("hash", "")).split(":")[-1])
     else:
         gen.model = to_name(model)
+    refiner = data.get("refiner_model")  # SDXL refiner: {"name": …} like `model`
+    refiner_name = to_name(refiner.get("name", refiner.get("model_name"))
+                           if isinstance(refiner, dict) else refiner)
+    if refiner_name:
+        gen.models.append(refiner_name)
     vae = data.get("vae")
     gen.vae = to_name(vae.get("name", vae.get("model_name")) if isinstance(vae, dict) else vae)
     for item in data.get("loras") or []:

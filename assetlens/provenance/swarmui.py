@@ -45,6 +45,9 @@ def parse_swarmui(text: str) -> Generation | None:
         denoise=to_float(p.get("initimagecreativity")),
         raw=cap_raw(text),
     )
+    refiner = to_name(p.get("refinermodel"))
+    if refiner:
+        gen.models.append(refiner)
     names, weights = p.get("loras"), p.get("loraweights")
     if isinstance(names, list):
         weights = weights if isinstance(weights, list) else []

@@ -16,7 +16,7 @@ from assetlens.domain import Asset, BulkAction
 from assetlens.errors import AssetlensError, InvalidInput
 from assetlens.fields import FolderRef, ObjectId, TagText
 from assetlens.normalize import normalize_tags
-from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, Filters
+from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, Filters, SearchMode
 from assetlens.services.asset_inputs import AssetPatch
 from assetlens.services.assets import AssetService
 from assetlens.services.search import SearchRequest, SearchService
@@ -149,8 +149,8 @@ class BulkService:
         cursor: str | None = None
         while True:
             page = self._search.search(workspace, SearchRequest(
-                q=query.q, filters=query.filters, sort=_RESOLVE_SORT, limit=MAX_LIMIT,
-                cursor=cursor))
+                q=query.q, mode=SearchMode.KEYWORD, filters=query.filters, sort=_RESOLVE_SORT,
+                limit=MAX_LIMIT, cursor=cursor))
             ids.update(dict.fromkeys(hit.asset.id for hit in page.hits))
             if page.total > cap or len(ids) > cap:
                 raise InvalidInput(f"the query matches {max(page.total, len(ids))} assets; "

@@ -21,10 +21,12 @@ from assetlens.query import (
     FacetMode,
     Filters,
     Hit,
+    RankedBy,
     SearchMode,
     SearchPage,
     SearchQuery,
     Sort,
+    SortField,
     VectorQuery,
     decode_cursor,
     encode_cursor,
@@ -42,7 +44,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: str | None = Field(default=None, max_length=MAX_QUERY_CHARS)
-    mode: SearchMode = SearchMode.KEYWORD
+    mode: SearchMode = SearchMode.AUTO
     filters: Filters = Field(default_factory=Filters)
     facets: list[Facet] = Field(default_factory=list, max_length=len(Facet))
     facet_mode: FacetMode = FacetMode.CONJUNCTIVE
@@ -82,42 +84,66 @@ class SearchService:
         return filters.model_copy(update={"folder_id": ids, "include_subfolders": False})
 
     def search(self, workspace: str, request: SearchRequest) -> SearchPage:
-        """One page of results for `request` (keyword, semantic or hybrid), timed."""
+        """One page of results for `request` (keyword, semantic or hybrid), timed under the
+        mode it ran in (what `auto` became)."""
         started = time.perf_counter()
         page = self._search(workspace, request)
-        self._metrics.searched(request.mode.value, time.perf_counter() - started)
+        self._metrics.searched(page.mode_used.value, time.perf_counter() - started)
         return page
 
     def _search(self, workspace: str, request: SearchRequest) -> SearchPage:
         request = request.model_copy(
             update={"filters": self.expand_folders(workspace, request.filters)})
         text = (request.q or "").strip() or None
-        if request.mode is SearchMode.KEYWORD:
-            # The text as typed: a space after the last word says that word is complete (it
-            # is then not also matched as a prefix; assetlens.searchtext).
-            return self._index.search(SearchQuery(
-                workspace=workspace, text=request.q if text else None, filters=request.filters,
-                facets=request.facets, facet_mode=request.facet_mode,
-                sort=Sort.parse(request.sort, has_text=bool(text)),
-                limit=request.limit, cursor=request.cursor,
-            ))
+        sort = Sort.parse(request.sort, has_text=bool(text))
+        mode = self.resolve_mode(request.mode, text, sort)
+        if mode is RankedBy.KEYWORD:
+            return self._keyword(workspace, request, text, sort)
         if not text:
-            raise InvalidInput(f"{request.mode.value} search needs a query text `q`")
-        vector, model = self._embed_text(text)
+            raise InvalidInput(f"{mode.value} search needs a query text `q`")
+        try:
+            vector, model = self._embed_text(text)
+        except EmbeddingUnavailable:
+            if request.mode is not SearchMode.AUTO:
+                raise
+            # The model went away between the check and the embedding: auto still answers.
+            return self._keyword(workspace, request, text, sort)
         offset = _offset(request.cursor)
         depth = min(MAX_VECTOR_RESULTS, max(offset + request.limit, FUSION_WINDOW))
-        ranked = self._rank(workspace, request.mode, text, (vector, model), request.filters,
-                            depth)
-        return self._page(workspace, ranked, offset, request, (vector, model), depth)
+        ranked = self._rank(workspace, mode, text, (vector, model), request.filters, depth)
+        page = self._page(workspace, ranked, offset, request, (mode, vector, model), depth)
+        return page.model_copy(update={"mode_used": mode})
 
-    def _rank(self, workspace: str, mode: SearchMode, text: str,
+    def resolve_mode(self, mode: SearchMode, text: str | None, sort: Sort) -> RankedBy:
+        """The mode a request runs in: `auto` is hybrid for a query text ranked by relevance
+        when a CLIP model is available, keyword otherwise (a listing, an explicit sort
+        order, a machine without weights); an explicit mode is kept, so semantic and hybrid
+        without a model still answer 503."""
+        if mode is not SearchMode.AUTO:
+            return RankedBy(mode.value)
+        if text and sort.field is SortField.RELEVANCE and self._embedder is not None \
+                and self._embedder.available():
+            return RankedBy.HYBRID
+        return RankedBy.KEYWORD
+
+    def _keyword(self, workspace: str, request: SearchRequest, text: str | None,
+                 sort: Sort) -> SearchPage:
+        # The text as typed: a space after the last word says that word is complete (it is
+        # then not also matched as a prefix; assetlens.searchtext).
+        return self._index.search(SearchQuery(
+            workspace=workspace, text=request.q if text else None, filters=request.filters,
+            facets=request.facets, facet_mode=request.facet_mode, sort=sort,
+            limit=request.limit, cursor=request.cursor,
+        ))
+
+    def _rank(self, workspace: str, mode: RankedBy, text: str,
               embedded: tuple[list[float], str], filters: Filters, depth: int) -> list[Hit]:
         """The semantic or hybrid ranking of `text` under `filters`, `depth` vectors deep."""
         vector, model = embedded
         vector_hits = self._index.knn(VectorQuery(
             workspace=workspace, vector=vector, model=model, filters=filters, k=depth,
         ))
-        if mode is SearchMode.SEMANTIC:
+        if mode is RankedBy.SEMANTIC:
             return vector_hits
         keyword = self._index.search(SearchQuery(
             workspace=workspace, text=text, filters=filters,
@@ -177,7 +203,7 @@ class SearchService:
         return self._embedder.embed_texts([text])[0], model
 
     def _page(self, workspace: str, ranked: list[Hit], offset: int, request: SearchRequest,
-              embedded: tuple[list[float], str], depth: int) -> SearchPage:
+              embedded: tuple[RankedBy, list[float], str], depth: int) -> SearchPage:
         window = ranked[offset: offset + request.limit]
         more = offset + request.limit < len(ranked)
         return SearchPage(
@@ -187,7 +213,7 @@ class SearchService:
         )
 
     def _ranked_facets(self, workspace: str, ranked: list[Hit], request: SearchRequest,
-                       embedded: tuple[list[float], str],
+                       embedded: tuple[RankedBy, list[float], str],
                        depth: int) -> dict[str, list[FacetBucket]]:
         """Facet counts over a semantic/hybrid result set. Disjunctive counts need the
         results a facet's own field would not have filtered out, so the ranking is made
@@ -201,7 +227,8 @@ class SearchService:
                 relaxed = relaxed.without(facet)
             if relaxed != request.filters:
                 text = (request.q or "").strip()
-                counted_over = self._rank(workspace, request.mode, text, embedded, relaxed,
+                mode, vector, model = embedded
+                counted_over = self._rank(workspace, mode, text, (vector, model), relaxed,
                                           depth)
         if not counted_over:
             return {}

@@ -32,13 +32,16 @@ ANALYZER = "assetlens_text"
 # 2: favorite; 3: cost (the generation cost, for filters, range facet, sort and sums) and
 # sha256 (stats count each blob once); 4: `names` and `stems` (assetlens.searchtext: documents
 # written before lack them, so they are found by their exact words only until reindexed).
-MAPPING_VERSION = 4
+# 5: models (every checkpoint an asset was made with, for the model facet and filter;
+# `model`, the primary one, stays what cost stats group by).
+MAPPING_VERSION = 5
 ADDED_FIELDS: dict[str, dict[str, Any]] = {
     "favorite": {"type": "boolean"},
     "cost": {"type": "double"},
     "sha256": {"type": "keyword"},
     "names": {"type": "text", "analyzer": ANALYZER},
     "stems": {"type": "text", "analyzer": ANALYZER},
+    "models": {"type": "keyword"},
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -170,6 +173,7 @@ def document(doc: IndexDoc) -> dict[str, Any]:
         "source": asset.source.value,
         "folder_id": asset.folder_id,
         "model": gen.model,
+        "models": sorted(set(gen.models)),
         "provider": gen.provider,
         "generator": gen.generator,
         "sampler": gen.sampler,

@@ -56,7 +56,8 @@ TERMS_FACETS: dict[Facet, str] = {
     Facet.TYPE: "type",
     Facet.TAGS: "tags",
     Facet.FOLDER: "folder_id",
-    Facet.MODEL: "model",
+    # Every model an asset used: an SDXL base + refiner asset counts once under each.
+    Facet.MODEL: "models",
     Facet.PROVIDER: "provider",
     Facet.SOURCE: "source",
     Facet.GENERATOR: "generator",
@@ -77,7 +78,7 @@ _SORT_FIELDS: dict[SortField, str] = {
 }
 # Keyword filters: Filters attribute → field.
 _TERMS_FILTERS = (
-    ("folder_id", "folder_id"), ("model", "model"), ("provider", "provider"),
+    ("folder_id", "folder_id"), ("model", "models"), ("provider", "provider"),
     ("source", "source"), ("generator", "generator"), ("sampler", "sampler"),
     ("tags", "tags"), ("loras", "loras"), ("ids", "id"),
 )  # fmt: skip

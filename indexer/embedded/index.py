@@ -472,6 +472,10 @@ def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:
         "INSERT INTO asset_loras (asset_rowid, lora) VALUES (?, ?)",
         [(rowid, lora) for lora in rows.loras],
     )
+    conn.executemany(
+        "INSERT INTO asset_models (asset_rowid, model) VALUES (?, ?)",
+        [(rowid, model) for model in rows.models],
+    )
 
 
 def _delete_side_rows(conn: sqlite3.Connection, rowid: int) -> None:
@@ -479,6 +483,7 @@ def _delete_side_rows(conn: sqlite3.Connection, rowid: int) -> None:
     conn.execute("DELETE FROM assets_fts WHERE rowid = ?", (rowid,))
     conn.execute("DELETE FROM asset_tags WHERE asset_rowid = ?", (rowid,))
     conn.execute("DELETE FROM asset_loras WHERE asset_rowid = ?", (rowid,))
+    conn.execute("DELETE FROM asset_models WHERE asset_rowid = ?", (rowid,))
 
 
 def _prune_removals(conn: sqlite3.Connection) -> None:

@@ -12,16 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from assetlens.domain import Asset
+from assetlens.domain import Asset, Generation
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, cost_bucket, index_cost, size_bucket
 from assetlens.searchtext import FIELD_WEIGHTS, search_texts
 from assetlens.textsplit import split_cjk
 
 # 2: assets.favorite; 3: assets.cost, cost_bucket and sha256; 4: the FTS table gains the
-# `names` and `stems` columns and a prefix index (an older database is migrated in place by
-# `migrate`).
-SCHEMA_VERSION = 4
+# `names` and `stems` columns and a prefix index; 5: asset_models (every checkpoint an asset
+# was made with). An older database is migrated in place by `migrate`.
+SCHEMA_VERSION = 5
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The FTS columns are assetlens.searchtext's texts; their bm25 weights are its field weights.
@@ -33,6 +33,14 @@ FTS_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 ({', '.join(FTS_COLUMNS)}, "
     "tokenize = 'unicode61 remove_diacritics 2', prefix = '3')"
 )
+
+# Every model of an asset (assets.model is the primary one, which the cost stats group by).
+MODELS_DDL = """
+CREATE TABLE IF NOT EXISTS asset_models (
+    asset_rowid INTEGER NOT NULL, model TEXT NOT NULL, PRIMARY KEY (asset_rowid, model)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS asset_models_model ON asset_models (model, asset_rowid);
+"""
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -88,7 +96,7 @@ CREATE TABLE IF NOT EXISTS asset_loras (
     asset_rowid INTEGER NOT NULL, lora TEXT NOT NULL, PRIMARY KEY (asset_rowid, lora)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS asset_loras_lora ON asset_loras (lora, asset_rowid);
-
+{MODELS_DDL}
 -- Removals since a sequence number, for vector caches that update incrementally.
 CREATE TABLE IF NOT EXISTS removals (
     seq INTEGER NOT NULL, workspace TEXT NOT NULL, id TEXT NOT NULL
@@ -102,7 +110,8 @@ CREATE INDEX IF NOT EXISTS removals_seq ON removals (workspace, seq);
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring a database made by an older schema version up to SCHEMA_VERSION, in one write
     transaction (safe when several processes try at once: the loser finds it done)."""
-    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn):
+    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn) \
+            and _has_models_table(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -122,6 +131,9 @@ def migrate(conn: sqlite3.Connection) -> None:
         # `stems`), whatever the version number says.
         if not _fts_current(conn):
             _rebuild_fts(conn)
+        # Like the FTS table: made whenever it is missing, whatever the version number says.
+        if not _has_models_table(conn):
+            _fill_models(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
@@ -170,6 +182,29 @@ def _rebuild_fts(conn: sqlite3.Connection) -> None:
         )
 
 
+def _has_models_table(conn: sqlite3.Connection) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'asset_models'"
+    ).fetchone() is not None
+
+
+def _fill_models(conn: sqlite3.Connection) -> None:
+    """Schema 5: asset_models filled from the stored asset JSON (a document from before
+    `generation.models` has its `model` alone)."""
+    for statement in MODELS_DDL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    rows = conn.execute(
+        "SELECT rowid, json_extract(doc, '$.generation') FROM asset_blobs"
+    ).fetchall()
+    pairs = []
+    for rowid, generation in rows:
+        parsed = Generation.model_validate_json(generation) if generation else Generation()
+        pairs += [(rowid, model) for model in parsed.models]
+    conn.executemany("INSERT OR IGNORE INTO asset_models (asset_rowid, model) VALUES (?, ?)",
+                     pairs)
+
+
 def _number(value: object) -> float | None:
     return index_cost(float(value)) if isinstance(value, int | float) else None
 
@@ -206,7 +241,7 @@ def blob_vector(blob: bytes | None) -> list[float] | None:
 @dataclass(frozen=True, slots=True)
 class DocRows:
     """What one IndexDoc is stored as: the assets row, its JSON and vector, its FTS texts,
-    tags and LoRAs."""
+    tags, LoRAs and models."""
 
     columns: dict[str, object]
     doc: str
@@ -214,6 +249,7 @@ class DocRows:
     texts: tuple[str, ...]
     tags: list[str]
     loras: list[str]
+    models: list[str]
 
 
 def fts_texts(asset: Asset) -> tuple[str, ...]:
@@ -260,4 +296,5 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         texts=fts_texts(asset),
         tags=sorted({tag_key(t) for t in asset.tags} - {""}),
         loras=sorted({lora.name for lora in gen.loras}),
+        models=sorted(set(gen.models)),
     )

@@ -27,11 +27,10 @@ from assetlens.query import (
 from assetlens.searchtext import EXACT_FIELDS, STEM_FIELD, SearchTerm
 from indexer.embedded.schema import FTS_WEIGHTS, micros
 
-# Facet → the assets column it counts (tags and loras live in side tables).
+# Facet → the assets column it counts (tags, loras and models live in side tables).
 FACET_COLUMNS: dict[Facet, str] = {
     Facet.TYPE: "type",
     Facet.FOLDER: "folder_id",
-    Facet.MODEL: "model",
     Facet.PROVIDER: "provider",
     Facet.SOURCE: "source",
     Facet.GENERATOR: "generator",
@@ -46,6 +45,8 @@ FACET_COLUMNS: dict[Facet, str] = {
 FACET_SIDE_TABLES: dict[Facet, tuple[str, str]] = {
     Facet.TAGS: ("asset_tags", "tag"),
     Facet.LORAS: ("asset_loras", "lora"),
+    # Every model an asset used: an SDXL base + refiner asset counts once under each.
+    Facet.MODEL: ("asset_models", "model"),
 }
 _SORT_COLUMNS: dict[SortField, str] = {
     SortField.CREATED_AT: "a.created_at",
@@ -105,7 +106,6 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
     scalar: list[tuple[str, list[str]]] = [
         ("type", [t.value for t in filters.type]),
         ("folder_id", filters.folder_id),
-        ("model", filters.model),
         ("provider", filters.provider),
         ("source", filters.source),
         ("generator", filters.generator),
@@ -127,6 +127,7 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
     for table, column, values in (
         ("asset_tags", "tag", filters.tags),
         ("asset_loras", "lora", filters.loras),
+        ("asset_models", "model", filters.model),
     ):
         if values:
             where.add(

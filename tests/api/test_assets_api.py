@@ -67,12 +67,12 @@ def test_delete_moves_to_trash_and_restore_brings_back(api: Api) -> None:
     gone = api.http.delete(f"/v1/assets/{created['id']}", params={"wait": "true"})
     assert gone.status_code == 200
     assert gone.json()["status"] == "deleted"
-    assert api.search(q="zanzibar").json()["total"] == 0
-    trash = api.search(q="zanzibar", filters={"status": ["deleted"]}).json()
+    assert api.search(mode="keyword", q="zanzibar").json()["total"] == 0
+    trash = api.search(mode="keyword", q="zanzibar", filters={"status": ["deleted"]}).json()
     assert [i["asset"]["id"] for i in trash["items"]] == [created["id"]]
     back = api.http.post(f"/v1/assets/{created['id']}/restore", params={"wait": "true"})
     assert back.json()["status"] == "ready"
-    assert api.search(q="zanzibar").json()["total"] == 1
+    assert api.search(mode="keyword", q="zanzibar").json()["total"] == 1
 
 
 def test_content_is_served_with_etag_range_and_nosniff(api: Api) -> None:
@@ -140,8 +140,9 @@ def test_another_workspace_gets_404_everywhere(api: Api, other: Api) -> None:
         assert response.headers["content-type"] == "application/problem+json"
     patch = other.http.patch(f"/v1/assets/{asset_id}", json={"name": "stolen"})
     assert patch.status_code == 404
-    assert other.search(q="xylophone").json()["total"] == 0
-    assert other.search(q="xylophone", filters={"ids": [asset_id]}).json()["total"] == 0
+    assert other.search(mode="keyword", q="xylophone").json()["total"] == 0
+    assert other.search(mode="keyword", q="xylophone",
+                        filters={"ids": [asset_id]}).json()["total"] == 0
     assert api.http.get(f"/v1/assets/{asset_id}").json()["name"] == "mine.png"
 
 

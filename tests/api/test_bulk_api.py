@@ -142,13 +142,13 @@ def test_bulk_delete_and_restore(api: Api) -> None:
     deleted = bulk(api, action="delete", ids=ids)
     assert deleted.json()["succeeded"] == ids
     assert {fetch(api, i)["status"] for i in ids} == {"deleted"}
-    assert api.search(q="quokka marmalade").json()["total"] == 0
+    assert api.search(mode="keyword", q="quokka marmalade").json()["total"] == 0
     tag_trashed = bulk(api, action="tag", ids=ids[:1], tags=["x"])
     assert [f["status"] for f in tag_trashed.json()["failed"]] == [404]
     restored = bulk(api, action="restore", ids=ids)
     assert restored.json()["succeeded"] == ids
     assert {fetch(api, i)["status"] for i in ids} == {"ready"}
-    assert api.search(q="quokka marmalade").json()["total"] == 2
+    assert api.search(mode="keyword", q="quokka marmalade").json()["total"] == 2
 
 
 def test_restore_of_a_live_asset_succeeds_as_a_no_op(api: Api) -> None:

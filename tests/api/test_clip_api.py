@@ -57,6 +57,10 @@ def test_similar_and_by_image_with_open_clip(clip_api: Api) -> None:
     assert by_image.json()["items"][0]["score"] == pytest.approx(1.0, abs=0.02)
     semantic = clip_api.search(q="anything", mode="semantic").json()
     assert {i["asset"]["id"] for i in semantic["items"]} == {first["id"], second["id"]}
+    assert semantic["mode_used"] == "semantic"
+    auto = clip_api.search(q="first").json()  # the default mode, with a real CLIP model
+    assert auto["mode_used"] == "hybrid"
+    assert auto["items"][0]["asset"]["id"] == first["id"]
 
 
 def test_every_media_type_uploads_and_gets_processed(clip_api: Api) -> None:
@@ -89,7 +93,8 @@ def test_every_media_type_uploads_and_gets_processed(clip_api: Api) -> None:
 def test_without_weights_visual_endpoints_are_503(offline_api: Api) -> None:
     created = offline_api.upload("x.png", png((1, 200, 3)), prompt="teal kite").json()
     assert created["status"] == "ready"
-    assert offline_api.search(q="kite").json()["total"] == 1  # keyword search still works
+    auto = offline_api.search(q="kite").json()  # the default mode falls back to keyword
+    assert (auto["total"], auto["mode_used"]) == (1, "keyword")
     for response in (
         offline_api.http.get(f"/v1/assets/{created['id']}/similar"),
         offline_api.search(q="kite", mode="semantic"),

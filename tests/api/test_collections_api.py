@@ -221,17 +221,18 @@ def test_viewer_sees_only_the_collections_assets(world: World) -> None:
 
 def test_search_is_restricted_to_the_collection(world: World) -> None:
     cid = world.fresh_collection()
-    everywhere = world.owner.search(q="quokka").json()
+    everywhere = world.owner.search(mode="keyword", q="quokka").json()
     assert {world.member, world.spare} <= {i["asset"]["id"] for i in everywhere["items"]}
     found = world.viewer.http.post(f"/v1/collections/{cid}/search",
-                                   json={"q": "quokka", "facets": ["type"]})
+                                   json={"mode": "keyword", "q": "quokka", "facets": ["type"]})
     assert found.status_code == 200, found.text
     page = found.json()
     assert [i["asset"]["id"] for i in page["items"]] == [world.member]
     assert page["total"] == 1
     assert page["facets"]["type"] == [{"value": "image", "count": 1}]
     smuggled = world.viewer.http.post(f"/v1/collections/{cid}/search",
-                                      json={"q": "quokka", "filters": {"ids": [world.spare]}})
+                                      json={"mode": "keyword", "q": "quokka",
+                                            "filters": {"ids": [world.spare]}})
     assert smuggled.json()["total"] == 0
     trash = world.viewer.http.post(f"/v1/collections/{cid}/search",
                                    json={"filters": {"status": ["deleted"]}})
@@ -314,7 +315,8 @@ def test_trashed_assets_disappear_from_collection_views(world: World) -> None:
     assert [i["asset"]["id"] for i in items] == [world.member]
     assert world.viewer.http.get(
         f"/v1/collections/{cid}/assets/{doomed['id']}").status_code == 404
-    found = world.viewer.http.post(f"/v1/collections/{cid}/search", json={"q": "trash"})
+    found = world.viewer.http.post(f"/v1/collections/{cid}/search",
+                                   json={"mode": "keyword", "q": "trash"})
     assert found.json()["total"] == 0
     added = world.owner.http.post(f"/v1/collections/{cid}/items",
                                   json={"asset_ids": [doomed["id"]]})

@@ -63,7 +63,7 @@ def test_default_is_newest_first_with_the_search_page_shape(
     api: Api, library: dict[str, str]
 ) -> None:
     body = listing(api)
-    assert set(body) == {"total", "items", "facets", "next_cursor"}
+    assert set(body) == {"total", "items", "facets", "next_cursor", "mode_used"}
     assert body["facets"] == {}
     assert body["next_cursor"] is None
     assert ids_of(body) == [library[f"img{i}"] for i in reversed(range(7))]
@@ -96,7 +96,8 @@ def test_facets_and_disjunctive_mode(api: Api, library: dict[str, str]) -> None:
 
 def test_another_workspace_lists_nothing_of_ours(other: Api, library: dict[str, str]) -> None:
     body = listing(other, facets="model")
-    assert body == {"total": 0, "items": [], "facets": {"model": []}, "next_cursor": None}
+    assert body == {"total": 0, "items": [], "facets": {"model": []}, "next_cursor": None,
+                    "mode_used": "keyword"}
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_metrics_count_requests_by_route_template_and_the_work_done(ops: Live) -
     asset_id = created.json()["id"]
     assert api.http.get(f"/v1/assets/{asset_id}").status_code == 200
     assert api.http.get(f"/v1/assets/{'0' * 32}").status_code == 404
-    assert api.search(q="metrics").status_code == 200
+    assert api.search(q="metrics", mode="keyword").status_code == 200
     assert api.search(q="red", mode="semantic").status_code == 200
     assert api.http.get("/no/such/page/at/all").status_code == 404
 

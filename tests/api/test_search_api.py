@@ -40,7 +40,7 @@ def ids_of(body: dict[str, Any]) -> list[str]:
 
 def test_keyword_search_finds_prompt_words_with_facets(api: Api,
                                                        library: dict[str, str]) -> None:
-    body = api.search(q="crimson", facets=["model", "tags"]).json()
+    body = api.search(mode="keyword", q="crimson", facets=["model", "tags"]).json()
     assert set(ids_of(body)) == {library["red-sunset"], library["red-rose"]}
     assert body["total"] == 2
     models = {b["value"]: b["count"] for b in body["facets"]["model"]}
@@ -48,7 +48,8 @@ def test_keyword_search_finds_prompt_words_with_facets(api: Api,
 
 
 def test_filters_narrow_results_and_facets(api: Api, library: dict[str, str]) -> None:
-    body = api.search(q="crimson", filters={"model": ["sdxl"]}, facets=["model"]).json()
+    body = api.search(mode="keyword", q="crimson", filters={"model": ["sdxl"]},
+                      facets=["model"]).json()
     assert ids_of(body) == [library["red-rose"]]
     assert body["facets"]["model"] == [{"value": "sdxl", "count": 1}]
     tagged = api.search(filters={"tags": ["SEA"]}).json()
@@ -56,8 +57,8 @@ def test_filters_narrow_results_and_facets(api: Api, library: dict[str, str]) ->
 
 
 def test_cjk_prompt_is_found_by_a_word(api: Api, library: dict[str, str]) -> None:
-    assert ids_of(api.search(q="猫").json()) == [library["cjk"]]
-    assert ids_of(api.search(q="桜の木").json()) == [library["cjk"]]
+    assert ids_of(api.search(mode="keyword", q="猫").json()) == [library["cjk"]]
+    assert ids_of(api.search(mode="keyword", q="桜の木").json()) == [library["cjk"]]
 
 
 def test_word_forms_the_typed_word_and_model_names_find_assets(
@@ -66,7 +67,7 @@ def test_word_forms_the_typed_word_and_model_names_find_assets(
     """docs/SEARCH.md over HTTP: plurals either way, the last word as typed so far (not once
     a space follows it), model names as words."""
     def found(q: str) -> set[str]:
-        response = api.search(q=q)
+        response = api.search(q=q, mode="keyword")
         assert response.status_code == 200, response.text
         return set(ids_of(response.json()))
 

@@ -15,9 +15,10 @@ from assetlens.query import Facet, SearchQuery
 from tests.conftest import make_settings
 
 
-def run(data_dir: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run(data_dir: Path, *args: str, timeout: float = 240,
+        **env_vars: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ASSETLENS_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
-           "ASSETLENS_CLIP_ENABLED": "false"}
+           "ASSETLENS_CLIP_ENABLED": "false", **env_vars}
     return subprocess.run([sys.executable, "-m", "assetlens", *args], env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -143,9 +144,14 @@ def test_demo_twice_keeps_one_library_and_one_key(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     count = count_assets(data, "demo")
     assert count == 13
-    second = run(data, "demo", "--no-serve")
+    second = run(data, "demo", "--no-serve", COLUMNS="40")  # a narrow terminal
     assert second.returncode == 0, second.stderr
     assert "0 imported, 13 already there" in second.stderr
+    assert f"Library: data dir {data}" in second.stderr
+    # The curl line is one line however narrow the terminal: it pastes as one command.
+    (curl,) = [line for line in second.stderr.splitlines() if "curl" in line]
+    assert curl.startswith("Try: curl -s -H 'Authorization: Bearer alk_")
+    assert curl.endswith("/v1/search")
     assert count_assets(data, "demo") == count
     key = second.stdout.strip().splitlines()[-1]
     assert key == first.stdout.strip().splitlines()[-1]

@@ -77,6 +77,7 @@ def make_asset(
     tags: Sequence[str] = (),
     folder_id: str | None = None,
     model: str | None = None,
+    models: Sequence[str] = (),
     provider: str | None = None,
     source: Source = Source.UPLOAD,
     generator: str | None = None,
@@ -114,6 +115,7 @@ def make_asset(
             negative_prompt=negative_prompt,
             texts=list(texts),
             model=model,
+            models=list(models),
             provider=provider,
             generator=generator,
             sampler=sampler,
@@ -562,6 +564,31 @@ class SearchIndexContract:
                          facets=[Facet.STATUS, Facet.TAGS])  # fmt: skip
         assert facet(deleted, Facet.STATUS) == [("deleted", 1)]
         assert facet(deleted, Facet.TAGS) == [("cat", 1)]
+
+    def test_every_model_of_an_asset_counts_and_filters(self, index: SearchIndex) -> None:
+        """An SDXL base + refiner asset counts once under each model and matches a filter
+        on either; the cost stats group by the primary model only (no double counting)."""
+        put(index,
+            make_doc(make_asset("two-pass", model="sdxl-base", models=["sdxl-refiner"],
+                                cost=0.5)),
+            make_doc(make_asset("base-only", model="sdxl-base", cost=0.25)),
+            make_doc(make_asset("refiner-first", models=["sdxl-refiner", "upscaler"])),
+            make_doc(make_asset("flux", model="flux")))  # fmt: skip
+        page = search(index, facets=[Facet.MODEL])
+        assert page.total == 4
+        assert facet(page, Facet.MODEL) == [
+            ("sdxl-base", 2), ("sdxl-refiner", 2), ("flux", 1), ("upscaler", 1),
+        ]  # fmt: skip
+        assert found(index, filters=Filters(model=["sdxl-refiner"])) == {
+            aid("two-pass"), aid("refiner-first")}
+        assert found(index, filters=Filters(model=["upscaler", "flux"])) == {
+            aid("refiner-first"), aid("flux")}
+        narrowed = search(index, filters=Filters(model=["flux"]), facets=[Facet.MODEL],
+                          facet_mode=FacetMode.DISJUNCTIVE)
+        assert narrowed.total == 1
+        assert facet(narrowed, Facet.MODEL) == facet(page, Facet.MODEL)
+        by_model = {group.value: (group.assets, group.cost) for group in index.stats(WS).by_model}
+        assert by_model == {"sdxl-base": (2, 0.75), "sdxl-refiner": (1, 0.0), "flux": (1, 0.0)}
 
     def test_facet_size_keeps_the_top_values(self, facet_index: SearchIndex) -> None:
         page = search(facet_index, facets=[Facet.TYPE, Facet.SOURCE], facet_size=1)

@@ -70,6 +70,12 @@ export function provenanceSection(asset) {
     ? h("span", { class: "inline-list" }, ...gen.loras.map((l) =>
       h("span", {}, filterLink("loras", l.name, "LoRA"), l.weight != null ? ` ${l.weight}` : "")))
     : null;
+  // Every checkpoint of a multi-pass workflow (base + refiner, a hires pass…), the primary
+  // first; "Also used" lists the others, each a filter like the primary.
+  const others = (gen.models || []).filter((m) => m !== gen.model);
+  const alsoUsed = others.length
+    ? h("span", { class: "inline-list" }, ...others.map((m) => filterLink("model", m, "model")))
+    : null;
   const c2pa = gen.c2pa
     ? [gen.c2pa.claim_generator, gen.c2pa.validation_state, gen.c2pa.digital_source_type]
       .filter(Boolean).join(" · ")
@@ -79,6 +85,7 @@ export function provenanceSection(asset) {
     gen.negative_prompt ? promptBlock("Negative prompt", gen.negative_prompt, false) : null,
     list(
       row("Model", gen.model ? filterLink("model", gen.model, "model") : null),
+      row("Also used", alsoUsed),
       row("Model hash", gen.model_hash),
       row("Seed", gen.seed),
       row("Sampler", gen.sampler ? filterLink("sampler", gen.sampler, "sampler") : null),

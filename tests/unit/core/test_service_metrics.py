@@ -90,11 +90,14 @@ def test_an_upload_indexed_and_searched_is_counted(
     assert sample(container, "assetlens_indexed_total", result="ok") == 1
     assert sample(container, "assetlens_embedder_batch_seconds_count", kind="image") >= 1
     assert sample(container, "assetlens_embedded_items_total", kind="image") >= 1
-    container.search.search("ws", SearchRequest(q="lantern"))
+    container.search.search("ws", SearchRequest(q="lantern", mode="keyword"))
     container.search.search("ws", SearchRequest(q="lantern", mode="hybrid"))
-    for mode in ("keyword", "hybrid"):
+    container.search.search("ws", SearchRequest(q="lantern"))  # auto: hybrid with a model
+    for mode, count in (("keyword", 1), ("hybrid", 2)):
         assert sample(container, "assetlens_search_seconds_count", mode=mode,
-                      backend="embedded") == 1
+                      backend="embedded") == count
+    assert sample(container, "assetlens_search_seconds_count", mode="auto",
+                  backend="embedded") == 0
 
 
 def test_an_index_outage_counts_the_batch_as_retried(

@@ -288,6 +288,32 @@ def test_a_schema_2_database_gains_costs_and_blobs_on_open(tmp_path: Path) -> No
         reopened.close()
 
 
+def test_a_schema_3_database_gains_every_model_on_open(tmp_path: Path) -> None:
+    """A database made before `asset_models` fills it from the stored asset JSON (a
+    document from before `generation.models` counts its `model`), without a reindex."""
+    path = tmp_path / "index"
+    first = EmbeddedSearchIndex(path)
+    first.upsert([make_doc(make_asset("two-pass", model="base", models=["refiner"])),
+                  make_doc(make_asset("old", model="base"))])  # fmt: skip
+    first.close()
+    db = path / (path / POINTER).read_text(encoding="utf-8").strip()
+    with sqlite3.connect(db) as conn:  # make it look like a schema-3 database
+        conn.execute("DROP TABLE asset_models")
+        conn.execute("UPDATE asset_blobs SET doc = json_remove(doc, '$.generation.models') "
+                     "WHERE rowid = (SELECT rowid FROM assets WHERE id = ?)", (aid("old"),))
+        conn.execute("UPDATE meta SET value = 3 WHERE key = 'schema'")
+    conn.close()
+    reopened = EmbeddedSearchIndex(path)
+    try:
+        page = reopened.search(SearchQuery(workspace=WS, facets=[Facet.MODEL]))
+        assert [(b.value, b.count) for b in page.facets["model"]] == [("base", 2),
+                                                                      ("refiner", 1)]
+        refined = reopened.search(SearchQuery(workspace=WS, filters=Filters(model=["refiner"])))
+        assert [h.asset.id for h in refined.hits] == [aid("two-pass")]
+    finally:
+        reopened.close()
+
+
 @pytest.mark.parametrize("version", [3, SCHEMA_VERSION])
 def test_an_old_full_text_table_gains_stems_and_names_on_open(
     tmp_path: Path, version: int

@@ -23,6 +23,7 @@ def test_invokeai_v3(tmp_path: Path) -> None:
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
         "generator": "invokeai", "prompt": "a lighthouse, dramatic sky",
         "negative_prompt": "text", "model": "Juggernaut XL v9",
+        "models": ["Juggernaut XL v9"],
         "model_hash": "0123456789abcdef", "vae": "sdxl-vae-fp16",
         "loras": [{"name": "pixel-art", "weight": 0.75}], "scheduler": "dpmpp_2m_k",
         "seed": 31337, "steps": 35, "cfg_scale": 6.0, "width": 1024, "height": 1024,
@@ -64,6 +65,7 @@ def test_invokeai_v1_dream(tmp_path: Path) -> None:
 NOVELAI_EXPECTED = {
     "generator": "novelai", "prompt": "1girl, silver hair, starry sky",
     "negative_prompt": "lowres, bad hands", "model": "NovelAI Diffusion V4 4F49EC75",
+    "models": ["NovelAI Diffusion V4 4F49EC75"],
     "model_hash": "4f49ec75", "sampler": "k_euler_ancestral", "scheduler": "karras",
     "seed": 1122334455, "steps": 28, "cfg_scale": 5.0, "width": 832, "height": 1216,
     "ai_generated": True, "texts": ["girl, smiling"],
@@ -124,6 +126,7 @@ def test_fooocus_json_scheme(tmp_path: Path, scheme: str | None) -> None:
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
         "generator": "fooocus", "prompt": "a cozy cabin", "negative_prompt": "unrealistic",
         "model": "juggernautXL_v8Rundiffusion", "model_hash": "aeb7e9e689",
+        "models": ["juggernautXL_v8Rundiffusion"],
         "vae": "Default (model)",
         "loras": [{"name": "sd_xl_offset_example-lora_1.0", "weight": 0.1}],
         "sampler": "dpmpp_2m_sde_gpu", "scheduler": "karras", "seed": 8158731372419011,
@@ -159,6 +162,7 @@ def test_swarmui(tmp_path: Path) -> None:
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
         "generator": "swarmui", "prompt": "a koi pond, watercolor", "negative_prompt": "photo",
         "model": "OfficialStableDiffusion/sd_xl_base_1.0",
+        "models": ["OfficialStableDiffusion/sd_xl_base_1.0"],
         "model_hash": "31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b",
         "loras": [{"name": "koi_style", "weight": 0.9}], "sampler": "dpmpp_3m_sde",
         "scheduler": "karras", "seed": 99, "steps": 24, "cfg_scale": 6.5, "width": 1344,
@@ -173,6 +177,7 @@ def test_easydiffusion_one_key_per_field(tmp_path: Path) -> None:
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
         "generator": "easydiffusion", "prompt": "a snowy mountain village",
         "negative_prompt": "people", "model": "sd-v1-4",
+        "models": ["sd-v1-4"],
         "vae": "vae-ft-mse-840000-ema-pruned", "loras": [{"name": "snowy", "weight": 0.6}],
         "sampler": "euler_a", "seed": 3829, "steps": 25, "cfg_scale": 7.5, "width": 512,
         "height": 512, "ai_generated": True,
@@ -188,6 +193,7 @@ def test_drawthings_xmp_user_comment(tmp_path: Path) -> None:
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
         "generator": "drawthings", "prompt": "a robot tending a garden",
         "negative_prompt": "cartoon", "model": "flux_1_schnell_q5p",
+        "models": ["flux_1_schnell_q5p"],
         "loras": [{"name": "garden_lora_f16", "weight": 0.7}], "sampler": "DPM++ 2M Karras",
         "seed": 4242, "steps": 8, "cfg_scale": 4.5, "width": 768, "height": 1024,
         "denoise": 1.0, "ai_generated": True,
@@ -202,6 +208,7 @@ def test_midjourney_description_and_job_id(tmp_path: Path) -> None:
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
         "generator": "midjourney", "provider": "midjourney",
         "prompt": "a vintage travel poster of Mars", "model": "Midjourney v6.1", "seed": 1234,
+        "models": ["Midjourney v6.1"],
         "job_id": "3f2b9c1e-8d4a-4c6b-9e1f-0a1b2c3d4e5f", "ai_generated": True,
         "texts": ["--ar 2:1 --v 6.1 --seed 1234"],
     }

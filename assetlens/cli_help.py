@@ -1,0 +1,80 @@
+"""`--version` and readable `--help` for the `assetlens` command: plain metavars (`PATH`,
+`WORKSPACE`, `allow|link|reject`, nothing for a flag) instead of typer's Python type labels
+(`<list[Path]>`, `<str>`, `<bool>`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import typer
+from typer.main import get_command
+
+from assetlens import __version__
+
+
+def show_version(value: bool) -> None:
+    """`--version`: print `assetlens <version>` and exit."""
+    if value:
+        print(f"assetlens {__version__}")
+        raise typer.Exit()
+
+
+def readable_command(app: typer.Typer) -> Any:
+    """The click command of `app`, every parameter's value described in plain words."""
+    command = get_command(app)
+    for each in _walk(command):
+        for param in [*each.params, _help_option(each)]:
+            if param is None:
+                continue
+            if param.param_type_name == "argument":
+                # An argument's metavar is its name in the usage line; its type column
+                # shows the choices, or "..." when it repeats.
+                param.metavar = param.metavar or _name(param)
+                param.display_type_rich = _argument_type(param)
+            elif param.metavar is None:
+                param.metavar = metavar(param)
+    return command
+
+
+def metavar(param: Any) -> str:
+    """What an option's value looks like in help: its choices, its name in capitals, or
+    nothing for a flag."""
+    if getattr(param, "is_flag", False):
+        return ""
+    return _choices(param) or _name(param)
+
+
+def _choices(param: Any) -> str:
+    # typer ≥ 0.2x describes a parameter's type in `type_descriptor`; click in `type`.
+    described = getattr(param, "type_descriptor", None) or getattr(param, "type", None)
+    choices = getattr(described, "choices", None) or ()
+    return "|".join(str(getattr(choice, "value", choice)) for choice in choices)
+
+
+def _name(param: Any) -> str:
+    name = str(param.name or "value").upper().replace("_", "-")
+    return name.removesuffix("S") if param.nargs != 1 else name
+
+
+def _argument_type(param: Any) -> Callable[[Any], str | None]:
+    shown = _choices(param) + ("..." if param.nargs != 1 else "")
+
+    def display_type_rich(ctx: Any) -> str | None:
+        return shown or None
+
+    return display_type_rich
+
+
+def _walk(command: Any) -> Iterator[Any]:
+    yield command
+    for sub in getattr(command, "commands", {}).values():
+        yield from _walk(sub)
+
+
+def _help_option(command: Any) -> Any:
+    """The command's --help option (built once per command and cached on it)."""
+    context_class = getattr(command, "context_class", None)
+    if context_class is None:
+        return None
+    return command.get_help_option(context_class(command))

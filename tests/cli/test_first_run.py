@@ -1,0 +1,88 @@
+"""A first run as the README tells it: `--version`, help without Python type labels, and
+the library's absolute data directory printed by the commands that open it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from assetlens import __version__
+from assetlens.cli import app
+from assetlens.cli_help import readable_command
+
+ROOT = Path(__file__).resolve().parents[2]
+# typer's own labels: `<list[Path]>`, `<str>`, `<bool>`, `<allow|link|reject>`.
+TYPE_LABEL = re.compile(r"<[a-z][\w|\[\], .-]*>")
+
+
+def assetlens(*args: str, cwd: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, in `cwd`, with no ASSETLENS_DATA_DIR unless given."""
+    env = {k: v for k, v in os.environ.items() if k != "ASSETLENS_DATA_DIR"}
+    env.update({"HF_HUB_OFFLINE": "1", "ASSETLENS_CLIP_ENABLED": "false",
+                "PYTHONPATH": str(ROOT), **env_vars})
+    return subprocess.run([sys.executable, "-m", "assetlens", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def every_command(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += every_command(sub, (*path, name))
+    return found
+
+
+def test_version_is_the_package_version(tmp_path: Path) -> None:
+    result = assetlens("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert result.stdout.strip() == f"assetlens {declared}" == f"assetlens {__version__}"
+    assert assetlens("-V", cwd=tmp_path).stdout == result.stdout
+
+
+def test_help_shows_no_python_type_labels(capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one row per option: labels are never split
+    command = readable_command(app)
+    paths = every_command(command)
+    assert ("ingest",) in paths and ("keys", "create") in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exit_info:
+            command.main([*path, "--help"], prog_name="assetlens")
+        assert exit_info.value.code == 0
+        shown = capsys.readouterr().out
+        assert f"Usage: assetlens {' '.join(path)}".rstrip() in shown, path
+        assert not TYPE_LABEL.findall(shown), (path, TYPE_LABEL.findall(shown))
+    command.main(["ingest", "--help"], prog_name="assetlens", standalone_mode=False)
+    ingest = capsys.readouterr().out
+    assert "{PATH}..." in ingest and "allow|link|reject" in ingest
+
+
+def test_keys_create_names_the_absolute_data_dir(tmp_path: Path) -> None:
+    """`./data` follows the current directory: the output says which library a key is for,
+    so a key made in another folder is easy to spot."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    first = assetlens("keys", "create", "--workspace", "studio", cwd=here)
+    assert first.returncode == 0, first.stderr
+    assert f"data dir {here / 'data'}" in first.stderr
+    assert first.stdout.strip().startswith("alk_")
+    second = assetlens("keys", "list", "--workspace", "studio", cwd=elsewhere)
+    assert f"0 key(s) in workspace studio (data dir {elsewhere / 'data'})" in second.stderr
+    home = assetlens("keys", "create", "--workspace", "studio", cwd=elsewhere,
+                     ASSETLENS_DATA_DIR="~/lib", HOME=str(tmp_path))
+    assert f"data dir {tmp_path / 'lib'}" in home.stderr  # `~` expanded, even from .env
+
+
+def test_ingest_prints_the_library_it_imports_into(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("# a prompt\n\nthe first run")
+    result = assetlens("ingest", "notes.md", "--data-dir", "lib", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"Library: data dir {tmp_path / 'lib'}" in result.stderr
+    assert "1 imported" in result.stderr
