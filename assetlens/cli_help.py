@@ -32,6 +32,9 @@ def readable_command(app: typer.Typer) -> Any:
                 # shows the choices, or "..." when it repeats.
                 param.metavar = param.metavar or _name(param)
                 param.display_type_rich = _argument_type(param)
+                # typer < 0.28 shows the type's own metavar in that column instead.
+                if hasattr(param, "type"):
+                    param.type.get_metavar = _type_metavar(param)
             elif param.metavar is None:
                 param.metavar = metavar(param)
     return command
@@ -64,6 +67,15 @@ def _argument_type(param: Any) -> Callable[[Any], str | None]:
         return shown or None
 
     return display_type_rich
+
+
+def _type_metavar(param: Any) -> Callable[..., str]:
+    shown = _choices(param) + ("..." if param.nargs != 1 else "")
+
+    def get_metavar(*_: Any, **__: Any) -> str:
+        return shown
+
+    return get_metavar
 
 
 def _walk(command: Any) -> Iterator[Any]:

@@ -104,7 +104,7 @@ class AsyncAssetlensClient:
         return calls.asset_of(await self._send(calls.delete_call(asset_id, force=force)))
 
     async def search(self, q: str | None = None, *,
-                     mode: SearchMode | str = SearchMode.KEYWORD,
+                     mode: SearchMode | str = SearchMode.AUTO,
                      filters: Filters | Mapping[str, Any] | None = None,
                      facets: Sequence[Facet | str] = (),
                      facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,
@@ -115,7 +115,7 @@ class AsyncAssetlensClient:
         return calls.page_of(await self._send(call))
 
     async def iter_search(self, q: str | None = None, *,
-                          mode: SearchMode | str = SearchMode.KEYWORD,
+                          mode: SearchMode | str = SearchMode.AUTO,
                           filters: Filters | Mapping[str, Any] | None = None,
                           sort: str | None = None,
                           page_size: int = 100) -> AsyncIterator[SearchHit]:

@@ -199,7 +199,7 @@ def delete_call(asset_id: str, *, force: bool = False) -> Call:
                 retryable=True)
 
 
-def search_call(q: str | None = None, *, mode: SearchMode | str = SearchMode.KEYWORD,
+def search_call(q: str | None = None, *, mode: SearchMode | str = SearchMode.AUTO,
                 filters: Filters | Mapping[str, Any] | None = None,
                 facets: Sequence[Facet | str] = (),
                 facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,

@@ -152,7 +152,7 @@ class AssetlensClient:
 
     # -- search -----------------------------------------------------------------------------
 
-    def search(self, q: str | None = None, *, mode: SearchMode | str = SearchMode.KEYWORD,
+    def search(self, q: str | None = None, *, mode: SearchMode | str = SearchMode.AUTO,
                filters: Filters | Mapping[str, Any] | None = None,
                facets: Sequence[Facet | str] = (),
                facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE, sort: str | None = None,
@@ -163,7 +163,7 @@ class AssetlensClient:
         return calls.page_of(self._send(call))
 
     def iter_search(self, q: str | None = None, *,
-                    mode: SearchMode | str = SearchMode.KEYWORD,
+                    mode: SearchMode | str = SearchMode.AUTO,
                     filters: Filters | Mapping[str, Any] | None = None,
                     sort: str | None = None, page_size: int = 100) -> Iterator[SearchHit]:
         """Every hit of a search, following the cursors page by page."""

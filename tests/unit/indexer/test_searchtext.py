@@ -140,3 +140,10 @@ def test_any_text_is_a_valid_match_expression(fts: EmbeddedSearchIndex, text: st
         assert match_expression(terms).count('"') % 2 == 0
     page = fts.search(SearchQuery(workspace=WS, text=text))
     assert page.total in (0, 1)
+
+
+def test_every_model_of_a_multi_pass_workflow_is_a_name() -> None:
+    asset = make_asset("b", model="sd_xl_base_1.0.safetensors")
+    asset.generation.models = ["sd_xl_base_1.0.safetensors", "sd_xl_refiner_1.0.safetensors"]
+    words = search_texts(asset).names.split()
+    assert "base" in words and "refiner" in words
