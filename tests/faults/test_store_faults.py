@@ -1,0 +1,64 @@
+"""MinIO failing under an upload, in production mode: the connection reset after part of
+the file was sent (a server or network dying mid-upload), or every connection refused."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetlens import layout
+from tests.faults.conftest import Production
+from tests.faults.harness import client, stack, upload
+from tests.faults.test_es_faults import WS, figures
+from tests.support.faultproxy import Mode
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+
+def noise_png(seed: int, side: int = 1100) -> bytes:
+    """An incompressible PNG of a few MB: its upload to the store takes many chunks."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", compress_level=0)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("mode", [Mode.RESET_AFTER, Mode.RESET])
+def test_store_failing_mid_upload_is_503_and_leaves_nothing_half_written(
+    production: Production, tmp_path: Path, mode: Mode
+) -> None:
+    key = production.direct.keys.create(WS)
+    store = production.direct.store
+    data = noise_png(1)
+    with stack(production.settings, tmp_path / "logs") as procs:
+        server = procs.serve()
+        with client(server.url, key) as http:
+            kept = upload(http, 0, noise_png(0, side=64), "before the outage")
+            assert kept.status_code == 201, kept.text
+            before = set(store.list_keys(""))
+            resets = production.s3.stats.resets
+            production.s3.set(mode, after=256 * 1024)  # each connection: 256 KiB, then RST
+            response = upload(http, 1, data, "cut off")
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"]
+            assert production.s3.stats.resets > resets
+
+            # Nothing new in the bucket: no blob, manifest, queue item or marker.
+            assert set(store.list_keys("")) == before
+            production.s3.set(Mode.PASS)
+            assert http.get(f"/v1/assets/{kept.json()['id']}").status_code == 200
+
+            retry = upload(http, 2, data, "after the outage")
+            assert retry.status_code == 201, retry.text
+    sha = hashlib.sha256(data).hexdigest()
+    assert store.get_bytes(layout.blob_key(sha)).data == data
+    manifests = [a for a in production.direct.assets.manifests.iter_all(WS)]
+    assert sorted(a.id for a in manifests) == sorted([kept.json()["id"], retry.json()["id"]])
+    figures(f"minio-{mode.value}-mid-upload", file_bytes=len(data), status=503,
+            new_keys_after_failure=0)
