@@ -34,6 +34,7 @@ class Production:
     direct: Container
     es: ThreadedFaultProxy
     s3: ThreadedFaultProxy
+    unproxied: Settings  # the processes' settings straight to the servers (load runs)
 
 
 @pytest.fixture
@@ -58,7 +59,8 @@ def production(minio_service: RunningService, es_service: RunningService,
         proxied = base.model_copy(update={"data_dir": tmp_path / "proxied",
                                           "s3_endpoint": s3.url, "es_url": es.url})
         try:
-            yield Production(proxied, direct, es, s3)
+            yield Production(proxied, direct, es, s3,
+                             base.model_copy(update={"data_dir": tmp_path / "unproxied"}))
         finally:
             if isinstance(direct.index, ElasticsearchIndex):
                 direct.index.drop()
