@@ -4,6 +4,7 @@ production mode (`assetlens serve` + `assetlens indexer` as real processes)."""
 from __future__ import annotations
 
 import collections
+import os
 import random
 import threading
 import time
@@ -20,6 +21,8 @@ from tests.support.faultproxy import Mode
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 CONVERGE_LIMIT = 60.0  # the issue's bound: search has every upload within 60 s of ES's return
+# A backlog of 1,000 needs the indexers' throughput: at full size, one worker per core.
+INDEXERS = scaled(1, os.cpu_count() or 2)
 WS = "faults"
 
 
@@ -63,7 +66,8 @@ def test_uploads_during_an_elasticsearch_outage_are_kept_and_searchable_after(
 
     with stack(production.settings, tmp_path / "logs") as procs:
         server = procs.serve()
-        procs.indexer()
+        for _ in range(INDEXERS):
+            procs.indexer()
         with client(server.url, key) as http:
             started = time.monotonic()
             with ThreadPoolExecutor(4) as pool:
@@ -76,7 +80,6 @@ def test_uploads_during_an_elasticsearch_outage_are_kept_and_searchable_after(
             down = http.post("/v1/search", json={"q": "lantern"})
             assert down.status_code in (200, 503), down.text  # latency mode may still answer
             production.es.set(Mode.PASS)
-            back = time.monotonic()
 
             # 0 lost: every acknowledged upload is in the store ...
             stored = {a.id for a in production.direct.assets.manifests.iter_all(WS)}
@@ -87,8 +90,11 @@ def test_uploads_during_an_elasticsearch_outage_are_kept_and_searchable_after(
                 response = http.post("/v1/search", json={"q": "lantern", "limit": 1})
                 return (response.status_code == 200
                         and response.json()["total"] == len(outcomes.accepted))
-            wait_until(converged, CONVERGE_LIMIT, "search having every accepted upload")
-            converge_seconds = time.monotonic() - back
+            # Waited for past the bound, so that a slow run still reports its figure.
+            converge_seconds = wait_until(converged, scaled(180, 1800),
+                                          "search having every accepted upload")
+            assert converge_seconds <= CONVERGE_LIMIT, \
+                f"search took {converge_seconds:.0f} s to have every upload after the outage"
     counts = indexed_ids(production)
     assert set(counts) == set(outcomes.accepted)
     assert max(counts.values()) == 1
