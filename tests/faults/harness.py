@@ -7,6 +7,7 @@ ASSETLENS_FAULT_SCALE=full turns the CI sizes into the issue's (docs/RELIABILITY
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
 from assetlens.config import Settings
 from tests.support.server import free_port
@@ -27,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("ASSETLENS_FAULT_SCALE", "ci").strip().lower() == "full"
 START_LIMIT = 120.0  # a cold Python start of the whole app on a busy 2-core machine
 REFUSED = (503, 507)
+WS = "faults"  # the workspace every scenario uploads into
 
 
 def scaled(ci: int, full: int) -> int:
@@ -129,12 +133,10 @@ class Stack:
         self.processes: list[Process] = []
         logs.mkdir(parents=True, exist_ok=True)
 
-    def serve(self, port: int | None = None) -> Server:
-        n = len(self.processes)
-        server = Server(["serve", "--port", "0"], self.env, self.logs / f"{n}-serve.log")
-        if port is not None:
-            server.port = port
-        server.argv[-1] = str(server.port)
+    def serve(self) -> Server:
+        n, port = len(self.processes), free_port()
+        server = Server(["serve", "--port", str(port)], self.env, self.logs / f"{n}-serve.log",
+                        port=port)
         self.processes.append(server)
         return server.start()
 
@@ -195,3 +197,16 @@ def upload(http: httpx.Client, n: int, data: bytes, prompt: str) -> httpx.Respon
 def client(base_url: str, key: str, timeout: float = 120.0) -> httpx.Client:
     return httpx.Client(base_url=base_url, timeout=timeout,
                         headers={"Authorization": f"Bearer {key}"})
+
+
+def figures(name: str, **values: object) -> None:
+    """One line of measured figures (run with -s to see them; docs/RELIABILITY.md)."""
+    print(f"\nFAULTS {name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+
+def noise_png(seed: int, side: int = 1100) -> bytes:
+    """An incompressible PNG (3.6 MB at the default side): its upload takes many chunks."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", compress_level=0)
+    return out.getvalue()

@@ -20,16 +20,17 @@ from assetlens.config import Settings
 from assetlens.domain import Asset
 from tests.conftest import make_settings
 from tests.faults.harness import (
+    WS,
     Outcomes,
     Stack,
     client,
+    figures,
+    noise_png,
     scaled,
     stack,
     upload,
     wait_until,
 )
-from tests.faults.test_es_faults import WS, figures
-from tests.faults.test_store_faults import noise_png
 from tests.support import media_samples
 
 pytestmark = [pytest.mark.faults]

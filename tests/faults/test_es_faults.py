@@ -15,20 +15,24 @@ import httpx
 import pytest
 
 from tests.faults.conftest import Production
-from tests.faults.harness import Outcomes, client, scaled, stack, upload, wait_until
+from tests.faults.harness import (
+    FULL,
+    WS,
+    Outcomes,
+    client,
+    figures,
+    scaled,
+    stack,
+    upload,
+    wait_until,
+)
 from tests.support import media_samples
 from tests.support.faultproxy import Mode
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
-CONVERGE_LIMIT = 60.0  # the issue's bound: search has every upload within 60 s of ES's return
+CONVERGE_LIMIT = 60.0  # the issue's bound, full runs: search has every upload 60 s after
 # A backlog of 1,000 needs the indexers' throughput: at full size, one worker per core.
 INDEXERS = scaled(1, os.cpu_count() or 2)
-WS = "faults"
-
-
-def figures(name: str, **values: object) -> None:
-    """One line of measured figures (run with -s to see them; docs/RELIABILITY.md)."""
-    print(f"\nFAULTS {name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 def indexed_ids(production: Production) -> collections.Counter[str]:
@@ -90,10 +94,11 @@ def test_uploads_during_an_elasticsearch_outage_are_kept_and_searchable_after(
                 response = http.post("/v1/search", json={"q": "lantern", "limit": 1})
                 return (response.status_code == 200
                         and response.json()["total"] == len(outcomes.accepted))
-            # Waited for past the bound, so that a slow run still reports its figure.
+            # CI bounds liveness only (a shared runner's speed is no claim); the full run
+            # holds the issue's 60 s, and waits past it so that a slow run still reports.
             converge_seconds = wait_until(converged, scaled(180, 1800),
                                           "search having every accepted upload")
-            assert converge_seconds <= CONVERGE_LIMIT, \
+            assert not FULL or converge_seconds <= CONVERGE_LIMIT, \
                 f"search took {converge_seconds:.0f} s to have every upload after the outage"
     counts = indexed_ids(production)
     assert set(counts) == set(outcomes.accepted)

@@ -14,8 +14,7 @@ from assetlens.config import Settings
 from benchmarks.load.loadgen import run
 from tests.conftest import make_settings
 from tests.faults.conftest import Production
-from tests.faults.harness import scaled, stack
-from tests.faults.test_es_faults import figures
+from tests.faults.harness import figures, scaled, stack
 
 pytestmark = [pytest.mark.load]
 USERS = scaled(12, 50)

@@ -4,28 +4,16 @@ the file was sent (a server or network dying mid-upload), or every connection re
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from assetlens import layout
 from tests.faults.conftest import Production
-from tests.faults.harness import client, stack, upload
-from tests.faults.test_es_faults import WS, figures
+from tests.faults.harness import WS, client, figures, noise_png, stack, upload
 from tests.support.faultproxy import Mode
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
-
-def noise_png(seed: int, side: int = 1100) -> bytes:
-    """An incompressible PNG of a few MB: its upload to the store takes many chunks."""
-    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, "PNG", compress_level=0)
-    return out.getvalue()
 
 
 def test_store_failing_mid_upload_is_503_and_leaves_nothing_half_written(
