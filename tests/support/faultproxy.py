@@ -31,9 +31,10 @@ import random
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 CHUNK = 64 * 1024
@@ -222,8 +223,8 @@ class ThreadedFaultProxy:
         self._thread.start()
         self._call(self._proxy.start())
 
-    def _call(self, coro: object) -> object:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)  # type: ignore[arg-type]
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
 
     @property
     def port(self) -> int:

@@ -57,12 +57,16 @@ class EchoServer:
 
 
 @pytest.fixture
-def proxy() -> Iterator[ThreadedFaultProxy]:
-    echo = EchoServer()
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def proxy(echo: EchoServer) -> Iterator[ThreadedFaultProxy]:
     with fault_proxy(("127.0.0.1", echo.port)) as running:
-        running.echo = echo  # type: ignore[attr-defined]
         yield running
-    echo.close()
 
 
 def connect(proxy: ThreadedFaultProxy, timeout: float = 10.0) -> socket.socket:
@@ -88,13 +92,11 @@ def send_until_broken(sock: socket.socket, data: bytes) -> None:
             pass
 
 
-def test_pass_forwards_both_ways() -> None:
-    echo = EchoServer()
-    with fault_proxy(("127.0.0.1", echo.port)) as proxy, connect(proxy) as sock:
+def test_pass_forwards_both_ways(proxy: ThreadedFaultProxy) -> None:
+    with connect(proxy) as sock:
         payload = bytes(range(256)) * 1000
         assert roundtrip(sock, payload) == payload
         assert proxy.stats.bytes_up == proxy.stats.bytes_down == len(payload)
-    echo.close()
 
 
 def test_latency_holds_each_chunk_at_least_the_delay(proxy: ThreadedFaultProxy) -> None:
@@ -144,8 +146,8 @@ def test_blackhole_swallows_then_resets_the_broken_connections(
         assert roundtrip(healed, b"back") == b"back"
 
 
-def test_reset_after_forwards_exactly_n_bytes_then_resets(proxy: ThreadedFaultProxy) -> None:
-    echo: EchoServer = proxy.echo  # type: ignore[attr-defined]
+def test_reset_after_forwards_exactly_n_bytes_then_resets(proxy: ThreadedFaultProxy,
+                                                          echo: EchoServer) -> None:
     with connect(proxy) as warm:
         assert roundtrip(warm, b"w" * 5000) == b"w" * 5000
         proxy.set(Mode.RESET_AFTER, after=20_000)  # counted afresh from here
