@@ -28,6 +28,7 @@ MIX = {"upload": 3, "search": 4, "thumbnail": 2, "patch": 1}
 OPS = (*MIX, "get")  # "get": the read before each patch, for its ETag
 SEED_ASSETS = 16
 PATCH_ATTEMPTS = 8
+THROTTLED_ATTEMPTS = 50
 # Idle pooled connections are dropped before the server's keep-alive timeout (uvicorn: 5 s)
 # closes them: at equal timeouts a request can be sent on a connection the server is just
 # closing, a ReadError that says nothing about the server.
@@ -40,7 +41,8 @@ class OpStats:
 
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
-    retries: int = 0
+    retries: int = 0  # 412s answered by re-reading and patching again
+    throttled: int = 0  # 429s waited out
 
     def percentile(self, q: float) -> float:
         if not self.latencies:
@@ -68,17 +70,18 @@ class Report:
         """Per operation: count, errors, retries, throughput, p50 and p99 in ms."""
         return [{"operation": name, "requests": len(op.latencies),
                  "errors": sum(op.errors.values()), "retries": op.retries,
+                 "throttled": op.throttled,
                  "per_second": round(len(op.latencies) / self.seconds, 1),
                  "p50_ms": round(op.percentile(50) * 1000, 1),
                  "p99_ms": round(op.percentile(99) * 1000, 1)}
                 for name, op in self.ops.items()]
 
     def table(self) -> str:
-        lines = ["| operation | requests | errors | retries (412) | req/s | p50 ms | p99 ms |",
-                 "|---|---:|---:|---:|---:|---:|---:|"]
+        lines = ["| operation | requests | errors | retries (412) | throttled (429) | req/s "
+                 "| p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for row in self.rows():
-            lines.append("| {operation} | {requests} | {errors} | {retries} | {per_second} | "
-                         "{p50_ms} | {p99_ms} |".format(**row))
+            lines.append("| {operation} | {requests} | {errors} | {retries} | {throttled} | "
+                         "{per_second} | {p50_ms} | {p99_ms} |".format(**row))
         lines.append(f"\n{self.users} clients, {self.seconds:.0f} s; "
                      f"{len(self.acknowledged)} uploads acknowledged, {len(self.lost)} lost, "
                      f"{self.errors} errors")
@@ -116,14 +119,21 @@ class Load:
 
     async def timed(self, op: str, request: httpx.Request,
                     expected: tuple[int, ...]) -> httpx.Response | None:
-        """Send; record the latency, or the error. None on an error."""
-        started = time.perf_counter()
-        try:
-            response = await self.http.send(request)
-        except httpx.HTTPError as exc:
-            self.ops[op].errors[type(exc).__name__] += 1
-            return None
-        self.ops[op].latencies.append(time.perf_counter() - started)
+        """Send; record the latency, or the error. None on an error. A 429 (the server's
+        rate or upload-slot limit) is honoured as a client must: wait Retry-After, send
+        again; counted as throttled, not as an error."""
+        for _ in range(THROTTLED_ATTEMPTS):
+            started = time.perf_counter()
+            try:
+                response = await self.http.send(request)
+            except httpx.HTTPError as exc:
+                self.ops[op].errors[type(exc).__name__] += 1
+                return None
+            self.ops[op].latencies.append(time.perf_counter() - started)
+            if response.status_code != 429:
+                break
+            self.ops[op].throttled += 1
+            await asyncio.sleep(float(response.headers.get("retry-after", "1")))
         if response.status_code not in expected:
             self.ops[op].errors[f"HTTP {response.status_code}"] += 1
             return None
