@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.limits import BodyLimitMiddleware
+from api.middleware import ObservabilityMiddleware
 from api.routes import (
     assets,
     bulk,
@@ -19,6 +20,7 @@ from api.routes import (
     keys,
     links,
     listing,
+    metrics,
     references,
     search,
     session,
@@ -85,8 +87,12 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes + (1 << 20),
                        json_limit=settings.max_json_body_bytes,
                        json_depth=settings.max_json_depth)
+    # Added last, so it is outermost: it times, logs and labels what the limits refuse too.
+    app.add_middleware(ObservabilityMiddleware)
     problems.install(app)
+    openapi.install(app)
     app.include_router(system.router)
+    app.include_router(metrics.router)
     app.include_router(bulk.router)  # before /v1/assets/{asset_id}
     app.include_router(listing.router)
     app.include_router(url_import.router)  # before /v1/assets/{asset_id}

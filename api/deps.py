@@ -9,7 +9,7 @@ api.browser.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -52,14 +52,21 @@ async def get_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     session: Annotated[Session | None, Depends(get_session)],
 ) -> Caller:
-    """The caller behind the Bearer API key or the session cookie; 401 problem otherwise."""
+    """The caller behind the Bearer API key or the session cookie; 401 problem otherwise;
+    429 past the key's rate limit. The key's id (never the key) goes to the access log."""
     if "authorization" in request.headers:
         if credentials is None or not credentials.credentials.strip():
             raise Unauthorized("send `Authorization: Bearer <api key>`")
-        return await run_in_threadpool(container.keys.identify, credentials.credentials.strip())
-    if session is not None:
-        return session.caller
-    raise Unauthorized("send `Authorization: Bearer <api key>` or sign in with POST /v1/session")
+        caller = await run_in_threadpool(container.keys.identify,
+                                         credentials.credentials.strip())
+    elif session is not None:
+        caller = session.caller
+    else:
+        raise Unauthorized(
+            "send `Authorization: Bearer <api key>` or sign in with POST /v1/session")
+    request.state.key_id = caller.key_id
+    container.rate_limiter.admit(caller.key_id)
+    return caller
 
 
 async def require_session(session: Annotated[Session | None, Depends(get_session)]) -> Session:
@@ -98,3 +105,14 @@ async def _write_workspace(caller: Writer) -> str:
 
 ReadWorkspace = Annotated[str, Depends(_read_workspace)]
 WriteWorkspace = Annotated[str, Depends(_write_workspace)]
+
+
+async def _upload_workspace(workspace: WriteWorkspace,
+                            container: ContainerDep) -> AsyncIterator[str]:
+    with container.upload_slots.slot(workspace):
+        yield workspace
+
+
+# The caller's writable workspace, holding one of its concurrent-upload slots for the
+# request (429 when none is free): the workspace of every route that takes an upload.
+UploadWorkspace = Annotated[str, Depends(_upload_workspace)]

@@ -13,11 +13,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from assetlens.apikeys import ApiKeys
 from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
+from assetlens.metrics import TimedEmbedder
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
+from assetlens.prometheus import PrometheusMetrics
 from assetlens.services.assets import AssetService
 from assetlens.services.blobs import BlobService
 from assetlens.services.bulk import BulkService
@@ -25,6 +28,7 @@ from assetlens.services.collections import CollectionService
 from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.duplicates import DuplicateService
 from assetlens.services.folders import FolderService
+from assetlens.services.idempotency import IdempotencyService
 from assetlens.services.indexing import Indexer
 from assetlens.services.lineage import LineageService
 from assetlens.services.links import LinkService
@@ -39,8 +43,13 @@ from assetlens.services.usage import UsageService
 from assetlens.services.versions import VersionService
 from assetlens.sessions import Sessions
 from assetlens.signing import SigningSecret
+from assetlens.throttle import ConcurrencyLimiter, RateLimiter
+from assetlens.tracing import Tracing, build_tracing
 from assetlens.urlfetch import AddressPolicy, UrlFetcher
 from assetlens.workqueue import WorkQueue
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,7 @@ class Container:
     keys: ApiKeys
     sessions: Sessions
     assets: AssetService
+    idempotency: IdempotencyService
     blobs: BlobService
     search: SearchService
     duplicates: DuplicateService
@@ -73,6 +83,11 @@ class Container:
     stats: StatsService
     links: LinkService
     url_import: UrlImportService
+    # Operations (docs/OPERATIONS.md): metrics, tracing (None when off), and the limits.
+    metrics: PrometheusMetrics
+    tracing: Tracing | None
+    rate_limiter: RateLimiter
+    upload_slots: ConcurrencyLimiter
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -114,6 +129,8 @@ class Container:
         self.stop_indexer_thread()
         self.usage.close()
         self.index.close()
+        if self.tracing is not None:
+            self.tracing.close()
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -161,20 +178,28 @@ def build(
     index: SearchIndex | None = None,
     embedder: Embedder | None = None,
     use_embedder: bool = True,
+    span_exporter: SpanExporter | None = None,
 ) -> Container:
-    """Everything the API, the worker and the CLI need, from settings or given adapters."""
+    """Everything the API, the worker and the CLI need, from settings or given adapters.
+    `span_exporter` turns tracing on with that exporter (tests); otherwise tracing is on
+    when an OTLP endpoint is configured."""
     settings = settings or Settings()
     store = store or build_store(settings)
     index = index or build_index(settings)
     if embedder is None and use_embedder:
         embedder = build_embedder(settings)
+    metrics = PrometheusMetrics(backend=settings.index_backend.value)
+    if embedder is not None:
+        embedder = TimedEmbedder(embedder, metrics)
     queue = WorkQueue(store, lease_seconds=settings.indexer_lease_seconds)
+    metrics.watch_queue(queue.snapshot)
     duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
     blobs = BlobService(store)
-    assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy)
-    search = SearchService(index, embedder, assets.manifests, assets.folders)
+    assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy,
+                          metrics=metrics)
+    search = SearchService(index, embedder, assets.manifests, assets.folders, metrics=metrics)
     keys = ApiKeys(store)
-    versions = VersionService(settings, store, assets, blobs)
+    versions = VersionService(settings, store, assets, blobs, metrics=metrics)
     trash = TrashService(settings, store, assets, search)
     maintenance = Maintenance(store, assets.manifests, versions, blobs,
                               interval_seconds=settings.reconcile_interval_seconds)
@@ -183,6 +208,7 @@ def build(
                          max_buffered=settings.usage_max_buffered)
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
+    idempotency = IdempotencyService(settings, store, assets)
     return Container(
         settings=settings,
         store=store,
@@ -192,11 +218,14 @@ def build(
         keys=keys,
         sessions=Sessions(store, keys, timedelta(seconds=settings.session_ttl_seconds)),
         assets=assets,
+        idempotency=idempotency,
         blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
         indexer=Indexer(settings, store, index, queue, embedder,
-                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due]),
+                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due,
+                              idempotency.sweep_if_due],
+                        metrics=metrics),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),
@@ -208,7 +237,11 @@ def build(
         trash=trash,
         maintenance=maintenance,
         usage=usage,
-        stats=StatsService(index, usage, assets.manifests),
-        links=LinkService(settings, store, assets, secret),
+        stats=StatsService(index, usage, assets.manifests, store),
+        links=LinkService(settings, store, assets, versions, secret),
         url_import=UrlImportService(settings, assets, build_fetcher(settings)),
+        metrics=metrics,
+        tracing=build_tracing(settings, span_exporter),
+        rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        upload_slots=ConcurrencyLimiter(settings.max_concurrent_uploads),
     )

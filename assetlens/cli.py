@@ -18,6 +18,7 @@ from assetlens.access import Scope, ordered
 from assetlens.cli_assets import assets_app
 from assetlens.cli_collections import collections_app
 from assetlens.cli_library import folders_app, tags_app
+from assetlens.cli_models import models_app
 from assetlens.config import Settings, StoreBackend
 from assetlens.errors import InvalidInput, Unavailable
 
@@ -32,6 +33,7 @@ app.add_typer(folders_app, name="folders")
 app.add_typer(tags_app, name="tags")
 app.add_typer(collections_app, name="collections")
 app.add_typer(assets_app, name="assets")
+app.add_typer(models_app, name="models")
 console = Console(stderr=True)
 
 T = TypeVar("T")
@@ -55,9 +57,10 @@ def _settings(data_dir: Path | None) -> Settings:
     return settings
 
 
-def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(settings: Settings, verbose: bool = False) -> None:
+    from assetlens import logs
+
+    logs.configure(settings.log_format, logging.DEBUG if verbose else logging.INFO)
 
 
 @app.command()
@@ -71,15 +74,18 @@ def serve(
 
     from api.app import create_app
 
-    _logging()
     settings = _settings(data_dir)
+    _logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
     console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
+    # log_config=None keeps the logging set up above (one format for every line); the
+    # app writes its own access log line, with the route, request id and key id.
     uvicorn.run(create_app(settings=settings), host=bind_host, port=bind_port, log_level="info",
-                proxy_headers=settings.trust_forwarded_headers)
+                proxy_headers=settings.trust_forwarded_headers, log_config=None,
+                access_log=False)
 
 
 @app.command()
@@ -87,8 +93,11 @@ def indexer(data_dir: DataDir = None) -> None:
     """Run an indexer worker until SIGINT/SIGTERM (run several for more throughput)."""
     from assetlens.bootstrap import build
 
-    _logging()
-    container = build(_settings(data_dir))
+    settings = _settings(data_dir)
+    _logging(settings)
+    container = build(settings)
+    if settings.indexer_metrics_port is not None:
+        container.metrics.serve(settings.host, settings.indexer_metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -234,32 +243,38 @@ def ingest(
         container.close()
 
 
+RetryFailed = Annotated[bool, typer.Option(
+    "--retry-failed", help="also queue the assets indexing gave up on (status failed) for a "
+                           "fresh set of attempts")]
+
+
 @app.command()
-def reindex(data_dir: DataDir = None) -> None:
+def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None:
     """Rebuild the search index from the object store, then switch to it."""
     from assetlens.bootstrap import build
 
-    _logging()
-    container = build(_settings(data_dir))
+    settings = _settings(data_dir)
+    _logging(settings)
+    container = build(settings)
     try:
         container.index.ensure()
-        count = container.indexer.reindex()
+        count = container.indexer.reindex(retry_failed=retry_failed)
         console.print(f"reindexed {count} assets")
     finally:
         container.close()
 
 
 @app.command()
-def reconcile(data_dir: DataDir = None) -> None:
+def reconcile(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None:
     """Find and repair drift between the store and the index (queues what's missing)."""
     from assetlens.bootstrap import build
 
     container = build(_settings(data_dir), use_embedder=False)
     try:
         container.index.ensure()
-        report = container.indexer.reconcile()
+        report = container.indexer.reconcile(retry_failed=retry_failed)
         console.print(f"checked {report.checked}, queued {report.enqueued}, "
-                      f"removed {report.removed}")
+                      f"removed {report.removed}, failed ones retried {report.retried}")
     finally:
         container.close()
 
@@ -333,8 +348,8 @@ def demo(
     from assetlens.bootstrap import build
     from assetlens.demo import DEMO_WORKSPACE, demo_key, load_samples
 
-    _logging()
     settings = _settings(data_dir)
+    _logging(settings)
     container = build(settings)
     try:
         container.index.ensure()

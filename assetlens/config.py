@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
 
     # Elasticsearch
+    # One node's URL, or several separated by commas (a cluster: requests go round-robin and
+    # a node that fails is set aside while the others answer).
     es_url: str = "http://127.0.0.1:9200"
     es_index: str = "assetlens"
     es_api_key: SecretStr | None = None
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     clip_device: str = "cpu"
     clip_batch_size: int = 16
     clip_threads: int = 0
+    # torch | onnx | onnx-int8 | auto (what `assetlens models prepare` measured fastest
+    # here among the runtimes agreeing with torch; torch until it has run). See
+    # embeddings/runtimes.py.
+    clip_runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    clip_onnx_dir: Path | None = Field(
+        default=None, description="where ONNX exports are kept (default <data_dir>/models/onnx)"
+    )
 
     # Upload limits (bytes) per asset type; DESIGN.md defaults.
     max_image_bytes: int = 10 * MB
@@ -75,7 +84,12 @@ class Settings(BaseSettings):
     indexer_batch_size: int = 16
     indexer_lease_seconds: float = 120.0
     indexer_poll_seconds: float = 0.5
-    indexer_max_attempts: int = 5
+    # A poison item (one whose analysis, embedding or indexing raises) is retried after
+    # base, 2×base, 4×base… seconds (at most the max), then marked failed with its error
+    # after `indexer_max_attempts`; `assetlens reconcile --retry-failed` tries again.
+    indexer_max_attempts: int = Field(default=5, ge=1, le=100)
+    indexer_retry_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    indexer_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
     reconcile_interval_seconds: float = 600.0
     wait_timeout_seconds: float = 30.0
 
@@ -104,6 +118,17 @@ class Settings(BaseSettings):
     bulk_max_assets: int = Field(default=10_000, ge=1)
     bulk_workers: int = Field(default=8, ge=1, le=64)
 
+    # Idempotent writes (`Idempotency-Key` on uploads, URL imports and new versions; see
+    # services/idempotency.py): how long a key's record answers replays, and how long a
+    # request waits for a concurrent one with the same key before answering 409. A claim
+    # older than `idempotency_claim_seconds` whose request never finished (a killed
+    # process) may be completed or taken over.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=365 * 24 * 3600)
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0, le=300)
+    idempotency_claim_seconds: float = Field(default=600.0, ge=1, le=24 * 3600)
+    # Expired records are also removed by a scheduled sweep (one indexer worker per interval).
+    idempotency_sweep_interval_seconds: float = Field(default=3600.0, ge=1.0)
+
     # Browser sessions (POST /v1/session): a fixed lifetime from sign-in.
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     # Honour X-Forwarded-Proto/-Host (a TLS-terminating proxy in front): Secure cookies
@@ -125,6 +150,30 @@ class Settings(BaseSettings):
     # Folders: nesting levels below the root, and folders per workspace (one tree document).
     max_folder_depth: int = Field(default=32, ge=1, le=256)
     max_folders: int = Field(default=10_000, ge=1, le=30_000)
+
+    # Operations (docs/OPERATIONS.md). Logs: JSON lines, text, or auto (text on a
+    # terminal, JSON otherwise).
+    log_format: Literal["auto", "json", "text"] = "auto"
+    # GET /metrics: open to anyone who can reach it (`public`), to loopback clients only
+    # (`loopback`, the default: a scraper on the host or a sidecar), or to admin keys.
+    metrics_access: Literal["public", "loopback", "admin"] = "loopback"
+    # `assetlens indexer` has no API: set a port to serve its metrics on host:port/metrics.
+    indexer_metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    # OpenTelemetry traces over OTLP/HTTP when an endpoint is set (this setting, or the
+    # standard OTEL_EXPORTER_OTLP_ENDPOINT); off, and the SDK never imported, otherwise.
+    otel_endpoint: str | None = Field(default=None, max_length=2000)
+    otel_service_name: str = "assetlens"
+    # Per API key: requests a second and the burst saved up (0 turns the limit off).
+    rate_limit_per_second: float = Field(default=0.0, ge=0.0)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    # Uploads (new assets, versions, URL imports) running at once per workspace; the
+    # excess answers 429 with Retry-After at once (0 turns the limit off).
+    max_concurrent_uploads: int = Field(default=8, ge=0)
+
+    @property
+    def es_nodes(self) -> list[str]:
+        """The Elasticsearch node URLs `es_url` lists."""
+        return [url.strip() for url in self.es_url.split(",") if url.strip()]
 
     @property
     def indexer_in_process(self) -> bool:

@@ -96,3 +96,16 @@ class IndexUnavailable(Unavailable):
 
 class EmbeddingUnavailable(Unavailable):
     """No embedding model can be loaded (no weights on this machine)."""
+
+
+class TooManyRequests(AssetlensError):
+    """A rate limit or a concurrency limit says no for now; retry after `retry_after`
+    seconds."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str = "", retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+        self.headers["Retry-After"] = str(self.retry_after)

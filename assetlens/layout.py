@@ -262,8 +262,12 @@ MAINTENANCE_SCHEDULE_KEY = "system/maintenance-schedule.json"
 VERSIONS_PREFIX = "versions/"
 
 
+def version_workspace_prefix(workspace: str) -> str:
+    return f"{VERSIONS_PREFIX}{check_workspace(workspace)}/"
+
+
 def version_prefix(workspace: str, asset_id: str) -> str:
-    return f"{VERSIONS_PREFIX}{workspace}/{asset_id}/"
+    return f"{version_workspace_prefix(workspace)}{asset_id}/"
 
 
 def version_key(workspace: str, asset_id: str, number: int) -> str:
@@ -327,3 +331,16 @@ def signing_secret_key() -> str:
     with create_only, so every process of a deployment signs and verifies with the same
     one."""
     return "system/signing-secret"
+
+
+# -- idempotent writes ----------------------------------------------------------------------
+
+IDEMPOTENCY_PREFIX = "idempotency/"
+IDEMPOTENCY_SWEEP_SCHEDULE_KEY = "system/idempotency-sweep-schedule.json"
+
+
+def idempotency_key(workspace: str, client_key: str) -> str:
+    """The record of one client `Idempotency-Key` of a workspace (named by the key's
+    SHA-256: client keys are free text, never a path component)."""
+    digest = hashlib.sha256(client_key.encode()).hexdigest()
+    return f"{IDEMPOTENCY_PREFIX}{check_workspace(workspace)}/{digest[:2]}/{digest}.json"

@@ -9,6 +9,7 @@ any whitespace/punctuation tokenizer, so the two backends agree on what is a wor
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -61,3 +62,33 @@ def query_terms(text: str | None, max_terms: int = MAX_QUERY_TERMS) -> list[str]
         if len(terms) >= max_terms:
             break
     return list(terms)
+
+
+def open_last_term(text: str) -> str | None:
+    """The text's last query term when the text ends inside it (nothing after it: the user may
+    still be typing it), else None."""
+    normalized = unicodedata.normalize("NFC", text)
+    matches = list(_TERM_RE.finditer(normalized))
+    if not matches or matches[-1].end() != len(normalized):
+        return None
+    last = matches[-1]
+    cjk = last.group("cjk")
+    return " ".join(cjk) if cjk else last.group("word")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    decomposed = unicodedata.normalize("NFD", char)
+    if len(decomposed) > 1 and unicodedata.name(decomposed[0], "").startswith("LATIN "):
+        rest = decomposed[1:]
+        if all(unicodedata.combining(c) for c in rest):
+            return decomposed[0]
+    return char
+
+
+def fold_diacritics(text: str) -> str:
+    """`text` with diacritics removed from Latin letters only (é→e, ñ→n; not й, ά, が), as
+    SQLite's unicode61 tokenizer does with remove_diacritics 2."""
+    if text.isascii():
+        return text
+    return "".join(_fold_char(c) for c in unicodedata.normalize("NFC", text))

@@ -104,6 +104,18 @@ class VersionRecords:
     def delete(self, workspace: str, asset_id: str, number: int) -> None:
         self._store.delete(layout.version_key(workspace, asset_id, number))
 
+    def iter_workspace(self, workspace: str) -> Iterator[VersionRecord]:
+        """Every kept version record of a workspace's assets (records deleted meanwhile are
+        skipped)."""
+        for key in self._store.list_keys(layout.version_workspace_prefix(workspace)):
+            parsed = layout.parse_version_key(key)
+            if parsed is None or parsed[0] != workspace:
+                continue
+            try:
+                yield self.get(*parsed)[0]
+            except NotFound:
+                continue
+
     def iter_all(self) -> Iterator[tuple[str, str, int]]:
         """(workspace, asset id, number) of every record in the store."""
         for key in self._store.list_keys(layout.VERSIONS_PREFIX):

@@ -34,6 +34,14 @@ class WorkItem:
     attempts: int  # claims so far, this one included
 
 
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """The queue at one moment: how many items wait, and for how long the oldest has."""
+
+    depth: int
+    oldest_age_seconds: float
+
+
 class WorkQueue:
     def __init__(
         self,
@@ -51,7 +59,8 @@ class WorkQueue:
         key = layout.queue_key(workspace, asset_id)
         while True:
             body = {"workspace": workspace, "asset_id": asset_id, "token": secrets.token_hex(8),
-                    "lease_until": 0.0, "not_before": 0.0, "attempts": 0}
+                    "lease_until": 0.0, "not_before": 0.0, "attempts": 0,
+                    "enqueued_at": self._clock()}
             try:
                 current = self._store.get_bytes(key)
             except ObjectNotFound:
@@ -64,6 +73,8 @@ class WorkQueue:
             # Keep a running lease: the holder must not lose it, only learn it is stale.
             body["lease_until"] = state.get("lease_until", 0.0)
             body["lease_id"] = state.get("lease_id", "")
+            # Coalesced changes have waited since the first of them.
+            body["enqueued_at"] = state.get("enqueued_at", body["enqueued_at"])
             try:
                 self._store.put_bytes(key, _dump(body), if_match=current.info.etag)
                 return
@@ -107,11 +118,20 @@ class WorkQueue:
         except ObjectNotFound:
             pass
 
-    def retry(self, item: WorkItem, delay: float) -> None:
-        """Failed for now: make the item due again after `delay` seconds."""
-        self._release(item, delay=delay)
+    def retry(self, item: WorkItem, delay: float, *, refund: bool = False) -> None:
+        """Failed for now: make the item due again after `delay` seconds. With `refund`
+        (a backend outage, no fault of the item's) this claim doesn't count as an attempt."""
+        self._release(item, delay=delay, refund=refund)
 
-    def _release(self, item: WorkItem, delay: float) -> None:
+    def attempts(self, workspace: str, asset_id: str) -> tuple[int, float] | None:
+        """(attempts so far, when it is due next) of a pending item; None if none is."""
+        try:
+            state = json.loads(self._store.get_bytes(layout.queue_key(workspace, asset_id)).data)
+        except ObjectNotFound:
+            return None
+        return int(state.get("attempts", 0)), float(state.get("not_before", 0.0))
+
+    def _release(self, item: WorkItem, delay: float, refund: bool = False) -> None:
         while True:
             try:
                 current = self._store.get_bytes(item.key)
@@ -123,6 +143,8 @@ class WorkQueue:
             state["lease_until"] = 0.0
             state["lease_id"] = ""
             state["not_before"] = self._clock() + delay
+            if refund:
+                state["attempts"] = max(int(state.get("attempts", 0)) - 1, 0)
             try:
                 self._store.put_bytes(item.key, _dump(state), if_match=current.info.etag)
                 return
@@ -131,6 +153,29 @@ class WorkQueue:
 
     def pending(self) -> int:
         return sum(1 for _ in self._store.list_keys(layout.QUEUE_PREFIX))
+
+    def snapshot(self, sample: int = 1000) -> QueueSnapshot:
+        """Depth (every key listed) and the oldest age among the first `sample` items
+        read: bounded work for a scrape, exact while the queue is small."""
+        now = self._clock()
+        depth = 0
+        oldest = now
+        for key in self._store.list_keys(layout.QUEUE_PREFIX):
+            depth += 1
+            if depth > sample:
+                continue
+            try:
+                state = json.loads(self._store.get_bytes(key).data)
+            except ObjectNotFound:
+                continue  # acked since the listing
+            oldest = min(oldest, float(state.get("enqueued_at", now)))
+        return QueueSnapshot(depth, max(0.0, now - oldest))
+
+
+def backoff_delay(attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: doubling from `base`, at most
+    `cap`."""
+    return float(min(base * 2 ** min(max(attempts - 1, 0), 62), cap))
 
 
 def _dump(state: dict[str, object]) -> bytes:

@@ -1,7 +1,9 @@
-"""`OpenClipEmbedder`: the Embedder port on open_clip + PyTorch, loaded lazily from local files.
+"""`OpenClipEmbedder`: the Embedder port on open_clip, loaded lazily from local files.
 
 Weights come from `Settings.clip_checkpoint` (a local file) or the local Hugging Face cache;
 nothing is ever downloaded. torch and open_clip are imported on first use, not at import.
+The forward passes run in the runtime `Settings.clip_runtime` names (embeddings/runtimes.py:
+torch, or ONNX Runtime fp32/int8); preprocessing and tokenising are open_clip's in each.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from PIL import Image
 
 from assetlens.config import Settings
 from assetlens.errors import EmbeddingUnavailable
+from embeddings import runtime_choice
 from embeddings.clip_loader import LoadedModel, load
 from embeddings.clip_weights import describe, model_id_for
+from embeddings.runtimes import Runtime, RuntimeName, model_id_suffix, normalized_rows
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,12 @@ _T = TypeVar("_T")
 # without weights does not retry (and log) on every request, yet weights copied in later are
 # picked up without a restart.
 DEFAULT_RETRY_AFTER_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    loaded: LoadedModel
+    runtime: Runtime
 
 
 class OpenClipEmbedder:
@@ -47,7 +59,7 @@ class OpenClipEmbedder:
         # oversubscription while preprocessing (PIL) still runs in the callers' threads.
         self._infer_lock = threading.Lock()
         self._id_lock = threading.Lock()
-        self._loaded: LoadedModel | None = None
+        self._ready: _Ready | None = None
         self._failure: str | None = None
         self._failed_at = 0.0
         self._model_id: str | None = None
@@ -56,16 +68,23 @@ class OpenClipEmbedder:
 
     @property
     def model_id(self) -> str:
-        """`<model>/<pretrained tag>`, or `<model>/sha256:<12 hex>` for a local checkpoint."""
+        """`<model>/<pretrained tag>`, or `<model>/sha256:<12 hex>` for a local checkpoint;
+        followed by `+<runtime>` when the runtime's vectors differ from torch's (int8)."""
         if self._model_id is not None:
             return self._model_id
         with self._id_lock:
             if self._model_id is None:
                 model_id, final = model_id_for(self._settings)
+                model_id += model_id_suffix(RuntimeName(self._settings.clip_runtime))
                 if not final:
                     return model_id  # checkpoint missing: don't pin an id that will change
                 self._model_id = model_id
             return self._model_id
+
+    @property
+    def runtime(self) -> RuntimeName:
+        """The runtime the forward passes run in (loads the model)."""
+        return self._ensure_loaded().runtime.name
 
     def available(self) -> bool:
         """Whether the model is loaded or can be loaded now (loads it on first call)."""
@@ -81,22 +100,22 @@ class OpenClipEmbedder:
             return []
         import torch
 
-        loaded = self._ensure_loaded()
+        ready = self._ensure_loaded()
         vectors: list[list[float]] = []
         for batch in _chunks(images, self._batch_size):
-            pixels = torch.stack([loaded.preprocess(_to_rgb(image)) for image in batch])
-            vectors.extend(self._forward(loaded, loaded.model.encode_image, pixels))
+            pixels = torch.stack([ready.loaded.preprocess(_to_rgb(image)) for image in batch])
+            vectors.extend(self._forward(ready.runtime.encode_images, pixels))
         return vectors
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text; texts longer than the model's context are truncated."""
         if not texts:
             return []
-        loaded = self._ensure_loaded()
+        ready = self._ensure_loaded()
         vectors: list[list[float]] = []
         for batch in _chunks(texts, self._batch_size):
-            tokens = loaded.tokenizer(list(batch))
-            vectors.extend(self._forward(loaded, loaded.model.encode_text, tokens))
+            tokens = ready.loaded.tokenizer(list(batch))
+            vectors.extend(self._forward(ready.runtime.encode_texts, tokens))
         return vectors
 
     # -- extras for wiring and health -----------------------------------------------------
@@ -104,7 +123,7 @@ class OpenClipEmbedder:
     @property
     def dimension(self) -> int:
         """Vector length; loads the model (raises EmbeddingUnavailable without weights)."""
-        return self._ensure_loaded().dimension
+        return self._ensure_loaded().loaded.dimension
 
     def unavailable_reason(self) -> str | None:
         """The remembered reason of the last failed load, or None."""
@@ -116,30 +135,27 @@ class OpenClipEmbedder:
     def _batch_size(self) -> int:
         return max(1, self._settings.clip_batch_size)
 
-    def _forward(
-        self, loaded: LoadedModel, encode: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
-    ) -> list[list[float]]:
-        import torch
+    def _forward(self, encode: Callable[[torch.Tensor], np.ndarray],
+                 x: torch.Tensor) -> list[list[float]]:
+        with self._infer_lock:
+            features = encode(x)
+        return normalized_rows(features)
 
-        with self._infer_lock, torch.inference_mode():
-            features = encode(x.to(loaded.device))
-            features = torch.nn.functional.normalize(features.float(), dim=-1)
-            rows: list[list[float]] = features.cpu().tolist()
-        return rows
-
-    def _ensure_loaded(self) -> LoadedModel:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
+    def _ensure_loaded(self) -> _Ready:
+        ready = self._ready
+        if ready is not None:
+            return ready
         with self._load_lock:
-            if self._loaded is not None:
-                return self._loaded
+            if self._ready is not None:
+                return self._ready
             if self._failure is not None and (
                 time.monotonic() - self._failed_at < self._retry_after_s
             ):
                 raise EmbeddingUnavailable(self._failure)
             try:
-                self._loaded = load(self._settings)
+                loaded = load(self._settings)
+                runtime = runtime_choice.resolve(self._settings, loaded, self.model_id)
+                self._ready = _Ready(loaded, runtime)
             except EmbeddingUnavailable as exc:
                 self._remember_failure(exc.detail)
                 raise
@@ -151,7 +167,8 @@ class OpenClipEmbedder:
                 self._remember_failure(detail)
                 raise EmbeddingUnavailable(detail) from exc
             self._failure = None
-            return self._loaded
+            log.info("CLIP forward passes run in %s", runtime.name.value)
+            return self._ready
 
     def _remember_failure(self, detail: str) -> None:
         self._failure = detail

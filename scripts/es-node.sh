@@ -17,6 +17,9 @@
 # ASSETLENS_ES_KEEP_DATA=1 (keep the index data between starts), ASSETLENS_ES_START_TIMEOUT (120),
 # ASSETLENS_ES_JAVA_OPTS ("-Xms512m -Xmx1g"), ASSETLENS_ES_JAVA_HOME (a JDK 21+; else JAVA_HOME,
 # /usr/lib/jvm/*, /Library/Java/JavaVirtualMachines/* or java on PATH, newest first).
+# For a node of a cluster (scripts/es-cluster.sh): ASSETLENS_ES_NODE_ARGS (more launcher
+# arguments: --node-name, -Esetting=value…) and ASSETLENS_ES_WAIT=0 (start returns once the
+# process runs; one node of a new cluster is not healthy before the others join).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -197,7 +200,7 @@ fail_start() {
 }
 
 cmd_start() {
-    local pid dir jdk jdk_major started deadline opts=() detach=()
+    local pid dir jdk jdk_major started deadline opts=() detach=() node_args=()
     command -v curl >/dev/null 2>&1 || die "curl is needed to check the node's health"
     exec 8>"$SERVICES_DIR/es.lock"
     wait_lock 8
@@ -205,7 +208,7 @@ cmd_start() {
     if [[ -n "$pid" ]]; then
         URL="$(cmd_url)"
         deadline=$((SECONDS + ${ASSETLENS_ES_START_TIMEOUT:-120}))
-        until healthy "$URL"; do
+        until [[ "${ASSETLENS_ES_WAIT:-1}" == "0" ]] || healthy "$URL"; do
             [[ -n "$(node_pid)" ]] || fail_start "node (pid $pid) exited while starting"
             ((SECONDS < deadline)) || fail_start "node (pid $pid) is running but not healthy at $URL"
             sleep 1
@@ -232,6 +235,7 @@ cmd_start() {
     mkdir -p "$DATA_DIR/tmp"
     rm -f "$ENV_FILE"
     read -r -a opts <<<"${ASSETLENS_ES_JAVA_OPTS:--Xms512m -Xmx1g}"
+    read -r -a node_args <<<"${ASSETLENS_ES_NODE_ARGS:-}"
     jdk_major="$(jdk_version "$jdk")"
     if ((${jdk_major:-0} >= 23)); then
         opts+=(--sun-misc-unsafe-memory-access=allow) # Netty uses sun.misc.Unsafe; quiets JDK 24+
@@ -251,9 +255,15 @@ cmd_start() {
         -Djava.io.tmpdir="$DATA_DIR/tmp" \
         -cp "$dir/es-node.jar:$dir/lib/*" "$MAIN_CLASS" \
         --http-port "$PORT" --transport-port "$TRANSPORT_PORT" --data-dir "$DATA_DIR" \
+        ${node_args[@]+"${node_args[@]}"} \
         >"$LOG_FILE" 2>&1 </dev/null 8>&- 9>&- &
     pid=$!
     echo "$pid" >"$PID_FILE"
+    if [[ "${ASSETLENS_ES_WAIT:-1}" == "0" ]]; then
+        write_env
+        say "launched (pid $pid) at $URL; log $LOG_FILE"
+        return 0
+    fi
 
     deadline=$((SECONDS + ${ASSETLENS_ES_START_TIMEOUT:-120}))
     until healthy "$URL"; do

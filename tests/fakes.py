@@ -162,3 +162,26 @@ class FakeEmbedder:
         flat = pixels.reshape(-1) / 255.0 + 0.05
         vector: list[float] = (flat / np.linalg.norm(flat)).astype(np.float32).tolist()
         return vector
+
+
+class PoisonEmbedder(FakeEmbedder):
+    """The colour fake, except that a batch holding an image of the `poison` colour raises,
+    as a model can on one bad input: the indexer must keep it from failing the others.
+    Set `poison` to None to cure it."""
+
+    def __init__(self, poison: tuple[int, int, int] | None) -> None:
+        super().__init__()
+        self.poison = poison
+        self.poisoned_calls = 0
+
+    def embed_images(self, images: Sequence[Image.Image]) -> list[list[float]]:
+        if any(self._poisoned(image) for image in images):
+            self.poisoned_calls += 1
+            raise RuntimeError("CUDA error: an illegal memory access was encountered (fake)")
+        return super().embed_images(images)
+
+    def _poisoned(self, image: Image.Image) -> bool:
+        if self.poison is None:
+            return False
+        mean = np.asarray(image.convert("RGB"), dtype=np.float32).mean(axis=(0, 1))
+        return bool(np.all(np.abs(mean - np.array(self.poison, dtype=np.float32)) < 12))

@@ -12,21 +12,26 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.content import caller_channel, content_response, preview_response, usage_hook
-from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
+from api.deps import ContainerDep, Reader, ReadWorkspace, UploadWorkspace, WriteWorkspace
 from api.multipart import Form, read_form
-from api.openapi import problem_responses
+from api.openapi import binary_responses, conditional_request, problem_responses
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from assetlens.services.asset_inputs import AssetPatch, UploadForm, parse_json_object
 from assetlens.services.assets import Submitted
+from assetlens.services.idempotency import parse_key as parse_idempotency_key
 from assetlens.signing import Disposition
 from assetlens.spool import Spooled
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 WaitFlag = Annotated[bool, Query(description="return once the change is searchable (bounded)")]
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key",
+    description="1-255 printable ASCII characters: a retry with the same key and request "
+                "answers the first asset (header Idempotent-Replayed), never a second one")]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -50,7 +55,17 @@ def upload_limit_for(container: ContainerDep) -> Any:
     return limit
 
 
+# The asset's revision: send it back as If-Match to edit only what was read.
+_ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)',
+                              "schema": {"type": "string"}}}}
+
+
 @router.post("", status_code=201, summary="Upload an asset (multipart)",
+             operation_id="assets_upload", response_model=AssetOut,
+             responses={201: _ETAG,
+                        200: {"model": AssetOut, "description": "A duplicate under the `link` "
+                              "policy: nothing stored, the original (X-Duplicate-Of)"},
+                        **problem_responses(401, 403, 409, 413, 415, 422, 503)},
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary"},
@@ -60,9 +75,11 @@ def upload_limit_for(container: ContainerDep) -> Any:
                      "metadata": {"type": "string", "description": "JSON object"},
                      "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
                      "source": {"type": "string"}}}}}}})
-async def upload(request: Request, workspace: WriteWorkspace, container: ContainerDep,
-                 wait: WaitFlag = False) -> JSONResponse:
+async def upload(request: Request, workspace: UploadWorkspace, container: ContainerDep,
+                 wait: WaitFlag = False,
+                 idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     settings = container.settings
+    key = parse_idempotency_key(idempotency_key)
     form, file = await read_upload(request, container)
     try:
         fields = form.fields
@@ -74,8 +91,8 @@ async def upload(request: Request, workspace: WriteWorkspace, container: Contain
             prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
             source=fields.get("source"),
         )
-        submitted = await run_in_threadpool(container.assets.submit, workspace, file,
-                                            upload_form)
+        submitted = await run_in_threadpool(container.idempotency.upload, workspace, key,
+                                            file, upload_form)
     finally:
         form.discard()
     return await submitted_response(container, submitted, wait)
@@ -103,10 +120,13 @@ async def submitted_response(container: ContainerDep, submitted: Submitted,
     if submitted.linked:
         response = asset_response(asset)
         response.headers["X-Duplicate-Of"] = asset.id
-        return response
-    if wait:
-        asset = await wait_indexed(container, asset)
-    return asset_response(asset, status=201)
+    else:
+        if wait:
+            asset = await wait_indexed(container, asset)
+        response = asset_response(asset, status=201)
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
@@ -123,7 +143,9 @@ async def wait_indexed(container: ContainerDep, asset: Asset) -> Asset:
         delay = min(delay * 1.5, 0.25)
 
 
-@router.get("/{asset_id}", summary="Get an asset")
+@router.get("/{asset_id}", operation_id="assets_get", summary="Get an asset (ETag)",
+            response_model=AssetOut,
+            responses={200: _ETAG, **problem_responses(401, 404, 422, 503)})
 async def get_asset(asset_id: str, workspace: ReadWorkspace,
                     container: ContainerDep) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.get, workspace, asset_id)
@@ -139,7 +161,10 @@ def _expected_revision(if_match: str | None) -> int | None:
     return int(match.group(1))
 
 
-@router.patch("/{asset_id}", summary="Edit an asset (If-Match for optimistic concurrency)")
+@router.patch("/{asset_id}", operation_id="assets_update",
+              summary="Edit an asset (If-Match for optimistic concurrency)",
+              response_model=AssetOut,
+              responses={200: _ETAG, **problem_responses(401, 403, 404, 412, 413, 422, 503)})
 async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
                       workspace: WriteWorkspace, container: ContainerDep,
                       if_match: Annotated[str | None, Header()] = None,
@@ -151,8 +176,10 @@ async def patch_asset(asset_id: str, patch: Annotated[AssetPatch, Body()],
     return asset_response(asset)
 
 
-@router.delete("/{asset_id}", summary="Move an asset to the trash (409 while referenced)",
-               responses=problem_responses(401, 403, 404, 409, 503))
+@router.delete("/{asset_id}", operation_id="assets_delete",
+               summary="Move an asset to the trash (409 while referenced)",
+               response_model=AssetOut,
+               responses={200: _ETAG, **problem_responses(401, 403, 404, 409, 422, 503)})
 async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                        wait: WaitFlag = False,
                        force: Annotated[bool, Query(
@@ -165,7 +192,9 @@ async def delete_asset(asset_id: str, workspace: WriteWorkspace, container: Cont
     return asset_response(asset)
 
 
-@router.post("/{asset_id}/restore", summary="Restore an asset from the trash")
+@router.post("/{asset_id}/restore", operation_id="assets_restore",
+             summary="Restore an asset from the trash", response_model=AssetOut,
+             responses={200: _ETAG, **problem_responses(401, 403, 404, 422, 503)})
 async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: ContainerDep,
                         wait: WaitFlag = False) -> JSONResponse:
     asset = await run_in_threadpool(container.assets.restore, workspace, asset_id)
@@ -174,7 +203,12 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
     return asset_response(asset)
 
 
-@router.get("/{asset_id}/content", summary="The original file (ETag, Range)")
+@router.get("/{asset_id}/content", operation_id="assets_content",
+            summary="The original file (ETag, Range)", response_class=Response,
+            openapi_extra=conditional_request(ranges=True),
+            responses={**binary_responses("application/octet-stream", "The file, served with "
+                                          "its own media type", ranges=True),
+                       **problem_responses(401, 404, 416, 422, 503)})
 async def content(asset_id: str, request: Request, caller: Reader, container: ContainerDep,
                   download: Annotated[bool, Query(
                       description="serve as an attachment (counted as a download)")] = False,
@@ -187,7 +221,11 @@ async def content(asset_id: str, request: Request, caller: Reader, container: Co
     )
 
 
-@router.get("/{asset_id}/thumbnail", summary="A WebP preview (small 150 px, medium 600 px)")
+@router.get("/{asset_id}/thumbnail", operation_id="assets_thumbnail",
+            summary="A WebP preview (small 150 px, medium 600 px)", response_class=Response,
+            openapi_extra=conditional_request(ranges=False),
+            responses={**binary_responses("image/webp", "The preview", ranges=False),
+                       **problem_responses(401, 404, 422, 503)})
 async def thumbnail(asset_id: str, request: Request, workspace: ReadWorkspace,
                     container: ContainerDep,
                     size: Annotated[str, Query(pattern="^(small|medium)$")] = "small",

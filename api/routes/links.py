@@ -19,7 +19,7 @@ from api.content import (
 )
 from api.deps import ContainerDep, ReadWorkspace
 from api.link_schemas import SignedUrlIn, SignedUrlOut
-from api.openapi import problem_responses
+from api.openapi import PUBLIC, binary_responses, conditional_request, problem_responses
 from assetlens.signing import Rendition
 from assetlens.usage import Channel
 
@@ -31,11 +31,8 @@ _MAX_CACHE = 3600
 _PRIVATE = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 
 _BINARY: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The file (Range, ETag) or its WebP preview",
-          "content": {"application/octet-stream": {"schema": {"type": "string",
-                                                              "format": "binary"}}}},
-    206: {"description": "Part of the file (Range)"},
-    304: {"description": "Not modified (If-None-Match)"},
+    **binary_responses("application/octet-stream", "The file (its own media type) or its "
+                       "WebP preview", ranges=True),
     307: {"description": "Redirect to a store presigned URL (signed_url_redirect)"},
 }
 
@@ -57,7 +54,8 @@ async def signed_url(asset_id: str, body: Annotated[SignedUrlIn, Body()], reques
 @router.get("/v1/signed/{token}", operation_id="signed_get", name="signed_get",
             summary="Serve a signed link (no key: the signature is the credential)",
             response_class=Response,
-            responses={**_BINARY, **problem_responses(403, 404, 416, 503)})
+            openapi_extra={**PUBLIC, **conditional_request(ranges=True)},
+            responses={**_BINARY, **problem_responses(403, 404, 416, 422, 503)})
 async def signed_get(token: str, request: Request, container: ContainerDep) -> Response:
     target = await run_in_threadpool(container.links.open, token)
     max_age = min(_MAX_CACHE, target.remaining_seconds)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep, ReadWorkspace
 from api.multipart import read_form
-from api.openapi import problem_responses
+from api.openapi import multipart_body, problem_responses
 from api.schemas import HitsOut, SearchPageOut
 from assetlens import media
 from assetlens.domain import AssetType
@@ -35,7 +35,9 @@ async def search(body: Annotated[SearchRequest, Body()], workspace: ReadWorkspac
 
 @router.post("/by-image", operation_id="search_by_image",
              summary="Assets that look like an uploaded image (multipart `file`)",
-             responses=problem_responses(400, 401, 403, 413, 415, 422, 503))
+             responses=problem_responses(401, 403, 413, 415, 422, 503),
+             openapi_extra=multipart_body(filters={
+                 "type": "string", "description": "a JSON object of search filters"}))
 async def by_image(request: Request, workspace: ReadWorkspace, container: ContainerDep,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20) -> HitsOut:
     settings = container.settings

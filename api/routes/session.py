@@ -17,7 +17,7 @@ from api.browser import (
     set_session_cookie,
 )
 from api.deps import ContainerDep, CurrentSession, SessionCookie
-from api.openapi import problem_responses
+from api.openapi import PUBLIC, problem_responses
 from assetlens.access import Scope, implied, ordered
 from assetlens.sessions import Session
 
@@ -50,7 +50,8 @@ def _body(session: Session) -> SessionResponse:
 
 
 @router.post("", operation_id="session_create", summary="Sign in: exchange an API key for a "
-             "session cookie", responses=problem_responses(401, 403, 422))
+             "session cookie", responses=problem_responses(401, 403, 413, 422, 503),
+             openapi_extra=PUBLIC)
 async def sign_in(body: Annotated[SignInRequest, Body()], request: Request, response: Response,
                   container: ContainerDep) -> SessionResponse:
     """Sets the `assetlens_session` cookie (HttpOnly, SameSite=Strict, Secure over https).

@@ -1,27 +1,45 @@
-"""Liveness, readiness and metrics."""
+"""Liveness and readiness (metrics: api/routes/metrics.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep
+from api.openapi import PUBLIC
 from assetlens.errors import AssetlensError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
-@router.get("/v1/health")
-def health() -> dict[str, str]:
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    """`checks`: `store` and `index` ("ok" or why not), `visual_search` ("available" or
+    "unavailable"; it does not make the server unready)."""
+
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]
+
+
+@router.get("/v1/health", operation_id="health", summary="Liveness", openapi_extra=PUBLIC)
+def health() -> HealthOut:
     """The process is up (checks nothing else)."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
-@router.get("/v1/ready")
+@router.get("/v1/ready", operation_id="ready", summary="Readiness", response_model=ReadyOut,
+            openapi_extra=PUBLIC,
+            responses={503: {"model": ReadyOut, "description": "A backend does not answer "
+                             "(Retry-After); the same body, status `unavailable`"}})
 async def ready(container: ContainerDep) -> JSONResponse:
     """Ready when the object store and the search index answer; reports visual search."""
     checks: dict[str, Any] = {}
@@ -31,7 +49,9 @@ async def ready(container: ContainerDep) -> JSONResponse:
             await run_in_threadpool(check)
             checks[name] = "ok"
         except AssetlensError as exc:
-            checks[name] = exc.detail
+            # This endpoint is public: the adapter's text (hosts, paths) is for the log.
+            log.warning("readiness: %s unavailable: %s", name, exc.detail)
+            checks[name] = "unavailable"
             ok = False
     embedder = container.embedder
     visual = embedder is not None and await run_in_threadpool(embedder.available)
@@ -39,8 +59,3 @@ async def ready(container: ContainerDep) -> JSONResponse:
     body = {"status": "ready" if ok else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ok else 503,
                         headers=None if ok else {"Retry-After": "5"})
-
-
-@router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.content import content_response
-from api.deps import ContainerDep, ReadWorkspace, WriteWorkspace
+from api.deps import ContainerDep, ReadWorkspace, UploadWorkspace, WriteWorkspace
 from api.lifecycle_schemas import (
     FieldChangeOut,
     NewVersionOut,
@@ -18,10 +18,11 @@ from api.lifecycle_schemas import (
     VersionOut,
     VersionsOut,
 )
-from api.openapi import problem_responses
-from api.routes.assets import WaitFlag, read_upload, wait_indexed
+from api.openapi import binary_responses, conditional_request, problem_responses
+from api.routes.assets import IdempotencyKeyHeader, WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
+from assetlens.services.idempotency import parse_key as parse_idempotency_key
 from assetlens.versions import MAX_CHANGE_DESCRIPTION, VersionRecord
 
 router = APIRouter(prefix="/v1/assets/{asset_id}/versions", tags=["versions"])
@@ -54,18 +55,24 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
                  "type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary"},
                      "change_description": {"type": "string"}}}}}}})
-async def create_version(asset_id: str, request: Request, workspace: WriteWorkspace,
-                         container: ContainerDep, wait: WaitFlag = False) -> NewVersionOut:
+async def create_version(asset_id: str, request: Request, response: Response,
+                         workspace: UploadWorkspace, container: ContainerDep,
+                         wait: WaitFlag = False,
+                         idempotency_key: IdempotencyKeyHeader = None) -> NewVersionOut:
+    key = parse_idempotency_key(idempotency_key)
     form, file = await read_upload(request, container)
     try:
-        asset, record = await run_in_threadpool(
-            container.versions.upload, workspace, asset_id, file,
-            form.fields.get("change_description", ""))
+        made = await run_in_threadpool(
+            container.idempotency.new_version, container.versions, workspace, asset_id, key,
+            file, form.fields.get("change_description", ""))
     finally:
         form.discard()
+    if made.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    asset = made.asset
     if wait:
         asset = await wait_indexed(container, asset)
-    return _created(asset, record)
+    return _created(asset, made.record)
 
 
 @router.get("/diff", operation_id="versions_diff",
@@ -92,8 +99,10 @@ async def get_version(asset_id: str, number: Number, workspace: ReadWorkspace,
 
 @router.get("/{number}/content", operation_id="versions_content",
             summary="The bytes of one version (ETag, Range)",
-            responses={200: {"content": {"application/octet-stream": {}}},
-                       **problem_responses(401, 403, 404, 416, 422, 503)})
+            response_class=Response, openapi_extra=conditional_request(ranges=True),
+            responses={**binary_responses("application/octet-stream", "The bytes, served "
+                                          "with their own media type", ranges=True),
+                       **problem_responses(401, 404, 416, 422, 503)})
 async def version_content(asset_id: str, number: Number, request: Request,
                           workspace: ReadWorkspace, container: ContainerDep) -> Response:
     asset = await run_in_threadpool(container.versions.content_asset, workspace, asset_id,

@@ -51,6 +51,9 @@ class UploadForm:
     sidecar: Generation | None = None
     # Overrides the workspace's duplicate policy for this upload (CLI ingest --duplicates).
     duplicates: PolicyName | None = None
+    # The new asset's id, when chosen before the upload runs (an idempotent request records
+    # it first, so a retry after a crash can find the asset it made).
+    asset_id: str | None = None
 
 
 class AssetPatch(BaseModel):

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from assetlens import layout, media
 from assetlens.config import Settings
-from assetlens.domain import Asset, AssetStatus, AssetType, utcnow
+from assetlens.domain import Asset, AssetStatus, AssetType, new_id, utcnow
 from assetlens.errors import (
     AssetInUse,
     InvalidInput,
@@ -20,6 +20,7 @@ from assetlens.errors import (
 )
 from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests, Mutation
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.normalize import display_name, normalize_tags
 from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
 from assetlens.services.asset_inputs import (
@@ -44,10 +45,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Submitted:
     """What an upload did: a new `asset`, or — under the `link` duplicate policy — the
-    existing asset it duplicates (`linked`), with nothing new stored."""
+    existing asset it duplicates (`linked`), with nothing new stored. `replayed`: the
+    answer of an earlier request with the same Idempotency-Key (see services/idempotency).
+    """
 
     asset: Asset
     linked: bool = False
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +73,11 @@ class AssetService:
         blobs: BlobService | None = None,
         *,
         duplicate_policy: DuplicatePolicyService | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._settings = settings
         self._duplicate_policy = duplicate_policy
+        self._metrics = metrics
         self._store = store
         self._queue = queue
         self.blobs = blobs or BlobService(store)
@@ -111,6 +117,7 @@ class AssetService:
             return Submitted(duplicate, linked=True)
         source = upload_source(form.source, generation)
         asset = Asset(
+            id=form.asset_id or new_id(),
             workspace=workspace,
             name=display_name(form.name or spooled.filename or f"upload.{inspection.extension}"),
             description=(form.description or "")[:MAX_DESCRIPTION],
@@ -140,6 +147,7 @@ class AssetService:
         asset.duplicate_of = self._first_copy(asset)
         self.manifests.create(asset)
         self._enqueue(asset)
+        self._metrics.uploaded(asset.size_bytes)
         return Submitted(asset)
 
     def _abandon(self, asset: Asset) -> None:

@@ -6,9 +6,6 @@ ignores older revisions, and vectors are cached per (blob, model) in the object 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
 import tempfile
 import threading
@@ -17,28 +14,26 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from assetlens import layout, media, provenance
 from assetlens.config import Settings
 from assetlens.domain import Asset, AssetStatus, AssetType, Generation
 from assetlens.errors import (
-    AssetlensError,
-    EmbeddingUnavailable,
     NotFound,
     ObjectNotFound,
     Unavailable,
 )
 from assetlens.manifests import Manifests
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
+from assetlens.services.index_failures import Failure, mark_failed, retry_failed
 from assetlens.services.lineage import LineageService
-from assetlens.workqueue import WorkItem, WorkQueue
+from assetlens.services.vectors import Vectors
+from assetlens.workqueue import WorkItem, WorkQueue, backoff_delay
 
 log = logging.getLogger(__name__)
 
-EMBEDDABLE = frozenset({AssetType.IMAGE, AssetType.LOGO, AssetType.VIDEO})
 Analyser = Callable[[Path, AssetType, str], media.Analysis]
 Extractor = Callable[[Path, str], Generation | None]
 
@@ -48,6 +43,7 @@ class ReconcileReport:
     enqueued: int
     removed: int
     checked: int
+    retried: int = 0  # failed assets given a fresh set of attempts
 
 
 class Indexer:
@@ -62,17 +58,19 @@ class Indexer:
         analyse: Analyser = media.analyse,
         extract: Extractor = provenance.extract,
         jobs: Sequence[Callable[[], object]] = (),
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._store = store
         self._index = index
         self._queue = queue
-        self._embedder = embedder
         self._analyse = analyse
         self._extract = extract
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
         self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
+        self._vectors = Vectors(store, embedder)
         self._lineage = LineageService(store, self._manifests)
         self._tmp = settings.data_dir / "tmp" / "indexer"
 
@@ -130,37 +128,49 @@ class Indexer:
         return total
 
     def process(self, items: list[WorkItem]) -> None:
+        """Index a claimed batch. Whatever one item raises stays with that item: it is
+        retried with back-off, then marked failed, and the others are acked as usual."""
         docs: dict[WorkItem, IndexDoc] = {}
         removals: list[WorkItem] = []
+        failures: dict[WorkItem, Failure] = {}
         for item in items:
             try:
                 asset = self._prepare(item)
-            except Exception as exc:  # a backend outage, or a file that breaks a decoder
-                self._retry(item, exc)
+            except Unavailable as exc:  # the store is down: not this item's fault
+                self._postpone(item, exc)
+                continue
+            except Exception as exc:  # a file that breaks a decoder, a parser bug
+                failures[item] = Failure("analysis", exc)
                 continue
             if asset is None:
                 removals.append(item)
             else:
                 docs[item] = IndexDoc(asset=asset)
         try:
-            self._attach_vectors(list(docs.values()))
-            failed = self._upsert(docs)
-            for item in removals:
-                self._index.remove(item.workspace, [item.asset_id])
-        except Unavailable:
+            for lost in self._vectors.attach(list(docs.values())):
+                item = next(i for i, doc in docs.items() if doc is lost.doc)
+                failures[item] = Failure("embedding", lost.error)
+                del docs[item]
+            failures.update(self._upsert(docs))
+            failures.update(self._remove(removals))
+        except Unavailable as exc:
             for item in [*docs, *removals]:
-                self._queue.retry(item, delay=self._retry_delay(item))
+                self._postpone(item, exc)
+            for item, failure in failures.items():  # failed before the outage: they count
+                self._failed(item, failure)
             raise
+        for item, failure in failures.items():
+            self._failed(item, failure)
         for item in [*docs, *removals]:
-            if item in failed:
-                self._retry(item, failed[item])
+            if item in failures:
                 continue
             self._queue.ack(item)
+            self._metrics.indexed("ok")
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
 
-    def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Exception]:
+    def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Failure]:
         """Write the batch; if the index rejects it, write one by one so that one bad
         document doesn't hold back the others. Returns the rejected ones."""
         if not docs:
@@ -170,28 +180,62 @@ class Indexer:
             return {}
         except Unavailable:
             raise
-        except AssetlensError:
-            pass
-        failed: dict[WorkItem, Exception] = {}
+        except Exception:
+            log.warning("the index refused a batch of %d; writing them one by one", len(docs))
+        failed: dict[WorkItem, Failure] = {}
         for item, doc in docs.items():
             try:
                 self._index.upsert([doc])
             except Unavailable:
                 raise
-            except AssetlensError as exc:
-                failed[item] = exc
+            except Exception as exc:
+                failed[item] = Failure("indexing", exc)
         return failed
 
-    def _retry(self, item: WorkItem, error: Exception) -> None:
-        if isinstance(error, AssetlensError):
-            log.warning("retrying %s/%s later: %s", item.workspace, item.asset_id, error.detail)
-        else:
-            log.error("processing %s/%s failed (attempt %d)", item.workspace, item.asset_id,
-                      item.attempts, exc_info=error)
-        self._queue.retry(item, delay=self._retry_delay(item))
+    def _remove(self, items: list[WorkItem]) -> dict[WorkItem, Failure]:
+        failed: dict[WorkItem, Failure] = {}
+        for item in items:
+            try:
+                self._index.remove(item.workspace, [item.asset_id])
+            except Unavailable:
+                raise
+            except Exception as exc:
+                failed[item] = Failure("removal from the index", exc)
+        return failed
 
-    def _retry_delay(self, item: WorkItem) -> float:
-        return float(min(2 ** max(item.attempts - 1, 0), 300))
+    def _postpone(self, item: WorkItem, error: Unavailable) -> None:
+        """A backend outage: try again later without using up one of the item's attempts."""
+        log.warning("retrying %s/%s later: %s", item.workspace, item.asset_id, error.detail)
+        self._queue.retry(item, delay=self._backoff(item), refund=True)
+        self._metrics.indexed("retry")
+
+    def _failed(self, item: WorkItem, failure: Failure) -> None:
+        """Retry later with back-off, or, after the last attempt, mark the asset failed and
+        index it as it is (without whatever failed), so it shows up with its error."""
+        log.warning("%s of %s/%s failed (attempt %d of %d)", failure.stage, item.workspace,
+                    item.asset_id, item.attempts, self._settings.indexer_max_attempts,
+                    exc_info=failure.error)
+        if item.attempts < self._settings.indexer_max_attempts:
+            self._queue.retry(item, delay=self._backoff(item))
+            self._metrics.indexed("retry")
+            return
+        log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
+                  item.attempts, failure.reason)
+        try:
+            asset = self._mark_failed(item.workspace, item.asset_id, failure.reason)
+            if asset is not None and failure.stage != "indexing":
+                self._index.upsert([IndexDoc(asset=asset)])
+        except Unavailable as exc:
+            self._postpone(item, exc)
+            return
+        except Exception:
+            log.exception("could not record the failure of %s/%s", item.workspace,
+                          item.asset_id)
+        self._queue.ack(item)
+
+    def _backoff(self, item: WorkItem) -> float:
+        return backoff_delay(item.attempts, self._settings.indexer_retry_base_seconds,
+                             self._settings.indexer_retry_max_seconds)
 
     # -- one asset --------------------------------------------------------------------------
 
@@ -201,9 +245,13 @@ class Indexer:
             asset, _ = self._manifests.get(item.workspace, item.asset_id)
         except NotFound:
             return None
+        if item.attempts > self._settings.indexer_max_attempts:
+            # Claimed that often without an outcome: the worker died on it each time (OOM,
+            # a crash in native code). Index it as it is, trying nothing that could crash.
+            return self._mark_failed(asset.workspace, asset.id,
+                                     "indexing was interrupted on every attempt; "
+                                     "see the indexer log") or asset
         if asset.status is AssetStatus.PROCESSING:
-            if item.attempts > self._settings.indexer_max_attempts:
-                return self._mark_failed(asset, "processing kept failing; see indexer logs")
             asset = self._analyse_asset(asset)
         return asset
 
@@ -214,7 +262,8 @@ class Indexer:
                 for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
                     tmp.write(chunk)
             except ObjectNotFound:
-                return self._mark_failed(asset, "the original file is missing from the store")
+                return self._mark_failed(asset.workspace, asset.id,
+                                         "the original file is missing from the store") or asset
             tmp.flush()
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
@@ -255,74 +304,16 @@ class Indexer:
 
         return self._manifests.update(asset.workspace, asset.id, mutate)
 
-    def _mark_failed(self, asset: Asset, reason: str) -> Asset:
-        def mutate(current: Asset) -> Asset | None:
-            if current.status is not AssetStatus.PROCESSING:
-                return None
-            current.status = AssetStatus.FAILED
-            current.error = reason
-            return current
-
-        return self._manifests.update(asset.workspace, asset.id, mutate)
-
-    # -- vectors ----------------------------------------------------------------------------
-
-    def _attach_vectors(self, docs: list[IndexDoc]) -> None:
-        """Cached vectors where present; the rest embedded in one batch (if a model loads)."""
-        embedder = self._embedder
-        if embedder is None or not docs:
-            return
-        model = embedder.model_id if embedder.available() else None
-        if model is None:
-            return
-        wanted: list[tuple[IndexDoc, Image.Image]] = []
-        for doc in docs:
-            asset = doc.asset
-            if asset.type not in EMBEDDABLE or "medium" not in asset.previews:
-                continue
-            cached = self._cached_vector(asset.sha256, model)
-            if cached is not None:
-                doc.vector, doc.vector_model = cached, model
-                continue
-            image = self._preview_image(asset)
-            if image is not None:
-                wanted.append((doc, image))
-        if not wanted:
-            return
-        try:
-            vectors = embedder.embed_images([image for _, image in wanted])
-        except EmbeddingUnavailable as exc:
-            log.warning("indexing without vectors: %s", exc.detail)
-            return
-        for (doc, _), vector in zip(wanted, vectors, strict=True):
-            doc.vector, doc.vector_model = vector, model
-            self._store.put_bytes(layout.vector_key(doc.asset.sha256, model),
-                                  json.dumps({"model": model, "vector": vector}).encode(),
-                                  content_type="application/json")
-
-    def _cached_vector(self, sha256: str, model: str) -> list[float] | None:
-        try:
-            data = json.loads(self._store.get_bytes(layout.vector_key(sha256, model)).data)
-        except ObjectNotFound:
-            return None
-        return [float(x) for x in data["vector"]] if data.get("model") == model else None
-
-    def _preview_image(self, asset: Asset) -> Image.Image | None:
-        # The 600 px preview is plenty for CLIP's 224 px input and far cheaper than the original.
-        try:
-            data = self._store.get_bytes(asset.previews["medium"]).data
-        except ObjectNotFound:
-            return None
-        with contextlib.suppress(OSError, ValueError):
-            image = Image.open(io.BytesIO(data), formats=["WEBP"])
-            image.load()
-            return image.convert("RGB")
-        return None
+    def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
+        self._metrics.indexed("failed")
+        return mark_failed(self._manifests, workspace, asset_id, reason)
 
     # -- whole-library operations -----------------------------------------------------------
 
-    def reconcile(self) -> ReconcileReport:
-        """Find drift between store and index and repair it through the queue."""
+    def reconcile(self, *, retry_failed: bool = False) -> ReconcileReport:
+        """Find drift between store and index and repair it through the queue; with
+        `retry_failed`, also give every failed asset a fresh set of attempts."""
+        retried = self.retry_failed() if retry_failed else 0
         indexed = {(ws, asset_id): rev for ws, asset_id, rev in self._index.revisions()}
         enqueued = checked = 0
         for asset in self._manifests.iter_all():
@@ -335,12 +326,20 @@ class Indexer:
                 enqueued += 1
         for workspace, asset_id in indexed:
             self._index.remove(workspace, [asset_id])
-        return ReconcileReport(enqueued=enqueued, removed=len(indexed), checked=checked)
+        return ReconcileReport(enqueued=enqueued, removed=len(indexed), checked=checked,
+                               retried=retried)
 
-    def reindex(self) -> int:
+    def reindex(self, *, retry_failed: bool = False) -> int:
         """Rebuild the index from the store (re-embedding with the current model where no
-        cached vector exists), switching to it only when complete."""
+        cached vector exists), switching to it only when complete; with `retry_failed`,
+        failed assets are queued for a fresh set of attempts first."""
+        if retry_failed:
+            self.retry_failed()
         return self._index.rebuild(self._docs_for_rebuild())
+
+    def retry_failed(self) -> int:
+        """Queue every failed asset for a fresh set of attempts; returns how many."""
+        return retry_failed(self._manifests, self._queue)
 
     def _docs_for_rebuild(self, batch: int = 32) -> Iterator[IndexDoc]:
         pending: list[IndexDoc] = []
@@ -349,9 +348,17 @@ class Indexer:
                 self._queue.enqueue(asset.workspace, asset.id)
             pending.append(IndexDoc(asset=asset))
             if len(pending) >= batch:
-                self._attach_vectors(pending)
+                self._attach_vectors_or_log(pending)
                 yield from pending
                 pending = []
-        self._attach_vectors(pending)
+        self._attach_vectors_or_log(pending)
         yield from pending
+
+    def _attach_vectors_or_log(self, docs: list[IndexDoc]) -> None:
+        # A rebuild goes on without the vectors that fail; the worker retries them later.
+        for failure in self._vectors.attach(docs):
+            asset = failure.doc.asset
+            log.warning("reindexing %s/%s without its vector: embedding failed",
+                        asset.workspace, asset.id, exc_info=failure.error)
+            self._queue.enqueue(asset.workspace, asset.id)
 

@@ -11,9 +11,10 @@ from urllib.parse import quote
 from assetlens import layout, media
 from assetlens.config import Settings
 from assetlens.domain import Asset, AssetStatus
-from assetlens.errors import Forbidden, InvalidInput, NotFound
+from assetlens.errors import Forbidden, InvalidInput, NotFound, ObjectNotFound
 from assetlens.ports import ObjectStore
 from assetlens.services.assets import AssetService
+from assetlens.services.versions import VersionService
 from assetlens.signing import Disposition, LinkClaims, Rendition, SigningSecret, sign, verify
 
 # S3 presigned URLs live at most 7 days; a redirect never outlives the link either.
@@ -51,15 +52,18 @@ def content_disposition(asset: Asset, disposition: Disposition) -> str:
 
 
 class LinkService:
-    """Makes and opens signed links. The token pins the asset's current version: a link
-    stops serving once a newer version replaces the content, the asset is trashed or
-    removed, or it expires."""
+    """Makes and opens signed links. The token pins the version that was current when it
+    was made: the link keeps serving those bytes after newer versions while that version
+    is kept, and stops once it is deleted or pruned, the asset is trashed or removed, or
+    the link expires."""
 
     def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 secret: SigningSecret, clock: Callable[[], float] = time.time) -> None:
+                 versions: VersionService, secret: SigningSecret,
+                 clock: Callable[[], float] = time.time) -> None:
         self._settings = settings
         self._store = store
         self._assets = assets
+        self._versions = versions
         self._secret = secret
         self._clock = clock
 
@@ -81,7 +85,7 @@ class LinkService:
 
     def open(self, token: str) -> LinkTarget:
         """The asset a token serves. LinkInvalid (403) when the signature does not check,
-        the link expired, or the asset is gone, trashed or on another version."""
+        the link expired, the asset is gone or trashed, or its version is no longer kept."""
         claims = verify(self._secret.get(), token)
         if claims is None:
             raise LinkInvalid("the link is not valid")
@@ -95,15 +99,23 @@ class LinkService:
         if asset.status is AssetStatus.DELETED:
             raise LinkInvalid("the link no longer serves anything")
         if asset.version != claims.version:
-            raise LinkInvalid("a newer version replaced the content this link was made for")
+            try:
+                asset = self._versions.content_asset(claims.workspace, claims.asset_id,
+                                                     claims.version)
+            except NotFound as exc:
+                raise LinkInvalid("the version this link was made for is no longer kept") \
+                    from exc
         remaining = max(1, claims.expires - int(now))
         return LinkTarget(asset, claims.rendition, claims.disposition, remaining)
 
     def preview(self, target: LinkTarget) -> bytes | None:
-        """The preview a thumbnail link serves; None when there is none (yet)."""
-        _, data = self._assets.preview(target.asset.workspace, target.asset.id,
-                                       target.rendition.value)
-        return data
+        """The preview a thumbnail link serves (of the pinned version's bytes); None when
+        there is none (yet)."""
+        key = layout.preview_key(target.asset.sha256, target.rendition.value)
+        try:
+            return self._store.get_bytes(key).data
+        except ObjectNotFound:
+            return None
 
     def redirect_url(self, target: LinkTarget) -> str | None:
         """A store presigned URL for a content link when redirects are configured and the

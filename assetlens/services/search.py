@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from PIL.Image import Image
@@ -11,6 +12,7 @@ from assetlens.domain import AssetStatus
 from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput
 from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, SearchIndex
 from assetlens.query import (
     MAX_QUERY_CHARS,
@@ -63,7 +65,9 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = RRF_K) ->
 
 class SearchService:
     def __init__(self, index: SearchIndex, embedder: Embedder | None,
-                 manifests: Manifests, folders: FolderCatalog | None = None) -> None:
+                 manifests: Manifests, folders: FolderCatalog | None = None, *,
+                 metrics: Metrics = NO_METRICS) -> None:
+        self._metrics = metrics
         self._index = index
         self._embedder = embedder
         self._manifests = manifests
@@ -78,12 +82,21 @@ class SearchService:
         return filters.model_copy(update={"folder_id": ids, "include_subfolders": False})
 
     def search(self, workspace: str, request: SearchRequest) -> SearchPage:
+        """One page of results for `request` (keyword, semantic or hybrid), timed."""
+        started = time.perf_counter()
+        page = self._search(workspace, request)
+        self._metrics.searched(request.mode.value, time.perf_counter() - started)
+        return page
+
+    def _search(self, workspace: str, request: SearchRequest) -> SearchPage:
         request = request.model_copy(
             update={"filters": self.expand_folders(workspace, request.filters)})
         text = (request.q or "").strip() or None
         if request.mode is SearchMode.KEYWORD:
+            # The text as typed: a space after the last word says that word is complete (it
+            # is then not also matched as a prefix; assetlens.searchtext).
             return self._index.search(SearchQuery(
-                workspace=workspace, text=text, filters=request.filters,
+                workspace=workspace, text=request.q if text else None, filters=request.filters,
                 facets=request.facets, facet_mode=request.facet_mode,
                 sort=Sort.parse(request.sort, has_text=bool(text)),
                 limit=request.limit, cursor=request.cursor,
@@ -129,19 +142,25 @@ class SearchService:
             if asset.status is AssetStatus.PROCESSING:
                 raise Conflict("the asset is still being processed; try again shortly")
             raise InvalidInput(f"asset has no visual embedding ({asset.type.value})")
-        return self._index.knn(VectorQuery(
+        started = time.perf_counter()
+        hits = self._index.knn(VectorQuery(
             workspace=workspace, vector=doc.vector, model=model, k=limit,
             filters=self.expand_folders(workspace, filters or Filters()), exclude_ids=[asset_id],
         ))
+        self._metrics.searched("similar", time.perf_counter() - started)
+        return hits
 
     def by_image(self, workspace: str, image: Image, limit: int,
                  filters: Filters | None = None) -> list[Hit]:
         model = self.require_model()
         assert self._embedder is not None  # require_model() checked it
+        started = time.perf_counter()
         vector = self._embedder.embed_images([image])[0]
-        return self._index.knn(VectorQuery(
+        hits = self._index.knn(VectorQuery(
             workspace=workspace, vector=vector, model=model, k=limit,
             filters=self.expand_folders(workspace, filters or Filters())))
+        self._metrics.searched("by_image", time.perf_counter() - started)
+        return hits
 
     def require_model(self) -> str:
         """The id of the loaded CLIP model; EmbeddingUnavailable (503) saying why not."""

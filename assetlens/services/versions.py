@@ -28,6 +28,7 @@ from assetlens import layout
 from assetlens.config import Settings
 from assetlens.domain import Asset, AssetStatus, utcnow
 from assetlens.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import ObjectStore
 from assetlens.services.assets import AssetService
 from assetlens.services.blobs import BlobService
@@ -52,7 +53,8 @@ class FieldChange:
 
 class VersionService:
     def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 blobs: BlobService) -> None:
+                 blobs: BlobService, *, metrics: Metrics = NO_METRICS) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._store = store
         self._assets = assets
@@ -105,8 +107,10 @@ class VersionService:
         template = VersionRecord(number=1, sha256=spooled.sha256, size_bytes=spooled.size,
                                  mime=inspection.mime, extension=inspection.extension,
                                  type=asset_type, change_description=description)
-        return self._add(asset, template, lambda ref: self._blobs.ensure(
+        added = self._add(asset, template, lambda ref: self._blobs.ensure(
             workspace, ref, spooled, content_type=inspection.mime))
+        self._metrics.uploaded(spooled.size)
+        return added
 
     def rollback(self, workspace: str, asset_id: str, number: int,
                  change_description: str = "") -> tuple[Asset, VersionRecord]:

@@ -106,11 +106,13 @@ class ElasticsearchIndex:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ElasticsearchIndex:
-        """An index on `settings.es_url` / `es_index` (api key from `es_api_key`). Retries
-        are ours (bounded, with backoff), so the client's own are off."""
+        """An index on the nodes of `settings.es_url` / `es_index` (api key from
+        `es_api_key`). Retries are ours (bounded, with backoff), so the client's own are off;
+        with several nodes, the client sets a failed node aside and the retry goes to
+        another."""
         api_key = settings.es_api_key.get_secret_value() if settings.es_api_key else None
         client = Elasticsearch(
-            settings.es_url,
+            settings.es_nodes,
             api_key=api_key,
             request_timeout=10.0,
             max_retries=0,

@@ -15,15 +15,14 @@ put-mapping the first time a vector of that size is written; the mapping stays s
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, index_cost
-from assetlens.textsplit import split_cjk
+from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, search_texts
+from assetlens.textsplit import fold_diacritics, split_cjk
 
 ANALYZER = "assetlens_text"
 # Fields added since the first mapping, by the mapping version that added them. An index made
@@ -31,24 +30,23 @@ ANALYZER = "assetlens_text"
 # written before then lack them, which the queries read as the default (favorite: false;
 # no cost; no sha256, so such a document's blob is not in the storage stats until reindexed).
 # 2: favorite; 3: cost (the generation cost, for filters, range facet, sort and sums) and
-# sha256 (stats count each blob once).
-MAPPING_VERSION = 3
+# sha256 (stats count each blob once); 4: `names` and `stems` (assetlens.searchtext: documents
+# written before lack them, so they are found by their exact words only until reindexed).
+MAPPING_VERSION = 4
 ADDED_FIELDS: dict[str, dict[str, Any]] = {
     "favorite": {"type": "boolean"},
     "cost": {"type": "double"},
     "sha256": {"type": "keyword"},
+    "names": {"type": "text", "analyzer": ANALYZER},
+    "stems": {"type": "text", "analyzer": ANALYZER},
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Text fields and their boosts: the embedded index's bm25 column weights, so a word in the
-# name or the prompt says more about an asset than one in its description.
-TEXT_FIELDS: dict[str, float] = {
-    "name": 4.0,
-    "prompt": 4.0,
-    "tags_text": 2.0,
-    "description": 1.5,
-    "other": 1.0,
-}
+# Text fields and their boosts: assetlens.searchtext's texts and weights (the embedded index's
+# bm25 column weights); `tags` is the keyword field, so the tags' words are `tags_text`.
+_FIELD_NAMES = {"tags": "tags_text"}
+TEXT_FIELDS: dict[str, float] = {_FIELD_NAMES.get(f, f): w for f, w in FIELD_WEIGHTS.items()}
+EXACT_TEXT_FIELDS = tuple(_FIELD_NAMES.get(f, f) for f in EXACT_FIELDS)
 KEYWORD_FIELDS = (
     "workspace", "id", "type", "status", "source", "folder_id", "model", "provider",
     "generator", "sampler", "loras", "tags", "vector_model",
@@ -134,24 +132,6 @@ def micros(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1)
 
 
-@functools.lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    decomposed = unicodedata.normalize("NFD", char)
-    if len(decomposed) > 1 and unicodedata.name(decomposed[0], "").startswith("LATIN "):
-        rest = decomposed[1:]
-        if all(unicodedata.combining(c) for c in rest):
-            return decomposed[0]
-    return char
-
-
-def fold_diacritics(text: str) -> str:
-    """`text` with diacritics removed from Latin letters only (é→e, ñ→n; not й, ά, が), as
-    SQLite's unicode61 tokenizer does with remove_diacritics 2."""
-    if text.isascii():
-        return text
-    return "".join(_fold_char(c) for c in unicodedata.normalize("NFC", text))
-
-
 def analysable(text: str | None) -> str:
     """Text as sent to the analyser: diacritics folded, words separated by single spaces,
     each ideograph/hiragana character a word of its own."""
@@ -181,6 +161,7 @@ def document(doc: IndexDoc) -> dict[str, Any]:
     model; the full asset is kept under `asset` to be returned by searches."""
     asset = doc.asset
     gen = asset.generation
+    texts = search_texts(asset)
     source: dict[str, Any] = {
         "workspace": asset.workspace,
         "id": asset.id,
@@ -198,11 +179,8 @@ def document(doc: IndexDoc) -> dict[str, Any]:
         "favorite": asset.favorite,
         "cost": index_cost(gen.cost),
         "sha256": asset.sha256,
-        "name": analysable(asset.name),
-        "prompt": analysable(gen.prompt),
-        "tags_text": analysable(" ".join(asset.tags)),
-        "description": analysable(asset.description),
-        "other": analysable("\n".join(asset.searchable_texts())),
+        **{field: analysable(text)
+           for field, text in zip(TEXT_FIELDS, texts.fields(), strict=True)},
         "name_sort": asset.name.lower(),
         "created_at": _iso(asset.created_at),
         "updated_at": _iso(asset.updated_at),

@@ -1,10 +1,10 @@
 """The backend-neutral query model (assetlens.query) translated to Elasticsearch request
 bodies, and Elasticsearch responses translated back to SearchPage / Hit.
 
-User text never reaches a query parser: it is cut into terms (`assetlens.textsplit`), each
-term is analysed like the indexed text and matched as a `multi_match` phrase, all terms
-required. `query_string` is never used, so `owner:*`, `workspace:x` or `(((` are words or
-nothing. The workspace filter is added here, on every request.
+User text never reaches a query parser: it is cut into terms (`assetlens.searchtext`), each
+term is analysed like the indexed text and matched as a `multi_match` phrase, by a stem or as
+a prefix, all terms required. `query_string` is never used, so `owner:*`, `workspace:x` or
+`(((` are words or nothing. The workspace filter is added here, on every request.
 """
 
 from __future__ import annotations
@@ -34,8 +34,14 @@ from assetlens.query import (
     decode_cursor,
     encode_cursor,
 )
-from assetlens.textsplit import query_terms
-from indexer.elasticsearch.mapping import TEXT_FIELDS, analysable, micros, vector_field
+from assetlens.searchtext import STEM_FIELD, SearchTerm, search_terms
+from indexer.elasticsearch.mapping import (
+    EXACT_TEXT_FIELDS,
+    TEXT_FIELDS,
+    analysable,
+    micros,
+    vector_field,
+)
 
 MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit
 # int8 scores are coarse: on 100k 512-d vectors they alone capped recall@10 at 0.95 whatever
@@ -165,25 +171,39 @@ def _any_range(field: str, bounds: list[tuple[int | None, int | None]]) -> dict[
     return {"bool": {"should": ranges, "minimum_should_match": 1}}
 
 
+def term_clause(term: SearchTerm) -> dict[str, Any] | None:
+    """The clause one query term matches by: the term, analysed like indexed text, as a
+    phrase in any exact text field (field scores summed, boosted like the embedded bm25); or
+    one of its stems in `stems`; or (while typed) as the beginning of a word in an exact
+    field. None for a term with no words once analysed."""
+    phrase = analysable(term.text)
+    if not phrase:
+        return None
+    ways: list[dict[str, Any]] = [{
+        "multi_match": {
+            "query": phrase,
+            "type": "phrase",
+            "fields": [f"{name}^{TEXT_FIELDS[name]:g}" for name in EXACT_TEXT_FIELDS],
+            "tie_breaker": 1.0,
+        }
+    }]  # fmt: skip
+    stem_boost = TEXT_FIELDS[STEM_FIELD]
+    ways.extend({"match": {STEM_FIELD: {"query": stem, "boost": stem_boost}}}
+                for stem in term.stems)  # fmt: skip
+    if term.prefix:
+        # A prefix query is not analysed: give it the indexed form (folded, lower-case).
+        value = phrase.lower()
+        ways.extend({"prefix": {name: {"value": value, "boost": TEXT_FIELDS[name]}}}
+                    for name in EXACT_TEXT_FIELDS)  # fmt: skip
+    if len(ways) == 1:
+        return ways[0]
+    return {"bool": {"should": ways, "minimum_should_match": 1}}
+
+
 def text_clauses(text: str | None) -> list[dict[str, Any]]:
-    """One required clause per query term: the term, analysed like indexed text, as a
-    phrase in any text field (field scores summed, boosted like the embedded bm25)."""
-    clauses: list[dict[str, Any]] = []
-    for term in query_terms(text):
-        phrase = analysable(term)
-        if not phrase:
-            continue
-        clauses.append(
-            {
-                "multi_match": {
-                    "query": phrase,
-                    "type": "phrase",
-                    "fields": [f"{name}^{boost:g}" for name, boost in TEXT_FIELDS.items()],
-                    "tie_breaker": 1.0,
-                }
-            }
-        )
-    return clauses
+    """One required clause per query term (assetlens.searchtext)."""
+    clauses = (term_clause(term) for term in search_terms(text))
+    return [clause for clause in clauses if clause is not None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,8 @@ from assetlens.query import (
     SearchQuery,
     VectorQuery,
 )
+from assetlens.searchtext import search_terms
 from assetlens.stats import IndexStats
-from assetlens.textsplit import query_terms
 from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
 from indexer.embedded.stats import library_stats
 from indexer.embedded.translate import (
@@ -310,7 +310,7 @@ class EmbeddedSearchIndex:
                 yield workspace, asset_id, int(revision)
 
     def search(self, query: SearchQuery) -> SearchPage:
-        terms = query_terms(query.text)
+        terms = search_terms(query.text)
         has_text = bool(terms)
         order = ordering(query.sort, has_text)
         match_params: list[Any] = [match_expression(terms)] if has_text else []

@@ -12,19 +12,27 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from assetlens.domain import Asset
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, cost_bucket, index_cost, size_bucket
+from assetlens.searchtext import FIELD_WEIGHTS, search_texts
 from assetlens.textsplit import split_cjk
 
-# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256 (an older database is
-# migrated in place by `migrate`).
-SCHEMA_VERSION = 3
+# 2: assets.favorite; 3: assets.cost, cost_bucket and sha256; 4: the FTS table gains the
+# `names` and `stems` columns and a prefix index (an older database is migrated in place by
+# `migrate`).
+SCHEMA_VERSION = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# bm25 weights of the FTS columns, in FTS_COLUMNS order: a word in the name or the prompt
-# says more about an asset than one in its description or a workflow string.
-FTS_COLUMNS = ("name", "prompt", "tags", "description", "other")
-FTS_WEIGHTS = (4.0, 4.0, 2.0, 1.5, 1.0)
+# The FTS columns are assetlens.searchtext's texts; their bm25 weights are its field weights.
+FTS_COLUMNS = tuple(FIELD_WEIGHTS)
+FTS_WEIGHTS = tuple(FIELD_WEIGHTS.values())
+# `prefix`: an index of every word's first 3 characters, so the prefix match of a word being
+# typed (MIN_PREFIX_CHARS or more) reads a range of it instead of every word.
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 ({', '.join(FTS_COLUMNS)}, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '3')"
+)
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -87,16 +95,14 @@ CREATE TABLE IF NOT EXISTS removals (
 );
 CREATE INDEX IF NOT EXISTS removals_seq ON removals (workspace, seq);
 
-CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5 (
-    {", ".join(FTS_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2'
-);
+{FTS_DDL};
 """
 
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring a database made by an older schema version up to SCHEMA_VERSION, in one write
     transaction (safe when several processes try at once: the loser finds it done)."""
-    if _schema_version(conn) >= SCHEMA_VERSION:
+    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -112,6 +118,10 @@ def migrate(conn: sqlite3.Connection) -> None:
             )
         if version < 3:
             _add_cost_and_sha(conn)
+        # Made again whenever its columns are not FTS_COLUMNS (schema 4 added `names` and
+        # `stems`), whatever the version number says.
+        if not _fts_current(conn):
+            _rebuild_fts(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
@@ -138,6 +148,26 @@ def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
         [(_number(cost), cost_bucket(_number(cost)), sha or "", rowid)
          for rowid, cost, sha in rows],
     )
+
+
+def _fts_current(conn: sqlite3.Connection) -> bool:
+    """Whether the FTS table has the columns of FTS_COLUMNS, in order."""
+    columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(assets_fts)"))
+    return columns == FTS_COLUMNS
+
+
+def _rebuild_fts(conn: sqlite3.Connection) -> None:
+    """The FTS table made again with the current columns (schema 4: `names` and `stems`),
+    its rows computed from the stored asset JSON (as `doc_rows` does)."""
+    conn.execute("DROP TABLE IF EXISTS assets_fts")
+    conn.execute(FTS_DDL)
+    insert = (f"INSERT INTO assets_fts (rowid, {', '.join(FTS_COLUMNS)}) "
+              f"VALUES (?, {', '.join('?' * len(FTS_COLUMNS))})")  # fmt: skip
+    rows = conn.execute("SELECT rowid, doc FROM asset_blobs ORDER BY rowid")
+    while batch := rows.fetchmany(500):
+        conn.executemany(
+            insert, [(rowid, *fts_texts(Asset.model_validate_json(doc))) for rowid, doc in batch]
+        )
 
 
 def _number(value: object) -> float | None:
@@ -186,6 +216,11 @@ class DocRows:
     loras: list[str]
 
 
+def fts_texts(asset: Asset) -> tuple[str, ...]:
+    """The FTS column values of an asset, in FTS_COLUMNS order."""
+    return tuple(split_cjk(t) for t in search_texts(asset).fields())
+
+
 def doc_rows(doc: IndexDoc) -> DocRows:
     """Split an IndexDoc into the values of its rows (seq is set by the writer)."""
     asset = doc.asset
@@ -218,18 +253,11 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "cost_bucket": cost_bucket(gen.cost),
         "sha256": asset.sha256,
     }
-    texts = (
-        asset.name,
-        gen.prompt or "",
-        " ".join(asset.tags),
-        asset.description,
-        "\n".join(asset.searchable_texts()),
-    )
     return DocRows(
         columns=columns,
         doc=asset.model_dump_json(),
         vector=vector_blob(doc.vector) if has_vector else None,
-        texts=tuple(split_cjk(t) for t in texts),
+        texts=fts_texts(asset),
         tags=sorted({tag_key(t) for t in asset.tags} - {""}),
         loras=sorted({lora.name for lora in gen.loras}),
     )

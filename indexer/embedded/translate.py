@@ -1,7 +1,7 @@
 """The backend-neutral query model (assetlens.query) translated to SQLite SQL.
 
-User text never reaches FTS5 syntax: it is cut into terms (assetlens.textsplit) and each term
-is quoted, so `owner:*`, `NEAR(`, `"` or `(((` are just words or nothing.
+User text never reaches FTS5 syntax: it is cut into terms (assetlens.searchtext) and each term
+and stem is quoted, so `owner:*`, `NEAR(`, `"` or `(((` are just words or nothing.
 """
 
 # SQL here is assembled only from fixed column/table names; every value is a bound
@@ -24,6 +24,7 @@ from assetlens.query import (
     decode_cursor,
     encode_cursor,
 )
+from assetlens.searchtext import EXACT_FIELDS, STEM_FIELD, SearchTerm
 from indexer.embedded.schema import FTS_WEIGHTS, micros
 
 # Facet → the assets column it counts (tags and loras live in side tables).
@@ -52,6 +53,7 @@ _SORT_COLUMNS: dict[SortField, str] = {
     SortField.NAME: "a.name_sort",
     SortField.SIZE: "a.size_bytes",
 }
+_EXACT_COLUMNS = "{" + " ".join(EXACT_FIELDS) + "}"
 _BM25 = f"bm25(assets_fts, {', '.join(str(w) for w in FTS_WEIGHTS)})"
 
 
@@ -70,10 +72,24 @@ class Where:
         return " AND ".join(self.parts) if self.parts else "1"
 
 
-def match_expression(terms: list[str]) -> str:
-    """An FTS5 MATCH expression requiring every term; each is a quoted string, so FTS5
-    tokenizes it as a phrase and reads no operator inside it."""
-    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+def _quoted(text: str) -> str:
+    """An FTS5 string: tokenized as a phrase, no operator read inside it."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def term_expression(term: SearchTerm) -> str:
+    """The FTS5 expression one query term matches by: the term itself in an exact column,
+    one of its stems in the stems column, or (while typed) a word it begins."""
+    ways = [f"{_EXACT_COLUMNS} : {_quoted(term.text)}"]
+    ways.extend(f"{STEM_FIELD} : {_quoted(stem)}" for stem in term.stems)
+    if term.prefix:
+        ways.append(f"{_EXACT_COLUMNS} : {_quoted(term.text)} *")
+    return "(" + " OR ".join(ways) + ")"
+
+
+def match_expression(terms: list[SearchTerm]) -> str:
+    """An FTS5 MATCH expression requiring every term."""
+    return " AND ".join(term_expression(term) for term in terms)
 
 
 def _placeholders(values: list[Any]) -> str:

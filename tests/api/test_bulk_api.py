@@ -13,6 +13,7 @@ from assetlens.access import Scope
 from assetlens.bootstrap import Container
 from tests.api.conftest import png
 from tests.conftest import Api
+from tests.support.openapi import resolve
 
 
 def make_assets(api: Api, count: int, *, prompt: str = "", tags: str = "") -> list[dict[str, Any]]:
@@ -273,7 +274,8 @@ def test_bulk_route_is_typed_in_openapi(api: Api) -> None:
     assert operation["operationId"] == "assets_bulk"
     ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok["$ref"].endswith("/BulkResult")
-    problem = operation["responses"]["422"]["content"]["application/problem+json"]["schema"]
+    problem = resolve(spec, operation["responses"]["422"]["content"][
+        "application/problem+json"]["schema"])
     assert set(problem["properties"]) >= {"type", "title", "status", "detail"}
 
 

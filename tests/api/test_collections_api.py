@@ -15,6 +15,7 @@ from assetlens.access import Scope
 from assetlens.bootstrap import Container
 from tests.api.conftest import png
 from tests.conftest import Api
+from tests.support.openapi import resolve
 
 
 @dataclass
@@ -398,7 +399,7 @@ def test_every_collection_route_is_typed_in_openapi(world: World) -> None:
         assert op["operationId"].startswith("collections_"), (path, method)
         assert op["summary"], (path, method)
         problem = op["responses"]["404" if "{collection_id}" in path else "401"]
-        schema = problem["content"]["application/problem+json"]["schema"]
+        schema = resolve(spec, problem["content"]["application/problem+json"]["schema"])
         assert {"type", "title", "status", "detail"} <= set(schema["properties"]), (path, method)
         ok = next(v for k, v in op["responses"].items() if k.startswith("2"))
         if method != "delete" and not path.endswith(("/content", "/thumbnail")):

@@ -12,6 +12,7 @@ import httpx
 
 from tests.api.conftest import png
 from tests.conftest import Api
+from tests.support.openapi import resolve
 
 _colours = count(1)
 
@@ -319,6 +320,7 @@ def test_openapi_documents_folder_and_tag_routes(api: Api) -> None:
         problems = [status for status in responses if status.startswith("4")]
         assert problems, operation_id
         for status in problems:
-            schema = responses[status]["content"]["application/problem+json"]["schema"]
+            schema = resolve(spec, responses[status]["content"]["application/problem+json"][
+                "schema"])
             assert set(schema["required"]) == {"type", "title", "status", "detail"}
     assert "workspace" not in spec["components"]["schemas"]["AssetOut"]["properties"]

@@ -122,7 +122,8 @@ def test_an_expired_link_is_refused(live: Live, api: Api, image: dict[str, Any],
     container = live[1]
     # Signed with the server's own secret, an hour ago: only the expiry is wrong.
     past = LinkService(container.settings, container.store, container.assets,
-                       SigningSecret(container.store), clock=lambda: time.time() - 3600)
+                       container.versions, SigningSecret(container.store),
+                       clock=lambda: time.time() - 3600)
     token = past.sign("alpha", image["id"], expires_in=60).token
     response = anonymous.get(f"{live[0]}/v1/signed/{token}")
     assert_refused(response)
@@ -212,3 +213,33 @@ def test_production_links_redirect_to_a_presigned_minio_url(
         assert_refused(anonymous.get(url))
     finally:
         client.http.close()
+
+
+def test_a_link_keeps_serving_its_version_after_a_new_one(api: Api,
+                                                          anonymous: httpx.Client) -> None:
+    first, second = png((200, 120, 10), pattern=2), png((10, 120, 200), pattern=4)
+    created = api.upload("poster.png", first)
+    assert created.status_code == 201, created.text
+    asset_id = created.json()["id"]
+    content_url = make(api, asset_id, expires_in=300)
+    preview_url = make(api, asset_id, expires_in=300, thumbnail="small")
+    first_preview = anonymous.get(preview_url)
+    assert first_preview.status_code == 200
+    replaced = api.http.post(f"/v1/assets/{asset_id}/versions", params={"wait": "true"},
+                             files={"file": ("poster.png", second)})
+    assert replaced.status_code == 201, replaced.text
+
+    # The old links serve version 1's bytes and preview; a new link serves version 2's.
+    assert anonymous.get(content_url).content == first
+    assert anonymous.get(preview_url).content == first_preview.content
+    assert anonymous.get(make(api, asset_id, expires_in=300)).content == second
+    new_preview = anonymous.get(make(api, asset_id, expires_in=300, thumbnail="small"))
+    assert new_preview.status_code == 200
+    assert new_preview.content != first_preview.content
+
+    # Once version 1 is deleted, its links stop serving.
+    assert api.http.delete(f"/v1/assets/{asset_id}/versions/1").status_code == 204
+    gone = anonymous.get(content_url)
+    assert_refused(gone)
+    assert "no longer kept" in gone.json()["detail"]
+    assert_refused(anonymous.get(preview_url))

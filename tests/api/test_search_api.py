@@ -60,6 +60,24 @@ def test_cjk_prompt_is_found_by_a_word(api: Api, library: dict[str, str]) -> Non
     assert ids_of(api.search(q="桜の木").json()) == [library["cjk"]]
 
 
+def test_word_forms_the_typed_word_and_model_names_find_assets(
+    api: Api, library: dict[str, str]
+) -> None:
+    """docs/SEARCH.md over HTTP: plurals either way, the last word as typed so far (not once
+    a space follows it), model names as words."""
+    def found(q: str) -> set[str]:
+        response = api.search(q=q)
+        assert response.status_code == 200, response.text
+        return set(ids_of(response.json()))
+
+    assert found("hill") == found("hills ") == {library["green-hill"]}
+    assert found("roses") == {library["red-rose"]}
+    assert found("wave ") == found("OCEAN WAVES") == {library["blue-sea"]}
+    assert found("crims") == {library["red-sunset"], library["red-rose"]}
+    assert found("crims ") == set()
+    assert found("flux dev") == found("flux-dev") == {library["red-sunset"], library["blue-sea"]}
+
+
 def test_cursor_pages_through_everything_once(api: Api, library: dict[str, str]) -> None:
     seen: list[str] = []
     cursor = None

@@ -82,6 +82,26 @@ def test_stats_sum_assets_costs_storage_and_trash(fresh: Api, other: Api) -> Non
     assert theirs["usage"]["views"] == 0
 
 
+def test_storage_counts_the_blobs_kept_versions_hold(fresh: Api) -> None:
+    asset = upload(fresh, "logo.png", RED)
+    upload(fresh, "other.png", GREEN)
+    response = fresh.http.post(f"/v1/assets/{asset}/versions", params={"wait": "true"},
+                               files={"file": ("logo.png", BLUE)})
+    assert response.status_code == 201, response.text
+    # RED now lives only in version 1; BLUE is current; GREEN is another asset's.
+    assert stats(fresh)["storage"] == {"blobs": 3,
+                                       "bytes": len(RED) + len(BLUE) + len(GREEN)}
+    # A version holding another asset's current bytes is not counted twice.
+    again = fresh.http.post(f"/v1/assets/{asset}/versions", params={"wait": "true"},
+                            files={"file": ("logo.png", GREEN)})
+    assert again.status_code == 201, again.text
+    assert stats(fresh)["storage"] == {"blobs": 3,
+                                       "bytes": len(RED) + len(BLUE) + len(GREEN)}
+    # Deleting version 1 frees RED.
+    assert fresh.http.delete(f"/v1/assets/{asset}/versions/1").status_code == 204
+    assert stats(fresh)["storage"] == {"blobs": 2, "bytes": len(BLUE) + len(GREEN)}
+
+
 def test_an_empty_workspace_has_zero_stats(fresh: Api) -> None:
     body = stats(fresh)
     assert body["assets"] == {"count": 0, "bytes": 0, "by_type": []}

@@ -7,6 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from assetlens.manifests import Manifests
+from assetlens.services.index_failures import mark_failed
+from tests.api.conftest import png
 from tests.e2e.helpers import serious_violations, sign_in
 from tests.e2e.library import SAMPLES, Library, count_model
 
@@ -97,3 +100,13 @@ def test_delete_and_restore(page: Page, library: Library) -> None:
     page.get_by_role("button", name="Restore").click()
     expect(page.get_by_role("button", name="Delete")).to_be_visible()
     assert library.api.http.get(f"/v1/assets/{asset_id}").json()["status"] != "deleted"
+
+
+def test_a_failed_asset_says_why_indexing_gave_up(page: Page, library: Library) -> None:
+    uploaded = library.api.upload("stuck.png", png((120, 5, 90)))
+    assert uploaded.status_code == 201, uploaded.text
+    asset_id = uploaded.json()["id"]
+    reason = "embedding failed (RuntimeError); see the indexer log"
+    mark_failed(Manifests(library.container.store), "studio", asset_id, reason)
+    sign_in(page, library, f"/?asset={asset_id}")
+    expect(page.locator("#index-error")).to_have_text(f"Indexing gave up: {reason}")

@@ -57,13 +57,14 @@ from tests.contract.search_index_contract import (
     put,
     unit,
 )
+from tests.contract.search_words_contract import SearchWordsContract
 from tests.integration.es_fixtures import IndexFactory, es_client, es_indices, es_service, es_url
 
 pytestmark = pytest.mark.integration
 __all__ = ["es_indices", "es_service", "es_url"]  # fixtures used by this module
 
 
-class TestElasticsearchIndex(SearchIndexContract):
+class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract):
     @pytest.fixture
     def index(self, es_indices: IndexFactory) -> SearchIndex:
         return es_indices()
@@ -497,9 +498,9 @@ def test_revisions_pages_through_many_documents(es_indices: IndexFactory) -> Non
 def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
     es_indices: IndexFactory, es_url: str
 ) -> None:
-    """An index made by mapping version 1 (no `favorite`, `cost`, `sha256`) gets the fields
-    on ensure; its old documents count as no favourite and no cost until reindexed, and new
-    ones are indexed in full."""
+    """An index made by mapping version 1 (no `favorite`, `cost`, `sha256`, `names`, `stems`)
+    gets the fields on ensure; its old documents count as no favourite and no cost, and have
+    no word forms, until reindexed; new ones are indexed in full."""
     index = es_indices(ensure=False)
     old_mapping = mappings()
     del old_mapping["_meta"]
@@ -535,5 +536,14 @@ def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
         assert page.facets["cost"] == [FacetBucket(value="0.1-1", count=1)]
         assert ids_of(page) == [aid("new"), old.id]
         index.ensure()  # already current: nothing to do, nothing breaks
+        # Without `stems` and `names` (docs/SEARCH.md), the old document is found by its
+        # exact words and as a prefix, by its word forms only once reindexed.
+        both = {old.id, aid("new")}
+        assert set(ids_of(index.search(SearchQuery(workspace=WS, text="lighthouse ")))) == both
+        assert set(ids_of(index.search(SearchQuery(workspace=WS, text="lighth")))) == both
+        plural = SearchQuery(workspace=WS, text="lighthouses")
+        assert ids_of(index.search(plural)) == [aid("new")]
+        put(index, make_doc(old.model_copy(update={"revision": 2})))
+        assert set(ids_of(index.search(plural))) == both
     finally:
         client.close()

@@ -127,7 +127,9 @@ export class DetailPanel {
           onclick: () => this.lifecycle("restore") }, h("span", { text: "Restore" }))
         : h("button", { type: "button", class: "button danger", id: "delete", html: icons.trash,
           onclick: () => this.lifecycle("delete") }, h("span", { text: "Delete" })),
-      deleted ? h("p", { class: "notice", text: "This asset is in the trash." }) : null);
+      deleted ? h("p", { class: "notice", text: "This asset is in the trash." }) : null,
+      asset.status === "failed" ? h("p", { class: "error", role: "status", id: "index-error",
+        text: `Indexing gave up: ${asset.error || "see the indexer log"}` }) : null);
   }
 
   /** @param {any} asset */

@@ -51,3 +51,12 @@ def test_disjunctive_counts_rank_again_without_the_facet_field(
     hits, disjunctive = model_counts(service, mode, FacetMode.DISJUNCTIVE)
     assert hits == {aid("r1")}
     assert disjunctive == {"sdxl": 1, "flux": 1, "sd15": 1}
+
+
+def test_keyword_text_keeps_its_trailing_space(service: SearchService) -> None:
+    """A space after the last word says it is complete: `kit` while typing finds the kites,
+    `kit ` (a finished word) finds nothing."""
+    typing = service.search(WS, SearchRequest(q=" red kit", mode=SearchMode.KEYWORD))
+    done = service.search(WS, SearchRequest(q="red kit ", mode=SearchMode.KEYWORD))
+    assert {h.asset.id for h in typing.hits} == {aid("r1"), aid("r2")}
+    assert done.hits == []

@@ -18,14 +18,18 @@ from assetlens.config import Settings
 from assetlens.errors import EmbeddingUnavailable
 from assetlens.ports import Embedder
 from embeddings.open_clip_embedder import OpenClipEmbedder
+from embeddings.runtimes import RuntimeName, model_id_suffix
 from tests.support.tiny_clip import TINY_EMBED_DIM, TINY_MODEL_CONFIG, tiny_clip_settings
 
 pytestmark = pytest.mark.clip
 
 
-@pytest.fixture(scope="module")
-def tiny_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return tiny_clip_settings(tmp_path_factory.mktemp("tiny-clip"))
+@pytest.fixture(scope="module", params=["torch", "onnx", "onnx-int8"])
+def tiny_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                  onnx_exports: Path) -> Settings:
+    """The tiny model in each runtime: every property below holds in all of them."""
+    return tiny_clip_settings(tmp_path_factory.mktemp("tiny-clip"), clip_runtime=request.param,
+                              clip_onnx_dir=onnx_exports)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +87,16 @@ def test_batched_equals_one_by_one(tiny_settings: Settings) -> None:
     texts = [f"prompt number {i}" for i in range(7)]
     batched = OpenClipEmbedder(tiny_settings.model_copy(update={"clip_batch_size": 3}))
     single = OpenClipEmbedder(tiny_settings.model_copy(update={"clip_batch_size": 1}))
-    assert_close(batched.embed_images(images), [single.embed_images([i])[0] for i in images])
-    assert_close(batched.embed_texts(texts), [single.embed_texts([t])[0] for t in texts])
+    pairs = [(batched.embed_images(images), [single.embed_images([i])[0] for i in images]),
+             (batched.embed_texts(texts), [single.embed_texts([t])[0] for t in texts])]
+    for together, alone in pairs:
+        if tiny_settings.clip_runtime == "onnx-int8":
+            # Dynamic quantisation scales activations per batch: a vector moves a little
+            # with its batch companions (docs/BENCHMARKS.md), never far.
+            cosines = (np.asarray(together) * np.asarray(alone)).sum(axis=1)
+            assert cosines.min() >= 0.98
+        else:
+            assert_close(together, alone)
 
 
 def test_transparency_is_flattened_onto_white(embedder: OpenClipEmbedder) -> None:
@@ -139,7 +151,8 @@ def test_model_id_is_the_checkpoint_digest(tiny_settings: Settings, tmp_path: Pa
     assert checkpoint is not None
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:12]
     first = OpenClipEmbedder(tiny_settings)
-    assert first.model_id == f"assetlens-tiny-clip/sha256:{digest}"
+    suffix = model_id_suffix(RuntimeName(tiny_settings.clip_runtime))
+    assert first.model_id == f"assetlens-tiny-clip/sha256:{digest}{suffix}"
     assert OpenClipEmbedder(tiny_settings).model_id == first.model_id
     reseeded = tiny_clip_settings(tmp_path, seed=1)
     assert OpenClipEmbedder(reseeded).model_id != first.model_id

@@ -286,3 +286,41 @@ def test_a_schema_2_database_gains_costs_and_blobs_on_open(tmp_path: Path) -> No
         assert (stats.storage_blobs, stats.storage_bytes) == (3, 60)
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("version", [3, SCHEMA_VERSION])
+def test_an_old_full_text_table_gains_stems_and_names_on_open(
+    tmp_path: Path, version: int
+) -> None:
+    """A database whose full-text table predates the `names` and `stems` columns has it made
+    again from the stored asset JSON the first time a newer process opens it: word forms and
+    names are found at once, without a reindex. The columns decide, not the version number
+    (which branches merged in another order could have used for something else)."""
+    path = tmp_path / "index"
+    first = EmbeddedSearchIndex(path)
+    first.upsert([make_doc(make_asset("fox", prompt="a fox", model="sd_xl_base_1.0")),
+                  make_doc(make_asset("cat", prompt="a cat"))])  # fmt: skip
+    first.close()
+    db = path / (path / POINTER).read_text(encoding="utf-8").strip()
+    with sqlite3.connect(db) as conn:  # make it look like a schema-3 database
+        conn.execute("DROP TABLE assets_fts")
+        conn.execute("CREATE VIRTUAL TABLE assets_fts USING fts5 (name, prompt, tags, "
+                     "description, other, tokenize = 'unicode61 remove_diacritics 2')")
+        conn.execute("INSERT INTO assets_fts (rowid, name, prompt, tags, description, other) "
+                     "SELECT rowid, name, json_extract(doc, '$.generation.prompt'), '', '', '' "
+                     "FROM asset_blobs JOIN assets USING (rowid)")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (version,))
+    conn.close()
+    reopened = EmbeddedSearchIndex(path)
+    try:
+        for text in ("foxes", "sdxl", "a fox"):
+            page = reopened.search(SearchQuery(workspace=WS, text=text))
+            assert [h.asset.id for h in page.hits] == [aid("fox")], text
+        with sqlite3.connect(db) as conn:
+            (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(assets_fts)")]
+        conn.close()
+        assert version == SCHEMA_VERSION
+        assert columns[-2:] == ["names", "stems"]
+    finally:
+        reopened.close()

@@ -28,6 +28,7 @@ from assetlens.query import (
     VectorQuery,
     encode_cursor,
 )
+from assetlens.textsplit import fold_diacritics
 from indexer.elasticsearch.failures import (
     IndexRejected,
     PartialResults,
@@ -41,7 +42,6 @@ from indexer.elasticsearch.mapping import (
     analysable,
     doc_id,
     document,
-    fold_diacritics,
     mappings,
     vector_field,
     vector_of,
@@ -168,28 +168,57 @@ def test_every_filter_becomes_a_clause() -> None:
     assert len(clauses) == 15
 
 
-def test_text_is_one_required_phrase_per_term() -> None:
+def _phrase(clause: dict[str, Any]) -> dict[str, Any]:
+    """The exact-words multi_match of a term's clause (alone, or the first of its ways)."""
+    if "bool" in clause:
+        clause = clause["bool"]["should"][0]
+    match: dict[str, Any] = clause["multi_match"]
+    return match
+
+
+def test_text_is_one_required_clause_per_term() -> None:
     clauses = text_clauses("Red  FOX 一只猫 red café")
-    queries = [c["multi_match"]["query"] for c in clauses]
+    queries = [_phrase(c)["query"] for c in clauses]
     assert queries == ["Red", "FOX", "一 只 猫", "red", "cafe"]
-    first = clauses[0]["multi_match"]
+    first = _phrase(clauses[0])
     assert first["type"] == "phrase"
-    assert first["fields"] == ["name^4", "prompt^4", "tags_text^2", "description^1.5", "other^1"]
+    assert first["fields"] == ["name^4", "prompt^4", "tags_text^2", "description^1.5", "other^1",
+                               "names^2"]
     assert text_clauses("*** ((( \\") == []
+
+
+def test_a_term_matches_by_stem_and_the_typed_last_word_by_prefix() -> None:
+    foxes, lat = text_clauses("Foxes lat")
+    assert foxes["bool"]["minimum_should_match"] == 1
+    assert {"match": {"stems": {"query": "fox", "boost": 0.5}}} in foxes["bool"]["should"]
+    assert not any("prefix" in way for way in foxes["bool"]["should"])
+    prefixes = [way["prefix"] for way in lat["bool"]["should"] if "prefix" in way]
+    assert {"prompt": {"value": "lat", "boost": 4.0}} in prefixes
+    assert {"names": {"value": "lat", "boost": 2.0}} in prefixes
+    assert all("stems" not in p for p in prefixes)
+    # A space after the last word: it is complete, no prefix; an ideograph run has no stem.
+    (done,) = text_clauses("lat ")
+    assert not any("prefix" in way for way in done["bool"]["should"])
+    (cjk,) = text_clauses("一只猫")
+    assert cjk == {"multi_match": _phrase(cjk)}
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_user_text_never_becomes_query_syntax(text: str) -> None:
     body = search_body(SearchQuery(workspace=WS, text=text))
-    forbidden = {"query_string", "simple_query_string", "wildcard", "regexp", "prefix",
-                 "fuzzy", "script"}
+    forbidden = {"query_string", "simple_query_string", "wildcard", "regexp", "fuzzy", "script"}
     assert not forbidden & set(_keys(body))  # query types are keys; user text only values
     assert body["query"]["bool"]["filter"][0] == {"term": {"workspace": WS}}
     for clause in body["query"]["bool"].get("must", []):
-        phrase = clause["multi_match"]["query"]
+        ways = clause["bool"]["should"] if "bool" in clause else [clause]
+        phrase = ways[0]["multi_match"]["query"]
         assert phrase and phrase == " ".join(phrase.split())
         assert not re.search(r"[*?:()\[\]{}\"\\~^/<>=!&|+-]", phrase)
+        for way in ways[1:]:
+            (value,) = [v["query"] if "match" in way else v["value"]
+                        for v in (way.get("match") or way["prefix"]).values()]
+            assert value and " " not in value and not re.search(r"[*?\\]", value)
 
 
 def _keys(node: object) -> Iterator[str]:

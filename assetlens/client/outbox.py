@@ -1,0 +1,422 @@
+"""A durable local outbox: files to upload, kept on disk until the server has them.
+
+`Outbox.add` copies the file under the outbox directory (temp file, fsync, rename, fsync
+of the directory) and then records the item — with the Idempotency-Key every attempt will
+carry — in a SQLite database (WAL, synchronous=FULL). Once `add` returns, the item survives
+a crash or a restart of the process; whoever opens the same directory next delivers it.
+
+Delivery (`deliver_pending`, `flush`, or the background thread of `start`) takes one due
+item at a time under a lease (so two processes on one outbox do not send the same item at
+once), calls `send`, and records the outcome: delivered (the file is removed), retried
+later with exponential back-off and jitter (any error), or a dead letter when `send`
+raises `Rejected` (a request the server will never accept) or after `max_attempts`. Dead
+letters keep their file for inspection. Because every attempt of an item carries the same
+key, and the server honours it, a delivery repeated after a lost answer never makes a
+second asset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    lease_until REAL NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    asset_id TEXT,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS items_due ON items (state, next_attempt_at);
+"""
+# Delivered items' rows are kept this long (for `status`), then pruned when an outbox opens.
+KEEP_DELIVERED_SECONDS = 7 * 24 * 3600
+# Files in the outbox without a row, older than this, were left by a process killed
+# between writing the file and recording it: removed when an outbox opens.
+ORPHAN_SECONDS = 3600
+
+
+class ItemState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class Rejected(Exception):
+    """Raised by `send`: the server refused the item, and would refuse it again."""
+
+
+class RetryLater(Exception):
+    """Raised by `send`: try again, not before `retry_after` seconds (when given)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """Back-off between attempts of one item: `base` seconds doubling up to `cap`, with
+    jitter; `max_attempts` None retries for ever. `lease`: how long an item being sent by
+    one process is left alone by the others."""
+
+    base: float = 1.0
+    cap: float = 300.0
+    max_attempts: int | None = None
+    lease: float = 300.0
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        ceiling = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
+        wait = random.uniform(ceiling / 2, ceiling)
+        return max(wait, min(retry_after, self.cap)) if retry_after is not None else wait
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One item to deliver: its stored file, the upload's fields and its key."""
+
+    id: str
+    idempotency_key: str
+    path: Path
+    filename: str
+    fields: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStatus:
+    id: str
+    state: ItemState
+    attempts: int
+    asset_id: str | None
+    last_error: str | None
+
+
+Send = Callable[[OutboxItem], str]
+"""Delivers one item; returns the asset id. Raises Rejected (dead letter), RetryLater or
+anything else (retried with back-off)."""
+
+
+class Outbox:
+    """Durable, at-least-once delivery of uploads (exactly once on a server honouring
+    Idempotency-Key). Thread-safe; several processes may share one directory."""
+
+    def __init__(self, directory: str | os.PathLike[str], send: Send,
+                 policy: DeliveryPolicy | None = None) -> None:
+        self.directory = Path(directory)
+        self._send = send
+        self.policy = policy or DeliveryPolicy()
+        self._files = self.directory / "files"
+        self._tmp = self.directory / "tmp"
+        # Outputs awaiting delivery are the user's data: readable by the owner only.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._files.mkdir(mode=0o700, exist_ok=True)
+        self._tmp.mkdir(mode=0o700, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.directory / "outbox.sqlite3", timeout=30,
+                                   isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._wake = threading.Event()
+        # After a failure worth retrying, no attempt (of any item) before this time.
+        self._paused_until = 0.0
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._sweep()
+
+    # -- adding -----------------------------------------------------------------------------
+
+    def add(self, source: str | os.PathLike[str] | bytes | BinaryIO, filename: str,
+            fields: Mapping[str, Any]) -> str:
+        """Store the file and its upload fields durably; the new item's id. Raises OSError
+        or sqlite3.Error when the disk fails (nothing is then recorded)."""
+        item_id = uuid.uuid4().hex
+        temp = self._tmp / f"{item_id}.part"
+        try:
+            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                           "wb") as out:
+                if isinstance(source, bytes):
+                    out.write(source)
+                elif isinstance(source, str | os.PathLike):
+                    with open(source, "rb") as src:
+                        shutil.copyfileobj(src, out)
+                else:
+                    shutil.copyfileobj(source, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self._file(item_id))
+            _fsync_dir(self._files)
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        now = time.time()
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO items (id, idempotency_key, filename, fields, state,"
+                    " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (item_id, str(uuid.uuid4()), filename, json.dumps(dict(fields)),
+                     ItemState.PENDING.value, now, now))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self._file(item_id).unlink()
+            raise
+        self._wake.set()
+        return item_id
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def status(self, item_id: str) -> ItemStatus | None:
+        """Where an item stands; None for an unknown id (or a long-delivered one)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, state, attempts, asset_id, last_error FROM items WHERE id = ?",
+                (item_id,)).fetchone()
+        return None if row is None else _status(row)
+
+    def pending(self) -> int:
+        """How many items still wait for delivery."""
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM items WHERE state = ?",
+                                        (ItemState.PENDING.value,)).fetchone()
+        return int(count)
+
+    def dead_letters(self) -> list[ItemStatus]:
+        """Items the server refused for good (their files kept under `files/`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, state, attempts, asset_id, last_error FROM items WHERE state = ?"
+                " ORDER BY created_at", (ItemState.DEAD.value,)).fetchall()
+        return [_status(row) for row in rows]
+
+    # -- delivering -------------------------------------------------------------------------
+
+    def deliver_pending(self) -> int:
+        """Send every item due now, once each, in this thread; how many were delivered. A
+        pass ends at the first failure that is worth retrying, and none starts until that
+        item's back-off is over (the server is likely down for the others too)."""
+        delivered = 0
+        while not self._stop.is_set() and time.time() >= self._paused_until:
+            item = self._claim()
+            if item is None:
+                break
+            outcome = self._deliver(item)
+            if outcome is ItemState.DELIVERED:
+                delivered += 1
+            elif outcome is ItemState.PENDING:
+                break
+        return delivered
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Deliver until nothing is pending (True) or `timeout` seconds pass (False),
+        waiting out each item's back-off. Never raises."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                self.deliver_pending()
+                if self.pending() == 0:
+                    return True
+                wait = self._next_due() - time.time()
+            except Exception:
+                log.exception("the outbox could not deliver")
+                wait = 1.0
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                wait = min(wait, left)
+            time.sleep(min(max(wait, 0.01), 5.0))
+
+    def start(self) -> None:
+        """Deliver in a background (daemon) thread until `close`."""
+        with self._lock:
+            if self._worker is not None:
+                return
+            self._worker = threading.Thread(target=self._run, name="assetlens-outbox",
+                                            daemon=True)
+            self._worker.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the background thread (waiting up to `timeout` for an attempt in flight)
+        and close the database. Pending items stay for the next opener."""
+        self._stop.set()
+        self._wake.set()
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        with self._lock:
+            self._db.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deliver_pending()
+                wait = self._next_due() - time.time()
+            except Exception:
+                log.exception("the outbox could not deliver")
+                wait = 5.0
+            self._wake.wait(min(max(wait, 0.01), 60.0))
+            self._wake.clear()
+
+    def _deliver(self, item: OutboxItem) -> ItemState:
+        """One attempt at one claimed item; the state it is left in."""
+        try:
+            asset_id = self._send(item)
+        except Rejected as exc:
+            log.warning("outbox item %s refused by the server: %s", item.id, exc)
+            self._finish(item, ItemState.DEAD, error=str(exc))
+            return ItemState.DEAD
+        except Exception as exc:
+            attempts = item.attempts + 1
+            if self.policy.max_attempts is not None and attempts >= self.policy.max_attempts:
+                log.warning("outbox item %s gave up after %d attempts: %s", item.id,
+                            attempts, exc)
+                self._finish(item, ItemState.DEAD, error=str(exc))
+                return ItemState.DEAD
+            retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
+            delay = self.policy.delay(attempts, retry_after)
+            # The server is likely down (or busy) for every item: hold the others back
+            # for as long too, rather than trying each against it in turn.
+            self._paused_until = time.time() + delay
+            log.info("outbox item %s not delivered (attempt %d), retrying in %.1fs: %s",
+                     item.id, attempts, delay, exc)
+            with self._lock:
+                self._db.execute(
+                    "UPDATE items SET attempts = ?, next_attempt_at = ?, lease_until = 0,"
+                    " last_error = ? WHERE id = ?",
+                    (attempts, time.time() + delay, str(exc)[:1000], item.id))
+            return ItemState.PENDING
+        self._finish(item, ItemState.DELIVERED, asset_id=asset_id)
+        with contextlib.suppress(OSError):
+            item.path.unlink()
+        return ItemState.DELIVERED
+
+    def _claim(self) -> OutboxItem | None:
+        now = time.time()
+        with self._lock:
+            row = self._db.execute(
+                "UPDATE items SET lease_until = ?, lease_owner = ? WHERE id = (SELECT id"
+                " FROM items WHERE state = ? AND next_attempt_at <= ? AND lease_until <= ?"
+                " ORDER BY next_attempt_at, created_at LIMIT 1)"
+                " RETURNING id, idempotency_key, filename, fields, attempts",
+                (now + self.policy.lease, _owner(), ItemState.PENDING.value, now,
+                 now)).fetchone()
+        if row is None:
+            return None
+        item_id, key, filename, fields, attempts = row
+        return OutboxItem(item_id, key, self._file(item_id), filename, json.loads(fields),
+                          attempts)
+
+    def _finish(self, item: OutboxItem, state: ItemState, *, asset_id: str | None = None,
+                error: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE items SET state = ?, attempts = attempts + 1, asset_id = ?,"
+                " last_error = ?, finished_at = ?, lease_until = 0 WHERE id = ?",
+                (state.value, asset_id, None if error is None else error[:1000], time.time(),
+                 item.id))
+
+    def _next_due(self) -> float:
+        """When the next delivery attempt may start (wall-clock seconds)."""
+        with self._lock:
+            (due,) = self._db.execute(
+                "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM items WHERE state = ?",
+                (ItemState.PENDING.value,)).fetchone()
+        return max(float(due) if due is not None else time.time() + 60.0,
+                   self._paused_until)
+
+    def _file(self, item_id: str) -> Path:
+        return self._files / f"{item_id}.bin"
+
+    def _sweep(self) -> None:
+        """Release the leases of this machine's processes that are gone (killed while
+        sending: their items need not wait the lease out), prune long-delivered rows and
+        orphaned files (see ORPHAN_SECONDS)."""
+        now = time.time()
+        with self._lock:
+            owners = [row[0] for row in self._db.execute(
+                "SELECT DISTINCT lease_owner FROM items WHERE state = ? AND lease_until > ?",
+                (ItemState.PENDING.value, now))]
+            for owner in owners:
+                if _owner_gone(owner):
+                    self._db.execute("UPDATE items SET lease_until = 0 WHERE lease_owner = ?"
+                                     " AND state = ?", (owner, ItemState.PENDING.value))
+            self._db.execute("DELETE FROM items WHERE state = ? AND finished_at < ?",
+                             (ItemState.DELIVERED.value, now - KEEP_DELIVERED_SECONDS))
+            known = {row[0] for row in self._db.execute(
+                "SELECT id FROM items WHERE state != ?", (ItemState.DELIVERED.value,))}
+        for path in _old_files(self._tmp, now - ORPHAN_SECONDS):
+            path.unlink(missing_ok=True)
+        for path in _old_files(self._files, now - ORPHAN_SECONDS):
+            if path.stem not in known:
+                path.unlink(missing_ok=True)
+
+
+def _owner() -> str:
+    """Who holds a lease: this machine and process. Another process on the same machine
+    that finds the holder gone releases its leases; elsewhere they run out."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_gone(owner: str | None) -> bool:
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's): not ours to judge
+    return False
+
+
+def _status(row: tuple[Any, ...]) -> ItemStatus:
+    item_id, state, attempts, asset_id, last_error = row
+    return ItemStatus(item_id, ItemState(state), attempts, asset_id, last_error)
+
+
+def _old_files(folder: Path, cutoff: float) -> Iterator[Path]:
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                yield path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX; a no-op where directories cannot be
+    opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,322 @@
+"""Idempotent writes: a client's `Idempotency-Key` makes a retried upload (URL import, new
+version) answer what the first attempt created instead of creating it twice.
+
+One small record per (workspace, key) in the object store, claimed with create_only
+before the work starts, so concurrent requests with one key create exactly one asset:
+
+    pending  {fingerprint, created_at, claimed_at}            ← claimed (create_only / CAS)
+    done     {fingerprint, created_at, claimed_at, asset_id}  ← after the asset is durable
+
+A request that finds a done record with the same fingerprint replays its asset; one with
+another fingerprint is refused (422). One that finds a pending record waits (bounded) for
+it, then answers 409 with Retry-After. A failed request releases its claim, so a retry runs
+again. Records expire `idempotency_ttl_seconds` after they were made; expiry is lazy (an
+expired record is replaced on the key's next use), and a claim older than
+`idempotency_claim_seconds` without a result (its process was killed) may be taken over.
+A scheduled sweep (`sweep_if_due`, run by the indexer workers) removes expired records of
+keys never used again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from assetlens import layout
+from assetlens.config import Settings
+from assetlens.documents import put_document
+from assetlens.domain import Asset, new_id, utcnow
+from assetlens.errors import (
+    AssetlensError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ObjectNotFound,
+    PreconditionFailed,
+)
+from assetlens.ports import ObjectStore
+from assetlens.schedule import claim_turn
+from assetlens.services.asset_inputs import UploadForm
+from assetlens.services.assets import AssetService, Submitted
+from assetlens.services.url_import import UrlImportService
+from assetlens.services.versions import VersionService
+from assetlens.spool import Spooled
+from assetlens.versions import VersionRecord
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 255
+HEADER = "Idempotency-Key"
+
+
+def parse_key(raw: str | None) -> str | None:
+    """A client's `Idempotency-Key` header checked (1-255 printable ASCII characters), or
+    None when the request has none. InvalidInput (422) otherwise."""
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= ch <= "~" for ch in raw):
+        error = InvalidInput(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable ASCII characters")
+        error.extra["errors"] = [{"loc": ["header", HEADER], "msg": error.detail,
+                                  "type": "value_error"}]
+        raise error
+    return raw
+
+
+def upload_fingerprint(kind: str, form: UploadForm, **content: Any) -> str:
+    """The SHA-256 of what a request asks for (its content and every form field), so a key
+    reused for a different request is told apart from a retry."""
+    fields = {
+        "kind": kind, **content, "name": form.name, "description": form.description,
+        "tags": [tag.strip() for tag in form.tags if tag.strip()], "folder_id": form.folder_id,
+        "prompt": form.prompt, "metadata": form.metadata, "type": form.type,
+        "source": form.source,
+    }
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyRecord(BaseModel):
+    """What the store keeps for one key: the request's fingerprint and, once done, the
+    asset it made (`linked`: an existing asset answered under the `link` policy;
+    `version`: the version number a new-version request made)."""
+
+    fingerprint: str
+    created_at: datetime
+    claimed_at: datetime
+    asset_id: str | None = None
+    linked: bool = False
+    version: int | None = None
+    # The id the request's new asset gets, chosen before it runs: a claim left by a killed
+    # request whose asset exists is completed with it rather than run again.
+    planned_asset_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """What a new-version upload made (or, `replayed`, made before under the same key)."""
+
+    asset: Asset
+    record: VersionRecord
+    replayed: bool = False
+
+
+T = TypeVar("T")
+
+
+class IdempotencyService:
+    """Runs uploads, URL imports and new versions at most once per (workspace,
+    Idempotency-Key)."""
+
+    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._clock = clock
+        self._store = store
+        self._assets = assets
+        self._ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
+        self._claim = timedelta(seconds=settings.idempotency_claim_seconds)
+        self._wait = settings.idempotency_wait_seconds
+        self._sweep_interval = settings.idempotency_sweep_interval_seconds
+
+    def upload(self, workspace: str, key: str | None, spooled: Spooled,
+               form: UploadForm) -> Submitted:
+        """`AssetService.submit`, once per key (every call when `key` is None)."""
+        if key is None:
+            return self._assets.submit(workspace, spooled, form)
+        fingerprint = upload_fingerprint("upload", form, sha256=spooled.sha256,
+                                         filename=spooled.filename)
+        planned = new_id()
+        action = partial(self._assets.submit, workspace, spooled, replace(form, asset_id=planned))
+        return self.run(workspace, key, fingerprint, action, _submitted_result,
+                        partial(self._replay, workspace), planned_asset_id=planned)
+
+    def import_url(self, importer: UrlImportService, workspace: str, key: str | None,
+                   url: str, form: UploadForm) -> Submitted:
+        """`importer.import_url`, once per key (every call when `key` is None)."""
+        if key is None:
+            return importer.import_url(workspace, url, form)
+        planned = new_id()
+        action = partial(importer.import_url, workspace, url, replace(form, asset_id=planned))
+        return self.run(workspace, key, upload_fingerprint("url", form, url=url), action,
+                        _submitted_result, partial(self._replay, workspace),
+                        planned_asset_id=planned)
+
+    def new_version(self, versions: VersionService, workspace: str, asset_id: str,
+                    key: str | None, spooled: Spooled, change_description: str) -> NewVersion:
+        """`versions.upload`, once per key (every call when `key` is None)."""
+
+        def action() -> NewVersion:
+            return NewVersion(*versions.upload(workspace, asset_id, spooled,
+                                               change_description))
+
+        if key is None:
+            return action()
+
+        def replay(record: IdempotencyRecord) -> NewVersion:
+            gone = Conflict(f"the version made with this {HEADER} is no longer kept")
+            if record.asset_id is None or record.version is None:
+                raise gone
+            try:
+                asset, version = versions.get(workspace, record.asset_id, record.version)
+            except NotFound as exc:
+                raise gone from exc
+            return NewVersion(asset, version, replayed=True)
+
+        fingerprint = upload_fingerprint(
+            "version", UploadForm(description=change_description), asset_id=asset_id,
+            sha256=spooled.sha256, filename=spooled.filename)
+        return self.run(workspace, key, fingerprint, action,
+                        lambda made: {"asset_id": made.asset.id, "version": made.record.number},
+                        replay)
+
+    def run(self, workspace: str, key: str, fingerprint: str, action: Callable[[], T],
+            result: Callable[[T], dict[str, Any]],
+            replay: Callable[[IdempotencyRecord], T], *,
+            planned_asset_id: str | None = None) -> T:
+        """Run `action` unless this key already ran it for the same request: then answer
+        `replay` of the record, which holds the `result` fields (asset_id, …) of the first
+        run. InvalidInput when the key was used for another request; Conflict (409,
+        Retry-After) when a request with the key is still running. `planned_asset_id`: the
+        id `action` gives a new asset (recorded in the claim; see `_abandoned`)."""
+        record_key = layout.idempotency_key(workspace, key)
+        deadline = time.monotonic() + self._wait
+        delay = 0.02
+        while True:
+            now = self._clock()
+            found = self._read(record_key)
+            if found is None or self._expired(found[0], now):
+                etag = None if found is None else found[1]
+                claim = IdempotencyRecord(fingerprint=fingerprint, created_at=now,
+                                          claimed_at=now, planned_asset_id=planned_asset_id)
+            else:
+                record, etag = found
+                if record.fingerprint != fingerprint:
+                    raise InvalidInput(f"this {HEADER} was used for a different request; "
+                                       "use a new key for a new request")
+                if record.asset_id is not None:
+                    return replay(record)
+                if now - record.claimed_at < self._claim:
+                    if time.monotonic() >= deadline:
+                        busy = Conflict(f"a request with this {HEADER} is still in progress")
+                        busy.headers["Retry-After"] = "1"
+                        raise busy
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 0.25)
+                    continue
+                # Its request never finished (a killed process): complete the claim with
+                # the asset it made, if it got that far, else take it over. The planned id
+                # stays, so even a request that was only slow cannot make a second asset.
+                claim = self._abandoned(workspace, record, now)
+            try:
+                claim_etag = put_document(self._store, record_key, _dump(claim), etag).etag
+            except PreconditionFailed:
+                continue  # another request claimed or finished it first: look again
+            if claim.asset_id is not None:
+                continue  # an abandoned claim completed: replayed on the next pass
+            return self._perform(record_key, claim, claim_etag, action, result)
+
+    def _abandoned(self, workspace: str, record: IdempotencyRecord,
+                   now: datetime) -> IdempotencyRecord:
+        """The record that replaces an abandoned claim: completed when its planned asset
+        exists (the next pass replays it), else claimed anew by this request."""
+        planned = record.planned_asset_id
+        if planned is not None:
+            try:
+                self._assets.get(workspace, planned)
+            except NotFound:
+                pass
+            else:
+                return record.model_copy(update={"asset_id": planned})
+        return record.model_copy(update={"claimed_at": now})
+
+    def sweep_if_due(self) -> int | None:
+        """The scheduled sweep of expired records (one worker per interval wins it); how
+        many were removed, None when it was not this worker's turn."""
+        if not claim_turn(self._store, layout.IDEMPOTENCY_SWEEP_SCHEDULE_KEY,
+                          self._sweep_interval, time.time()):
+            return None
+        removed = self.sweep_expired()
+        if removed:
+            log.info("removed %d expired idempotency records", removed)
+        return removed
+
+    def sweep_expired(self) -> int:
+        """Remove the records past their time (each by compare-and-swap, so a record just
+        renewed by a request stays); how many were removed. A claim still within its
+        claim time stays even when old: its request may yet finish."""
+        now = self._clock()
+        removed = 0
+        for record_key in self._store.list_keys(layout.IDEMPOTENCY_PREFIX):
+            found = self._read(record_key)
+            if found is None:
+                continue
+            record, etag = found
+            running = record.asset_id is None and now - record.claimed_at < self._claim
+            if running or not self._expired(record, now):
+                continue
+            try:
+                self._store.delete(record_key, if_match=etag)
+                removed += 1
+            except (PreconditionFailed, ObjectNotFound):
+                continue
+        return removed
+
+    def _perform(self, record_key: str, claim: IdempotencyRecord, etag: str,
+                 action: Callable[[], T], result: Callable[[T], dict[str, Any]]) -> T:
+        try:
+            made = action()
+        except BaseException:
+            # Nothing was made: release the key so that a retry runs the request again.
+            with contextlib.suppress(AssetlensError):
+                self._store.delete(record_key, if_match=etag)
+            raise
+        done = claim.model_copy(update=result(made))
+        try:
+            put_document(self._store, record_key, _dump(done), etag)
+        except AssetlensError as exc:
+            # The asset is durable and acknowledged either way; a retry within the claim
+            # time waits, and after it may run again (logged so that shows).
+            log.warning("could not record the result of an idempotent request (%s): %s",
+                        record_key, exc.detail)
+        return made
+
+    def _replay(self, workspace: str, record: IdempotencyRecord) -> Submitted:
+        assert record.asset_id is not None  # checked by the caller
+        try:
+            asset = self._assets.get(workspace, record.asset_id)
+        except NotFound as exc:
+            raise Conflict(f"the asset created with this {HEADER} no longer exists") from exc
+        return Submitted(asset, linked=record.linked, replayed=True)
+
+    def _read(self, record_key: str) -> tuple[IdempotencyRecord, str] | None:
+        try:
+            stored = self._store.get_bytes(record_key)
+        except ObjectNotFound:
+            return None
+        try:
+            return IdempotencyRecord.model_validate_json(stored.data), stored.info.etag
+        except ValidationError:
+            # Unreadable (never written by this code): as good as expired, replaced by CAS.
+            epoch = datetime.fromtimestamp(0, tz=utcnow().tzinfo)
+            return IdempotencyRecord(fingerprint="", created_at=epoch,
+                                     claimed_at=epoch), stored.info.etag
+
+    def _expired(self, record: IdempotencyRecord, now: datetime) -> bool:
+        return now - record.created_at >= self._ttl
+
+
+def _submitted_result(submitted: Submitted) -> dict[str, Any]:
+    return {"asset_id": submitted.asset.id, "linked": submitted.linked}
+
+
+def _dump(record: IdempotencyRecord) -> bytes:
+    return record.model_dump_json().encode()

@@ -1,0 +1,72 @@
+"""What happens to an asset the indexer gives up on: the failure it records on the manifest
+(status `failed`, `error`), and the retry that puts failed assets back in the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assetlens.domain import Asset, AssetStatus
+from assetlens.errors import AssetlensError, NotFound
+from assetlens.manifests import Manifests
+from assetlens.workqueue import WorkQueue
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What one work item raised, and at which step (analysis, embedding, indexing…)."""
+
+    stage: str
+    error: Exception
+
+    @property
+    def reason(self) -> str:
+        """The asset's `error`: short, and without the exception's text unless it is one of
+        ours (others' can carry server paths)."""
+        if isinstance(self.error, AssetlensError):
+            return f"{self.stage} failed: {self.error.detail}"[:200]
+        return f"{self.stage} failed ({type(self.error).__name__}); see the indexer log"
+
+
+def mark_failed(manifests: Manifests, workspace: str, asset_id: str,
+                reason: str) -> Asset | None:
+    """Record that indexing gave up on the asset (a trashed one is failed once restored);
+    the asset as stored now, or None when it is gone."""
+    def mutate(current: Asset) -> Asset | None:
+        if current.error == reason and AssetStatus.FAILED in (current.status,
+                                                              current.deleted_from):
+            return None
+        if current.status is AssetStatus.DELETED:
+            current.deleted_from = AssetStatus.FAILED
+        else:
+            current.status = AssetStatus.FAILED
+        current.error = reason
+        return current
+
+    try:
+        return manifests.update(workspace, asset_id, mutate)
+    except NotFound:
+        return None
+
+
+def retry_failed(manifests: Manifests, queue: WorkQueue) -> int:
+    """Put every failed asset back to processing (its error cleared) and queue it: the
+    worker analyses and indexes it again with a fresh set of attempts. Returns how many."""
+    def mutate(current: Asset) -> Asset | None:
+        if current.status is not AssetStatus.FAILED:
+            return None
+        current.status = AssetStatus.PROCESSING
+        current.error = None
+        return current
+
+    retried = 0
+    for asset in manifests.iter_all():
+        if asset.status is not AssetStatus.FAILED:
+            continue
+        try:
+            updated = manifests.update(asset.workspace, asset.id, mutate)
+        except NotFound:
+            continue
+        if updated.status is AssetStatus.PROCESSING:
+            queue.enqueue(asset.workspace, asset.id)
+            retried += 1
+    return retried

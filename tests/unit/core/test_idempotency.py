@@ -1,0 +1,146 @@
+"""The idempotency service: expiry, claims left by killed requests, released failures."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from assetlens import layout
+from assetlens.bootstrap import Container
+from assetlens.domain import utcnow
+from assetlens.errors import Conflict, InvalidInput
+from assetlens.services.asset_inputs import UploadForm
+from assetlens.services.assets import Submitted
+from assetlens.services.idempotency import (
+    IdempotencyRecord,
+    IdempotencyService,
+    parse_key,
+)
+from assetlens.spool import Spooled, spool_file
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _spooled(tmp_path: Path, shade: int) -> Spooled:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (shade, 40, 50)).save(buffer, format="PNG")
+    buffer.seek(0)
+    return spool_file(buffer, tmp_path, "a.png", 1 << 20)
+
+
+def _service(container: Container, clock: Clock, **overrides: float) -> IdempotencyService:
+    settings = container.settings.model_copy(update=overrides)
+    return IdempotencyService(settings, container.store, container.assets, clock=clock)
+
+
+def test_an_expired_key_runs_the_request_again(container: Container, tmp_path: Path) -> None:
+    clock = Clock()
+    service = _service(container, clock)
+    spooled = _spooled(tmp_path, 1)
+    first = service.upload("alpha", "k1", spooled, UploadForm())
+    assert service.upload("alpha", "k1", spooled, UploadForm()).replayed
+    clock.now += timedelta(seconds=container.settings.idempotency_ttl_seconds + 1)
+    later = service.upload("alpha", "k1", spooled, UploadForm(name="other.png"))
+    assert not later.replayed
+    assert later.asset.id != first.asset.id
+
+
+def test_a_claim_in_progress_is_a_conflict_and_a_stale_one_is_taken_over(
+        container: Container) -> None:
+    clock = Clock()
+    service = _service(container, clock, idempotency_wait_seconds=0.0)
+    key = layout.idempotency_key("alpha", "k2")
+    pending = IdempotencyRecord(fingerprint="f", created_at=clock.now, claimed_at=clock.now)
+    container.store.put_bytes(key, pending.model_dump_json().encode(), create_only=True)
+    made: list[str] = []
+
+    def action() -> Submitted:
+        made.append("x")
+        raise InvalidInput("stop here")
+
+    def result(made: Submitted) -> dict[str, object]:
+        return {"asset_id": made.asset.id}
+
+    def replay(record: IdempotencyRecord) -> Submitted:
+        raise AssertionError("nothing was made to replay")
+
+    with pytest.raises(Conflict) as busy:
+        service.run("alpha", "k2", "f", action, result, replay)
+    assert busy.value.headers["Retry-After"] == "1"
+    assert made == []
+    clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
+    with pytest.raises(InvalidInput):
+        service.run("alpha", "k2", "f", action, result, replay)
+    assert made == ["x"]
+    # The failed request released the key: nothing is left to replay or wait for.
+    assert not container.store.exists(key)
+
+
+def test_a_reused_key_is_refused_without_running(container: Container,
+                                                 tmp_path: Path) -> None:
+    service = _service(container, Clock())
+    service.upload("alpha", "k3", _spooled(tmp_path, 2), UploadForm())
+    with pytest.raises(InvalidInput, match="different request"):
+        service.upload("alpha", "k3", _spooled(tmp_path, 3), UploadForm())
+
+
+@pytest.mark.parametrize("raw", ["", "x" * 256, "é", "a\nb", "\x00"])
+def test_malformed_keys(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_key(raw)
+
+
+def test_well_formed_keys() -> None:
+    assert parse_key(None) is None
+    assert parse_key("x" * 255) == "x" * 255
+    assert parse_key("a b~!") == "a b~!"
+
+
+def test_the_sweep_removes_expired_records_only(container: Container, tmp_path: Path) -> None:
+    clock = Clock()
+    service = _service(container, clock)
+    service.upload("alpha", "old", _spooled(tmp_path, 4), UploadForm())
+    stuck = IdempotencyRecord(fingerprint="f", created_at=clock.now, claimed_at=clock.now)
+    running_key = layout.idempotency_key("alpha", "running")
+    clock.now += timedelta(seconds=container.settings.idempotency_ttl_seconds + 1)
+    service.upload("alpha", "new", _spooled(tmp_path, 5), UploadForm())
+    # A claim made before the TTL but renewed (taken over) just now: its request runs.
+    container.store.put_bytes(running_key, stuck.model_copy(
+        update={"claimed_at": clock.now}).model_dump_json().encode())
+    assert service.sweep_expired() == 1
+    assert not container.store.exists(layout.idempotency_key("alpha", "old"))
+    assert container.store.exists(layout.idempotency_key("alpha", "new"))
+    assert container.store.exists(running_key)
+    assert service.sweep_if_due() == 0  # its turn: nothing left to remove
+    assert service.sweep_if_due() is None  # at most one turn per interval
+
+
+def test_a_claim_whose_request_died_after_making_the_asset_replays_it(
+        container: Container, tmp_path: Path) -> None:
+    clock = Clock()
+    service = _service(container, clock)
+    spooled = _spooled(tmp_path, 6)
+    made = service.upload("alpha", "k6", spooled, UploadForm(name="n.png"))
+    # As if the process died after storing the asset, before completing the record.
+    key = layout.idempotency_key("alpha", "k6")
+    record = IdempotencyRecord.model_validate_json(container.store.get_bytes(key).data)
+    assert record.planned_asset_id == made.asset.id
+    container.store.put_bytes(key, record.model_copy(
+        update={"asset_id": None}).model_dump_json().encode())
+    clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
+    again = service.upload("alpha", "k6", spooled, UploadForm(name="n.png"))
+    assert again.replayed
+    assert again.asset.id == made.asset.id
+    members = list(container.store.list_keys(
+        layout.sha_member_prefix("alpha", spooled.sha256)))
+    assert len(members) == 1
