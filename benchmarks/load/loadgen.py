@@ -129,8 +129,8 @@ class Load:
             except httpx.HTTPError as exc:
                 self.ops[op].errors[type(exc).__name__] += 1
                 return None
-            self.ops[op].latencies.append(time.perf_counter() - started)
             if response.status_code != 429:
+                self.ops[op].latencies.append(time.perf_counter() - started)
                 break
             self.ops[op].throttled += 1
             await asyncio.sleep(float(response.headers.get("retry-after", "1")))
