@@ -47,15 +47,24 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if not first and not last:
         return None
     if not first:
-        length = int(last)
+        length = _position(last, size)
         if length == 0:
             raise _unsatisfiable(size)
         return max(0, size - length), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _position(first, size)
+    end = _position(last, size) if last else size - 1
     if start >= size or end < start:
         raise _unsatisfiable(size)
     return start, min(end, size - 1)
+
+
+def _position(digits: str, size: int) -> int:
+    """A byte position from the header, capped at `size`: a number of thousands of digits
+    is past any file, and is never converted (Python refuses to, and it costs time)."""
+    significant = digits.lstrip("0")
+    if len(significant) > len(str(size)):
+        return size
+    return min(int(significant or "0"), size)
 
 
 def usage_hook(usage: UsageService, asset: Asset, channel: Channel) -> UsageHook:

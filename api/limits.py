@@ -7,7 +7,12 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetlens.errors import AssetlensError, PayloadTooLarge
-from assetlens.jsonguard import check_json_depth, check_surrogates
+from assetlens.jsonguard import (
+    check_encoding,
+    check_json_depth,
+    check_numbers,
+    check_surrogates,
+)
 
 # The only routes that take uploads; every other body is small JSON.
 UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image")})
@@ -16,7 +21,8 @@ UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image
 class BodyLimitMiddleware:
     """Caps request bodies: `upload_limit` for multipart on the upload routes, `json_limit`
     for everything else, and refuses over-deep JSON (a RecursionError in the parser would
-    otherwise be a 500)."""
+    otherwise be a 500), lone surrogates and numbers no backend holds (NaN, ±Infinity,
+    integers beyond 64 bits)."""
 
     def __init__(self, app: ASGIApp, *, upload_limit: int, json_limit: int,
                  json_depth: int) -> None:
@@ -31,7 +37,8 @@ class BodyLimitMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
-        multipart = headers.get("content-type", "").startswith("multipart/") and \
+        # Media types are case-insensitive (RFC 9110): `Multipart/Form-Data` is multipart.
+        multipart = headers.get("content-type", "").lower().startswith("multipart/") and \
             (scope["method"], scope["path"].rstrip("/")) in UPLOAD_ROUTES
         limit = self.upload_limit if multipart else self.json_limit
         declared = headers.get("content-length")
@@ -46,7 +53,11 @@ class BodyLimitMiddleware:
             # Counting brackets in C first: only a body that could be too deep is scanned.
             if body and body.count(b"[") + body.count(b"{") > self.json_depth:
                 check_json_depth(body, self.json_depth)
+            content_type = headers.get("content-type", "").lower()
+            if body and (not content_type or "json" in content_type):
+                check_encoding(body)
             check_surrogates(body)
+            check_numbers(body)
         except AssetlensError as exc:
             await _reject(send, exc)
             return

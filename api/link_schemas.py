@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assetlens.fields import Description, FolderRef, Metadata, Name, Prompt, TagList, TypeName
 from assetlens.signing import Disposition
 
 
@@ -35,11 +35,10 @@ class UrlImportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=1, max_length=4096)
-    name: str | None = Field(default=None, max_length=1024)
-    description: str | None = Field(default=None, max_length=10_000)
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    folder_id: str | None = Field(default=None, max_length=64)
-    prompt: str | None = Field(default=None, max_length=20_000)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    type: str | None = Field(default=None, max_length=32,
-                             description="e.g. logo for a PNG logo")
+    name: Name | None = None
+    description: Description | None = None
+    tags: TagList = Field(default_factory=list)
+    folder_id: FolderRef | None = None
+    prompt: Prompt | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    type: TypeName | None = Field(default=None, description="e.g. logo for a PNG logo")

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from assetlens.errors import InvalidInput
+from assetlens.fields import UINT64_MAX, out_of_range
 
 
 def check_json_depth(text: str | bytes, max_depth: int, what: str = "JSON body") -> None:
@@ -64,6 +65,53 @@ def check_surrogates(text: str | bytes, what: str = "JSON body",
     error.extra["errors"] = [{"loc": [*loc, *map(str, path)],
                               "msg": "a lone UTF-16 surrogate is not text"}]
     raise error
+
+
+def check_encoding(data: bytes, what: str = "JSON body",
+                   loc: tuple[str, ...] = ("body",)) -> None:
+    """Raise InvalidInput when JSON bytes are not text in the encoding they announce (UTF-8,
+    or UTF-16/32 by their first bytes, as json.loads detects it): a parser would fail on
+    them with an error no handler expects."""
+    try:
+        data.decode(json.detect_encoding(data))
+    except UnicodeDecodeError as exc:
+        error = InvalidInput(f"{'.'.join(loc)}: {what} is not UTF-8 text")
+        error.extra["errors"] = [{"loc": list(loc), "msg": f"not text (byte {exc.start})"}]
+        raise error from exc
+
+
+# Text that could spell a number no backend holds: NaN, ±Infinity, 19+ digits, a big exponent.
+_EDGE_NUMBER = re.compile(rb"NaN|Infinity|\d{19,}|[eE][+-]?\d{3,}")
+
+
+def check_numbers(text: str | bytes, what: str = "JSON body",
+                  loc: tuple[str, ...] = ("body",)) -> None:
+    """Raise InvalidInput, naming the field, when a JSON number is NaN, ±Infinity, or an
+    integer outside the 64-bit range.
+
+    json.loads takes all of them (and refuses integers of thousands of digits with a
+    ValueError of its own), but no store, index or response can hold them: refused here,
+    before anything reads the body. Only text that could spell one is parsed.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if not _EDGE_NUMBER.search(data):
+        return
+    try:
+        value = json.loads(data, parse_int=_bounded_int)
+    except ValueError:
+        return  # not JSON at all: the parser that follows says so
+    found = out_of_range(value)
+    if found is None:
+        return
+    path, msg = found
+    error = InvalidInput(f"{'.'.join((*loc, *path))}: {msg} in {what}")
+    error.extra["errors"] = [{"loc": [*loc, *path], "msg": msg}]
+    raise error
+
+
+def _bounded_int(digits: str) -> int:
+    # A number of thousands of digits is never converted (that costs quadratic time).
+    return int(digits) if len(digits) <= 21 else UINT64_MAX + 1
 
 
 def _has_lone_escape(data: bytes) -> bool:

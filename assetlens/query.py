@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from assetlens.domain import Asset, AssetStatus, AssetType
 from assetlens.errors import InvalidInput
+from assetlens.fields import INT64_MAX, INT64_MIN, ByteCount
 from assetlens.normalize import tag_key
 
 MAX_LIMIT = 100
@@ -174,8 +175,8 @@ class Filters(BaseModel):
     ids: list[str] = Field(default_factory=list, max_length=2000)
     created_from: datetime | None = None
     created_to: datetime | None = None
-    size_min: int | None = Field(default=None, ge=0)
-    size_max: int | None = Field(default=None, ge=0)
+    size_min: ByteCount | None = None
+    size_max: ByteCount | None = None
     # Generation cost (`generation.cost`); assets without one never pass a cost filter.
     cost_range: list[str] = Field(default_factory=list, max_length=len(COST_BUCKETS))
     cost_min: float | None = Field(default=None, ge=0, allow_inf_nan=False)
@@ -296,12 +297,30 @@ def decode_cursor(cursor: str) -> list[Any]:
     """The sort values inside a cursor; InvalidInput when it was not made by encode_cursor."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()), parse_int=_cursor_int)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("malformed cursor") from exc
-    if not isinstance(values, list) or len(values) > 4:
+    if not isinstance(values, list) or len(values) > 4 or \
+            not all(_cursor_value(value) for value in values):
         raise InvalidInput("malformed cursor")
     return values
+
+
+def _cursor_int(digits: str) -> int:
+    # Thousands of digits are never converted (quadratic, and no sort value is that long).
+    if len(digits) > 20:
+        raise ValueError("a number longer than any sort value")
+    return int(digits)
+
+
+def _cursor_value(value: Any) -> bool:
+    """Whether `value` is a sort value encode_cursor could have written: text, or a number
+    the backends compare (a 64-bit integer, a finite float)."""
+    if value is None or isinstance(value, bool | str):
+        return not isinstance(value, str) or len(value) <= 4096
+    if isinstance(value, int):
+        return INT64_MIN <= value <= INT64_MAX
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def size_bucket(size: int) -> str:

@@ -14,12 +14,17 @@ from starlette.concurrency import run_in_threadpool
 from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, UploadWorkspace, WriteWorkspace
 from api.multipart import Form, read_form
-from api.openapi import binary_responses, conditional_request, problem_responses
+from api.openapi import (
+    binary_responses,
+    conditional_request,
+    multipart_body,
+    problem_responses,
+)
 from api.schemas import AssetOut, DuplicatesOut, HitsOut, NearDuplicateOut
 from assetlens import media
 from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
-from assetlens.services.asset_inputs import AssetPatch, UploadForm, parse_json_object
+from assetlens.services.asset_inputs import AssetPatch, upload_form
 from assetlens.services.assets import Submitted
 from assetlens.services.idempotency import parse_key as parse_idempotency_key
 from assetlens.signing import Disposition
@@ -55,6 +60,7 @@ def upload_limit_for(container: ContainerDep) -> Any:
     return limit
 
 
+_TEXT = {"type": "string"}
 # The asset's revision: send it back as If-Match to edit only what was read.
 _ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)',
                               "schema": {"type": "string"}}}}
@@ -66,33 +72,22 @@ _ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)
                         200: {"model": AssetOut, "description": "A duplicate under the `link` "
                               "policy: nothing stored, the original (X-Duplicate-Of)"},
                         **problem_responses(401, 403, 409, 413, 415, 422, 503)},
-             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
-                 "type": "object", "required": ["file"], "properties": {
-                     "file": {"type": "string", "format": "binary"},
-                     "name": {"type": "string"}, "description": {"type": "string"},
-                     "tags": {"type": "string", "description": "comma-separated"},
-                     "folder_id": {"type": "string"}, "prompt": {"type": "string"},
-                     "metadata": {"type": "string", "description": "JSON object"},
-                     "type": {"type": "string", "description": "e.g. logo for a PNG logo"},
-                     "source": {"type": "string"}}}}}}})
+             openapi_extra=multipart_body(
+                 name=_TEXT, description=_TEXT,
+                 tags={"type": "string", "description": "comma-separated"},
+                 folder_id=_TEXT, prompt=_TEXT,
+                 metadata={"type": "string", "description": "a JSON object"},
+                 type={"type": "string", "description": "e.g. logo for a PNG logo"},
+                 source=_TEXT))
 async def upload(request: Request, workspace: UploadWorkspace, container: ContainerDep,
                  wait: WaitFlag = False,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    settings = container.settings
     key = parse_idempotency_key(idempotency_key)
     form, file = await read_upload(request, container)
     try:
-        fields = form.fields
-        metadata = parse_json_object(fields["metadata"], max_depth=settings.max_json_depth,
-                                     what="metadata") if fields.get("metadata") else {}
-        upload_form = UploadForm(
-            name=fields.get("name"), description=fields.get("description"),
-            tags=(fields.get("tags") or "").split(","), folder_id=fields.get("folder_id"),
-            prompt=fields.get("prompt"), metadata=metadata, type=fields.get("type"),
-            source=fields.get("source"),
-        )
+        fields = upload_form(form.fields, max_json_depth=container.settings.max_json_depth)
         submitted = await run_in_threadpool(container.idempotency.upload, workspace, key,
-                                            file, upload_form)
+                                            file, fields)
     finally:
         form.discard()
     return await submitted_response(container, submitted, wait)
@@ -155,7 +150,8 @@ async def get_asset(asset_id: str, workspace: ReadWorkspace,
 def _expected_revision(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"r(\d+)"\s*', if_match)
+    # Revisions are small: a number of many digits names none (and is never converted).
+    match = re.fullmatch(r'\s*(?:W/)?"r(\d{1,18})"\s*', if_match)
     if not match:
         raise PreconditionFailed("If-Match does not name a version of this asset")
     return int(match.group(1))

@@ -13,19 +13,30 @@ from assetlens import media
 from assetlens.config import Settings
 from assetlens.domain import AssetType, Generation, Source
 from assetlens.errors import InvalidInput, PayloadTooLarge
-from assetlens.jsonguard import check_json_depth, check_surrogates
+from assetlens.fields import (
+    MAX_DESCRIPTION_CHARS,
+    Description,
+    FolderRef,
+    Metadata,
+    Name,
+    Prompt,
+    TagList,
+    TypeName,
+)
+from assetlens.jsonguard import check_json_depth, check_numbers, check_surrogates
 from assetlens.normalize import display_name
 from assetlens.query import index_cost
 from assetlens.services.duplicate_policy import PolicyName
 from assetlens.spool import Spooled
 
-MAX_DESCRIPTION = 10_000
+MAX_DESCRIPTION = MAX_DESCRIPTION_CHARS
 
 
 def parse_json_object(text: str, *, max_depth: int, what: str) -> dict[str, Any]:
     """A JSON object from untrusted text, refusing deep nesting before it costs anything."""
     check_json_depth(text, max_depth, what)
     check_surrogates(text, what, loc=("body", what))
+    check_numbers(text, what, loc=("body", what))
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -56,17 +67,62 @@ class UploadForm:
     asset_id: str | None = None
 
 
+class UploadFields(BaseModel):
+    """The text fields of an upload form, under the rules PATCH applies to the same fields
+    (assetlens.fields)."""
+
+    name: Name | None = None
+    description: Description | None = None
+    tags: TagList = Field(default_factory=list)
+    folder_id: FolderRef | None = None
+    prompt: Prompt | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    type: TypeName | None = None
+    source: TypeName | None = None
+
+    def form(self) -> UploadForm:
+        """The checked fields as the form the asset service takes."""
+        return UploadForm(name=self.name, description=self.description, tags=self.tags,
+                          folder_id=self.folder_id, prompt=self.prompt,
+                          metadata=self.metadata, type=self.type, source=self.source)
+
+
+def upload_form(fields: dict[str, str], *, max_json_depth: int) -> UploadForm:
+    """The upload form from multipart text fields (`tags` comma-separated, `metadata` a
+    JSON object); InvalidInput naming each field that breaks a rule."""
+    values: dict[str, Any] = {k: v for k, v in fields.items()
+                              if k in UploadFields.model_fields and k not in ("tags", "metadata")}
+    if fields.get("tags"):
+        values["tags"] = [tag for tag in fields["tags"].split(",") if tag.strip()]
+    if fields.get("metadata"):
+        values["metadata"] = parse_json_object(fields["metadata"], max_depth=max_json_depth,
+                                               what="metadata")
+    try:
+        return UploadFields.model_validate(values).form()
+    except ValidationError as exc:
+        raise invalid_input(exc, loc=("body",)) from exc
+
+
+def invalid_input(exc: ValidationError, *, loc: tuple[str, ...] = ()) -> InvalidInput:
+    """A pydantic error as the 422 problem FastAPI's own validation answers (errors[].loc)."""
+    errors = [{"loc": [*loc, *(str(p) for p in err["loc"])], "msg": err["msg"]}
+              for err in exc.errors()][:20]
+    error = InvalidInput("; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5]))
+    error.extra["errors"] = errors
+    return error
+
+
 class AssetPatch(BaseModel):
     """Fields a client may change with PATCH; omitted fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=1024)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    tags: list[str] | None = Field(default=None, max_length=100)
-    folder_id: str | None = Field(default=None, max_length=64)
-    prompt: str | None = Field(default=None, max_length=20_000)
-    metadata: dict[str, Any] | None = None
+    name: Name | None = None
+    description: Description | None = None
+    tags: TagList | None = None
+    folder_id: FolderRef | None = None
+    prompt: Prompt | None = None
+    metadata: Metadata | None = None
     favorite: bool | None = None
 
     @field_validator("name")

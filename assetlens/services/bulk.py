@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assetlens.config import Settings
 from assetlens.domain import Asset, BulkAction
 from assetlens.errors import AssetlensError, InvalidInput
+from assetlens.fields import FolderRef, ObjectId, TagText
 from assetlens.normalize import normalize_tags
 from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, Filters
 from assetlens.services.asset_inputs import AssetPatch
@@ -35,8 +36,6 @@ class BulkQuery(BaseModel):
     filters: Filters = Field(default_factory=Filters)
 
 
-AssetId = Annotated[str, Field(min_length=1, max_length=64)]
-TagText = Annotated[str, Field(max_length=256)]
 
 
 class BulkRequest(BaseModel):
@@ -45,12 +44,12 @@ class BulkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: BulkAction
-    ids: list[AssetId] | None = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
+    ids: list[ObjectId] | None = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
     query: BulkQuery | None = None
     tags: list[TagText] | None = Field(default=None, min_length=1, max_length=MAX_BULK_TAGS,
                                        description="tag and untag only")
-    folder_id: str | None = Field(default=None, max_length=64,
-                                  description="move only; null moves to the root")
+    folder_id: FolderRef | None = Field(default=None,
+                                        description="move only; null moves to the root")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

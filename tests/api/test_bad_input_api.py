@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import logging
+import random
+import socket
 import struct
+import time
 import zlib
 
+import httpx
 import pytest
+from PIL import Image
 
+from assetlens import fields
 from assetlens.bootstrap import Container
 from tests.api.conftest import png
 from tests.conftest import Api
@@ -185,3 +193,210 @@ def test_bad_filters_on_search_by_image_are_422(api: Api) -> None:
     response = api.http.post("/v1/search/by-image", files={"file": ("q.png", png((1, 9, 9)))},
                              data={"filters": json.dumps({"type": ["spaceship"]})})
     assert response.status_code == 422
+
+
+# Issue 11 item 1: values at the edges of their types, on every route that takes them. Each
+# refusal is a 4xx problem naming the field, and a refused write changes nothing.
+
+
+def assert_refused(response: httpx.Response, status: int = 422, field: str = "") -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    if field:
+        assert field in response.json()["detail"], response.text
+
+
+def json_call(api: Api, method: str, url: str, text: str,
+              headers: dict[str, str] | None = None) -> httpx.Response:
+    return api.http.request(method, url, content=text.encode(),
+                            headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def test_a_media_type_in_any_letter_case_is_multipart(api: Api) -> None:
+    # Bigger than the JSON body limit: read as JSON, the body limit would refuse it (413).
+    noise = Image.frombytes("RGB", (320, 320), random.Random(11).randbytes(320 * 320 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    assert len(buffer.getvalue()) > 256 * 1024
+    body = (b"--Zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.png\"\r\n\r\n"
+            + buffer.getvalue() + b"\r\n--Zz--\r\n")
+    response = api.http.post("/v1/assets", content=body,
+                             headers={"Content-Type": "Multipart/Form-Data; boundary=Zz"})
+    assert response.status_code == 201, response.text
+    assert response.json()["size_bytes"] == len(buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"filters": {"size_min": 18446744073709551616}}', "filters.size_min"),
+        ('{"filters": {"size_max": 9223372036854775808}}', "filters.size_max"),
+        ('{"limit": ' + "9" * 5000 + "}", "limit"),
+        ('{"filters": {"cost_min": NaN}}', "filters.cost_min"),
+        ('{"filters": {"cost_max": Infinity}}', "filters.cost_max"),
+        ('{"filters": {"cost_max": 1e400}}', "filters.cost_max"),
+    ],
+)
+def test_numbers_no_backend_holds_are_refused_in_search(api: Api, body: str,
+                                                        field: str) -> None:
+    assert_refused(json_call(api, "POST", "/v1/search", body), field=field)
+
+
+@pytest.mark.parametrize(
+    "values", [[10**30, "x"], [2**63, "x"], [float("nan")], [[1]], [{"a": 1}], {"a": 1}])
+def test_forged_cursors_are_refused(api: Api, values: object) -> None:
+    raw = json.dumps(values).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert_refused(api.search(cursor=cursor), field="cursor")
+    assert_refused(api.http.get("/v1/assets", params={"cursor": cursor}), field="cursor")
+
+
+def test_a_cursor_of_thousands_of_digits_is_refused(api: Api) -> None:
+    cursor = base64.urlsafe_b64encode(b"[" + b"9" * 300 + b"]").decode().rstrip("=")
+    assert_refused(api.search(cursor=cursor), field="cursor")
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400",
+                                    "18446744073709551616", "9" * 5000])
+def test_metadata_numbers_no_backend_holds_change_nothing(
+        api: Api, live: tuple[str, Container], number: str) -> None:
+    _, container = live
+    before = count_assets(container)
+    metadata = f'{{"cfg_scale": 7, "seed": {number}}}'
+    assert_refused(api.upload("n.png", png((4, 4, 7), pattern=3), metadata=metadata),
+                   field="metadata.seed")
+    assert count_assets(container) == before
+    asset = api.upload("n.png", png((4, 4, 8), pattern=len(number) % 40)).json()
+    for body in (f'{{"metadata": {{"cfg_scale": {number}}}}}',
+                 f'{{"name": "changed", "metadata": {{"loras": [{{"name": "x", '
+                 f'"weight": {number}}}]}}}}'):
+        assert_refused(json_call(api, "PATCH", f"/v1/assets/{asset['id']}", body),
+                       field="metadata")
+    after = api.http.get(f"/v1/assets/{asset['id']}").json()
+    assert after["revision"] == asset["revision"] and after["name"] == asset["name"]
+
+
+def test_a_range_of_thousands_of_digits_is_416_or_the_whole_file(api: Api) -> None:
+    data = png((6, 6, 1), pattern=5)
+    asset = api.upload("r.png", data).json()
+    url = f"/v1/assets/{asset['id']}/content"
+    huge = "9" * 5000
+    start = api.http.get(url, headers={"Range": f"bytes={huge}-"})
+    assert_refused(start, 416)
+    assert start.headers["content-range"] == f"bytes */{len(data)}"
+    end = api.http.get(url, headers={"Range": f"bytes=0-{huge}"})
+    assert end.status_code == 206 and end.content == data
+    suffix = api.http.get(url, headers={"Range": f"bytes=-{huge}"})
+    assert suffix.status_code == 206 and suffix.content == data
+
+
+def test_an_if_match_of_thousands_of_digits_is_412_and_changes_nothing(api: Api) -> None:
+    asset = api.upload("i.png", png((6, 6, 2), pattern=6)).json()
+    response = api.http.patch(f"/v1/assets/{asset['id']}", json={"name": "changed"},
+                              headers={"If-Match": '"r' + "9" * 5000 + '"'})
+    assert_refused(response, 412)
+    assert api.http.get(f"/v1/assets/{asset['id']}").json()["name"] == asset["name"]
+
+
+def test_another_workspaces_source_asset_is_refused_on_every_route_that_sets_it(
+        api: Api, other: Api, live: tuple[str, Container]) -> None:
+    _, container = live
+    theirs = other.upload("t.png", png((6, 6, 3), pattern=7)).json()["id"]
+    mine = api.upload("m.png", png((6, 6, 4), pattern=8)).json()
+    metadata = {"source_asset_id": theirs}
+    before = count_assets(container)
+    assert_refused(api.upload("s.png", png((6, 6, 5)), metadata=json.dumps(metadata)),
+                   field="source_asset_id")
+    assert count_assets(container) == before
+    assert_refused(api.http.patch(f"/v1/assets/{mine['id']}", json={"metadata": metadata}),
+                   field="source_asset_id")
+    after = api.http.get(f"/v1/assets/{mine['id']}").json()
+    assert after["revision"] == mine["revision"] and after["lineage"] == []
+
+
+# One past each shared limit (assetlens/fields.py): the same answer on upload, PATCH, URL
+# import and bulk.
+TOO_LONG = {
+    "name": "n" * (fields.MAX_NAME_CHARS + 1),
+    "description": "d" * (fields.MAX_DESCRIPTION_CHARS + 1),
+    "prompt": "p" * (fields.MAX_PROMPT_CHARS + 1),
+    "folder_id": "f" * (fields.MAX_ID_CHARS + 1),
+}
+
+
+def upload_with(api: Api, data: bytes, form: dict[str, str]) -> httpx.Response:
+    return api.http.post("/v1/assets", params={"wait": "true"},
+                         files={"file": ("l.png", data)}, data=form)
+
+
+@pytest.mark.parametrize("name", sorted(TOO_LONG))
+def test_upload_patch_and_url_import_share_the_field_limits(
+        api: Api, live: tuple[str, Container], name: str) -> None:
+    _, container = live
+    value = TOO_LONG[name]
+    before = count_assets(container)
+    assert_refused(upload_with(api, png((7, 6, 1)), {name: value}), field=name)
+    assert_refused(api.http.post("/v1/assets/from-url", json={
+        "url": "https://example.invalid/a.png", name: value}), field=name)
+    assert count_assets(container) == before
+    asset = api.upload("l.png", png((7, 6, 2), pattern=len(name))).json()
+    assert_refused(api.http.patch(f"/v1/assets/{asset['id']}", json={name: value}),
+                   field=name)
+    assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
+    # Exactly at the limit is accepted on upload as on PATCH (a folder id must name one).
+    if name != "folder_id":
+        at_limit = value[:-1]
+        assert upload_with(api, png((7, 6, 3), pattern=len(name) + 1),
+                           {name: at_limit}).status_code == 201
+        patched = api.http.patch(f"/v1/assets/{asset['id']}", json={name: at_limit})
+        assert patched.status_code == 200, patched.text
+
+
+def test_tag_limits_are_the_same_on_upload_patch_and_bulk(api: Api) -> None:
+    long_tag = "t" * (fields.MAX_TAG_INPUT_CHARS + 1)
+    many = [f"t{n}" for n in range(fields.MAX_TAGS + 1)]
+    asset = api.upload("g.png", png((7, 6, 4), pattern=2)).json()
+    for tags in ([long_tag], many):
+        assert_refused(api.upload("g.png", png((7, 6, 5)), tags=",".join(tags)), field="tags")
+        assert_refused(api.http.patch(f"/v1/assets/{asset['id']}", json={"tags": tags}),
+                       field="tags")
+    assert_refused(api.http.post("/v1/assets/bulk", json={
+        "action": "tag", "ids": [asset["id"]], "tags": [long_tag]}), field="tags")
+    assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
+
+
+def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
+        api: Api, live: tuple[str, Container], caplog: pytest.LogCaptureFixture) -> None:
+    base_url, container = live
+    host, port = base_url.removeprefix("http://").split(":")
+    body = (b"--hh\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.png\"\r\n"
+            b"\r\n" + png((7, 7, 7), size=(200, 200))[:500])
+    head = (f"POST /v1/assets HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {api.key}\r\n"
+            "Content-Type: multipart/form-data; boundary=hh\r\n"
+            "Content-Length: 100000\r\n\r\n").encode()
+    caplog.set_level(logging.INFO)
+    before = count_assets(container)
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(head + body)
+    spool = container.settings.data_dir / "tmp" / "uploads"
+    for _ in range(100):  # the server notices the hang-up asynchronously
+        if any("client disconnected" in r.getMessage() for r in caplog.records):
+            break
+        time.sleep(0.05)
+    assert any("client disconnected" in r.getMessage() and r.levelno == logging.INFO
+               for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not list(spool.glob("*.part"))
+    assert count_assets(container) == before
+    assert api.search(limit=1).status_code == 200  # the server stays usable
+
+
+def test_json_bodies_that_are_not_text_are_422_and_change_nothing(api: Api) -> None:
+    asset = api.upload("u.png", png((7, 7, 8), pattern=4)).json()
+    for method, url in (("POST", "/v1/search"), ("PATCH", f"/v1/assets/{asset['id']}"),
+                        ("POST", "/v1/collections")):
+        response = api.http.request(method, url, content=b'{"name": "\xff\xfe"}',
+                                    headers={"Content-Type": "application/json"})
+        assert_refused(response, field="not UTF-8")
+    assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
