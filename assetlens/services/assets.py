@@ -16,6 +16,7 @@ from assetlens.errors import (
     NotFound,
     ObjectNotFound,
     StoreUnavailable,
+    Unavailable,
 )
 from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests, Mutation
@@ -136,14 +137,32 @@ class AssetService:
         asset.lineage_relations = {parent: SOURCE_RELATION for parent in asset.lineage}
         self.lineage.link(workspace, asset.id, asset.lineage)
         # The reference marker comes first, so no concurrent collection can take the blob.
-        self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
-        self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
+        try:
+            self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
+            self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
+        except Unavailable:
+            self._abandon(asset)
+            raise
         asset.recompute_generation()
         asset.duplicate_of = self._first_copy(asset)
         self.manifests.create(asset)
         self._enqueue(asset)
         self._metrics.uploaded(asset.size_bytes)
         return Submitted(asset)
+
+    def _abandon(self, asset: Asset) -> None:
+        """Take back the markers of an upload that failed before its manifest was written
+        (no manifest can name this fresh id), so a store outage mid-upload leaves nothing
+        behind. Best effort: while the store is still down, `gc`'s sweep does it later."""
+        steps = (lambda: self.blobs.release(asset.workspace, asset.id, asset.sha256),
+                 lambda: self._store.delete(
+                     layout.sha_member_key(asset.workspace, asset.sha256, asset.id)))
+        for step in steps:
+            try:
+                step()
+            except Unavailable as exc:
+                log.warning("a marker of failed upload %s/%s is left to gc: %s",
+                            asset.workspace, asset.id, exc.detail)
 
     def _require_source(self, workspace: str, source_id: str, *,
                         child_id: str | None = None) -> None:

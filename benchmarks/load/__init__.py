@@ -1,0 +1,1 @@
+"""Load runs against `assetlens serve` (docs/RELIABILITY.md, "Load")."""
