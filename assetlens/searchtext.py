@@ -196,8 +196,8 @@ def search_texts(asset: Asset) -> SearchTexts:
     prompt = strip_weights(gen.prompt or "")
     other = "\n".join(strip_weights(t) for t in asset.searchable_texts())
     # Every checkpoint of a multi-pass workflow (`models` starts with the primary `model`).
-    named: list[str | None] = [*(gen.models or [gen.model]), gen.generator, gen.sampler,
-             *(lora.name for lora in gen.loras),
+    models: list[str | None] = [*gen.models] if gen.models else [gen.model]
+    named = [*models, gen.generator, gen.sampler, *(lora.name for lora in gen.loras),
              *prompt_networks(prompt), *prompt_networks(other)]  # fmt: skip
     names = " ".join(w for n in named if n for w in name_words(n))
     tags = " ".join(asset.tags)
