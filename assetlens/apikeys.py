@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ from assetlens.ports import ObjectStore
 KEY_PREFIX = "alk_"
 MAX_KEY_CHARS = 128
 MAX_NAME_CHARS = 100
+# Store reads in flight while listing a workspace's keys.
+_LIST_READERS = 8
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e"
                         "\u2060\u2066-\u2069\ufeff]")
 
@@ -113,17 +116,22 @@ class ApiKeys:
         return NewKey(key, _info(record, digest))
 
     def list(self, workspace: str) -> list[KeyInfo]:
-        """The workspace's keys, revoked ones included, oldest first."""
-        found = []
-        for marker in self._store.list_keys(layout.api_key_marker_prefix(workspace)):
-            try:
-                digest = self._store.get_bytes(marker).data.decode()
-                record = self._record(digest)[0]
-            except (ObjectNotFound, InvalidInput, UnicodeDecodeError):
-                continue  # a marker whose record was never written (a crash in `issue`)
-            if record.get("workspace") == workspace:
-                found.append(_info(record, digest))
+        """The workspace's keys, revoked ones included, oldest first. Two reads per key
+        (marker, record), made a few at a time: a workspace may hold hundreds."""
+        markers = list(self._store.list_keys(layout.api_key_marker_prefix(workspace)))
+        with ThreadPoolExecutor(max_workers=_LIST_READERS,
+                                thread_name_prefix="assetlens-keys") as pool:
+            infos = list(pool.map(lambda marker: self._listed(workspace, marker), markers))
+        found = [info for info in infos if info is not None]
         return sorted(found, key=lambda info: (info.created_at, info.id))
+
+    def _listed(self, workspace: str, marker: str) -> KeyInfo | None:
+        try:
+            digest = self._store.get_bytes(marker).data.decode()
+            record = self._record(digest)[0]
+        except (ObjectNotFound, InvalidInput, UnicodeDecodeError):
+            return None  # a marker whose record was never written (a crash in `issue`)
+        return _info(record, digest) if record.get("workspace") == workspace else None
 
     def revoke(self, workspace: str, key_id: str) -> KeyInfo:
         """Mark a key revoked (idempotent); NotFound for another workspace's or no key."""
