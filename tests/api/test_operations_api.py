@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from assetlens.bootstrap import Container, build
+from assetlens.signing import SigningSecret
 from tests.api.conftest import png, server_settings
 from tests.conftest import Api, make_settings
 from tests.fakes import FakeEmbedder
@@ -227,3 +228,34 @@ def test_a_browser_session_spends_the_bucket_of_the_key_it_signed_in_with(ops: L
         statuses += [browser.get("/v1/assets").status_code for _ in range(BURST)]
     assert statuses[:BURST] == [200] * BURST
     assert 429 in statuses[BURST:]
+
+
+def test_no_secret_reaches_the_log(ops: Live, caplog: pytest.LogCaptureFixture) -> None:
+    """Keys, session cookies, signed-link tokens, the signing secret and the store's
+    credentials never appear in any log record, whatever the request did."""
+    _, container = ops
+    api = client(ops)
+    with caplog.at_level(logging.DEBUG):
+        created = api.upload("secret.png", png((10, 200, 90)))
+        assert created.status_code == 201, created.text
+        signed = api.http.post(f"/v1/assets/{created.json()['id']}/signed-url",
+                               json={"expires_in": 60})
+        assert signed.status_code == 200, signed.text
+        url = signed.json()["url"]
+        assert httpx.get(url).status_code == 200
+        assert httpx.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code \
+            == 403
+        session = httpx.post(f"{api.base_url}/v1/session", json={"api_key": api.key})
+        assert session.status_code == 200, session.text
+        assert httpx.get(f"{api.base_url}/v1/assets", headers={"Authorization": "Bearer "
+                                                               "alk_not-a-real-key"}
+                         ).status_code == 401
+    secrets = [api.key, url.rsplit("/", 1)[1], "alk_not-a-real-key",
+               SigningSecret(container.store).get().hex(), *session.cookies.values()]
+    if container.settings.store_backend == "s3":
+        secrets.append(container.settings.s3_secret_key.get_secret_value())
+    # The test's own HTTP client logs the URLs it fetches; only the server's lines count.
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    logged = "".join(f"{r.getMessage()} {vars(r)}" for r in server)
+    assert [(s[:12], [r.name for r in server if s in f"{r.getMessage()} {vars(r)}"])
+            for s in secrets if s and s in logged] == []
