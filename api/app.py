@@ -86,7 +86,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes + (1 << 20),
                        json_limit=settings.max_json_body_bytes,
-                       json_depth=settings.max_json_depth)
+                       json_depth=settings.max_json_depth,
+                       idle_timeout=settings.body_idle_timeout_seconds)
     # Added last, so it is outermost: it times, logs and labels what the limits refuse too.
     app.add_middleware(ObservabilityMiddleware)
     problems.install(app)

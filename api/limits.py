@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assetlens.errors import AssetlensError, PayloadTooLarge
+from assetlens.errors import AssetlensError, PayloadTooLarge, RequestTimeout
 from assetlens.jsonguard import (
     check_encoding,
     check_json_depth,
@@ -22,14 +23,16 @@ class BodyLimitMiddleware:
     """Caps request bodies: `upload_limit` for multipart on the upload routes, `json_limit`
     for everything else, and refuses over-deep JSON (a RecursionError in the parser would
     otherwise be a 500), lone surrogates and numbers no backend holds (NaN, ±Infinity,
-    integers beyond 64 bits)."""
+    integers beyond 64 bits). A body that stops arriving for `idle_timeout` seconds is a
+    408: a request shorter than its Content-Length must not hold its slot for ever."""
 
     def __init__(self, app: ASGIApp, *, upload_limit: int, json_limit: int,
-                 json_depth: int) -> None:
+                 json_depth: int, idle_timeout: float = 30.0) -> None:
         self.app = app
         self.upload_limit = upload_limit
         self.json_limit = json_limit
         self.json_depth = json_depth
+        self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,6 +48,7 @@ class BodyLimitMiddleware:
         if declared and declared.isdigit() and int(declared) > limit:
             await _reject(send, PayloadTooLarge(f"request body exceeds {limit} bytes"))
             return
+        receive = _idle_bounded(receive, self.idle_timeout)
         if multipart:
             await self.app(scope, _counting(receive, limit), send)
             return
@@ -62,6 +66,29 @@ class BodyLimitMiddleware:
             await _reject(send, exc)
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+def _idle_bounded(receive: Receive, timeout: float) -> Receive:
+    """`receive`, raising RequestTimeout when the body's next part takes longer than
+    `timeout`. Once the body is complete, calls pass through untimed: they wait for the
+    client's disconnect, which may rightly take as long as the response."""
+    complete = False
+
+    async def wrapped() -> Message:
+        nonlocal complete
+        if complete:
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the request body stopped arriving (nothing for {timeout:g} s); "
+                "is it shorter than its Content-Length?") from None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            complete = True
+        return message
+
+    return wrapped
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

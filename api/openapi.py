@@ -80,6 +80,7 @@ _DESCRIPTIONS = {
     401: "Missing or unknown API key (WWW-Authenticate: Bearer)",
     403: "The key lacks the scope, or a browser write failed the CSRF checks",
     404: "Not found (or another workspace's)",
+    408: "The request body stopped arriving (shorter than its Content-Length)",
     409: "Conflict",
     412: "The resource changed (If-Match)",
     413: "Too large",
@@ -160,7 +161,8 @@ def install(app: FastAPI) -> None:
 def refine(document: dict[str, Any]) -> None:
     """Replace FastAPI's default 422 (`HTTPValidationError`, a shape the API never sends)
     with the `ValidationProblem` it does send, document the 413 the body limit answers on
-    every operation that takes a body (api/limits.py, before any route runs) and the 429 the
+    every operation that takes a body (api/limits.py, before any route runs), the 408 of a
+    body that stops arriving, and the 429 the
     per-key rate limit answers on every operation that needs a credential (assetlens/
     throttle.py), and add the problem schemas to the components. In place."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -173,6 +175,7 @@ def refine(document: dict[str, Any]) -> None:
             if "422" in responses:
                 responses["422"] = _problem_response(422)
             if "requestBody" in operation:
+                responses.setdefault("408", _problem_response(408))
                 responses.setdefault("413", _problem_response(413))
             if operation.get("security"):
                 responses.setdefault("429", _problem_response(429))

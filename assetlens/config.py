@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     max_image_pixels: int = 64_000_000
     max_form_field_bytes: int = 64 * 1024
     max_json_body_bytes: int = 256 * 1024
+    # A request body that stops arriving (shorter than its Content-Length, a client gone
+    # silent) is answered 408 after this many seconds without a byte, freeing its upload
+    # slot and spool file.
+    body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     max_json_depth: int = 16
 
     # Indexer

@@ -51,6 +51,11 @@ class InvalidInput(AssetlensError):
     title = "Invalid input"
 
 
+class RequestTimeout(AssetlensError):
+    status = 408
+    title = "Request body incomplete"
+
+
 class PayloadTooLarge(AssetlensError):
     status = 413
     title = "Payload too large"
