@@ -177,14 +177,17 @@ class BlobService:
     # -- maintenance ------------------------------------------------------------------------
 
     def backfill(self, uses: Iterable[BlobUse]) -> int:
-        """Write the markers of a library from before reference markers, then record that
-        every use has one (collectors stop scanning manifests). Idempotent."""
+        """Write the missing markers of a library from before reference markers, then record
+        that every use has one (collectors stop scanning manifests); the count written.
+        Idempotent."""
         if self._store.exists(layout.BLOB_REFS_COMPLETE_KEY):
             return 0
         written = 0
         for use in uses:
-            self._store.put_bytes(layout.blob_ref_key(use.sha256, use.workspace, use.ref_id),
-                                  b"")
+            key = layout.blob_ref_key(use.sha256, use.workspace, use.ref_id)
+            if self._store.exists(key):
+                continue  # written by its upload (every library made since markers exist)
+            self._store.put_bytes(key, b"")
             written += 1
         self._store.put_bytes(layout.BLOB_REFS_COMPLETE_KEY,
                               json.dumps({"completed_at": datetime.now(UTC).isoformat()})

@@ -210,3 +210,13 @@ def test_hammer_release_against_an_upload_of_the_same_bytes(tmp_path: Path, back
         assert store.get_bytes(layout.blob_key(source.sha256)).data == data, round_
         blobs.release("beta", B, source.sha256)
         assert not store.exists(layout.blob_key(source.sha256))
+
+
+def test_the_backfill_counts_only_the_markers_it_had_to_write(tmp_path: Path) -> None:
+    store = FakeObjectStore()
+    blobs = BlobService(store)
+    old, new = spooled(tmp_path, b"before markers"), spooled(tmp_path, b"since markers")
+    store.put_bytes(layout.blob_ref_key(new.sha256, "alpha", B), b"")  # an upload since
+    uses = [BlobUse("alpha", A, old.sha256), BlobUse("alpha", B, new.sha256)]
+    assert blobs.backfill(uses) == 1
+    assert store.exists(layout.blob_ref_key(old.sha256, "alpha", A))
