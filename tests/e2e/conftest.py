@@ -51,8 +51,11 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
     container.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the browser tests. Package scope, not session: Playwright's sync
+    API keeps an event loop running in this thread until it exits, and the tests after
+    this package call asyncio.run."""
     executable = chromium_path()
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
