@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 from api.app import create_app
 from assetlens.bootstrap import Container, build
 from assetlens.config import Settings
+from assetlens.ports import Embedder
 from tests.conftest import Api, make_settings
 from tests.fakes import FakeEmbedder
 from tests.support.server import running
@@ -92,3 +94,21 @@ def other(live: tuple[str, Container]) -> Iterator[Api]:
     client = Api(base_url, container.keys.create("beta"))
     yield client
     client.http.close()
+
+
+@contextmanager
+def live_with(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+              embedder: Embedder, **overrides: object) -> Iterator[tuple[str, Container]]:
+    """A live server with settings `overrides`, on the backend `request.param` names
+    ("embedded" or "servers"), torn down (and its bucket and index dropped) afterwards."""
+    data = Path(tmp_path_factory.mktemp("live")) / "data"
+    if request.param == "embedded":
+        settings = make_settings(data, **overrides)
+    else:
+        settings = server_settings(request, data).model_copy(update=overrides)
+    container = build(settings, embedder=embedder)
+    with running(create_app(container, run_indexer=True)) as base_url:
+        yield base_url, container
+    if request.param == "servers":
+        drop_server_data(request, settings, container)
+    container.close()

@@ -7,18 +7,15 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from api.app import create_app
-from assetlens.bootstrap import Container, build
-from tests.api.conftest import png, server_settings
+from assetlens.bootstrap import Container
+from tests.api.conftest import live_with, png
 from tests.api.test_operations_api import until
-from tests.conftest import Api, make_settings
+from tests.conftest import Api
 from tests.fakes import FakeEmbedder
-from tests.support.server import running
 
 Live = tuple[str, Container]
 TIMEOUT = {"body_idle_timeout_seconds": 1.0}
@@ -27,19 +24,8 @@ TIMEOUT = {"body_idle_timeout_seconds": 1.0}
 @pytest.fixture(scope="module", params=["embedded", "servers"])
 def live_short(request: pytest.FixtureRequest,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    data = Path(tmp_path_factory.mktemp("idle")) / "data"
-    if request.param == "embedded":
-        settings = make_settings(data, **TIMEOUT)
-    else:
-        settings = server_settings(request, data).model_copy(update=TIMEOUT)
-    container = build(settings, embedder=FakeEmbedder())
-    with running(create_app(container, run_indexer=True)) as base_url:
-        yield base_url, container
-    if request.param == "servers":
-        from tests.api.conftest import drop_server_data
-
-        drop_server_data(request, settings, container)
-    container.close()
+    with live_with(request, tmp_path_factory, FakeEmbedder(), **TIMEOUT) as live:
+        yield live
 
 
 def short_request(base_url: str, key: str, path: str, content_type: str,

@@ -9,20 +9,17 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.app import create_app
-from assetlens.bootstrap import Container, build
+from assetlens.bootstrap import Container
 from assetlens.signing import SigningSecret
-from tests.api.conftest import png, server_settings
-from tests.conftest import Api, make_settings
+from tests.api.conftest import live_with, png
+from tests.conftest import Api
 from tests.fakes import FakeEmbedder
-from tests.support.server import running
 
 Live = tuple[str, Container]
 BURST = 20
@@ -33,19 +30,8 @@ LIMITS = {"rate_limit_per_second": 0.5, "rate_limit_burst": BURST,
 @pytest.fixture(scope="module", params=["embedded", "servers"])
 def ops(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """A live server with a rate limit and one upload slot per workspace."""
-    data = Path(tmp_path_factory.mktemp("ops")) / "data"
-    if request.param == "embedded":
-        settings = make_settings(data, **LIMITS)
-    else:
-        settings = server_settings(request, data).model_copy(update=LIMITS)
-    container = build(settings, embedder=FakeEmbedder())
-    with running(create_app(container, run_indexer=True)) as base_url:
-        yield base_url, container
-    if request.param == "servers":
-        from tests.api.conftest import drop_server_data
-
-        drop_server_data(request, settings, container)
-    container.close()
+    with live_with(request, tmp_path_factory, FakeEmbedder(), **LIMITS) as live:
+        yield live
 
 
 def client(live: Live, workspace: str | None = None) -> Api:

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from api.app import create_app
-from assetlens.bootstrap import Container, build
-from tests.api.conftest import drop_server_data, png, server_settings
-from tests.conftest import Api, make_settings
+from tests.api.conftest import live_with, png
+from tests.conftest import Api
 from tests.fakes import PoisonEmbedder
-from tests.support.server import running
 
 POISON = (200, 30, 160)
 # Two quick attempts: the test waits for the outcome, never for a back-off of production size.
@@ -27,19 +23,11 @@ FAST_RETRIES = {"indexer_max_attempts": 2, "indexer_retry_base_seconds": 0.05,
 def poisoned(request: pytest.FixtureRequest,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """A live server whose embedder chokes on one colour, with fast retries."""
-    data = Path(tmp_path_factory.mktemp("poison")) / "data"
-    if request.param == "embedded":
-        settings = make_settings(data, **FAST_RETRIES)
-    else:
-        settings = server_settings(request, data).model_copy(update=FAST_RETRIES)
-    container: Container = build(settings, embedder=PoisonEmbedder(POISON))
-    with running(create_app(container, run_indexer=True)) as base_url:
+    with live_with(request, tmp_path_factory, PoisonEmbedder(POISON),
+                   **FAST_RETRIES) as (base_url, container):
         client = Api(base_url, container.keys.create("alpha"))
         yield client
         client.http.close()
-    if request.param == "servers":
-        drop_server_data(request, settings, container)
-    container.close()
 
 
 def test_a_poison_image_ends_failed_with_its_error_and_the_others_index(
