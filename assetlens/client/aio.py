@@ -14,7 +14,6 @@ import httpx
 
 from assetlens.client import calls
 from assetlens.client.calls import Call, IfMatch, UploadSource
-from assetlens.client.errors import ConnectionFailed, retry_after_seconds
 from assetlens.client.models import (
     Asset,
     Facet,
@@ -26,7 +25,7 @@ from assetlens.client.models import (
     SearchPage,
 )
 from assetlens.client.outbox import DeliveryPolicy
-from assetlens.client.retry import NO_RETRY, RetryPolicy, worth_repeating
+from assetlens.client.retry import NO_RETRY, Attempts, RetryPolicy
 from assetlens.client.sync import AssetlensClient, client_headers
 
 
@@ -188,22 +187,21 @@ class AsyncAssetlensClient:
     async def _send(self, call: Call, *, stream: bool = False) -> httpx.Response:
         """See `AssetlensClient._send`."""
         policy = self.retry if call.retryable else NO_RETRY
-        attempt = 0
+        attempts = Attempts(policy, f"{call.method} {call.path}", call.headers)
         while True:
-            attempt += 1
+            attempts.next()
             try:
                 with call.request(self._http) as request:
                     response = await self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                if policy.gives_up(attempt):
-                    raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
-                await asyncio.sleep(policy.delay(attempt))
+                await asyncio.sleep(attempts.wait_after_error(exc))
                 continue
-            if worth_repeating(response, call.headers) and not policy.gives_up(attempt):
-                await response.aclose()
-                await asyncio.sleep(policy.delay(attempt, retry_after_seconds(response.headers)))
-                continue
-            if not response.is_success:
-                await response.aread()
-                await response.aclose()
-            return calls.checked(response)
+            wait = attempts.wait_after(response)
+            if wait is None:
+                break
+            await response.aclose()
+            await asyncio.sleep(wait)
+        if not response.is_success:
+            await response.aread()
+            await response.aclose()
+        return calls.checked(response)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from assetlens.client.errors import ConnectionFailed, retry_after_seconds
+
 # Statuses that say "not now" rather than "never": the request may succeed when repeated.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -48,3 +50,29 @@ def worth_repeating(response: httpx.Response, request_headers: Mapping[str, str]
         return True
     return (response.status_code == 409 and "Idempotency-Key" in request_headers
             and "retry-after" in response.headers)
+
+
+@dataclass(slots=True)
+class Attempts:
+    """The retry decisions for one request, apart from how it is sent: the sync and the
+    async client run the same loop around `wait_after_error` and `wait_after`."""
+
+    policy: RetryPolicy
+    label: str  # "METHOD /path", for the error raised when the attempts run out
+    headers: Mapping[str, str]
+    number: int = 0
+
+    def next(self) -> None:
+        self.number += 1
+
+    def wait_after_error(self, exc: httpx.TransportError) -> float:
+        """Seconds to wait before trying again; ConnectionFailed once out of attempts."""
+        if self.policy.gives_up(self.number):
+            raise ConnectionFailed(f"{self.label}: {exc}") from exc
+        return self.policy.delay(self.number)
+
+    def wait_after(self, response: httpx.Response) -> float | None:
+        """Seconds to wait before repeating the request, or None when this answer stands."""
+        if self.policy.gives_up(self.number) or not worth_repeating(response, self.headers):
+            return None
+        return self.policy.delay(self.number, retry_after_seconds(response.headers))

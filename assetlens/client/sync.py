@@ -17,7 +17,7 @@ import httpx
 
 from assetlens.client import calls
 from assetlens.client.calls import Call, IfMatch, UploadSource
-from assetlens.client.errors import ConnectionFailed, ProblemError, retry_after_seconds
+from assetlens.client.errors import ConnectionFailed, ProblemError
 from assetlens.client.models import (
     Asset,
     Facet,
@@ -29,7 +29,7 @@ from assetlens.client.models import (
     SearchPage,
 )
 from assetlens.client.outbox import DeliveryPolicy, Outbox, OutboxItem, Rejected, RetryLater
-from assetlens.client.retry import NO_RETRY, RetryPolicy, worth_repeating
+from assetlens.client.retry import NO_RETRY, Attempts, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -267,25 +267,24 @@ class AssetlensClient:
         """Send `call`, retrying per policy when it is safe to; a success, or the typed
         problem of the last answer."""
         policy = (retry or self.retry) if call.retryable else NO_RETRY
-        attempt = 0
+        attempts = Attempts(policy, f"{call.method} {call.path}", call.headers)
         while True:
-            attempt += 1
+            attempts.next()
             try:
                 with call.request(self._http) as request:
                     response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                if policy.gives_up(attempt):
-                    raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
-                time.sleep(policy.delay(attempt))
+                time.sleep(attempts.wait_after_error(exc))
                 continue
-            if worth_repeating(response, call.headers) and not policy.gives_up(attempt):
-                response.close()
-                time.sleep(policy.delay(attempt, retry_after_seconds(response.headers)))
-                continue
-            if not response.is_success:
-                response.read()
-                response.close()
-            return calls.checked(response)
+            wait = attempts.wait_after(response)
+            if wait is None:
+                break
+            response.close()
+            time.sleep(wait)
+        if not response.is_success:
+            response.read()
+            response.close()
+        return calls.checked(response)
 
 
 def _copy(chunks: Iterator[bytes], out: BinaryIO) -> int:
