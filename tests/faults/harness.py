@@ -60,6 +60,21 @@ def wait_until(condition: Callable[[], bool], limit: float, what: str) -> float:
     return time.monotonic() - started
 
 
+def wait_for_drain(pending: Callable[[], int], stall: float, what: str) -> float:
+    """Poll `pending` until it is 0; the seconds it took. Fails only when it has not fallen
+    for `stall` seconds: a stuck queue, however long a large backlog takes to work off."""
+    started = last_progress = time.monotonic()
+    least = pending()
+    while least > 0:
+        time.sleep(1.0)
+        now = pending()
+        if now < least:
+            least, last_progress = now, time.monotonic()
+        elif time.monotonic() - last_progress > stall:
+            pytest.fail(f"{what}: {least} left and none done in {stall:.0f} s")
+    return time.monotonic() - started
+
+
 @dataclass
 class Process:
     """One `python -m assetlens ...` subprocess, its output in a log file."""

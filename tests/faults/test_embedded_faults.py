@@ -4,6 +4,7 @@ its sha256, every acknowledged upload is there and `assetlens reconcile` finds n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import subprocess
@@ -29,6 +30,7 @@ from tests.faults.harness import (
     scaled,
     stack,
     upload,
+    wait_for_drain,
     wait_until,
 )
 from tests.support import media_samples
@@ -42,14 +44,9 @@ def embedded(data: Path) -> Settings:
 
 def drain_and_stop(procs: Stack, server_url: str, key: str) -> None:
     """Serve once more until its in-process indexer has emptied the queue, then stop it."""
-    with client(server_url, key) as http:
-        def idle() -> bool:
-            checked = build(procs.settings, use_embedder=False)
-            try:
-                return checked.queue.pending() == 0
-            finally:
-                checked.close()
-        wait_until(idle, 180, "the in-process indexer emptying the queue")
+    checked = build(procs.settings, use_embedder=False)
+    with client(server_url, key) as http, contextlib.closing(checked):
+        wait_for_drain(checked.queue.pending, 180, "the in-process indexer emptying the queue")
         assert http.get("/v1/health").status_code == 200
     procs.close()
 
