@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,8 +16,14 @@ from assetlens.jsonguard import (
     check_surrogates,
 )
 
-# The only routes that take uploads; every other body is small JSON.
-UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image")})
+# The only routes that take uploads (POST, multipart); every other body is small JSON.
+# Matched on the raw path, before routing: a new version's path holds the asset id.
+UPLOAD_PATHS = re.compile(r"/v1/assets|/v1/search/by-image|/v1/assets/[^/]+/versions")
+
+
+def takes_upload(method: str, path: str) -> bool:
+    """Whether `method path` is one of the upload routes (a trailing slash allowed)."""
+    return method == "POST" and UPLOAD_PATHS.fullmatch(path.rstrip("/")) is not None
 
 
 class BodyLimitMiddleware:
@@ -42,7 +49,7 @@ class BodyLimitMiddleware:
                    for k, v in scope.get("headers", [])}
         # Media types are case-insensitive (RFC 9110): `Multipart/Form-Data` is multipart.
         multipart = headers.get("content-type", "").lower().startswith("multipart/") and \
-            (scope["method"], scope["path"].rstrip("/")) in UPLOAD_ROUTES
+            takes_upload(scope["method"], scope["path"])
         limit = self.upload_limit if multipart else self.json_limit
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
