@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetlens.errors import AssetlensError, PayloadTooLarge, RequestTimeout
 from assetlens.jsonguard import (
+    as_utf8,
     check_encoding,
     check_json_depth,
     check_numbers,
@@ -61,14 +62,16 @@ class BodyLimitMiddleware:
             return
         try:
             body = await _read_all(receive, limit)
-            # Counting brackets in C first: only a body that could be too deep is scanned.
-            if body and body.count(b"[") + body.count(b"{") > self.json_depth:
-                check_json_depth(body, self.json_depth)
             content_type = headers.get("content-type", "").lower()
+            text = body
             if body and (not content_type or "json" in content_type):
                 check_encoding(body)
-            check_surrogates(body)
-            check_numbers(body)
+                text = as_utf8(body)  # the scans below read UTF-8 bytes
+            # Counting brackets in C first: only a body that could be too deep is scanned.
+            if text.count(b"[") + text.count(b"{") > self.json_depth:
+                check_json_depth(text, self.json_depth)
+            check_surrogates(text)
+            check_numbers(text)
         except AssetlensError as exc:
             await _reject(send, exc)
             return

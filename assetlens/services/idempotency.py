@@ -11,9 +11,10 @@ A request that finds a done record with the same fingerprint replays its asset; 
 another fingerprint is refused (422). One that finds a pending record waits (bounded) for
 it, then answers 409 with Retry-After. A failed request releases its claim, so a retry runs
 again — unless its planned asset exists (it failed after making it): then the claim is
-completed with that asset, which the request and every retry answer. Records expire `idempotency_ttl_seconds` after they were made; expiry is lazy (an
-expired record is replaced on the key's next use), and a claim older than
-`idempotency_claim_seconds` without a result (its process was killed) may be taken over.
+completed with that asset, which the request and every retry answer. Records expire
+`idempotency_ttl_seconds` after they were made; expiry is lazy (an expired record is
+replaced on the key's next use), and a claim older than `idempotency_claim_seconds`
+without a result (its process was killed) may be taken over.
 A scheduled sweep (`sweep_if_due`, run by the indexer workers) removes expired records of
 keys never used again.
 """
