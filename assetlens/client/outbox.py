@@ -237,6 +237,13 @@ class Outbox:
 
     def _deliver(self, item: OutboxItem) -> ItemState:
         """One attempt at one claimed item; the state it is left in."""
+        if not item.path.is_file():
+            # Removed from under the outbox: no attempt can ever send it, and its failure
+            # says nothing about the server (the others are not held back).
+            log.warning("outbox item %s lost its file %s", item.id, item.path)
+            self._finish(item, ItemState.DEAD, error="the item's file is no longer in the "
+                                                     "outbox")
+            return ItemState.DEAD
         try:
             asset_id = self._send(item)
         except Rejected as exc:
