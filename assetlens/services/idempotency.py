@@ -10,8 +10,9 @@ before the work starts, so concurrent requests with one key create exactly one a
 A request that finds a done record with the same fingerprint replays its asset; one with
 another fingerprint is refused (422). One that finds a pending record waits (bounded) for
 it, then answers 409 with Retry-After. A failed request releases its claim, so a retry runs
-again — unless its planned asset exists (it failed after making it): then the claim is
-completed with that asset, which the request and every retry answer. Records expire
+again — unless its planned asset (for a new version: a version of its bytes after the one
+it started from) exists, as it failed after making it: then the claim is completed with
+that, which the request and every retry answer. Records expire
 `idempotency_ttl_seconds` after they were made; expiry is lazy (an expired record is
 replaced on the key's next use), and a claim older than `idempotency_claim_seconds`
 without a result (its process was killed) may be taken over.
@@ -45,6 +46,7 @@ from assetlens.errors import (
     NotFound,
     ObjectNotFound,
     PreconditionFailed,
+    Unavailable,
 )
 from assetlens.ports import ObjectStore
 from assetlens.schedule import claim_turn
@@ -167,6 +169,19 @@ class IdempotencyService:
         if key is None:
             return action()
 
+        def made_once(_planned: str | None) -> NewVersion:
+            # A version has no id planned ahead: what this request made is found by the
+            # number it took and its bytes, so that a failure after the version was made
+            # (the store's answer lost) neither releases the key nor makes it again.
+            before = max(versions.records.numbers(workspace, asset_id), default=1)
+            try:
+                return action()
+            except Unavailable:
+                made = _version_made(versions, workspace, asset_id, before, spooled.sha256)
+                if made is None:
+                    raise
+                return made
+
         def replay(record: IdempotencyRecord) -> NewVersion:
             gone = Conflict(f"the version made with this {HEADER} is no longer kept")
             if record.asset_id is None or record.version is None:
@@ -180,7 +195,7 @@ class IdempotencyService:
         fingerprint = upload_fingerprint(
             "version", UploadForm(description=change_description), asset_id=asset_id,
             sha256=spooled.sha256, filename=spooled.filename)
-        return self.run(workspace, key, fingerprint, action,
+        return self.run(workspace, key, fingerprint, made_once,
                         lambda made: {"asset_id": made.asset.id, "version": made.record.number},
                         replay)
 
@@ -345,6 +360,22 @@ class IdempotencyService:
 
     def _expired(self, record: IdempotencyRecord, now: datetime) -> bool:
         return now - record.created_at >= self._ttl
+
+
+def _version_made(versions: VersionService, workspace: str, asset_id: str, before: int,
+                  sha256: str) -> NewVersion | None:
+    """The version after number `before` holding the bytes `sha256`, if one was made (and
+    made current); None when there is none, or the store cannot say."""
+    try:
+        for number in reversed(versions.records.numbers(workspace, asset_id)):
+            if number <= before:
+                break
+            asset, record = versions.get(workspace, asset_id, number)
+            if record.sha256 == sha256:
+                return NewVersion(asset, record)
+    except AssetlensError:
+        pass
+    return None
 
 
 def _submitted_result(submitted: Submitted) -> dict[str, Any]:

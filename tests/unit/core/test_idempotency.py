@@ -11,8 +11,14 @@ from PIL import Image
 
 from assetlens import layout
 from assetlens.bootstrap import Container
-from assetlens.domain import new_id, utcnow
-from assetlens.errors import Conflict, InvalidInput, PreconditionFailed, Unavailable
+from assetlens.domain import Asset, new_id, utcnow
+from assetlens.errors import (
+    Conflict,
+    InvalidInput,
+    PreconditionFailed,
+    StoreUnavailable,
+    Unavailable,
+)
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import Submitted
 from assetlens.services.idempotency import (
@@ -21,7 +27,9 @@ from assetlens.services.idempotency import (
     parse_key,
     upload_fingerprint,
 )
+from assetlens.services.versions import VersionService
 from assetlens.spool import Spooled, spool_file
+from assetlens.versions import VersionRecord
 
 
 class Clock:
@@ -204,3 +212,27 @@ def test_a_request_that_fails_after_making_its_asset_keeps_the_key(
     members = list(container.store.list_keys(
         layout.sha_member_prefix("alpha", spooled.sha256)))
     assert len(members) == 1
+
+
+class LostAnswer(VersionService):
+    """Versions whose upload is made, and then fails as if the store's answer was lost."""
+
+    def upload(self, workspace: str, asset_id: str, spooled: Spooled,
+               change_description: str = "") -> tuple[Asset, VersionRecord]:
+        super().upload(workspace, asset_id, spooled, change_description)
+        raise StoreUnavailable("the answer to the manifest write was lost")
+
+
+def test_a_new_version_made_before_its_request_failed_is_not_made_twice(
+        container: Container, tmp_path: Path) -> None:
+    service = _service(container, Clock())
+    asset = service.upload("alpha", None, _spooled(tmp_path, 9), UploadForm()).asset
+    lossy = LostAnswer(container.settings, container.store, container.assets,
+                       container.blobs)
+    spooled = _spooled(tmp_path, 10)
+    made = service.new_version(lossy, "alpha", asset.id, "v1", spooled, "second")
+    assert made.record.number == 2 and made.record.sha256 == spooled.sha256
+    again = service.new_version(container.versions, "alpha", asset.id, "v1", spooled,
+                                "second")
+    assert again.replayed and again.record.number == 2
+    assert container.versions.records.numbers("alpha", asset.id) == [1, 2]
