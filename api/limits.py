@@ -52,8 +52,7 @@ class BodyLimitMiddleware:
         multipart = headers.get("content-type", "").lower().startswith("multipart/") and \
             takes_upload(scope["method"], scope["path"])
         limit = self.upload_limit if multipart else self.json_limit
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if _declared_length(headers.get("content-length")) > limit:
             await _reject(send, PayloadTooLarge(f"request body exceeds {limit} bytes"))
             return
         receive = _idle_bounded(receive, self.idle_timeout)
@@ -76,6 +75,16 @@ class BodyLimitMiddleware:
             await _reject(send, exc)
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+def _declared_length(value: str | None) -> int:
+    """The Content-Length, 0 when absent or not ASCII digits (the body is counted as it
+    arrives anyway); a number of thousands of digits is past any limit and never converted
+    (Python refuses to)."""
+    if not value or not value.isascii() or not value.isdigit():
+        return 0
+    digits = value.lstrip("0")
+    return int(digits or "0") if len(digits) <= 18 else 2**63
 
 
 def _idle_bounded(receive: Receive, timeout: float) -> Receive:
