@@ -201,7 +201,8 @@ class AssetService:
                 other, _ = self.manifests.get(workspace, other_id)
             except NotFound:
                 continue  # a failed upload's marker, or one still being written
-            if other.status is not AssetStatus.DELETED:
+            # A marker left behind by a version switch names an asset with other bytes now.
+            if other.status is not AssetStatus.DELETED and other.sha256 == sha256:
                 copies.append((other.created_at, other.id))
         return min(copies)[1] if copies else None
 
