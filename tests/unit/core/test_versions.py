@@ -230,3 +230,4 @@ def test_a_stale_content_marker_never_names_an_asset_with_other_bytes(
     linked = wired.assets.submit("ws", again, UploadForm(duplicates=PolicyName.LINK))
     assert not linked.linked and linked.asset.id != asset.id
     assert linked.asset.duplicate_of is None
+    assert wired.duplicates.find("ws", linked.asset.id).exact == []
