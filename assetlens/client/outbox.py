@@ -170,18 +170,16 @@ class Outbox:
 
     def deliver_pending(self) -> int:
         """Send every item due now, once each, in this thread; how many were delivered. A
-        pass ends at the first failure that is worth retrying, and none starts until that
-        item's back-off is over (the server is likely down for the others too)."""
+        pass ends at the first failure that says the server is out (any but a RetryLater
+        of one item alone), and none starts until that item's back-off is over (the
+        server is likely down for the others too)."""
         delivered = 0
         while not self._stop.is_set() and time.time() >= self._paused_until:
             item = self._claim()
             if item is None:
                 break
-            outcome = self._deliver(item)
-            if outcome is ItemState.DELIVERED:
+            if self._deliver(item) is ItemState.DELIVERED:
                 delivered += 1
-            elif outcome is ItemState.PENDING:
-                break
         return delivered
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -259,9 +257,10 @@ class Outbox:
                 return ItemState.DEAD
             retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
             delay = self.policy.delay(attempts, retry_after)
-            # The server is likely down (or busy) for every item: hold the others back
-            # for as long too, rather than trying each against it in turn.
-            self._paused_until = time.time() + delay
+            if not isinstance(exc, RetryLater) or exc.outage:
+                # The server is likely down (or busy) for every item: hold the others back
+                # for as long too, rather than trying each against it in turn.
+                self._paused_until = time.time() + delay
             log.info("outbox item %s not delivered (attempt %d), retrying in %.1fs: %s",
                      item.id, attempts, delay, exc)
             with self._lock:

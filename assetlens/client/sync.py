@@ -52,6 +52,12 @@ def default_outbox_dir(base_url: str, api_key: str) -> Path:
     return Path(data_home) / "assetlens" / "outbox" / slug
 
 
+# Answers that say the server (or this key) cannot take any upload now, not just this one:
+# the outbox holds every item back for a while. A 500 or a 409 (the same item being sent
+# by another process) concerns one item.
+OUTAGE_STATUSES = frozenset({401, 403, 408, 429, 502, 503, 504})
+
+
 def worth_retrying(problem: ProblemError) -> bool:
     """Whether a delivery refused with `problem` may succeed later: server trouble, rate
     limits, a key not (yet) valid, a concurrent request with the same Idempotency-Key
@@ -257,7 +263,8 @@ class AssetlensClient:
             raise RetryLater(str(exc)) from exc
         except ProblemError as exc:
             if worth_retrying(exc):
-                raise RetryLater(str(exc), exc.retry_after) from exc
+                raise RetryLater(str(exc), exc.retry_after,
+                                 outage=exc.status in OUTAGE_STATUSES) from exc
             raise Rejected(str(exc)) from exc
 
     # -- sending ----------------------------------------------------------------------------

@@ -200,3 +200,15 @@ def test_an_item_whose_file_is_gone_is_a_dead_letter_not_an_outage(tmp_path: Pat
     assert outbox.pending() == 0
     assert outbox.status(kept) is not None
     outbox.close()
+
+
+def test_a_failure_of_one_item_alone_does_not_hold_the_others_back(tmp_path: Path) -> None:
+    server = FakeServer(failures=1, error=RetryLater("500 on this file", outage=False))
+    outbox = Outbox(tmp_path / "box", server.send, DeliveryPolicy(base=60, cap=60))
+    first = outbox.add(b"poison", "0.png", {})
+    outbox.add(b"fine", "1.png", {})
+    assert outbox.deliver_pending() == 1
+    assert server.received == [b"fine"]
+    status = outbox.status(first)
+    assert status is not None and status.state is ItemState.PENDING
+    outbox.close()
