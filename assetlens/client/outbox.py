@@ -184,9 +184,9 @@ class Outbox:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Deliver until nothing is pending (True) or `timeout` seconds pass (False),
-        waiting out each item's back-off. Never raises."""
+        waiting out each item's back-off; False at once once closed. Never raises."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+        while not self._stop.is_set():
             try:
                 self.deliver_pending()
                 if self.pending() == 0:
@@ -201,6 +201,7 @@ class Outbox:
                     return False
                 wait = min(wait, left)
             time.sleep(min(max(wait, 0.01), 5.0))
+        return False
 
     def start(self) -> None:
         """Deliver in a background (daemon) thread until `close`."""

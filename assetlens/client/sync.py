@@ -17,7 +17,7 @@ import httpx
 
 from assetlens.client import calls
 from assetlens.client.calls import Call, IfMatch, UploadSource
-from assetlens.client.errors import ConnectionFailed, ProblemError
+from assetlens.client.errors import ClientError, ConnectionFailed, ProblemError
 from assetlens.client.models import (
     Asset,
     Facet,
@@ -91,6 +91,7 @@ class AssetlensClient:
         self._background = deliver_in_background
         self._outbox: Outbox | None = None
         self._outbox_lock = threading.Lock()
+        self._closed = False
 
     def __enter__(self) -> AssetlensClient:
         return self
@@ -102,6 +103,7 @@ class AssetlensClient:
     def close(self) -> None:
         """Stop outbox delivery (pending items stay on disk) and close the connections."""
         with self._outbox_lock:
+            self._closed = True
             if self._outbox is not None:
                 self._outbox.close()
                 self._outbox = None
@@ -224,6 +226,10 @@ class AssetlensClient:
         """The durable outbox of `track()` (opened on first use; delivering what an earlier
         process left, in the background unless `deliver_in_background` is False)."""
         with self._outbox_lock:
+            if self._closed:
+                # Its sends would fail on the closed connections: a new outbox here would
+                # only hold a thread retrying them. The next client delivers what is kept.
+                raise ClientError("the client is closed")
             if self._outbox is None:
                 outbox = Outbox(self._outbox_dir, self._deliver, self._delivery)
                 if self._background:

@@ -16,6 +16,7 @@ import pytest
 
 from assetlens.client import (
     AssetlensClient,
+    ClientError,
     ConflictError,
     ConnectionFailed,
     NotFoundError,
@@ -198,3 +199,12 @@ def test_only_an_outage_holds_the_other_tracked_items_back(tmp_path: Path, statu
         client.track(b"two", filename="2.png")
         delivered = client.outbox.deliver_pending()
     assert (delivered, len(recorder.requests)) == ((0, 1) if held_back else (1, 2))
+
+
+def test_a_closed_client_keeps_no_outbox_open(tmp_path: Path) -> None:
+    client = _client(Recorder(), tmp_path)
+    client.close()
+    with pytest.raises(ClientError, match="closed"):
+        _ = client.outbox
+    assert client.track(b"data", filename="a.png") is None  # logged, not raised
+    assert not (tmp_path / "outbox").exists()  # nothing opened behind the closed client

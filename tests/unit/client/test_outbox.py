@@ -212,3 +212,10 @@ def test_a_failure_of_one_item_alone_does_not_hold_the_others_back(tmp_path: Pat
     status = outbox.status(first)
     assert status is not None and status.state is ItemState.PENDING
     outbox.close()
+
+
+def test_a_closed_outbox_flushes_nothing_and_says_so(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "box", FakeServer().send, FAST)
+    outbox.add(b"data", "a.png", {})
+    outbox.close()
+    assert outbox.flush() is False  # at once: no loop against a closed database
