@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetlens.errors import AssetlensError, PayloadTooLarge, RequestTimeout
 from assetlens.jsonguard import (
+    as_utf8,
     check_encoding,
     check_json_depth,
     check_numbers,
     check_surrogates,
 )
 
-# The only routes that take uploads; every other body is small JSON.
-UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/v1/search/by-image")})
+# The only routes that take uploads (POST, multipart); every other body is small JSON.
+# Matched on the raw path, before routing: a new version's path holds the asset id.
+UPLOAD_PATHS = re.compile(r"/v1/assets|/v1/search/by-image|/v1/assets/[^/]+/versions")
+
+
+def takes_upload(method: str, path: str) -> bool:
+    """Whether `method path` is one of the upload routes (a trailing slash allowed)."""
+    return method == "POST" and UPLOAD_PATHS.fullmatch(path.rstrip("/")) is not None
 
 
 class BodyLimitMiddleware:
@@ -42,10 +50,9 @@ class BodyLimitMiddleware:
                    for k, v in scope.get("headers", [])}
         # Media types are case-insensitive (RFC 9110): `Multipart/Form-Data` is multipart.
         multipart = headers.get("content-type", "").lower().startswith("multipart/") and \
-            (scope["method"], scope["path"].rstrip("/")) in UPLOAD_ROUTES
+            takes_upload(scope["method"], scope["path"])
         limit = self.upload_limit if multipart else self.json_limit
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if _declared_length(headers.get("content-length")) > limit:
             await _reject(send, PayloadTooLarge(f"request body exceeds {limit} bytes"))
             return
         receive = _idle_bounded(receive, self.idle_timeout)
@@ -54,18 +61,30 @@ class BodyLimitMiddleware:
             return
         try:
             body = await _read_all(receive, limit)
-            # Counting brackets in C first: only a body that could be too deep is scanned.
-            if body and body.count(b"[") + body.count(b"{") > self.json_depth:
-                check_json_depth(body, self.json_depth)
             content_type = headers.get("content-type", "").lower()
+            text = body
             if body and (not content_type or "json" in content_type):
                 check_encoding(body)
-            check_surrogates(body)
-            check_numbers(body)
+                text = as_utf8(body)  # the scans below read UTF-8 bytes
+            # Counting brackets in C first: only a body that could be too deep is scanned.
+            if text.count(b"[") + text.count(b"{") > self.json_depth:
+                check_json_depth(text, self.json_depth)
+            check_surrogates(text)
+            check_numbers(text)
         except AssetlensError as exc:
             await _reject(send, exc)
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+def _declared_length(value: str | None) -> int:
+    """The Content-Length, 0 when absent or not ASCII digits (the body is counted as it
+    arrives anyway); a number of thousands of digits is past any limit and never converted
+    (Python refuses to)."""
+    if not value or not value.isascii() or not value.isdigit():
+        return 0
+    digits = value.lstrip("0")
+    return int(digits or "0") if len(digits) <= 18 else 2**63
 
 
 def _idle_bounded(receive: Receive, timeout: float) -> Receive:

@@ -56,8 +56,10 @@ def check_surrogates(text: str | bytes, what: str = "JSON body",
         return
     try:
         path = _surrogate_path(json.loads(data))
-    except ValueError:
-        return  # not JSON at all: the parser that follows says so
+    except (ValueError, RecursionError):
+        # Not JSON at all, or deeper than the depth scan saw (a body that is not declared
+        # JSON is scanned as it comes): the parser that follows says so.
+        return
     if path is None:
         return
     where = ".".join(str(p) for p in (*loc, *path))
@@ -80,6 +82,17 @@ def check_encoding(data: bytes, what: str = "JSON body",
         raise error from exc
 
 
+def as_utf8(data: bytes) -> bytes:
+    """JSON bytes in UTF-8: a UTF-16 or UTF-32 body (json.loads detects those by their
+    first bytes, and so does every parser after these guards) transcoded, so that the byte
+    scans here see its characters — in UTF-16 a `[` may hide in a quote's byte pair
+    (`Ģ` is 22 01) and `NaN` is no longer the bytes `NaN`. Call `check_encoding` first."""
+    encoding = json.detect_encoding(data)
+    if encoding == "utf-8":
+        return data
+    return data.decode(encoding).encode("utf-8")
+
+
 # Text that could spell a number no backend holds: NaN, ±Infinity, 19+ digits, a big exponent.
 _EDGE_NUMBER = re.compile(rb"NaN|Infinity|\d{19,}|[eE][+-]?\d{3,}")
 
@@ -98,8 +111,10 @@ def check_numbers(text: str | bytes, what: str = "JSON body",
         return
     try:
         value = json.loads(data, parse_int=_bounded_int)
-    except ValueError:
-        return  # not JSON at all: the parser that follows says so
+    except (ValueError, RecursionError):
+        # Not JSON at all, or deeper than the depth scan saw (a body that is not declared
+        # JSON is scanned as it comes): the parser that follows says so.
+        return
     found = out_of_range(value)
     if found is None:
         return

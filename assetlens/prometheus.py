@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Seconds; from a cached manifest read to a slow hybrid search or a big upload.
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# The request methods counted by name (RFC 9110 and PATCH); any other the client makes up
+# counts as `other`, so label values stay a fixed set.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+                      "CONNECT"})
 
 
 class PrometheusMetrics:
@@ -78,6 +82,9 @@ class PrometheusMetrics:
     # -- the API's own -----------------------------------------------------------------------
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One answered request, by route template (bounded by the caller), method and
+        status."""
+        method = method if method in _METHODS else "other"
         self.http_requests.labels(route, method, str(status)).inc()
         self.http_seconds.labels(route, method).observe(seconds)
 

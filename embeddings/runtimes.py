@@ -10,6 +10,7 @@ fastest on this machine among the runtimes that agree with torch, else torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -65,11 +66,12 @@ class TorchRuntime:
     def encode_texts(self, tokens: torch.Tensor) -> np.ndarray:
         return self._run(self._loaded.model.encode_text, tokens)
 
-    def _run(self, encode: object, x: torch.Tensor) -> np.ndarray:
+    def _run(self, encode: Callable[[torch.Tensor], torch.Tensor],
+             x: torch.Tensor) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            features = encode(x.to(self._loaded.device))  # type: ignore[operator]
+            features = encode(x.to(self._loaded.device))
             return np.asarray(features.float().cpu().numpy(), dtype=np.float32)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -48,7 +49,9 @@ def asset_response(asset: Asset, status: int = 200) -> JSONResponse:
     return JSONResponse(asset.public(), status_code=status, headers={"ETag": etag_of(asset)})
 
 
-def upload_limit_for(container: ContainerDep) -> Any:
+def upload_limit_for(container: ContainerDep) -> Callable[[str], int]:
+    """The byte limit of an upload's file by its name's extension (415 for a type not
+    allowed)."""
     def limit(filename: str) -> int:
         found = media.classify_extension(filename)
         if found is None:

@@ -170,25 +170,23 @@ class Outbox:
 
     def deliver_pending(self) -> int:
         """Send every item due now, once each, in this thread; how many were delivered. A
-        pass ends at the first failure that is worth retrying, and none starts until that
-        item's back-off is over (the server is likely down for the others too)."""
+        pass ends at the first failure that says the server is out (any but a RetryLater
+        of one item alone), and none starts until that item's back-off is over (the
+        server is likely down for the others too)."""
         delivered = 0
         while not self._stop.is_set() and time.time() >= self._paused_until:
             item = self._claim()
             if item is None:
                 break
-            outcome = self._deliver(item)
-            if outcome is ItemState.DELIVERED:
+            if self._deliver(item) is ItemState.DELIVERED:
                 delivered += 1
-            elif outcome is ItemState.PENDING:
-                break
         return delivered
 
     def flush(self, timeout: float | None = None) -> bool:
         """Deliver until nothing is pending (True) or `timeout` seconds pass (False),
-        waiting out each item's back-off. Never raises."""
+        waiting out each item's back-off; False at once once closed. Never raises."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+        while not self._stop.is_set():
             try:
                 self.deliver_pending()
                 if self.pending() == 0:
@@ -203,6 +201,7 @@ class Outbox:
                     return False
                 wait = min(wait, left)
             time.sleep(min(max(wait, 0.01), 5.0))
+        return False
 
     def start(self) -> None:
         """Deliver in a background (daemon) thread until `close`."""
@@ -237,6 +236,13 @@ class Outbox:
 
     def _deliver(self, item: OutboxItem) -> ItemState:
         """One attempt at one claimed item; the state it is left in."""
+        if not item.path.is_file():
+            # Removed from under the outbox: no attempt can ever send it, and its failure
+            # says nothing about the server (the others are not held back).
+            log.warning("outbox item %s lost its file %s", item.id, item.path)
+            self._finish(item, ItemState.DEAD, error="the item's file is no longer in the "
+                                                     "outbox")
+            return ItemState.DEAD
         try:
             asset_id = self._send(item)
         except Rejected as exc:
@@ -252,9 +258,10 @@ class Outbox:
                 return ItemState.DEAD
             retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
             delay = self.policy.delay(attempts, retry_after)
-            # The server is likely down (or busy) for every item: hold the others back
-            # for as long too, rather than trying each against it in turn.
-            self._paused_until = time.time() + delay
+            if not isinstance(exc, RetryLater) or exc.outage:
+                # The server is likely down (or busy) for every item: hold the others back
+                # for as long too, rather than trying each against it in turn.
+                self._paused_until = time.time() + delay
             log.info("outbox item %s not delivered (attempt %d), retrying in %.1fs: %s",
                      item.id, attempts, delay, exc)
             with self._lock:

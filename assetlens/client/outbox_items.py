@@ -22,11 +22,15 @@ class Rejected(Exception):
 
 
 class RetryLater(Exception):
-    """Raised by `send`: try again, not before `retry_after` seconds (when given)."""
+    """Raised by `send`: try again, not before `retry_after` seconds (when given).
+    `outage`: the server cannot take any item now (unreachable, 502/503/504, 429…), so the
+    others wait too; False for a failure of this item alone (a 500 on its file, say)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *,
+                 outage: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.outage = outage
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import httpx
 
 from assetlens.client import calls
 from assetlens.client.calls import Call, IfMatch, UploadSource
-from assetlens.client.errors import ConnectionFailed, ProblemError
+from assetlens.client.errors import ClientError, ConnectionFailed, ProblemError
 from assetlens.client.models import (
     Asset,
     Facet,
@@ -50,6 +50,12 @@ def default_outbox_dir(base_url: str, api_key: str) -> Path:
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     slug = hashlib.sha256(f"{base_url.rstrip('/')}\n{api_key}".encode()).hexdigest()[:16]
     return Path(data_home) / "assetlens" / "outbox" / slug
+
+
+# Answers that say the server (or this key) cannot take any upload now, not just this one:
+# the outbox holds every item back for a while. A 500 or a 409 (the same item being sent
+# by another process) concerns one item.
+OUTAGE_STATUSES = frozenset({401, 403, 408, 429, 502, 503, 504})
 
 
 def worth_retrying(problem: ProblemError) -> bool:
@@ -85,6 +91,7 @@ class AssetlensClient:
         self._background = deliver_in_background
         self._outbox: Outbox | None = None
         self._outbox_lock = threading.Lock()
+        self._closed = False
 
     def __enter__(self) -> AssetlensClient:
         return self
@@ -96,6 +103,7 @@ class AssetlensClient:
     def close(self) -> None:
         """Stop outbox delivery (pending items stay on disk) and close the connections."""
         with self._outbox_lock:
+            self._closed = True
             if self._outbox is not None:
                 self._outbox.close()
                 self._outbox = None
@@ -218,6 +226,10 @@ class AssetlensClient:
         """The durable outbox of `track()` (opened on first use; delivering what an earlier
         process left, in the background unless `deliver_in_background` is False)."""
         with self._outbox_lock:
+            if self._closed:
+                # Its sends would fail on the closed connections: a new outbox here would
+                # only hold a thread retrying them. The next client delivers what is kept.
+                raise ClientError("the client is closed")
             if self._outbox is None:
                 outbox = Outbox(self._outbox_dir, self._deliver, self._delivery)
                 if self._background:
@@ -257,7 +269,8 @@ class AssetlensClient:
             raise RetryLater(str(exc)) from exc
         except ProblemError as exc:
             if worth_retrying(exc):
-                raise RetryLater(str(exc), exc.retry_after) from exc
+                raise RetryLater(str(exc), exc.retry_after,
+                                 outage=exc.status in OUTAGE_STATUSES) from exc
             raise Rejected(str(exc)) from exc
 
     # -- sending ----------------------------------------------------------------------------

@@ -141,7 +141,11 @@ class AssetService:
             self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
             self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
         except Unavailable:
-            self._abandon(asset)
+            if form.asset_id is None:
+                self._abandon(asset)
+            # else an id planned by an idempotent request, which the request taking over
+            # its claim may be writing now: the markers are not this one's alone to take
+            # back; `assetlens gc` releases them if no manifest ever names the id.
             raise
         asset.recompute_generation()
         asset.duplicate_of = self._first_copy(asset)
@@ -152,7 +156,7 @@ class AssetService:
 
     def _abandon(self, asset: Asset) -> None:
         """Take back the markers of an upload that failed before its manifest was written
-        (no manifest can name this fresh id), so a store outage mid-upload leaves nothing
+        (no manifest can name this fresh, unplanned id), so a store outage mid-upload leaves nothing
         behind. Best effort: while the store is still down, `gc`'s sweep does it later."""
         steps = (lambda: self.blobs.release(asset.workspace, asset.id, asset.sha256),
                  lambda: self._store.delete(
@@ -197,7 +201,8 @@ class AssetService:
                 other, _ = self.manifests.get(workspace, other_id)
             except NotFound:
                 continue  # a failed upload's marker, or one still being written
-            if other.status is not AssetStatus.DELETED:
+            # A marker left behind by a version switch names an asset with other bytes now.
+            if other.status is not AssetStatus.DELETED and other.sha256 == sha256:
                 copies.append((other.created_at, other.id))
         return min(copies)[1] if copies else None
 

@@ -157,7 +157,9 @@ class DuplicatePolicyService:
         copies = []
         for key in self._store.list_keys(layout.sha_member_prefix(workspace, sha256)):
             other = self._live(workspace, key.rsplit("/", 1)[1])
-            if other is not None:
+            # A marker can outlive its asset's bytes (moved after a version switch, in a
+            # write of its own): the manifest says what the asset holds now.
+            if other is not None and other.sha256 == sha256:
                 copies.append(other)
         return min(copies, key=lambda a: (a.created_at, a.id)) if copies else None
 

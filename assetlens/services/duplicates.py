@@ -51,7 +51,9 @@ class DuplicateService:
             key.rsplit("/", 1)[1]
             for key in self._store.list_keys(layout.sha_member_prefix(workspace, asset.sha256))
         } - {asset_id}
-        exact = self._live(workspace, sorted(exact_ids))
+        # The manifest says what an asset holds now: a marker can outlive a version switch.
+        exact = [other for other in self._live(workspace, sorted(exact_ids))
+                 if other.sha256 == asset.sha256]
         candidates: dict[str, float | None] = {}
         if asset.phash:
             for band, value in enumerate(layout.phash_bands(asset.phash)):
@@ -64,7 +66,8 @@ class DuplicateService:
         except (EmbeddingUnavailable, InvalidInput, Conflict):
             pass  # no model here, or no vector for this asset (audio, still processing…)
         near = []
-        for other in self._live(workspace, sorted(set(candidates) - exact_ids - {asset_id})):
+        exact_now = {other.id for other in exact}
+        for other in self._live(workspace, sorted(set(candidates) - exact_now - {asset_id})):
             distance = hamming(asset.phash, other.phash) \
                 if asset.phash and other.phash and len(asset.phash) == len(other.phash) else None
             score = candidates.get(other.id)

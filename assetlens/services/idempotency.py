@@ -10,9 +10,12 @@ before the work starts, so concurrent requests with one key create exactly one a
 A request that finds a done record with the same fingerprint replays its asset; one with
 another fingerprint is refused (422). One that finds a pending record waits (bounded) for
 it, then answers 409 with Retry-After. A failed request releases its claim, so a retry runs
-again. Records expire `idempotency_ttl_seconds` after they were made; expiry is lazy (an
-expired record is replaced on the key's next use), and a claim older than
-`idempotency_claim_seconds` without a result (its process was killed) may be taken over.
+again — unless its planned asset (for a new version: a version of its bytes after the one
+it started from) exists, as it failed after making it: then the claim is completed with
+that, which the request and every retry answer. Records expire
+`idempotency_ttl_seconds` after they were made; expiry is lazy (an expired record is
+replaced on the key's next use), and a claim older than `idempotency_claim_seconds`
+without a result (its process was killed) may be taken over.
 A scheduled sweep (`sweep_if_due`, run by the indexer workers) removes expired records of
 keys never used again.
 """
@@ -43,6 +46,7 @@ from assetlens.errors import (
     NotFound,
     ObjectNotFound,
     PreconditionFailed,
+    Unavailable,
 )
 from assetlens.ports import ObjectStore
 from assetlens.schedule import claim_turn
@@ -134,32 +138,49 @@ class IdempotencyService:
             return self._assets.submit(workspace, spooled, form)
         fingerprint = upload_fingerprint("upload", form, sha256=spooled.sha256,
                                          filename=spooled.filename)
-        planned = new_id()
-        action = partial(self._assets.submit, workspace, spooled, replace(form, asset_id=planned))
+
+        def action(planned: str | None) -> Submitted:
+            return self._assets.submit(workspace, spooled, replace(form, asset_id=planned))
+
         return self.run(workspace, key, fingerprint, action, _submitted_result,
-                        partial(self._replay, workspace), planned_asset_id=planned)
+                        partial(self._replay, workspace), planned_asset_id=new_id())
 
     def import_url(self, importer: UrlImportService, workspace: str, key: str | None,
                    url: str, form: UploadForm) -> Submitted:
         """`importer.import_url`, once per key (every call when `key` is None)."""
         if key is None:
             return importer.import_url(workspace, url, form)
-        planned = new_id()
-        action = partial(importer.import_url, workspace, url, replace(form, asset_id=planned))
+
+        def action(planned: str | None) -> Submitted:
+            return importer.import_url(workspace, url, replace(form, asset_id=planned))
+
         return self.run(workspace, key, upload_fingerprint("url", form, url=url), action,
                         _submitted_result, partial(self._replay, workspace),
-                        planned_asset_id=planned)
+                        planned_asset_id=new_id())
 
     def new_version(self, versions: VersionService, workspace: str, asset_id: str,
                     key: str | None, spooled: Spooled, change_description: str) -> NewVersion:
         """`versions.upload`, once per key (every call when `key` is None)."""
 
-        def action() -> NewVersion:
+        def action(_planned: str | None = None) -> NewVersion:
             return NewVersion(*versions.upload(workspace, asset_id, spooled,
                                                change_description))
 
         if key is None:
             return action()
+
+        def made_once(_planned: str | None) -> NewVersion:
+            # A version has no id planned ahead: what this request made is found by the
+            # number it took and its bytes, so that a failure after the version was made
+            # (the store's answer lost) neither releases the key nor makes it again.
+            before = max(versions.records.numbers(workspace, asset_id), default=1)
+            try:
+                return action()
+            except Unavailable:
+                made = _version_made(versions, workspace, asset_id, before, spooled.sha256)
+                if made is None:
+                    raise
+                return made
 
         def replay(record: IdempotencyRecord) -> NewVersion:
             gone = Conflict(f"the version made with this {HEADER} is no longer kept")
@@ -174,19 +195,21 @@ class IdempotencyService:
         fingerprint = upload_fingerprint(
             "version", UploadForm(description=change_description), asset_id=asset_id,
             sha256=spooled.sha256, filename=spooled.filename)
-        return self.run(workspace, key, fingerprint, action,
+        return self.run(workspace, key, fingerprint, made_once,
                         lambda made: {"asset_id": made.asset.id, "version": made.record.number},
                         replay)
 
-    def run(self, workspace: str, key: str, fingerprint: str, action: Callable[[], T],
-            result: Callable[[T], dict[str, Any]],
+    def run(self, workspace: str, key: str, fingerprint: str,
+            action: Callable[[str | None], T], result: Callable[[T], dict[str, Any]],
             replay: Callable[[IdempotencyRecord], T], *,
             planned_asset_id: str | None = None) -> T:
         """Run `action` unless this key already ran it for the same request: then answer
         `replay` of the record, which holds the `result` fields (asset_id, …) of the first
         run. InvalidInput when the key was used for another request; Conflict (409,
         Retry-After) when a request with the key is still running. `planned_asset_id`: the
-        id `action` gives a new asset (recorded in the claim; see `_abandoned`)."""
+        id for the new asset, recorded in the claim; `action` is called with the claim's
+        planned id — a request taking over a stale claim gets the id planned by the
+        request it replaces (see `_abandoned`), so the two cannot make two assets."""
         record_key = layout.idempotency_key(workspace, key)
         deadline = time.monotonic() + self._wait
         delay = 0.02
@@ -222,21 +245,27 @@ class IdempotencyService:
                 continue  # another request claimed or finished it first: look again
             if claim.asset_id is not None:
                 continue  # an abandoned claim completed: replayed on the next pass
-            return self._perform(record_key, claim, claim_etag, action, result)
+            return self._perform(workspace, record_key, claim, claim_etag, action, result,
+                                 replay)
 
     def _abandoned(self, workspace: str, record: IdempotencyRecord,
                    now: datetime) -> IdempotencyRecord:
         """The record that replaces an abandoned claim: completed when its planned asset
         exists (the next pass replays it), else claimed anew by this request."""
-        planned = record.planned_asset_id
-        if planned is not None:
-            try:
-                self._assets.get(workspace, planned)
-            except NotFound:
-                pass
-            else:
-                return record.model_copy(update={"asset_id": planned})
+        if self._planned_asset_made(workspace, record):
+            return record.model_copy(update={"asset_id": record.planned_asset_id})
         return record.model_copy(update={"claimed_at": now})
+
+    def _planned_asset_made(self, workspace: str, record: IdempotencyRecord) -> bool:
+        """Whether the asset planned by a claim exists (Unavailable when the store cannot
+        say)."""
+        if record.planned_asset_id is None:
+            return False
+        try:
+            self._assets.get(workspace, record.planned_asset_id)
+        except NotFound:
+            return False
+        return True
 
     def sweep_if_due(self) -> int | None:
         """The scheduled sweep of expired records (one worker per interval wins it); how
@@ -270,24 +299,43 @@ class IdempotencyService:
                 continue
         return removed
 
-    def _perform(self, record_key: str, claim: IdempotencyRecord, etag: str,
-                 action: Callable[[], T], result: Callable[[T], dict[str, Any]]) -> T:
+    def _perform(self, workspace: str, record_key: str, claim: IdempotencyRecord,
+                 etag: str, action: Callable[[str | None], T],
+                 result: Callable[[T], dict[str, Any]],
+                 replay: Callable[[IdempotencyRecord], T]) -> T:
         try:
-            made = action()
-        except BaseException:
-            # Nothing was made: release the key so that a retry runs the request again.
-            with contextlib.suppress(AssetlensError):
-                self._store.delete(record_key, if_match=etag)
-            raise
-        done = claim.model_copy(update=result(made))
+            made = action(claim.planned_asset_id)
+        except BaseException as exc:
+            try:
+                kept = self._planned_asset_made(workspace, claim)
+            except AssetlensError:
+                raise exc from None  # unknown: the claim stays, `_abandoned` settles it
+            if not kept:
+                # Nothing was made: release the key so that a retry runs the request again.
+                with contextlib.suppress(AssetlensError):
+                    self._store.delete(record_key, if_match=etag)
+                raise
+            # The planned asset exists: this request made it before failing (the store's
+            # answer to the manifest write lost), or the slow request whose claim this one
+            # took over did. Either way the key made it, and a retry must replay it.
+            done = claim.model_copy(update={"asset_id": claim.planned_asset_id})
+            self._record(record_key, done, etag)
+            if not isinstance(exc, Exception):
+                raise
+            return replay(done)
+        self._record(record_key, claim.model_copy(update=result(made)), etag)
+        return made
+
+    def _record(self, record_key: str, done: IdempotencyRecord, etag: str) -> None:
+        """Complete a claim with its result, best effort."""
         try:
             put_document(self._store, record_key, _dump(done), etag)
         except AssetlensError as exc:
             # The asset is durable and acknowledged either way; a retry within the claim
-            # time waits, and after it may run again (logged so that shows).
+            # time waits, and after it `_abandoned` finds the planned asset (logged so that
+            # shows).
             log.warning("could not record the result of an idempotent request (%s): %s",
                         record_key, exc.detail)
-        return made
 
     def _replay(self, workspace: str, record: IdempotencyRecord) -> Submitted:
         assert record.asset_id is not None  # checked by the caller
@@ -312,6 +360,22 @@ class IdempotencyService:
 
     def _expired(self, record: IdempotencyRecord, now: datetime) -> bool:
         return now - record.created_at >= self._ttl
+
+
+def _version_made(versions: VersionService, workspace: str, asset_id: str, before: int,
+                  sha256: str) -> NewVersion | None:
+    """The version after number `before` holding the bytes `sha256`, if one was made (and
+    made current); None when there is none, or the store cannot say."""
+    try:
+        for number in reversed(versions.records.numbers(workspace, asset_id)):
+            if number <= before:
+                break
+            asset, record = versions.get(workspace, asset_id, number)
+            if record.sha256 == sha256:
+                return NewVersion(asset, record)
+    except AssetlensError:
+        pass
+    return None
 
 
 def _submitted_result(submitted: Submitted) -> dict[str, Any]:

@@ -81,10 +81,11 @@ class StatsService:
         counts them); a marker without a manifest is a failed upload's and does not count."""
         for key in self._store.list_keys(layout.sha_member_prefix(workspace, sha256)):
             try:
-                self._manifests.get(workspace, key.rsplit("/", 1)[1])
+                asset, _ = self._manifests.get(workspace, key.rsplit("/", 1)[1])
             except NotFound:
                 continue
-            return True
+            if asset.sha256 == sha256:  # not a marker a version switch left behind
+                return True
         return False
 
     def _most_used(self, workspace: str, summary: UsageSummary,

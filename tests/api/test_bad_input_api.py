@@ -400,3 +400,21 @@ def test_json_bodies_that_are_not_text_are_422_and_change_nothing(api: Api) -> N
                                     headers={"Content-Type": "application/json"})
         assert_refused(response, field="not UTF-8")
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
+
+
+def test_json_in_utf16_gets_the_same_guards_as_utf8(api: Api) -> None:
+    """JSON may come in UTF-16 (json.loads detects it): the depth, surrogate and number
+    guards see its text, not its bytes — a byte 0x22 inside a character (`Ģ` is 22 01)
+    must not hide brackets from the depth scan, nor a NaN go by unseen."""
+    deep = '{"q": "\u0122' + "\u3131" * 10 + '", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    for text in (deep, '{"filters": {"tags": ["\\ud800"]}}', '{"limit": NaN}'):
+        response = api.http.post("/v1/search", content=text.encode("utf-16-le"),
+                                 headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, (text[:40], response.text)
+    # Not declared JSON: not parsed as JSON by the route either, and no guard trips on it.
+    plain = api.http.post("/v1/search", content=deep.encode("utf-16-le"),
+                          headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 422, plain.text
+    ok = api.http.post("/v1/search", content='{"q": "fox"}'.encode("utf-16"),
+                       headers={"Content-Type": "application/json"})
+    assert ok.status_code == 200, ok.text

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import random
 import threading
 from typing import Any
 
 import pytest
+from PIL import Image
 
+from assetlens.config import Settings
 from tests.api.conftest import png
 from tests.conftest import Api
 
@@ -167,3 +171,17 @@ def test_a_trashed_asset_takes_no_new_version(api: Api, route: str) -> None:
         response = api.http.post(f"/v1/assets/{asset['id']}/versions/1/rollback")
     assert response.status_code == 409
     assert api.http.get(f"/v1/assets/{asset['id']}/versions").json()["current"] == 1
+
+
+def test_a_new_version_larger_than_a_json_body_is_accepted(api: Api) -> None:
+    """Version uploads stream under the upload limit, like first uploads: not under the
+    JSON body limit, and their bytes are never scanned as JSON."""
+    asset = new_asset(api, 31)
+    noise = Image.frombytes("RGB", (400, 400), random.Random(31).randbytes(400 * 400 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    assert len(data) > Settings.model_fields["max_json_body_bytes"].default
+    response = new_version(api, asset["id"], data, wait=False)
+    assert response.status_code == 201, response.text
+    assert api.http.get(f"/v1/assets/{asset['id']}/content").content == data

@@ -16,6 +16,7 @@ import pytest
 
 from assetlens.client import (
     AssetlensClient,
+    ClientError,
     ConflictError,
     ConnectionFailed,
     NotFoundError,
@@ -183,3 +184,27 @@ def test_the_client_imports_without_the_server_stack() -> None:
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(root)}, check=True, timeout=60)
     assert ran.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("status", "held_back"), [(500, False), (503, True)])
+def test_only_an_outage_holds_the_other_tracked_items_back(tmp_path: Path, status: int,
+                                                           held_back: bool) -> None:
+    """A 500 on one item is that item's failure (say its file makes the server fail): the
+    others go on. A 503 (or no connection) is the server's: nobody else is tried."""
+    recorder = Recorder(status)
+    with AssetlensClient("http://assetlens.test", "key", outbox_dir=tmp_path / "outbox",
+                         deliver_in_background=False,
+                         transport=httpx.MockTransport(recorder)) as client:
+        client.track(b"one", filename="1.png")
+        client.track(b"two", filename="2.png")
+        delivered = client.outbox.deliver_pending()
+    assert (delivered, len(recorder.requests)) == ((0, 1) if held_back else (1, 2))
+
+
+def test_a_closed_client_keeps_no_outbox_open(tmp_path: Path) -> None:
+    client = _client(Recorder(), tmp_path)
+    client.close()
+    with pytest.raises(ClientError, match="closed"):
+        _ = client.outbox
+    assert client.track(b"data", filename="a.png") is None  # logged, not raised
+    assert not (tmp_path / "outbox").exists()  # nothing opened behind the closed client

@@ -182,3 +182,40 @@ def test_a_server_that_is_down_is_not_tried_item_after_item(tmp_path: Path) -> N
     assert outbox.flush(timeout=0.2) is False
     assert len(server.attempts) == 1
     outbox.close()
+
+
+def test_an_item_whose_file_is_gone_is_a_dead_letter_not_an_outage(tmp_path: Path) -> None:
+    """A file removed from under the outbox can never be sent: that item is a dead letter
+    at once, and the others are not held back as if the server were down."""
+    server = FakeServer()
+    outbox = Outbox(tmp_path / "box", server.send, DeliveryPolicy(base=60, cap=60))
+    lost = outbox.add(b"gone", "0.png", {})
+    kept = outbox.add(b"kept", "1.png", {})
+    (tmp_path / "box" / "files" / f"{lost}.bin").unlink()
+    assert outbox.deliver_pending() == 1
+    assert server.received == [b"kept"]
+    status = outbox.status(lost)
+    assert status is not None and status.state is ItemState.DEAD
+    assert status.last_error is not None and "file" in status.last_error
+    assert outbox.pending() == 0
+    assert outbox.status(kept) is not None
+    outbox.close()
+
+
+def test_a_failure_of_one_item_alone_does_not_hold_the_others_back(tmp_path: Path) -> None:
+    server = FakeServer(failures=1, error=RetryLater("500 on this file", outage=False))
+    outbox = Outbox(tmp_path / "box", server.send, DeliveryPolicy(base=60, cap=60))
+    first = outbox.add(b"poison", "0.png", {})
+    outbox.add(b"fine", "1.png", {})
+    assert outbox.deliver_pending() == 1
+    assert server.received == [b"fine"]
+    status = outbox.status(first)
+    assert status is not None and status.state is ItemState.PENDING
+    outbox.close()
+
+
+def test_a_closed_outbox_flushes_nothing_and_says_so(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "box", FakeServer().send, FAST)
+    outbox.add(b"data", "a.png", {})
+    outbox.close()
+    assert outbox.flush() is False  # at once: no loop against a closed database

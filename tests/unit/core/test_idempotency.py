@@ -11,16 +11,25 @@ from PIL import Image
 
 from assetlens import layout
 from assetlens.bootstrap import Container
-from assetlens.domain import utcnow
-from assetlens.errors import Conflict, InvalidInput
+from assetlens.domain import Asset, new_id, utcnow
+from assetlens.errors import (
+    Conflict,
+    InvalidInput,
+    PreconditionFailed,
+    StoreUnavailable,
+    Unavailable,
+)
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import Submitted
 from assetlens.services.idempotency import (
     IdempotencyRecord,
     IdempotencyService,
     parse_key,
+    upload_fingerprint,
 )
+from assetlens.services.versions import VersionService
 from assetlens.spool import Spooled, spool_file
+from assetlens.versions import VersionRecord
 
 
 class Clock:
@@ -64,7 +73,7 @@ def test_a_claim_in_progress_is_a_conflict_and_a_stale_one_is_taken_over(
     container.store.put_bytes(key, pending.model_dump_json().encode(), create_only=True)
     made: list[str] = []
 
-    def action() -> Submitted:
+    def action(planned: str | None) -> Submitted:
         made.append("x")
         raise InvalidInput("stop here")
 
@@ -144,3 +153,86 @@ def test_a_claim_whose_request_died_after_making_the_asset_replays_it(
     members = list(container.store.list_keys(
         layout.sha_member_prefix("alpha", spooled.sha256)))
     assert len(members) == 1
+
+
+def test_a_taken_over_claim_makes_the_asset_it_planned(container: Container,
+                                                       tmp_path: Path) -> None:
+    """A request that takes over a stale claim creates the claim's planned asset id, so
+    the first request — if it was only slow — cannot make a second asset beside it."""
+    clock = Clock()
+    service = _service(container, clock)
+    spooled = _spooled(tmp_path, 7)
+    fingerprint = upload_fingerprint("upload", UploadForm(), sha256=spooled.sha256,
+                                     filename=spooled.filename)
+    planned = new_id()
+    stale = IdempotencyRecord(fingerprint=fingerprint, created_at=clock.now,
+                              claimed_at=clock.now, planned_asset_id=planned)
+    key = layout.idempotency_key("alpha", "k7")
+    container.store.put_bytes(key, stale.model_dump_json().encode(), create_only=True)
+    clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
+    taken_over = service.upload("alpha", "k7", spooled, UploadForm())
+    assert taken_over.asset.id == planned
+    # The slow first request, finishing now, makes nothing new: its id is taken.
+    with pytest.raises(PreconditionFailed):
+        container.assets.submit("alpha", spooled, UploadForm(asset_id=planned))
+    assert service.upload("alpha", "k7", spooled, UploadForm()).asset.id == planned
+
+
+def test_a_request_that_fails_after_making_its_asset_keeps_the_key(
+        container: Container, tmp_path: Path) -> None:
+    """An error after the asset is durable (say the store's answer to the manifest write
+    was lost) must not release the key: the request answers the asset it made, and a
+    retry replays that asset rather than making a second one."""
+    clock = Clock()
+    service = _service(container, clock)
+    spooled = _spooled(tmp_path, 8)
+    fingerprint = upload_fingerprint("upload", UploadForm(), sha256=spooled.sha256,
+                                     filename=spooled.filename)
+    made: list[str] = []
+
+    def action(planned: str | None) -> Submitted:
+        assert planned is not None
+        made.append(container.assets.submit(
+            "alpha", spooled, UploadForm(asset_id=planned)).asset.id)
+        raise Unavailable("the answer to the manifest write was lost")
+
+    def result(submitted: Submitted) -> dict[str, object]:
+        raise AssertionError("the action never returned")
+
+    def replay(record: IdempotencyRecord) -> Submitted:
+        assert record.asset_id is not None
+        return Submitted(container.assets.get("alpha", record.asset_id), replayed=True)
+
+    first = service.run("alpha", "k8", fingerprint, action, result, replay,
+                        planned_asset_id=new_id())
+    assert [first.asset.id] == made
+    retried = service.upload("alpha", "k8", spooled, UploadForm())
+    assert retried.replayed
+    assert [retried.asset.id] == made
+    members = list(container.store.list_keys(
+        layout.sha_member_prefix("alpha", spooled.sha256)))
+    assert len(members) == 1
+
+
+class LostAnswer(VersionService):
+    """Versions whose upload is made, and then fails as if the store's answer was lost."""
+
+    def upload(self, workspace: str, asset_id: str, spooled: Spooled,
+               change_description: str = "") -> tuple[Asset, VersionRecord]:
+        super().upload(workspace, asset_id, spooled, change_description)
+        raise StoreUnavailable("the answer to the manifest write was lost")
+
+
+def test_a_new_version_made_before_its_request_failed_is_not_made_twice(
+        container: Container, tmp_path: Path) -> None:
+    service = _service(container, Clock())
+    asset = service.upload("alpha", None, _spooled(tmp_path, 9), UploadForm()).asset
+    lossy = LostAnswer(container.settings, container.store, container.assets,
+                       container.blobs)
+    spooled = _spooled(tmp_path, 10)
+    made = service.new_version(lossy, "alpha", asset.id, "v1", spooled, "second")
+    assert made.record.number == 2 and made.record.sha256 == spooled.sha256
+    again = service.new_version(container.versions, "alpha", asset.id, "v1", spooled,
+                                "second")
+    assert again.replayed and again.record.number == 2
+    assert container.versions.records.numbers("alpha", asset.id) == [1, 2]

@@ -133,3 +133,19 @@ def test_a_snapshot_counts_every_item_but_reads_only_a_sample() -> None:
         clock.now += 10
     assert queue.snapshot(sample=1) == QueueSnapshot(3, 30.0)  # the first listed waited 30 s
     assert queue.snapshot() == QueueSnapshot(3, 30.0)
+
+
+def test_request_methods_outside_http_count_as_other() -> None:
+    """The method is the client's text (h11 takes any token): label values from it stay
+    a fixed set, or every made-up method would be a new series held for ever."""
+    metrics = PrometheusMetrics("embedded")
+    for index in range(50):
+        metrics.request("unmatched", f"M{index}", 405, 0.001)
+    metrics.request("/v1/assets", "PATCH", 200, 0.001)
+    methods = {labels for (name, labels), _ in samples(metrics).items()
+               if name == "assetlens_http_requests_total"}
+    assert methods == {
+        frozenset({("route", "unmatched"), ("method", "other"), ("status", "405")}),
+        frozenset({("route", "/v1/assets"), ("method", "PATCH"), ("status", "200")})}
+    assert value(metrics, "assetlens_http_requests_total", route="unmatched", method="other",
+                 status="405") == 50

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from assetlens.bootstrap import Container, build
+from assetlens.domain import new_id
 from assetlens.errors import StoreUnavailable
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import spool_file
@@ -63,3 +64,24 @@ def test_markers_stay_for_gc_when_the_store_is_down_altogether(
         upload(container, tmp_path, shade=3)
     assert len(list(store.list_keys("refs/"))) == 1  # left for `assetlens gc` to sweep
     assert list(store.list_keys("manifests/")) == []
+
+
+def test_a_planned_id_keeps_its_markers_for_gc(
+    wired: tuple[Container, FakeObjectStore], tmp_path: Path
+) -> None:
+    """An id planned ahead (an idempotent request's) may be shared with the request that
+    took over its claim and is writing the same asset: a failure here must not take back
+    markers that request relies on. They stay for `assetlens gc`."""
+    container, store = wired
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (4, 40, 80)).save(buffer, format="PNG")
+    buffer.seek(0)
+    spooled = spool_file(buffer, tmp_path, "u4.png", 10_000_000)
+    planned = new_id()
+    store.fail_keys_with_prefix = "sha/"
+    with pytest.raises(StoreUnavailable):
+        container.assets.submit("ws", spooled, UploadForm(asset_id=planned))
+    store.fail_keys_with_prefix = None
+    assert any(key.endswith(planned) for key in store.list_keys("refs/"))
+    made = container.assets.submit("ws", spooled, UploadForm(asset_id=planned))
+    assert made.asset.id == planned

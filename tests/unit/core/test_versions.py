@@ -16,6 +16,7 @@ from assetlens.bootstrap import Container, build
 from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import Conflict, InvalidInput, NotFound
 from assetlens.services.asset_inputs import UploadForm
+from assetlens.services.duplicate_policy import PolicyName
 from assetlens.spool import Spooled, spool_file
 from assetlens.versions import VersionRecord
 from indexer.embedded import EmbeddedSearchIndex
@@ -210,3 +211,23 @@ def test_purge_removes_the_markers_of_its_derivatives(wired: Container, tmp_path
     wired.trash.purge("ws", parent.id)
     assert list(wired.store.list_keys(prefix)) == []
     assert wired.assets.get("ws", child.id).lineage == [parent.id]  # the child keeps its story
+
+
+def test_a_stale_content_marker_never_names_an_asset_with_other_bytes(
+        wired: Container, tmp_path: Path) -> None:
+    """The per-content markers move after a version switch, in a separate write: one left
+    behind (the store failing in between, a crash) must not make an asset whose bytes have
+    changed the "duplicate" of its old bytes — under `link` that upload stored nothing."""
+    first = png_file(tmp_path, 20)
+    asset = wired.assets.upload("ws", first, UploadForm())
+    wired.versions.upload("ws", asset.id, png_file(tmp_path, 21))
+    storage = wired.stats.get("ws").library
+    # As if moving the markers had failed: the old bytes' marker still names the asset.
+    wired.store.put_bytes(layout.sha_member_key("ws", first.sha256, asset.id), b"")
+    # Version 1's bytes are held by the kept version only, marker or not.
+    assert wired.stats.get("ws").library == storage
+    again = png_file(tmp_path, 20, "again.png")
+    linked = wired.assets.submit("ws", again, UploadForm(duplicates=PolicyName.LINK))
+    assert not linked.linked and linked.asset.id != asset.id
+    assert linked.asset.duplicate_of is None
+    assert wired.duplicates.find("ws", linked.asset.id).exact == []
