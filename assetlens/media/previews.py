@@ -52,6 +52,16 @@ def fit(im: Image.Image, longest: int) -> Image.Image:
     return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
+def fit_short_side(im: Image.Image, shortest: int) -> Image.Image:
+    """`im` scaled down so that its shortest side is at most `shortest` (never scaled up)."""
+    w, h = im.size
+    if min(w, h) <= shortest:
+        return im
+    ratio = shortest / min(w, h)
+    size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
+    return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
 def encode_webp(im: Image.Image) -> bytes:
     """`im` (RGB or RGBA) as lossy WebP bytes."""
     buf = io.BytesIO()

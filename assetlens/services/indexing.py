@@ -11,8 +11,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from assetlens import layout, media, provenance
 from assetlens.config import Settings
@@ -23,11 +26,13 @@ from assetlens.errors import (
     Unavailable,
 )
 from assetlens.manifests import Manifests
+from assetlens.media.pool import AnalysisPool
 from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
 from assetlens.services.index_failures import Failure, mark_failed, retry_failed
+from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
 from assetlens.services.lineage import LineageService
 from assetlens.services.vectors import Vectors
 from assetlens.workqueue import WorkItem, WorkQueue, backoff_delay
@@ -35,6 +40,10 @@ from assetlens.workqueue import WorkItem, WorkQueue, backoff_delay
 log = logging.getLogger(__name__)
 
 Analyser = Callable[[Path, AssetType, str], media.Analysis]
+#: What preparing one item gives: the asset to index (None: it is gone) and its embed image.
+Prepared = tuple[Asset | None, Image.Image | None]
+# Batches the worker loop pipelines before it runs its periodic jobs again.
+_RUN_BATCHES = 8
 Extractor = Callable[[Path, str], Generation | None]
 
 
@@ -56,6 +65,7 @@ class Indexer:
         embedder: Embedder | None,
         *,
         analyse: Analyser = media.analyse,
+        pool: AnalysisPool | None = None,
         extract: Extractor = provenance.extract,
         jobs: Sequence[Callable[[], object]] = (),
         metrics: Metrics = NO_METRICS,
@@ -65,7 +75,13 @@ class Indexer:
         self._store = store
         self._index = index
         self._queue = queue
-        self._analyse = analyse
+        # With a pool, analysis runs in its worker processes, up to one item per worker at
+        # a time, and the next batch is analysed while this one embeds and is written.
+        self._pool = pool
+        self._analyse: Analyser = pool if pool is not None else analyse
+        self._fanout = ThreadPoolExecutor(pool.workers, thread_name_prefix="assetlens-analyse") \
+            if pool is not None else None
+        self._pipeline = BatchPipeline(self, queue, settings.indexer_batch_size)
         self._extract = extract
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
         self._jobs = tuple(jobs)
@@ -86,7 +102,8 @@ class Indexer:
                 self.reconcile_if_due()
                 for job in self._jobs:
                     job()
-                done = self.run_once()
+                done = self._pipeline.drain(_RUN_BATCHES) if self._fanout is not None \
+                    else self.run_once()
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:
                 log.warning("indexer waiting for a backend: %s", exc.detail)
@@ -119,6 +136,8 @@ class Indexer:
 
     def drain(self, max_batches: int = 10_000) -> int:
         """Process until the queue has nothing due (CLI ingest, tests)."""
+        if self._fanout is not None:
+            return self._pipeline.drain(max_batches)
         total = 0
         for _ in range(max_batches):
             claimed = self.run_once()
@@ -130,24 +149,34 @@ class Indexer:
     def process(self, items: list[WorkItem]) -> None:
         """Index a claimed batch. Whatever one item raises stays with that item: it is
         retried with back-off, then marked failed, and the others are acked as usual."""
-        docs: dict[WorkItem, IndexDoc] = {}
-        removals: list[WorkItem] = []
-        failures: dict[WorkItem, Failure] = {}
-        for item in items:
-            try:
-                asset = self._prepare(item)
-            except Unavailable as exc:  # the store is down: not this item's fault
-                self._postpone(item, exc)
-                continue
-            except Exception as exc:  # a file that breaks a decoder, a parser bug
-                failures[item] = Failure("analysis", exc)
-                continue
-            if asset is None:
-                removals.append(item)
+        self.finish(self.prepare(items))
+
+    def prepare(self, items: list[WorkItem]) -> PreparedBatch:
+        """Read and analyse a claimed batch (up to `workers` items at once): everything but
+        the vectors and the index write. Never raises; each item's outcome is recorded."""
+        batch = PreparedBatch(items)
+        outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
+            else map(self._attempt, items)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Unavailable):  # the store is down: not this item's fault
+                batch.postponed[item] = outcome
+            elif isinstance(outcome, Exception):  # a file that breaks a decoder, a parser bug
+                batch.failures[item] = Failure("analysis", outcome)
+            elif (asset := outcome[0]) is None:
+                batch.removals.append(item)
             else:
-                docs[item] = IndexDoc(asset=asset)
+                batch.docs[item] = IndexDoc(asset=asset)
+                if (image := outcome[1]) is not None:
+                    batch.images[asset.sha256] = image
+        return batch
+
+    def finish(self, batch: PreparedBatch) -> None:
+        """Embed, write and acknowledge a prepared batch."""
+        docs, removals, failures = batch.docs, batch.removals, batch.failures
+        for item, error in batch.postponed.items():
+            self._postpone(item, error)
         try:
-            for lost in self._vectors.attach(list(docs.values())):
+            for lost in self._vectors.attach(list(docs.values()), batch.images):
                 item = next(i for i, doc in docs.items() if doc is lost.doc)
                 failures[item] = Failure("embedding", lost.error)
                 del docs[item]
@@ -169,6 +198,29 @@ class Indexer:
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
+
+    def release(self, batch: PreparedBatch) -> None:
+        """Give a prepared batch's items back to the queue unprocessed, without using up an
+        attempt (the pipeline stopped before it could finish them)."""
+        for item in batch.items:
+            try:
+                self._queue.retry(item, delay=0.0, refund=True)
+            except Exception:  # the store is down: the lease runs out instead
+                log.warning("could not release %s/%s", item.workspace, item.asset_id)
+
+    def close(self) -> None:
+        """Stop the analysis threads and worker processes."""
+        if self._fanout is not None:
+            self._fanout.shutdown(wait=True)
+            self._pipeline.close()
+        if self._pool is not None:
+            self._pool.close()
+
+    def _attempt(self, item: WorkItem) -> Prepared | Exception:
+        try:
+            return self._prepare(item)
+        except Exception as exc:
+            return exc
 
     def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Failure]:
         """Write the batch; if the index rejects it, write one by one so that one bad
@@ -239,23 +291,24 @@ class Indexer:
 
     # -- one asset --------------------------------------------------------------------------
 
-    def _prepare(self, item: WorkItem) -> Asset | None:
-        """The asset to index, analysed if it wasn't yet; None when it no longer exists."""
+    def _prepare(self, item: WorkItem) -> Prepared:
+        """The asset to index, analysed if it wasn't yet, with the image its analysis made
+        for the embedder; (None, None) when it no longer exists."""
         try:
             asset, _ = self._manifests.get(item.workspace, item.asset_id)
         except NotFound:
-            return None
+            return None, None
         if item.attempts > self._settings.indexer_max_attempts:
             # Claimed that often without an outcome: the worker died on it each time (OOM,
             # a crash in native code). Index it as it is, trying nothing that could crash.
             return self._mark_failed(asset.workspace, asset.id,
                                      "indexing was interrupted on every attempt; "
-                                     "see the indexer log") or asset
+                                     "see the indexer log") or asset, None
         if asset.status is AssetStatus.PROCESSING:
-            asset = self._analyse_asset(asset)
-        return asset
+            return self._analyse_asset(asset)
+        return asset, None
 
-    def _analyse_asset(self, asset: Asset) -> Asset:
+    def _analyse_asset(self, asset: Asset) -> tuple[Asset, Image.Image | None]:
         self._tmp.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
             try:
@@ -263,7 +316,8 @@ class Indexer:
                     tmp.write(chunk)
             except ObjectNotFound:
                 return self._mark_failed(asset.workspace, asset.id,
-                                         "the original file is missing from the store") or asset
+                                         "the original file is missing from the store") \
+                    or asset, None
             tmp.flush()
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
@@ -302,7 +356,7 @@ class Indexer:
                 current.deleted_from = AssetStatus.READY
             return current
 
-        return self._manifests.update(asset.workspace, asset.id, mutate)
+        return self._manifests.update(asset.workspace, asset.id, mutate), analysis.embed_image
 
     def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
         self._metrics.indexed("failed")
