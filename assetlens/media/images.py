@@ -111,6 +111,8 @@ def validate_image(path: Path, fmt: str, max_pixels: int) -> tuple[int, int]:
             _check_pixels(im, path, budget=limit)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise _too_large(exc, limit) from exc
+        except InvalidInput:
+            raise
         except Exception as exc:
             raise InvalidInput(f"corrupt or truncated {fmt.upper()} image") from exc
     return width, height

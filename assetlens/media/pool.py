@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +29,12 @@ AnalyseFn = Callable[[Path, AssetType, str], Analysis]
 
 class AnalysisCrashed(RuntimeError):
     """A worker process died while analysing this file, twice."""
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides how to stop, and a worker
+    # that died of it would look like a crash of the file it held.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def default_workers() -> int:
@@ -78,7 +85,8 @@ class AnalysisPool:
                 # Spawned, not forked: the parent runs threads (server, indexer, embedder)
                 # whose locks a fork would copy mid-use.
                 self._executor = ProcessPoolExecutor(
-                    self._workers, mp_context=multiprocessing.get_context("spawn"))
+                    self._workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_interrupts)
             return self._executor
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
