@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: Files imported per call: only failures and counts outlive a chunk.
 CHUNK: Final = 256
+#: Threads importing at once: an upload spends much of its time waiting for the store.
+UPLOAD_LANES: Final = 4
 
 
 @dataclass
@@ -81,6 +84,20 @@ class BackgroundIndexer:
                 self._stop.wait(0.2)
 
 
+def lanes(files: Sequence[Path], count: int) -> list[list[Path]]:
+    """`files` split into up to `count` lanes by size, in order within each: files with the
+    same content have the same size, so a copy is always imported after its original, in the
+    same lane, and found there as a duplicate."""
+    split: list[list[Path]] = [[] for _ in range(count)]
+    for path in files:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0  # reported as refused when its lane reaches it
+        split[size % count].append(path)
+    return [lane for lane in split if lane]
+
+
 def ingest_all(
     assets: AssetService,
     indexer: Indexer | None,
@@ -92,30 +109,48 @@ def ingest_all(
     policy: PolicyName,
     progress: Progress,
 ) -> IngestTotals:
-    """Import `files` (and index them, unless `indexer` is None) with progress shown.
-    KeyboardInterrupt stops both cleanly and is raised again."""
+    """Import `files` in UPLOAD_LANES threads (each upload waits on disk or network as much
+    as it computes) and index them beside it, unless `indexer` is None, with progress shown.
+    KeyboardInterrupt stops all of it after the files in hand and is raised again."""
     totals = IngestTotals()
+    lock = threading.Lock()
+    stop = threading.Event()
     importing = progress.add_task("importing", total=len(files))
     indexing = progress.add_task("indexing", total=queue.pending(), visible=indexer is not None)
 
     def indexed(count: int) -> None:
-        totals.indexed += count
+        with lock:
+            totals.indexed += count
         progress.advance(indexing, count)
+
+    def import_lane(lane: list[Path]) -> None:
+        for start in range(0, len(lane), CHUNK):
+            wanted = (path for path in lane[start:start + CHUNK] if not stop.is_set())
+            report = ingest_files(assets, workspace, wanted, tags=tags, duplicates=policy,
+                                  on_progress=lambda *_: progress.advance(importing))
+            with lock:
+                totals.imported += len(report.created)
+                totals.skipped += len(report.skipped)
+                totals.failed += report.failed
+                totals.rejected += report.rejected
+            progress.update(indexing, advance=0, total=(progress.tasks[indexing].total or 0)
+                            + len(report.created))
 
     background = BackgroundIndexer(indexer, indexed) if indexer is not None else None
     if background is not None:
         background.start()
+    work = lanes(files, UPLOAD_LANES)
     try:
-        for start in range(0, len(files), CHUNK):
-            report = ingest_files(assets, workspace, files[start:start + CHUNK], tags=tags,
-                                  duplicates=policy,
-                                  on_progress=lambda *_: progress.advance(importing))
-            totals.imported += len(report.created)
-            totals.skipped += len(report.skipped)
-            totals.failed += report.failed
-            totals.rejected += report.rejected
-            progress.update(indexing, total=(progress.tasks[indexing].total or 0)
-                            + len(report.created))
+        with ThreadPoolExecutor(max(1, len(work)), thread_name_prefix="assetlens-import") as pool:
+            pending = {pool.submit(import_lane, lane) for lane in work}
+            try:
+                while pending:  # polled, so that Ctrl-C is heard at once
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        future.result()
+            except BaseException:
+                stop.set()
+                raise
     except BaseException:
         if background is not None:
             background.stop()

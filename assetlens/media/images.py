@@ -154,7 +154,9 @@ def oriented_first_frame(im: Image.Image) -> Image.Image:
     im.load()
     # In place: a copy of the whole decoded image would cost as much as a resize.
     ImageOps.exif_transpose(im, in_place=True)
-    return fit(im, EMBED_MAX_SIDE)
+    # Bicubic for pictures: within 51 dB PSNR of Lanczos at this size for about 3/4 of the
+    # time of the costliest step of an analysis (Lanczos stays for text, where it is crisper).
+    return fit(im, EMBED_MAX_SIDE, Image.Resampling.BICUBIC)
 
 
 def embed_input(picture: Image.Image) -> Image.Image:

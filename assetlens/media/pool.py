@@ -46,7 +46,8 @@ def default_workers() -> int:
 
 
 class AnalysisPool:
-    """`analyse` run in `workers` spawned processes; call it from up to `workers` threads."""
+    """`analyse` run in `workers` spawned processes; call it from any number of threads
+    (at most `workers` files are analysed at once, the others wait their turn)."""
 
     def __init__(self, workers: int, fn: AnalyseFn = analyse) -> None:
         if workers < 1:

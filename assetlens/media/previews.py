@@ -45,14 +45,15 @@ def flatten(im: Image.Image) -> Image.Image:
     return canvas
 
 
-def fit(im: Image.Image, longest: int) -> Image.Image:
+def fit(im: Image.Image, longest: int,
+        resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
     """`im` scaled down so that its longest side is at most `longest` (never scaled up)."""
     w, h = im.size
     if max(w, h) <= longest:
         return im
     ratio = longest / max(w, h)
     size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
-    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return im.resize(size, resample, reducing_gap=3.0)
 
 
 def fit_short_side(im: Image.Image, shortest: int) -> Image.Image:

@@ -79,8 +79,10 @@ class Indexer:
         # a time, and the next batch is analysed while this one embeds and is written.
         self._pool = pool
         self._analyse: Analyser = pool if pool is not None else analyse
-        self._fanout = ThreadPoolExecutor(pool.workers, thread_name_prefix="assetlens-analyse") \
-            if pool is not None else None
+        # Twice as many threads as processes: a thread also waits on the store, reading the
+        # original and writing previews, and meanwhile another can keep its process busy.
+        self._fanout = None if pool is None else \
+            ThreadPoolExecutor(2 * pool.workers, thread_name_prefix="assetlens-analyse")
         self._pipeline = BatchPipeline(self, queue, settings.indexer_batch_size)
         self._extract = extract
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.

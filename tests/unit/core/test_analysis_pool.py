@@ -56,7 +56,7 @@ def test_pool_results_match_in_process_analysis(tmp_path: Path) -> None:
 def test_a_worker_crash_fails_only_the_file_that_crashes_it(tmp_path: Path) -> None:
     poison = _png(tmp_path, "poison.png", (0, 0, 0), size=40)
     good = _png(tmp_path, "good.png", (0, 200, 0), size=40)
-    pool = AnalysisPool(2, crash_on_poison)
+    pool = AnalysisPool(1, crash_on_poison)
     try:
         with pytest.raises(AnalysisCrashed):
             pool(poison, AssetType.IMAGE, "image/png")
