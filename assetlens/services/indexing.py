@@ -7,22 +7,19 @@ ignores older revisions, and vectors are cached per (blob, model) in the object 
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image
 
 from assetlens import layout, media, provenance
 from assetlens.config import Settings
-from assetlens.domain import Asset, AssetStatus, AssetType, Generation
+from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import (
     NotFound,
-    ObjectNotFound,
     Unavailable,
 )
 from assetlens.manifests import Manifests
@@ -31,20 +28,21 @@ from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
+from assetlens.services.asset_analysis import Analyser, AssetAnalysis, Extractor
 from assetlens.services.index_failures import Failure, mark_failed, retry_failed
 from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
 from assetlens.services.lineage import LineageService
 from assetlens.services.vectors import Vectors
 from assetlens.workqueue import WorkItem, WorkQueue, backoff_delay
 
+__all__ = ["Analyser", "Extractor", "Indexer", "ReconcileReport"]
+
 log = logging.getLogger(__name__)
 
-Analyser = Callable[[Path, AssetType, str], media.Analysis]
 #: What preparing one item gives: the asset to index (None: it is gone) and its embed image.
 Prepared = tuple[Asset | None, Image.Image | None]
 # Batches the worker loop pipelines before it runs its periodic jobs again.
 _RUN_BATCHES = 8
-Extractor = Callable[[Path, str], Generation | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +87,9 @@ class Indexer:
         self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
         self._vectors = Vectors(store, embedder)
-        self._lineage = LineageService(store, self._manifests)
-        self._tmp = settings.data_dir / "tmp" / "indexer"
+        self._analysis = AssetAnalysis(
+            store, index, self._manifests, LineageService(store, self._manifests),
+            settings.data_dir / "tmp" / "indexer", self._analyse, extract, self._mark_failed)
 
     # -- the worker loop --------------------------------------------------------------------
 
@@ -307,58 +306,8 @@ class Indexer:
                                      "indexing was interrupted on every attempt; "
                                      "see the indexer log") or asset, None
         if asset.status is AssetStatus.PROCESSING:
-            return self._analyse_asset(asset)
+            return self._analysis.analyse(asset)
         return asset, None
-
-    def _analyse_asset(self, asset: Asset) -> tuple[Asset, Image.Image | None]:
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
-            try:
-                for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
-                    tmp.write(chunk)
-            except ObjectNotFound:
-                return self._mark_failed(asset.workspace, asset.id,
-                                         "the original file is missing from the store") \
-                    or asset, None
-            tmp.flush()
-            path = Path(tmp.name)
-            analysis = self._analyse(path, asset.type, asset.mime)
-            parsed = self._extract(path, asset.mime)
-        if analysis.phash:
-            for band, value in enumerate(layout.phash_bands(analysis.phash)):
-                self._store.put_bytes(
-                    layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
-        parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
-            if parsed is not None else {}
-        self._lineage.link(asset.workspace, asset.id, parents)
-        previews: dict[str, str] = {}
-        for size, data in analysis.previews.items():
-            key = layout.preview_key(asset.sha256, size)
-            self._store.put_bytes(key, data, content_type="image/webp")
-            previews[size] = key
-
-        def mutate(current: Asset) -> Asset | None:
-            if current.status not in (AssetStatus.PROCESSING, AssetStatus.DELETED):
-                return None  # someone else finished it
-            if current.sha256 != asset.sha256:
-                return None  # a new version arrived meanwhile; its own pass analyses it
-            current.media = analysis.media
-            current.phash = analysis.phash
-            current.previews = previews
-            if parsed is not None:  # otherwise keep what a sidecar said
-                current.generation_parsed = parsed
-            for parent, relation in parents.items():
-                if parent not in current.lineage:
-                    current.lineage.append(parent)
-                    current.lineage_relations[parent] = relation
-            current.recompute_generation()
-            if current.status is AssetStatus.PROCESSING:
-                current.status = AssetStatus.READY
-            elif current.deleted_from is AssetStatus.PROCESSING:
-                current.deleted_from = AssetStatus.READY
-            return current
-
-        return self._manifests.update(asset.workspace, asset.id, mutate), analysis.embed_image
 
     def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
         self._metrics.indexed("failed")
