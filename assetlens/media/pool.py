@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any, TypeVar
 
 from assetlens.domain import AssetType
 from assetlens.media.analyse import analyse
@@ -25,6 +26,7 @@ from assetlens.media.results import Analysis
 log = logging.getLogger(__name__)
 
 AnalyseFn = Callable[[Path, AssetType, str], Analysis]
+T = TypeVar("T")
 
 
 class AnalysisCrashed(RuntimeError):
@@ -62,10 +64,15 @@ class AnalysisPool:
         return self._workers
 
     def __call__(self, path: Path, asset_type: AssetType, mime: str) -> Analysis:
+        return self.run(self._fn, path, asset_type, mime)
+
+    def run(self, fn: Callable[..., T], path: Path, *args: Any) -> T:
+        """`fn(path, *args)` in a worker process (`fn` at module level, so it pickles): the
+        pool also runs provenance extraction, which may decode pixels too."""
         for attempt in (1, 2):
             executor = self._current()
             try:
-                return executor.submit(self._fn, path, asset_type, mime).result()
+                return executor.submit(fn, path, *args).result()
             except BrokenProcessPool:
                 self._replace(executor)
                 if attempt == 2:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from PIL import Image
 
@@ -89,7 +90,8 @@ class Indexer:
         self._vectors = Vectors(store, embedder)
         self._analysis = AssetAnalysis(
             store, index, self._manifests, LineageService(store, self._manifests),
-            settings.data_dir / "tmp" / "indexer", self._analyse, extract, self._mark_failed)
+            settings.data_dir / "tmp" / "indexer", self._analyse,
+            extract if pool is None else partial(pool.run, extract), self._mark_failed)
 
     # -- the worker loop --------------------------------------------------------------------
 
