@@ -83,7 +83,6 @@ class Indexer:
         self._fanout = None if pool is None else \
             ThreadPoolExecutor(2 * pool.workers, thread_name_prefix="assetlens-analyse")
         self._pipeline = BatchPipeline(self, queue, settings.indexer_batch_size)
-        self._extract = extract
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
         self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
@@ -155,8 +154,8 @@ class Indexer:
         self.finish(self.prepare(items))
 
     def prepare(self, items: list[WorkItem]) -> PreparedBatch:
-        """Read and analyse a claimed batch (up to `workers` items at once): everything but
-        the vectors and the index write. Never raises; each item's outcome is recorded."""
+        """Read and analyse a claimed batch (several items at once with a pool): everything
+        but the vectors and the index write. Never raises; each item's outcome is recorded."""
         batch = PreparedBatch(items)
         outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
             else map(self._attempt, items)
