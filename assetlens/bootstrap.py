@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from assetlens.apikeys import ApiKeys
 from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
+from assetlens.media.pool import AnalysisPool, default_workers
 from assetlens.metrics import TimedEmbedder
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.prometheus import PrometheusMetrics
@@ -127,10 +128,17 @@ class Container:
 
     def close(self) -> None:
         self.stop_indexer_thread()
+        self.indexer.close()
         self.usage.close()
         self.index.close()
         if self.tracing is not None:
             self.tracing.close()
+
+
+def analysis_pool(settings: Settings) -> AnalysisPool | None:
+    """The indexer's worker processes; None when one worker is all it may use."""
+    workers = settings.indexer_workers or default_workers()
+    return AnalysisPool(workers) if workers > 1 else None
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -222,7 +230,7 @@ def build(
         blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
-        indexer=Indexer(settings, store, index, queue, embedder,
+        indexer=Indexer(settings, store, index, queue, embedder, pool=analysis_pool(settings),
                         jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due,
                               idempotency.sweep_if_due],
                         metrics=metrics),

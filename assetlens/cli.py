@@ -223,9 +223,11 @@ def ingest(
 ) -> None:
     """Import files (sidecar .txt/.json provenance is read too) under the workspace's
     duplicate policy: files it already holds (exact bytes; near duplicates too where the
-    policy says so) are skipped or refused unless --duplicates allow."""
+    policy says so) are skipped or refused unless --duplicates allow. Indexing runs beside
+    the import; after Ctrl-C the same command resumes where it stopped."""
     from assetlens.bootstrap import build
-    from assetlens.ingest import discover, ingest_files, ingest_policy
+    from assetlens.cli_ingest import ingest_all
+    from assetlens.ingest import discover, ingest_policy
     from assetlens.layout import check_workspace
     from assetlens.services.duplicate_policy import PolicyName
 
@@ -240,24 +242,22 @@ def ingest(
             PolicyName(duplicates.value) if duplicates else None
         policy = ingest_policy(container.duplicate_policy, workspace, requested)
         with _progress() as progress:
-            task = progress.add_task("ingesting", total=len(files))
-            report = ingest_files(container.assets, workspace, files, tags=tag or [],
-                                  duplicates=policy,
-                                  on_progress=lambda *_: progress.advance(task))
-            if index and report.created:
-                indexed = progress.add_task("indexing", total=len(report.created))
-                while claimed := container.indexer.run_once():
-                    progress.advance(indexed, claimed)
-                progress.update(indexed, completed=len(report.created))
-        for path, reason in report.failed:
+            totals = ingest_all(container.assets, container.indexer if index else None,
+                                container.queue, workspace, files, tags=tag or [],
+                                policy=policy, progress=progress)
+        for path, reason in totals.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")
-        for path, original in report.rejected:
+        for path, original in totals.rejected:
             console.print(f"[yellow]rejected[/] {path}: a duplicate of asset {original}")
-        console.print(f"{len(report.created)} imported, {len(report.failed)} refused, "
-                      f"{len(report.skipped)} skipped (already in the workspace), "
-                      f"{len(report.rejected)} rejected as duplicates ({policy.value} policy)")
-        if (report.failed or report.rejected) and not report.created:
+        console.print(f"{totals.imported} imported, {len(totals.failed)} refused, "
+                      f"{totals.skipped} skipped (already in the workspace), "
+                      f"{len(totals.rejected)} rejected as duplicates ({policy.value} policy)")
+        if (totals.failed or totals.rejected) and not totals.imported:
             raise typer.Exit(1)
+    except KeyboardInterrupt:
+        console.print("interrupted: run the same command again to resume (files already "
+                      "imported are skipped, queued ones indexed)")
+        raise typer.Exit(130) from None
     finally:
         container.close()
 

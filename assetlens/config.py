@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # Indexer
     run_indexer_in_process: bool | None = None  # None: yes in embedded mode
     indexer_batch_size: int = 16
+    # Processes that analyse (decode, preview, hash) in parallel: 0 = one per core this
+    # process may use; 1 = analyse in the indexer's own thread, no pool.
+    indexer_workers: int = Field(default=0, ge=0, le=256)
     indexer_lease_seconds: float = 120.0
     indexer_poll_seconds: float = 0.5
     # A poison item (one whose analysis, embedding or indexing raises) is retried after

@@ -1,104 +1,229 @@
-"""Ingest throughput: upload (validate + store + enqueue) and indexing (analysis, previews,
-provenance, optional CLIP embedding, index write), embedded mode, with and without CLIP.
+"""Ingest throughput, from one run: a single-core floor, the ingest pipeline without CLIP and
+with CLIP ViT-B-32, and the embedder's own throughput, on the same render-like files.
+
+* floor: one process, per file a bare Pillow decode plus the same two WebP previews
+  (`webp_previews`, the production settings); nothing stored.
+* pipeline: what `assetlens ingest` does (assetlens/cli_ingest.py): files imported (hash,
+  validate, store blob and manifest, enqueue) while the indexer drains the queue beside it
+  (analysis in `indexer_workers` processes, the next batch analysed while the current one
+  embeds and is written), embedded mode, until every asset is indexed.
+* sequential (with --sequential): upload everything, then `drain()` with no worker
+  processes: one item after another, as before the pipeline.
+* embedder: `embed_images` alone on 224-px images, batches of `clip_batch_size`.
 
 CLIP runs the real ViT-B-32 architecture through OpenClipEmbedder with seeded random
 weights saved to a local checkpoint (same compute as the LAION weights, which can't be
-downloaded here).
+downloaded here). CPU seconds are this process's and its children's (the worker pool), so
+per-CPU-second rates stay comparable when other work shares the machine.
 
-    python -m benchmarks.bench_ingest --n 200 --json docs/results/ingest.json
+    python -m benchmarks.bench_ingest --n 240 --sequential --json docs/results/ingest.json
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import os
 import platform
+import resource
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+from rich.progress import Progress
+
 from assetlens.bootstrap import build
+from assetlens.cli_ingest import ingest_all
 from assetlens.config import Settings
+from assetlens.media.images import EMBED_SHORT_SIDE
+from assetlens.media.pool import default_workers
+from assetlens.media.previews import fit_short_side, webp_previews
 from assetlens.services.asset_inputs import UploadForm
-from assetlens.spool import spool_file
-from tests.support.media_samples import make_demo_images
+from assetlens.services.duplicate_policy import PolicyName
+from benchmarks.render_corpus import render_files
+
+WORKSPACE = "bench"
 
 
 def vit_b32_checkpoint(directory: Path) -> Path:
     import open_clip
     import torch
 
-    torch.manual_seed(0)
-    model = open_clip.create_model("ViT-B-32", pretrained=None)
     path = directory / "vit-b-32-random.pt"
-    torch.save(model.state_dict(), path)
+    if not path.exists():
+        torch.manual_seed(0)
+        model = open_clip.create_model("ViT-B-32", pretrained=None)
+        torch.save(model.state_dict(), path)
     return path
 
 
-def run(n: int, clip: bool, workdir: Path, images: list[tuple[str, bytes]]) -> dict[str, Any]:
-    data_dir = workdir / ("clip" if clip else "plain")
-    overrides: dict[str, Any] = {
-        "data_dir": data_dir,
-        "clip_enabled": clip,
-        "indexer_batch_size": 32,
-    }
-    if clip:
-        overrides.update(
-            clip_model="ViT-B-32", clip_checkpoint=vit_b32_checkpoint(workdir), clip_batch_size=32
-        )
-    container = build(Settings(_env_file=None, **overrides))
-    container.index.ensure()
-    if clip and container.embedder is not None:
-        container.embedder.embed_texts(["warm up"])  # model load is not ingest cost
-    spool = data_dir / "bench-src"
-    started = time.perf_counter()
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@contextmanager
+def measured(result: dict[str, Any], n: int) -> Iterator[None]:
+    """Adds wall and CPU seconds of the block, and rates per second of each, to `result`."""
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    yield
+    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+    result.update(seconds=round(wall, 2), cpu_seconds=round(cpu, 2),
+                  per_s=round(n / wall, 2), per_cpu_s=round(n / cpu, 2))
+
+
+def corpus(workdir: Path, n: int, unique: int, size: int) -> list[Path]:
+    """`n` distinct files (two PNGs per JPEG): `unique` pictures, each copy made distinct
+    by bytes after its end (which decoders ignore) so nothing is deduplicated away."""
+    bases = render_files(Path(tempfile.gettempdir()) / f"assetlens-render-corpus-{size}",
+                         unique, size)
+    files = workdir / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    paths = []
     for number in range(n):
-        name, data = images[number % len(images)]
-        # Unique bytes per asset so nothing is deduplicated away.
-        payload = data + number.to_bytes(4, "big")
-        spooled = spool_file(io.BytesIO(payload), spool, f"{number}-{name}", 50_000_000)
-        container.assets.upload("bench", spooled, UploadForm(prompt=f"benchmark {name}"))
-        spooled.discard()
-    uploaded = time.perf_counter()
-    container.indexer.drain()
-    indexed = time.perf_counter()
-    container.close()
-    return {
-        "clip": clip,
-        "assets": n,
-        "upload_per_s": n / (uploaded - started),
-        "index_per_s": n / (indexed - uploaded),
-        "end_to_end_per_s": n / (indexed - started),
+        base = bases[number % len(bases)]
+        path = files / f"{number:05d}-{base.name}"
+        path.write_bytes(base.read_bytes() + number.to_bytes(4, "big"))
+        paths.append(path)
+    return paths
+
+
+def floor(paths: list[Path]) -> dict[str, Any]:
+    result: dict[str, Any] = {"name": "floor (1 process: decode + previews)"}
+    with measured(result, len(paths)):
+        for path in paths:
+            with Image.open(path) as im:
+                im.load()
+                webp_previews(im)
+    return result
+
+
+def _settings(data_dir: Path, clip: Path | None, workers: int) -> Settings:
+    overrides: dict[str, Any] = {"data_dir": data_dir, "clip_enabled": clip is not None,
+                                 "indexer_batch_size": 32, "indexer_workers": workers}
+    if clip is not None:
+        overrides.update(clip_model="ViT-B-32", clip_checkpoint=clip, clip_batch_size=32)
+    return Settings(_env_file=None, **overrides)
+
+
+def pipeline(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, Any]:
+    settings = _settings(data_dir, clip, workers=0)
+    result: dict[str, Any] = {
+        "name": f"pipeline, {'CLIP ViT-B-32' if clip else 'no CLIP'}",
+        "workers": settings.indexer_workers or default_workers(),
     }
+    container = build(settings)
+    container.index.ensure()
+    if container.embedder is not None:
+        container.embedder.embed_texts(["warm up"])  # model load is not ingest cost
+    with measured(result, len(paths)):
+        try:
+            with Progress(disable=True) as progress:
+                totals = ingest_all(container.assets, container.indexer, container.queue,
+                                    WORKSPACE, paths, tags=[], policy=PolicyName.ALLOW,
+                                    progress=progress)
+        finally:
+            container.close()  # joins the worker processes, so their CPU time counts
+    if totals.imported != len(paths) or totals.indexed < len(paths):
+        raise RuntimeError(f"ingest lost files: {totals}")
+    return result
+
+
+def sequential(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"name": f"sequential, {'CLIP ViT-B-32' if clip else 'no CLIP'}"}
+    container = build(_settings(data_dir, clip, workers=1))
+    container.index.ensure()
+    if container.embedder is not None:
+        container.embedder.embed_texts(["warm up"])
+    from assetlens.ingest import hash_in_place
+
+    with measured(result, len(paths)):
+        for path in paths:
+            container.assets.upload(WORKSPACE, hash_in_place(path), UploadForm())
+        container.indexer.drain()
+    container.close()
+    return result
+
+
+def embedder_alone(paths: list[Path], clip: Path) -> dict[str, Any]:
+    from embeddings.open_clip_embedder import OpenClipEmbedder
+
+    embedder = OpenClipEmbedder(_settings(Path(tempfile.gettempdir()), clip, workers=1))
+    images = []
+    for path in paths:
+        with Image.open(path) as im:
+            im.draft("RGB", (600, 600))
+            images.append(fit_short_side(im.convert("RGB"), EMBED_SHORT_SIDE))
+    embedder.embed_images(images[:2])  # model load
+    result: dict[str, Any] = {"name": "embedder alone, CLIP ViT-B-32"}
+    with measured(result, len(images)):
+        embedder.embed_images(images)
+    return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=200)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=240, help="files per pipeline run")
+    parser.add_argument("--unique", type=int, default=24, help="distinct pictures")
+    parser.add_argument("--size", type=int, default=1024, help="pixels per side")
+    parser.add_argument("--no-clip", action="store_true", help="skip the CLIP runs")
+    parser.add_argument("--sequential", action="store_true",
+                        help="also run the one-item-after-another mode for comparison")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    images = make_demo_images(24, size=512)
-    results = []
+    load_before = os.getloadavg()
+    results: list[dict[str, Any]] = []
+
+    def record(result: dict[str, Any]) -> None:
+        results.append(result)
+        print(f"{result['name']:<40} {result['per_s']:7.1f}/s  "
+              f"{result['per_cpu_s']:7.1f} per CPU-second  ({result['seconds']} s)", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
-        for clip in (False, True):
-            result = run(args.n, clip, Path(tmp), images)
-            results.append(result)
-            print(
-                f"clip={clip}: upload {result['upload_per_s']:.1f}/s, "
-                f"index {result['index_per_s']:.1f}/s, "
-                f"end-to-end {result['end_to_end_per_s']:.1f}/s"
-            )
+        work = Path(tmp)
+        paths = corpus(work, args.n, args.unique, args.size)
+        record(floor(paths))
+        runs: list[tuple[str, Callable[..., dict[str, Any]], Path | None]] = \
+            [("plain", pipeline, None)]
+        if args.sequential:
+            runs.append(("plain-seq", sequential, None))
+        if not args.no_clip:
+            checkpoint = vit_b32_checkpoint(work)
+            record(embedder_alone(paths[: min(len(paths), 96)], checkpoint))
+            runs.append(("clip", pipeline, checkpoint))
+            if args.sequential:
+                runs.append(("clip-seq", sequential, checkpoint))
+        for label, run, clip in runs:
+            record(run(paths, work / label, clip))
+    by_name = {r["name"]: r for r in results}
+    base = by_name["floor (1 process: decode + previews)"]["per_s"]
+    plain = by_name["pipeline, no CLIP"]["per_s"]
+    print(f"pipeline without CLIP / floor: {plain / base:.2f}×")
+    if "pipeline, CLIP ViT-B-32" in by_name:
+        own = by_name["embedder alone, CLIP ViT-B-32"]["per_s"]
+        with_clip = by_name["pipeline, CLIP ViT-B-32"]["per_s"]
+        print(f"pipeline with CLIP / embedder alone: {with_clip / own:.2f}")
     report = {
-        "machine": platform.processor() or platform.machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "cpus_usable": default_workers(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
-        "image_size": "512x512 PNG",
+        "files": f"{args.n} × {args.size}² render-like (2 PNG : 1 JPEG q92)",
         "results": results,
     }
+    print(f"load average before {report['load_average_before']}, "
+          f"after {report['load_average_after']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

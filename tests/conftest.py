@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from tests.fakes import FakeEmbedder
 # The real-server fixtures, shared with the API tier so it runs on both backends.
 from tests.integration.conftest import minio_service  # noqa: F401
 from tests.integration.es_fixtures import es_service  # noqa: F401
+
+# Analysis runs in the indexer's thread unless a test asks for worker processes: spawning a
+# pool per container would cost every test that indexes a second or two of start-up.
+os.environ.setdefault("ASSETLENS_INDEXER_WORKERS", "1")
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

@@ -7,35 +7,43 @@ ignores older revisions, and vectors are cached per (blob, model) in the object 
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
+
+from PIL import Image
 
 from assetlens import layout, media, provenance
 from assetlens.config import Settings
-from assetlens.domain import Asset, AssetStatus, AssetType, Generation
+from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import (
     NotFound,
-    ObjectNotFound,
     Unavailable,
 )
 from assetlens.manifests import Manifests
+from assetlens.media.pool import AnalysisPool
 from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
+from assetlens.services.asset_analysis import Analyser, AssetAnalysis, Extractor
 from assetlens.services.index_failures import Failure, mark_failed, retry_failed
+from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
 from assetlens.services.lineage import LineageService
 from assetlens.services.vectors import Vectors
 from assetlens.workqueue import WorkItem, WorkQueue, backoff_delay
 
+__all__ = ["Analyser", "Extractor", "Indexer", "ReconcileReport"]
+
 log = logging.getLogger(__name__)
 
-Analyser = Callable[[Path, AssetType, str], media.Analysis]
-Extractor = Callable[[Path, str], Generation | None]
+#: What preparing one item gives: the asset to index (None: it is gone) and its embed image.
+Prepared = tuple[Asset | None, Image.Image | None]
+# Batches the worker loop pipelines before it runs its periodic jobs again.
+_RUN_BATCHES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class Indexer:
         embedder: Embedder | None,
         *,
         analyse: Analyser = media.analyse,
+        pool: AnalysisPool | None = None,
         extract: Extractor = provenance.extract,
         jobs: Sequence[Callable[[], object]] = (),
         metrics: Metrics = NO_METRICS,
@@ -65,14 +74,23 @@ class Indexer:
         self._store = store
         self._index = index
         self._queue = queue
-        self._analyse = analyse
-        self._extract = extract
+        # With a pool, analysis runs in its worker processes, up to one item per worker at
+        # a time, and the next batch is analysed while this one embeds and is written.
+        self._pool = pool
+        self._analyse: Analyser = pool if pool is not None else analyse
+        # Twice as many threads as processes: a thread also waits on the store, reading the
+        # original and writing previews, and meanwhile another can keep its process busy.
+        self._fanout = None if pool is None else \
+            ThreadPoolExecutor(2 * pool.workers, thread_name_prefix="assetlens-analyse")
+        self._pipeline = BatchPipeline(self, queue, settings.indexer_batch_size)
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
         self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
         self._vectors = Vectors(store, embedder)
-        self._lineage = LineageService(store, self._manifests)
-        self._tmp = settings.data_dir / "tmp" / "indexer"
+        self._analysis = AssetAnalysis(
+            store, index, self._manifests, LineageService(store, self._manifests),
+            settings.data_dir / "tmp" / "indexer", self._analyse,
+            extract if pool is None else partial(pool.run, extract), self._mark_failed)
 
     # -- the worker loop --------------------------------------------------------------------
 
@@ -86,7 +104,8 @@ class Indexer:
                 self.reconcile_if_due()
                 for job in self._jobs:
                     job()
-                done = self.run_once()
+                done = self._pipeline.drain(_RUN_BATCHES) if self._fanout is not None \
+                    else self.run_once()
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:
                 log.warning("indexer waiting for a backend: %s", exc.detail)
@@ -119,6 +138,8 @@ class Indexer:
 
     def drain(self, max_batches: int = 10_000) -> int:
         """Process until the queue has nothing due (CLI ingest, tests)."""
+        if self._fanout is not None:
+            return self._pipeline.drain(max_batches)
         total = 0
         for _ in range(max_batches):
             claimed = self.run_once()
@@ -130,24 +151,34 @@ class Indexer:
     def process(self, items: list[WorkItem]) -> None:
         """Index a claimed batch. Whatever one item raises stays with that item: it is
         retried with back-off, then marked failed, and the others are acked as usual."""
-        docs: dict[WorkItem, IndexDoc] = {}
-        removals: list[WorkItem] = []
-        failures: dict[WorkItem, Failure] = {}
-        for item in items:
-            try:
-                asset = self._prepare(item)
-            except Unavailable as exc:  # the store is down: not this item's fault
-                self._postpone(item, exc)
-                continue
-            except Exception as exc:  # a file that breaks a decoder, a parser bug
-                failures[item] = Failure("analysis", exc)
-                continue
-            if asset is None:
-                removals.append(item)
+        self.finish(self.prepare(items))
+
+    def prepare(self, items: list[WorkItem]) -> PreparedBatch:
+        """Read and analyse a claimed batch (several items at once with a pool): everything
+        but the vectors and the index write. Never raises; each item's outcome is recorded."""
+        batch = PreparedBatch(items)
+        outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
+            else map(self._attempt, items)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Unavailable):  # the store is down: not this item's fault
+                batch.postponed[item] = outcome
+            elif isinstance(outcome, Exception):  # a file that breaks a decoder, a parser bug
+                batch.failures[item] = Failure("analysis", outcome)
+            elif (asset := outcome[0]) is None:
+                batch.removals.append(item)
             else:
-                docs[item] = IndexDoc(asset=asset)
+                batch.docs[item] = IndexDoc(asset=asset)
+                if (image := outcome[1]) is not None:
+                    batch.images[asset.sha256] = image
+        return batch
+
+    def finish(self, batch: PreparedBatch) -> None:
+        """Embed, write and acknowledge a prepared batch."""
+        docs, removals, failures = batch.docs, batch.removals, batch.failures
+        for item, error in batch.postponed.items():
+            self._postpone(item, error)
         try:
-            for lost in self._vectors.attach(list(docs.values())):
+            for lost in self._vectors.attach(list(docs.values()), batch.images):
                 item = next(i for i, doc in docs.items() if doc is lost.doc)
                 failures[item] = Failure("embedding", lost.error)
                 del docs[item]
@@ -169,6 +200,29 @@ class Indexer:
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
+
+    def release(self, batch: PreparedBatch) -> None:
+        """Give a prepared batch's items back to the queue unprocessed, without using up an
+        attempt (the pipeline stopped before it could finish them)."""
+        for item in batch.items:
+            try:
+                self._queue.retry(item, delay=0.0, refund=True)
+            except Exception:  # the store is down: the lease runs out instead
+                log.warning("could not release %s/%s", item.workspace, item.asset_id)
+
+    def close(self) -> None:
+        """Stop the analysis threads and worker processes."""
+        if self._fanout is not None:
+            self._fanout.shutdown(wait=True)
+            self._pipeline.close()
+        if self._pool is not None:
+            self._pool.close()
+
+    def _attempt(self, item: WorkItem) -> Prepared | Exception:
+        try:
+            return self._prepare(item)
+        except Exception as exc:
+            return exc
 
     def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Failure]:
         """Write the batch; if the index rejects it, write one by one so that one bad
@@ -239,70 +293,22 @@ class Indexer:
 
     # -- one asset --------------------------------------------------------------------------
 
-    def _prepare(self, item: WorkItem) -> Asset | None:
-        """The asset to index, analysed if it wasn't yet; None when it no longer exists."""
+    def _prepare(self, item: WorkItem) -> Prepared:
+        """The asset to index, analysed if it wasn't yet, with the image its analysis made
+        for the embedder; (None, None) when it no longer exists."""
         try:
             asset, _ = self._manifests.get(item.workspace, item.asset_id)
         except NotFound:
-            return None
+            return None, None
         if item.attempts > self._settings.indexer_max_attempts:
             # Claimed that often without an outcome: the worker died on it each time (OOM,
             # a crash in native code). Index it as it is, trying nothing that could crash.
             return self._mark_failed(asset.workspace, asset.id,
                                      "indexing was interrupted on every attempt; "
-                                     "see the indexer log") or asset
+                                     "see the indexer log") or asset, None
         if asset.status is AssetStatus.PROCESSING:
-            asset = self._analyse_asset(asset)
-        return asset
-
-    def _analyse_asset(self, asset: Asset) -> Asset:
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
-            try:
-                for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
-                    tmp.write(chunk)
-            except ObjectNotFound:
-                return self._mark_failed(asset.workspace, asset.id,
-                                         "the original file is missing from the store") or asset
-            tmp.flush()
-            path = Path(tmp.name)
-            analysis = self._analyse(path, asset.type, asset.mime)
-            parsed = self._extract(path, asset.mime)
-        if analysis.phash:
-            for band, value in enumerate(layout.phash_bands(analysis.phash)):
-                self._store.put_bytes(
-                    layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
-        parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
-            if parsed is not None else {}
-        self._lineage.link(asset.workspace, asset.id, parents)
-        previews: dict[str, str] = {}
-        for size, data in analysis.previews.items():
-            key = layout.preview_key(asset.sha256, size)
-            self._store.put_bytes(key, data, content_type="image/webp")
-            previews[size] = key
-
-        def mutate(current: Asset) -> Asset | None:
-            if current.status not in (AssetStatus.PROCESSING, AssetStatus.DELETED):
-                return None  # someone else finished it
-            if current.sha256 != asset.sha256:
-                return None  # a new version arrived meanwhile; its own pass analyses it
-            current.media = analysis.media
-            current.phash = analysis.phash
-            current.previews = previews
-            if parsed is not None:  # otherwise keep what a sidecar said
-                current.generation_parsed = parsed
-            for parent, relation in parents.items():
-                if parent not in current.lineage:
-                    current.lineage.append(parent)
-                    current.lineage_relations[parent] = relation
-            current.recompute_generation()
-            if current.status is AssetStatus.PROCESSING:
-                current.status = AssetStatus.READY
-            elif current.deleted_from is AssetStatus.PROCESSING:
-                current.deleted_from = AssetStatus.READY
-            return current
-
-        return self._manifests.update(asset.workspace, asset.id, mutate)
+            return self._analysis.analyse(asset)
+        return asset, None
 
     def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
         self._metrics.indexed("failed")

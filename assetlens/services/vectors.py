@@ -9,7 +9,7 @@ import io
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -41,9 +41,12 @@ class Vectors:
         self._store = store
         self._embedder = embedder
 
-    def attach(self, docs: Sequence[IndexDoc]) -> list[VectorFailure]:
+    def attach(self, docs: Sequence[IndexDoc],
+               images: Mapping[str, Image.Image] | None = None) -> list[VectorFailure]:
         """Cached vectors where present and sound; the rest embedded in one batch (if a model
-        loads). Returns the documents whose own image failed; the others are unaffected.
+        loads). `images` maps a blob's sha256 to the embed image its analysis just made, so
+        a fresh asset is not decoded again; others embed their stored medium preview.
+        Returns the documents whose own image failed; the others are unaffected.
         Backend outages (`Unavailable`) are raised: they are nobody's fault in particular."""
         embedder = self._embedder
         if embedder is None or not docs:
@@ -59,7 +62,9 @@ class Vectors:
             if cached is not None:
                 doc.vector, doc.vector_model = cached, model
                 continue
-            image = self._preview_image(doc.asset)
+            image = (images or {}).get(doc.asset.sha256)
+            if image is None:
+                image = self._preview_image(doc.asset)
             if image is not None:
                 wanted.append((doc, image))
         if not wanted:

@@ -1,0 +1,92 @@
+"""Analysis of one asset during indexing: the original fetched to a temp file, analysed
+(in a worker process when the indexer has a pool), previews, pHash bands and lineage stored,
+the manifest marked ready."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from assetlens import layout, media
+from assetlens.domain import Asset, AssetStatus, AssetType, Generation
+from assetlens.errors import ObjectNotFound
+from assetlens.manifests import Manifests
+from assetlens.ports import ObjectStore, SearchIndex
+from assetlens.services.lineage import LineageService
+
+Analyser = Callable[[Path, AssetType, str], media.Analysis]
+Extractor = Callable[[Path, str], Generation | None]
+#: Marks an asset failed with a reason; returns it as marked (None if it is gone).
+MarkFailed = Callable[[str, str, str], Asset | None]
+
+
+class AssetAnalysis:
+    """The per-asset half of indexing; safe to run for several assets at once."""
+
+    def __init__(self, store: ObjectStore, index: SearchIndex, manifests: Manifests,
+                 lineage: LineageService, tmp: Path, analyse: Analyser, extract: Extractor,
+                 missing: MarkFailed) -> None:
+        self._store = store
+        self._index = index
+        self._manifests = manifests
+        self._lineage = lineage
+        self._tmp = tmp
+        self._analyse = analyse
+        self._extract = extract
+        self._missing = missing
+
+    def analyse(self, asset: Asset) -> tuple[Asset, Image.Image | None]:
+        """Analyse `asset`'s original, store previews and pHash bands, link its named
+        inputs, and mark it ready; returns the updated asset and its embed image."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
+            try:
+                for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
+                    tmp.write(chunk)
+            except ObjectNotFound:
+                return self._missing(asset.workspace, asset.id,
+                                         "the original file is missing from the store") \
+                    or asset, None
+            tmp.flush()
+            path = Path(tmp.name)
+            analysis = self._analyse(path, asset.type, asset.mime)
+            parsed = self._extract(path, asset.mime)
+        if analysis.phash:
+            for band, value in enumerate(layout.phash_bands(analysis.phash)):
+                self._store.put_bytes(
+                    layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
+        parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
+            if parsed is not None else {}
+        self._lineage.link(asset.workspace, asset.id, parents)
+        previews: dict[str, str] = {}
+        for size, data in analysis.previews.items():
+            key = layout.preview_key(asset.sha256, size)
+            self._store.put_bytes(key, data, content_type="image/webp")
+            previews[size] = key
+
+        def mutate(current: Asset) -> Asset | None:
+            if current.status not in (AssetStatus.PROCESSING, AssetStatus.DELETED):
+                return None  # someone else finished it
+            if current.sha256 != asset.sha256:
+                return None  # a new version arrived meanwhile; its own pass analyses it
+            current.media = analysis.media
+            current.phash = analysis.phash
+            current.previews = previews
+            if parsed is not None:  # otherwise keep what a sidecar said
+                current.generation_parsed = parsed
+            for parent, relation in parents.items():
+                if parent not in current.lineage:
+                    current.lineage.append(parent)
+                    current.lineage_relations[parent] = relation
+            current.recompute_generation()
+            if current.status is AssetStatus.PROCESSING:
+                current.status = AssetStatus.READY
+            elif current.deleted_from is AssetStatus.PROCESSING:
+                current.deleted_from = AssetStatus.READY
+            return current
+
+        return self._manifests.update(asset.workspace, asset.id, mutate), analysis.embed_image
+
