@@ -81,7 +81,8 @@ def _decode_frames(im: Image.Image, budget: int) -> None:
 
 def _check_pixels(im: Image.Image, path: Path, budget: int) -> None:
     """Prove the pixel data whole and sound at the least cost: a still PNG by its chunk
-    CRCs and a bounded inflate (see pngcheck), a JPEG by decoding every scan at 1/8 scale
+    CRCs and a full inflate of the pixel stream, checked against the declared size (see
+    pngcheck), a JPEG by decoding every scan at 1/8 scale
     (libjpeg still reads all the entropy-coded data), anything else by a full decode."""
     if im.format == "PNG" and not getattr(im, "is_animated", False):
         check_png(path)

@@ -81,3 +81,49 @@ def test_an_animated_png_is_still_decoded_frame_by_frame(inspect: Inspect) -> No
     assert inspect("anim.png", apng).width == 16
     with pytest.raises(InvalidInput):
         inspect("anim-cut.png", apng[: len(apng) * 2 // 3])
+
+
+def test_damage_deep_in_the_pixel_stream_is_422_though_every_crc_is_good(
+        inspect: Inspect) -> None:
+    """The CRCs are recomputed around the damage (as a crafted file would): only inflating
+    the whole stream finds it, far past where a bounded probe would have stopped."""
+    rows = [b"\x00" + bytes((x * 7 + y) % 256 for x in range(3 * 512)) for y in range(512)]
+    stream = bytearray(zlib.compress(b"".join(rows), 0))  # stored blocks: bytes map 1:1
+    stream[-40_000] ^= 0xFF  # one pixel byte ~750 KB in: only the stream's Adler-32 sees it
+    damaged = _png(bytes(stream), width=512, height=512, split=8192)
+    with pytest.raises(InvalidInput, match="bad pixel data"):
+        inspect("deep.png", damaged)
+
+
+def test_a_stream_with_fewer_rows_than_ihdr_declares_is_422(inspect: Inspect) -> None:
+    with pytest.raises(InvalidInput, match="size"):
+        inspect("rows.png", _png(_pixels(height=3), height=4))
+
+
+def test_a_stream_with_more_rows_than_ihdr_declares_is_422(inspect: Inspect) -> None:
+    with pytest.raises(InvalidInput, match="size"):
+        inspect("long.png", _png(_pixels(height=6), height=4))
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "LA", "RGB", "RGBA", "I;16"])
+def test_every_pixel_layout_pillow_writes_is_accepted(inspect: Inspect, mode: str) -> None:
+    from PIL import Image
+
+    image = Image.new(mode, (37, 13))
+    assert inspect(f"{mode}.png", samples.encode_image(image, "PNG")).width == 37
+
+
+def test_an_interlaced_png_is_accepted(inspect: Inspect) -> None:
+    """Adam7: seven passes of sub-images, each row with its filter byte."""
+    width, height = 13, 9
+    passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+              (1, 0, 2, 2), (0, 1, 1, 2))
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        columns, rows = len(range(x0, width, dx)), len(range(y0, height, dy))
+        if columns and rows:
+            raw += (b"\x00" + b"\x40" * 3 * columns) * rows
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1)
+    data = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+    assert (inspect("adam7.png", data).width, inspect("adam7b.png", data).height) == (13, 9)
