@@ -125,13 +125,14 @@ def png_header_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     )
 
 
-def png_pixel_flood(width: int = 9000, height: int = 9000) -> bytes:
+def png_pixel_flood(width: int = 9000, height: int = 9000, *, rgb: bool = False) -> bytes:
     """A complete, valid 1-bit greyscale PNG (all black) of width×height: small file,
-    many pixels. The default 81 Mpx sits under Pillow's limit but over Assetlens' 64 Mpx."""
-    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+    many pixels. The default 81 Mpx sits under Pillow's limit but over Assetlens' 64 Mpx.
+    With `rgb`, 8-bit RGB: the same pixels decode to 3 bytes each (243 MB by default)."""
+    row = b"\x00" + b"\x00" * (width * 3 if rgb else (width + 7) // 8)
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8 if rgb else 1, 2 if rgb else 0, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
