@@ -487,6 +487,28 @@ def svg_billion_laughs() -> bytes:
     ).encode()
 
 
+def gif_header_bomb() -> bytes:
+    """A GIF whose logical screen and image descriptor both declare 65535×65535."""
+    return (b"GIF89a\xff\xff\xff\xff\x00\x00\x00"
+            b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;")
+
+
+def json_depth_bomb(depth: int = 100_000) -> bytes:
+    """A `.json` text nested `depth` arrays deep."""
+    return b"[" * depth + b"]" * depth
+
+
+#: The decompression bombs SECURITY.md row 1 lists, as (file name, bytes maker), keyed by a
+#: short description: the API tests and benchmarks/bench_bomb_refusal.py send them all.
+BOMBS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "png-100k-by-100k": ("bomb.png", lambda: png_header_bomb()),
+    "png-rgb-pixel-flood": ("flood.png", lambda: png_pixel_flood(rgb=True)),
+    "gif-65535-square": ("bomb.gif", gif_header_bomb),
+    "svg-billion-laughs": ("laughs.svg", svg_billion_laughs),
+    "json-100k-deep": ("deep.json", json_depth_bomb),
+}
+
+
 def svg_external_entity() -> bytes:
     return (
         b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
