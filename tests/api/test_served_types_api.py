@@ -1,6 +1,7 @@
 """SECURITY.md row 4 over HTTP: a file accepted under a close relative's extension (MP4 bytes
 named `.mov`, TrueType named `.otf` …) is stored and served with its sniffed type, never the
-one its name suggests, on the content, version-content and preview routes."""
+one its name suggests, on the content, version-content and preview routes; and that type is
+one the OpenAPI document lists for those routes."""
 
 from __future__ import annotations
 
@@ -24,11 +25,21 @@ RELATIVES: list[tuple[str, Callable[[], bytes], str, bool]] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def documented(api: Api) -> dict[str, set[str]]:
+    """The media types the served OpenAPI document lists for each content route's 200."""
+    paths = api.http.get("/openapi.json").json()["paths"]
+    return {path: set(paths[path]["get"]["responses"]["200"]["content"])
+            for path in ("/v1/assets/{asset_id}/content",
+                         "/v1/assets/{asset_id}/versions/{number}/content")}
+
+
 @pytest.mark.parametrize(("filename", "make", "served"),
                          [(name, make, served) for name, make, served, _ in RELATIVES],
                          ids=[name for name, *_ in RELATIVES])
 def test_an_accepted_relative_is_served_with_its_sniffed_type(
-    api: Api, filename: str, make: Callable[[], bytes], served: str
+    api: Api, documented: dict[str, set[str]], filename: str, make: Callable[[], bytes],
+    served: str
 ) -> None:
     data = make()
     created = api.upload(filename, data)
@@ -42,6 +53,7 @@ def test_an_accepted_relative_is_served_with_its_sniffed_type(
         assert response.content == data
         assert response.headers["content-type"].split(";")[0] == served, url
         assert response.headers["x-content-type-options"] == "nosniff"
+        assert all(served in media_types for media_types in documented.values())
         ranged = api.http.get(url, headers={"Range": "bytes=0-9"})
         assert ranged.status_code == 206
         assert ranged.headers["content-type"].split(";")[0] == served, url
