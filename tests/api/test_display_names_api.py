@@ -1,8 +1,9 @@
 """SECURITY.md row 6 over HTTP: the exact display name a hostile or unusual name becomes —
-NFC, without control, bidi or zero-width characters, only its last path part, cut to 255
-UTF-8 bytes on a character boundary — whether it comes as the file's name in the multipart
-header (raw bytes, as a hand-made client sends them), as the `name` field, or in a PATCH;
-and the names nothing printable is left of are 422 with nothing stored."""
+NFC, without control, bidi, zero-width, tag or other invisible characters, only its last
+path part, cut to 255 UTF-8 bytes on a character boundary — whether it comes as the file's
+name in the multipart header (raw bytes, as a hand-made client sends them), as the `name`
+field, or in a PATCH; and the names nothing printable is left of are 422 with nothing
+stored."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ NAMES: list[tuple[str, str]] = [
     ("evil\u202egnp.png", "evilgnp.png"),
     ("\u2066iso\u2069\u200elrm\u200f\u061c.png", "isolrm.png"),
     ("zero\u200bwidth\u200c\u200d\u2060\ufeff\u00ad.png", "zerowidth.png"),
+    # A removed character between a letter and its mark: composed once it is gone.
+    ("e\u200d\u0301t\u00e9.png", "\u00e9t\u00e9.png"),
+    ("line\u2028sep\u2029.png", "linesep.png"),
+    ("tag\U000e0041\U000e0042s.png", "tags.png"),  # tag characters: hidden text
+    ("inv\u2061isi\u180eble\ufff9.png", "invisible.png"),
     ("  spaced out.png  ", "spaced out.png"),
     ("x" * 400 + ".png", "x" * 255),
     ("\u00e9" * 200 + ".png", "\u00e9" * 127),  # 2-byte characters: cut at 254 bytes
