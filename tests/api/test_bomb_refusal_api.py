@@ -4,7 +4,10 @@ process's peak resident set (VmHWM, reset through /proc/self/clear_refs before e
 grows by far less than decoding any of them would take. Both backends.
 
 The time a refusal takes is measured, not asserted: benchmarks/bench_bomb_refusal.py,
-figures in docs/BENCHMARKS.md ("Refusing decompression bombs")."""
+figures in docs/BENCHMARKS.md ("Refusing decompression bombs"), where a control upload that
+is decoded (4000×4000 RGB) shows the same probe seeing 61 MiB in a fresh server process.
+That control is not a test here: in a long pytest process the allocator may hand a decode
+memory that is already resident, so a lower bound would be flaky; an upper bound is not."""
 
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ from tests.fakes import FakeEmbedder
 from tests.support import media_samples as samples
 
 Live = tuple[str, Container]
-MiB = 1024 * 1024
 # Decoding the smallest image bomb here takes 243 MB (9000×9000 RGB); refusing any from its
 # header took under 2 MiB of peak RSS here (a busy 2-core machine).
 BOUND_MIB = 48
@@ -82,17 +84,3 @@ def test_a_bomb_is_refused_from_its_header_with_little_memory(live_quiet: Live,
     assert list(container.assets.manifests.iter_all(workspace)) == []
     assert growth_mib < BOUND_MIB, f"peak RSS grew {growth_mib:.1f} MiB refusing {bomb}"
 
-
-def test_the_measure_sees_an_image_that_is_decoded(live_quiet: Live) -> None:
-    # The control: an accepted 4000×4000 RGB image (50 kB sent) is fully decoded, 48 MB,
-    # and the same measure sees it; a bomb's refusal above is not a blind spot of the probe.
-    base_url, container = live_quiet
-    api = Api(base_url, container.keys.create(f"bomb-{uuid.uuid4().hex[:8]}"))
-    data = samples.png_pixel_flood(4000, 4000, rgb=True)
-    if not peak_rss_reset():
-        pytest.skip("no /proc/self/clear_refs: peak RSS cannot be reset on this system")
-    before = rss_kib("VmRSS")
-    response = api.upload("big.png", data, wait=False)
-    growth_mib = (rss_kib("VmHWM") - before) / 1024
-    assert response.status_code == 201, response.text
-    assert growth_mib > 4000 * 4000 * 3 / MiB * 0.75, f"{growth_mib:.1f} MiB"
