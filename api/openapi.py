@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from assetlens.media import STORED_MIMES
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _REF = "#/components/schemas/{model}"
 
@@ -101,16 +103,32 @@ def binary_responses(media_type: str, description: str, *,
                      ranges: bool) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries of a route that answers bytes of `media_type` (200), with its
     conditional (304, If-None-Match) and, with `ranges`, partial (206, Range) answers."""
+    return _bytes_responses({media_type: {"schema": _BINARY_SCHEMA}}, description,
+                            ranges=ranges)
+
+
+def file_responses(description: str, *, ranges: bool) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries of a route that serves a stored file: its bytes go out with the
+    file's own media type, so every type a file can be stored with is listed, after
+    `application/octet-stream` (the entry generated clients read the bytes from). JSON
+    files carry no schema: the body is the file's own value (or, in a 206, part of it)."""
+    content: dict[str, dict[str, Any]] = {"application/octet-stream": {"schema": _BINARY_SCHEMA}}
+    for mime in sorted(STORED_MIMES):
+        content[mime] = {} if mime == "application/json" else {"schema": _BINARY_SCHEMA}
+    return _bytes_responses(content, description, ranges=ranges)
+
+
+def _bytes_responses(content: dict[str, dict[str, Any]], description: str, *,
+                     ranges: bool) -> dict[int | str, dict[str, Any]]:
     etag = {"ETag": _header("the version of these bytes, for If-None-Match and If-Range")}
     responses: dict[int | str, dict[str, Any]] = {
-        200: {"description": description, "headers": etag,
-              "content": {media_type: {"schema": _BINARY_SCHEMA}}},
+        200: {"description": description, "headers": etag, "content": content},
         304: {"description": "Not modified (If-None-Match matched the ETag)", "headers": etag},
     }
     if ranges:
         responses[206] = {"description": "The requested byte range (Range, If-Range)",
                           "headers": {**etag, "Content-Range": _header("bytes FIRST-LAST/SIZE")},
-                          "content": {media_type: {"schema": _BINARY_SCHEMA}}}
+                          "content": content}
     return responses
 
 

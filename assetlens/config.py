@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr("assetlens-secret")
     s3_bucket: str = "assetlens"
     s3_region: str = "us-east-1"
+    # Each request to the store: seconds to connect, and to wait for each read of its answer
+    # (a slow store only slows requests; one slower than this is an outage: after bounded
+    # retries, 503 with nothing half-written).
+    s3_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    s3_read_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     # Elasticsearch
     # One node's URL, or several separated by commas (a cluster: requests go round-robin and

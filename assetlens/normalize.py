@@ -12,6 +12,10 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 # Bidi overrides/isolates let a name display differently from what it is.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What a display name never keeps: controls (Cc); format characters (Cf: bidi marks,
+# overrides and isolates, zero-width characters, BOM, soft hyphen, and the tag characters
+# that can carry hidden text); lone surrogates (Cs); line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 MAX_NAME_BYTES = 255
 MAX_TAG_CHARS = 64
 
@@ -43,10 +47,13 @@ def normalize_tags(values: list[str] | str | None) -> list[str]:
 
 
 def display_name(value: str) -> str:
-    """A safe display name: NFC, no control/bidi/zero-width characters, no path part,
-    at most 255 UTF-8 bytes. Raises InvalidInput when nothing printable is left."""
-    text = unicodedata.normalize("NFC", value).translate(_ZERO_WIDTH)
-    text = _CONTROL.sub("", _BIDI.sub("", text))
+    """A safe display name: NFC, no invisible characters (controls, bidi, zero-width, tag
+    characters, line separators), no path part, at most 255 UTF-8 bytes. Raises
+    InvalidInput when nothing printable is left."""
+    # Removed before composing: a removed character between a letter and its combining
+    # mark would otherwise leave the pair uncomposed (not NFC).
+    visible = "".join(ch for ch in value if unicodedata.category(ch) not in _HIDDEN)
+    text = unicodedata.normalize("NFC", visible)
     # Keep only the last path component whatever the separator, then drop dot-only names
     # (full-width dots were folded to ASCII by NFKC when checking).
     text = re.split(r"[/\\]", text)[-1].strip()

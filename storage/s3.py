@@ -102,14 +102,19 @@ class S3ObjectStore:
         cls,
         settings: Settings,
         *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 60.0,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
         retries: int = 4,
         backoff: float = 0.2,
         part_size: int = PART_SIZE,
     ) -> S3ObjectStore:
-        """A store for `settings.s3_*`; `check()` uses a second client with short timeouts.
-        Raises ValueError for an endpoint that is not `http(s)://host[:port]`."""
+        """A store for `settings.s3_*` (timeouts from `s3_connect_timeout_seconds` and
+        `s3_read_timeout_seconds` unless given); `check()` uses a second client with short
+        timeouts. Raises ValueError for an endpoint that is not `http(s)://host[:port]`."""
+        if connect_timeout is None:
+            connect_timeout = settings.s3_connect_timeout_seconds
+        if read_timeout is None:
+            read_timeout = settings.s3_read_timeout_seconds
         parts = urlsplit(settings.s3_endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"s3_endpoint must be http(s)://host[:port], got {parts.geturl()!r}")

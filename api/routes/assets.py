@@ -18,6 +18,7 @@ from api.multipart import Form, read_form
 from api.openapi import (
     binary_responses,
     conditional_request,
+    file_responses,
     multipart_body,
     problem_responses,
 )
@@ -205,8 +206,8 @@ async def restore_asset(asset_id: str, workspace: WriteWorkspace, container: Con
 @router.get("/{asset_id}/content", operation_id="assets_content",
             summary="The original file (ETag, Range)", response_class=Response,
             openapi_extra=conditional_request(ranges=True),
-            responses={**binary_responses("application/octet-stream", "The file, served with "
-                                          "its own media type", ranges=True),
+            responses={**file_responses("The file, served with its own media type",
+                                        ranges=True),
                        **problem_responses(401, 404, 416, 422, 503)})
 async def content(asset_id: str, request: Request, caller: Reader, container: ContainerDep,
                   download: Annotated[bool, Query(

@@ -15,7 +15,12 @@ from api.collection_schemas import (
 )
 from api.content import caller_channel, content_response, preview_response, usage_hook
 from api.deps import ContainerDep, Reader, ReadWorkspace, WriteWorkspace
-from api.openapi import binary_responses, conditional_request, problem_responses
+from api.openapi import (
+    binary_responses,
+    conditional_request,
+    file_responses,
+    problem_responses,
+)
 from api.schemas import AssetOut, SearchPageOut
 from assetlens.services.collection_inputs import (
     MAX_PAGE,
@@ -163,8 +168,8 @@ async def get_asset(collection_id: str, asset_id: str, workspace: ReadWorkspace,
 @router.get("/{collection_id}/assets/{asset_id}/content", operation_id="collections_content",
             summary="The original file of an asset of the collection (ETag, Range)",
             response_class=Response, openapi_extra=conditional_request(ranges=True),
-            responses={**binary_responses("application/octet-stream", "The file, served "
-                                          "with its own media type", ranges=True),
+            responses={**file_responses("The file, served with its own media type",
+                                        ranges=True),
                        **problem_responses(401, 404, 416, 422, 503)})
 async def asset_content(collection_id: str, asset_id: str, request: Request,
                         caller: Reader, container: ContainerDep) -> Response:

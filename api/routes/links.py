@@ -19,7 +19,7 @@ from api.content import (
 )
 from api.deps import ContainerDep, ReadWorkspace
 from api.link_schemas import SignedUrlIn, SignedUrlOut
-from api.openapi import PUBLIC, binary_responses, conditional_request, problem_responses
+from api.openapi import PUBLIC, conditional_request, file_responses, problem_responses
 from assetlens.signing import Rendition
 from assetlens.usage import Channel
 
@@ -31,8 +31,7 @@ _MAX_CACHE = 3600
 _PRIVATE = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 
 _BINARY: dict[int | str, dict[str, Any]] = {
-    **binary_responses("application/octet-stream", "The file (its own media type) or its "
-                       "WebP preview", ranges=True),
+    **file_responses("The file (its own media type) or its WebP preview", ranges=True),
     307: {"description": "Redirect to a store presigned URL (signed_url_redirect)"},
 }
 

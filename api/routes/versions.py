@@ -18,7 +18,7 @@ from api.lifecycle_schemas import (
     VersionOut,
     VersionsOut,
 )
-from api.openapi import binary_responses, conditional_request, problem_responses
+from api.openapi import conditional_request, file_responses, problem_responses
 from api.routes.assets import IdempotencyKeyHeader, WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
@@ -100,8 +100,8 @@ async def get_version(asset_id: str, number: Number, workspace: ReadWorkspace,
 @router.get("/{number}/content", operation_id="versions_content",
             summary="The bytes of one version (ETag, Range)",
             response_class=Response, openapi_extra=conditional_request(ranges=True),
-            responses={**binary_responses("application/octet-stream", "The bytes, served "
-                                          "with their own media type", ranges=True),
+            responses={**file_responses("The bytes, served with their own media type",
+                                        ranges=True),
                        **problem_responses(401, 404, 416, 422, 503)})
 async def version_content(asset_id: str, number: Number, request: Request,
                           workspace: ReadWorkspace, container: ContainerDep) -> Response:

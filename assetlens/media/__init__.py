@@ -7,6 +7,7 @@ from assetlens.media.results import Analysis, Inspection
 from assetlens.media.types import (
     ALLOWED_EXTENSIONS,
     MIME_BY_EXTENSION,
+    STORED_MIMES,
     TYPE_BY_EXTENSION,
     classify_extension,
     is_active_content,
@@ -16,6 +17,7 @@ from assetlens.media.validate import inspect_upload
 __all__ = [
     "ALLOWED_EXTENSIONS",
     "MIME_BY_EXTENSION",
+    "STORED_MIMES",
     "TYPE_BY_EXTENSION",
     "Analysis",
     "Inspection",

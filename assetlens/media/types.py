@@ -209,6 +209,10 @@ FORMAT_BY_MIME: Final = MappingProxyType(
 )
 
 
+#: Every media type a stored file can have, so every Content-Type its bytes are served with.
+STORED_MIMES: Final = frozenset(FORMAT_BY_MIME)
+
+
 def format_of_mime(mime: str) -> str | None:
     """The analysis format key of a stored mime (parameters ignored), None if unknown."""
     return FORMAT_BY_MIME.get(mime.split(";", 1)[0].strip().lower())

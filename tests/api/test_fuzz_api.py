@@ -50,16 +50,6 @@ EXCLUDED_OPERATIONS = ("keys_revoke",)
 # a few cases test them as well as hundreds, which would make every later listing slow.
 FEW_EXAMPLES = {"keys_create": 10}
 
-# Conformance failures on routes whose documentation the openapi branch is fixing (binary
-# content, the 422 problem shape, operation ids): "METHOD /path" → the checks turned off for
-# that operation. The coordinator removes these after merging that branch's remaining work;
-# the server-error check stays on for every operation.
-DOCUMENTED_BY_THE_OPENAPI_BRANCH: dict[str, tuple[str, ...]] = {
-    # The original bytes go out with their sniffed type (image/png…), not a declared one.
-    "GET /v1/assets/{asset_id}/content": ("content_type_conformance",),
-    "GET /v1/assets/{asset_id}/versions/{number}/content": ("content_type_conformance",),
-}
-
 CHECKS = ("response_schema_conformance", "status_code_conformance",
           "content_type_conformance")
 
@@ -130,13 +120,9 @@ def target(request: pytest.FixtureRequest,
 
 def fuzz_config(key: str) -> SchemathesisConfig:
     operations: list[dict[str, Any]] = [
-        {"include-method": operation.split(" ")[0], "include-path": operation.split(" ")[1],
-         "checks": {check: {"enabled": False} for check in checks}}
-        for operation, checks in DOCUMENTED_BY_THE_OPENAPI_BRANCH.items()
-    ]
-    operations += [{"include-operation-id": operation_id,
-                    "generation": {"max-examples": min(EXAMPLES, count)}}
-                   for operation_id, count in FEW_EXAMPLES.items()]
+        {"include-operation-id": operation_id,
+         "generation": {"max-examples": min(EXAMPLES, count)}}
+        for operation_id, count in FEW_EXAMPLES.items()]
     return SchemathesisConfig.from_dict({
         "seed": SEED,
         "headers": {"Authorization": f"Bearer {key}"},

@@ -125,13 +125,14 @@ def png_header_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     )
 
 
-def png_pixel_flood(width: int = 9000, height: int = 9000) -> bytes:
+def png_pixel_flood(width: int = 9000, height: int = 9000, *, rgb: bool = False) -> bytes:
     """A complete, valid 1-bit greyscale PNG (all black) of width×height: small file,
-    many pixels. The default 81 Mpx sits under Pillow's limit but over Assetlens' 64 Mpx."""
-    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+    many pixels. The default 81 Mpx sits under Pillow's limit but over Assetlens' 64 Mpx.
+    With `rgb`, 8-bit RGB: the same pixels decode to 3 bytes each (243 MB by default)."""
+    row = b"\x00" + b"\x00" * (width * 3 if rgb else (width + 7) // 8)
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8 if rgb else 1, 2 if rgb else 0, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
@@ -484,6 +485,28 @@ def svg_billion_laughs() -> bytes:
         '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY lol0 "lol">' + lol + "]>"
         '<svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>'
     ).encode()
+
+
+def gif_header_bomb() -> bytes:
+    """A GIF whose logical screen and image descriptor both declare 65535×65535."""
+    return (b"GIF89a\xff\xff\xff\xff\x00\x00\x00"
+            b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;")
+
+
+def json_depth_bomb(depth: int = 100_000) -> bytes:
+    """A `.json` text nested `depth` arrays deep."""
+    return b"[" * depth + b"]" * depth
+
+
+#: The decompression bombs SECURITY.md row 1 lists, as (file name, bytes maker), keyed by a
+#: short description: the API tests and benchmarks/bench_bomb_refusal.py send them all.
+BOMBS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "png-100k-by-100k": ("bomb.png", lambda: png_header_bomb()),
+    "png-rgb-pixel-flood": ("flood.png", lambda: png_pixel_flood(rgb=True)),
+    "gif-65535-square": ("bomb.gif", gif_header_bomb),
+    "svg-billion-laughs": ("laughs.svg", svg_billion_laughs),
+    "json-100k-deep": ("deep.json", json_depth_bomb),
+}
 
 
 def svg_external_entity() -> bytes:
