@@ -100,10 +100,8 @@ class Indexer:
         every later upload unindexed."""
         backoff = self._settings.indexer_poll_seconds
         while not stop.is_set():
+            self._upkeep()
             try:
-                self.reconcile_if_due()
-                for job in self._jobs:
-                    job()
                 done = self._pipeline.drain(_RUN_BATCHES) if self._fanout is not None \
                     else self.run_once()
                 backoff = self._settings.indexer_poll_seconds
@@ -117,6 +115,18 @@ class Indexer:
                 backoff = min(backoff * 2, 30.0)
             if not done:
                 stop.wait(backoff)
+
+    def _upkeep(self) -> None:
+        """Reconcile and the periodic jobs, each on its own: one that keeps failing (a bug,
+        a corrupt schedule object) is logged and never keeps the batches from running."""
+        for job in (self.reconcile_if_due, *self._jobs):
+            try:
+                job()
+            except Unavailable as exc:
+                log.warning("indexer upkeep waiting for a backend: %s", exc.detail)
+            except Exception:
+                log.exception("indexer upkeep job %s failed; indexing continues",
+                              getattr(job, "__qualname__", repr(job)))
 
     def reconcile_if_due(self) -> ReconcileReport | None:
         """Reconcile when the shared schedule says so: one worker per interval wins the

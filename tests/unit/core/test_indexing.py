@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -247,4 +248,35 @@ def test_a_file_that_breaks_analysis_is_retried_then_marked_failed(tmp_path: Pat
         assert found(container, "sturdy") == [good_before]  # indexed, as failed
         assert container.queue.pending() == 0
     finally:
+        container.close()
+
+
+def test_an_upkeep_job_that_always_fails_never_stops_indexing(tmp_path: Path) -> None:
+    """The worker loop's periodic jobs run before each batch; one that raises on every pass
+    (a bug, a corrupt schedule object) is logged, and the uploads still get indexed."""
+    runs: list[str] = []
+
+    def broken_job() -> None:
+        runs.append("x")
+        raise ValueError("a job that is broken for good")
+
+    settings = make_settings(tmp_path / "data", indexer_poll_seconds=0.01)
+    container = build(settings, embedder=FakeEmbedder())
+    container.indexer = Indexer(settings, container.store, container.index, container.queue,
+                                None, jobs=[broken_job])
+    container.index.ensure()
+    stop = threading.Event()
+    worker = threading.Thread(target=container.indexer.run, args=(stop,))
+    try:
+        asset_id = upload(container, tmp_path, (4, 5, 6), "resilient")
+        worker.start()
+        deadline = time.monotonic() + 60
+        while container.queue.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert container.queue.pending() == 0
+        assert found(container, "resilient") == [asset_id]
+        assert runs  # the broken job did run (and fail) first
+    finally:
+        stop.set()
+        worker.join(30)
         container.close()
