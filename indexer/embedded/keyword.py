@@ -202,8 +202,11 @@ class KeywordIndex:
         order = ordering(query.sort, text is not None)
         base = combined(text, filter_query(query.workspace, query.filters))
         cursor = order.decode(query.cursor) if query.cursor else None
-        total = _count(searcher, base)
-        rows, more = _page(conn, searcher, base, order, cursor, query.limit, total)
+        # Without a cursor the page's own search counts the hits; with one (its query is
+        # narrowed to the cursor's side), or for a full read, they are counted first.
+        total = _count(searcher, base) if cursor or (order.is_rank and not order.descending) \
+            else None
+        rows, more, total = _page(conn, searcher, base, order, cursor, query.limit, total)
         docs = _docs(conn, [rowid for _, _, rowid in rows])
         hits = [
             Hit(asset=Asset.model_validate_json(docs[rowid]),
@@ -237,9 +240,10 @@ def _page(
     order: KeywordOrdering,
     cursor: tuple[Any, str] | None,
     limit: int,
-    total: int,
-) -> tuple[list[tuple[Any, str, int]], bool]:
-    """The page's (sort value, asset id, rowid) rows after `cursor`, and whether more follow.
+    total: int | None,
+) -> tuple[list[tuple[Any, str, int]], bool, int]:
+    """The page's (sort value, asset id, rowid) rows after `cursor`, whether more follow,
+    and the number of hits (counted by the first search when `total` is None).
 
     tantivy orders by score or one field; ties are ordered by asset id here. A top-k answer
     is exact for every value strictly before its last one, so the window grows until it holds
@@ -249,11 +253,14 @@ def _page(
         query = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, base), (tantivy.Occur.Must, bound)])  # fmt: skip
     # Least relevant first is no top-k: every hit is read.
-    k = total + 1 if order.is_rank and not order.descending else limit + 1
+    k = limit + 1 if total is None or order.descending or not order.is_rank else total + 1
     while True:
         direction = tantivy.Order.Desc if order.descending else tantivy.Order.Asc
-        found = searcher.search(query, k, count=False, order_by_field=order.field,
-                                order=direction).hits  # fmt: skip
+        result = searcher.search(query, k, count=total is None, order_by_field=order.field,
+                                 order=direction)  # fmt: skip
+        if total is None:
+            total = int(result.count)  # type: ignore[attr-defined]  # not in the type stubs
+        found = result.hits
         complete = len(found) < k
         if not complete:
             boundary = found[-1][0]
@@ -271,7 +278,7 @@ def _page(
         k = min(k * 4, total + 1)
     rows.sort(key=lambda r: r[1])
     rows.sort(key=lambda r: r[0], reverse=order.descending)
-    return rows[:limit], len(rows) > limit
+    return rows[:limit], len(rows) > limit, total
 
 
 def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
