@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from assetlens.bootstrap import build_index
+from assetlens.config import Settings
 from assetlens.query import SearchQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.keyword import keyword_dir
@@ -176,3 +178,17 @@ def test_rebuild_builds_the_keyword_index_of_the_new_database(
     assert (keyword_dir(index.directory, _db(index)) / "applied").exists()
     assert _searched_ids(index, "beacon") == (5, {aid(f"r{i}") for i in range(5)})
     assert _searched_ids(index, "lantern") == (0, set())
+
+
+@pytest.mark.parametrize(("engine", "keyword_index"), [("tantivy", True), ("sqlite", False)])
+def test_setting_chooses_the_keyword_engine(tmp_path: Path, engine: str,
+                                            keyword_index: bool) -> None:  # fmt: skip
+    settings = Settings(_env_file=None, data_dir=tmp_path, embedded_search_engine=engine)
+    index = build_index(settings)
+    try:
+        put(index, make_doc(make_asset("one", prompt="lantern")))
+        assert {h.asset.id for h in index.search(SearchQuery(workspace=WS, text="lantern")).hits} \
+            == {aid("one")}
+        assert any(tmp_path.glob("index/*.keyword")) is keyword_index
+    finally:
+        index.close()
