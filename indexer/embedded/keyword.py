@@ -247,13 +247,14 @@ def _page(
 
     tantivy orders by score or one field; ties are ordered by asset id here. A top-k answer
     is exact for every value strictly before its last one, so the window grows until it holds
-    `limit + 1` such hits after the cursor, or every hit."""
+    `limit` such hits after the cursor, or every hit."""
     query = base
     if cursor is not None and (bound := order.cursor_range(cursor)) is not None:
         query = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, base), (tantivy.Occur.Must, bound)])  # fmt: skip
     # Least relevant first is no top-k: every hit is read.
-    k = limit + 1 if total is None or order.descending or not order.is_rank else total + 1
+    # Twice the page: ties at the boundary seldom leave fewer than `limit` exact hits.
+    k = 2 * limit + 1 if total is None or order.descending or not order.is_rank else total + 1
     while True:
         direction = tantivy.Order.Desc if order.descending else tantivy.Order.Asc
         result = searcher.search(query, k, count=total is None, order_by_field=order.field,
@@ -273,12 +274,14 @@ def _page(
                 if rowid is not None and rowid in ids]  # fmt: skip
         if cursor is not None:
             rows = [r for r in rows if order.after_cursor(r[0], r[1], cursor)]
-        if complete or len(rows) > limit:
+        # Hits tied at the boundary (left out above) come after every row kept: with
+        # `limit` rows the page is exact and more follow.
+        if complete or len(rows) >= limit:
             break
         k = min(k * 4, total + 1)
     rows.sort(key=lambda r: r[1])
     rows.sort(key=lambda r: r[0], reverse=order.descending)
-    return rows[:limit], len(rows) > limit, total
+    return rows[:limit], not complete or len(rows) > limit, total
 
 
 def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
