@@ -222,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--path", help="embedded: index directory (default: a temp dir)")
+    parser.add_argument("--filled", action="store_true",
+                        help="embedded: --path already holds this corpus (an earlier run's)")
     parser.add_argument("--engine", choices=("tantivy", "sqlite", "both"), default="tantivy",
                         help="embedded: the keyword engine; both: each in turn, same index")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
@@ -233,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     index = BACKENDS[args.backend](args)
     label = f"embedded ({args.engine})" if args.backend == "embedded" else args.backend
     try:
-        results = run(index, corpus, args.queries, args.batch)
+        results = run(index, corpus, args.queries, args.batch, filled=args.filled)
     finally:
         index.close()
     print(markdown("embedded (tantivy)" if args.engine == "both" else label, args.n, results))
