@@ -128,19 +128,26 @@ class KeywordIndex:
             applied = self.catch_up(conn, db)
         with self._mutex:
             opened = self._opened.get(db)
-            if opened is None:
+        if opened is None:
+            try:
                 index = tantivy.Index.open(str(home / "data"))
-                register_analysis(index)
-                index.config_reader("Manual")
-                opened = self._opened[db] = _Opened(index, applied)
-            elif opened.seq < applied:
+            except (ValueError, OSError):
+                # Recorded as applied yet unreadable (removed or damaged): built again.
+                applied = self.catch_up(conn, db, rebuild=True)
+                index = tantivy.Index.open(str(home / "data"))
+            register_analysis(index)
+            index.config_reader("Manual")
+            with self._mutex:
+                opened = self._opened.setdefault(db, _Opened(index, applied))
+        with self._mutex:
+            if opened.seq < applied:
                 opened.index.reload()
                 opened.seq = applied
             return opened.index.searcher()
 
-    def catch_up(self, conn: sqlite3.Connection, db: str) -> int:
-        """Bring db's keyword index up to the journal (building it when missing); returns the
-        seq it now holds. Waits while another process does the same."""
+    def catch_up(self, conn: sqlite3.Connection, db: str, *, rebuild: bool = False) -> int:
+        """Bring db's keyword index up to the journal (building it when missing, or with
+        `rebuild`); returns the seq it now holds. Waits while another process does the same."""
         home = keyword_dir(self._dir, db)
         home.mkdir(exist_ok=True)
         with self._mutex, _file_lock(home / "lock"):
@@ -148,14 +155,15 @@ class KeywordIndex:
             conn.execute("BEGIN")
             try:
                 journal = _journal_seq(conn)
-                if applied >= journal:
+                if applied >= journal and not rebuild:
                     return applied
                 floor_row = conn.execute(
                     "SELECT value FROM meta WHERE key = 'removals_floor'"
                 ).fetchone()
                 # Removals at or below the floor were pruned from the log: an index that old
                 # cannot tell what was removed, so it is built again.
-                full = applied < 0 or (floor_row is not None and int(floor_row[0]) > applied)
+                full = rebuild or applied < 0 or \
+                    (floor_row is not None and int(floor_row[0]) > applied)
                 self._apply(conn, home, applied, full)
             finally:
                 conn.execute("COMMIT")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,3 +193,16 @@ def test_setting_chooses_the_keyword_engine(tmp_path: Path, engine: str,
         assert any(tmp_path.glob("index/*.keyword")) is keyword_index
     finally:
         index.close()
+
+
+def test_a_removed_keyword_index_is_built_again(tmp_path: Path) -> None:
+    index = EmbeddedSearchIndex(tmp_path / "index")
+    put(index, *(make_doc(make_asset(f"g{i}", prompt="lantern")) for i in range(3)))
+    assert _searched_ids(index, "lantern")[0] == 3
+    index.close()
+    shutil.rmtree(keyword_dir(index.directory, _db(index)) / "data")  # `applied` remains
+    fresh = EmbeddedSearchIndex(tmp_path / "index")
+    try:
+        assert _searched_ids(fresh, "lantern") == (3, {aid(f"g{i}") for i in range(3)})
+    finally:
+        fresh.close()
