@@ -160,7 +160,9 @@ def build_index(settings: Settings) -> SearchIndex:
         return ElasticsearchIndex.from_settings(settings)
     from indexer.embedded import EmbeddedSearchIndex
 
-    return EmbeddedSearchIndex(settings.data_dir / "index")
+    return EmbeddedSearchIndex(
+        settings.data_dir / "index", engine=settings.embedded_search_engine.value
+    )
 
 
 def build_embedder(settings: Settings) -> Embedder | None:

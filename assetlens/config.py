@@ -27,6 +27,14 @@ class IndexBackend(StrEnum):
     ELASTICSEARCH = "elasticsearch"
 
 
+class EmbeddedSearchEngine(StrEnum):
+    """What answers keyword searches in embedded mode (docs/SEARCH.md, "Embedded search
+    engine"): a tantivy index derived from the SQLite journal, or SQLite FTS5 alone."""
+
+    TANTIVY = "tantivy"
+    SQLITE = "sqlite"
+
+
 class Settings(BaseSettings):
     """Every knob of Assetlens. Defaults give embedded mode under `./data` (of the directory
     the process starts in, made absolute then: commands print it)."""
@@ -38,6 +46,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     store_backend: StoreBackend = StoreBackend.LOCAL
     index_backend: IndexBackend = IndexBackend.EMBEDDED
+    embedded_search_engine: EmbeddedSearchEngine = EmbeddedSearchEngine.TANTIVY
 
     # S3 / MinIO
     s3_endpoint: str = "http://127.0.0.1:9000"

@@ -2,6 +2,10 @@
 
     python -m benchmarks.bench_search --backend embedded --n 10000 --out results.json
     python -m benchmarks.bench_search --backend elasticsearch --es-url http://127.0.0.1:9200
+    python -m benchmarks.bench_search --backend embedded --engine both --n 100000
+
+`--engine both` fills one embedded index and measures it with each keyword engine (tantivy,
+then SQLite FTS5 alone) in the same run, so the two are compared on one machine at one moment.
 
 Fills an index with N synthetic assets (benchmarks.synthetic), then measures latency of
 keyword+facets, kNN, filtered kNN and hybrid (keyword + kNN fused by reciprocal rank, as the
@@ -45,8 +49,10 @@ FACETS = [Facet.TYPE, Facet.TAGS, Facet.MODEL, Facet.CREATED]
 def _embedded(args: argparse.Namespace) -> SearchIndex:
     from indexer.embedded import EmbeddedSearchIndex
 
-    path = Path(args.path) if args.path else Path(tempfile.mkdtemp(prefix="bench-index-"))
-    return EmbeddedSearchIndex(path)
+    if not args.path:
+        args.path = tempfile.mkdtemp(prefix="bench-index-")
+    engine = "tantivy" if args.engine == "both" else args.engine
+    return EmbeddedSearchIndex(Path(args.path), engine=engine)
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
@@ -109,10 +115,19 @@ def fill(index: SearchIndex, corpus: Corpus, batch: int) -> dict[str, float]:
     return {"docs": corpus.n, "seconds": round(spent, 2), "docs_per_s": round(corpus.n / spent, 1)}
 
 
-def run(index: SearchIndex, corpus: Corpus, queries: int, batch: int) -> dict[str, Any]:
+def run(
+    index: SearchIndex, corpus: Corpus, queries: int, batch: int, *, filled: bool = False
+) -> dict[str, Any]:
+    """Fill the index (unless `filled`), then measure every query kind."""
     index.ensure()
-    results: dict[str, Any] = {"indexing": fill(index, corpus, batch)}
+    results: dict[str, Any] = {}
+    if not filled:
+        results["indexing"] = fill(index, corpus, batch)
     texts = keyword_queries(queries)
+    # The first search after the fill: for the tantivy engine it builds the keyword index.
+    t = time.perf_counter()
+    index.search(SearchQuery(workspace=WORKSPACE, text=texts[0], limit=1))
+    results["keyword_first_query_ms"] = round((time.perf_counter() - t) * 1000, 1)
     qvecs = query_vectors(corpus, queries)
     rng = np.random.default_rng(5)
     tag_filters = [TAGS[int(i)] for i in rng.integers(0, len(TAGS), queries)]
@@ -176,10 +191,14 @@ def markdown(backend: str, n: int, results: dict[str, Any]) -> str:
     for key in ("keyword_facets", "knn_k10", "knn_k10_filtered", "hybrid_rrf"):
         s = results[key]
         rows.append(f"| {key} | {s['p50_ms']} | {s['p95_ms']} | {s['mean_ms']} |")
-    idx = results["indexing"]
+    rows.append("")
+    if "indexing" in results:
+        idx = results["indexing"]
+        rows.append(
+            f"- indexing: {idx['docs_per_s']} docs/s ({idx['docs']} docs in {idx['seconds']} s)"
+        )
     rows += [
-        "",
-        f"- indexing: {idx['docs_per_s']} docs/s ({idx['docs']} docs in {idx['seconds']} s)",
+        f"- first keyword query (tantivy builds its index): {results['keyword_first_query_ms']} ms",
         f"- first kNN query (loads vectors): {results['knn_first_query_ms']} ms",
         f"- kNN recall@10 vs exact: {results['knn_recall_at_10']}",
     ]
@@ -203,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--path", help="embedded: index directory (default: a temp dir)")
+    parser.add_argument("--filled", action="store_true",
+                        help="embedded: --path already holds this corpus (an earlier run's)")
+    parser.add_argument("--engine", choices=("tantivy", "sqlite", "both"), default="tantivy",
+                        help="embedded: the keyword engine; both: each in turn, same index")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
@@ -210,14 +233,26 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     corpus = Corpus(n=args.n, dim=args.dim)
     index = BACKENDS[args.backend](args)
+    label = f"embedded ({args.engine})" if args.backend == "embedded" else args.backend
     try:
-        results = run(index, corpus, args.queries, args.batch)
+        results = run(index, corpus, args.queries, args.batch, filled=args.filled)
     finally:
         index.close()
-    print(markdown(args.backend, args.n, results))
+    print(markdown("embedded (tantivy)" if args.engine == "both" else label, args.n, results))
+    report: dict[str, Any] = {"backend": args.backend, "n": args.n, "dim": args.dim,
+                              "machine": machine(), "load": os.getloadavg(), "results": results}
+    if args.backend == "embedded" and args.engine == "both":
+        from indexer.embedded import EmbeddedSearchIndex
+
+        sqlite = EmbeddedSearchIndex(Path(args.path), engine="sqlite")
+        try:
+            report["results_sqlite"] = run(sqlite, corpus, args.queries, args.batch, filled=True)
+        finally:
+            sqlite.close()
+        print()
+        print(markdown("embedded (sqlite)", args.n, report["results_sqlite"]))
+    print(f"\nload average after the run: {os.getloadavg()}")
     if args.out:
-        report = {"backend": args.backend, "n": args.n, "dim": args.dim, "machine": machine(),
-                  "results": results}  # fmt: skip
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 

@@ -38,6 +38,7 @@ from assetlens.query import (
 )
 from assetlens.searchtext import search_terms
 from assetlens.stats import IndexStats
+from indexer.embedded.keyword import KeywordIndex
 from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
 from indexer.embedded.stats import library_stats
 from indexer.embedded.translate import (
@@ -52,6 +53,8 @@ from indexer.embedded.translate import (
 from indexer.embedded.vectors import VectorCache, top_k
 
 POINTER = "current"
+# What answers keyword searches: tantivy (indexer.embedded.keyword), or SQLite FTS5 alone.
+ENGINES = ("tantivy", "sqlite")
 _REBUILD_BATCH = 500
 _REMOVALS_KEPT = 10_000
 # Range facets list their buckets in range order, not by count.
@@ -139,11 +142,18 @@ def _write_atomic(path: Path, text: str, *, exclusive: bool = False) -> bool:
 
 
 class EmbeddedSearchIndex:
-    """A SearchIndex in one directory, for one machine: SQLite FTS5 for text, filters,
-    facets and sorting; exact dot-product kNN over an in-memory float32 matrix."""
+    """A SearchIndex in one directory, for one machine: SQLite is the journal and document
+    store; keyword search (text, filters, facets, sorting) runs on a tantivy index derived
+    from it (`engine="tantivy"`, indexer.embedded.keyword) or on SQLite FTS5 itself
+    (`engine="sqlite"`); exact dot-product kNN over an in-memory float32 matrix."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = 15.0, engine: str = "tantivy"
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown embedded search engine {engine!r}")
         self._dir = Path(path)
+        self._keyword = KeywordIndex(self._dir) if engine == "tantivy" else None
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()  # guards _conns and the pointer cache
@@ -310,6 +320,13 @@ class EmbeddedSearchIndex:
                 yield workspace, asset_id, int(revision)
 
     def search(self, query: SearchQuery) -> SearchPage:
+        if self._keyword is not None:
+            with _unavailable("search"):
+                conn, db = self._conn()
+                try:
+                    return self._keyword.search(conn, db, query)
+                except ValueError as exc:  # tantivy's error for a failed search or write
+                    raise IndexUnavailable(f"embedded index: search failed: {exc}") from exc
         terms = search_terms(query.text)
         has_text = bool(terms)
         order = ordering(query.sort, has_text)
@@ -413,6 +430,10 @@ class EmbeddedSearchIndex:
             new = _create_db(self._dir / name, self._busy_timeout_s)
             try:
                 count = _fill(new, docs)
+                if self._keyword is not None:
+                    # Built before the switch, so that searches after it only catch up the
+                    # few writes replayed below.
+                    self._keyword.catch_up(new, name)
                 with self._write_lock:
                     # Writes that reached the old database while we were building.
                     _replay(old_conn, new, int(start_seq))
@@ -428,6 +449,8 @@ class EmbeddedSearchIndex:
             for path in self._dir.glob("index-*.sqlite3"):
                 if path.name not in (name, old_db):
                     self._remove_db_files(path.name)
+            if self._keyword is not None:
+                self._keyword.forget({name, old_db})
             return count
 
     def refresh(self) -> None:
@@ -443,6 +466,8 @@ class EmbeddedSearchIndex:
                 conn.close()
         self._local = threading.local()
         self._vectors.clear()
+        if self._keyword is not None:
+            self._keyword.close()
 
 
 def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:

@@ -20,8 +20,9 @@ from assetlens.textsplit import split_cjk
 
 # 2: assets.favorite; 3: assets.cost, cost_bucket and sha256; 4: the FTS table gains the
 # `names` and `stems` columns and a prefix index; 5: asset_models (every checkpoint an asset
-# was made with). An older database is migrated in place by `migrate`.
-SCHEMA_VERSION = 5
+# was made with); 6: assets_seq_all (the tantivy keyword index catches up by seq across
+# workspaces). An older database is migrated in place by `migrate`.
+SCHEMA_VERSION = 6
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The FTS columns are assetlens.searchtext's texts; their bm25 weights are its field weights.
@@ -41,6 +42,9 @@ CREATE TABLE IF NOT EXISTS asset_models (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS asset_models_model ON asset_models (model, asset_rowid);
 """
+
+# What the keyword index's catch-up reads: the assets written after a seq, in any workspace.
+SEQ_INDEX_DDL = "CREATE INDEX IF NOT EXISTS assets_seq_all ON assets (seq)"
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -82,6 +86,7 @@ CREATE TABLE IF NOT EXISTS asset_blobs (
     rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL, vector BLOB
 );
 CREATE INDEX IF NOT EXISTS assets_seq ON assets (workspace, seq);
+{SEQ_INDEX_DDL};
 CREATE INDEX IF NOT EXISTS assets_created ON assets (workspace, created_at, id);
 CREATE INDEX IF NOT EXISTS assets_updated ON assets (workspace, updated_at, id);
 CREATE INDEX IF NOT EXISTS assets_name ON assets (workspace, name_sort, id);
@@ -127,6 +132,8 @@ def migrate(conn: sqlite3.Connection) -> None:
             )
         if version < 3:
             _add_cost_and_sha(conn)
+        if version < 6:
+            conn.execute(SEQ_INDEX_DDL)
         # Made again whenever its columns are not FTS_COLUMNS (schema 4 added `names` and
         # `stems`), whatever the version number says.
         if not _fts_current(conn):

@@ -1,0 +1,239 @@
+"""The backend-neutral query model (assetlens.query) translated to tantivy queries.
+
+Each query term matches as Elasticsearch's does (indexer.elasticsearch.translate.term_clause):
+its words as a phrase in any exact text (scores summed, weighted by searchtext's field
+weights), or one of its stems in `stems`, or — while typed — as the beginning of a word.
+Filters carry no score. User text never becomes query syntax: terms are built, not parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tantivy import FieldType, Occur, Query
+
+from assetlens.errors import InvalidInput
+from assetlens.query import (
+    COST_BUCKETS,
+    SIZE_BUCKETS,
+    Facet,
+    FacetBucket,
+    Filters,
+    Sort,
+    SortField,
+    decode_cursor,
+)
+from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, STEM_FIELD, SearchTerm, search_terms
+from indexer.embedded.keyword_schema import (
+    COST,
+    COST_ASC,
+    COST_DESC,
+    SCHEMA,
+    TEXT_FIELDS,
+    words,
+)
+from indexer.embedded.schema import micros
+
+# Facet → the keyword field it counts.
+FACET_FIELDS: dict[Facet, str] = {
+    Facet.TYPE: "type", Facet.TAGS: "tags", Facet.FOLDER: "folder_id", Facet.MODEL: "models",
+    Facet.PROVIDER: "provider", Facet.SOURCE: "source", Facet.GENERATOR: "generator",
+    Facet.SAMPLER: "sampler", Facet.LORAS: "loras", Facet.AI_GENERATED: "ai_generated",
+    Facet.STATUS: "status", Facet.FAVORITE: "favorite", Facet.CREATED: "created_month",
+    Facet.SIZE: "size_bucket", Facet.COST: "cost_bucket",
+}  # fmt: skip
+# Range facets list their buckets in range order, not by count.
+_BUCKET_ORDER: dict[Facet, dict[str, int]] = {
+    Facet.SIZE: {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)},
+    Facet.COST: {label: i for i, (label, _, _) in enumerate(COST_BUCKETS)},
+}
+# Terms aggregations return at most this many values (tantivy's default bucket limit is
+# 65,000); every value is asked for so counts are exact and ties are cut by value here.
+MAX_FACET_VALUES = 60_000
+_SORT_FIELDS: dict[SortField, str] = {
+    SortField.CREATED_AT: "created_at",
+    SortField.UPDATED_AT: "updated_at",
+    SortField.NAME: "name_sort",
+    SortField.SIZE: "size_bytes",
+}
+
+
+def _terms(field: str, values: list[str]) -> Query:
+    if len(values) == 1:
+        return Query.term_query(SCHEMA, field, values[0])
+    return Query.term_set_query(SCHEMA, field, values)
+
+
+def _int_range(field: str, low: int | None, high: int | None) -> Query:
+    return Query.range_query(SCHEMA, field, FieldType.Integer, low, high)
+
+
+def filter_query(workspace: str, filters: Filters) -> Query:
+    """The documents of `workspace` passing `filters` (scoring nothing)."""
+    must: list[Query] = [
+        Query.term_query(SCHEMA, "workspace", workspace),
+        _terms("status", [s.value for s in filters.effective_status()]),
+    ]
+    keyword: list[tuple[str, list[str]]] = [
+        ("type", [t.value for t in filters.type]),
+        ("folder_id", filters.folder_id),
+        ("provider", filters.provider),
+        ("source", filters.source),
+        ("generator", filters.generator),
+        ("sampler", filters.sampler),
+        ("created_month", filters.created_month),
+        ("size_bucket", filters.size_range),
+        ("cost_bucket", filters.cost_range),
+        ("id", filters.ids),
+        ("tags", filters.tags),
+        ("loras", filters.loras),
+        ("models", filters.model),
+    ]
+    must.extend(_terms(field, values) for field, values in keyword if values)
+    if filters.ai_generated is not None:
+        must.append(Query.term_query(SCHEMA, "ai_generated", str(filters.ai_generated).lower()))
+    if filters.favorite is not None:
+        must.append(Query.term_query(SCHEMA, "favorite", str(filters.favorite).lower()))
+    if filters.created_from is not None or filters.created_to is not None:
+        must.append(_int_range(
+            "created_at",
+            None if filters.created_from is None else micros(filters.created_from),
+            None if filters.created_to is None else micros(filters.created_to),
+        ))  # fmt: skip
+    if filters.size_min is not None or filters.size_max is not None:
+        must.append(_int_range("size_bytes", filters.size_min, filters.size_max))
+    # An asset without a cost has no `cost` value: it fails any cost range, as in SQL.
+    if filters.cost_min is not None or filters.cost_max is not None:
+        must.append(Query.range_query(SCHEMA, COST, FieldType.Float, filters.cost_min,
+                                      filters.cost_max))  # fmt: skip
+    clauses = [(Occur.Must, q) for q in must]
+    if filters.exclude_folder_id:
+        # Assets without a folder have no folder_id term, so MustNot lets them pass.
+        clauses.append((Occur.MustNot, _terms("folder_id", filters.exclude_folder_id)))
+    return Query.const_score_query(Query.boolean_query(clauses), 0.0)
+
+
+def _weighted(query: Query, weight: float) -> Query:
+    return query if weight == 1.0 else Query.boost_query(query, weight)
+
+
+def term_query(term: SearchTerm) -> Query | None:
+    """The query one search term matches by (None for a term without words once analysed)."""
+    parts: list[str | tuple[int, str]] = list(words(term.text).split())
+    if not parts:
+        return None
+    ways: list[Query] = []
+    for name in EXACT_FIELDS:
+        field = TEXT_FIELDS[name]
+        exact = (Query.term_query(SCHEMA, field, parts[0]) if len(parts) == 1
+                 else Query.phrase_query(SCHEMA, field, parts))  # fmt: skip
+        ways.append(_weighted(exact, FIELD_WEIGHTS[name]))
+    stem_field = TEXT_FIELDS[STEM_FIELD]
+    ways.extend(_weighted(Query.term_query(SCHEMA, stem_field, stem), FIELD_WEIGHTS[STEM_FIELD])
+                for stem in term.stems)  # fmt: skip
+    if term.prefix and len(parts) == 1:
+        # A one-word phrase prefix is a prefix query over the term dictionary, scored as a
+        # constant (as Elasticsearch's prefix query is).
+        ways.extend(_weighted(Query.phrase_prefix_query(SCHEMA, TEXT_FIELDS[name], parts),
+                              FIELD_WEIGHTS[name]) for name in EXACT_FIELDS)  # fmt: skip
+    return Query.boolean_query([(Occur.Should, way) for way in ways])
+
+
+def text_query(text: str | None) -> Query | None:
+    """Every term of `text` required; None when it has no words."""
+    clauses = [q for q in (term_query(t) for t in search_terms(text)) if q is not None]
+    if not clauses:
+        return None
+    return Query.boolean_query([(Occur.Must, q) for q in clauses])
+
+
+def combined(text: Query | None, filters: Query) -> Query:
+    if text is None:
+        return filters
+    return Query.boolean_query([(Occur.Must, text), (Occur.Must, filters)])
+
+
+# -- ordering -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordOrdering:
+    """How hits are ordered: by score (`field` None) or by a fast field, then by asset id
+    ascending. Cursors are (value, asset id), as for the SQLite engine."""
+
+    sort: SortField
+    field: str | None
+    descending: bool
+
+    @property
+    def is_rank(self) -> bool:
+        return self.field is None
+
+    def before(self, a: Any, b: Any) -> bool:
+        """Whether sort value `a` comes strictly before `b`."""
+        return bool(a > b) if self.descending else bool(a < b)
+
+    def after_cursor(self, value: Any, asset_id: str, cursor: tuple[Any, str]) -> bool:
+        """Whether a hit comes strictly after the one `cursor` was made from."""
+        return self.before(cursor[0], value) or (value == cursor[0] and asset_id > cursor[1])
+
+    def cursor_range(self, cursor: tuple[Any, str]) -> Query | None:
+        """A filter keeping hits at or after the cursor's value (numeric fields only)."""
+        if self.field is None or self.sort is SortField.NAME:
+            return None
+        value = cursor[0]
+        kind = FieldType.Float if self.sort is SortField.COST else FieldType.Integer
+        if self.sort is not SortField.COST and not float(value).is_integer():
+            return None
+        low, high = (None, value) if self.descending else (value, None)
+        return Query.range_query(SCHEMA, self.field, kind, low, high)
+
+    def decode(self, cursor: str) -> tuple[Any, str]:
+        values = decode_cursor(cursor)
+        if len(values) != 2 or not isinstance(values[1], str):
+            raise InvalidInput("malformed cursor")
+        value = values[0]
+        if self.sort is SortField.NAME:
+            ok = isinstance(value, str)
+        elif self.sort in (SortField.RELEVANCE, SortField.COST):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok:
+            raise InvalidInput("cursor does not belong to this sort order")
+        return value, values[1]
+
+
+def ordering(sort: Sort, has_text: bool) -> KeywordOrdering:
+    """The ordering for `sort`; relevance without text falls back to newest first."""
+    if sort.field is SortField.RELEVANCE:
+        if not has_text:
+            return KeywordOrdering(SortField.CREATED_AT, "created_at", True)
+        return KeywordOrdering(SortField.RELEVANCE, None, sort.descending)
+    if sort.field is SortField.COST:
+        return KeywordOrdering(SortField.COST, COST_DESC if sort.descending else COST_ASC,
+                               sort.descending)  # fmt: skip
+    return KeywordOrdering(sort.field, _SORT_FIELDS[sort.field], sort.descending)
+
+
+# -- facets -------------------------------------------------------------------------------
+
+
+def facet_aggregation(facet: Facet) -> dict[str, Any]:
+    return {"terms": {"field": FACET_FIELDS[facet], "size": MAX_FACET_VALUES}}
+
+
+def facet_buckets(facet: Facet, result: dict[str, Any], size: int) -> list[FacetBucket]:
+    """The buckets of one terms aggregation, ordered and cut as the SQLite engine does:
+    by count then value, months newest first, size and cost ranges in range order."""
+    counts = [(str(b["key"]), int(b["doc_count"])) for b in result.get("buckets", [])]
+    if facet is Facet.CREATED:
+        counts.sort(key=lambda b: b[0], reverse=True)
+    elif facet in _BUCKET_ORDER:
+        ranks = _BUCKET_ORDER[facet]
+        counts.sort(key=lambda b: ranks.get(b[0], len(ranks)))
+    else:
+        counts.sort(key=lambda b: (-b[1], b[0]))
+    return [FacetBucket(value=value, count=count) for value, count in counts[:size] if count]
+
