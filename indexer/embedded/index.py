@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -38,6 +39,7 @@ from assetlens.query import (
 )
 from assetlens.searchtext import search_terms
 from assetlens.stats import IndexStats
+from indexer.embedded.ann import AnnCache, AnnSettings
 from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
 from indexer.embedded.stats import library_stats
 from indexer.embedded.translate import (
@@ -49,7 +51,7 @@ from indexer.embedded.translate import (
     matched_source,
     ordering,
 )
-from indexer.embedded.vectors import VectorCache, top_k
+from indexer.embedded.vectors import VectorCache
 
 POINTER = "current"
 _REBUILD_BATCH = 500
@@ -140,9 +142,11 @@ def _write_atomic(path: Path, text: str, *, exclusive: bool = False) -> bool:
 
 class EmbeddedSearchIndex:
     """A SearchIndex in one directory, for one machine: SQLite FTS5 for text, filters,
-    facets and sorting; exact dot-product kNN over an in-memory float32 matrix."""
+    facets and sorting; dot-product kNN over an in-memory float32 matrix, exact or (past
+    `AnnSettings.threshold` vectors) from the candidates of an HNSW graph."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 15.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 15.0,
+                 ann: AnnSettings | None = None) -> None:  # fmt: skip
         self._dir = Path(path)
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
@@ -152,6 +156,7 @@ class EmbeddedSearchIndex:
         self._pointer_key: tuple[int, int, int] | None = None
         self._db_name: str | None = None
         self._vectors = VectorCache()
+        self._ann = AnnCache(self._dir / "ann", ann or AnnSettings())
 
     # -- files and connections ------------------------------------------------------------
 
@@ -237,6 +242,7 @@ class EmbeddedSearchIndex:
     def _remove_db_files(self, name: str) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             (self._dir / f"{name}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(self._dir / "ann" / name, ignore_errors=True)
 
     # -- SearchIndex --------------------------------------------------------------------
 
@@ -360,7 +366,8 @@ class EmbeddedSearchIndex:
         return _facet(conn, facet, query.facet_size, "relaxed")
 
     def knn(self, query: VectorQuery) -> list[Hit]:
-        """Exact top-k by dot product among `query.model`'s vectors in the workspace."""
+        """Top-k by exact dot product among `query.model`'s vectors in the workspace (from
+        an HNSW graph's candidates past the ANN threshold: indexer/embedded/ann.py)."""
         filters = query.filters
         statuses = [s.value for s in filters.effective_status()]
         # Status and ids are checked in memory; any other filter asks SQLite which ids pass.
@@ -380,7 +387,8 @@ class EmbeddedSearchIndex:
                     for r in conn.execute(f"SELECT a.id FROM assets a WHERE {where.sql()}",
                                           where.params)
                 ]  # fmt: skip
-            best = top_k(snap, query.vector, query.k, statuses, allowed, set(query.exclude_ids))
+            best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, statuses,
+                                             allowed, set(query.exclude_ids))  # fmt: skip
             if not best:
                 return []
             ids = [asset_id for asset_id, _ in best]
@@ -413,6 +421,7 @@ class EmbeddedSearchIndex:
             new = _create_db(self._dir / name, self._busy_timeout_s)
             try:
                 count = _fill(new, docs)
+                self._ann.detached(name).build_all(new)
                 with self._write_lock:
                     # Writes that reached the old database while we were building.
                     _replay(old_conn, new, int(start_seq))
@@ -443,6 +452,7 @@ class EmbeddedSearchIndex:
                 conn.close()
         self._local = threading.local()
         self._vectors.clear()
+        self._ann.close()
 
 
 def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:

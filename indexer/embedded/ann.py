@@ -1,0 +1,403 @@
+"""Approximate kNN for large (workspace, model) vector sets: a usearch HNSW file per set.
+
+Below `AnnSettings.threshold` live vectors kNN stays exact (indexer/embedded/vectors.py). Past
+it, candidates come from an HNSW graph and are rescored with the exact vectors held in memory,
+so every returned score is the true dot product and a removed asset is never returned (its
+in-memory row is dead, whatever the graph still holds).
+
+The graph is derived data, shared by every process that opens the index directory:
+
+    ann/<database file>/<key>.json            which generation is current, and the `seq`
+                                              (of the database) the graph reflects
+    ann/<database file>/<key>-<gen>.usearch   the HNSW graph (labels 0..n-1), memory-mapped
+    ann/<database file>/<key>-<gen>.ids       the asset id of each label (JSON list)
+    ann/<database file>/<key>.lock            fcntl lock held while a process folds
+
+A search uses the graph plus an exact scan of the vectors written or removed after its seq
+(the delta, known from each in-memory row's `changed` seq). When the delta passes
+`fold_after`, one process folds it into a new generation (incremental add and remove, or a
+full build when many labels are stale), written to temporary names and renamed into place,
+the `.json` last; the others see the new generation on their next query (one stat).
+`EmbeddedSearchIndex.rebuild` builds the graphs of the new database before switching to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from usearch.index import Index
+
+from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, candidates, check_query
+
+log = logging.getLogger(__name__)
+
+_DEAD = -1
+_ADD_CHUNK = 50_000  # vectors copied and added at a time (bounds the build's extra memory)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnSettings:
+    """When and how the embedded index uses an HNSW graph (defaults: docs/BENCHMARKS.md)."""
+
+    threshold: int = 200_000  # live vectors of one (workspace, model) before the graph is used
+    fold_after: int = 20_000  # delta size that makes a process fold it into the graph
+    exact_below: int = 20_000  # a filtered kNN over at most this many rows is exact
+    oversample: int = 4  # graph candidates per wanted hit, before filters
+    background: bool = True  # fold in a thread (False: inside the query, for tests)
+    dtype: str = "f16"  # graph vectors; scores always come from the float32 rows
+    connectivity: int = 16
+    expansion_add: int = 128
+    expansion_search: int = 64
+    threads: int = 0  # build threads; 0: every core
+
+
+@dataclass(slots=True)
+class LoadedAnn:
+    """One generation of a graph, opened read-only (memory-mapped)."""
+
+    stat_key: tuple[int, int, int]
+    seq: int
+    dim: int
+    index: Index
+    ids: list[str]  # by label; "" for a label removed from the graph
+    stale: int  # labels removed from the graph
+    path: Path
+
+
+def ann_key(workspace: str, model: str) -> str:
+    """The file stem of a (workspace, model) graph (ids and model names may hold any byte)."""
+    return hashlib.sha256(f"{workspace}\0{model}".encode()).hexdigest()[:32]
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(value), encoding="utf-8")
+    _replace(tmp, path)
+
+
+class AnnFiles:
+    """The graphs of one database file: loading, searching, folding and building them."""
+
+    def __init__(self, directory: Path, settings: AnnSettings) -> None:
+        self.dir = directory
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._loaded: dict[str, LoadedAnn] = {}
+        self._folding: dict[str, threading.Thread] = {}
+
+    # -- reading --------------------------------------------------------------------------
+
+    def current(self, workspace: str, model: str) -> LoadedAnn | None:
+        """The newest generation of this set's graph, or None (none yet, or unreadable)."""
+        key = ann_key(workspace, model)
+        meta_path = self.dir / f"{key}.json"
+        try:
+            st = meta_path.stat()
+        except FileNotFoundError:
+            return None
+        stat_key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            found = self._loaded.get(key)
+        if found is not None and found.stat_key == stat_key:
+            return found
+        try:
+            loaded = self._load(meta_path, stat_key, workspace, model)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            # A graph is derived: an unreadable one is answered exactly and rebuilt.
+            log.warning("embedded index: ANN graph %s unreadable (%s); using exact kNN",
+                        meta_path, exc)  # fmt: skip
+            return None
+        with self._lock:
+            self._loaded[key] = loaded
+        return loaded
+
+    def _load(self, meta_path: Path, stat_key: tuple[int, int, int], workspace: str,
+              model: str) -> LoadedAnn:  # fmt: skip
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta["workspace"] != workspace or meta["model"] != model:
+            raise ValueError("graph names another vector set")
+        stem = meta_path.with_name(f"{meta_path.stem}-{meta['gen']}")
+        ids = json.loads(stem.with_suffix(".ids").read_text(encoding="utf-8"))
+        index = Index.restore(str(stem.with_suffix(".usearch")), view=True)
+        if index is None or len(ids) < index.size or index.ndim != int(meta["dim"]):
+            raise ValueError("graph and its ids disagree")
+        return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, ids,
+                         int(meta["stale"]), stem.with_suffix(".usearch"))  # fmt: skip
+
+    # -- searching ------------------------------------------------------------------------
+
+    def top_k(
+        self,
+        entry: ModelVectors,
+        snap: Snapshot,
+        vector: Sequence[float],
+        k: int,
+        statuses: Collection[str],
+        allowed: Collection[str] | None,
+        exclude: Collection[str],
+    ) -> list[tuple[str, float]]:
+        """The k best (id, exact dot product) as `vectors.top_k` answers them, with the
+        candidates taken from the graph when the set is past the threshold."""
+        if snap.matrix.shape[0] == 0:
+            return []
+        query = check_query(snap, vector)
+        wanted = candidates(snap, statuses, allowed, exclude)
+        live = int(np.count_nonzero(snap.status != _DEAD))
+        if live < self.settings.threshold or wanted.size <= self.settings.exact_below:
+            return best_of(snap, wanted, query, k)
+        ann = self.current(entry.workspace, entry.model)
+        delta = np.flatnonzero(snap.changed > (ann.seq if ann is not None else -1))
+        if ann is None or ann.dim != query.size or delta.size > self.settings.fold_after:
+            self.request_fold(entry)
+            ann = self.current(entry.workspace, entry.model)  # a synchronous fold's result
+            if ann is not None:
+                delta = np.flatnonzero(snap.changed > ann.seq)
+        if ann is None or ann.dim != query.size:
+            return best_of(snap, wanted, query, k)
+        found = self._graph_candidates(ann, snap, query, k, wanted, delta, live)
+        if found is None:
+            return best_of(snap, wanted, query, k)
+        return best_of(snap, found, query, k)
+
+    def _graph_candidates(
+        self,
+        ann: LoadedAnn,
+        snap: Snapshot,
+        query: npt.NDArray[np.float32],
+        k: int,
+        wanted: npt.NDArray[np.int64],
+        delta: npt.NDArray[np.int64],
+        live: int,
+    ) -> npt.NDArray[np.int64] | None:
+        """Positions to rescore: the graph's nearest that pass the filters, over-fetched by
+        the filters' selectivity until k pass, plus every delta row that passes; None when
+        the graph would have to be searched almost whole (exact is cheaper then)."""
+        mask = np.zeros(snap.matrix.shape[0], dtype=bool)
+        mask[wanted] = True
+        fresh = delta[mask[delta]]
+        size = len(ann.ids)
+        count = max(k * self.settings.oversample,
+                    math.ceil(k * self.settings.oversample * live / wanted.size))  # fmt: skip
+        while True:
+            if count * 2 >= size:
+                if size > self.settings.exact_below:
+                    return None
+                labels: Sequence[int] = range(size)
+            else:
+                labels = ann.index.search(query, count, threads=1).keys.tolist()
+            positions = snap.positions
+            n = snap.matrix.shape[0]
+            hits = [
+                p
+                for label in labels
+                if (p := positions.get(ann.ids[label])) is not None
+                and p < n
+                and mask[p]
+                and snap.changed[p] <= ann.seq  # newer rows are rescored from `fresh`
+            ]
+            if len(hits) >= k or count * 2 >= size:
+                return np.unique(np.concatenate([np.asarray(hits, dtype=np.int64), fresh]))
+            count *= 4
+
+    # -- folding and building -------------------------------------------------------------
+
+    def request_fold(self, entry: ModelVectors) -> None:
+        """Fold the delta into the graph: now (settings.background False) or in a thread,
+        one per set per process; a fold another process holds the lock for is skipped."""
+        key = ann_key(entry.workspace, entry.model)
+        if not self.settings.background:
+            self.fold(entry)
+            return
+        with self._lock:
+            running = self._folding.get(key)
+            if running is not None and running.is_alive():
+                return
+            thread = threading.Thread(target=self._fold_logged, args=(entry,),
+                                      name=f"ann-fold-{key[:8]}", daemon=True)  # fmt: skip
+            self._folding[key] = thread
+        thread.start()
+
+    def _fold_logged(self, entry: ModelVectors) -> None:
+        try:
+            self.fold(entry)
+        except Exception:
+            # A failed fold leaves the previous generation in use; searches stay correct.
+            log.exception("embedded index: folding the ANN graph failed")
+
+    def join(self) -> None:
+        """Wait for this process's background folds (closing the index)."""
+        with self._lock:
+            threads, self._folding = list(self._folding.values()), {}
+        for thread in threads:
+            thread.join()
+
+    @contextlib.contextmanager
+    def _locked(self, key: str, *, wait: bool) -> Iterator[bool]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / f"{key}.lock").open("a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def fold(self, entry: ModelVectors) -> None:
+        """Bring this set's graph up to the entry's current rows, under the set's lock."""
+        key = ann_key(entry.workspace, entry.model)
+        with self._locked(key, wait=not self.settings.background) as held:
+            if not held:
+                return  # another process is folding; its result is seen on a later query
+            with entry.lock:
+                snap = entry.snapshot()
+            ann = self.current(entry.workspace, entry.model)
+            if ann is not None and ann.dim == snap.matrix.shape[1]:
+                delta = np.flatnonzero(snap.changed > ann.seq)
+                if delta.size <= self.settings.fold_after:
+                    return  # folded meanwhile (by another process)
+                if ann.stale + delta.size < len(ann.ids) // 3:
+                    self._write(key, entry, snap, self._added(ann, snap, delta))
+                    return
+            self._write(key, entry, snap, self._built(snap))
+
+    def _built(self, snap: Snapshot) -> tuple[Index, list[str], int]:
+        """A new graph of every live row of `snap`."""
+        live = np.flatnonzero(snap.status != _DEAD)
+        index = self._new_index(int(snap.matrix.shape[1]))
+        for start in range(0, live.size, _ADD_CHUNK):
+            part = live[start : start + _ADD_CHUNK]
+            index.add(np.arange(start, start + part.size, dtype=np.uint64),
+                      snap.matrix[part], threads=self.settings.threads)  # fmt: skip
+        return index, [snap.ids[int(p)] for p in live], 0
+
+    def _added(self, ann: LoadedAnn, snap: Snapshot,
+               delta: npt.NDArray[np.int64]) -> tuple[Index, list[str], int]:  # fmt: skip
+        """The graph of `ann` with the delta folded in: changed or removed rows' labels
+        removed, the live ones added under new labels."""
+        index = Index.restore(str(ann.path), view=False)
+        if index is None:
+            raise ValueError(f"unreadable graph {ann.path}")
+        ids = list(ann.ids)
+        label_of = {asset_id: label for label, asset_id in enumerate(ids) if asset_id}
+        changed = {snap.ids[int(p)] for p in delta}
+        # Rows removed and then compacted out of memory are in no delta: drop them too.
+        gone = [label for asset_id, label in label_of.items()
+                if asset_id in changed or asset_id not in snap.positions]  # fmt: skip
+        if gone:
+            index.remove(np.asarray(gone, dtype=np.uint64))
+            for label in gone:
+                ids[label] = ""
+        add = delta[snap.status[delta] != _DEAD]
+        if add.size:
+            index.add(np.arange(len(ids), len(ids) + add.size, dtype=np.uint64),
+                      snap.matrix[add], threads=self.settings.threads)  # fmt: skip
+            ids.extend(snap.ids[int(p)] for p in add)
+        return index, ids, ann.stale + len(gone)
+
+    def _new_index(self, dim: int) -> Index:
+        s = self.settings
+        return Index(
+            ndim=dim,
+            metric="ip",
+            dtype=s.dtype,
+            connectivity=s.connectivity,
+            expansion_add=s.expansion_add,
+            expansion_search=s.expansion_search,
+        )
+
+    def _write(self, key: str, entry: ModelVectors, snap: Snapshot,
+               built: tuple[Index, list[str], int]) -> None:  # fmt: skip
+        """Write a new generation (graph and ids first, then the .json naming it), then
+        remove the older ones (a process still reading one keeps its open mapping)."""
+        index, ids, stale = built
+        gen = uuid.uuid4().hex[:16]
+        stem = self.dir / f"{key}-{gen}"
+        tmp = uuid.uuid4().hex
+        graph_tmp = self.dir / f".{tmp}.usearch.tmp"
+        ids_tmp = self.dir / f".{tmp}.ids.tmp"
+        try:
+            index.save(str(graph_tmp))
+            ids_tmp.write_text(json.dumps(ids), encoding="utf-8")
+            _replace(graph_tmp, stem.with_suffix(".usearch"))
+            _replace(ids_tmp, stem.with_suffix(".ids"))
+        finally:
+            graph_tmp.unlink(missing_ok=True)
+            ids_tmp.unlink(missing_ok=True)
+        _write_json(self.dir / f"{key}.json", {
+            "workspace": entry.workspace, "model": entry.model, "gen": gen, "seq": snap.seq,
+            "dim": int(snap.matrix.shape[1]), "size": len(ids), "stale": stale,
+        })  # fmt: skip
+        for old in self.dir.glob(f"{key}-*"):
+            if old.stem != stem.name:
+                old.unlink(missing_ok=True)
+
+    def build_all(self, conn: sqlite3.Connection) -> int:
+        """Build the graph of every (workspace, model) past the threshold in the database
+        `conn` is open on (a rebuild's new file). Returns the number built."""
+        sets = conn.execute(
+            "SELECT workspace, vector_model FROM assets WHERE vector_model IS NOT NULL "
+            "GROUP BY workspace, vector_model HAVING count(*) >= ?",
+            (max(self.settings.threshold, 1),),
+        ).fetchall()
+        for workspace, model in sets:
+            entry = ModelVectors(workspace, model)
+            entry.sync(conn)
+            with self._locked(ann_key(workspace, model), wait=True):
+                self._write(ann_key(workspace, model), entry, entry.snapshot(),
+                            self._built(entry.snapshot()))  # fmt: skip
+        return len(sets)
+
+    def disk_bytes(self) -> int:
+        """Bytes of every graph file of this database (benchmarks report it)."""
+        return sum(p.stat().st_size for p in self.dir.glob("*") if p.is_file())
+
+
+class AnnCache:
+    """AnnFiles per database file of one index directory."""
+
+    def __init__(self, root: Path, settings: AnnSettings) -> None:
+        self.root = root
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._files: dict[str, AnnFiles] = {}
+
+    def files(self, db: str) -> AnnFiles:
+        with self._lock:
+            found = self._files.get(db)
+            if found is None:
+                for stale in [name for name in self._files if name != db]:
+                    self._files.pop(stale).join()
+                found = self._files[db] = AnnFiles(self.root / db, self.settings)
+            return found
+
+    def detached(self, db: str) -> AnnFiles:
+        """AnnFiles for a database not yet active (a rebuild's), outside the cache."""
+        return AnnFiles(self.root / db, self.settings)
+
+    def close(self) -> None:
+        with self._lock:
+            files, self._files = list(self._files.values()), {}
+        for f in files:
+            f.join()
