@@ -151,8 +151,12 @@ def build_index(settings: Settings) -> SearchIndex:
 
         return ElasticsearchIndex.from_settings(settings)
     from indexer.embedded import EmbeddedSearchIndex
+    from indexer.embedded.ann import AnnSettings
 
-    return EmbeddedSearchIndex(settings.data_dir / "index")
+    ann = AnnSettings(
+        threshold=settings.embedded_ann_threshold, fold_after=settings.embedded_ann_fold_after
+    )
+    return EmbeddedSearchIndex(settings.data_dir / "index", ann=ann)
 
 
 def build_embedder(settings: Settings) -> Embedder | None:

@@ -59,6 +59,19 @@ class ModelVectors:
         self._changed: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._dead = 0
 
+    @classmethod
+    def of(cls, workspace: str, model: str, ids: Sequence[str],
+           matrix: npt.NDArray[np.float32], status: str, seq: int) -> ModelVectors:  # fmt: skip
+        """Vectors given whole, all with one status and last changed at `seq` (benchmarks
+        measure the kNN path with them; the index loads its vectors from SQLite)."""
+        made = cls(workspace, model)
+        made._ids, made._pos = list(ids), {asset_id: i for i, asset_id in enumerate(ids)}
+        made._matrix = matrix
+        made._status = np.full(len(ids), STATUS_CODES[status], dtype=np.int8)
+        made._changed = np.full(len(ids), seq, dtype=np.int64)
+        made.seq = seq
+        return made
+
     @property
     def dim(self) -> int:
         return int(self._matrix.shape[1])
