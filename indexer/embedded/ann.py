@@ -54,7 +54,7 @@ _ADD_CHUNK = 50_000  # vectors copied and added at a time (bounds the build's ex
 class AnnSettings:
     """When and how the embedded index uses an HNSW graph (defaults: docs/BENCHMARKS.md)."""
 
-    threshold: int = 200_000  # live vectors of one (workspace, model) before the graph is used
+    threshold: int = 100_000  # live vectors of one (workspace, model) before the graph is used
     fold_after: int = 20_000  # delta size that makes a process fold it into the graph
     exact_below: int = 20_000  # a filtered kNN over at most this many rows is exact
     oversample: int = 4  # graph candidates per wanted hit, before filters
@@ -173,7 +173,12 @@ class AnnFiles:
                 delta = np.flatnonzero(snap.changed > ann.seq)
         if ann is None or ann.dim != query.size:
             return best_of(snap, wanted, query, k)
-        found = self._graph_candidates(ann, snap, query, k, wanted, delta, live)
+        try:
+            found = self._graph_candidates(ann, snap, query, k, wanted, delta, live)
+        except (RuntimeError, ValueError) as exc:
+            # A graph that loaded but cannot be searched: answer exactly, rebuild it.
+            log.warning("embedded index: ANN graph %s failed (%s); using exact kNN", ann.path, exc)
+            found = None
         if found is None:
             return best_of(snap, wanted, query, k)
         return best_of(snap, found, query, k)
@@ -206,10 +211,13 @@ class AnnFiles:
                 labels = ann.index.search(query, count, threads=1).keys.tolist()
             positions = snap.positions
             n = snap.matrix.shape[0]
+            ids = ann.ids
             hits = [
                 p
                 for label in labels
-                if (p := positions.get(ann.ids[label])) is not None
+                # A label past the ids (a damaged file) names nothing.
+                if label < size
+                and (p := positions.get(ids[label])) is not None
                 and p < n
                 and mask[p]
                 and snap.changed[p] <= ann.seq  # newer rows are rescored from `fresh`

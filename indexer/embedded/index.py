@@ -164,6 +164,11 @@ class EmbeddedSearchIndex:
     def directory(self) -> Path:
         return self._dir
 
+    @property
+    def ann_settings(self) -> AnnSettings:
+        """When kNN uses an HNSW graph (indexer/embedded/ann.py)."""
+        return self._ann.settings
+
     def _active_db(self) -> str:
         """The active database file name, re-read when `current` was replaced."""
         pointer = self._dir / POINTER

@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from assetlens.bootstrap import build_index
+from assetlens.config import Settings
 from assetlens.domain import AssetStatus
 from assetlens.query import Filters, IndexDoc, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
@@ -232,3 +234,11 @@ def test_below_the_threshold_no_graph_is_built(
     assert [h for h, _ in knn(index, corpus[4])] == exact(corpus[:999], corpus[4])
     assert not (tmp_path / "index" / "ann").exists()
     index.close()
+
+
+def test_the_settings_reach_the_index(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, embedded_ann_threshold=5, embedded_ann_fold_after=7)
+    index = build_index(settings)
+    assert isinstance(index, EmbeddedSearchIndex)
+    assert (index.ann_settings.threshold, index.ann_settings.fold_after) == (5, 7)
+    assert index.ann_settings.background
