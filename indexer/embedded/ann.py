@@ -176,7 +176,7 @@ class AnnFiles:
         try:
             found = self._graph_candidates(ann, snap, query, k, wanted, delta, live)
         except (RuntimeError, ValueError) as exc:
-            # A graph that loaded but cannot be searched: answer exactly, rebuild it.
+            # A graph that loaded but cannot be searched: answer exactly (logged).
             log.warning("embedded index: ANN graph %s failed (%s); using exact kNN", ann.path, exc)
             found = None
         if found is None:
@@ -252,7 +252,7 @@ class AnnFiles:
             log.exception("embedded index: folding the ANN graph failed")
 
     def join(self) -> None:
-        """Wait for this process's background folds (closing the index)."""
+        """Wait for this process's background folds."""
         with self._lock:
             threads, self._folding = list(self._folding.values()), {}
         for thread in threads:
@@ -395,8 +395,9 @@ class AnnCache:
         with self._lock:
             found = self._files.get(db)
             if found is None:
+                # Another database is active now (a rebuild): its graphs are dead weight.
                 for stale in [name for name in self._files if name != db]:
-                    self._files.pop(stale).join()
+                    del self._files[stale]
                 found = self._files[db] = AnnFiles(self.root / db, self.settings)
             return found
 
@@ -404,8 +405,16 @@ class AnnCache:
         """AnnFiles for a database not yet active (a rebuild's), outside the cache."""
         return AnnFiles(self.root / db, self.settings)
 
-    def close(self) -> None:
+    def join(self) -> None:
+        """Wait for the background folds of the active database's graphs."""
         with self._lock:
-            files, self._files = list(self._files.values()), {}
+            files = list(self._files.values())
         for f in files:
             f.join()
+
+    def close(self) -> None:
+        """Forget the open graphs. A fold still running finishes on its own (daemon thread):
+        closing never waits minutes for a large build, and a fold cut short by the process
+        exiting leaves only a temporary file, never a half-written generation."""
+        with self._lock:
+            self._files = {}

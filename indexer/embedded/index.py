@@ -169,6 +169,10 @@ class EmbeddedSearchIndex:
         """When kNN uses an HNSW graph (indexer/embedded/ann.py)."""
         return self._ann.settings
 
+    def wait_for_folds(self) -> None:
+        """Wait until this process's background HNSW folds are done (tests, benchmarks)."""
+        self._ann.join()
+
     def _active_db(self) -> str:
         """The active database file name, re-read when `current` was replaced."""
         pointer = self._dir / POINTER

@@ -222,8 +222,9 @@ def test_background_fold_leaves_answers_exact_meanwhile(
     index.upsert([doc(i, corpus[i]) for i in range(1200)])
     truth = exact(corpus[:1200], corpus[2])
     assert [h for h, _ in knn(index, corpus[2])] == truth  # no graph yet: exact
-    index.close()  # waits for the fold the query started
+    index.wait_for_folds()  # the one the query started
     assert ann_meta(tmp_path / "index")["size"] == 1200
+    index.close()
 
 
 def test_below_the_threshold_no_graph_is_built(
