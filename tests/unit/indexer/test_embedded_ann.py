@@ -18,8 +18,9 @@ from assetlens.config import Settings
 from assetlens.domain import AssetStatus
 from assetlens.query import Filters, IndexDoc, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
-from indexer.embedded.ann import AnnSettings, ann_key
+from indexer.embedded.ann import AnnFiles, AnnSettings, ann_key
 from indexer.embedded.index import POINTER
+from indexer.embedded.vectors import ModelVectors
 from tests.contract.search_index_contract import MODEL, WS, make_asset, make_doc
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -243,3 +244,19 @@ def test_the_settings_reach_the_index(tmp_path: Path) -> None:
     assert isinstance(index, EmbeddedSearchIndex)
     assert (index.ann_settings.threshold, index.ann_settings.fold_after) == (5, 7)
     assert index.ann_settings.background
+
+
+def test_vectors_given_whole_are_searched_like_loaded_ones(
+    tmp_path: Path, corpus: npt.NDArray[np.float32]
+) -> None:
+    """ModelVectors.of (benchmarks/bench_vectors.py --embedded) feeds the same kNN path."""
+    ids = [asset_id(i) for i in range(N)]
+    entry = ModelVectors.of(WS, MODEL, ids, corpus, AssetStatus.READY.value, seq=1)
+    files = AnnFiles(tmp_path, SYNC)
+    files.fold(entry)
+    snap = entry.snapshot()
+    q = corpus[9]
+    hits = files.top_k(entry, snap, q.tolist(), K, [AssetStatus.READY.value], None, ())
+    assert [h for h, _ in hits][:1] == [asset_id(9)]
+    assert len(set(exact(corpus, q)) & {h for h, _ in hits}) >= 9
+    assert files.disk_bytes() > corpus.nbytes // 2  # f16 vectors plus the graph's links
