@@ -2,12 +2,6 @@
 
     python -m benchmarks.bench_search --backend embedded --n 10000 --out results.json
     python -m benchmarks.bench_search --backend elasticsearch --es-url http://127.0.0.1:9200
-    python -m benchmarks.bench_search --n 1000000 --measures knn_k10 knn_k10_filtered
-
-The embedded backend uses the product's ANN settings (`--ann-threshold`, `--ann-fold-after`)
-with folds inside the query, so the first kNN query past the threshold includes building the
-HNSW graph (reported as `knn_first_query_ms`); its report adds the process's memory and the
-index's disk use.
 
 Fills an index with N synthetic assets (benchmarks.synthetic), then measures latency of
 keyword+facets, kNN, filtered kNN and hybrid (keyword + kNN fused by reciprocal rank, as the
@@ -31,7 +25,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assetlens.config import Settings
 from assetlens.domain import AssetType
 from assetlens.ports import SearchIndex
 from assetlens.query import Facet, Filters, SearchQuery, VectorQuery
@@ -44,7 +37,6 @@ from benchmarks.synthetic import (
     keyword_queries,
     query_vectors,
 )
-from indexer.embedded.ann import AnnSettings
 
 RRF_K = 60
 FACETS = [Facet.TYPE, Facet.TAGS, Facet.MODEL, Facet.CREATED]
@@ -55,9 +47,10 @@ def _embedded(args: argparse.Namespace) -> SearchIndex:
     from indexer.embedded.ann import AnnSettings
 
     path = Path(args.path) if args.path else Path(tempfile.mkdtemp(prefix="bench-index-"))
-    ann = AnnSettings(threshold=args.ann_threshold, fold_after=args.ann_fold_after,
-                      exact_below=args.ann_exact_below, background=False)  # fmt: skip
-    return EmbeddedSearchIndex(path, ann=ann)
+    # Folds inside the query: the first kNN past the threshold builds the HNSW graph (and is
+    # reported as knn_first_query_ms); every later one uses it.
+    return EmbeddedSearchIndex(path, ann=AnnSettings(threshold=args.ann_threshold,
+                                                     background=False))  # fmt: skip
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
@@ -120,8 +113,7 @@ def fill(index: SearchIndex, corpus: Corpus, batch: int) -> dict[str, float]:
     return {"docs": corpus.n, "seconds": round(spent, 2), "docs_per_s": round(corpus.n / spent, 1)}
 
 
-def run(index: SearchIndex, corpus: Corpus, queries: int, batch: int,
-        only: Sequence[str] = ()) -> dict[str, Any]:  # fmt: skip
+def run(index: SearchIndex, corpus: Corpus, queries: int, batch: int) -> dict[str, Any]:
     index.ensure()
     results: dict[str, Any] = {"indexing": fill(index, corpus, batch)}
     texts = keyword_queries(queries)
@@ -160,8 +152,7 @@ def run(index: SearchIndex, corpus: Corpus, queries: int, batch: int,
         "hybrid_rrf": hybrid,
     }
     for name, fn in measures.items():
-        if not only or name in only:
-            results[name] = _stats(_timed(fn, queries))
+        results[name] = _stats(_timed(fn, queries))
     results["knn_recall_at_10"] = recall_at_10(index, corpus, qvecs[: min(queries, 100)])
     return results
 
@@ -187,8 +178,6 @@ def markdown(backend: str, n: int, results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     for key in ("keyword_facets", "knn_k10", "knn_k10_filtered", "hybrid_rrf"):
-        if key not in results:
-            continue
         s = results[key]
         rows.append(f"| {key} | {s['p50_ms']} | {s['p95_ms']} | {s['mean_ms']} |")
     idx = results["indexing"]
@@ -198,30 +187,7 @@ def markdown(backend: str, n: int, results: dict[str, Any]) -> str:
         f"- first kNN query (loads vectors): {results['knn_first_query_ms']} ms",
         f"- kNN recall@10 vs exact: {results['knn_recall_at_10']}",
     ]
-    if "memory" in results:
-        mem, disk = results["memory"], results["disk_mb"]
-        rows.append(f"- memory: RSS {mem['rss_mb']} MB now, {mem['peak_rss_mb']} MB peak; "
-                    f"disk: {disk}")  # fmt: skip
     return "\n".join(rows)
-
-
-def memory() -> dict[str, float]:
-    """This process's resident memory now and at its peak (Linux /proc), in MB."""
-    status = Path("/proc/self/status").read_text(encoding="utf-8")
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
-            "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1)}  # fmt: skip
-
-
-def disk_mb(root: Path) -> dict[str, float]:
-    """MB on disk of an embedded index directory: SQLite files and HNSW graphs."""
-    sizes = {"sqlite": 0, "ann": 0}
-    for path in root.rglob("*"):
-        if path.is_file():
-            sizes["ann" if "ann" in path.relative_to(root).parts else "sqlite"] += (
-                path.stat().st_size
-            )
-    return {key: round(value / 1e6, 1) for key, value in sizes.items()}
 
 
 def machine() -> dict[str, Any]:
@@ -233,11 +199,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _default(setting: str) -> int:
-    value: int = Settings.model_fields[setting].default
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="embedded")
@@ -246,34 +207,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--path", help="embedded: index directory (default: a temp dir)")
+    parser.add_argument("--ann-threshold", type=int, default=100_000,
+                        help="embedded: vectors per workspace+model past which kNN uses HNSW")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
-    parser.add_argument("--measures", nargs="*", default=[],
-                        help="only these (keyword_facets knn_k10 knn_k10_filtered hybrid_rrf)")
-    parser.add_argument("--ann-threshold", type=int, default=_default("embedded_ann_threshold"),
-                        help="embedded: vectors per workspace+model before the HNSW graph")
-    parser.add_argument("--ann-fold-after", type=int,
-                        default=_default("embedded_ann_fold_after"))  # fmt: skip
-    parser.add_argument("--ann-exact-below", type=int, default=AnnSettings().exact_below,
-                        help="embedded: a filtered kNN over at most this many rows is exact")
     args = parser.parse_args(argv)
 
     corpus = Corpus(n=args.n, dim=args.dim)
-    load_at_start = os.getloadavg()
     index = BACKENDS[args.backend](args)
     try:
-        results = run(index, corpus, args.queries, args.batch, args.measures)
-        directory = getattr(index, "directory", None)
-        if isinstance(directory, Path):
-            results["memory"], results["disk_mb"] = memory(), disk_mb(directory)
-            results["ann_threshold"] = args.ann_threshold
+        results = run(index, corpus, args.queries, args.batch)
     finally:
         index.close()
     print(markdown(args.backend, args.n, results))
     if args.out:
         report = {"backend": args.backend, "n": args.n, "dim": args.dim, "machine": machine(),
-                  "load_average": {"start": load_at_start, "end": os.getloadavg()},
                   "results": results}  # fmt: skip
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.bench_search import machine, memory
+from benchmarks.bench_search import machine
 from benchmarks.synthetic import Corpus, query_vectors
 
 K = 10
@@ -85,6 +85,14 @@ def run(n: int, dim: int, queries: int, threads: int) -> dict[str, Any]:
         }
     results["exact_numpy"]["matrix_mb"] = round(matrix.nbytes / 1e6, 1)
     return results
+
+
+def memory() -> dict[str, float]:
+    """This process's resident memory now and at its peak (Linux /proc), in MB."""
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+            "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1)}  # fmt: skip
 
 
 def run_embedded(n: int, dim: int, queries: int) -> dict[str, Any]:
