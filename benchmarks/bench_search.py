@@ -49,8 +49,8 @@ def _embedded(args: argparse.Namespace) -> SearchIndex:
     path = Path(args.path) if args.path else Path(tempfile.mkdtemp(prefix="bench-index-"))
     # Folds inside the query: the first kNN past the threshold builds the HNSW graph (and is
     # reported as knn_first_query_ms); every later one uses it.
-    return EmbeddedSearchIndex(path, ann=AnnSettings(threshold=args.ann_threshold,
-                                                     background=False))  # fmt: skip
+    threshold = AnnSettings().threshold if args.ann_threshold is None else args.ann_threshold
+    return EmbeddedSearchIndex(path, ann=AnnSettings(threshold=threshold, background=False))
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--path", help="embedded: index directory (default: a temp dir)")
-    parser.add_argument("--ann-threshold", type=int, default=100_000,
+    parser.add_argument("--ann-threshold", type=int,
                         help="embedded: vectors per workspace+model past which kNN uses HNSW")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
