@@ -124,7 +124,8 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
             files.fold(sample)
         build_s = time.perf_counter() - t
         disk_mb = round(files.disk_bytes() / 1e6, 1)
-        print(f"graph of {n:,} built in {build_s:.1f} s ({disk_mb} MB)", file=sys.stderr)
+        built = n if graph_rows is None else graph_rows
+        print(f"graph of {built:,} built in {build_s:.1f} s ({disk_mb} MB)", file=sys.stderr)
 
         def ann(q: npt.NDArray[np.float32], allowed: list[str] | None = None) -> list[str]:
             hits = files.top_k(entry, snap, q.tolist(), K, ready, allowed, ())

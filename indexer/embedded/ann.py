@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from usearch.index import Index
 
-from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, candidates, check_query
+from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, candidate_mask, check_query
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ class AnnFiles:
         self._lock = threading.Lock()
         self._loaded: dict[str, LoadedAnn] = {}
         self._folding: dict[str, threading.Thread] = {}
+        self._delta_cache: tuple[tuple[int, int, int], npt.NDArray[np.int64]] | None = None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -160,28 +161,39 @@ class AnnFiles:
         if snap.matrix.shape[0] == 0:
             return []
         query = check_query(snap, vector)
-        wanted = candidates(snap, statuses, allowed, exclude)
-        live = int(np.count_nonzero(snap.status != _DEAD))
-        if live < self.settings.threshold or wanted.size <= self.settings.exact_below:
-            return best_of(snap, wanted, query, k)
+        mask = candidate_mask(snap, statuses, allowed, exclude)
+        passing = int(np.count_nonzero(mask))
+        if snap.live < self.settings.threshold or passing <= self.settings.exact_below:
+            return best_of(snap, np.flatnonzero(mask), query, k)
         ann = self.current(entry.workspace, entry.model)
-        delta = np.flatnonzero(snap.changed > (ann.seq if ann is not None else -1))
+        delta = self._delta(snap, ann)
         if ann is None or ann.dim != query.size or delta.size > self.settings.fold_after:
             self.request_fold(entry)
             ann = self.current(entry.workspace, entry.model)  # a synchronous fold's result
-            if ann is not None:
-                delta = np.flatnonzero(snap.changed > ann.seq)
+            delta = self._delta(snap, ann)
         if ann is None or ann.dim != query.size:
-            return best_of(snap, wanted, query, k)
+            return best_of(snap, np.flatnonzero(mask), query, k)
         try:
-            found = self._graph_candidates(ann, snap, query, k, wanted, delta, live)
+            found = self._graph_candidates(ann, snap, query, k, mask, passing, delta)
         except (RuntimeError, ValueError) as exc:
             # A graph that loaded but cannot be searched: answer exactly (logged).
             log.warning("embedded index: ANN graph %s failed (%s); using exact kNN", ann.path, exc)
             found = None
         if found is None:
-            return best_of(snap, wanted, query, k)
+            return best_of(snap, np.flatnonzero(mask), query, k)
         return best_of(snap, found, query, k)
+
+    def _delta(self, snap: Snapshot, ann: LoadedAnn | None) -> npt.NDArray[np.int64]:
+        """Positions changed after the graph's seq; remembered per (rows, graph) pair, since
+        between writes every query would compute the same (a scan of every row)."""
+        since = ann.seq if ann is not None else -1
+        key = (id(snap.changed), snap.seq, since)
+        cached = self._delta_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        delta = np.flatnonzero(snap.changed > since)
+        self._delta_cache = (key, delta)
+        return delta
 
     def _graph_candidates(
         self,
@@ -189,19 +201,17 @@ class AnnFiles:
         snap: Snapshot,
         query: npt.NDArray[np.float32],
         k: int,
-        wanted: npt.NDArray[np.int64],
+        mask: npt.NDArray[np.bool_],
+        passing: int,
         delta: npt.NDArray[np.int64],
-        live: int,
     ) -> npt.NDArray[np.int64] | None:
         """Positions to rescore: the graph's nearest that pass the filters, over-fetched by
         the filters' selectivity until k pass, plus every delta row that passes; None when
         the graph would have to be searched almost whole (exact is cheaper then)."""
-        mask = np.zeros(snap.matrix.shape[0], dtype=bool)
-        mask[wanted] = True
         fresh = delta[mask[delta]]
         size = len(ann.ids)
         count = max(k * self.settings.oversample,
-                    math.ceil(k * self.settings.oversample * live / wanted.size))  # fmt: skip
+                    math.ceil(k * self.settings.oversample * snap.live / passing))  # fmt: skip
         while True:
             if count * 2 >= size:
                 if size > self.settings.exact_below:

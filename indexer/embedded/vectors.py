@@ -42,6 +42,7 @@ class Snapshot:
     status: npt.NDArray[np.int8]
     changed: npt.NDArray[np.int64]
     seq: int
+    live: int  # rows not dead
 
 
 class ModelVectors:
@@ -116,7 +117,8 @@ class ModelVectors:
     def snapshot(self) -> Snapshot:
         n = len(self._ids)
         return Snapshot(
-            self._ids, self._pos, self._matrix[:n], self._status[:n], self._changed[:n], self.seq
+            self._ids, self._pos, self._matrix[:n], self._status[:n], self._changed[:n], self.seq,
+            n - self._dead,
         )
 
     def _reset(self) -> None:
@@ -190,31 +192,41 @@ def check_query(snap: Snapshot, vector: Sequence[float]) -> npt.NDArray[np.float
     return query
 
 
+def candidate_mask(
+    snap: Snapshot,
+    statuses: Collection[str],
+    allowed: Collection[str] | None,
+    exclude: Collection[str],
+) -> npt.NDArray[np.bool_]:
+    """By position: live, status in `statuses`, in `allowed` when given, not in `exclude`."""
+    n = int(snap.matrix.shape[0])
+    codes = np.array([STATUS_CODES[s] for s in statuses if s in STATUS_CODES], dtype=np.int8)
+    if allowed is None:
+        mask = np.isin(snap.status, codes)
+    else:
+        mask = np.zeros(n, dtype=bool)
+        positions = _positions(snap, allowed)
+        mask[positions] = np.isin(snap.status[positions], codes)
+    if exclude:
+        mask[_positions(snap, exclude)] = False
+    return mask
+
+
+def _positions(snap: Snapshot, ids: Collection[str]) -> npt.NDArray[np.int64]:
+    n = int(snap.matrix.shape[0])
+    return np.fromiter(
+        (p for i in ids if (p := snap.positions.get(i)) is not None and p < n), dtype=np.int64
+    )
+
+
 def candidates(
     snap: Snapshot,
     statuses: Collection[str],
     allowed: Collection[str] | None,
     exclude: Collection[str],
 ) -> npt.NDArray[np.int64]:
-    """Positions of the live vectors whose status is in `statuses`, limited to `allowed` ids
-    when given and never any id in `exclude` (ascending)."""
-    n = int(snap.matrix.shape[0])
-    codes = np.array([STATUS_CODES[s] for s in statuses if s in STATUS_CODES], dtype=np.int8)
-    if allowed is None:
-        found = np.flatnonzero(np.isin(snap.status, codes))
-    else:
-        positions = np.fromiter(
-            (p for i in allowed if (p := snap.positions.get(i)) is not None and p < n),
-            dtype=np.int64,
-        )
-        found = np.unique(positions[np.isin(snap.status[positions], codes)])
-    if exclude:
-        skip = np.fromiter(
-            (p for i in exclude if (p := snap.positions.get(i)) is not None and p < n),
-            dtype=np.int64,
-        )
-        found = np.setdiff1d(found, skip, assume_unique=False)
-    return found
+    """Positions passing `candidate_mask` (ascending)."""
+    return np.flatnonzero(candidate_mask(snap, statuses, allowed, exclude))
 
 
 def best_of(
