@@ -25,74 +25,31 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import math
-import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from usearch.index import Index
 
+from indexer.embedded.ann_graph import (
+    AnnSettings,
+    LoadedAnn,
+    added,
+    ann_key,
+    built,
+    write_generation,
+)
 from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, candidate_mask, check_query
 
+__all__ = ["AnnCache", "AnnFiles", "AnnSettings", "ann_key"]
+
 log = logging.getLogger(__name__)
-
-_DEAD = -1
-_ADD_CHUNK = 50_000  # vectors copied and added at a time (bounds the build's extra memory)
-
-
-@dataclass(frozen=True, slots=True)
-class AnnSettings:
-    """When and how the embedded index uses an HNSW graph (defaults: docs/BENCHMARKS.md)."""
-
-    threshold: int = 100_000  # live vectors of one (workspace, model) before the graph is used
-    fold_after: int = 20_000  # delta size that makes a process fold it into the graph
-    exact_below: int = 20_000  # a filtered kNN over at most this many rows is exact
-    oversample: int = 4  # graph candidates per wanted hit, before filters
-    background: bool = True  # fold in a thread (False: inside the query, for tests)
-    dtype: str = "f16"  # graph vectors; scores always come from the float32 rows
-    connectivity: int = 16
-    expansion_add: int = 128
-    expansion_search: int = 64
-    threads: int = 0  # build threads; 0: every core
-
-
-@dataclass(slots=True)
-class LoadedAnn:
-    """One generation of a graph, opened read-only (memory-mapped)."""
-
-    stat_key: tuple[int, int, int]
-    seq: int
-    dim: int
-    index: Index
-    ids: list[str]  # by label; "" for a label removed from the graph
-    stale: int  # labels removed from the graph
-    path: Path
-
-
-def ann_key(workspace: str, model: str) -> str:
-    """The file stem of a (workspace, model) graph (ids and model names may hold any byte)."""
-    return hashlib.sha256(f"{workspace}\0{model}".encode()).hexdigest()[:32]
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(value), encoding="utf-8")
-    _replace(tmp, path)
-
 
 class AnnFiles:
     """The graphs of one database file: loading, searching, folding and building them."""
@@ -296,80 +253,10 @@ class AnnFiles:
                 if delta.size <= self.settings.fold_after:
                     return  # folded meanwhile (by another process)
                 if ann.stale + delta.size < len(ann.ids) // 3:
-                    self._write(key, entry, snap, self._added(ann, snap, delta))
+                    graph = added(ann, snap, delta, self.settings)
+                    write_generation(self.dir, key, entry, snap, graph)
                     return
-            self._write(key, entry, snap, self._built(snap))
-
-    def _built(self, snap: Snapshot) -> tuple[Index, list[str], int]:
-        """A new graph of every live row of `snap`."""
-        live = np.flatnonzero(snap.status != _DEAD)
-        index = self._new_index(int(snap.matrix.shape[1]))
-        for start in range(0, live.size, _ADD_CHUNK):
-            part = live[start : start + _ADD_CHUNK]
-            index.add(np.arange(start, start + part.size, dtype=np.uint64),
-                      snap.matrix[part], threads=self.settings.threads)  # fmt: skip
-        return index, [snap.ids[int(p)] for p in live], 0
-
-    def _added(self, ann: LoadedAnn, snap: Snapshot,
-               delta: npt.NDArray[np.int64]) -> tuple[Index, list[str], int]:  # fmt: skip
-        """The graph of `ann` with the delta folded in: changed or removed rows' labels
-        removed, the live ones added under new labels."""
-        index = Index.restore(str(ann.path), view=False)
-        if index is None:
-            raise ValueError(f"unreadable graph {ann.path}")
-        ids = list(ann.ids)
-        label_of = {asset_id: label for label, asset_id in enumerate(ids) if asset_id}
-        changed = {snap.ids[int(p)] for p in delta}
-        # Rows removed and then compacted out of memory are in no delta: drop them too.
-        gone = [label for asset_id, label in label_of.items()
-                if asset_id in changed or asset_id not in snap.positions]  # fmt: skip
-        if gone:
-            index.remove(np.asarray(gone, dtype=np.uint64))
-            for label in gone:
-                ids[label] = ""
-        add = delta[snap.status[delta] != _DEAD]
-        if add.size:
-            index.add(np.arange(len(ids), len(ids) + add.size, dtype=np.uint64),
-                      snap.matrix[add], threads=self.settings.threads)  # fmt: skip
-            ids.extend(snap.ids[int(p)] for p in add)
-        return index, ids, ann.stale + len(gone)
-
-    def _new_index(self, dim: int) -> Index:
-        s = self.settings
-        return Index(
-            ndim=dim,
-            metric="ip",
-            dtype=s.dtype,
-            connectivity=s.connectivity,
-            expansion_add=s.expansion_add,
-            expansion_search=s.expansion_search,
-        )
-
-    def _write(self, key: str, entry: ModelVectors, snap: Snapshot,
-               built: tuple[Index, list[str], int]) -> None:  # fmt: skip
-        """Write a new generation (graph and ids first, then the .json naming it), then
-        remove the older ones (a process still reading one keeps its open mapping)."""
-        index, ids, stale = built
-        gen = uuid.uuid4().hex[:16]
-        stem = self.dir / f"{key}-{gen}"
-        tmp = uuid.uuid4().hex
-        graph_tmp = self.dir / f".{tmp}.usearch.tmp"
-        ids_tmp = self.dir / f".{tmp}.ids.tmp"
-        try:
-            index.save(str(graph_tmp))
-            ids_tmp.write_text(json.dumps(ids), encoding="utf-8")
-            _replace(graph_tmp, stem.with_suffix(".usearch"))
-            _replace(ids_tmp, stem.with_suffix(".ids"))
-        finally:
-            graph_tmp.unlink(missing_ok=True)
-            ids_tmp.unlink(missing_ok=True)
-        _write_json(self.dir / f"{key}.json", {
-            "workspace": entry.workspace, "model": entry.model, "gen": gen, "seq": snap.seq,
-            "dim": int(snap.matrix.shape[1]), "size": len(ids), "stale": stale,
-        })  # fmt: skip
-        for old in self.dir.glob(f"{key}-*"):
-            if old.stem != stem.name:
-                old.unlink(missing_ok=True)
+            write_generation(self.dir, key, entry, snap, built(snap, self.settings))
 
     def build_all(self, conn: sqlite3.Connection) -> int:
         """Build the graph of every (workspace, model) past the threshold in the database
@@ -383,8 +270,9 @@ class AnnFiles:
             entry = ModelVectors(workspace, model)
             entry.sync(conn)
             with self._locked(ann_key(workspace, model), wait=True):
-                self._write(ann_key(workspace, model), entry, entry.snapshot(),
-                            self._built(entry.snapshot()))  # fmt: skip
+                snap = entry.snapshot()
+                write_generation(self.dir, ann_key(workspace, model), entry, snap,
+                                 built(snap, self.settings))  # fmt: skip
         return len(sets)
 
     def disk_bytes(self) -> int:
