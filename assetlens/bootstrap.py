@@ -159,9 +159,13 @@ def build_index(settings: Settings) -> SearchIndex:
 
         return ElasticsearchIndex.from_settings(settings)
     from indexer.embedded import EmbeddedSearchIndex
+    from indexer.embedded.ann import AnnSettings
 
+    ann = AnnSettings(
+        threshold=settings.embedded_ann_threshold, fold_after=settings.embedded_ann_fold_after
+    )
     return EmbeddedSearchIndex(
-        settings.data_dir / "index", engine=settings.embedded_search_engine.value
+        settings.data_dir / "index", engine=settings.embedded_search_engine.value, ann=ann
     )
 
 

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     es_api_key: SecretStr | None = None
     es_num_candidates: int = 200
 
+    # Embedded index kNN (indexer/embedded/ann.py): past this many vectors of one
+    # (workspace, model), candidates come from a usearch HNSW graph and are rescored
+    # exactly; writes made since the graph was built are scanned exactly until this many
+    # are folded into it (by whichever process queries first). docs/BENCHMARKS.md.
+    embedded_ann_threshold: int = Field(default=100_000, ge=0)
+    embedded_ann_fold_after: int = Field(default=20_000, ge=0)
+
     # CLIP (open_clip). Weights come from the local HF cache or `clip_checkpoint`.
     clip_enabled: bool = True
     clip_model: str = "ViT-B-32"

@@ -48,11 +48,16 @@ FACETS = [Facet.TYPE, Facet.TAGS, Facet.MODEL, Facet.CREATED]
 
 def _embedded(args: argparse.Namespace) -> SearchIndex:
     from indexer.embedded import EmbeddedSearchIndex
+    from indexer.embedded.ann import AnnSettings
 
     if not args.path:
         args.path = tempfile.mkdtemp(prefix="bench-index-")
     engine = "tantivy" if args.engine == "both" else args.engine
-    return EmbeddedSearchIndex(Path(args.path), engine=engine)
+    # Folds inside the query: the first kNN past the threshold builds the HNSW graph (and is
+    # reported as knn_first_query_ms); every later one uses it.
+    threshold = AnnSettings().threshold if args.ann_threshold is None else args.ann_threshold
+    return EmbeddedSearchIndex(Path(args.path), engine=engine,
+                               ann=AnnSettings(threshold=threshold, background=False))
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
@@ -226,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="embedded: --path already holds this corpus (an earlier run's)")
     parser.add_argument("--engine", choices=("tantivy", "sqlite", "both"), default="tantivy",
                         help="embedded: the keyword engine; both: each in turn, same index")
+    parser.add_argument("--ann-threshold", type=int,
+                        help="embedded: vectors per workspace+model past which kNN uses HNSW")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -38,6 +39,7 @@ from assetlens.query import (
 )
 from assetlens.searchtext import search_terms
 from assetlens.stats import IndexStats
+from indexer.embedded.ann import AnnCache, AnnSettings
 from indexer.embedded.keyword import KeywordIndex
 from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
 from indexer.embedded.stats import library_stats
@@ -50,7 +52,7 @@ from indexer.embedded.translate import (
     matched_source,
     ordering,
 )
-from indexer.embedded.vectors import VectorCache, top_k
+from indexer.embedded.vectors import VectorCache
 
 POINTER = "current"
 # What answers keyword searches: tantivy (indexer.embedded.keyword), or SQLite FTS5 alone.
@@ -145,11 +147,11 @@ class EmbeddedSearchIndex:
     """A SearchIndex in one directory, for one machine: SQLite is the journal and document
     store; keyword search (text, filters, facets, sorting) runs on a tantivy index derived
     from it (`engine="tantivy"`, indexer.embedded.keyword) or on SQLite FTS5 itself
-    (`engine="sqlite"`); exact dot-product kNN over an in-memory float32 matrix."""
+    (`engine="sqlite"`); dot-product kNN over an in-memory float32 matrix, exact or (past
+    `AnnSettings.threshold` vectors) from the candidates of an HNSW graph."""
 
-    def __init__(
-        self, path: Path, *, busy_timeout_s: float = 15.0, engine: str = "tantivy"
-    ) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 15.0, engine: str = "tantivy",
+                 ann: AnnSettings | None = None) -> None:  # fmt: skip
         if engine not in ENGINES:
             raise ValueError(f"unknown embedded search engine {engine!r}")
         self._dir = Path(path)
@@ -162,12 +164,22 @@ class EmbeddedSearchIndex:
         self._pointer_key: tuple[int, int, int] | None = None
         self._db_name: str | None = None
         self._vectors = VectorCache()
+        self._ann = AnnCache(self._dir / "ann", ann or AnnSettings())
 
     # -- files and connections ------------------------------------------------------------
 
     @property
     def directory(self) -> Path:
         return self._dir
+
+    @property
+    def ann_settings(self) -> AnnSettings:
+        """When kNN uses an HNSW graph (indexer/embedded/ann.py)."""
+        return self._ann.settings
+
+    def wait_for_folds(self) -> None:
+        """Wait until this process's background HNSW folds are done (tests, benchmarks)."""
+        self._ann.join()
 
     def _active_db(self) -> str:
         """The active database file name, re-read when `current` was replaced."""
@@ -247,6 +259,7 @@ class EmbeddedSearchIndex:
     def _remove_db_files(self, name: str) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             (self._dir / f"{name}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(self._dir / "ann" / name, ignore_errors=True)
 
     # -- SearchIndex --------------------------------------------------------------------
 
@@ -377,7 +390,8 @@ class EmbeddedSearchIndex:
         return _facet(conn, facet, query.facet_size, "relaxed")
 
     def knn(self, query: VectorQuery) -> list[Hit]:
-        """Exact top-k by dot product among `query.model`'s vectors in the workspace."""
+        """Top-k by exact dot product among `query.model`'s vectors in the workspace (from
+        an HNSW graph's candidates past the ANN threshold: indexer/embedded/ann.py)."""
         filters = query.filters
         statuses = [s.value for s in filters.effective_status()]
         # Status and ids are checked in memory; any other filter asks SQLite which ids pass.
@@ -397,7 +411,8 @@ class EmbeddedSearchIndex:
                     for r in conn.execute(f"SELECT a.id FROM assets a WHERE {where.sql()}",
                                           where.params)
                 ]  # fmt: skip
-            best = top_k(snap, query.vector, query.k, statuses, allowed, set(query.exclude_ids))
+            best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, statuses,
+                                             allowed, set(query.exclude_ids))  # fmt: skip
             if not best:
                 return []
             ids = [asset_id for asset_id, _ in best]
@@ -434,6 +449,7 @@ class EmbeddedSearchIndex:
                     # Built before the switch, so that searches after it only catch up the
                     # few writes replayed below.
                     self._keyword.catch_up(new, name)
+                self._ann.detached(name).build_all(new)
                 with self._write_lock:
                     # Writes that reached the old database while we were building.
                     _replay(old_conn, new, int(start_seq))
@@ -468,6 +484,7 @@ class EmbeddedSearchIndex:
         self._vectors.clear()
         if self._keyword is not None:
             self._keyword.close()
+        self._ann.close()
 
 
 def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:

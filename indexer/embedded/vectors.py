@@ -6,6 +6,9 @@ use and then kept in step with the database incrementally: every write bumps a g
 the seq it last saw — including writes made by other processes. Exact search was chosen over
 an ANN library after measuring (benchmarks/bench_vectors.py): at 100k × 512 one matrix-vector
 product takes milliseconds on a laptop CPU and has perfect recall and no index to maintain.
+Past a size threshold the candidates come from an HNSW index instead (indexer/embedded/ann.py);
+this matrix still gives every returned score, and `changed` (the seq of each position's last
+change) tells that index which vectors it does not know yet.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ STATUS_CODES: dict[str, int] = {status.value: code for code, status in enumerate
 _DEAD = -1
 _MIN_CAPACITY = 1024
 
-Row = tuple[str, str | None, bytes | None, str]  # id, vector_model, vector blob, status
+Row = tuple[str, str | None, bytes | None, str, int]  # id, vector_model, vector, status, seq
 
 
 @dataclass(slots=True)
-class _Snapshot:
+class Snapshot:
     """What a search needs, taken under the lock and used outside it (arrays are replaced,
     never shrunk in place, so a snapshot stays valid)."""
 
@@ -37,6 +40,9 @@ class _Snapshot:
     positions: dict[str, int]
     matrix: npt.NDArray[np.float32]
     status: npt.NDArray[np.int8]
+    changed: npt.NDArray[np.int64]
+    seq: int
+    live: int  # rows not dead
 
 
 class ModelVectors:
@@ -51,7 +57,21 @@ class ModelVectors:
         self._pos: dict[str, int] = {}
         self._matrix: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._status: npt.NDArray[np.int8] = np.zeros(0, dtype=np.int8)
+        self._changed: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._dead = 0
+
+    @classmethod
+    def of(cls, workspace: str, model: str, ids: Sequence[str],
+           matrix: npt.NDArray[np.float32], status: str, seq: int) -> ModelVectors:  # fmt: skip
+        """Vectors given whole, all with one status and last changed at `seq` (benchmarks
+        measure the kNN path with them; the index loads its vectors from SQLite)."""
+        made = cls(workspace, model)
+        made._ids, made._pos = list(ids), {asset_id: i for i, asset_id in enumerate(ids)}
+        made._matrix = matrix
+        made._status = np.full(len(ids), STATUS_CODES[status], dtype=np.int8)
+        made._changed = np.full(len(ids), seq, dtype=np.int64)
+        made.seq = seq
+        return made
 
     @property
     def dim(self) -> int:
@@ -67,62 +87,64 @@ class ModelVectors:
                 return
             if self.seq < 0 or self.seq < floor:
                 rows: list[Row] = conn.execute(
-                    "SELECT a.id, a.vector_model, b.vector, a.status FROM assets a "
+                    "SELECT a.id, a.vector_model, b.vector, a.status, a.seq FROM assets a "
                     "JOIN asset_blobs b ON b.rowid = a.rowid "
                     "WHERE a.workspace = ? AND a.vector_model = ?",
                     (self.workspace, self.model),
                 ).fetchall()
                 self._reset()
-                removed: list[str] = []
+                removed: list[tuple[str, int]] = []
             else:
                 rows = conn.execute(
-                    "SELECT a.id, a.vector_model, b.vector, a.status FROM assets a "
+                    "SELECT a.id, a.vector_model, b.vector, a.status, a.seq FROM assets a "
                     "LEFT JOIN asset_blobs b ON b.rowid = a.rowid "
                     "WHERE a.workspace = ? AND a.seq > ?",
                     (self.workspace, self.seq),
                 ).fetchall()
-                removed = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT id FROM removals WHERE workspace = ? AND seq > ?",
-                        (self.workspace, self.seq),
-                    )
-                ]
+                removed = conn.execute(
+                    "SELECT id, seq FROM removals WHERE workspace = ? AND seq > ?",
+                    (self.workspace, self.seq),
+                ).fetchall()
         finally:
             conn.execute("COMMIT")
-        for asset_id in removed:
-            self._drop(asset_id)
+        for asset_id, seq in removed:
+            self._drop(asset_id, int(seq))
         self._apply(rows)
         self.seq = current
         if self._dead > max(_MIN_CAPACITY, len(self._ids) // 2):
             self._compact()
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self) -> Snapshot:
         n = len(self._ids)
-        return _Snapshot(self._ids, self._pos, self._matrix[:n], self._status[:n])
+        return Snapshot(
+            self._ids, self._pos, self._matrix[:n], self._status[:n], self._changed[:n], self.seq,
+            n - self._dead,
+        )
 
     def _reset(self) -> None:
         self._ids, self._pos, self._dead = [], {}, 0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._status = np.zeros(0, dtype=np.int8)
+        self._changed = np.zeros(0, dtype=np.int64)
 
-    def _drop(self, asset_id: str) -> None:
+    def _drop(self, asset_id: str, seq: int) -> None:
         pos = self._pos.get(asset_id)
         if pos is not None and self._status[pos] != _DEAD:
             self._status[pos] = _DEAD
+            self._changed[pos] = seq
             self._dead += 1
 
     def _apply(self, rows: Sequence[Row]) -> None:
-        for asset_id, model, blob, status in rows:
+        for asset_id, model, blob, status, seq in rows:
             if model != self.model or blob is None:
-                self._drop(asset_id)
+                self._drop(asset_id, seq)
                 continue
             vector = np.frombuffer(blob, dtype=np.float32)
             if self._matrix.shape[1] == 0:
                 self._matrix = np.zeros((0, vector.size), dtype=np.float32)
             if vector.size != self.dim:
                 # A model id names one architecture; a vector of another size is corrupt.
-                self._drop(asset_id)
+                self._drop(asset_id, seq)
                 continue
             pos = self._pos.get(asset_id)
             if pos is None:
@@ -131,6 +153,7 @@ class ModelVectors:
                 self._dead -= 1
             self._matrix[pos] = vector
             self._status[pos] = STATUS_CODES.get(status, 0)
+            self._changed[pos] = seq
 
     def _append(self, asset_id: str) -> int:
         pos = len(self._ids)
@@ -141,7 +164,9 @@ class ModelVectors:
             matrix[:pos] = self._matrix[:pos]
             status = np.full(capacity, _DEAD, dtype=np.int8)
             status[:pos] = self._status[:pos]
-            self._matrix, self._status = matrix, status
+            changed = np.zeros(capacity, dtype=np.int64)
+            changed[:pos] = self._changed[:pos]
+            self._matrix, self._status, self._changed = matrix, status, changed
         # Appending keeps earlier positions, so a snapshot's first n ids stay right.
         self._ids.append(asset_id)
         self._pos[asset_id] = pos
@@ -153,54 +178,88 @@ class ModelVectors:
         self._pos = {asset_id: i for i, asset_id in enumerate(self._ids)}
         self._matrix = np.ascontiguousarray(self._matrix[keep])
         self._status = self._status[keep].copy()
+        self._changed = self._changed[keep].copy()
         self._dead = 0
 
 
+def check_query(snap: Snapshot, vector: Sequence[float]) -> npt.NDArray[np.float32]:
+    """The query as a float32 array of the model's dimension (InvalidInput otherwise)."""
+    query = np.asarray(vector, dtype=np.float32)
+    if query.ndim != 1 or query.size != snap.matrix.shape[1]:
+        raise InvalidInput(
+            f"vector has {query.size} dimensions; this model's vectors have {snap.matrix.shape[1]}"
+        )
+    return query
+
+
+def candidate_mask(
+    snap: Snapshot,
+    statuses: Collection[str],
+    allowed: Collection[str] | None,
+    exclude: Collection[str],
+) -> npt.NDArray[np.bool_]:
+    """By position: live, status in `statuses`, in `allowed` when given, not in `exclude`."""
+    n = int(snap.matrix.shape[0])
+    codes = np.array([STATUS_CODES[s] for s in statuses if s in STATUS_CODES], dtype=np.int8)
+    if allowed is None:
+        mask = np.isin(snap.status, codes)
+    else:
+        mask = np.zeros(n, dtype=bool)
+        positions = _positions(snap, allowed)
+        mask[positions] = np.isin(snap.status[positions], codes)
+    if exclude:
+        mask[_positions(snap, exclude)] = False
+    return mask
+
+
+def _positions(snap: Snapshot, ids: Collection[str]) -> npt.NDArray[np.int64]:
+    n = int(snap.matrix.shape[0])
+    return np.fromiter(
+        (p for i in ids if (p := snap.positions.get(i)) is not None and p < n), dtype=np.int64
+    )
+
+
+def candidates(
+    snap: Snapshot,
+    statuses: Collection[str],
+    allowed: Collection[str] | None,
+    exclude: Collection[str],
+) -> npt.NDArray[np.int64]:
+    """Positions passing `candidate_mask` (ascending)."""
+    return np.flatnonzero(candidate_mask(snap, statuses, allowed, exclude))
+
+
+def best_of(
+    snap: Snapshot, positions: npt.NDArray[np.int64], query: npt.NDArray[np.float32], k: int
+) -> list[tuple[str, float]]:
+    """The k best (id, dot product) among `positions`; best first, ties by id."""
+    if positions.size == 0:
+        return []
+    if positions.size * 4 < snap.matrix.shape[0]:
+        scores = snap.matrix[positions] @ query
+    else:
+        scores = (snap.matrix @ query)[positions]
+    if positions.size > k:
+        best = np.argpartition(-scores, k - 1)[:k]
+        positions, scores = positions[best], scores[best]
+    hits = [(snap.ids[int(p)], float(s)) for p, s in zip(positions, scores, strict=True)]
+    hits.sort(key=lambda hit: (-hit[1], hit[0]))
+    return hits
+
+
 def top_k(
-    snap: _Snapshot,
+    snap: Snapshot,
     vector: Sequence[float],
     k: int,
     statuses: Collection[str],
     allowed: Collection[str] | None,
     exclude: Collection[str],
 ) -> list[tuple[str, float]]:
-    """The k best (id, dot product) among live vectors whose status is in `statuses`, limited
-    to `allowed` ids when given and never any id in `exclude`; best first, ties by id."""
-    n = int(snap.matrix.shape[0])
-    if n == 0:
+    """The exact k best (id, dot product) among `candidates(...)`; best first, ties by id."""
+    if snap.matrix.shape[0] == 0:
         return []
-    query = np.asarray(vector, dtype=np.float32)
-    if query.ndim != 1 or query.size != snap.matrix.shape[1]:
-        raise InvalidInput(
-            f"vector has {query.size} dimensions; this model's vectors have {snap.matrix.shape[1]}"
-        )
-    codes = np.array([STATUS_CODES[s] for s in statuses if s in STATUS_CODES], dtype=np.int8)
-    if allowed is None:
-        candidates = np.flatnonzero(np.isin(snap.status, codes))
-    else:
-        positions = np.fromiter(
-            (p for i in allowed if (p := snap.positions.get(i)) is not None and p < n),
-            dtype=np.int64,
-        )
-        candidates = positions[np.isin(snap.status[positions], codes)]
-    if exclude:
-        skip = np.fromiter(
-            (p for i in exclude if (p := snap.positions.get(i)) is not None and p < n),
-            dtype=np.int64,
-        )
-        candidates = np.setdiff1d(candidates, skip, assume_unique=False)
-    if candidates.size == 0:
-        return []
-    if candidates.size * 4 < n:
-        scores = snap.matrix[candidates] @ query
-    else:
-        scores = (snap.matrix @ query)[candidates]
-    if candidates.size > k:
-        best = np.argpartition(-scores, k - 1)[:k]
-        candidates, scores = candidates[best], scores[best]
-    hits = [(snap.ids[int(p)], float(s)) for p, s in zip(candidates, scores, strict=True)]
-    hits.sort(key=lambda hit: (-hit[1], hit[0]))
-    return hits
+    query = check_query(snap, vector)
+    return best_of(snap, candidates(snap, statuses, allowed, exclude), query, k)
 
 
 class VectorCache:

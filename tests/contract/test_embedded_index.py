@@ -9,6 +9,7 @@ import pytest
 
 from assetlens.ports import SearchIndex
 from indexer.embedded import EmbeddedSearchIndex
+from indexer.embedded.ann import AnnSettings
 from tests.contract.search_index_contract import SearchIndexContract
 from tests.contract.search_words_contract import SearchWordsContract
 
@@ -17,6 +18,19 @@ class TestEmbeddedSearchIndex(SearchIndexContract, SearchWordsContract):
     @pytest.fixture
     def index(self, tmp_path: Path) -> Iterator[SearchIndex]:
         index = EmbeddedSearchIndex(tmp_path / "index")
+        index.ensure()
+        yield index
+        index.close()
+
+
+class TestEmbeddedAnnSearchIndex(TestEmbeddedSearchIndex):
+    """The same contract with the HNSW path taken for every kNN: threshold 0, every filtered
+    set through the graph, folds inside the query and a delta of up to two rows beside it."""
+
+    @pytest.fixture
+    def index(self, tmp_path: Path) -> Iterator[SearchIndex]:
+        ann = AnnSettings(threshold=0, fold_after=2, exact_below=0, background=False)
+        index = EmbeddedSearchIndex(tmp_path / "index", ann=ann)
         index.ensure()
         yield index
         index.close()

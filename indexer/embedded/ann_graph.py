@@ -1,0 +1,140 @@
+"""The HNSW graph files of the embedded index: settings, one loaded generation, and building,
+extending and writing generations (indexer/embedded/ann.py says how they are used)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from usearch.index import Index
+
+from indexer.embedded.vectors import ModelVectors, Snapshot
+
+_DEAD = -1
+_ADD_CHUNK = 50_000  # vectors copied and added at a time (bounds the build's extra memory)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnSettings:
+    """When and how the embedded index uses an HNSW graph (defaults: docs/BENCHMARKS.md)."""
+
+    threshold: int = 100_000  # live vectors of one (workspace, model) before the graph is used
+    fold_after: int = 20_000  # delta size that makes a process fold it into the graph
+    exact_below: int = 20_000  # a filtered kNN over at most this many rows is exact
+    oversample: int = 4  # graph candidates per wanted hit, before filters
+    background: bool = True  # fold in a thread (False: inside the query, for tests)
+    dtype: str = "f16"  # graph vectors; scores always come from the float32 rows
+    connectivity: int = 16
+    expansion_add: int = 128
+    expansion_search: int = 64
+    threads: int = 0  # build threads; 0: every core
+
+
+@dataclass(slots=True)
+class LoadedAnn:
+    """One generation of a graph, opened read-only (memory-mapped)."""
+
+    stat_key: tuple[int, int, int]
+    seq: int
+    dim: int
+    index: Index
+    ids: list[str]  # by label; "" for a label removed from the graph
+    stale: int  # labels removed from the graph
+    path: Path
+
+
+def ann_key(workspace: str, model: str) -> str:
+    """The file stem of a (workspace, model) graph (ids and model names may hold any byte)."""
+    return hashlib.sha256(f"{workspace}\0{model}".encode()).hexdigest()[:32]
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(value), encoding="utf-8")
+    _replace(tmp, path)
+
+# A graph, the asset id of each label ("" once removed) and how many labels were removed.
+Graph = tuple[Index, list[str], int]
+
+
+def built(snap: Snapshot, settings: AnnSettings) -> Graph:
+    """A new graph of every live row of `snap`."""
+    live = np.flatnonzero(snap.status != _DEAD)
+    index = new_index(int(snap.matrix.shape[1]), settings)
+    for start in range(0, live.size, _ADD_CHUNK):
+        part = live[start : start + _ADD_CHUNK]
+        index.add(np.arange(start, start + part.size, dtype=np.uint64),
+                  snap.matrix[part], threads=settings.threads)  # fmt: skip
+    return index, [snap.ids[int(p)] for p in live], 0
+
+def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
+          settings: AnnSettings) -> Graph:  # fmt: skip
+    """The graph of `ann` with the delta folded in: changed or removed rows' labels
+    removed, the live ones added under new labels."""
+    index = Index.restore(str(ann.path), view=False)
+    if index is None:
+        raise ValueError(f"unreadable graph {ann.path}")
+    ids = list(ann.ids)
+    label_of = {asset_id: label for label, asset_id in enumerate(ids) if asset_id}
+    changed = {snap.ids[int(p)] for p in delta}
+    # Rows removed and then compacted out of memory are in no delta: drop them too.
+    gone = [label for asset_id, label in label_of.items()
+            if asset_id in changed or asset_id not in snap.positions]  # fmt: skip
+    if gone:
+        index.remove(np.asarray(gone, dtype=np.uint64))
+        for label in gone:
+            ids[label] = ""
+    add = delta[snap.status[delta] != _DEAD]
+    if add.size:
+        index.add(np.arange(len(ids), len(ids) + add.size, dtype=np.uint64),
+                  snap.matrix[add], threads=settings.threads)  # fmt: skip
+        ids.extend(snap.ids[int(p)] for p in add)
+    return index, ids, ann.stale + len(gone)
+
+def new_index(dim: int, s: AnnSettings) -> Index:
+    """An empty graph with the settings' parameters (inner product)."""
+    return Index(
+        ndim=dim,
+        metric="ip",
+        dtype=s.dtype,
+        connectivity=s.connectivity,
+        expansion_add=s.expansion_add,
+        expansion_search=s.expansion_search,
+    )
+
+def write_generation(directory: Path, key: str, entry: ModelVectors, snap: Snapshot,
+                     graph: Graph) -> None:  # fmt: skip
+    """Write a new generation (graph and ids first, then the .json naming it), then
+    remove the older ones (a process still reading one keeps its open mapping)."""
+    index, ids, stale = graph
+    gen = uuid.uuid4().hex[:16]
+    stem = directory / f"{key}-{gen}"
+    tmp = uuid.uuid4().hex
+    graph_tmp = directory / f".{tmp}.usearch.tmp"
+    ids_tmp = directory / f".{tmp}.ids.tmp"
+    try:
+        index.save(str(graph_tmp))
+        ids_tmp.write_text(json.dumps(ids), encoding="utf-8")
+        _replace(graph_tmp, stem.with_suffix(".usearch"))
+        _replace(ids_tmp, stem.with_suffix(".ids"))
+    finally:
+        graph_tmp.unlink(missing_ok=True)
+        ids_tmp.unlink(missing_ok=True)
+    _write_json(directory / f"{key}.json", {
+        "workspace": entry.workspace, "model": entry.model, "gen": gen, "seq": snap.seq,
+        "dim": int(snap.matrix.shape[1]), "size": len(ids), "stale": stale,
+    })  # fmt: skip
+    for old in directory.glob(f"{key}-*"):
+        if old.stem != stem.name:
+            old.unlink(missing_ok=True)
