@@ -1,4 +1,5 @@
-"""EmbeddedSearchIndex: the SearchIndex port on SQLite FTS5 plus exact in-memory kNN.
+"""EmbeddedSearchIndex: the SearchIndex port on one SQLite journal, keyword search on
+tantivy (indexer.embedded.keyword) or FTS5 (fts_search), kNN in memory (vectors, ann).
 
 Layout of the index directory:
     current                 the name of the active database file (replaced atomically)
@@ -22,65 +23,31 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from assetlens.domain import Asset
 from assetlens.errors import IndexUnavailable
 from assetlens.query import (
-    COST_BUCKETS,
-    SIZE_BUCKETS,
-    Facet,
-    FacetBucket,
     Hit,
     IndexDoc,
     SearchPage,
     SearchQuery,
     VectorQuery,
 )
-from assetlens.searchtext import search_terms
 from assetlens.stats import IndexStats
 from indexer.embedded.ann import AnnCache, AnnSettings
+from indexer.embedded.fts_search import fts_search
+from indexer.embedded.journal import delete_side_rows, fill, prune_removals, replay, upsert_one
 from indexer.embedded.keyword import KeywordIndex
-from indexer.embedded.schema import DDL, FTS_COLUMNS, blob_vector, doc_rows, migrate
+from indexer.embedded.schema import DDL, blob_vector, migrate
 from indexer.embedded.stats import library_stats
 from indexer.embedded.translate import (
-    FACET_COLUMNS,
-    FACET_SIDE_TABLES,
-    Where,
     filter_where,
-    match_expression,
-    matched_source,
-    ordering,
 )
 from indexer.embedded.vectors import VectorCache
 
 POINTER = "current"
 # What answers keyword searches: tantivy (indexer.embedded.keyword), or SQLite FTS5 alone.
 ENGINES = ("tantivy", "sqlite")
-_REBUILD_BATCH = 500
-_REMOVALS_KEPT = 10_000
-# Range facets list their buckets in range order, not by count.
-_BUCKET_ORDER: dict[Facet, dict[str, int]] = {
-    Facet.SIZE: {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)},
-    Facet.COST: {label: i for i, (label, _, _) in enumerate(COST_BUCKETS)},
-}
-_ASSET_COLUMNS = (
-    "workspace", "id", "revision", "seq", "type", "folder_id", "model", "provider",
-    "source", "generator", "sampler", "ai_generated", "favorite", "status", "created_at",
-    "updated_at", "created_month", "size_bytes", "size_bucket", "name", "name_sort",
-    "vector_model", "cost", "cost_bucket", "sha256",
-)  # fmt: skip
-_INSERT_ASSET = (
-    f"INSERT INTO assets ({', '.join(_ASSET_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_ASSET_COLUMNS))})"
-)
-_UPDATE_ASSET = f"UPDATE assets SET {', '.join(f'{c} = ?' for c in _ASSET_COLUMNS)} WHERE rowid = ?"
-_INSERT_FTS = (
-    f"INSERT INTO assets_fts (rowid, {', '.join(FTS_COLUMNS)}) "
-    f"VALUES (?, {', '.join('?' * len(FTS_COLUMNS))})"
-)
-
-
 @contextlib.contextmanager
 def _unavailable(action: str) -> Iterator[None]:
     """SQLite failures (locked past the busy timeout, unreadable file, disk full) become
@@ -281,7 +248,7 @@ class EmbeddedSearchIndex:
             return
         with self._write("upsert") as (conn, seq):
             for doc in docs:
-                _upsert_one(conn, doc, seq)
+                upsert_one(conn, doc, seq)
 
     def remove(self, workspace: str, asset_ids: Sequence[str]) -> None:
         if not asset_ids:
@@ -294,12 +261,12 @@ class EmbeddedSearchIndex:
                 ).fetchone()
                 if row is None:
                     continue
-                _delete_side_rows(conn, row[0])
+                delete_side_rows(conn, row[0])
                 conn.execute(
                     "INSERT INTO removals (seq, workspace, id) VALUES (?, ?, ?)",
                     (seq, workspace, asset_id),
                 )
-            _prune_removals(conn)
+            prune_removals(conn)
 
     def get(self, workspace: str, asset_id: str) -> IndexDoc | None:
         with self._read("get") as conn:
@@ -340,54 +307,8 @@ class EmbeddedSearchIndex:
                     return self._keyword.search(conn, db, query)
                 except ValueError as exc:  # tantivy's error for a failed search or write
                     raise IndexUnavailable(f"embedded index: search failed: {exc}") from exc
-        terms = search_terms(query.text)
-        has_text = bool(terms)
-        order = ordering(query.sort, has_text)
-        match_params: list[Any] = [match_expression(terms)] if has_text else []
-        where = filter_where(query.workspace, query.filters)
-        page = Where(list(where.parts), list(where.params))
-        if query.cursor:
-            cond, params = order.after(query.cursor)
-            page.add(cond, *params)
-        score = "-m.rank" if has_text else "NULL"
         with self._read("search") as conn:
-            if query.facets:
-                # Match once into a per-connection temp table; the count and every facet
-                # read it instead of re-running the full-text match and filters.
-                total = _fill_matched(conn, "matched", where, match_params)
-            else:
-                base = _with_match(where, match_params)
-                (total,) = conn.execute(
-                    f"SELECT COUNT(*) FROM assets a WHERE {base.sql()}", base.params
-                ).fetchone()
-            rows = conn.execute(
-                f"SELECT a.id, a.rowid, {order.expr}, {score} FROM {matched_source(has_text)} "
-                f"WHERE {page.sql()} ORDER BY {order.order_by()} LIMIT ?",
-                [*match_params, *page.params, query.limit + 1],
-            ).fetchall()
-            docs = _docs(conn, [r[1] for r in rows[: query.limit]])
-            facets = {
-                f.value: self._count_facet(conn, query, f, match_params) for f in query.facets
-            }
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        hits = [
-            Hit(asset=Asset.model_validate_json(docs[rowid]), score=None if s is None else float(s))
-            for _, rowid, _, s in rows
-        ]
-        next_cursor = order.cursor(rows[-1][2], rows[-1][0]) if more and rows else None
-        return SearchPage(total=int(total), hits=hits, facets=facets, next_cursor=next_cursor)
-
-    @staticmethod
-    def _count_facet(conn: sqlite3.Connection, query: SearchQuery, facet: Facet,
-                     match_params: list[Any]) -> list[FacetBucket]:
-        """`facet`'s buckets over the hits (temp.matched), or in disjunctive mode over the
-        hits of the filters less the facet's own field (temp.relaxed)."""
-        filters = query.facet_filters(facet)
-        if filters is query.filters:
-            return _facet(conn, facet, query.facet_size, "matched")
-        _fill_matched(conn, "relaxed", filter_where(query.workspace, filters), match_params)
-        return _facet(conn, facet, query.facet_size, "relaxed")
+            return fts_search(conn, query)
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Top-k by exact dot product among `query.model`'s vectors in the workspace (from
@@ -444,7 +365,7 @@ class EmbeddedSearchIndex:
             name = f"index-{uuid.uuid4().hex}.sqlite3"
             new = _create_db(self._dir / name, self._busy_timeout_s)
             try:
-                count = _fill(new, docs)
+                count = fill(new, docs)
                 if self._keyword is not None:
                     # Built before the switch, so that searches after it only catch up the
                     # few writes replayed below.
@@ -452,7 +373,7 @@ class EmbeddedSearchIndex:
                 self._ann.detached(name).build_all(new)
                 with self._write_lock:
                     # Writes that reached the old database while we were building.
-                    _replay(old_conn, new, int(start_seq))
+                    replay(old_conn, new, int(start_seq))
                     new.close()
                     _write_atomic(self._dir / POINTER, name + "\n")
             except BaseException:
@@ -485,181 +406,3 @@ class EmbeddedSearchIndex:
         if self._keyword is not None:
             self._keyword.close()
         self._ann.close()
-
-
-def _upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:
-    rows = doc_rows(doc)
-    values = [seq if c == "seq" else rows.columns[c] for c in _ASSET_COLUMNS]
-    found = conn.execute(
-        "SELECT rowid, revision FROM assets WHERE workspace = ? AND id = ?",
-        (doc.asset.workspace, doc.asset.id),
-    ).fetchone()
-    if found is not None:
-        rowid, revision = found
-        if revision > doc.asset.revision:
-            return
-        conn.execute(_UPDATE_ASSET, [*values, rowid])
-        _delete_side_rows(conn, rowid)
-    else:
-        rowid = conn.execute(_INSERT_ASSET, values).lastrowid
-    conn.execute(
-        "INSERT INTO asset_blobs (rowid, doc, vector) VALUES (?, ?, ?)",
-        (rowid, rows.doc, rows.vector),
-    )
-    conn.execute(_INSERT_FTS, [rowid, *rows.texts])
-    conn.executemany(
-        "INSERT INTO asset_tags (asset_rowid, tag) VALUES (?, ?)", [(rowid, t) for t in rows.tags]
-    )
-    conn.executemany(
-        "INSERT INTO asset_loras (asset_rowid, lora) VALUES (?, ?)",
-        [(rowid, lora) for lora in rows.loras],
-    )
-    conn.executemany(
-        "INSERT INTO asset_models (asset_rowid, model) VALUES (?, ?)",
-        [(rowid, model) for model in rows.models],
-    )
-
-
-def _delete_side_rows(conn: sqlite3.Connection, rowid: int) -> None:
-    conn.execute("DELETE FROM asset_blobs WHERE rowid = ?", (rowid,))
-    conn.execute("DELETE FROM assets_fts WHERE rowid = ?", (rowid,))
-    conn.execute("DELETE FROM asset_tags WHERE asset_rowid = ?", (rowid,))
-    conn.execute("DELETE FROM asset_loras WHERE asset_rowid = ?", (rowid,))
-    conn.execute("DELETE FROM asset_models WHERE asset_rowid = ?", (rowid,))
-
-
-def _prune_removals(conn: sqlite3.Connection) -> None:
-    """Keep the removals log bounded; a vector cache older than the pruned part reloads."""
-    (count,) = conn.execute("SELECT COUNT(*) FROM removals").fetchone()
-    if count <= _REMOVALS_KEPT * 2:
-        return
-    (floor,) = conn.execute(
-        "SELECT seq FROM removals ORDER BY seq DESC LIMIT 1 OFFSET ?", (_REMOVALS_KEPT,)
-    ).fetchone()
-    conn.execute("DELETE FROM removals WHERE seq <= ?", (floor,))
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('removals_floor', ?)", (floor,))
-
-
-def _fill(conn: sqlite3.Connection, docs: Iterable[IndexDoc]) -> int:
-    count = 0
-    batch: list[IndexDoc] = []
-
-    def flush() -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        (seq,) = conn.execute(
-            "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
-        ).fetchone()
-        for doc in batch:
-            _upsert_one(conn, doc, int(seq))
-        conn.execute("COMMIT")
-        batch.clear()
-
-    for doc in docs:
-        batch.append(doc)
-        count += 1
-        if len(batch) >= _REBUILD_BATCH:
-            flush()
-    if batch:
-        flush()
-    return count
-
-
-def _replay(old: sqlite3.Connection, new: sqlite3.Connection, since: int) -> None:
-    """Apply to `new` the upserts and removals committed to `old` after seq `since`."""
-    old.execute("BEGIN")
-    try:
-        changed = old.execute(
-            "SELECT b.doc, b.vector, a.vector_model FROM assets a "
-            "JOIN asset_blobs b ON b.rowid = a.rowid WHERE a.seq > ?",
-            (since,),
-        ).fetchall()
-        removed = old.execute(
-            "SELECT workspace, id FROM removals WHERE seq > ?", (since,)
-        ).fetchall()
-    finally:
-        old.execute("COMMIT")
-    if not changed and not removed:
-        return
-    new.execute("BEGIN IMMEDIATE")
-    (seq,) = new.execute(
-        "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
-    ).fetchone()
-    for workspace, asset_id in removed:
-        row = new.execute(
-            "DELETE FROM assets WHERE workspace = ? AND id = ? RETURNING rowid",
-            (workspace, asset_id),
-        ).fetchone()
-        if row is not None:
-            _delete_side_rows(new, row[0])
-    for doc_json, blob, model in changed:
-        doc = IndexDoc(
-            asset=Asset.model_validate_json(doc_json), vector=blob_vector(blob), vector_model=model
-        )
-        _upsert_one(new, doc, int(seq))
-    new.execute("COMMIT")
-
-
-def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
-    """The asset JSON of each rowid."""
-    if not rowids:
-        return {}
-    return dict(
-        conn.execute(
-            f"SELECT rowid, doc FROM asset_blobs WHERE rowid IN ({', '.join('?' * len(rowids))})",
-            rowids,
-        ).fetchall()
-    )
-
-
-def _with_match(where: Where, match_params: list[Any]) -> Where:
-    """`where` and, with a text, the full-text match."""
-    base = Where(list(where.parts), list(where.params))
-    if match_params:
-        base.add("a.rowid IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)",
-                 *match_params)
-    return base
-
-
-def _fill_matched(conn: sqlite3.Connection, table: str, where: Where,
-                  match_params: list[Any]) -> int:
-    """Fill the per-connection temp table `table` with the rowids passing `where` (and the
-    text match); returns how many."""
-    base = _with_match(where, match_params)
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (rowid INTEGER PRIMARY KEY)")
-    conn.execute(f"DELETE FROM temp.{table}")
-    count: int = conn.execute(
-        f"INSERT INTO temp.{table} SELECT a.rowid FROM assets a WHERE {base.sql()}", base.params
-    ).rowcount
-    return count
-
-
-def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str) -> list[FacetBucket]:
-    """Counts of `facet`'s values over the assets in the temp table `source`."""
-    if facet in FACET_SIDE_TABLES:
-        side, column = FACET_SIDE_TABLES[facet]
-        rows = conn.execute(
-            f"SELECT s.{column}, COUNT(*) AS n FROM temp.{source} h JOIN {side} s "
-            f"ON s.asset_rowid = h.rowid "
-            f"GROUP BY s.{column} ORDER BY n DESC, s.{column} ASC LIMIT ?",
-            [size],
-        ).fetchall()
-        return [FacetBucket(value=str(v), count=n) for v, n in rows]
-    column = FACET_COLUMNS[facet]
-    if facet is Facet.CREATED:
-        order = f"a.{column} DESC"
-    elif facet in _BUCKET_ORDER:
-        order = "n DESC"  # re-ordered by bucket below; a handful of rows
-    else:
-        order = f"n DESC, a.{column} ASC"
-    rows = conn.execute(
-        f"SELECT a.{column}, COUNT(*) AS n FROM temp.{source} h JOIN assets a "
-        f"ON a.rowid = h.rowid WHERE a.{column} IS NOT NULL "
-        f"GROUP BY a.{column} ORDER BY {order} LIMIT ?",
-        [size if facet not in _BUCKET_ORDER else len(_BUCKET_ORDER[facet])],
-    ).fetchall()
-    if facet in _BUCKET_ORDER:
-        ranks = _BUCKET_ORDER[facet]
-        rows = sorted(rows, key=lambda r: ranks.get(r[0], len(ranks)))[:size]
-    if facet in (Facet.AI_GENERATED, Facet.FAVORITE):
-        return [FacetBucket(value="true" if v else "false", count=n) for v, n in rows]
-    return [FacetBucket(value=str(v), count=n) for v, n in rows]
