@@ -70,6 +70,13 @@ def test_every_error_is_a_documented_problem(document: dict[str, Any]) -> None:
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail"}
 
 
+def test_no_operation_documents_a_400_nothing_sends(document: dict[str, Any]) -> None:
+    """No route answers 400 (a malformed request is a 422 problem), so none documents one:
+    a generated client would otherwise model an answer that never comes."""
+    assert [op["operationId"] for _, _, op in operations(document)
+            if "400" in op["responses"]] == []
+
+
 def test_every_success_has_a_typed_body(document: dict[str, Any]) -> None:
     """A 200/201 answers a named model, or declared bytes; never an untyped `{}`."""
     untyped = []
