@@ -113,6 +113,10 @@ def test_multipart_bodies_declare_the_file_and_fields(document: dict[str, Any]) 
         assert fields <= set(schema["properties"]), name
         assert schema["properties"]["file"]["format"] == "binary"
         assert schema["required"] == ["file"]
+    upload = operations_["assets_upload"]["requestBody"]["content"]["multipart/form-data"]
+    # Repeated `tags` fields, one tag each: generators then send a list as repeated fields.
+    assert upload["schema"]["properties"]["tags"]["type"] == "array"
+    assert upload["schema"]["properties"]["tags"]["items"] == {"type": "string"}
 
 
 def test_protected_operations_require_bearer_and_document_401(
