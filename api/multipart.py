@@ -26,8 +26,12 @@ FEED_BYTES = 1 << 20
 
 @dataclass
 class Form:
+    """A parsed body: the spooled file, and the text fields (`fields` keeps a repeated
+    field's last value, `values` every value in order)."""
+
     file: Spooled | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    values: dict[str, list[str]] = field(default_factory=dict)
 
     def discard(self) -> None:
         if self.file is not None:
@@ -199,9 +203,12 @@ class _State:
             self.part.spooler = None
         elif self.part.filename is None and self.part.name:
             try:
-                self.form.fields[self.part.name] = self.part.data.decode("utf-8")
+                text = self.part.data.decode("utf-8")
             except UnicodeDecodeError:
                 self.fail(InvalidInput(f"form field `{self.part.name}` is not UTF-8"))
+                return
+            self.form.fields[self.part.name] = text
+            self.form.values.setdefault(self.part.name, []).append(text)
 
     def on_end(self) -> None:
         self.finished = True

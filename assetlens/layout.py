@@ -135,6 +135,16 @@ def queue_key(workspace: str, asset_id: str) -> str:
     return f"{QUEUE_PREFIX}{workspace}/{asset_id}.json"
 
 
+def queue_item(key: str) -> tuple[str, str] | None:
+    """(workspace, asset id) of a `queue_key`; None for a key of another shape."""
+    if not key.startswith(QUEUE_PREFIX) or not key.endswith(".json"):
+        return None
+    workspace, _, asset_id = key[len(QUEUE_PREFIX):-len(".json")].partition("/")
+    if not workspace or not asset_id or "/" in asset_id:
+        return None
+    return workspace, asset_id
+
+
 # -- collections ----------------------------------------------------------------------------
 
 _COLLECTION_ID = re.compile(r"^[0-9a-f]{32}$")

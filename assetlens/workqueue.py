@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from assetlens import layout
 from assetlens.errors import ObjectNotFound, PreconditionFailed
@@ -58,9 +59,7 @@ class WorkQueue:
         """Ask for (re)indexing of an asset. A fresh token makes a concurrent ack keep it."""
         key = layout.queue_key(workspace, asset_id)
         while True:
-            body = {"workspace": workspace, "asset_id": asset_id, "token": secrets.token_hex(8),
-                    "lease_until": 0.0, "not_before": 0.0, "attempts": 0,
-                    "enqueued_at": self._clock()}
+            body = _fresh(workspace, asset_id, self._clock())
             try:
                 current = self._store.get_bytes(key)
             except ObjectNotFound:
@@ -69,7 +68,11 @@ class WorkQueue:
                     return
                 except PreconditionFailed:
                     continue
-            state = json.loads(current.data)
+            state = _read_state(current.data)
+            if state is None:
+                # Nothing to keep from it: replaced, by CAS like any change, by a fresh item.
+                log.warning("queue item %s is unreadable; enqueued afresh", key)
+                state = {}
             # Keep a running lease: the holder must not lose it, only learn it is stale.
             body["lease_until"] = state.get("lease_until", 0.0)
             body["lease_id"] = state.get("lease_id", "")
@@ -92,7 +95,16 @@ class WorkQueue:
                 current = self._store.get_bytes(key)
             except ObjectNotFound:
                 continue
-            state = json.loads(current.data)
+            state = _read_state(current.data)
+            if state is None:
+                # A torn or foreign object must neither stop every pass here nor lose the
+                # asset: it becomes a fresh item (by CAS, below) and is claimed like one.
+                named = layout.queue_item(key)
+                if named is None:
+                    log.warning("queue key %s names no asset; skipped", key)
+                    continue
+                log.warning("queue item %s is unreadable; claimed as a fresh enqueue", key)
+                state = _fresh(*named, now)
             if state.get("lease_until", 0.0) > now or state.get("not_before", 0.0) > now:
                 continue
             state["lease_until"] = now + self._lease
@@ -126,9 +138,11 @@ class WorkQueue:
     def attempts(self, workspace: str, asset_id: str) -> tuple[int, float] | None:
         """(attempts so far, when it is due next) of a pending item; None if none is."""
         try:
-            state = json.loads(self._store.get_bytes(layout.queue_key(workspace, asset_id)).data)
+            data = self._store.get_bytes(layout.queue_key(workspace, asset_id)).data
         except ObjectNotFound:
             return None
+        # An unreadable item is claimed as a fresh enqueue: no attempts yet, due now.
+        state = _read_state(data) or {}
         return int(state.get("attempts", 0)), float(state.get("not_before", 0.0))
 
     def _release(self, item: WorkItem, delay: float, refund: bool = False) -> None:
@@ -137,7 +151,7 @@ class WorkQueue:
                 current = self._store.get_bytes(item.key)
             except ObjectNotFound:
                 return
-            state = json.loads(current.data)
+            state = _read_state(current.data) or {}
             if state.get("lease_id") != item.lease_id:
                 return  # our lease expired and another worker holds the item now
             state["lease_until"] = 0.0
@@ -165,7 +179,7 @@ class WorkQueue:
             if depth > sample:
                 continue
             try:
-                state = json.loads(self._store.get_bytes(key).data)
+                state = _read_state(self._store.get_bytes(key).data) or {}
             except ObjectNotFound:
                 continue  # acked since the listing
             oldest = min(oldest, float(state.get("enqueued_at", now)))
@@ -176,6 +190,36 @@ def backoff_delay(attempts: int, base: float, cap: float) -> float:
     """Seconds to wait after the `attempts`-th failed attempt: doubling from `base`, at most
     `cap`."""
     return float(min(base * 2 ** min(max(attempts - 1, 0), 62), cap))
+
+
+def _fresh(workspace: str, asset_id: str, now: float) -> dict[str, Any]:
+    """A newly enqueued item: due now, no lease, no attempts; its token tells a concurrent
+    ack that it came after the claim."""
+    return {"workspace": workspace, "asset_id": asset_id, "token": secrets.token_hex(8),
+            "lease_until": 0.0, "not_before": 0.0, "attempts": 0, "enqueued_at": now}
+
+
+_TEXT_FIELDS = ("workspace", "asset_id", "token")
+_NUMBER_FIELDS = ("lease_until", "not_before", "attempts", "enqueued_at")
+
+
+def _read_state(data: bytes) -> dict[str, Any] | None:
+    """A queue item's state; None when the object is not one this queue wrote (not JSON,
+    not an object, a field missing or of the wrong type): a torn write or a stray file."""
+    try:
+        state = json.loads(data)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if not isinstance(state, dict) \
+            or not all(isinstance(state.get(name), str) for name in _TEXT_FIELDS) \
+            or not all(_is_number(state.get(name, 0)) for name in _NUMBER_FIELDS) \
+            or not isinstance(state.get("lease_id", ""), str):
+        return None
+    return state
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _dump(state: dict[str, object]) -> bytes:

@@ -132,7 +132,8 @@ def _export(module: torch.nn.Module, example: torch.Tensor, target: Path) -> Non
         with torch.inference_mode(False), torch.no_grad():
             program = torch.onnx.export(module.eval(), (example,), dynamo=True,
                                         dynamic_shapes=({0: batch},), verbose=False)
-        assert program is not None
+        if program is None:  # only the legacy (non-dynamo) exporter returns None
+            raise RuntimeError(f"torch.onnx.export made no program for {target.name}")
         program.save(str(partial), external_data=False)
         os.replace(partial, target)
     finally:

@@ -78,7 +78,9 @@ _ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)
                         **problem_responses(401, 403, 409, 413, 415, 422, 503)},
              openapi_extra=multipart_body(
                  name=_TEXT, description=_TEXT,
-                 tags={"type": "string", "description": "comma-separated"},
+                 tags={"type": "array", "items": {"type": "string"},
+                       "description": "one tag per `tags` field; a single field is "
+                                      "comma-separated (`-F tags=a,b`)"},
                  folder_id=_TEXT, prompt=_TEXT,
                  metadata={"type": "string", "description": "a JSON object"},
                  type={"type": "string", "description": "e.g. logo for a PNG logo"},
@@ -89,7 +91,8 @@ async def upload(request: Request, workspace: UploadWorkspace, container: Contai
     key = parse_idempotency_key(idempotency_key)
     form, file = await read_upload(request, container)
     try:
-        fields = upload_form(form.fields, max_json_depth=container.settings.max_json_depth)
+        fields = upload_form({**form.fields, "tags": form.values.get("tags", [])},
+                             max_json_depth=container.settings.max_json_depth)
         submitted = await run_in_threadpool(container.idempotency.upload, workspace, key,
                                             file, fields)
     finally:

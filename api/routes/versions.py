@@ -50,7 +50,7 @@ async def list_versions(asset_id: str, workspace: ReadWorkspace,
 
 @router.post("", status_code=201, operation_id="versions_create",
              summary="Upload a new current version (multipart `file`, `change_description`)",
-             responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+             responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503),
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary"},

@@ -85,6 +85,13 @@ def tag_list(tags: Sequence[str] | None) -> list[str]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
+def upload_tag_fields(tags: list[str]) -> list[str]:
+    """The `tags` fields of an upload form: one per tag, so a comma stays inside its tag.
+    The server splits a lone field on commas (for curl), so one tag goes with an empty
+    second field, which the server drops."""
+    return [*tags, ""] if len(tags) == 1 else tags
+
+
 def metadata_json(metadata: Mapping[str, Any] | Generation | None) -> dict[str, Any]:
     """Generation fields as JSON values (datetimes, enums and models converted)."""
     if metadata is None:
@@ -104,7 +111,7 @@ class Call:
     params: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    form: Mapping[str, str] | None = None
+    form: Mapping[str, str | list[str]] | None = None
     file: UploadFile | None = None
     retryable: bool = False
 
@@ -139,14 +146,14 @@ def upload_call(file: UploadSource, *, filename: str | None = None, name: str | 
     """POST /v1/assets (multipart). Always carries an Idempotency-Key (a new UUID unless
     given), so it is retried safely whenever its file can be sent again."""
     upload = upload_file(file, filename)
-    form: dict[str, str] = {}
+    form: dict[str, str | list[str]] = {}
     for key, value in (("name", name), ("description", description),
                        ("folder_id", folder_id), ("prompt", prompt), ("type", type),
                        ("source", source)):
         if value is not None:
             form[key] = value
     if tags:
-        form["tags"] = ",".join(tag_list(tags))
+        form["tags"] = upload_tag_fields(tag_list(tags))
     if metadata:
         form["metadata"] = json.dumps(metadata_json(metadata), ensure_ascii=False)
     key = idempotency_key or str(uuid.uuid4())

@@ -4,6 +4,7 @@ upload form and its bytes, PATCH bodies, client-given provenance and JSON fields
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,15 +88,30 @@ class UploadFields(BaseModel):
                           metadata=self.metadata, type=self.type, source=self.source)
 
 
-def upload_form(fields: dict[str, str], *, max_json_depth: int) -> UploadForm:
-    """The upload form from multipart text fields (`tags` comma-separated, `metadata` a
-    JSON object); InvalidInput naming each field that breaks a rule."""
+def upload_tags(fields: str | Sequence[str]) -> list[str]:
+    """The tags of the upload form's `tags` fields: each of two or more fields is one tag
+    (a comma stays in it, as in PATCH); a single field is comma-separated, so that
+    `curl -F tags=a,b` and older clients keep working. Blank values are dropped."""
+    values = [fields] if isinstance(fields, str) else list(fields)
+    if len(values) == 1:
+        values = values[0].split(",")
+    return [tag for tag in values if tag.strip()]
+
+
+def upload_form(fields: Mapping[str, str | Sequence[str]], *,
+                max_json_depth: int) -> UploadForm:
+    """The upload form from multipart text fields (`tags` as `upload_tags` reads it, all
+    its values; `metadata` a JSON object); InvalidInput naming each field that breaks a
+    rule."""
     values: dict[str, Any] = {k: v for k, v in fields.items()
                               if k in UploadFields.model_fields and k not in ("tags", "metadata")}
     if fields.get("tags"):
-        values["tags"] = [tag for tag in fields["tags"].split(",") if tag.strip()]
-    if fields.get("metadata"):
-        values["metadata"] = parse_json_object(fields["metadata"], max_depth=max_json_depth,
+        values["tags"] = upload_tags(fields["tags"])
+    metadata = fields.get("metadata")
+    if metadata:
+        if not isinstance(metadata, str):
+            raise InvalidInput("metadata must be one form field")
+        values["metadata"] = parse_json_object(metadata, max_depth=max_json_depth,
                                                what="metadata")
     try:
         return UploadFields.model_validate(values).form()

@@ -36,8 +36,6 @@ class BulkQuery(BaseModel):
     filters: Filters = Field(default_factory=Filters)
 
 
-
-
 class BulkRequest(BaseModel):
     """The body of POST /v1/assets/bulk: an action over `ids` or over a `query`."""
 

@@ -50,23 +50,29 @@ def mark_failed(manifests: Manifests, workspace: str, asset_id: str,
 
 def retry_failed(manifests: Manifests, queue: WorkQueue) -> int:
     """Put every failed asset back to processing (its error cleared) and queue it: the
-    worker analyses and indexes it again with a fresh set of attempts. Returns how many."""
-    def mutate(current: Asset) -> Asset | None:
-        if current.status is not AssetStatus.FAILED:
-            return None
-        current.status = AssetStatus.PROCESSING
-        current.error = None
-        return current
-
+    worker analyses and indexes it again with a fresh set of attempts. Returns how many
+    this call changed (an asset a concurrent retry changed first is that one's)."""
     retried = 0
     for asset in manifests.iter_all():
         if asset.status is not AssetStatus.FAILED:
             continue
+        changed = False
+
+        def mutate(current: Asset) -> Asset | None:
+            # Called again on each lost CAS race: only the last call's answer was written.
+            nonlocal changed
+            changed = current.status is AssetStatus.FAILED
+            if not changed:
+                return None
+            current.status = AssetStatus.PROCESSING
+            current.error = None
+            return current
+
         try:
-            updated = manifests.update(asset.workspace, asset.id, mutate)
+            manifests.update(asset.workspace, asset.id, mutate)
         except NotFound:
             continue
-        if updated.status is AssetStatus.PROCESSING:
+        if changed:
             queue.enqueue(asset.workspace, asset.id)
             retried += 1
     return retried

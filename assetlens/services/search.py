@@ -97,15 +97,25 @@ class SearchService:
         text = (request.q or "").strip() or None
         sort = Sort.parse(request.sort, has_text=bool(text))
         mode = self.resolve_mode(request.mode, text, sort)
+        ranked_cursor = request.mode is SearchMode.AUTO and _is_ranked_cursor(request.cursor)
+        if request.mode is SearchMode.AUTO and request.cursor and text \
+                and sort.field is SortField.RELEVANCE:
+            # A later page of `auto` goes on in the mode its first page ran in, whatever the
+            # model did since: the two modes' cursors mean different things.
+            mode = RankedBy.HYBRID if ranked_cursor else RankedBy.KEYWORD
         if mode is RankedBy.KEYWORD:
             return self._keyword(workspace, request, text, sort)
         if not text:
             raise InvalidInput(f"{mode.value} search needs a query text `q`")
         try:
             vector, model = self._embed_text(text)
-        except EmbeddingUnavailable:
+        except EmbeddingUnavailable as exc:
             if request.mode is not SearchMode.AUTO:
                 raise
+            if ranked_cursor:  # a hybrid page 2 cannot go on as keyword: an outage (503)
+                raise EmbeddingUnavailable(
+                    f"this cursor pages a hybrid search, which needs its model ({exc.detail}); "
+                    "retry later, or search again without the cursor") from exc
             # The model went away between the check and the embedding: auto still answers.
             return self._keyword(workspace, request, text, sort)
         offset = _offset(request.cursor)
@@ -237,6 +247,18 @@ class SearchService:
                 update={"ids": [hit.asset.id for hit in counted_over]}),
             facets=request.facets, facet_mode=request.facet_mode, limit=1,
         )).facets
+
+
+def _is_ranked_cursor(cursor: str | None) -> bool:
+    """Whether `cursor` was made by a semantic or hybrid page (a rank offset), not by the
+    index (sort values); a malformed one is left to the page that reads it."""
+    if not cursor:
+        return False
+    try:
+        values = decode_cursor(cursor)
+    except InvalidInput:
+        return False
+    return len(values) == 2 and values[0] == "offset" and isinstance(values[1], int)
 
 
 def _offset(cursor: str | None) -> int:

@@ -33,6 +33,19 @@ def test_upload_returns_the_acknowledged_asset(api: Api) -> None:
     assert fetched.json()["id"] == asset["id"]
 
 
+def test_repeated_tag_fields_are_one_tag_each_and_one_field_is_comma_split(api: Api) -> None:
+    """The multipart wire format of `tags`: repeated fields keep a comma inside a tag (as
+    PATCH does); a single field stays comma-separated for curl (`-F tags=a,b`)."""
+    repeated = api.http.post("/v1/assets", params={"wait": "false"},
+                             files={"file": ("t1.png", png((10, 90, 30), pattern=31))},
+                             data={"tags": ["Red, Blue", "green"]})
+    assert repeated.status_code == 201, repeated.text
+    assert repeated.json()["tags"] == ["red, blue", "green"]
+    single = api.upload("t2.png", png((10, 90, 31), pattern=32), wait=False, tags="red,blue")
+    assert single.status_code == 201, single.text
+    assert single.json()["tags"] == ["red", "blue"]
+
+
 def test_same_bytes_again_are_marked_as_duplicate(api: Api) -> None:
     data = png((10, 200, 10), pattern=3)
     first = api.upload("a.png", data).json()

@@ -71,6 +71,23 @@ def test_upload_get_update_and_content(api: Api, other: Api, tmp_path: Path) -> 
             assert b"".join(chunks) == data
 
 
+def test_a_tag_with_a_comma_is_one_tag_in_upload_and_track(api: Api, tmp_path: Path) -> None:
+    with _client(api, tmp_path) as client:
+        one = client.upload(png((40, 10, 200), pattern=41), filename="one.png",
+                            tags=["a,b"], wait=True)
+        assert one.tags == ["a,b"]
+        two = client.upload(png((40, 10, 201), pattern=42), filename="two.png",
+                            tags=["a,b", "c"], wait=True)
+        assert two.tags == ["a,b", "c"]
+        assert client.update(two.id, {"tags": ["a,b", "c"]}).tags == two.tags
+        item_id = client.track(png((40, 10, 202), pattern=43), filename="three.png",
+                               tags=["x,y"])
+        assert item_id is not None and client.outbox.flush(timeout=60)
+        delivered = client.outbox.status(item_id)
+        assert delivered is not None and delivered.asset_id
+        assert client.get(delivered.asset_id).tags == ["x,y"]
+
+
 def test_a_refused_upload_raises_a_typed_problem(api: Api, tmp_path: Path) -> None:
     with _client(api, tmp_path) as client, pytest.raises(ValidationError) as raised:
         client.upload(b"this is not a PNG", filename="a.png")

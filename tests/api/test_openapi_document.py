@@ -73,6 +73,13 @@ def test_every_error_is_a_documented_problem(document: dict[str, Any]) -> None:
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail"}
 
 
+def test_no_operation_documents_a_400_nothing_sends(document: dict[str, Any]) -> None:
+    """No route answers 400 (a malformed request is a 422 problem), so none documents one:
+    a generated client would otherwise model an answer that never comes."""
+    assert [op["operationId"] for _, _, op in operations(document)
+            if "400" in op["responses"]] == []
+
+
 def test_every_success_has_a_typed_body(document: dict[str, Any]) -> None:
     """A 200/201 answers a named model, or declared bytes; never an untyped `{}`."""
     untyped = []
@@ -120,6 +127,10 @@ def test_multipart_bodies_declare_the_file_and_fields(document: dict[str, Any]) 
         assert fields <= set(schema["properties"]), name
         assert schema["properties"]["file"]["format"] == "binary"
         assert schema["required"] == ["file"]
+    upload = operations_["assets_upload"]["requestBody"]["content"]["multipart/form-data"]
+    # Repeated `tags` fields, one tag each: generators then send a list as repeated fields.
+    assert upload["schema"]["properties"]["tags"]["type"] == "array"
+    assert upload["schema"]["properties"]["tags"]["items"] == {"type": "string"}
 
 
 def test_protected_operations_require_bearer_and_document_401(

@@ -251,3 +251,11 @@ def test_readiness_names_the_backend_that_is_down_but_not_its_error(
     assert ready.json()["checks"]["store"] == "unavailable"
     assert "fake store is down" not in ready.text
     assert "fake store is down" in caplog.text
+
+
+def test_metrics_access_says_what_loopback_means_behind_a_proxy() -> None:
+    """A reverse proxy on the same host makes every client a loopback one: the setting's
+    own description (shown by tooling and the settings docs) says so and what to use."""
+    description = Settings.model_fields["metrics_access"].description or ""
+    assert "reverse proxy" in description and "`admin`" in description
+

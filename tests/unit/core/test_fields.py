@@ -51,6 +51,15 @@ def test_upload_tags_are_counted_like_patch_tags() -> None:
     assert upload_form({"tags": "a,,b, "}, max_json_depth=10).tags == ["a", "b"]
 
 
+def test_repeated_upload_tag_fields_are_one_tag_each() -> None:
+    """Repeated `tags` fields keep their commas (like PATCH); one field is comma-split."""
+    assert upload_form({"tags": ["a,b", "c", " "]}, max_json_depth=10).tags == ["a,b", "c"]
+    assert upload_form({"tags": ["a,b"]}, max_json_depth=10).tags == ["a", "b"]
+    assert upload_form({"tags": ["a,b", ""]}, max_json_depth=10).tags == ["a,b"]
+    with pytest.raises(InvalidInput, match="tags"):
+        upload_form({"tags": [f"t{n}" for n in range(fields.MAX_TAGS + 1)]}, max_json_depth=10)
+
+
 def test_cursors_round_trip_and_forged_numbers_are_refused() -> None:
     values = [1_700_000_000_000_000, "name", 0.25, None]
     assert decode_cursor(encode_cursor(values)) == values

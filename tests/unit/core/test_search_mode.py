@@ -88,3 +88,56 @@ def test_explicit_keyword_stays_keyword_with_a_model(index: EmbeddedSearchIndex)
                                                                    mode=SearchMode.KEYWORD))
     assert page.mode_used is RankedBy.KEYWORD
     assert [hit.asset.id for hit in page.hits] == [aid("red")]
+
+
+class SwitchedEmbedder(FakeEmbedder):
+    """A model that can be loaded or lost between two requests; `vanish` keeps it saying
+    it is available while every embedding fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = True
+        self.vanish = False
+
+    def available(self) -> bool:
+        return self.on
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        if not self.on or self.vanish:
+            raise EmbeddingUnavailable("the weights went away")
+        return super().embed_texts(texts)
+
+
+@pytest.mark.parametrize("loss", ["unloaded", "weights-gone"])
+def test_an_auto_hybrid_cursor_answers_503_once_the_model_is_lost(
+        index: EmbeddedSearchIndex, loss: str) -> None:
+    """Page 2 of a hybrid `auto` search cannot run as keyword (its cursor is a rank offset):
+    without the model it is an outage (503), not a bad cursor (422)."""
+    embedder = SwitchedEmbedder()
+    search = service(index, embedder)
+    first = search.search(WS, SearchRequest(q="kite", limit=1))
+    assert first.mode_used is RankedBy.HYBRID and first.next_cursor
+    if loss == "unloaded":
+        embedder.on = False
+    else:
+        embedder.vanish = True
+    with pytest.raises(EmbeddingUnavailable, match="without the cursor"):
+        search.search(WS, SearchRequest(q="kite", limit=1, cursor=first.next_cursor))
+    embedder.on, embedder.vanish = True, False
+    second = search.search(WS, SearchRequest(q="kite", limit=1, cursor=first.next_cursor))
+    assert second.mode_used is RankedBy.HYBRID
+    assert {first.hits[0].asset.id, second.hits[0].asset.id} == {aid("red"), aid("blue")}
+
+
+def test_an_auto_keyword_cursor_stays_keyword_once_a_model_loads(
+        index: EmbeddedSearchIndex) -> None:
+    embedder = SwitchedEmbedder()
+    embedder.on = False
+    search = service(index, embedder)
+    first = search.search(WS, SearchRequest(q="kite", limit=1))
+    assert first.mode_used is RankedBy.KEYWORD and first.next_cursor
+    embedder.on = True
+    second = search.search(WS, SearchRequest(q="kite", limit=1, cursor=first.next_cursor))
+    assert second.mode_used is RankedBy.KEYWORD
+    assert {first.hits[0].asset.id, second.hits[0].asset.id} == {aid("red"), aid("blue")}
+    assert second.next_cursor is None

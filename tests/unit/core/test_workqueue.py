@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
+import pytest
+
+from assetlens import layout
 from assetlens.workqueue import WorkQueue
 from tests.fakes import FakeObjectStore
 
@@ -109,3 +113,38 @@ def test_concurrent_workers_claim_each_item_exactly_once() -> None:
         t.join()
     assert sorted(claimed) == ids
     assert queue.pending() == 0
+
+
+CORRUPT = [b"{not json", b"[1, 2]", b'{"workspace": "ws"}', b"\xff\xfe"]
+
+
+def test_an_unreadable_item_is_claimed_as_a_fresh_enqueue(caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    """A torn or foreign queue object neither stops claim() at its key nor loses the asset:
+    it is replaced (by compare-and-swap) with a fresh item and claimed like one."""
+    for n, data in enumerate(CORRUPT):
+        queue, store, _ = make_queue()
+        broken, good = f"{n}" * 32, "f" * 32
+        store.put_bytes(layout.queue_key("ws", broken), data)
+        queue.enqueue("ws", good)
+        with caplog.at_level(logging.WARNING, logger="assetlens.workqueue"):
+            items = queue.claim(10)
+        assert sorted((i.workspace, i.asset_id, i.attempts) for i in items) == sorted(
+            [("ws", broken, 1), ("ws", good, 1)])
+        assert "unreadable" in caplog.text
+        for item in items:
+            queue.ack(item)
+        assert queue.pending() == 0
+        assert queue.snapshot().depth == 0
+
+
+def test_enqueue_replaces_an_unreadable_item() -> None:
+    for data in CORRUPT:
+        queue, store, _ = make_queue()
+        store.put_bytes(layout.queue_key("ws", "c" * 32), data)
+        assert queue.attempts("ws", "c" * 32) == (0, 0.0)
+        queue.enqueue("ws", "c" * 32)
+        assert queue.pending() == 1
+        assert queue.attempts("ws", "c" * 32) == (0, 0.0)
+        (item,) = queue.claim(10)
+        assert (item.workspace, item.asset_id) == ("ws", "c" * 32)
