@@ -75,6 +75,7 @@ _BULK_WORKERS = 2
 # A rebuild's bulk requests may wait behind merges of a large new index; a timed-out request
 # would be sent again (versioned, so harmless) and only add load, so they get longer.
 _BULK_LOAD_TIMEOUT_S = 120.0
+_REPLICA_WAIT_S = 60.0
 _PIT_KEEP_ALIVE = "2m"
 _SWAP_GRACE_S = 1.0  # searches resolved to the old index finish before it is deleted
 _REMOVE_ROUNDS = 3
@@ -562,6 +563,7 @@ class ElasticsearchIndex:
                         index=new, settings=SERVING_SETTINGS
                     ),
                 )
+                self._await_replicas(new)
                 for name in old:
                     marks[name] = self._replay(name, new, marks[name])
                 self._apply_removals(new)
@@ -597,6 +599,23 @@ class ElasticsearchIndex:
             fn(*args)
         except AssetlensError as exc:
             log.warning("elasticsearch rebuild of %s: could not %s: %s", self._alias, what, exc)
+
+    def _await_replicas(self, name: str) -> None:
+        """Give the replica a bulk load went without (on a cluster of several nodes) a
+        bounded time to be copied before the index serves; a slow copy is logged, not an
+        error (the primary serves meanwhile, as after a node restart)."""
+        response = self._call(
+            "wait for replicas",
+            # A health wait that runs out answers 408 with `timed_out`: that is our answer.
+            lambda: self._client.options(
+                request_timeout=_REPLICA_WAIT_S + 10, ignore_status=408
+            ).cluster.health(
+                index=name, wait_for_status="green", timeout=f"{int(_REPLICA_WAIT_S)}s"
+            ),
+        )
+        if response.body.get("timed_out"):
+            log.warning("elasticsearch rebuild of %s: %s has no replica yet after %d s; "
+                        "swapping anyway", self._alias, name, _REPLICA_WAIT_S)
 
     def _refresh_physical(self, name: str) -> None:
         self._call("refresh", functools.partial(self._client.indices.refresh, index=name))
