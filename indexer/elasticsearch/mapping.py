@@ -76,19 +76,22 @@ VECTOR_PREFIX = "vector_"
 _NON_WORD = re.compile(r"(?:[^\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]|_)+")
 
 
-# While a rebuild fills a new index nobody searches yet: no refreshes (each one writes a
-# segment that merges then rewrite, HNSW graph included), no replica (copied once at the end
-# instead of indexed twice), and the translog fsynced every 5 s instead of per bulk request
-# (a crash loses only the unfinished index, which the rebuild deletes). `SERVING_SETTINGS`
-# puts each back before the alias moves.
+# While a rebuild fills a new index nobody searches yet: no refreshes and a commit every
+# 5 minutes instead of every minute (each writes a segment that merges then rewrite, HNSW
+# graph included; the indexing buffer, 10% of the heap, still bounds a segment's size), no
+# replica (copied once at the end instead of indexed twice), and the translog fsynced every
+# 5 s instead of per bulk request (a crash loses only the unfinished index, which the
+# rebuild deletes). `SERVING_SETTINGS` puts each back before the alias moves.
 BULK_LOAD_SETTINGS: dict[str, Any] = {
     "refresh_interval": "-1",
+    "translog.flush_threshold_age": "5m",
     "auto_expand_replicas": False,
     "number_of_replicas": 0,
     "translog.durability": "async",
 }
 SERVING_SETTINGS: dict[str, Any] = {
     "refresh_interval": None,
+    "translog.flush_threshold_age": None,
     "auto_expand_replicas": "0-1",
     "translog.durability": None,
 }

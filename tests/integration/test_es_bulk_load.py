@@ -93,6 +93,7 @@ def test_rebuild_bulk_loads_then_restores_the_serving_settings(
     assert index.rebuild(docs()) == 2
     during = seen["during"]
     assert during["index.refresh_interval"] == "-1"
+    assert during["index.translog.flush_threshold_age"] == "5m"
     assert during["index.number_of_replicas"] == "0"
     assert during["index.auto_expand_replicas"] == "false"
     assert during["index.translog.durability"] == "async"
@@ -101,6 +102,7 @@ def test_rebuild_bulk_loads_then_restores_the_serving_settings(
     after = _settings(es_url, seen["name"])
     assert "index.refresh_interval" not in after  # the default (1 s) again
     assert "index.translog.durability" not in after  # fsync per request again
+    assert "index.translog.flush_threshold_age" not in after
     assert after["index.auto_expand_replicas"] == "0-1"
     # Searchable without an explicit refresh: the rebuild refreshed before the swap.
     assert sorted(ids_of(index.search(SearchQuery(workspace=WS, text="marble")))) == sorted(
