@@ -618,7 +618,10 @@ class ElasticsearchIndex:
                         "swapping anyway", self._alias, name, _REPLICA_WAIT_S)
 
     def _refresh_physical(self, name: str) -> None:
-        self._call("refresh", functools.partial(self._client.indices.refresh, index=name))
+        # The first refresh of a bulk-loaded index writes its last in-memory segment (HNSW
+        # graph included): on a busy node that outlasts the client's default timeout.
+        client = self._client.options(request_timeout=_BULK_LOAD_TIMEOUT_S)
+        self._call("refresh", functools.partial(client.indices.refresh, index=name))
 
     def _fill(self, target: str, docs: Iterable[IndexDoc]) -> int:
         """Bulk `docs` into `target` with up to `bulk_workers` requests in flight, so the
