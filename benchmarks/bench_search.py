@@ -3,6 +3,8 @@
     python -m benchmarks.bench_search --backend embedded --n 10000 --out results.json
     python -m benchmarks.bench_search --backend elasticsearch --es-url http://127.0.0.1:9200
     python -m benchmarks.bench_search --backend embedded --engine both --n 100000
+    python -m benchmarks.bench_search --backend elasticsearch --n 1000000 --fill rebuild \
+        --es-url http://127.0.0.1:9250 --reuse --force-merge --out es-1m.json
 
 `--engine both` fills one embedded index and measures it with each keyword engine (tantivy,
 then SQLite FTS5 alone) in the same run, so the two are compared on one machine at one moment.
@@ -11,6 +13,13 @@ Fills an index with N synthetic assets (benchmarks.synthetic), then measures lat
 keyword+facets, kNN, filtered kNN and hybrid (keyword + kNN fused by reciprocal rank, as the
 API does), kNN recall@10 against exact numpy search, and indexing throughput. Only the
 SearchIndex protocol is used, so every backend is measured the same way.
+
+`--fill upsert` indexes through `upsert` in batches (how the indexer worker writes);
+`--fill rebuild` through `rebuild` (what `assetlens reindex` does: for Elasticsearch, a new
+index bulk-loaded with refresh and replicas off). Elasticsearch only: `--reuse` measures an
+index that already holds N documents without filling it again; `--force-merge` merges it to
+one segment and measures again; heap and disk are reported from the node's stats. Progress
+goes to stderr.
 """
 
 from __future__ import annotations
@@ -20,9 +29,10 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +41,7 @@ import numpy.typing as npt
 
 from assetlens.domain import AssetType
 from assetlens.ports import SearchIndex
-from assetlens.query import Facet, Filters, SearchQuery, VectorQuery
+from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, VectorQuery
 from benchmarks.synthetic import (
     TAGS,
     VECTOR_MODEL,
@@ -69,7 +79,8 @@ def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
         es_index=args.es_index,
     )
     index = ElasticsearchIndex.from_settings(settings)
-    index.drop()  # a fresh index each run: a second run would otherwise measure overwrites
+    if not args.reuse:
+        index.drop()  # a fresh index each run: a second run would otherwise measure overwrites
     return index
 
 
@@ -107,6 +118,41 @@ def _stats(ms: list[float]) -> dict[str, float]:
     }
 
 
+def log(message: str) -> None:
+    """A progress line on stderr, with the time and the load average."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{time.strftime('%H:%M:%S')} [load {load}] {message}", file=sys.stderr, flush=True)
+
+
+def _progress(docs: Iterable[IndexDoc], total: int, every: int) -> Iterator[IndexDoc]:
+    started = time.perf_counter()
+    for i, doc in enumerate(docs, start=1):
+        yield doc
+        if i % every == 0 or i == total:
+            rate = i / (time.perf_counter() - started)
+            log(f"{i:,}/{total:,} docs read, {rate:,.0f} docs/s")
+
+
+def build_rate(corpus: Corpus, sample: int = 5000) -> float:
+    """Docs/s at which this process builds synthetic docs alone (part of a rebuild's time)."""
+    t = time.perf_counter()
+    built = sum(len(docs) for docs in Corpus(n=min(sample, corpus.n), dim=corpus.dim).docs())
+    return round(built / (time.perf_counter() - t), 1)
+
+
+def fill_rebuild(index: SearchIndex, corpus: Corpus) -> dict[str, float]:
+    """Index the corpus with `rebuild`: building the docs runs on this thread while the
+    backend indexes, so the rate is end to end (`build_docs_per_s` says what building
+    alone allows)."""
+    every = max(1000, corpus.n // 20)
+    docs = (doc for chunk in corpus.docs() for doc in chunk)
+    t = time.perf_counter()
+    count = index.rebuild(_progress(docs, corpus.n, every))
+    spent = time.perf_counter() - t
+    return {"docs": count, "seconds": round(spent, 2), "docs_per_s": round(count / spent, 1),
+            "build_docs_per_s": build_rate(corpus)}  # fmt: skip
+
+
 def fill(index: SearchIndex, corpus: Corpus, batch: int) -> dict[str, float]:
     """Index the corpus; returns docs/s (document building excluded from the timing)."""
     spent = 0.0
@@ -121,13 +167,22 @@ def fill(index: SearchIndex, corpus: Corpus, batch: int) -> dict[str, float]:
 
 
 def run(
-    index: SearchIndex, corpus: Corpus, queries: int, batch: int, *, filled: bool = False
+    index: SearchIndex, corpus: Corpus, queries: int, batch: int, how: str = "upsert"
 ) -> dict[str, Any]:
-    """Fill the index (unless `filled`), then measure every query kind."""
+    """Fill the index (`how`: upsert, rebuild, or skip: already filled), measure."""
     index.ensure()
     results: dict[str, Any] = {}
-    if not filled:
+    if how == "rebuild":
+        results["indexing"] = fill_rebuild(index, corpus)
+    elif how == "upsert":
         results["indexing"] = fill(index, corpus, batch)
+    log(f"indexing: {results.get('indexing', 'skipped (reused)')}")
+    return results | measure(index, corpus, queries)
+
+
+def measure(index: SearchIndex, corpus: Corpus, queries: int) -> dict[str, Any]:
+    """Latency of each query kind and kNN recall@10 on a filled index."""
+    results: dict[str, Any] = {}
     texts = keyword_queries(queries)
     # The first search after the fill: for the tantivy engine it builds the keyword index.
     t = time.perf_counter()
@@ -169,21 +224,40 @@ def run(
     }
     for name, fn in measures.items():
         results[name] = _stats(_timed(fn, queries))
+        log(f"{name}: {results[name]}")
     results["knn_recall_at_10"] = recall_at_10(index, corpus, qvecs[: min(queries, 100)])
     return results
 
 
 def recall_at_10(index: SearchIndex, corpus: Corpus, qvecs: npt.NDArray[np.float32]) -> float:
-    """Mean overlap of the index's top 10 with exact top 10 (numpy over all vectors)."""
-    matrix = corpus.all_vectors()
+    """Mean overlap of the index's top 10 with the exact top 10 (numpy over all vectors,
+    a block at a time so 1M vectors need not be in memory at once)."""
+    exact = _exact_top10(corpus, qvecs)
     total = 0.0
-    for q in qvecs:
-        exact = {asset_id(int(i)) for i in np.argsort(-(matrix @ q))[:10]}
+    for q, best in zip(qvecs, exact, strict=True):
         hits = index.knn(
             VectorQuery(workspace=WORKSPACE, vector=q.tolist(), model=VECTOR_MODEL, k=10)
         )
-        total += len(exact & {h.asset.id for h in hits}) / 10
+        total += len({asset_id(int(i)) for i in best} & {h.asset.id for h in hits}) / 10
     return round(total / len(qvecs), 4)
+
+
+def _exact_top10(
+    corpus: Corpus, qvecs: npt.NDArray[np.float32], block: int = 100_000
+) -> npt.NDArray[np.int64]:
+    """The indices of each query's 10 best dot products over the whole corpus."""
+    best_ids = np.zeros((len(qvecs), 0), dtype=np.int64)
+    best_scores = np.zeros((len(qvecs), 0), dtype=np.float32)
+    for start in range(0, corpus.n, block):
+        stop = min(start + block, corpus.n)
+        scores = qvecs @ corpus.vectors(start, stop).T
+        ids = np.broadcast_to(np.arange(start, stop), scores.shape)
+        best_scores = np.concatenate([best_scores, scores], axis=1)
+        best_ids = np.concatenate([best_ids, ids], axis=1)
+        keep = np.argsort(-best_scores, axis=1, kind="stable")[:, :10]
+        best_scores = np.take_along_axis(best_scores, keep, axis=1)
+        best_ids = np.take_along_axis(best_ids, keep, axis=1)
+    return best_ids
 
 
 def markdown(backend: str, n: int, results: dict[str, Any]) -> str:
@@ -197,17 +271,53 @@ def markdown(backend: str, n: int, results: dict[str, Any]) -> str:
         s = results[key]
         rows.append(f"| {key} | {s['p50_ms']} | {s['p95_ms']} | {s['mean_ms']} |")
     rows.append("")
-    if "indexing" in results:
-        idx = results["indexing"]
+    if idx := results.get("indexing"):
         rows.append(
             f"- indexing: {idx['docs_per_s']} docs/s ({idx['docs']} docs in {idx['seconds']} s)"
         )
     rows += [
-        f"- first keyword query (tantivy builds its index): {results['keyword_first_query_ms']} ms",
+        f"- first keyword query (embedded tantivy: builds its index): "
+        f"{results['keyword_first_query_ms']} ms",
         f"- first kNN query (loads vectors): {results['knn_first_query_ms']} ms",
         f"- kNN recall@10 vs exact: {results['knn_recall_at_10']}",
     ]
+    if footprint := results.get("footprint"):
+        rows.append(f"- footprint: {footprint}")
+    if merged := results.get("after_force_merge"):
+        rows += ["", f"After a force-merge to one segment ({merged['merge_seconds']} s):"]
+        rows += [markdown(backend, n, merged)]
     return "\n".join(rows)
+
+
+def _run_elasticsearch(
+    index: SearchIndex, corpus: Corpus, args: argparse.Namespace
+) -> dict[str, Any]:
+    """run(), reusing a filled index on --reuse, with the node's heap and disk, and the
+    measures again after a force-merge on --force-merge."""
+    from benchmarks.es_node import EsNode
+    from indexer.elasticsearch import ElasticsearchIndex
+
+    assert isinstance(index, ElasticsearchIndex)
+    node = EsNode(args.es_url, args.es_index)
+    try:
+        how = args.fill
+        if args.reuse and node.count() == corpus.n:
+            how = "skip"
+        elif args.reuse:
+            index.drop()
+        results = run(index, corpus, args.queries, args.batch, how)
+        results["footprint"] = node.footprint()
+        log(f"footprint: {results['footprint']}")
+        if args.force_merge:
+            log("force-merging to one segment")
+            seconds = node.force_merge()
+            merged = measure(index, corpus, args.queries)
+            merged["merge_seconds"] = seconds
+            merged["footprint"] = node.footprint()
+            results["after_force_merge"] = merged
+    finally:
+        node.close()
+    return results
 
 
 def machine() -> dict[str, Any]:
@@ -216,6 +326,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
 
 
@@ -235,6 +347,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="embedded: vectors per workspace+model past which kNN uses HNSW")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
+    parser.add_argument("--fill", choices=("upsert", "rebuild"), default="upsert")
+    parser.add_argument("--reuse", action="store_true",
+                        help="elasticsearch: measure the index as it is when it holds N docs")
+    parser.add_argument("--force-merge", action="store_true",
+                        help="elasticsearch: then merge to one segment and measure again")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -242,7 +359,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     index = BACKENDS[args.backend](args)
     label = f"embedded ({args.engine})" if args.backend == "embedded" else args.backend
     try:
-        results = run(index, corpus, args.queries, args.batch, filled=args.filled)
+        if args.backend == "elasticsearch":
+            results = _run_elasticsearch(index, corpus, args)
+        else:
+            how = "skip" if args.filled else args.fill
+            results = run(index, corpus, args.queries, args.batch, how)
     finally:
         index.close()
     print(markdown("embedded (tantivy)" if args.engine == "both" else label, args.n, results))
@@ -253,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         sqlite = EmbeddedSearchIndex(Path(args.path), engine="sqlite")
         try:
-            report["results_sqlite"] = run(sqlite, corpus, args.queries, args.batch, filled=True)
+            report["results_sqlite"] = run(sqlite, corpus, args.queries, args.batch, "skip")
         finally:
             sqlite.close()
         print()

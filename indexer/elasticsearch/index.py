@@ -19,7 +19,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
@@ -41,11 +43,13 @@ from indexer.elasticsearch.failures import (
 from indexer.elasticsearch.mapping import (
     ADDED_FIELDS,
     MAPPING_VERSION,
+    SERVING_SETTINGS,
     VECTOR_PREFIX,
     doc_id,
     document,
     index_settings,
     mappings,
+    vector_dims,
     vector_field,
     vector_mapping,
     vector_of,
@@ -65,6 +69,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+# Bulk requests a rebuild keeps in flight: one being indexed while the next is built and sent
+# (measured in docs/ELASTICSEARCH.md, "Bulk loading"; more only queue on a 2-core node).
+_BULK_WORKERS = 2
+# A rebuild's bulk requests may wait behind merges of a large new index; a timed-out request
+# would be sent again (versioned, so harmless) and only add load, so they get longer.
+_BULK_LOAD_TIMEOUT_S = 120.0
+_REPLICA_WAIT_S = 60.0
 _PIT_KEEP_ALIVE = "2m"
 _SWAP_GRACE_S = 1.0  # searches resolved to the old index finish before it is deleted
 _REMOVE_ROUNDS = 3
@@ -85,6 +96,7 @@ class ElasticsearchIndex:
         rescore_oversample: float | None = RESCORE_OVERSAMPLE,
         shards: int = 1,
         batch_size: int = _BATCH,
+        bulk_workers: int = _BULK_WORKERS,
         retry: RetryPolicy | None = None,
         check_timeout_s: float = 3.0,
     ) -> None:
@@ -96,6 +108,7 @@ class ElasticsearchIndex:
         self._oversample = rescore_oversample
         self._shards = shards
         self._batch = batch_size
+        self._bulk_workers = max(1, bulk_workers)
         self._retry = retry or RetryPolicy()
         self._check_timeout_s = check_timeout_s
         self._lock = threading.Lock()
@@ -162,7 +175,7 @@ class ElasticsearchIndex:
         """Whether `name` is one of this index's physical index names."""
         return re.fullmatch(rf"{re.escape(self._alias)}-\d{{17}}-[0-9a-f]{{4}}", name) is not None
 
-    def _create_physical(self, *, with_alias: bool, refresh_interval: str | None = None) -> str:
+    def _create_physical(self, *, with_alias: bool, bulk_load: bool = False) -> str:
         name = self._new_physical_name()
         aliases: dict[str, Any] | None = {self._alias: {}} if with_alias else None
         try:
@@ -170,7 +183,7 @@ class ElasticsearchIndex:
                 "create index",
                 lambda: self._client.indices.create(
                     index=name,
-                    settings=index_settings(shards=self._shards, refresh_interval=refresh_interval),
+                    settings=index_settings(shards=self._shards, bulk_load=bulk_load),
                     mappings=mappings(),
                     aliases=aliases,
                 ),
@@ -304,7 +317,8 @@ class ElasticsearchIndex:
             )
             for d in docs
         ]
-        self._bulk("upsert", target, pairs, require_alias=via_alias)
+        self._bulk("upsert", target, pairs, require_alias=via_alias,
+                   request_timeout=None if via_alias else _BULK_LOAD_TIMEOUT_S)
 
     def _ensure_vector_fields(self, target: str, dims: set[int]) -> None:
         with self._lock:
@@ -369,7 +383,13 @@ class ElasticsearchIndex:
         return {d["_id"]: int(d["_version"]) for d in response.body["docs"] if d.get("found")}
 
     def _bulk(
-        self, action: str, target: str, pairs: list[Pair], *, require_alias: bool = False
+        self,
+        action: str,
+        target: str,
+        pairs: list[Pair],
+        *,
+        require_alias: bool = False,
+        request_timeout: float | None = None,
     ) -> list[Pair]:
         """Send bulk operations, retrying the rejected-for-now ones (429/5xx) with backoff.
         Returns the operations that hit a version conflict; raises IndexRejected for items
@@ -381,7 +401,10 @@ class ElasticsearchIndex:
             if attempt:
                 time.sleep(self._retry.delay(attempt))
             try:
-                response = self._client.bulk(
+                client = self._client
+                if request_timeout is not None:
+                    client = client.options(request_timeout=request_timeout)
+                response = client.bulk(
                     operations=[line for pair in pending for line in pair if line is not None],
                     require_alias=require_alias or None,
                 )
@@ -432,11 +455,11 @@ class ElasticsearchIndex:
 
     def _remap_vectors(self, target: str, pairs: list[Pair]) -> None:
         dims = {
-            int(key[len(VECTOR_PREFIX) :])
+            d
             for _, source in pairs
             if source is not None
             for key in source
-            if key.startswith(VECTOR_PREFIX)
+            if (d := vector_dims(key)) is not None
         }
         if dims:
             self._ensure_vector_fields(target, dims)
@@ -531,15 +554,16 @@ class ElasticsearchIndex:
             marks = {name: self._max_seq_nos(name) for name in old}
             with self._lock:
                 self._removed_in_rebuild = []
-            new = self._create_physical(with_alias=False, refresh_interval="-1")
+            new = self._create_physical(with_alias=False, bulk_load=True)
             try:
                 count = self._fill(new, docs)
                 self._call(
-                    "restore refresh interval",
+                    "restore serving settings",
                     lambda: self._client.indices.put_settings(
-                        index=new, settings={"refresh_interval": None}
+                        index=new, settings=SERVING_SETTINGS
                     ),
                 )
+                self._await_replicas(new)
                 for name in old:
                     marks[name] = self._replay(name, new, marks[name])
                 self._apply_removals(new)
@@ -576,19 +600,49 @@ class ElasticsearchIndex:
         except AssetlensError as exc:
             log.warning("elasticsearch rebuild of %s: could not %s: %s", self._alias, what, exc)
 
+    def _await_replicas(self, name: str) -> None:
+        """Give the replica a bulk load went without (on a cluster of several nodes) a
+        bounded time to be copied before the index serves; a slow copy is logged, not an
+        error (the primary serves meanwhile, as after a node restart)."""
+        response = self._call(
+            "wait for replicas",
+            # A health wait that runs out answers 408 with `timed_out`: that is our answer.
+            lambda: self._client.options(
+                request_timeout=_REPLICA_WAIT_S + 10, ignore_status=408
+            ).cluster.health(
+                index=name, wait_for_status="green", timeout=f"{int(_REPLICA_WAIT_S)}s"
+            ),
+        )
+        if response.body.get("timed_out"):
+            log.warning("elasticsearch rebuild of %s: %s has no replica yet after %d s; "
+                        "swapping anyway", self._alias, name, _REPLICA_WAIT_S)
+
     def _refresh_physical(self, name: str) -> None:
-        self._call("refresh", functools.partial(self._client.indices.refresh, index=name))
+        # The first refresh of a bulk-loaded index writes its last in-memory segment (HNSW
+        # graph included): on a busy node that outlasts the client's default timeout.
+        client = self._client.options(request_timeout=_BULK_LOAD_TIMEOUT_S)
+        self._call("refresh", functools.partial(client.indices.refresh, index=name))
 
     def _fill(self, target: str, docs: Iterable[IndexDoc]) -> int:
+        """Bulk `docs` into `target` with up to `bulk_workers` requests in flight, so the
+        node indexes one batch while the next is read (`docs` is consumed on this thread
+        only) and encoded; the first failure stops the fill and is raised."""
         count = 0
-        batch: list[IndexDoc] = []
-        for doc in docs:
-            batch.append(doc)
-            count += 1
-            if len(batch) >= self._batch:
-                self._index_docs(target, batch, via_alias=False)
-                batch = []
-        self._index_docs(target, batch, via_alias=False)
+        with ThreadPoolExecutor(self._bulk_workers, thread_name_prefix="es-bulk") as pool:
+            running: set[Future[None]] = set()
+            try:
+                for batch in _batches(docs, self._batch):
+                    if len(running) >= self._bulk_workers:
+                        done, running = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    running.add(pool.submit(self._index_docs, target, batch, via_alias=False))
+                    count += len(batch)
+                for future in running:
+                    future.result()
+            finally:
+                for future in running:
+                    future.cancel()
         return count
 
     def _max_seq_nos(self, name: str) -> list[int]:
@@ -656,6 +710,13 @@ class ElasticsearchIndex:
             by_workspace.setdefault(workspace, []).append(asset_id)
         for workspace, ids in by_workspace.items():
             self._remove_from(target, workspace, ids)
+
+
+def _batches(docs: Iterable[IndexDoc], size: int) -> Iterator[list[IndexDoc]]:
+    """`docs` in lists of `size` (the last one shorter); itertools.batched is 3.12+."""
+    it = iter(docs)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
 def _indexdoc(source: dict[str, Any]) -> IndexDoc:

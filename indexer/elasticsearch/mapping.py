@@ -10,14 +10,22 @@ space, and Latin diacritics are folded. The node has only the `standard` tokeniz
 (SQLite FTS5 unicode61) index.
 
 Vectors live in one `dense_vector` field per dimension count (`vector_<dims>`), added with a
-put-mapping the first time a vector of that size is written; the mapping stays strict.
+put-mapping the first time a vector of that size is written; the mapping stays strict. They are
+sent base64-packed (big-endian float32, the client's `pack_dense_vector`: a quarter of the JSON
+and no float formatting in Python) and kept out of the stored `_source`
+(`index.mapping.exclude_source_vectors`): the float copy in the vector field is the only one,
+and a read asks for it with `_source_exclude_vectors=false`.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
+from elasticsearch.helpers import pack_dense_vector
 
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, index_cost
@@ -68,20 +76,43 @@ VECTOR_PREFIX = "vector_"
 _NON_WORD = re.compile(r"(?:[^\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]|_)+")
 
 
-def index_settings(*, shards: int = 1, refresh_interval: str | None = None) -> dict[str, Any]:
+# While a rebuild fills a new index nobody searches yet: no refreshes and a commit every
+# 5 minutes instead of every minute (each writes a segment that merges then rewrite, HNSW
+# graph included; the indexing buffer, 10% of the heap, still bounds a segment's size), no
+# replica (copied once at the end instead of indexed twice), and the translog fsynced every
+# 5 s instead of per bulk request (a crash loses only the unfinished index, which the
+# rebuild deletes). `SERVING_SETTINGS` puts each back before the alias moves.
+BULK_LOAD_SETTINGS: dict[str, Any] = {
+    "refresh_interval": "-1",
+    "translog.flush_threshold_age": "5m",
+    "auto_expand_replicas": False,
+    "number_of_replicas": 0,
+    "translog.durability": "async",
+}
+SERVING_SETTINGS: dict[str, Any] = {
+    "refresh_interval": None,
+    "translog.flush_threshold_age": None,
+    "auto_expand_replicas": "0-1",
+    "translog.durability": None,
+}
+
+
+def index_settings(*, shards: int = 1, bulk_load: bool = False) -> dict[str, Any]:
     """Settings of a physical index. One replica wherever a second node exists (none on a
-    single node, which stays green)."""
+    single node, which stays green); `bulk_load` for an index a rebuild is about to fill."""
     settings: dict[str, Any] = {
         "number_of_shards": shards,
         "auto_expand_replicas": "0-1",
+        # The 9.x default, made explicit: vectors are not stored twice (see the module doc).
+        "mapping.exclude_source_vectors": True,
         "analysis": {
             "analyzer": {
                 ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}
             }
         },
     }
-    if refresh_interval is not None:
-        settings["refresh_interval"] = refresh_interval
+    if bulk_load:
+        settings.update(BULK_LOAD_SETTINGS)
     return settings
 
 
@@ -114,6 +145,13 @@ def mappings() -> dict[str, Any]:
 def vector_field(dims: int) -> str:
     """The field holding vectors of `dims` dimensions."""
     return f"{VECTOR_PREFIX}{dims}"
+
+
+def vector_dims(field: str) -> int | None:
+    """The dimension count of a `vector_<dims>` field name; None for any other field
+    (`vector_model` included)."""
+    rest = field[len(VECTOR_PREFIX) :] if field.startswith(VECTOR_PREFIX) else ""
+    return int(rest) if rest.isdigit() else None
 
 
 def vector_mapping(dims: int) -> dict[str, Any]:
@@ -197,15 +235,23 @@ def document(doc: IndexDoc) -> dict[str, Any]:
     }
     if doc.vector is not None and doc.vector_model is not None:
         source["vector_model"] = doc.vector_model
-        source[vector_field(len(doc.vector))] = doc.vector
+        source[vector_field(len(doc.vector))] = pack_dense_vector(
+            np.asarray(doc.vector, dtype=np.float32)
+        )
     return source
 
 
 def vector_of(source: dict[str, Any]) -> list[float] | None:
-    """The vector stored in a document's `_source` (fetched with vectors included)."""
+    """The vector in a document's `_source`: a list as Elasticsearch returns it (fetched with
+    vectors included), or base64-packed as `document` writes it."""
     for key, value in source.items():
-        if key.startswith(VECTOR_PREFIX) and isinstance(value, list):
+        if vector_dims(key) is None:
+            continue
+        if isinstance(value, list):
             return [float(x) for x in value]
+        if isinstance(value, str):
+            unpacked: list[float] = np.frombuffer(base64.b64decode(value), dtype=">f4").tolist()
+            return unpacked
     return None
 
 

@@ -92,12 +92,16 @@ def es_indices(es_url: str) -> Iterator[IndexFactory]:
         num_candidates: int = 200,
         shards: int = 1,
         ensure: bool = True,
+        batch_size: int = 500,
+        bulk_workers: int = 2,
     ) -> ElasticsearchIndex:
         index = ElasticsearchIndex(
             es_client(es_url),
             name or f"it-{uuid.uuid4().hex[:16]}",
             num_candidates=num_candidates,
             shards=shards,
+            batch_size=batch_size,
+            bulk_workers=bulk_workers,
             retry=RetryPolicy(attempts=3, initial_backoff_s=0.1),
         )
         made.append(index)
