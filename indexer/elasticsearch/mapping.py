@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from elasticsearch.helpers import pack_dense_vector
 
+from assetlens.domain import Asset
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc, index_cost
 from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, search_texts
@@ -253,6 +254,17 @@ def vector_of(source: dict[str, Any]) -> list[float] | None:
             unpacked: list[float] = np.frombuffer(base64.b64decode(value), dtype=">f4").tolist()
             return unpacked
     return None
+
+
+def index_doc(source: dict[str, Any]) -> IndexDoc:
+    """The IndexDoc a stored document (`asset`, `vector_model` and the vector field) holds."""
+    vector = vector_of(source)
+    model = source.get("vector_model")
+    return IndexDoc(
+        asset=Asset.model_validate(source["asset"]),
+        vector=vector if model else None,
+        vector_model=model if vector is not None else None,
+    )
 
 
 def _iso(value: datetime) -> str:

@@ -1,5 +1,5 @@
 """The backend-neutral query model (assetlens.query) translated to Elasticsearch request
-bodies, and Elasticsearch responses translated back to SearchPage / Hit.
+bodies (the responses are translated back in indexer.elasticsearch.responses).
 
 User text never reaches a query parser: it is cut into terms (`assetlens.searchtext`), each
 term is analysed like the indexed text and matched as a `multi_match` phrase, by a stem or as
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from assetlens.domain import Asset
 from assetlens.errors import InvalidInput
 from assetlens.query import (
     COST_BUCKETS,
@@ -21,18 +20,14 @@ from assetlens.query import (
     COST_MISSING_DESCENDING,
     SIZE_BUCKETS,
     Facet,
-    FacetBucket,
     FacetMode,
     Filters,
-    Hit,
-    SearchPage,
     SearchQuery,
     Sort,
     SortField,
     VectorQuery,
     cost_range_bounds,
     decode_cursor,
-    encode_cursor,
 )
 from assetlens.searchtext import STEM_FIELD, SearchTerm, search_terms
 from indexer.elasticsearch.mapping import (
@@ -49,7 +44,7 @@ MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit
 # the same latency (benchmarks/bench_search.py synthetic corpus).
 RESCORE_OVERSAMPLE = 2.0
 HIT_SOURCE = ["asset"]
-_VALUES = "values"  # the inner aggregation of a disjunctive facet
+VALUES_AGG = "values"  # the inner aggregation of a disjunctive facet
 
 # Facet → the keyword/boolean field a terms aggregation counts.
 TERMS_FACETS: dict[Facet, str] = {
@@ -296,7 +291,7 @@ def facet_aggregations(query: SearchQuery) -> dict[str, Any]:
         inner = facet_aggregation(facet, query.facet_size)
         if query.facet_mode is FacetMode.DISJUNCTIVE:
             clauses = filter_clauses(query.workspace, query.facet_filters(facet))
-            inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {_VALUES: inner}}
+            inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {VALUES_AGG: inner}}
         aggs[facet.value] = inner
     return aggs
 
@@ -362,73 +357,3 @@ def knn_body(
     if oversample:
         knn["rescore_vector"] = {"oversample": oversample}
     return {"knn": knn, "size": query.k, "_source": HIT_SOURCE}
-
-
-def dot_product(score: float) -> float:
-    """Elasticsearch scores dot_product similarity as (1 + dot) / 2; this undoes that."""
-    return 2.0 * score - 1.0
-
-
-def _asset(hit: dict[str, Any]) -> Asset:
-    return Asset.model_validate(hit["_source"]["asset"])
-
-
-def _text_score(hit: dict[str, Any]) -> float | None:
-    score = hit.get("_score")
-    return None if score is None else float(score)
-
-
-def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
-    if _VALUES in agg:  # a disjunctive facet's filter aggregation
-        agg = agg[_VALUES]
-    if facet is Facet.COST:
-        named: dict[str, dict[str, Any]] = agg.get("buckets", {})
-        counts = [(label, int(named.get(label, {}).get("doc_count", 0)))
-                  for label, _, _ in COST_BUCKETS]
-        return [FacetBucket(value=label, count=n) for label, n in counts if n > 0][:size]
-    raw: list[dict[str, Any]] = agg.get("buckets", [])
-    if facet is Facet.SIZE:
-        # Range buckets come in SIZE_BUCKETS order; empty ones are not facet values.
-        return [
-            FacetBucket(value=str(b["key"]), count=int(b["doc_count"]))
-            for b in raw
-            if b["doc_count"] > 0
-        ][:size]
-    if facet is Facet.CREATED:
-        return [FacetBucket(value=b["key_as_string"], count=int(b["doc_count"])) for b in raw][
-            :size
-        ]
-    return [
-        FacetBucket(value=str(b.get("key_as_string", b["key"])), count=int(b["doc_count"]))
-        for b in raw
-    ]
-
-
-def search_page(query: SearchQuery, response: dict[str, Any]) -> SearchPage:
-    """A SearchPage from the response to `search_body(query)`."""
-    has_text = bool(text_clauses(query.text))
-    raw_hits: list[dict[str, Any]] = response["hits"]["hits"]
-    more = len(raw_hits) > query.limit
-    raw_hits = raw_hits[: query.limit]
-    hits = [Hit(asset=_asset(h), score=_text_score(h) if has_text else None) for h in raw_hits]
-    next_cursor = encode_cursor(list(raw_hits[-1]["sort"])) if more and raw_hits else None
-    aggs: dict[str, Any] = response.get("aggregations", {})
-    facets = {
-        facet.value: _buckets(facet, aggs.get(facet.value, {}), query.facet_size)
-        for facet in query.facets
-    }
-    total = response["hits"]["total"]
-    return SearchPage(
-        total=int(total["value"] if isinstance(total, dict) else total),
-        hits=hits,
-        facets=facets,
-        next_cursor=next_cursor,
-    )
-
-
-def knn_hits(response: dict[str, Any]) -> list[Hit]:
-    """Hits of a kNN response, best first, scored by dot product."""
-    return [
-        Hit(asset=_asset(h), score=dot_product(float(h["_score"])))
-        for h in response["hits"]["hits"]
-    ]

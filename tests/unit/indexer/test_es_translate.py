@@ -46,15 +46,13 @@ from indexer.elasticsearch.mapping import (
     vector_field,
     vector_of,
 )
+from indexer.elasticsearch.responses import dot_product, knn_hits, search_page
 from indexer.elasticsearch.translate import (
     MAX_NUM_CANDIDATES,
-    dot_product,
     filter_clauses,
     knn_body,
-    knn_hits,
     num_candidates,
     search_body,
-    search_page,
     text_clauses,
 )
 

@@ -1,0 +1,88 @@
+"""Elasticsearch responses translated back to the core's SearchPage / Hit (the requests
+are built in indexer.elasticsearch.translate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assetlens.domain import Asset
+from assetlens.query import (
+    COST_BUCKETS,
+    Facet,
+    FacetBucket,
+    Hit,
+    SearchPage,
+    SearchQuery,
+    encode_cursor,
+)
+from indexer.elasticsearch.translate import VALUES_AGG, text_clauses
+
+
+def dot_product(score: float) -> float:
+    """Elasticsearch scores dot_product similarity as (1 + dot) / 2; this undoes that."""
+    return 2.0 * score - 1.0
+
+
+def _asset(hit: dict[str, Any]) -> Asset:
+    return Asset.model_validate(hit["_source"]["asset"])
+
+
+def _text_score(hit: dict[str, Any]) -> float | None:
+    score = hit.get("_score")
+    return None if score is None else float(score)
+
+
+def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
+    if VALUES_AGG in agg:  # a disjunctive facet's filter aggregation
+        agg = agg[VALUES_AGG]
+    if facet is Facet.COST:
+        named: dict[str, dict[str, Any]] = agg.get("buckets", {})
+        counts = [(label, int(named.get(label, {}).get("doc_count", 0)))
+                  for label, _, _ in COST_BUCKETS]
+        return [FacetBucket(value=label, count=n) for label, n in counts if n > 0][:size]
+    raw: list[dict[str, Any]] = agg.get("buckets", [])
+    if facet is Facet.SIZE:
+        # Range buckets come in SIZE_BUCKETS order; empty ones are not facet values.
+        return [
+            FacetBucket(value=str(b["key"]), count=int(b["doc_count"]))
+            for b in raw
+            if b["doc_count"] > 0
+        ][:size]
+    if facet is Facet.CREATED:
+        return [FacetBucket(value=b["key_as_string"], count=int(b["doc_count"])) for b in raw][
+            :size
+        ]
+    return [
+        FacetBucket(value=str(b.get("key_as_string", b["key"])), count=int(b["doc_count"]))
+        for b in raw
+    ]
+
+
+def search_page(query: SearchQuery, response: dict[str, Any]) -> SearchPage:
+    """A SearchPage from the response to `search_body(query)`."""
+    has_text = bool(text_clauses(query.text))
+    raw_hits: list[dict[str, Any]] = response["hits"]["hits"]
+    more = len(raw_hits) > query.limit
+    raw_hits = raw_hits[: query.limit]
+    hits = [Hit(asset=_asset(h), score=_text_score(h) if has_text else None) for h in raw_hits]
+    next_cursor = encode_cursor(list(raw_hits[-1]["sort"])) if more and raw_hits else None
+    aggs: dict[str, Any] = response.get("aggregations", {})
+    facets = {
+        facet.value: _buckets(facet, aggs.get(facet.value, {}), query.facet_size)
+        for facet in query.facets
+    }
+    total = response["hits"]["total"]
+    return SearchPage(
+        total=int(total["value"] if isinstance(total, dict) else total),
+        hits=hits,
+        facets=facets,
+        next_cursor=next_cursor,
+    )
+
+
+def knn_hits(response: dict[str, Any]) -> list[Hit]:
+    """Hits of a kNN response, best first, scored by dot product."""
+    return [
+        Hit(asset=_asset(h), score=dot_product(float(h["_score"])))
+        for h in response["hits"]["hits"]
+    ]
