@@ -98,6 +98,9 @@ class AnnFiles:
         index = Index.restore(str(stem.with_suffix(".usearch")), view=True)
         if index is None or len(ids) < index.size or index.ndim != int(meta["dim"]):
             raise ValueError("graph and its ids disagree")
+        # A query-time knob, not part of the graph: graphs saved with an older default get
+        # this one too. (usearch defines the setter; mypy misreads the property's layout.)
+        index.expansion_search = self.settings.expansion_search  # type: ignore[misc]
         return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, ids,
                          int(meta["stale"]), stem.with_suffix(".usearch"))  # fmt: skip
 

@@ -33,7 +33,9 @@ class AnnSettings:
     dtype: str = "f16"  # graph vectors; scores always come from the float32 rows
     connectivity: int = 16
     expansion_add: int = 128
-    expansion_search: int = 64
+    # 64 gave recall@10 0.745 at 1M vectors, 256 gives 0.970 (graph search p95 4.5 ms):
+    # docs/BENCHMARKS.md.
+    expansion_search: int = 256
     threads: int = 0  # build threads; 0: every core
 
 
