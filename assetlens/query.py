@@ -320,6 +320,25 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
+def decode_sort_cursor(cursor: str, field: SortField) -> tuple[Any, str]:
+    """The (sort value, asset id) inside a cursor made for a page sorted by `field`;
+    InvalidInput when it is malformed or was made for another sort. Every backend pages by
+    this pair."""
+    values = decode_cursor(cursor)
+    if len(values) != 2 or not isinstance(values[1], str):
+        raise InvalidInput("malformed cursor")
+    value = values[0]
+    if field is SortField.NAME:
+        ok = isinstance(value, str)
+    elif field in (SortField.RELEVANCE, SortField.COST):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok:
+        raise InvalidInput("cursor does not belong to this sort order")
+    return value, values[1]
+
+
 def _cursor_int(digits: str) -> int:
     # Thousands of digits are never converted (quadratic, and no sort value is that long).
     if len(digits) > 20:

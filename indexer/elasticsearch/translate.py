@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from assetlens.errors import InvalidInput
 from assetlens.query import (
     COST_BUCKETS,
     COST_MISSING_ASCENDING,
@@ -27,7 +26,7 @@ from assetlens.query import (
     SortField,
     VectorQuery,
     cost_range_bounds,
-    decode_cursor,
+    decode_sort_cursor,
 )
 from assetlens.searchtext import STEM_FIELD, SearchTerm, search_terms
 from indexer.elasticsearch.mapping import (
@@ -224,19 +223,7 @@ class Ordering:
 
     def search_after(self, cursor: str) -> list[Any]:
         """The sort values inside a cursor made for this ordering; InvalidInput otherwise."""
-        values = decode_cursor(cursor)
-        if len(values) != 2 or not isinstance(values[1], str):
-            raise InvalidInput("malformed cursor")
-        value = values[0]
-        if self.field is SortField.NAME:
-            ok = isinstance(value, str)
-        elif self.is_rank or self.field is SortField.COST:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        if not ok:
-            raise InvalidInput("cursor does not belong to this sort order")
-        return [value, values[1]]
+        return list(decode_sort_cursor(cursor, self.field))
 
 
 def ordering(sort: Sort, has_text: bool) -> Ordering:

@@ -13,7 +13,6 @@ from typing import Any
 
 from tantivy import FieldType, Occur, Query
 
-from assetlens.errors import InvalidInput
 from assetlens.query import (
     COST_BUCKETS,
     SIZE_BUCKETS,
@@ -22,7 +21,7 @@ from assetlens.query import (
     Filters,
     Sort,
     SortField,
-    decode_cursor,
+    decode_sort_cursor,
 )
 from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, STEM_FIELD, SearchTerm, search_terms
 from indexer.embedded.keyword_schema import (
@@ -190,19 +189,7 @@ class KeywordOrdering:
         return Query.range_query(SCHEMA, self.field, kind, low, high)
 
     def decode(self, cursor: str) -> tuple[Any, str]:
-        values = decode_cursor(cursor)
-        if len(values) != 2 or not isinstance(values[1], str):
-            raise InvalidInput("malformed cursor")
-        value = values[0]
-        if self.sort is SortField.NAME:
-            ok = isinstance(value, str)
-        elif self.sort in (SortField.RELEVANCE, SortField.COST):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        if not ok:
-            raise InvalidInput("cursor does not belong to this sort order")
-        return value, values[1]
+        return decode_sort_cursor(cursor, self.sort)
 
 
 def ordering(sort: Sort, has_text: bool) -> KeywordOrdering:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assetlens.errors import InvalidInput
 from assetlens.query import (
     COST_MISSING_ASCENDING,
     COST_MISSING_DESCENDING,
@@ -21,7 +20,7 @@ from assetlens.query import (
     Filters,
     Sort,
     SortField,
-    decode_cursor,
+    decode_sort_cursor,
     encode_cursor,
 )
 from assetlens.searchtext import EXACT_FIELDS, STEM_FIELD, SearchTerm
@@ -181,19 +180,7 @@ class Ordering:
         return encode_cursor([value, asset_id])
 
     def _decode(self, cursor: str) -> tuple[Any, str]:
-        values = decode_cursor(cursor)
-        if len(values) != 2 or not isinstance(values[1], str):
-            raise InvalidInput("malformed cursor")
-        value = values[0]
-        if self.field is SortField.NAME:
-            ok = isinstance(value, str)
-        elif self.field in (SortField.RELEVANCE, SortField.COST):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        if not ok:
-            raise InvalidInput("cursor does not belong to this sort order")
-        return value, values[1]
+        return decode_sort_cursor(cursor, self.field)
 
 
 def ordering(sort: Sort, has_text: bool) -> Ordering:
