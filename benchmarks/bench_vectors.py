@@ -102,7 +102,7 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
     full build does not fit the time; recall is not meaningful then and is left out."""
     from assetlens.domain import AssetStatus
     from indexer.embedded.ann import AnnFiles, AnnSettings
-    from indexer.embedded.vectors import ModelVectors, best_of, candidates, check_query
+    from indexer.embedded.vectors import ModelVectors, best_of, candidate_mask, check_query
 
     corpus = Corpus(n=n, dim=dim)
     qvecs = query_vectors(corpus, queries)
@@ -132,7 +132,7 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
             return [h for h, _ in hits]
 
         def exact(q: npt.NDArray[np.float32], allowed: list[str] | None = None) -> list[str]:
-            wanted = candidates(snap, ready, allowed, ())
+            wanted = np.flatnonzero(candidate_mask(snap, ready, allowed, ()))
             return [h for h, _ in best_of(snap, wanted, check_query(snap, q.tolist()), K)]
 
         results: dict[str, Any] = {"graph_build_s": round(build_s, 1), "graph_disk_mb": disk_mb}

@@ -116,8 +116,8 @@ class AnnFiles:
         allowed: Collection[str] | None,
         exclude: Collection[str],
     ) -> list[tuple[str, float]]:
-        """The k best (id, exact dot product) as `vectors.top_k` answers them, with the
-        candidates taken from the graph when the set is past the threshold."""
+        """The k best (id, exact dot product) passing the filters, best first, ties by id:
+        exact below the threshold, else rescored candidates from the graph."""
         if snap.matrix.shape[0] == 0:
             return []
         query = check_query(snap, vector)

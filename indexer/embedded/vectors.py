@@ -219,16 +219,6 @@ def _positions(snap: Snapshot, ids: Collection[str]) -> npt.NDArray[np.int64]:
     )
 
 
-def candidates(
-    snap: Snapshot,
-    statuses: Collection[str],
-    allowed: Collection[str] | None,
-    exclude: Collection[str],
-) -> npt.NDArray[np.int64]:
-    """Positions passing `candidate_mask` (ascending)."""
-    return np.flatnonzero(candidate_mask(snap, statuses, allowed, exclude))
-
-
 def best_of(
     snap: Snapshot, positions: npt.NDArray[np.int64], query: npt.NDArray[np.float32], k: int
 ) -> list[tuple[str, float]]:
@@ -245,21 +235,6 @@ def best_of(
     hits = [(snap.ids[int(p)], float(s)) for p, s in zip(positions, scores, strict=True)]
     hits.sort(key=lambda hit: (-hit[1], hit[0]))
     return hits
-
-
-def top_k(
-    snap: Snapshot,
-    vector: Sequence[float],
-    k: int,
-    statuses: Collection[str],
-    allowed: Collection[str] | None,
-    exclude: Collection[str],
-) -> list[tuple[str, float]]:
-    """The exact k best (id, dot product) among `candidates(...)`; best first, ties by id."""
-    if snap.matrix.shape[0] == 0:
-        return []
-    query = check_query(snap, vector)
-    return best_of(snap, candidates(snap, statuses, allowed, exclude), query, k)
 
 
 class VectorCache:
