@@ -260,3 +260,18 @@ def test_vectors_given_whole_are_searched_like_loaded_ones(
     assert [h for h, _ in hits][:1] == [asset_id(9)]
     assert len(set(exact(corpus, q)) & {h for h, _ in hits}) >= 9
     assert files.disk_bytes() > corpus.nbytes // 2  # f16 vectors plus the graph's links
+
+
+def test_a_graph_saved_with_another_search_breadth_is_searched_with_the_setting(
+    tmp_path: Path, corpus: npt.NDArray[np.float32]
+) -> None:
+    """The search breadth is a query-time setting: a graph written under an older default
+    (64, recall@10 0.74 at 1M) is searched with the current one once loaded."""
+    from dataclasses import replace
+
+    ids = [asset_id(i) for i in range(N)]
+    entry = ModelVectors.of(WS, MODEL, ids, corpus, AssetStatus.READY.value, seq=1)
+    AnnFiles(tmp_path, replace(SYNC, expansion_search=64)).fold(entry)
+    loaded = AnnFiles(tmp_path, replace(SYNC, expansion_search=300)).current(WS, MODEL)
+    assert loaded is not None
+    assert loaded.index.expansion_search == 300
