@@ -336,7 +336,8 @@ def _facets(
     result: dict[str, list[FacetBucket]] = {}
     for key, facets in groups.items():
         scope = combined(text, filter_query(query.workspace, filters_of[key]))
-        answer = searcher.aggregate(scope, {f.value: facet_aggregation(f) for f in facets})
+        answer = searcher.aggregate(scope, {
+            f.value: facet_aggregation(f, query.facet_prefix.get(f, "")) for f in facets})
         for facet in facets:
             result[facet.value] = facet_buckets(facet, answer.get(facet.value, {}),
                                                 query.facet_size)  # fmt: skip
