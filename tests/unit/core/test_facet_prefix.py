@@ -22,3 +22,16 @@ def test_other_prefixes_are_kept_as_given() -> None:
 def test_facets_of_labels_booleans_and_months_take_no_prefix(facet: Facet) -> None:
     with pytest.raises(ValidationError, match="only facets of text values"):
         SearchQuery(workspace="w", facet_prefix={facet: "1"})
+
+
+def test_each_translation_carries_the_prefix_only_where_asked() -> None:
+    from indexer.elasticsearch.translate import facet_aggregations
+    from indexer.embedded.keyword_query import facet_aggregation
+
+    query = SearchQuery(workspace="w", facets=[Facet.TAGS, Facet.MODEL],
+                        facet_prefix={Facet.TAGS: "a.b"})
+    aggs = facet_aggregations(query)
+    assert aggs["tags"]["terms"]["include"] == "a\\.b.*"
+    assert "include" not in aggs["model"]["terms"]
+    assert facet_aggregation(Facet.TAGS, "a.b")["terms"]["include"] == "a\\x{2e}b(?s:.*)"
+    assert "include" not in facet_aggregation(Facet.TAGS)["terms"]
