@@ -29,14 +29,18 @@ class FacetPrefixContract:
 
     @pytest.fixture
     def many_tags(self, index: SearchIndex) -> SearchIndex:
-        """30 tags used three times each, a rare tag used once, one in another workspace."""
+        """30 tags used three times each, a rare tag used once, one in the trash and one in
+        another workspace; every prompt but one has the word `castle`."""
         docs = [make_doc(make_asset(f"c{i}-{n}", tags=[f"common-{i:02}", "shared"],
-                                    model="sdxl" if n else "flux"))
+                                    model="sdxl" if n else "flux", prompt="a castle"))
                 for i in range(30) for n in range(3)]  # fmt: skip
-        docs.append(make_doc(make_asset("rare", tags=["rare-one", "shared"], model="sdxl")))
-        docs.append(make_doc(make_asset("gone", tags=["rare-trashed"],
-                                        status=AssetStatus.DELETED)))
-        docs.append(make_doc(make_asset("spy", workspace=OTHER_WS, tags=["rare-spy"])))
+        docs.append(make_doc(make_asset("rare", tags=["rare-one", "shared"], model="sdxl",
+                                        prompt="a castle")))  # fmt: skip
+        docs.append(make_doc(make_asset("rare-2", tags=["rare-two"], prompt="a lighthouse")))
+        docs.append(make_doc(make_asset("gone", tags=["rare-trashed"], prompt="a castle",
+                                        status=AssetStatus.DELETED)))  # fmt: skip
+        docs.append(make_doc(make_asset("spy", workspace=OTHER_WS, tags=["rare-spy"],
+                                        prompt="a castle")))  # fmt: skip
         put(index, *docs)
         return index
 
@@ -46,8 +50,8 @@ class FacetPrefixContract:
         page = search(many_tags, facets=[Facet.TAGS], facet_size=5, limit=1,
                       facet_prefix={Facet.TAGS: "rare"})  # fmt: skip
         # Neither the trash (hidden by default) nor another workspace counts.
-        assert facet(page, Facet.TAGS) == [("rare-one", 1)]
-        assert page.total == 91, "the prefix narrows the facet, not the hits"
+        assert facet(page, Facet.TAGS) == [("rare-one", 1), ("rare-two", 1)]
+        assert page.total == 92, "the prefix narrows the facet, not the hits"
 
     def test_prefix_orders_by_count_and_cuts_after_filtering(self, many_tags: SearchIndex) -> None:
         page = search(many_tags, facets=[Facet.TAGS], facet_size=3, limit=1,
@@ -60,13 +64,29 @@ class FacetPrefixContract:
         assert facet(page, Facet.MODEL) == [("flux", 30)]
         assert facet(page, Facet.TAGS)[0] == ("shared", 91)
 
+    def test_prefix_with_a_word_most_documents_have(self, many_tags: SearchIndex) -> None:
+        """A common word (which an engine may count by the complement of its hits): the
+        prefix narrows the facets all the same, in both facet modes."""
+        prefixes = {Facet.TAGS: "rare", Facet.MODEL: "fl"}
+        page = search(many_tags, "castle", facets=[Facet.TAGS, Facet.MODEL], facet_size=5,
+                      limit=2, facet_prefix=prefixes)  # fmt: skip
+        assert page.total == 91
+        assert facet(page, Facet.TAGS) == [("rare-one", 1)]
+        assert facet(page, Facet.MODEL) == [("flux", 30)]
+        narrowed = search(many_tags, "castle", filters=Filters(tags=["rare-one"]),
+                          facets=[Facet.TAGS, Facet.MODEL], facet_mode=FacetMode.DISJUNCTIVE,
+                          facet_size=5, limit=2, facet_prefix=prefixes)  # fmt: skip
+        assert narrowed.total == 1
+        assert facet(narrowed, Facet.TAGS) == [("rare-one", 1)]
+        assert facet(narrowed, Facet.MODEL) == []
+
     def test_prefix_with_filters_text_and_disjunctive_mode(self, many_tags: SearchIndex) -> None:
         filters = Filters(tags=["common-03"], status=list(AssetStatus))
         page = search(many_tags, filters=filters, facets=[Facet.TAGS],
                       facet_mode=FacetMode.DISJUNCTIVE,
                       facet_prefix={Facet.TAGS: "rare-"})  # fmt: skip
         assert page.total == 3
-        assert facet(page, Facet.TAGS) == [("rare-one", 1), ("rare-trashed", 1)]
+        assert facet(page, Facet.TAGS) == [("rare-one", 1), ("rare-trashed", 1), ("rare-two", 1)]
         conjunctive = search(many_tags, filters=filters, facets=[Facet.TAGS],
                              facet_prefix={Facet.TAGS: "rare-"})  # fmt: skip
         assert facet(conjunctive, Facet.TAGS) == []
