@@ -122,7 +122,7 @@ def upload_form(fields: Mapping[str, str | Sequence[str]], *,
     values: dict[str, Any] = {k: v for k, v in fields.items()
                               if k in UploadFields.model_fields and k not in ("tags", "metadata")}
     if fields.get("tags_json"):
-        if fields.get("tags"):
+        if upload_tags(fields.get("tags", [])):  # blank `tags` fields are no tags
             raise InvalidInput("send the tags as `tags` fields or as `tags_json`, not both")
         values["tags"] = json_tags(fields["tags_json"], max_depth=max_json_depth)
     elif fields.get("tags"):

@@ -78,6 +78,7 @@ def test_tags_json_is_an_array_of_whole_tags() -> None:
     assert upload_form({"tags_json": '["a,b"]'}, max_json_depth=10).tags == ["a,b"]
     assert upload_form({"tags_json": '["a,b", " ", "C"]'}, max_json_depth=10).tags == ["a,b", "C"]
     assert upload_form({"tags_json": "[]", "name": "x.png"}, max_json_depth=10).tags == []
+    assert upload_form({"tags_json": '["a"]', "tags": ["", " "]}, max_json_depth=10).tags == ["a"]
     too_many = json.dumps([f"t{n}" for n in range(fields.MAX_TAGS + 1)])
     with pytest.raises(InvalidInput, match="tags"):
         upload_form({"tags_json": too_many}, max_json_depth=10)
