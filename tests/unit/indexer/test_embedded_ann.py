@@ -19,7 +19,7 @@ from assetlens.domain import AssetStatus
 from assetlens.query import Filters, IndexDoc, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.ann import AnnFiles, AnnSettings, ann_key
-from indexer.embedded.index import POINTER
+from indexer.embedded.database import POINTER
 from indexer.embedded.vectors import ModelVectors
 from tests.contract.search_index_contract import MODEL, WS, make_asset, make_doc
 
