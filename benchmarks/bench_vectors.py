@@ -128,7 +128,7 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
         print(f"graph of {built:,} built in {build_s:.1f} s ({disk_mb} MB)", file=sys.stderr)
 
         def ann(q: npt.NDArray[np.float32], allowed: list[str] | None = None) -> list[str]:
-            hits = files.top_k(entry, snap, q.tolist(), K, ready, allowed, ())
+            hits = files.top_k(entry, snap, q.tolist(), K, candidate_mask(snap, ready, allowed, ()))
             return [h for h, _ in hits]
 
         def exact(q: npt.NDArray[np.float32], allowed: list[str] | None = None) -> list[str]:

@@ -30,7 +30,7 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +43,10 @@ from indexer.embedded.ann_graph import (
     added,
     ann_key,
     built,
+    label_rowids,
     write_generation,
 )
-from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, candidate_mask, check_query
+from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, check_query
 
 __all__ = ["AnnCache", "AnnFiles", "AnnSettings", "ann_key"]
 
@@ -101,8 +102,12 @@ class AnnFiles:
         # A query-time knob, not part of the graph: graphs saved with an older default get
         # this one too. (usearch defines the setter; mypy misreads the property's layout.)
         index.expansion_search = self.settings.expansion_search  # type: ignore[misc]
+        rowids_path = stem.with_suffix(".rowids.npy")
+        rowids = np.load(rowids_path, allow_pickle=False) if rowids_path.exists() else None
+        if rowids is not None and (rowids.dtype != np.int64 or rowids.shape != (len(ids),)):
+            raise ValueError("graph and its rowids disagree")
         return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, ids,
-                         int(meta["stale"]), stem.with_suffix(".usearch"))  # fmt: skip
+                         int(meta["stale"]), stem.with_suffix(".usearch"), rowids)  # fmt: skip
 
     # -- searching ------------------------------------------------------------------------
 
@@ -112,16 +117,14 @@ class AnnFiles:
         snap: Snapshot,
         vector: Sequence[float],
         k: int,
-        statuses: Collection[str],
-        allowed: Collection[str] | None,
-        exclude: Collection[str],
+        mask: npt.NDArray[np.bool_],
     ) -> list[tuple[str, float]]:
-        """The k best (id, exact dot product) passing the filters, best first, ties by id:
-        exact below the threshold, else rescored candidates from the graph."""
+        """The k best (id, exact dot product) among the positions `mask` lets through
+        (vectors.candidate_mask), best first, ties by id: exact below the threshold, else
+        rescored candidates from the graph."""
         if snap.matrix.shape[0] == 0:
             return []
         query = check_query(snap, vector)
-        mask = candidate_mask(snap, statuses, allowed, exclude)
         passing = int(np.count_nonzero(mask))
         if snap.live < self.settings.threshold or passing <= self.settings.exact_below:
             return best_of(snap, np.flatnonzero(mask), query, k)
@@ -170,30 +173,22 @@ class AnnFiles:
         the graph would have to be searched almost whole (exact is cheaper then)."""
         fresh = delta[mask[delta]]
         size = len(ann.ids)
+        rowids = label_rowids(ann, snap)
         count = max(k * self.settings.oversample,
                     math.ceil(k * self.settings.oversample * snap.live / passing))  # fmt: skip
         while True:
             if count * 2 >= size:
                 if size > self.settings.exact_below:
                     return None
-                labels: Sequence[int] = range(size)
+                labels = np.arange(size, dtype=np.int64)
             else:
-                labels = ann.index.search(query, count, threads=1).keys.tolist()
-            positions = snap.positions
-            n = snap.matrix.shape[0]
-            ids = ann.ids
-            hits = [
-                p
-                for label in labels
-                # A label past the ids (a damaged file) names nothing.
-                if label < size
-                and (p := positions.get(ids[label])) is not None
-                and p < n
-                and mask[p]
-                and snap.changed[p] <= ann.seq  # newer rows are rescored from `fresh`
-            ]
-            if len(hits) >= k or count * 2 >= size:
-                return np.unique(np.concatenate([np.asarray(hits, dtype=np.int64), fresh]))
+                keys = ann.index.search(query, count, threads=1).keys
+                labels = keys[keys < size].astype(np.int64)  # past the ids: names nothing
+            found = snap.rowid_positions(rowids[labels])
+            # Rows changed after the graph's seq are rescored from `fresh` instead.
+            hits = found[mask[found] & (snap.changed[found] <= ann.seq)]
+            if hits.size >= k or count * 2 >= size:
+                return np.unique(np.concatenate([hits, fresh]))
             count *= 4
 
     # -- folding and building -------------------------------------------------------------

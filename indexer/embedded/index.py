@@ -32,11 +32,9 @@ from indexer.embedded.database import Databases, create_db, unavailable
 from indexer.embedded.fts_search import fts_search
 from indexer.embedded.journal import delete_side_rows, fill, prune_removals, replay, upsert_one
 from indexer.embedded.keyword import KeywordIndex
+from indexer.embedded.knn_filter import filter_mask
 from indexer.embedded.schema import blob_vector
 from indexer.embedded.stats import library_stats
-from indexer.embedded.translate import (
-    filter_where,
-)
 from indexer.embedded.vectors import VectorCache
 
 # What answers keyword searches: tantivy (indexer.embedded.keyword), or SQLite FTS5 alone.
@@ -164,27 +162,14 @@ class EmbeddedSearchIndex:
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Top-k by exact dot product among `query.model`'s vectors in the workspace (from
         an HNSW graph's candidates past the ANN threshold: indexer/embedded/ann.py)."""
-        filters = query.filters
-        statuses = [s.value for s in filters.effective_status()]
-        # Status and ids are checked in memory; any other filter asks SQLite which ids pass.
-        needs_sql = bool(filters.model_dump(exclude={"status", "ids"}, exclude_defaults=True))
         with unavailable("knn"):
             conn, db = self._db.conn()
             entry = self._vectors.entry(db, query.workspace, query.model)
             with entry.lock:
                 entry.sync(conn)
                 snap = entry.snapshot()
-            allowed: list[str] | None = list(filters.ids) if filters.ids else None
-            if needs_sql:
-                where = filter_where(query.workspace, filters)
-                where.add("a.vector_model = ?", query.model)
-                allowed = [
-                    r[0]
-                    for r in conn.execute(f"SELECT a.id FROM assets a WHERE {where.sql()}",
-                                          where.params)
-                ]  # fmt: skip
-            best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, statuses,
-                                             allowed, set(query.exclude_ids))  # fmt: skip
+            mask = filter_mask(conn, snap, query.workspace, query.filters, query.exclude_ids)
+            best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, mask)
             if not best:
                 return []
             ids = [asset_id for asset_id, _ in best]

@@ -1,0 +1,60 @@
+"""A kNN's filters as a mask over the in-memory vector rows (indexer/embedded/vectors.py).
+
+Status, type, ids and exclusions are checked on the rows' own arrays. Tags, LoRAs and models
+are read from their side tables' covering indexes as rowids (no visit to the assets table)
+and found among the rows by binary search on their rowids. Any other filter (folder,
+provider, dates, sizes, cost…) asks SQLite for the rowids of the workspace's assets that
+pass it. Each part is exact, so the mask is exactly the rows the filters select.
+"""
+
+# SQL here is assembled only from fixed column/table names; every value is a bound
+# parameter, so S608 (string-built SQL) does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from assetlens.query import Filters
+from indexer.embedded.translate import filter_where
+from indexer.embedded.vectors import Snapshot, candidate_mask
+
+# Filter fields answered without the assets table: by the rows' arrays, or a side table.
+_IN_MEMORY = {"type": None, "ids": None}
+_SIDE_TABLES = {"tags": ("asset_tags", "tag"), "loras": ("asset_loras", "lora"),
+                "model": ("asset_models", "model")}  # fmt: skip
+
+
+def filter_mask(
+    conn: sqlite3.Connection, snap: Snapshot, workspace: str, filters: Filters,
+    exclude: Sequence[str],
+) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """By position of `snap`: the rows of `workspace` that pass `filters`, less `exclude`."""
+    rowids: npt.NDArray[np.int64] | None = None
+    for field, (table, column) in _SIDE_TABLES.items():
+        values: list[str] = getattr(filters, field)
+        if values:
+            found = _rowids(conn, f"SELECT asset_rowid FROM {table} WHERE {column} IN "
+                                  f"({', '.join('?' * len(values))})", values)  # fmt: skip
+            rowids = found if rowids is None else np.intersect1d(rowids, found)
+    # Status stays in the rest: effective_status() is what every backend filters by.
+    rest = filters.model_copy(update={field: [] for field in (*_IN_MEMORY, *_SIDE_TABLES)})
+    if rest.model_dump(exclude={"status"}, exclude_defaults=True):
+        where = filter_where(workspace, rest)
+        found = _rowids(conn, f"SELECT a.rowid FROM assets a WHERE {where.sql()}", where.params)
+        rowids = found if rowids is None else np.intersect1d(rowids, found)
+    return candidate_mask(
+        snap, [s.value for s in filters.effective_status()],
+        list(filters.ids) if filters.ids else None, set(exclude),
+        types=[t.value for t in filters.type], rowids=rowids,
+    )  # fmt: skip
+
+
+def _rowids(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> npt.NDArray[np.int64]:
+    """The distinct rowids `sql` selects, sorted."""
+    rows = conn.execute(sql, params).fetchall()
+    return np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
