@@ -102,7 +102,8 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
     full build does not fit the time; recall is not meaningful then and is left out."""
     from assetlens.domain import AssetStatus
     from indexer.embedded.ann import AnnFiles, AnnSettings
-    from indexer.embedded.vectors import ModelVectors, best_of, candidate_mask, check_query
+    from indexer.embedded.knn_filter import candidate_mask
+    from indexer.embedded.vectors import ModelVectors, best_of, check_query
 
     corpus = Corpus(n=n, dim=dim)
     qvecs = query_vectors(corpus, queries)

@@ -46,6 +46,7 @@ from indexer.embedded.ann_graph import (
     label_rowids,
     write_generation,
 )
+from indexer.embedded.vector_files import VectorFiles
 from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, check_query
 
 __all__ = ["AnnCache", "AnnFiles", "AnnSettings", "ann_key"]
@@ -62,6 +63,7 @@ class AnnFiles:
         self._loaded: dict[str, LoadedAnn] = {}
         self._folding: dict[str, threading.Thread] = {}
         self._delta_cache: tuple[tuple[int, int, int], npt.NDArray[np.int64]] | None = None
+        self.vectors = VectorFiles(directory)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -193,6 +195,16 @@ class AnnFiles:
 
     # -- folding and building -------------------------------------------------------------
 
+    def fold_if_due(self, entry: ModelVectors, snap: Snapshot) -> None:
+        """Request a fold when the set is past the threshold and its graph is missing or
+        behind by more than fold_after rows (the upkeep's check after writes)."""
+        if snap.live < self.settings.threshold or snap.matrix.shape[0] == 0:
+            return
+        ann = self.current(entry.workspace, entry.model)
+        if ann is None or ann.dim != snap.matrix.shape[1] \
+                or self._delta(snap, ann).size > self.settings.fold_after:
+            self.request_fold(entry)
+
     def request_fold(self, entry: ModelVectors) -> None:
         """Fold the delta into the graph: now (settings.background False) or in a thread,
         one per set per process; a fold another process holds the lock for is skipped."""
@@ -257,24 +269,31 @@ class AnnFiles:
             write_generation(self.dir, key, entry, snap, built(snap, self.settings))
 
     def build_all(self, conn: sqlite3.Connection) -> int:
-        """Build the graph of every (workspace, model) past the threshold in the database
-        `conn` is open on (a rebuild's new file). Returns the number built."""
+        """Build the graph of every (workspace, model) past the threshold, and the vector
+        file of every one past vector_file_min, in the database `conn` is open on (a
+        rebuild's new file). Returns the number of graphs built."""
+        s = self.settings
         sets = conn.execute(
-            "SELECT workspace, vector_model FROM assets WHERE vector_model IS NOT NULL "
+            "SELECT workspace, vector_model, count(*) FROM assets WHERE vector_model IS NOT NULL "
             "GROUP BY workspace, vector_model HAVING count(*) >= ?",
-            (max(self.settings.threshold, 1),),
+            (max(min(s.threshold, s.vector_file_min), 1),),
         ).fetchall()
-        for workspace, model in sets:
+        graphs = 0
+        for workspace, model, count in sets:
             entry = ModelVectors(workspace, model)
             entry.sync(conn)
-            with self._locked(ann_key(workspace, model), wait=True):
-                snap = entry.snapshot()
-                write_generation(self.dir, ann_key(workspace, model), entry, snap,
-                                 built(snap, self.settings))  # fmt: skip
-        return len(sets)
+            if count >= max(s.threshold, 1):
+                with self._locked(ann_key(workspace, model), wait=True):
+                    snap = entry.snapshot()
+                    write_generation(self.dir, ann_key(workspace, model), entry, snap,
+                                     built(snap, s))  # fmt: skip
+                graphs += 1
+            if count >= s.vector_file_min:
+                self.vectors.save(workspace, model, entry.arrays(), entry.seq)
+        return graphs
 
     def disk_bytes(self) -> int:
-        """Bytes of every graph file of this database (benchmarks report it)."""
+        """Bytes of every graph and vector file of this database (benchmarks report it)."""
         return sum(p.stat().st_size for p in self.dir.glob("*") if p.is_file())
 
 

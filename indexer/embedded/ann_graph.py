@@ -37,6 +37,15 @@ class AnnSettings:
     # docs/BENCHMARKS.md.
     expansion_search: int = 256
     threads: int = 0  # build threads; 0: every core
+    # A set with this many vectors gets a vector file (indexer/embedded/vector_files.py);
+    # a smaller one is read from SQLite in well under a second.
+    vector_file_min: int = 5_000
+
+    def vector_file_after(self, live: int) -> int:
+        """Rows changed since a set's vector file that make the upkeep write it again: at
+        most fold_after (a new process then reads at most that many rows from SQLite, about
+        0.5 s at 20,000), and a twentieth of the set (a file is rewritten whole)."""
+        return max(1, min(self.fold_after, max(1_000, live // 20)))
 
 
 @dataclass(slots=True)

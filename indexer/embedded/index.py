@@ -13,9 +13,13 @@ indexer.embedded.upkeep in the background.
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from assetlens.domain import Asset
 from assetlens.errors import IndexUnavailable
@@ -35,6 +39,7 @@ from indexer.embedded.keyword import KeywordIndex
 from indexer.embedded.knn_filter import filter_mask
 from indexer.embedded.schema import blob_vector
 from indexer.embedded.stats import library_stats
+from indexer.embedded.upkeep import Upkeep
 from indexer.embedded.vectors import VectorCache
 
 # What answers keyword searches: tantivy (indexer.embedded.keyword), or SQLite FTS5 alone.
@@ -55,8 +60,13 @@ class EmbeddedSearchIndex:
         self._dir = Path(path)
         self._keyword = KeywordIndex(self._dir) if engine == "tantivy" else None
         self._db = Databases(self._dir, busy_timeout_s)
-        self._vectors = VectorCache()
         self._ann = AnnCache(self._dir / "ann", ann or AnnSettings())
+        self._vectors = VectorCache(
+            lambda db, workspace, model: self._ann.files(db).vectors.load(workspace, model))
+        # The vector sets this process wrote to since the last catch-up.
+        self._touched: set[tuple[str, str]] = set()
+        self._touched_lock = threading.Lock()
+        self._upkeep = self._new_upkeep()
 
     # -- files and connections ------------------------------------------------------------
 
@@ -72,6 +82,59 @@ class EmbeddedSearchIndex:
     def wait_for_folds(self) -> None:
         """Wait until this process's background HNSW folds are done (tests, benchmarks)."""
         self._ann.join()
+
+    def settle(self) -> None:
+        """Wait until the background catch-up after this process's writes, and the folds it
+        started, are done (tests, benchmarks)."""
+        if self._upkeep is not None:
+            self._upkeep.settle()
+        self._ann.join()
+
+    def _new_upkeep(self) -> Upkeep | None:
+        # Without background work (tests) queries catch up on their own, as they always can.
+        return Upkeep(self.catch_up) if self._ann.settings.background else None
+
+    def _written(self, sets: Iterable[tuple[str, str]]) -> None:
+        with self._touched_lock:
+            self._touched.update(sets)
+        if self._upkeep is not None:
+            self._upkeep.poke()
+
+    def catch_up(self) -> None:
+        """Bring the derived structures up to the journal now (the upkeep thread runs this
+        after writes): the tantivy index, and for each vector set this process wrote to,
+        its rows in memory, its vector file and its HNSW graph (folded in its own thread)."""
+        with self._touched_lock:
+            touched, self._touched = self._touched, set()
+        with unavailable("catch up"):
+            conn, db = self._db.conn()
+            if self._keyword is not None:
+                self._keyword.catch_up(conn, db)
+            for workspace, model in sorted(touched):
+                self._catch_up_vectors(conn, db, workspace, model)
+
+    def _catch_up_vectors(self, conn: sqlite3.Connection, db: str, workspace: str,
+                          model: str) -> None:  # fmt: skip
+        settings = self._ann.settings
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM assets WHERE workspace = ? AND vector_model = ?",
+            (workspace, model),
+        ).fetchone()
+        if count < max(1, min(settings.vector_file_min, settings.threshold)):
+            return  # small: read from SQLite quickly, and searched exactly
+        entry = self._vectors.entry(db, workspace, model)
+        with entry.lock:
+            entry.sync(conn)
+            snap = entry.snapshot()
+            arrays = entry.arrays()
+        files = self._ann.files(db)
+        files.fold_if_due(entry, snap)
+        if count < settings.vector_file_min:
+            return
+        saved = files.vectors.seq(workspace, model)
+        behind = snap.rowids.size if saved < 0 else int(np.count_nonzero(snap.changed > saved))
+        if behind >= settings.vector_file_after(snap.live) or (saved < 0 and behind):
+            files.vectors.save(workspace, model, arrays, snap.seq)
 
     def _remove_db_files(self, name: str) -> None:
         self._db.remove_files(name)
@@ -98,6 +161,8 @@ class EmbeddedSearchIndex:
         with self._db.write("upsert") as (conn, seq):
             for doc in docs:
                 upsert_one(conn, doc, seq)
+        self._written((d.asset.workspace, d.vector_model) for d in docs
+                      if d.vector_model is not None)  # fmt: skip
 
     def remove(self, workspace: str, asset_ids: Sequence[str]) -> None:
         if not asset_ids:
@@ -116,6 +181,7 @@ class EmbeddedSearchIndex:
                     (seq, workspace, asset_id),
                 )
             prune_removals(conn)
+        self._written(())
 
     def get(self, workspace: str, asset_id: str) -> IndexDoc | None:
         with self._db.read("get") as conn:
@@ -229,7 +295,11 @@ class EmbeddedSearchIndex:
         """Writes are visible on commit; nothing to do."""
 
     def close(self) -> None:
-        """Close every connection this index opened (any thread); later calls reopen."""
+        """Stop the background catch-up and close every connection this index opened (any
+        thread); later calls reopen."""
+        if self._upkeep is not None:
+            self._upkeep.close()
+            self._upkeep = self._new_upkeep()
         self._db.close()
         self._vectors.clear()
         if self._keyword is not None:

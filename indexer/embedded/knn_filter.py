@@ -14,14 +14,14 @@ pass it. Each part is exact, so the mask is exactly the rows the filters select.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from assetlens.query import Filters
 from indexer.embedded.translate import filter_where
-from indexer.embedded.vectors import Snapshot, candidate_mask
+from indexer.embedded.vectors import STATUS_CODES, TYPE_CODES, Snapshot
 
 # Filter fields answered without the assets table: by the rows' arrays, or a side table.
 _IN_MEMORY = {"type": None, "ids": None}
@@ -58,3 +58,50 @@ def _rowids(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> npt
     """The distinct rowids `sql` selects, sorted."""
     rows = conn.execute(sql, params).fetchall()
     return np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+
+
+def candidate_mask(
+    snap: Snapshot,
+    statuses: Collection[str],
+    allowed: Collection[str] | None,
+    exclude: Collection[str],
+    *,
+    types: Collection[str] = (),
+    rowids: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.bool_]:
+    """By position: live, status in `statuses`, type in `types` when given, in `allowed`
+    (asset ids) and `rowids` when given, not in `exclude`."""
+    n = int(snap.matrix.shape[0])
+    codes = _code_table([STATUS_CODES[s] for s in statuses if s in STATUS_CODES])
+    if allowed is None:
+        mask = codes[snap.status.view(np.uint8)]
+    else:
+        mask = np.zeros(n, dtype=bool)
+        positions = _positions(snap, allowed)
+        mask[positions] = codes[snap.status[positions].view(np.uint8)]
+    if types:
+        mask &= _code_table([TYPE_CODES[t] for t in types if t in TYPE_CODES])[
+            snap.types.view(np.uint8)]
+    if rowids is not None:
+        passing = np.zeros(n, dtype=bool)
+        passing[snap.rowid_positions(rowids)] = True
+        mask &= passing
+    if exclude:
+        mask[_positions(snap, exclude)] = False
+    return mask
+
+
+def _code_table(codes: list[int]) -> npt.NDArray[np.bool_]:
+    """A lookup table by a code's byte: True for `codes` (an int8 array's membership test in
+    one gather, several times faster than np.isin at 1M rows)."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(codes, dtype=np.int8).view(np.uint8)] = True
+    return table
+
+
+def _positions(snap: Snapshot, ids: Collection[str]) -> npt.NDArray[np.int64]:
+    n = int(snap.matrix.shape[0])
+    positions = snap.positions
+    return np.fromiter(
+        (p for i in ids if (p := positions.get(i)) is not None and p < n), dtype=np.int64
+    )

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,8 @@ _MIN_CAPACITY = 1024
 
 # rowid, id, vector_model, vector, status, type, seq
 Row = tuple[int, str, str | None, bytes | None, str, str, int]
+# What a vector file gives: a set's arrays and the seq they reflect (vector_files.py).
+Saved = Callable[[], "tuple[Arrays, int] | None"]
 _COLUMNS = "a.rowid, a.id, a.vector_model, b.vector, a.status, a.type, a.seq"
 
 
@@ -105,10 +108,11 @@ class Snapshot:
 class ModelVectors:
     """The vectors of one (workspace, model), kept in step with the database by seq."""
 
-    def __init__(self, workspace: str, model: str) -> None:
+    def __init__(self, workspace: str, model: str, saved: Saved | None = None) -> None:
         self.workspace = workspace
         self.model = model
         self.seq = -1  # -1: never loaded
+        self._saved = saved
         self.lock = threading.Lock()
         self.lookup = _RowidLookup()
         self._ids: list[str] = []
@@ -157,14 +161,18 @@ class ModelVectors:
             return self._pos
 
     def sync(self, conn: sqlite3.Connection) -> None:
-        """Apply every change committed since the last sync (one read snapshot)."""
+        """Apply every change committed since the last sync (one read snapshot); the first
+        starts from the set's vector file when there is one (indexer/embedded/vector_files)."""
+        if self.seq < 0 and self._saved is not None and (found := self._saved()) is not None:
+            self.restore(*found)
         conn.execute("BEGIN")
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             current, floor = int(meta["seq"]), int(meta.get("removals_floor", 0))
             if current == self.seq:
                 return
-            if self.seq < 0 or self.seq < floor:
+            # Past the journal: a file of another database's history (never written so).
+            if self.seq < 0 or self.seq < floor or self.seq > current:
                 rows: list[Row] = conn.execute(
                     f"SELECT {_COLUMNS} FROM assets a JOIN asset_blobs b ON b.rowid = a.rowid "
                     "WHERE a.workspace = ? AND a.vector_model = ? ORDER BY a.rowid",
@@ -295,53 +303,6 @@ def check_query(snap: Snapshot, vector: Sequence[float]) -> npt.NDArray[np.float
     return query
 
 
-def candidate_mask(
-    snap: Snapshot,
-    statuses: Collection[str],
-    allowed: Collection[str] | None,
-    exclude: Collection[str],
-    *,
-    types: Collection[str] = (),
-    rowids: npt.NDArray[np.int64] | None = None,
-) -> npt.NDArray[np.bool_]:
-    """By position: live, status in `statuses`, type in `types` when given, in `allowed`
-    (asset ids) and `rowids` when given, not in `exclude`."""
-    n = int(snap.matrix.shape[0])
-    codes = _code_table([STATUS_CODES[s] for s in statuses if s in STATUS_CODES])
-    if allowed is None:
-        mask = codes[snap.status.view(np.uint8)]
-    else:
-        mask = np.zeros(n, dtype=bool)
-        positions = _positions(snap, allowed)
-        mask[positions] = codes[snap.status[positions].view(np.uint8)]
-    if types:
-        mask &= _code_table([TYPE_CODES[t] for t in types if t in TYPE_CODES])[
-            snap.types.view(np.uint8)]
-    if rowids is not None:
-        passing = np.zeros(n, dtype=bool)
-        passing[snap.rowid_positions(rowids)] = True
-        mask &= passing
-    if exclude:
-        mask[_positions(snap, exclude)] = False
-    return mask
-
-
-def _code_table(codes: list[int]) -> npt.NDArray[np.bool_]:
-    """A lookup table by a code's byte: True for `codes` (an int8 array's membership test in
-    one gather, several times faster than np.isin at 1M rows)."""
-    table = np.zeros(256, dtype=bool)
-    table[np.asarray(codes, dtype=np.int8).view(np.uint8)] = True
-    return table
-
-
-def _positions(snap: Snapshot, ids: Collection[str]) -> npt.NDArray[np.int64]:
-    n = int(snap.matrix.shape[0])
-    positions = snap.positions
-    return np.fromiter(
-        (p for i in ids if (p := positions.get(i)) is not None and p < n), dtype=np.int64
-    )
-
-
 def best_of(
     snap: Snapshot, positions: npt.NDArray[np.int64], query: npt.NDArray[np.float32], k: int
 ) -> list[tuple[str, float]]:
@@ -361,9 +322,12 @@ def best_of(
 
 
 class VectorCache:
-    """ModelVectors per (database file, workspace, model), created on first use."""
+    """ModelVectors per (database file, workspace, model), created on first use; `saved`
+    gives a set's vector file (db, workspace, model), read on its first sync."""
 
-    def __init__(self) -> None:
+    def __init__(self, saved: Callable[[str, str, str], tuple[Arrays, int] | None] | None = None,
+                 ) -> None:  # fmt: skip
+        self._saved = saved
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str, str], ModelVectors] = {}
 
@@ -375,7 +339,8 @@ class VectorCache:
                 # After a rebuild switch the old file's vectors are dead weight.
                 for stale in [k for k in self._entries if k[0] != db]:
                     del self._entries[stale]
-                found = self._entries[key] = ModelVectors(workspace, model)
+                saved = None if self._saved is None else partial(self._saved, *key)
+                found = self._entries[key] = ModelVectors(workspace, model, saved)
             return found
 
     def clear(self) -> None:

@@ -20,7 +20,8 @@ from assetlens.query import Filters, IndexDoc, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.ann import AnnFiles, AnnSettings, ann_key
 from indexer.embedded.database import POINTER
-from indexer.embedded.vectors import ModelVectors, candidate_mask
+from indexer.embedded.knn_filter import candidate_mask
+from indexer.embedded.vectors import ModelVectors
 from tests.contract.search_index_contract import MODEL, WS, make_asset, make_doc
 
 ROOT = Path(__file__).resolve().parents[3]
