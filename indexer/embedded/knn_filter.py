@@ -55,9 +55,9 @@ def filter_mask(
 
 
 def _rowids(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> npt.NDArray[np.int64]:
-    """The distinct rowids `sql` selects, sorted."""
+    """The rowids `sql` selects (repeats are harmless: they only set a mask)."""
     rows = conn.execute(sql, params).fetchall()
-    return np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
 def candidate_mask(

@@ -72,7 +72,9 @@ class VectorFiles:
             n, dim = int(meta["n"]), int(meta["dim"])
             # "c": pages are shared with the page cache (and other processes) until a row is
             # changed in this process, which then gets its own copy of that page.
-            matrix = np.load(self.dir / f"{stem}.npy", mmap_mode="c", allow_pickle=False)
+            # np.asarray: a plain array over the mapping (np.memmap's indexing costs more).
+            matrix = np.asarray(np.load(self.dir / f"{stem}.npy", mmap_mode="c",
+                                        allow_pickle=False))  # fmt: skip
             with np.load(self.dir / f"{stem}.npz", allow_pickle=False) as rows:
                 status, changed = rows["status"], rows["changed"]
                 rowids, types = rows["rowids"], rows["types"]

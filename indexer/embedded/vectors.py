@@ -64,7 +64,8 @@ class _RowidLookup:
 
     def find(self, rowids: npt.NDArray[np.int64], seq: int,
              wanted: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:  # fmt: skip
-        key = (id(rowids), rowids.size, seq)
+        # The buffer's address: each snapshot is a new view of the same arrays.
+        key = (rowids.__array_interface__["data"][0], rowids.size, seq)
         if key != self._key:
             ascending = rowids.size < 2 or bool(np.all(rowids[1:] > rowids[:-1]))
             order = None if ascending else np.argsort(rowids, kind="stable")
