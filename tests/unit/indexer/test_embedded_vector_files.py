@@ -150,7 +150,9 @@ def test_writes_after_the_vector_file_are_applied_on_load(
     index.close()
     fresh = EmbeddedSearchIndex(tmp_path / "index", ann=settings)
     try:
-        assert knn(fresh, moved)[0] == (asset_id(7), pytest.approx(1.0, abs=1e-5))
+        best_id, best_score = knn(fresh, moved)[0]
+        assert best_id == asset_id(7)
+        assert best_score == pytest.approx(1.0, abs=1e-5)
         near = [h for h, _ in knn(fresh, corpus[8])]
         assert asset_id(8) not in near
         assert near[0] == asset_id(N + 1)
