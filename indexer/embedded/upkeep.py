@@ -55,14 +55,16 @@ class Upkeep:
             return self._cond.wait_for(lambda: self._first is None and not self._running,
                                        timeout_s)  # fmt: skip
 
-    def close(self) -> None:
-        """Stop the thread (a run in progress finishes first)."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the thread, waiting up to `timeout_s` for a run in progress. A longer one (a
+        first tantivy build of a large library) is left to the process's exit: every
+        structure it writes is replaced atomically, so being cut short loses only its work."""
         with self._cond:
             self._closed = True
             thread = self._thread
             self._cond.notify_all()
         if thread is not None:
-            thread.join()
+            thread.join(timeout_s)
 
     def _loop(self) -> None:
         while True:
