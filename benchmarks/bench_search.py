@@ -7,20 +7,20 @@
         --es-url http://127.0.0.1:9250 --reuse --force-merge --out es-1m.json
 
 `--engine both` fills one embedded index and measures it with each keyword engine (tantivy,
-then SQLite FTS5 alone) in the same run, so the two are compared on one machine at one moment.
+then SQLite FTS5 alone) in the same run: compared on one machine at one moment.
 
 Fills an index with N synthetic assets (benchmarks.synthetic), then measures latency of
 keyword+facets, kNN, filtered kNN and hybrid (keyword + kNN fused by reciprocal rank, as the
-API does), kNN recall@10 against exact numpy search, and indexing throughput. Only the
-SearchIndex protocol is used, so every backend is measured the same way.
+API does), kNN recall@10 against exact numpy search, and indexing throughput, through the
+SearchIndex protocol (the embedded index's catch-up wait aside), the same for every backend.
 
 `--fill upsert` indexes through `upsert` in batches (how the indexer worker writes);
 `--fill rebuild` through `rebuild` (what `assetlens reindex` does: for Elasticsearch, a new
 index bulk-loaded with refresh and replicas off). Elasticsearch only: `--reuse` measures an
 index that already holds N documents without filling it again; `--force-merge` merges it to
 one segment and measures again; heap and disk are reported from the node's stats. Embedded
-only: the background catch-up after the fill is timed, and the first queries of a fresh
-process on the filled index (benchmarks.first_query). Progress goes to stderr.
+only: the background catch-up after the fill is timed, and a fresh process's first queries
+(benchmarks.first_query). Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -179,13 +179,10 @@ def run(
     elif how == "upsert":
         results["indexing"] = fill(index, corpus, batch)
     log(f"indexing: {results.get('indexing', 'skipped (reused)')}")
-    if (settle := getattr(index, "settle", None)) is not None:
-        # The embedded index's background catch-up after the writes (tantivy, vector file,
-        # HNSW graph): what a server does between a bulk fill and the first queries.
+    if (settle := getattr(index, "settle", None)) is not None:  # embedded: tantivy, graph…
         t = time.perf_counter()
-        settle()
+        settle()  # the background catch-up a server runs between a bulk fill and queries
         results["catch_up_s"] = round(time.perf_counter() - t, 1)
-        log(f"background catch-up: {results['catch_up_s']} s")
     return results | measure(index, corpus, queries)
 
 
@@ -205,7 +202,7 @@ def measure(index: SearchIndex, corpus: Corpus, queries: int) -> dict[str, Any]:
     index.knn(VectorQuery(workspace=WORKSPACE, vector=qvecs[0].tolist(), model=VECTOR_MODEL))
     results["knn_first_query_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if (folds := getattr(index, "wait_for_folds", None)) is not None:
-        folds()  # a graph the first kNN started building (--filled without one)
+        folds()  # a graph that first kNN started building (--filled without one)
 
     def vq(i: int, k: int, filters: Filters | None = None) -> VectorQuery:
         return VectorQuery(
@@ -382,7 +379,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         index.close()
     if args.backend == "embedded":
         results["fresh_process"] = in_fresh_process(Path(args.path), args.dim)
-        log(f"first queries of a fresh process: {results['fresh_process']}")
     print(markdown("embedded (tantivy)" if args.engine == "both" else label, args.n, results))
     report: dict[str, Any] = {"backend": args.backend, "n": args.n, "dim": args.dim,
                               "machine": machine(), "load": os.getloadavg(), "results": results}
