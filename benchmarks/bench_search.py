@@ -201,8 +201,8 @@ def measure(index: SearchIndex, corpus: Corpus, queries: int) -> dict[str, Any]:
     t = time.perf_counter()
     index.knn(VectorQuery(workspace=WORKSPACE, vector=qvecs[0].tolist(), model=VECTOR_MODEL))
     results["knn_first_query_ms"] = round((time.perf_counter() - t) * 1000, 1)
-    if (folds := getattr(index, "wait_for_folds", None)) is not None:
-        folds()  # a graph that first kNN started building (--filled without one)
+    if (settle := getattr(index, "settle", None)) is not None:
+        settle()  # a graph or vector file that first kNN asked for (--filled without them)
 
     def vq(i: int, k: int, filters: Filters | None = None) -> VectorQuery:
         return VectorQuery(

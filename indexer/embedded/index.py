@@ -234,6 +234,13 @@ class EmbeddedSearchIndex:
             with entry.lock:
                 entry.sync(conn)
                 snap = entry.snapshot()
+                wants_file = not (entry.restored or entry.file_requested) \
+                    and snap.live >= self._ann.settings.vector_file_min
+                entry.file_requested |= wants_file
+            if wants_file:
+                # Read whole from SQLite (a library from before vector files, or a file that
+                # was lost): the upkeep writes one so that the next process maps it instead.
+                self._written([(query.workspace, query.model)])
             mask = filter_mask(conn, snap, query.workspace, query.filters, query.exclude_ids)
             best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, mask)
             if not best:

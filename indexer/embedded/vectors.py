@@ -114,6 +114,9 @@ class ModelVectors:
         self.model = model
         self.seq = -1  # -1: never loaded
         self._saved = saved
+        # Whether the rows came from a vector file, and whether one was asked for since.
+        self.restored = False
+        self.file_requested = False
         self.lock = threading.Lock()
         self.lookup = _RowidLookup()
         self._ids: list[str] = []
@@ -148,6 +151,7 @@ class ModelVectors:
         self._rowids, self._types = arrays.rowids, arrays.types
         self._dead = int(np.count_nonzero(arrays.status == _DEAD))
         self.seq = seq
+        self.restored = True
 
     @property
     def dim(self) -> int:

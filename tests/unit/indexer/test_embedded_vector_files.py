@@ -242,3 +242,23 @@ def test_a_failing_upkeep_run_is_logged_and_the_next_write_retries() -> None:
     assert upkeep.settle(timeout_s=10)
     upkeep.close()
     assert len(calls) == 2
+
+
+def test_a_set_read_whole_from_sqlite_gets_its_vector_file(
+    tmp_path: Path, corpus: npt.NDArray[np.float32]
+) -> None:
+    """A library from before vector files (or one whose file was lost): the first kNN reads
+    SQLite, then the upkeep writes the file for the next process, without any write."""
+    writer = EmbeddedSearchIndex(tmp_path / "index", ann=GRAPH)  # background off: no upkeep
+    _fill(writer, corpus)
+    writer.close()
+    db = (tmp_path / "index" / POINTER).read_text().strip()
+    files = VectorFiles(tmp_path / "index" / "ann" / db)
+    assert files.seq(WS, MODEL) == -1
+    reader = EmbeddedSearchIndex(tmp_path / "index", ann=AnnSettings(vector_file_min=100))
+    try:
+        assert knn(reader, corpus[4])[0][0] == asset_id(4)
+        reader.settle()
+        assert files.seq(WS, MODEL) > 0
+    finally:
+        reader.close()
