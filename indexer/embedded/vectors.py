@@ -99,7 +99,7 @@ class Snapshot:
     @property
     def positions(self) -> dict[str, int]:
         """Position by asset id (built on first use; may hold positions past this snapshot)."""
-        return self.owner.positions()
+        return self.owner.positions(self.ids)
 
     def rowid_positions(self, rowids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The positions of those `rowids` this snapshot holds (others left out)."""
@@ -157,10 +157,14 @@ class ModelVectors:
     def dim(self) -> int:
         return int(self._matrix.shape[1])
 
-    def positions(self) -> dict[str, int]:
+    def positions(self, ids: list[str] | None = None) -> dict[str, int]:
         """Position by asset id, built on first use (a restored set needs it only to apply
-        changes or to look ids up, never for a plain kNN)."""
+        changes or to look ids up, never for a plain kNN). With `ids` (a snapshot's): the
+        positions in that list, which are these unless the rows were compacted or reloaded
+        since (then a list of their own)."""
         with self._pos_lock:
+            if ids is not None and ids is not self._ids:
+                return {asset_id: i for i, asset_id in enumerate(ids)}
             if self._pos is None:
                 self._pos = {asset_id: i for i, asset_id in enumerate(self._ids)}
             return self._pos
