@@ -11,6 +11,7 @@ The graph is derived data, shared by every process that opens the index director
                                               (of the database) the graph reflects
     ann/<database file>/<key>-<gen>.usearch   the HNSW graph (labels 0..n-1), memory-mapped
     ann/<database file>/<key>-<gen>.ids       the asset id of each label (JSON list)
+    ann/<database file>/<key>-<gen>.rowids.npy   the SQLite rowid of each label
     ann/<database file>/<key>.lock            fcntl lock held while a process folds
 
 A search uses the graph plus an exact scan of the vectors written or removed after its seq
@@ -97,18 +98,18 @@ class AnnFiles:
         if meta["workspace"] != workspace or meta["model"] != model:
             raise ValueError("graph names another vector set")
         stem = meta_path.with_name(f"{meta_path.stem}-{meta['gen']}")
-        ids = json.loads(stem.with_suffix(".ids").read_text(encoding="utf-8"))
+        size = int(meta["size"])
         index = Index.restore(str(stem.with_suffix(".usearch")), view=True)
-        if index is None or len(ids) < index.size or index.ndim != int(meta["dim"]):
+        if index is None or size < index.size or index.ndim != int(meta["dim"]):
             raise ValueError("graph and its ids disagree")
         # A query-time knob, not part of the graph: graphs saved with an older default get
         # this one too. (usearch defines the setter; mypy misreads the property's layout.)
         index.expansion_search = self.settings.expansion_search  # type: ignore[misc]
         rowids_path = stem.with_suffix(".rowids.npy")
         rowids = np.load(rowids_path, allow_pickle=False) if rowids_path.exists() else None
-        if rowids is not None and (rowids.dtype != np.int64 or rowids.shape != (len(ids),)):
+        if rowids is not None and (rowids.dtype != np.int64 or rowids.shape != (size,)):
             raise ValueError("graph and its rowids disagree")
-        return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, ids,
+        return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, size,
                          int(meta["stale"]), stem.with_suffix(".usearch"), rowids)  # fmt: skip
 
     # -- searching ------------------------------------------------------------------------
@@ -174,7 +175,7 @@ class AnnFiles:
         the filters' selectivity until k pass, plus every delta row that passes; None when
         the graph would have to be searched almost whole (exact is cheaper then)."""
         fresh = delta[mask[delta]]
-        size = len(ann.ids)
+        size = ann.size
         rowids = label_rowids(ann, snap)
         count = max(k * self.settings.oversample,
                     math.ceil(k * self.settings.oversample * snap.live / passing))  # fmt: skip
@@ -262,7 +263,7 @@ class AnnFiles:
                 delta = np.flatnonzero(snap.changed > ann.seq)
                 if delta.size <= self.settings.fold_after:
                     return  # folded meanwhile (by another process)
-                if ann.stale + delta.size < len(ann.ids) // 3:
+                if ann.stale + delta.size < ann.size // 3:
                     graph = added(ann, snap, delta, self.settings)
                     write_generation(self.dir, key, entry, snap, graph)
                     return

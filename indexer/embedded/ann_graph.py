@@ -56,22 +56,45 @@ class LoadedAnn:
     seq: int
     dim: int
     index: Index
-    ids: list[str]  # by label; "" for a label removed from the graph
+    size: int  # labels, removed ones included
     stale: int  # labels removed from the graph
-    path: Path
+    path: Path  # the .usearch file; .ids and .rowids.npy beside it
     # The SQLite rowid of each label (-1: removed); None for a generation written before
     # they were recorded, until label_rowids works them out from the ids.
     rowids: npt.NDArray[np.int64] | None = None
+    _ids: list[str] | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        """The asset id of each label ("" once removed), read on first use: a search needs
+        only the rowids, a fold the ids."""
+        if self._ids is None:
+            ids = json.loads(self.path.with_suffix(".ids").read_text(encoding="utf-8"))
+            if not isinstance(ids, list) or len(ids) != self.size:
+                raise ValueError("graph and its ids disagree")
+            self._ids = ids
+        return self._ids
 
 
 def label_rowids(ann: LoadedAnn, snap: Snapshot) -> npt.NDArray[np.int64]:
     """The rowid of each of `ann`'s labels (-1: removed or unknown), from its file or, for
-    an older generation, from the ids and `snap` once."""
+    an older generation, from the ids and `snap` once, then kept beside it for others (a
+    label whose row changed since is not trusted anyway: its row's seq is newer)."""
     if ann.rowids is None:
         positions, n = snap.positions, snap.rowids.size
-        ann.rowids = np.fromiter(
+        rowids = np.fromiter(
             (int(snap.rowids[p]) if (p := positions.get(i)) is not None and p < n else -1
-             for i in ann.ids), dtype=np.int64, count=len(ann.ids))  # fmt: skip
+             for i in ann.ids), dtype=np.int64, count=ann.size)  # fmt: skip
+        tmp = ann.path.with_name(f".{uuid.uuid4().hex}.rowids.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                np.save(fh, rowids, allow_pickle=False)
+            _replace(tmp, ann.path.with_suffix(".rowids.npy"))
+        except OSError:
+            pass  # derived: worked out again by the next process
+        finally:
+            tmp.unlink(missing_ok=True)
+        ann.rowids = rowids
     return ann.rowids
 
 

@@ -262,3 +262,21 @@ def test_a_set_read_whole_from_sqlite_gets_its_vector_file(
         assert files.seq(WS, MODEL) > 0
     finally:
         reader.close()
+
+
+def test_a_graph_from_before_label_rowids_gets_them(
+    filled: EmbeddedSearchIndex, corpus: npt.NDArray[np.float32]
+) -> None:
+    """A generation written without .rowids.npy is searched through its ids once, and the
+    rowids it works out are kept beside it for the next process."""
+    ann_dir = filled.directory / "ann" / (filled.directory / POINTER).read_text().strip()
+    (rowids,) = ann_dir.glob(f"{ann_key(WS, MODEL)}-*.rowids.npy")
+    rowids.unlink()
+    fresh = EmbeddedSearchIndex(filled.directory, ann=GRAPH)
+    try:
+        q = corpus[13]
+        assert knn(fresh, q)[0][0] == asset_id(13)
+        assert len({h for h, _ in knn(fresh, q)} & set(exact(corpus, q))) >= 9
+    finally:
+        fresh.close()
+    assert rowids.is_file()
