@@ -116,20 +116,23 @@ class EmbeddedSearchIndex:
     def _catch_up_vectors(self, conn: sqlite3.Connection, db: str, workspace: str,
                           model: str) -> None:  # fmt: skip
         settings = self._ann.settings
-        (count,) = conn.execute(
-            "SELECT COUNT(*) FROM assets WHERE workspace = ? AND vector_model = ?",
-            (workspace, model),
-        ).fetchone()
-        if count < max(1, min(settings.vector_file_min, settings.threshold)):
-            return  # small: read from SQLite quickly, and searched exactly
-        entry = self._vectors.entry(db, workspace, model)
+        smallest = max(1, min(settings.vector_file_min, settings.threshold))
+        entry = self._vectors.cached(db, workspace, model)
+        if entry is None:  # not in memory yet: load it only for a set that needs files
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM assets WHERE workspace = ? AND vector_model = ?",
+                (workspace, model),
+            ).fetchone()
+            if count < smallest:
+                return  # small: read from SQLite quickly, and searched exactly
+            entry = self._vectors.entry(db, workspace, model)
         with entry.lock:
             entry.sync(conn)
             snap = entry.snapshot()
             arrays = entry.arrays()
         files = self._ann.files(db)
         files.fold_if_due(entry, snap)
-        if count < settings.vector_file_min:
+        if snap.live < settings.vector_file_min:
             return
         saved = files.vectors.seq(workspace, model)
         behind = snap.rowids.size if saved < 0 else int(np.count_nonzero(snap.changed > saved))

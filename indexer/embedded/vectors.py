@@ -352,6 +352,11 @@ class VectorCache:
                 found = self._entries[key] = ModelVectors(workspace, model, saved)
             return found
 
+    def cached(self, db: str, workspace: str, model: str) -> ModelVectors | None:
+        """The set's ModelVectors when this process holds it already, else None."""
+        with self._lock:
+            return self._entries.get((db, workspace, model))
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
