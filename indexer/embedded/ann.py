@@ -123,7 +123,7 @@ class AnnFiles:
         mask: npt.NDArray[np.bool_],
     ) -> list[tuple[str, float]]:
         """The k best (id, exact dot product) among the positions `mask` lets through
-        (vectors.candidate_mask), best first, ties by id: exact below the threshold, else
+        (knn_filter.candidate_mask), best first, ties by id: exact below the threshold, else
         rescored candidates from the graph."""
         if snap.matrix.shape[0] == 0:
             return []
@@ -141,7 +141,7 @@ class AnnFiles:
             return best_of(snap, np.flatnonzero(mask), query, k)
         try:
             found = self._graph_candidates(ann, snap, query, k, mask, passing, delta)
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, OSError) as exc:
             # A graph that loaded but cannot be searched: answer exactly (logged).
             log.warning("embedded index: ANN graph %s failed (%s); using exact kNN", ann.path, exc)
             found = None
@@ -264,9 +264,15 @@ class AnnFiles:
                 if delta.size <= self.settings.fold_after:
                     return  # folded meanwhile (by another process)
                 if ann.stale + delta.size < ann.size // 3:
-                    graph = added(ann, snap, delta, self.settings)
-                    write_generation(self.dir, key, entry, snap, graph)
-                    return
+                    try:
+                        graph = added(ann, snap, delta, self.settings)
+                    except (OSError, ValueError) as exc:
+                        # Its ids (read only now) are gone or damaged: built afresh below.
+                        log.warning("embedded index: ANN graph %s unreadable (%s); "
+                                    "building it again", ann.path, exc)  # fmt: skip
+                    else:
+                        write_generation(self.dir, key, entry, snap, graph)
+                        return
             write_generation(self.dir, key, entry, snap, built(snap, self.settings))
 
     def build_all(self, conn: sqlite3.Connection) -> int:

@@ -280,3 +280,21 @@ def test_a_graph_from_before_label_rowids_gets_them(
     finally:
         fresh.close()
     assert rowids.is_file()
+
+
+def test_a_graph_whose_ids_are_lost_is_searched_then_built_again(
+    filled: EmbeddedSearchIndex, corpus: npt.NDArray[np.float32]
+) -> None:
+    """Searching needs only the label rowids; the fold that needs the ids builds afresh."""
+    ann_dir = filled.directory / "ann" / (filled.directory / POINTER).read_text().strip()
+    (ids,) = ann_dir.glob(f"{ann_key(WS, MODEL)}-*.ids")
+    ids.unlink()
+    fresh = EmbeddedSearchIndex(filled.directory, ann=GRAPH)
+    try:
+        assert knn(fresh, corpus[17])[0][0] == asset_id(17)
+        more = vectors(20, seed=23)
+        fresh.upsert([doc(N + 10 + i, v) for i, v in enumerate(more)])  # past fold_after
+        assert knn(fresh, more[3])[0][0] == asset_id(N + 13)  # folds: a full build
+    finally:
+        fresh.close()
+    assert list(ann_dir.glob(f"{ann_key(WS, MODEL)}-*.ids"))
