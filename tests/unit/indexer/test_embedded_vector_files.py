@@ -192,6 +192,8 @@ def test_the_upkeep_thread_catches_everything_up_after_writes(
     index = EmbeddedSearchIndex(tmp_path / "index", ann=settings)
     try:
         _fill(index, corpus)
+        # Asked before the upkeep is done (or while it runs): still the right answer.
+        assert knn(index, corpus[N - 1])[0][0] == asset_id(N - 1)
         index.settle()
         db = (tmp_path / "index" / POINTER).read_text().strip()
         conn = sqlite3.connect(tmp_path / "index" / db)
