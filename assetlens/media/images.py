@@ -23,6 +23,7 @@ from assetlens.media.previews import (
     webp_previews,
 )
 from assetlens.media.results import Analysis
+from assetlens.provenance.stealth import StealthRead, read_stealth
 
 #: Sniffed format key → the one Pillow plugin allowed to open it.
 PIL_FORMATS: Final = {
@@ -141,18 +142,32 @@ def image_info(im: Image.Image, fmt: str) -> MediaInfo:
     )
 
 
-def oriented_first_frame(im: Image.Image) -> Image.Image:
-    """The first frame, EXIF orientation applied, scaled to at most EMBED_MAX_SIDE.
-
-    This is the one decode of an analysis: previews, pHash and the embedder's input are all
-    derived from it.
-    """
+def load_first_frame(im: Image.Image) -> None:
+    """Decode the first frame: the one decode of an analysis. Previews, pHash, the
+    embedder's input and the stealth-pixel text are all taken from it."""
     im.seek(0)
     if im.format == "JPEG":
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale, keeping both sides at least this big:
         # a 4000 px photo costs about a 1000 px one.
         im.draft("RGB", (EMBED_MAX_SIDE, EMBED_MAX_SIDE))
     im.load()
+
+
+def read_stealth_pixels(im: Image.Image) -> StealthRead | None:
+    """The stealth-pixel text of a decoded PNG/WebP at full resolution, before orientation
+    is applied (as provenance extraction would read it from the file); None for other
+    formats or when the read fails, so that extraction reads the file itself."""
+    if im.format not in ("PNG", "WEBP"):
+        return None
+    try:
+        return StealthRead(read_stealth(im) if im.mode in ("RGBA", "RGB", "LA", "PA") else None)
+    except Exception:
+        log.debug("stealth pixels unreadable in the analysis's decode", exc_info=True)
+        return None
+
+
+def upright_picture(im: Image.Image) -> Image.Image:
+    """A decoded image with its EXIF orientation applied, scaled to at most EMBED_MAX_SIDE."""
     # In place: a copy of the whole decoded image would cost as much as a resize.
     ImageOps.exif_transpose(im, in_place=True)
     # Bicubic for pictures: within 51 dB PSNR of Lanczos at this size for about 3/4 of the
@@ -166,7 +181,8 @@ def embed_input(picture: Image.Image) -> Image.Image:
     return flatten(fit_short_side(picture, EMBED_SHORT_SIDE))
 
 
-def visual_analysis(media: MediaInfo, picture: Image.Image) -> Analysis:
+def visual_analysis(media: MediaInfo, picture: Image.Image,
+                    stealth: StealthRead | None = None) -> Analysis:
     """Previews, pHash and embed image of `picture`, under already known metadata."""
     shown = display_mode(picture)
     rgb = embed_input(shown)
@@ -175,6 +191,7 @@ def visual_analysis(media: MediaInfo, picture: Image.Image) -> Analysis:
         phash=perceptual_hash(rgb),  # 32×32 inside: the small image is all it needs
         previews=webp_previews(shown),
         embed_image=rgb,
+        stealth=stealth,
     )
 
 
@@ -186,8 +203,10 @@ def analyse_image(path: Path, fmt: str) -> Analysis:
             log.warning("image of %d×%d pixels is too large to preview", im.width, im.height)
             return Analysis(media=media)
         try:
-            picture = oriented_first_frame(im)
-            return visual_analysis(media, picture)
+            load_first_frame(im)
+            stealth = read_stealth_pixels(im)
+            picture = upright_picture(im)
+            return visual_analysis(media, picture, stealth)
         except Exception:
             log.warning("no previews for a %s image", fmt, exc_info=True)
             return Analysis(media=media)

@@ -15,10 +15,13 @@ from assetlens.domain import Asset, AssetStatus, AssetType, Generation
 from assetlens.errors import ObjectNotFound
 from assetlens.manifests import Manifests
 from assetlens.ports import ObjectStore, SearchIndex
+from assetlens.provenance.stealth import StealthRead
 from assetlens.services.lineage import LineageService
 
 Analyser = Callable[[Path, AssetType, str], media.Analysis]
-Extractor = Callable[[Path, str], Generation | None]
+#: Provenance of the file at a path with a sniffed mime; the stealth-pixel text the
+#: analysis read from its own decode, if it did, spares a second decode.
+Extractor = Callable[[Path, str, StealthRead | None], Generation | None]
 #: Marks an asset failed with a reason; returns it as marked (None if it is gone).
 MarkFailed = Callable[[str, str, str], Asset | None]
 
@@ -53,7 +56,7 @@ class AssetAnalysis:
             tmp.flush()
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
-            parsed = self._extract(path, asset.mime)
+            parsed = self._extract(path, asset.mime, analysis.stealth)
         if analysis.phash:
             for band, value in enumerate(layout.phash_bands(analysis.phash)):
                 self._store.put_bytes(

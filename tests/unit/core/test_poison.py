@@ -20,6 +20,7 @@ from assetlens import layout, media, provenance
 from assetlens.bootstrap import Container, build
 from assetlens.domain import AssetStatus, AssetType, Generation
 from assetlens.errors import IndexUnavailable
+from assetlens.provenance.stealth import StealthRead
 from assetlens.query import IndexDoc, SearchQuery
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.indexing import Analyser, Extractor, Indexer
@@ -152,11 +153,11 @@ def test_an_image_that_breaks_the_embedder_fails_alone_after_backing_off(
 
 
 def test_a_parser_bug_on_one_file_fails_that_asset_only(tmp_path: Path) -> None:
-    def extract(path: Path, mime: str) -> Generation | None:
+    def extract(path: Path, mime: str, stealth: StealthRead | None) -> Generation | None:
         image = Image.open(path)
         if image.getpixel((0, 0)) == POISON:
             raise ValueError(f"bad chunk in {path}")  # the message names a server path
-        return provenance.extract(path, mime)
+        return provenance.extract(path, mime, stealth)
 
     for lib in make_library(tmp_path, extract=extract):
         poison = lib.upload("poison.png", POISON)
