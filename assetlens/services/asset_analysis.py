@@ -14,7 +14,7 @@ from assetlens import layout, media
 from assetlens.domain import Asset, AssetStatus, AssetType, Generation
 from assetlens.errors import ObjectNotFound
 from assetlens.manifests import Manifests
-from assetlens.ports import ObjectStore, SearchIndex
+from assetlens.ports import NewObject, ObjectStore, SearchIndex
 from assetlens.provenance.stealth import StealthRead
 from assetlens.services.lineage import LineageService
 
@@ -57,18 +57,20 @@ class AssetAnalysis:
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
             parsed = self._extract(path, asset.mime, analysis.stealth)
+        previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
+        # Derived objects, all made again by another analysis: written as one batch, which
+        # the local store makes durable with one sync instead of one per file and directory.
+        # The manifest that points at them is written after, object by object.
+        derived = [NewObject(previews[size], data, "image/webp")
+                   for size, data in analysis.previews.items()]
         if analysis.phash:
-            for band, value in enumerate(layout.phash_bands(analysis.phash)):
-                self._store.put_bytes(
-                    layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
+            derived += [NewObject(layout.phash_band_key(asset.workspace, band, value, asset.id),
+                                  b"")
+                        for band, value in enumerate(layout.phash_bands(analysis.phash))]
+        self._store.put_many(derived)
         parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
             if parsed is not None else {}
         self._lineage.link(asset.workspace, asset.id, parents)
-        previews: dict[str, str] = {}
-        for size, data in analysis.previews.items():
-            key = layout.preview_key(asset.sha256, size)
-            self._store.put_bytes(key, data, content_type="image/webp")
-            previews[size] = key
 
         def mutate(current: Asset) -> Asset | None:
             if current.status not in (AssetStatus.PROCESSING, AssetStatus.DELETED):
