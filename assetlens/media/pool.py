@@ -39,6 +39,10 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _ready() -> None:
+    """A task that does nothing: the worker that runs it has started."""
+
+
 def default_workers() -> int:
     """The cores this process may run on (its CPU affinity), at least one."""
     try:
@@ -79,6 +83,15 @@ class AnalysisPool:
                     break
                 log.warning("an analysis worker died; trying %s once more", path.name)
         raise AnalysisCrashed("the analysis worker process died on this file")
+
+    def start(self) -> None:
+        """Start every worker now and wait until each is ready, rather than at the first
+        files: a worker's start (a fresh interpreter importing the analysis modules, about
+        half a CPU-second) is paid once per pool, and this keeps it apart from the files."""
+        executor = self._current()
+        ready = [executor.submit(_ready) for _ in range(self._workers)]
+        for future in ready:
+            future.result()
 
     def close(self) -> None:
         """Stop the workers (started again by the next call)."""
