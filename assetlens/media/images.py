@@ -40,6 +40,8 @@ EMBED_MAX_SIDE: Final = PREVIEW_SIZES["medium"]
 #: resize becomes a no-op and nothing bigger crosses a process boundary.
 EMBED_SHORT_SIDE: Final = 224
 _ORIENTATION_TAG: Final = 0x0112
+#: What Pillow raises for pixel data it cannot decode (broken stream, truncated file…).
+_DECODE_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError)
 _PILLOW_PIXELS = re.compile(r"\((\d+) pixels\)")
 log = logging.getLogger(__name__)
 
@@ -196,14 +198,26 @@ def visual_analysis(media: MediaInfo, picture: Image.Image,
 
 
 def analyse_image(path: Path, fmt: str) -> Analysis:
-    """Metadata, previews (first frame, upright), pHash and the image to embed."""
+    """Metadata, previews (first frame, upright), pHash and the image to embed; marked
+    `undecodable` when the pixels fail to decode."""
     with Image.open(path, formats=[PIL_FORMATS[fmt]]) as im:
-        media = image_info(im, fmt)
         if im.width * im.height > (Image.MAX_IMAGE_PIXELS or im.width * im.height):
             log.warning("image of %d×%d pixels is too large to preview", im.width, im.height)
-            return Analysis(media=media)
+            return Analysis(media=image_info(im, fmt))
+        # Read before the decode, which scales a JPEG down (`draft`) — except a PNG's: its
+        # EXIF may sit after the pixels, so reading it decodes them, and a failure there
+        # would be swallowed and a second decode of the damaged pixels would "succeed".
+        media = None if im.format == "PNG" else image_info(im, fmt)
         try:
             load_first_frame(im)
+        except _DECODE_ERRORS:
+            log.warning("the pixels of a %s image do not decode", fmt, exc_info=True)
+            return Analysis(media=media or image_info(im, fmt), undecodable=True)
+        except Exception:
+            log.warning("no previews for a %s image", fmt, exc_info=True)
+            return Analysis(media=media or image_info(im, fmt))
+        media = media or image_info(im, fmt)
+        try:
             stealth = read_stealth_pixels(im)
             picture = upright_picture(im)
             return visual_analysis(media, picture, stealth)

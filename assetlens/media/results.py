@@ -28,7 +28,9 @@ class Analysis:
     `previews` maps "small" (150 px longest side) and "medium" (600 px) to WebP bytes; a
     key is absent when no preview could be made. `stealth`: the text hidden in the pixel
     LSBs of a PNG/WebP, read from this analysis's full-resolution decode for provenance
-    extraction (None when the analysis did not decode such pixels).
+    extraction (None when the analysis did not decode such pixels). `undecodable`: the
+    image's pixels failed to decode (a damaged or truncated file): the indexer fails the
+    asset rather than mark it ready without previews.
     """
 
     media: MediaInfo
@@ -36,3 +38,4 @@ class Analysis:
     previews: dict[str, bytes] = field(default_factory=dict)
     embed_image: Image | None = None
     stealth: StealthRead | None = None
+    undecodable: bool = False

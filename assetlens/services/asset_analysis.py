@@ -31,7 +31,7 @@ class AssetAnalysis:
 
     def __init__(self, store: ObjectStore, index: SearchIndex, manifests: Manifests,
                  lineage: LineageService, tmp: Path, analyse: Analyser, extract: Extractor,
-                 missing: MarkFailed) -> None:
+                 fail: MarkFailed) -> None:
         self._store = store
         self._index = index
         self._manifests = manifests
@@ -39,23 +39,27 @@ class AssetAnalysis:
         self._tmp = tmp
         self._analyse = analyse
         self._extract = extract
-        self._missing = missing
+        self._fail = fail
 
     def analyse(self, asset: Asset) -> tuple[Asset, Image.Image | None]:
         """Analyse `asset`'s original, store previews and pHash bands, link its named
-        inputs, and mark it ready; returns the updated asset and its embed image."""
+        inputs, and mark it ready (failed when the original is missing or its pixels do not
+        decode); returns the updated asset and its embed image."""
         self._tmp.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
             try:
                 for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
                     tmp.write(chunk)
             except ObjectNotFound:
-                return self._missing(asset.workspace, asset.id,
-                                         "the original file is missing from the store") \
-                    or asset, None
+                return self._fail(asset.workspace, asset.id,
+                                  "the original file is missing from the store") or asset, None
             tmp.flush()
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
+            if analysis.undecodable:
+                # Never ready: an import may have left the proof of its pixels to this decode.
+                return self._fail(asset.workspace, asset.id, "the file is damaged: its pixels "
+                                  "could not be decoded") or asset, None
             parsed = self._extract(path, asset.mime, analysis.stealth)
         previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
         # Derived objects, all made again by another analysis: written as one batch, which
