@@ -7,8 +7,9 @@ with CLIP ViT-B-32, and the embedder's own throughput, on the same render-like f
   validate, store blob and manifest, enqueue) while the indexer drains the queue beside it
   (analysis in `indexer_workers` processes, the next batch analysed while the current one
   embeds and is written), embedded mode, until every asset is indexed. The worker
-  processes are started before the clock (once per run, like the model load) and their
-  start-up CPU is printed on its own line.
+  processes are started and warmed up before the clock (once per run, like the model
+  load; `assetlens ingest` does it while the first files are imported) and their start-up
+  CPU is printed on its own line.
 * sequential (with --sequential): upload everything, then `drain()` with no worker
   processes: one item after another, as before the pipeline.
 * embedder: `embed_images` alone on 224-px images, batches of `clip_batch_size`.
@@ -141,7 +142,8 @@ def pipeline(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, 
     if container.embedder is not None:
         container.embedder.embed_texts(["warm up"])  # model load is not ingest cost
     # Nor is starting the worker processes: paid once per run (a fresh interpreter each,
-    # importing the analysis modules), reported on its own line.
+    # importing the analysis modules, then a tiny analysis that loads what the first one
+    # would), reported on its own line. `assetlens ingest` does the same while it imports.
     container.indexer.start_workers()
     started = _live_children_cpu_seconds()
     result["worker_start_cpu_seconds"] = round(started, 2)
@@ -210,7 +212,8 @@ def main() -> None:
               f"{result['per_cpu_s']:7.1f} per CPU-second  "
               f"{1000 / result['per_cpu_s']:6.1f} CPU-ms each  ({result['seconds']} s)", flush=True)
         if "worker_start_cpu_seconds" in result:
-            print(f"{'':<4}+ starting {result['workers']} worker processes, once per run: "
+            print(f"{'':<4}+ starting and warming up {result['workers']} worker processes, "
+                  f"once per run: "
                   f"{result['worker_start_cpu_seconds']} CPU-s (not counted above)", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
