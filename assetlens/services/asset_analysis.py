@@ -57,7 +57,7 @@ class AssetAnalysis:
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
             if analysis.undecodable:
-                # Never ready: an import may have left the proof of its pixels to this decode.
+                # Never ready, and no retries: another decode of these bytes fails the same.
                 return self._fail(asset.workspace, asset.id, "the file is damaged: its pixels "
                                   "could not be decoded") or asset, None
             parsed = self._extract(path, asset.mime, analysis.stealth)
