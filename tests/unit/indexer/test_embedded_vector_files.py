@@ -127,6 +127,19 @@ def test_a_new_process_reads_the_vector_file_not_sqlite(
         fresh.close()
 
 
+def _caught_up(path: Path, corpus: npt.NDArray[np.float32],
+               settings: AnnSettings) -> tuple[EmbeddedSearchIndex, VectorFiles, int]:
+    """A filled index with its vector file written, the files and the file's seq."""
+    index = EmbeddedSearchIndex(path, ann=settings)
+    _fill(index, corpus)
+    index.catch_up()
+    db = (path / POINTER).read_text().strip()
+    files = VectorFiles(path / "ann" / db)
+    saved = files.seq(WS, MODEL)
+    assert saved > 0
+    return index, files, saved
+
+
 def test_writes_after_the_vector_file_are_applied_on_load(
     tmp_path: Path, corpus: npt.NDArray[np.float32]
 ) -> None:
@@ -134,13 +147,7 @@ def test_writes_after_the_vector_file_are_applied_on_load(
     addition are all seen by a new process."""
     settings = AnnSettings(threshold=500, fold_after=10_000, exact_below=50, background=False,
                            vector_file_min=0)  # fmt: skip
-    index = EmbeddedSearchIndex(tmp_path / "index", ann=settings)
-    _fill(index, corpus)
-    index.catch_up()
-    db = (tmp_path / "index" / POINTER).read_text().strip()
-    files = VectorFiles(tmp_path / "index" / "ann" / db)
-    saved = files.seq(WS, MODEL)
-    assert saved > 0
+    index, files, saved = _caught_up(tmp_path / "index", corpus, settings)
     moved = -corpus[7]
     index.upsert([doc(7, moved, revision=2, **_doc_kwargs(7))])
     index.remove(WS, [asset_id(8)])
@@ -266,14 +273,9 @@ def test_a_streaming_catch_up_leaves_the_vector_file_and_graph_until_a_quarter_c
     change (writes O(N) rows in all, not O(N²)); the catch-up once writes pause does them."""
     settings = AnnSettings(threshold=500, fold_after=10, exact_below=50, background=False,
                            vector_file_min=0)  # fmt: skip
-    index = EmbeddedSearchIndex(tmp_path / "index", ann=settings)
-    _fill(index, corpus)
-    index.catch_up()
-    db = (tmp_path / "index" / POINTER).read_text().strip()
-    files = VectorFiles(tmp_path / "index" / "ann" / db)
-    ann_dir = tmp_path / "index" / "ann" / db
+    index, files, saved = _caught_up(tmp_path / "index", corpus, settings)
+    ann_dir = tmp_path / "index" / "ann" / (tmp_path / "index" / POINTER).read_text().strip()
     key = ann_key(WS, MODEL)
-    saved = files.seq(WS, MODEL)
     graph_meta = (ann_dir / f"{key}.json").read_text()
     extra = vectors(100, seed=5)  # 100 changes: past fold_after, under a quarter of 2,000
     index.upsert([doc(N + i, extra[i]) for i in range(100)])
