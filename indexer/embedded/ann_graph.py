@@ -33,9 +33,10 @@ class AnnSettings:
     dtype: str = "f16"  # graph vectors; scores always come from the float32 rows
     connectivity: int = 16
     expansion_add: int = 128
-    # 64 gave recall@10 0.745 at 1M vectors, 256 gives 0.970 (graph search p95 4.5 ms):
-    # docs/BENCHMARKS.md.
-    expansion_search: int = 256
+    # At 1M vectors, 100 queries: 64 gave recall@10 0.745; 256 gave 0.946-0.970 depending on
+    # the build (usearch's threaded build is not deterministic), too close to 0.95; 512 gives
+    # 0.981-0.991 at graph search p95 4-10 ms (benchmarks/bench_ann_breadth.py).
+    expansion_search: int = 512
     threads: int = 0  # build threads; 0: every core
     # A set with this many vectors gets a vector file (indexer/embedded/vector_files.py);
     # a smaller one is read from SQLite in well under a second.
