@@ -35,7 +35,9 @@ from typing import Any
 import tantivy
 
 from assetlens.domain import Asset
-from assetlens.query import Facet, FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
+from assetlens.facetcounts import Counts, ordered_buckets, subtract, use_complement
+from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
+from indexer.embedded.keyword_counts import ScopeCache, count_all, facet_groups, text_estimate
 from indexer.embedded.keyword_query import (
     KeywordOrdering,
     combined,
@@ -116,11 +118,16 @@ class KeywordIndex:
         self._dir = index_dir
         self._mutex = threading.Lock()  # one catch-up per process at a time
         self._opened: dict[str, _Opened] = {}
+        self._scopes = ScopeCache()
 
     # -- catching up ------------------------------------------------------------------------
 
     def searcher(self, conn: sqlite3.Connection, db: str) -> tantivy.Searcher:
         """A searcher holding every write committed to database `db` before this call."""
+        return self.searcher_at(conn, db)[0]
+
+    def searcher_at(self, conn: sqlite3.Connection, db: str) -> tuple[tantivy.Searcher, int]:
+        """`searcher`, and the applied journal seq it holds."""
         journal = _journal_seq(conn)
         home = keyword_dir(self._dir, db)
         applied = _read_applied(home / "applied")
@@ -143,7 +150,7 @@ class KeywordIndex:
             if opened.seq < applied:
                 opened.index.reload()
                 opened.seq = applied
-            return opened.index.searcher()
+            return opened.index.searcher(), opened.seq
 
     def catch_up(self, conn: sqlite3.Connection, db: str, *, rebuild: bool = False) -> int:
         """Bring db's keyword index up to the journal (building it when missing, or with
@@ -205,15 +212,20 @@ class KeywordIndex:
     # -- searching --------------------------------------------------------------------------
 
     def search(self, conn: sqlite3.Connection, db: str, query: SearchQuery) -> SearchPage:
-        searcher = self.searcher(conn, db)
+        searcher, seq = self.searcher_at(conn, db)
         text = text_query(query.text)
         order = ordering(query.sort, text is not None)
         base = combined(text, filter_query(query.workspace, query.filters))
         cursor = order.decode(query.cursor) if query.cursor else None
+        counted = self._complement(searcher, db, seq, text, query)
         # Without a cursor the page's own search counts the hits; with one (its query is
         # narrowed to the cursor's side), or for a full read, they are counted first.
-        total = _count(searcher, base) if cursor or (order.is_rank and not order.descending) \
-            else None
+        if counted is not None:
+            total: int | None = counted.total
+        elif cursor or (order.is_rank and not order.descending):
+            total = _count(searcher, base)
+        else:
+            total = None
         rows, more, total = _page(conn, searcher, base, order, cursor, query.limit, total)
         docs = _docs(conn, [rowid for _, _, rowid in rows])
         hits = [
@@ -222,8 +234,31 @@ class KeywordIndex:
             for value, _, rowid in rows if rowid in docs
         ]  # fmt: skip
         next_cursor = encode_cursor([rows[-1][0], rows[-1][1]]) if more and rows else None
-        facets = _facets(searcher, text, query) if query.facets else {}
+        if counted is not None:
+            facets = {f.value: ordered_buckets(f, counted.facets[f], query.facet_size)
+                      for f in query.facets}  # fmt: skip
+        else:
+            facets = _facets(searcher, text, query) if query.facets else {}
         return SearchPage(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def _complement(
+        self,
+        searcher: tantivy.Searcher,
+        db: str,
+        seq: int,
+        text: tantivy.Query | None,
+        query: SearchQuery,
+    ) -> Counts | None:
+        """The total and facet counts by the complement (assetlens.facetcounts) when the text
+        is common enough for it to pay; None to count them directly."""
+        if text is None or not use_complement(text_estimate(searcher, query.text),
+                                              searcher.num_docs):  # fmt: skip
+            return None
+        scope = self._scopes.get(db, seq, query, lambda: count_all(searcher, query, None))
+        if scope is None:
+            return None
+        without = count_all(searcher, query, text)
+        return None if without is None else subtract(scope, without)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -324,18 +359,11 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
 def _facets(
     searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery
 ) -> dict[str, list[FacetBucket]]:
-    """Every requested facet, one aggregation request per distinct set of filters (one in
-    conjunctive mode; in disjunctive mode each facet drops its own field's filter)."""
-    groups: dict[str, list[Facet]] = {}
-    filters_of: dict[str, Any] = {}
-    for facet in dict.fromkeys(query.facets):
-        filters = query.facet_filters(facet)
-        key = filters.model_dump_json()
-        groups.setdefault(key, []).append(facet)
-        filters_of[key] = filters
+    """Every requested facet counted over the hits, one aggregation request per distinct set
+    of filters."""
     result: dict[str, list[FacetBucket]] = {}
-    for key, facets in groups.items():
-        scope = combined(text, filter_query(query.workspace, filters_of[key]))
+    for filters, facets in facet_groups(query):
+        scope = combined(text, filter_query(query.workspace, filters))
         answer = searcher.aggregate(scope, {f.value: facet_aggregation(f) for f in facets})
         for facet in facets:
             result[facet.value] = facet_buckets(facet, answer.get(facet.value, {}),

@@ -13,9 +13,8 @@ from typing import Any
 
 from tantivy import FieldType, Occur, Query
 
+from assetlens.facetcounts import ordered_buckets
 from assetlens.query import (
-    COST_BUCKETS,
-    SIZE_BUCKETS,
     Facet,
     FacetBucket,
     Filters,
@@ -42,11 +41,6 @@ FACET_FIELDS: dict[Facet, str] = {
     Facet.STATUS: "status", Facet.FAVORITE: "favorite", Facet.CREATED: "created_month",
     Facet.SIZE: "size_bucket", Facet.COST: "cost_bucket",
 }  # fmt: skip
-# Range facets list their buckets in range order, not by count.
-_BUCKET_ORDER: dict[Facet, dict[str, int]] = {
-    Facet.SIZE: {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)},
-    Facet.COST: {label: i for i, (label, _, _) in enumerate(COST_BUCKETS)},
-}
 # Terms aggregations return at most this many values (tantivy's default bucket limit is
 # 65,000); every value is asked for so counts are exact and ties are cut by value here.
 MAX_FACET_VALUES = 60_000
@@ -211,16 +205,12 @@ def facet_aggregation(facet: Facet) -> dict[str, Any]:
     return {"terms": {"field": FACET_FIELDS[facet], "size": MAX_FACET_VALUES}}
 
 
-def facet_buckets(facet: Facet, result: dict[str, Any], size: int) -> list[FacetBucket]:
-    """The buckets of one terms aggregation, ordered and cut as the SQLite engine does:
-    by count then value, months newest first, size and cost ranges in range order."""
-    counts = [(str(b["key"]), int(b["doc_count"])) for b in result.get("buckets", [])]
-    if facet is Facet.CREATED:
-        counts.sort(key=lambda b: b[0], reverse=True)
-    elif facet in _BUCKET_ORDER:
-        ranks = _BUCKET_ORDER[facet]
-        counts.sort(key=lambda b: ranks.get(b[0], len(ranks)))
-    else:
-        counts.sort(key=lambda b: (-b[1], b[0]))
-    return [FacetBucket(value=value, count=count) for value, count in counts[:size] if count]
+def facet_counts(result: dict[str, Any]) -> dict[str, int]:
+    """Every value's count in the answer to one terms aggregation."""
+    return {str(b["key"]): int(b["doc_count"]) for b in result.get("buckets", [])}
 
+
+def facet_buckets(facet: Facet, result: dict[str, Any], size: int) -> list[FacetBucket]:
+    """The buckets of one terms aggregation, ordered and cut as every backend does
+    (assetlens.facetcounts.ordered_buckets)."""
+    return ordered_buckets(facet, facet_counts(result), size)
