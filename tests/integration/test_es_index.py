@@ -41,6 +41,7 @@ from indexer.elasticsearch.mapping import (
     mappings,
 )
 from indexer.embedded import EmbeddedSearchIndex
+from tests.contract.common_word_contract import CommonWordContract
 from tests.contract.search_index_contract import (
     DIM,
     FACET_DOCS,
@@ -64,7 +65,7 @@ pytestmark = pytest.mark.integration
 __all__ = ["es_indices", "es_service", "es_url"]  # fixtures used by this module
 
 
-class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract):
+class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract, CommonWordContract):
     @pytest.fixture
     def index(self, es_indices: IndexFactory) -> SearchIndex:
         return es_indices()
