@@ -21,6 +21,7 @@ from assetlens.query import (
     COST_BUCKETS,
     SIZE_BUCKETS,
     Facet,
+    FacetBucket,
     FacetMode,
     Filters,
     SearchQuery,
@@ -136,9 +137,8 @@ def expected(
     return hits, buckets
 
 
-def buckets_of(page_facets: dict[str, list[object]]) -> dict[str, list[tuple[str, int]]]:
-    return {name: [(b.value, b.count) for b in found]  # type: ignore[attr-defined]
-            for name, found in page_facets.items()}  # fmt: skip
+def buckets_of(page_facets: dict[str, list[FacetBucket]]) -> dict[str, list[tuple[str, int]]]:
+    return {name: [(b.value, b.count) for b in found] for name, found in page_facets.items()}
 
 
 class CommonWordContract:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from assetlens.domain import AssetType
 from assetlens.facetcounts import MAX_COMPLEMENT_VALUES, Counts
-from assetlens.query import AssetType, Facet, FacetMode, Filters, SearchQuery
+from assetlens.query import Facet, FacetMode, Filters, SearchQuery
 from indexer.elasticsearch.complement import (
     TOTAL_AGG,
     counts_body,
@@ -96,10 +97,10 @@ def test_read_counts() -> None:
 
 def test_read_counts_of_a_disjunctive_answer_and_of_too_many_values() -> None:
     query = _query(facets=[Facet.TAGS], facet_mode=FacetMode.DISJUNCTIVE)
+    values: dict[str, Any] = {"sum_other_doc_count": 0, "buckets": []}
     response = {"hits": {"total": {"value": 99}}, "aggregations": {
-        "tags": {"doc_count": 9, VALUES_AGG: {"sum_other_doc_count": 0, "buckets": []}},
-        TOTAL_AGG: {"doc_count": 7},
+        "tags": {"doc_count": 9, VALUES_AGG: values}, TOTAL_AGG: {"doc_count": 7},
     }}  # fmt: skip
     assert read_counts(query, response) == Counts(total=7, facets={Facet.TAGS: {}})
-    response["aggregations"]["tags"][VALUES_AGG]["sum_other_doc_count"] = 4
+    values["sum_other_doc_count"] = 4
     assert read_counts(query, response) is None
