@@ -217,7 +217,8 @@ class KeywordIndex:
         order = ordering(query.sort, text is not None)
         base = combined(text, filter_query(query.workspace, query.filters))
         cursor = order.decode(query.cursor) if query.cursor else None
-        counted = self._complement(searcher, db, seq, text, query)
+        complement = self._complement(searcher, db, seq, text, query)
+        counted = None if complement is None else complement[0]
         # Without a cursor the page's own search counts the hits; with one (its query is
         # narrowed to the cursor's side), or for a full read, they are counted first.
         if counted is not None:
@@ -226,7 +227,12 @@ class KeywordIndex:
             total = _count(searcher, base)
         else:
             total = None
-        rows, more, total = _page(conn, searcher, base, order, cursor, query.limit, total)
+        page_query = base
+        if complement is not None and complement[1] and text is not None:
+            # Every document passes the filters: the text alone finds the same page, and a
+            # query of text alone lets tantivy skip blocks that cannot reach the top k.
+            page_query = text
+        rows, more, total = _page(conn, searcher, page_query, order, cursor, query.limit, total)
         docs = _docs(conn, [rowid for _, _, rowid in rows])
         hits = [
             Hit(asset=Asset.model_validate_json(docs[rowid]),
@@ -248,9 +254,10 @@ class KeywordIndex:
         seq: int,
         text: tantivy.Query | None,
         query: SearchQuery,
-    ) -> Counts | None:
+    ) -> tuple[Counts, bool] | None:
         """The total and facet counts by the complement (assetlens.facetcounts) when the text
-        is common enough for it to pay; None to count them directly."""
+        is common enough for it to pay, and whether every document of the index passes the
+        query's filters; None to count them directly."""
         if text is None or not use_complement(text_estimate(searcher, query.text),
                                               searcher.num_docs):  # fmt: skip
             return None
@@ -258,7 +265,8 @@ class KeywordIndex:
         if scope is None:
             return None
         without = count_all(searcher, query, text)
-        return None if without is None else subtract(scope, without)
+        counted = None if without is None else subtract(scope, without)
+        return None if counted is None else (counted, scope.total == searcher.num_docs)
 
     # -- files ------------------------------------------------------------------------------
 

@@ -228,3 +228,22 @@ class CommonWordContract:
         assert after.total == len(hits) == before.total
         assert buckets_of(after.facets) == buckets
         assert ("late", 1) in buckets["tags"]
+
+    @pytest.mark.parametrize("sort", [Sort(), Sort(field=SortField.CREATED_AT)])
+    def test_a_library_of_one_workspace(self, index: SearchIndex, sort: Sort) -> None:
+        """Every document passes the filters (one workspace, no trash): the page may be found
+        by the text alone, and must still page exactly."""
+        library = [a for a in LIBRARY if a.workspace == WS and a.status is not AssetStatus.DELETED]
+        put(index, *(make_doc(a) for a in library))
+        hits, buckets = expected({}, FACETS, library=library)
+        query = SearchQuery(workspace=WS, text=WORD, facets=FACETS, limit=7, sort=sort)
+        seen: list[str] = []
+        for page in paginate(index, query):
+            assert page.total == len(hits)
+            assert buckets_of(page.facets) == buckets
+            seen.extend(ids_of(page))
+        assert len(seen) == len(set(seen)) == len(hits)
+        if sort.field is SortField.CREATED_AT:
+            newest = sorted((a for a in library if a.id in hits), key=lambda a: a.id)
+            newest.sort(key=lambda a: a.created_at, reverse=True)
+            assert seen == [a.id for a in newest]
