@@ -45,6 +45,7 @@ from indexer.embedded.keyword_query import (
     facet_buckets,
     filter_query,
     ordering,
+    prefix_expander,
     text_query,
 )
 from indexer.embedded.keyword_schema import (
@@ -213,7 +214,7 @@ class KeywordIndex:
 
     def search(self, conn: sqlite3.Connection, db: str, query: SearchQuery) -> SearchPage:
         searcher, seq = self.searcher_at(conn, db)
-        text = text_query(query.text)
+        text = text_query(query.text, prefix_expander(searcher))
         order = ordering(query.sort, text is not None)
         base = combined(text, filter_query(query.workspace, query.filters))
         cursor = order.decode(query.cursor) if query.cursor else None
