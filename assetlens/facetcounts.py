@@ -1,4 +1,4 @@
-"""Counting a common word's hits by their complement, for every index backend.
+"""Counting a common word's hits by their complement, and the order of facet buckets.
 
 A word that matches most of a library makes the total and the facet counts visit nearly every
 document. They can be had from the few that do *not* match instead:
@@ -10,8 +10,10 @@ an adapter caches it until the index changes; the second visits the minority. Bo
 every value of each facet, so an adapter falls back to counting directly when a facet has more
 values than it asks for, or when the two sides disagree (a write landed between them).
 
-What is backend-neutral lives here: the decision rule, the subtraction, and the order and cut
-of the buckets (the same for both backends, so either path gives identical answers).
+What is backend-neutral lives here: the decision rule, the subtraction (used by the
+Elasticsearch adapter; in the embedded index a negated text costs more than the counting it
+saves, see docs/SEARCH.md), and the order and cut of the buckets, which every backend and path
+uses so that their answers are identical.
 """
 
 from __future__ import annotations

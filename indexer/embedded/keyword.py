@@ -35,9 +35,8 @@ from typing import Any
 import tantivy
 
 from assetlens.domain import Asset
-from assetlens.facetcounts import Counts, ordered_buckets, subtract, use_complement
 from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
-from indexer.embedded.keyword_counts import ScopeCache, count_all, facet_groups, text_estimate
+from indexer.embedded.keyword_counts import TOTAL_AGG, CoverageCache, facet_groups
 from indexer.embedded.keyword_query import (
     KeywordOrdering,
     combined,
@@ -119,7 +118,7 @@ class KeywordIndex:
         self._dir = index_dir
         self._mutex = threading.Lock()  # one catch-up per process at a time
         self._opened: dict[str, _Opened] = {}
-        self._scopes = ScopeCache()
+        self._coverage = CoverageCache()
 
     # -- catching up ------------------------------------------------------------------------
 
@@ -216,22 +215,20 @@ class KeywordIndex:
         searcher, seq = self.searcher_at(conn, db)
         text = text_query(query.text, prefix_expander(searcher))
         order = ordering(query.sort, text is not None)
-        base = combined(text, filter_query(query.workspace, query.filters))
+        filters = filter_query(query.workspace, query.filters)
+        base = combined(text, filters)
         cursor = order.decode(query.cursor) if query.cursor else None
-        complement = self._complement(searcher, db, seq, text, query)
-        counted = None if complement is None else complement[0]
-        # Without a cursor the page's own search counts the hits; with one (its query is
-        # narrowed to the cursor's side), or for a full read, they are counted first.
-        if counted is not None:
-            total: int | None = counted.total
-        elif cursor or (order.is_rank and not order.descending):
+        # The facets' aggregation pass counts the hits too when one of its groups has the
+        # query's own filters; then the page need not count them.
+        facets, total = _facets(searcher, text, query) if query.facets else ({}, None)
+        # Otherwise the page's own search counts them; with a cursor (its query is narrowed
+        # to the cursor's side), or for a full read, they are counted first.
+        if total is None and (cursor or (order.is_rank and not order.descending)):
             total = _count(searcher, base)
-        else:
-            total = None
         page_query = base
-        if complement is not None and complement[1] and text is not None:
-            # Every document passes the filters: the text alone finds the same page, and a
-            # query of text alone lets tantivy skip blocks that cannot reach the top k.
+        if text is not None and self._passes_all(searcher, db, seq, query, filters):
+            # The text alone finds the same hits, and tantivy skips the blocks of a text
+            # query that cannot reach the top k (it cannot once the filters are ANDed in).
             page_query = text
         rows, more, total = _page(conn, searcher, page_query, order, cursor, query.limit, total)
         docs = _docs(conn, [rowid for _, _, rowid in rows])
@@ -241,33 +238,20 @@ class KeywordIndex:
             for value, _, rowid in rows if rowid in docs
         ]  # fmt: skip
         next_cursor = encode_cursor([rows[-1][0], rows[-1][1]]) if more and rows else None
-        if counted is not None:
-            facets = {f.value: ordered_buckets(f, counted.facets[f], query.facet_size)
-                      for f in query.facets}  # fmt: skip
-        else:
-            facets = _facets(searcher, text, query) if query.facets else {}
         return SearchPage(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 
-    def _complement(
+    def _passes_all(
         self,
         searcher: tantivy.Searcher,
         db: str,
         seq: int,
-        text: tantivy.Query | None,
         query: SearchQuery,
-    ) -> tuple[Counts, bool] | None:
-        """The total and facet counts by the complement (assetlens.facetcounts) when the text
-        is common enough for it to pay, and whether every document of the index passes the
-        query's filters; None to count them directly."""
-        if text is None or not use_complement(text_estimate(searcher, query.text),
-                                              searcher.num_docs):  # fmt: skip
-            return None
-        scope = self._scopes.get(db, seq, query, lambda: count_all(searcher, query, None))
-        if scope is None:
-            return None
-        without = count_all(searcher, query, text)
-        counted = None if without is None else subtract(scope, without)
-        return None if counted is None else (counted, scope.total == searcher.num_docs)
+        filters: tantivy.Query,
+    ) -> bool:
+        """Whether every document of the index passes the query's workspace and filters (a
+        library of one workspace, no trash, no filter): counted once per applied seq."""
+        key = (db, seq, query.model_dump_json(include={"workspace", "filters"}))
+        return self._coverage.get(key, lambda: _count(searcher, filters) == searcher.num_docs)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -367,14 +351,22 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
 
 def _facets(
     searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery
-) -> dict[str, list[FacetBucket]]:
-    """Every requested facet counted over the hits, one aggregation request per distinct set
-    of filters."""
+) -> tuple[dict[str, list[FacetBucket]], int | None]:
+    """Every requested facet counted over the hits, one aggregation pass per distinct set of
+    filters; and the number of hits, counted in the pass over the query's own filters when
+    there is one (None otherwise)."""
     result: dict[str, list[FacetBucket]] = {}
+    total: int | None = None
     for filters, facets in facet_groups(query):
         scope = combined(text, filter_query(query.workspace, filters))
-        answer = searcher.aggregate(scope, {f.value: facet_aggregation(f) for f in facets})
+        aggs = {f.value: facet_aggregation(f) for f in facets}
+        counts_total = filters == query.filters
+        if counts_total:
+            aggs[TOTAL_AGG] = {"value_count": {"field": ROWID}}
+        answer = searcher.aggregate(scope, aggs)
+        if counts_total:
+            total = int(answer[TOTAL_AGG]["value"])
         for facet in facets:
             result[facet.value] = facet_buckets(facet, answer.get(facet.value, {}),
                                                 query.facet_size)  # fmt: skip
-    return {f.value: result[f.value] for f in query.facets}
+    return {f.value: result[f.value] for f in query.facets}, total

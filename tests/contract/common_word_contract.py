@@ -1,10 +1,13 @@
 """Totals and facets of a word that matches most of the library, the same on every SearchIndex.
 
-Such a word is counted by its complement (assetlens.facetcounts): the scope's counts less those
-of the documents the word does not match. The library here makes `ember` common enough for
-that in every backend's estimate (it is in most documents of the whole index, other workspace
-and trash included), and every expected count is worked out below from the assets themselves,
-so a wrong subtraction, a value missing on one side or a stale cached scope fails a test.
+Such a word takes each backend's fast path for common words: Elasticsearch counts it by its
+complement (assetlens.facetcounts: the scope's counts less those of the documents the word does
+not match); the embedded index counts the hits in the facets' pass and, when every document
+passes the filters, finds the page by the text alone. The library here makes `ember` common
+enough for the estimate (it is in most documents of the whole index, other workspace and trash
+included), and every expected count is worked out below from the assets themselves, so a
+wrong subtraction, a value missing on one side, a stale cached scope or a page found without
+the filters it needed fails a test.
 Mixed into each adapter's contract test class beside SearchIndexContract.
 """
 
