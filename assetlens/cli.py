@@ -6,42 +6,33 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assetlens.access import Scope, ordered
 from assetlens.cli_assets import assets_app
+from assetlens.cli_base import DataDir, console, library_settings, refuse_invalid, where
 from assetlens.cli_collections import collections_app
 from assetlens.cli_help import readable_command, show_version
+from assetlens.cli_keys import keys_app
 from assetlens.cli_library import folders_app, tags_app
 from assetlens.cli_models import models_app
-from assetlens.config import Settings, StoreBackend, absolute_dir
-from assetlens.errors import InvalidInput, Unavailable
-
-if TYPE_CHECKING:
-    from assetlens.apikeys import ApiKeys
+from assetlens.config import Settings
+from assetlens.errors import Unavailable
 
 app = typer.Typer(help="Assetlens: an asset library for AI-generated media. Every command "
                        "works on the library in ASSETLENS_DATA_DIR (default: ./data of the "
                        "current directory) and prints which one.",
                   no_args_is_help=True, add_completion=False)
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(folders_app, name="folders")
 app.add_typer(tags_app, name="tags")
 app.add_typer(collections_app, name="collections")
 app.add_typer(assets_app, name="assets")
 app.add_typer(models_app, name="models")
-# Lines are never wrapped by rich: a path, a key or a command stays one line to copy.
-console = Console(stderr=True, soft_wrap=True)
-
-T = TypeVar("T")
 
 
 class DuplicateMode(StrEnum):
@@ -51,15 +42,6 @@ class DuplicateMode(StrEnum):
     ALLOW = "allow"
     LINK = "link"
     REJECT = "reject"
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSETLENS_DATA_DIR")]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": absolute_dir(data_dir)})
-    return settings
 
 
 @app.callback()
@@ -88,11 +70,11 @@ def serve(
 
     from api.app import create_app
 
-    settings = _settings(data_dir)
+    settings = library_settings(data_dir)
     _logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
-    console.print(f"Library: {_where(settings)}", markup=False)
+    console.print(f"Library: {where(settings)}", markup=False)
     console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
@@ -108,9 +90,9 @@ def indexer(data_dir: DataDir = None) -> None:
     """Run an indexer worker until SIGINT/SIGTERM (run several for more throughput)."""
     from assetlens.bootstrap import build
 
-    settings = _settings(data_dir)
+    settings = library_settings(data_dir)
     _logging(settings)
-    console.print(f"Library: {_where(settings)}", markup=False)
+    console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
     if settings.indexer_metrics_port is not None:
         container.metrics.serve(settings.host, settings.indexer_metrics_port)
@@ -128,82 +110,6 @@ def indexer(data_dir: DataDir = None) -> None:
         container.indexer.run(stop)
     finally:
         container.close()
-
-
-@keys_app.command("create")
-def keys_create(
-    workspace: Annotated[str, typer.Option(help="workspace the key belongs to")],
-    name: Annotated[str, typer.Option(help="a label for the key")] = "",
-    scope: Annotated[Scope, typer.Option(help="what the key may do (admin implies write, "
-                                              "write implies read)")] = Scope.ADMIN,
-    data_dir: DataDir = None,
-) -> None:
-    """Create an API key; the key is the last line printed."""
-    settings = _settings(data_dir)
-    new = _refuse_invalid(lambda: _keys(settings).issue(workspace, name, frozenset({scope})))
-    console.print(f"Created {scope.value} key {new.info.id} for workspace "
-                  f"[bold]{workspace}[/] in {_where(settings)}. It works only against this "
-                  "library and is shown only once:")
-    print(new.key)
-
-
-@keys_app.command("list")
-def keys_list(
-    workspace: Annotated[str, typer.Option(help="workspace whose keys to list")],
-    data_dir: DataDir = None,
-) -> None:
-    """List a workspace's keys (never the keys themselves), revoked ones too.
-    Tab-separated on stdout, one key a line, for scripts."""
-    settings = _settings(data_dir)
-    infos = _refuse_invalid(lambda: _keys(settings).list(workspace))
-    print("id\tname\tscopes\tcreated_at\thint\trevoked_at")
-    for info in infos:
-        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
-        print("\t".join([info.id, info.name or "-", ",".join(ordered(info.scopes)),
-                         info.created_at.isoformat(timespec="seconds"), info.hint + "…",
-                         revoked]))
-    console.print(f"{len(infos)} key(s) in workspace {workspace} ({_where(settings)})")
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="the key's id, from `keys list`")],
-    workspace: Annotated[str, typer.Option(help="workspace the key belongs to")],
-    data_dir: DataDir = None,
-) -> None:
-    """Revoke a key: it and its browser sessions are refused from the next request on."""
-    from assetlens.errors import NotFound
-
-    settings = _settings(data_dir)
-    try:
-        info = _keys(settings).revoke(workspace, key_id)
-    except NotFound:
-        console.print(f"[red]no key {key_id} in workspace {workspace}[/] ({_where(settings)})")
-        raise typer.Exit(1) from None
-    console.print(f"revoked key {info.id} ({info.name or 'unnamed'}) of workspace {workspace}")
-
-
-def _keys(settings: Settings) -> ApiKeys:
-    from assetlens.apikeys import ApiKeys
-    from assetlens.bootstrap import build_store
-
-    return ApiKeys(build_store(settings))
-
-
-def _refuse_invalid(action: Callable[[], T]) -> T:
-    """Run `action`; bad input (a malformed workspace name…) is a message and exit 2."""
-    try:
-        return action()
-    except InvalidInput as exc:
-        console.print(f"[red]{exc.detail}[/]")
-        raise typer.Exit(2) from None
-
-
-def _where(settings: Settings) -> str:
-    """Which library a command works on, so a key is not made for the wrong one."""
-    if settings.store_backend is StoreBackend.S3:
-        return f"bucket {settings.s3_bucket} at {settings.s3_endpoint}"
-    return f"data dir {settings.data_dir.resolve()}"
 
 
 @app.command()
@@ -232,8 +138,8 @@ def ingest(
     from assetlens.services.duplicate_policy import PolicyName
 
     check_workspace(workspace)
-    settings = _settings(data_dir)
-    console.print(f"Library: {_where(settings)}", markup=False)
+    settings = library_settings(data_dir)
+    console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
     try:
         container.index.ensure()
@@ -272,7 +178,7 @@ def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None
     """Rebuild the search index from the object store, then switch to it."""
     from assetlens.bootstrap import build
 
-    settings = _settings(data_dir)
+    settings = library_settings(data_dir)
     _logging(settings)
     container = build(settings)
     try:
@@ -288,7 +194,7 @@ def reconcile(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> No
     """Find and repair drift between the store and the index (queues what's missing)."""
     from assetlens.bootstrap import build
 
-    container = build(_settings(data_dir), use_embedder=False)
+    container = build(library_settings(data_dir), use_embedder=False)
     try:
         container.index.ensure()
         report = container.indexer.reconcile(retry_failed=retry_failed)
@@ -313,8 +219,8 @@ def purge(
     from assetlens.layout import check_workspace
 
     if workspace is not None:
-        _refuse_invalid(lambda: check_workspace(workspace))
-    settings = _settings(data_dir)
+        refuse_invalid(lambda: check_workspace(workspace))
+    settings = library_settings(data_dir)
     container = build(settings, use_embedder=False)
     try:
         age = None if older_than is None else timedelta(days=older_than)
@@ -342,7 +248,7 @@ def gc(
 
     from assetlens.bootstrap import build
 
-    container = build(_settings(data_dir), use_embedder=False)
+    container = build(library_settings(data_dir), use_embedder=False)
     try:
         written = container.maintenance.backfill_refs()
         repair, sweep = container.maintenance.gc(timedelta(hours=older_than_hours))
@@ -367,8 +273,8 @@ def demo(
     from assetlens.bootstrap import build
     from assetlens.demo import DEMO_WORKSPACE, demo_key, load_samples
 
-    settings = _settings(data_dir)
-    console.print(f"Library: {_where(settings)}", markup=False)
+    settings = library_settings(data_dir)
+    console.print(f"Library: {where(settings)}", markup=False)
     _logging(settings)
     container = build(settings)
     try:

@@ -102,22 +102,16 @@ _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 # Facet → the Filters field that takes its bucket values (dropped for it in disjunctive mode).
 FACET_FILTER_FIELDS: dict[Facet, str] = {
-    Facet.TYPE: "type",
-    Facet.TAGS: "tags",
-    Facet.FOLDER: "folder_id",
-    Facet.MODEL: "model",
-    Facet.PROVIDER: "provider",
-    Facet.SOURCE: "source",
-    Facet.GENERATOR: "generator",
-    Facet.SAMPLER: "sampler",
-    Facet.LORAS: "loras",
-    Facet.AI_GENERATED: "ai_generated",
-    Facet.STATUS: "status",
-    Facet.FAVORITE: "favorite",
-    Facet.CREATED: "created_month",
-    Facet.SIZE: "size_range",
-    Facet.COST: "cost_range",
-}
+    Facet.TYPE: "type", Facet.TAGS: "tags", Facet.FOLDER: "folder_id", Facet.MODEL: "model",
+    Facet.PROVIDER: "provider", Facet.SOURCE: "source", Facet.GENERATOR: "generator",
+    Facet.SAMPLER: "sampler", Facet.LORAS: "loras", Facet.AI_GENERATED: "ai_generated",
+    Facet.STATUS: "status", Facet.FAVORITE: "favorite", Facet.CREATED: "created_month",
+    Facet.SIZE: "size_range", Facet.COST: "cost_range",
+}  # fmt: skip
+# Facets of free text values, which a prefix can narrow (SearchQuery.facet_prefix); the
+# others count fixed labels, booleans or months.
+PREFIX_FACETS = frozenset({Facet.TYPE, Facet.TAGS, Facet.FOLDER, Facet.MODEL, Facet.PROVIDER,
+                           Facet.SOURCE, Facet.GENERATOR, Facet.SAMPLER, Facet.LORAS})
 
 
 class SortField(StrEnum):
@@ -254,6 +248,16 @@ class SearchQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
     facet_size: int = Field(default=20, ge=1, le=200)
+    # Per facet, only the values starting with this text are counted (before facet_size
+    # cuts), so a rare value with the prefix is found; tags compare in normalised form.
+    facet_prefix: dict[Facet, str] = Field(default_factory=dict)
+
+    @field_validator("facet_prefix", mode="after")
+    @classmethod
+    def _prefixes(cls, value: dict[Facet, str]) -> dict[Facet, str]:
+        if not value.keys() <= PREFIX_FACETS:
+            raise ValueError("only facets of text values take a prefix")
+        return {f: tag_key(p) if f is Facet.TAGS else p for f, p in value.items() if p}
 
     def facet_filters(self, facet: Facet) -> Filters:
         """The filters `facet` is counted under: all of them, or in disjunctive mode all

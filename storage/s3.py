@@ -18,9 +18,7 @@ import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import urlsplit
 
-import urllib3
 from minio import Minio
 from minio.helpers import check_bucket_name
 
@@ -28,6 +26,7 @@ from assetlens.errors import InvalidInput, ObjectNotFound, PreconditionFailed
 from assetlens.ports import ObjectInfo, StoredObject
 from storage.keys import validate_key, validate_prefix
 from storage.s3_calls import BucketCalls
+from storage.s3_connect import clients_for
 from storage.s3_errors import Attempts, BucketMissing
 from storage.s3_multipart import put_multipart, read_part
 from storage.s3_range import RangeStream
@@ -48,22 +47,6 @@ PART_SIZE = 16 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
 MAX_PRESIGN = timedelta(days=7)  # SigV4 query signatures cannot live longer
 LIST_PAGE = 1000
-
-
-def http_client(
-    *, connect_timeout: float = 5.0, read_timeout: float = 60.0, max_connections: int = 16
-) -> urllib3.PoolManager:
-    """A connection pool for the SDK with bounded timeouts and no retries of its own: the
-    SDK's default pool waits 5 minutes and retries 5xx silently, while this adapter retries
-    itself, with backoff, and then reports StoreUnavailable."""
-    return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-        maxsize=max_connections,
-        retries=urllib3.Retry(
-            total=0, connect=0, read=0, redirect=0, status=0, other=0, raise_on_status=False
-        ),
-        cert_reqs="CERT_REQUIRED",
-    )
 
 
 class S3ObjectStore:
@@ -111,43 +94,10 @@ class S3ObjectStore:
         """A store for `settings.s3_*` (timeouts from `s3_connect_timeout_seconds` and
         `s3_read_timeout_seconds` unless given); `check()` uses a second client with short
         timeouts. Raises ValueError for an endpoint that is not `http(s)://host[:port]`."""
-        if connect_timeout is None:
-            connect_timeout = settings.s3_connect_timeout_seconds
-        if read_timeout is None:
-            read_timeout = settings.s3_read_timeout_seconds
-        parts = urlsplit(settings.s3_endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"s3_endpoint must be http(s)://host[:port], got {parts.geturl()!r}")
-        if parts.path.strip("/") or parts.query or parts.username:
-            raise ValueError("s3_endpoint must not carry a path, query or credentials")
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        endpoint = f"{host}:{parts.port}" if parts.port else host
-
-        def client(pool: urllib3.PoolManager) -> Minio:
-            return Minio(
-                endpoint,
-                access_key=settings.s3_access_key,
-                secret_key=settings.s3_secret_key.get_secret_value(),
-                secure=parts.scheme == "https",
-                region=settings.s3_region,
-                http_client=pool,
-            )
-
-        probe_timeout = min(connect_timeout, 2.0)
-        return cls(
-            client(http_client(connect_timeout=connect_timeout, read_timeout=read_timeout)),
-            settings.s3_bucket,
-            retries=retries,
-            backoff=backoff,
-            part_size=part_size,
-            probe_client=client(
-                http_client(
-                    connect_timeout=probe_timeout,
-                    read_timeout=min(read_timeout, 3.0),
-                    max_connections=2,
-                )
-            ),
-        )
+        client, probe = clients_for(settings, connect_timeout=connect_timeout,
+                                    read_timeout=read_timeout)
+        return cls(client, settings.s3_bucket, retries=retries, backoff=backoff,
+                   part_size=part_size, probe_client=probe)
 
     @property
     def bucket(self) -> str:

@@ -81,6 +81,9 @@ _ETAG = {"headers": {"ETag": {"description": 'the revision, e.g. "r3" (If-Match)
                  tags={"type": "array", "items": {"type": "string"},
                        "description": "one tag per `tags` field; a single field is "
                                       "comma-separated (`-F tags=a,b`)"},
+                 tags_json={"type": "string",
+                            "description": "instead of `tags`: a JSON array of strings, "
+                                           "each one tag, commas included (`[\"a,b\"]`)"},
                  folder_id=_TEXT, prompt=_TEXT,
                  metadata={"type": "string", "description": "a JSON object"},
                  type={"type": "string", "description": "e.g. logo for a PNG logo"},

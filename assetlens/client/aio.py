@@ -147,24 +147,28 @@ class AsyncAssetlensClient:
         return (await self._send(calls.content_call(asset_id))).content
 
     async def download(self, asset_id: str, dest: str | os.PathLike[str] | BinaryIO) -> int:
-        """See `AssetlensClient.download` (file writes are blocking, chunk by chunk)."""
+        """See `AssetlensClient.download` (the file is opened, written and renamed in
+        worker threads, chunk by chunk, so the loop is never blocked on the disk)."""
         if not isinstance(dest, str | os.PathLike):
             return await self._copy_to(asset_id, dest)
         target = Path(dest)
         temp = target.with_name(f".{target.name}.part")
         try:
-            with open(temp, "wb") as out:
+            out = await asyncio.to_thread(open, temp, "wb")
+            try:
                 written = await self._copy_to(asset_id, out)
-            os.replace(temp, target)
+            finally:
+                await asyncio.to_thread(out.close)
+            await asyncio.to_thread(os.replace, temp, target)
         finally:
-            temp.unlink(missing_ok=True)
+            await asyncio.to_thread(temp.unlink, missing_ok=True)
         return written
 
     async def _copy_to(self, asset_id: str, out: BinaryIO) -> int:
         written = 0
         async with self.stream(asset_id, download=True) as chunks:
             async for chunk in chunks:
-                out.write(chunk)
+                await asyncio.to_thread(out.write, chunk)
                 written += len(chunk)
         return written
 
@@ -191,7 +195,7 @@ class AsyncAssetlensClient:
         while True:
             attempts.next()
             try:
-                with call.request(self._http) as request:
+                async with _request(call, self._http) as request:
                     response = await self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 await asyncio.sleep(attempts.wait_after_error(exc))
@@ -205,3 +209,39 @@ class AsyncAssetlensClient:
             await response.aread()
             await response.aclose()
         return calls.checked(response)
+
+
+@contextlib.asynccontextmanager
+async def _request(call: Call, http: httpx.AsyncClient) -> AsyncIterator[httpx.Request]:
+    """`call.request(http)` without blocking the event loop on the upload's file: it is
+    opened, read and closed in worker threads."""
+    if call.file is None:
+        with call.request(http) as request:
+            yield request
+        return
+    opened = call.request(http)
+    request = await asyncio.to_thread(opened.__enter__)
+    try:
+        request.stream = _ThreadedBody(request.stream)
+        yield request
+    except BaseException as exc:
+        if not await asyncio.to_thread(opened.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await asyncio.to_thread(opened.__exit__, None, None, None)
+
+
+class _ThreadedBody(httpx.AsyncByteStream):
+    """A request body (httpx's multipart encoder, which reads the file as it goes) whose
+    every chunk is produced in a worker thread, so a large or slow file never stalls
+    the other tasks of the loop."""
+
+    def __init__(self, body: httpx.SyncByteStream | httpx.AsyncByteStream) -> None:
+        if not isinstance(body, httpx.SyncByteStream):
+            raise TypeError("an upload body is read synchronously by httpx")
+        self._body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = iter(self._body)
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk

@@ -85,13 +85,6 @@ def tag_list(tags: Sequence[str] | None) -> list[str]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def upload_tag_fields(tags: list[str]) -> list[str]:
-    """The `tags` fields of an upload form: one per tag, so a comma stays inside its tag.
-    The server splits a lone field on commas (for curl), so one tag goes with an empty
-    second field, which the server drops."""
-    return [*tags, ""] if len(tags) == 1 else tags
-
-
 def metadata_json(metadata: Mapping[str, Any] | Generation | None) -> dict[str, Any]:
     """Generation fields as JSON values (datetimes, enums and models converted)."""
     if metadata is None:
@@ -153,7 +146,9 @@ def upload_call(file: UploadSource, *, filename: str | None = None, name: str | 
         if value is not None:
             form[key] = value
     if tags:
-        form["tags"] = upload_tag_fields(tag_list(tags))
+        # One JSON array, each element one tag: a comma stays inside its tag, a single tag
+        # included, and any number of tags takes one form part.
+        form["tags_json"] = json.dumps(tag_list(tags), ensure_ascii=False)
     if metadata:
         form["metadata"] = json.dumps(metadata_json(metadata), ensure_ascii=False)
     key = idempotency_key or str(uuid.uuid4())

@@ -98,14 +98,34 @@ def upload_tags(fields: str | Sequence[str]) -> list[str]:
     return [tag for tag in values if tag.strip()]
 
 
+def json_tags(text: str | Sequence[str], *, max_depth: int) -> list[str]:
+    """The tags of the upload form's `tags_json` field: a JSON array of strings, each one
+    tag whatever it holds (commas included); blank ones dropped."""
+    if not isinstance(text, str):
+        raise InvalidInput("tags_json must be one form field")
+    check_json_depth(text, max_depth, "tags_json")
+    check_surrogates(text, "tags_json", loc=("body", "tags_json"))
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"tags_json is not valid JSON: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise InvalidInput("tags_json must be a JSON array of strings")
+    return [tag for tag in value if tag.strip()]
+
+
 def upload_form(fields: Mapping[str, str | Sequence[str]], *,
                 max_json_depth: int) -> UploadForm:
     """The upload form from multipart text fields (`tags` as `upload_tags` reads it, all
-    its values; `metadata` a JSON object); InvalidInput naming each field that breaks a
-    rule."""
+    its values, or `tags_json` as `json_tags` does; `metadata` a JSON object); InvalidInput
+    naming each field that breaks a rule."""
     values: dict[str, Any] = {k: v for k, v in fields.items()
                               if k in UploadFields.model_fields and k not in ("tags", "metadata")}
-    if fields.get("tags"):
+    if fields.get("tags_json"):
+        if upload_tags(fields.get("tags", [])):  # blank `tags` fields are no tags
+            raise InvalidInput("send the tags as `tags` fields or as `tags_json`, not both")
+        values["tags"] = json_tags(fields["tags_json"], max_depth=max_json_depth)
+    elif fields.get("tags"):
         values["tags"] = upload_tags(fields["tags"])
     metadata = fields.get("metadata")
     if metadata:

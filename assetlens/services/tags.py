@@ -52,13 +52,16 @@ class TagService:
         self._assets = assets
 
     def list_tags(self, workspace: str, *, prefix: str = "", limit: int = 100) -> list[TagCount]:
-        """Tags in use, most used first (ties by name), optionally starting with `prefix`
-        (compared in normalised form). Counts cover the 200 most used tags."""
-        page = self._index.search(SearchQuery(
-            workspace=workspace, facets=[Facet.TAGS], facet_size=MAX_TAGS_LISTED, limit=1))
+        """The `limit` most used tags (ties by name), optionally only those starting with
+        `prefix` (compared in normalised form): the index counts just the tags with the
+        prefix, so a rarely used one is listed however many others are used more."""
         start = tag_key(prefix)
-        buckets = [b for b in page.facets.get(Facet.TAGS.value, []) if b.value.startswith(start)]
-        buckets.sort(key=lambda b: (-b.count, b.value))
+        if len(start) > MAX_TAG_CHARS:
+            return []  # longer than any tag: nothing to ask the index
+        page = self._index.search(SearchQuery(
+            workspace=workspace, facets=[Facet.TAGS], facet_size=limit,
+            facet_prefix={Facet.TAGS: start}, limit=1))
+        buckets = sorted(page.facets.get(Facet.TAGS.value, []), key=lambda b: (-b.count, b.value))
         return [TagCount(name=b.value, count=b.count) for b in buckets[:limit]]
 
     def rename(self, workspace: str, old: str, new: str) -> int:

@@ -80,7 +80,7 @@ def counts_body(query: SearchQuery, *, without_text: bool) -> dict[str, Any]:
         scope["must_not"] = [{"bool": {"must": text_clauses(query.text)}}]
     aggs: dict[str, Any] = {}
     for facet in dict.fromkeys(query.facets):
-        inner = facet_aggregation(facet, MAX_COMPLEMENT_VALUES)
+        inner = facet_aggregation(facet, MAX_COMPLEMENT_VALUES, query.facet_prefix.get(facet, ""))
         if disjunctive:
             clauses = filter_clauses(query.workspace, query.facet_filters(facet))
             inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {VALUES_AGG: inner}}

@@ -233,8 +233,9 @@ def ordering(sort: Sort, has_text: bool) -> Ordering:
     return Ordering(sort.field, sort.descending)
 
 
-def facet_aggregation(facet: Facet, size: int) -> dict[str, Any]:
-    """The aggregation counting `facet` over the hits of the query it is attached to."""
+def facet_aggregation(facet: Facet, size: int, prefix: str = "") -> dict[str, Any]:
+    """The aggregation counting `facet` over the hits of the query it is attached to (only
+    the values starting with `prefix`, a PREFIX_FACETS facet's)."""
     if facet is Facet.CREATED:
         return {
             "date_histogram": {
@@ -266,7 +267,17 @@ def facet_aggregation(facet: Facet, size: int) -> dict[str, Any]:
     }
     if facet in _MISSING_AS:
         terms["missing"] = _MISSING_AS[facet]
+    if prefix:
+        terms["include"] = prefix_regex(prefix)
     return {"terms": terms}
+
+
+def prefix_regex(prefix: str) -> str:
+    """A Lucene regular expression matching the values that start with `prefix`: every
+    character but an ASCII letter or digit escaped (a backslash makes it literal there;
+    before a letter it can name a class, `\\d`), then anything."""
+    return "".join(char if char.isascii() and char.isalnum() else "\\" + char
+                   for char in prefix) + ".*"  # fmt: skip
 
 
 def facet_aggregations(query: SearchQuery) -> dict[str, Any]:
@@ -275,7 +286,7 @@ def facet_aggregations(query: SearchQuery) -> dict[str, Any]:
     carries only the filters no facet drops; the rest go to `post_filter`)."""
     aggs: dict[str, Any] = {}
     for facet in dict.fromkeys(query.facets):
-        inner = facet_aggregation(facet, query.facet_size)
+        inner = facet_aggregation(facet, query.facet_size, query.facet_prefix.get(facet, ""))
         if query.facet_mode is FacetMode.DISJUNCTIVE:
             clauses = filter_clauses(query.workspace, query.facet_filters(facet))
             inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {VALUES_AGG: inner}}

@@ -80,10 +80,11 @@ def _count_facet(conn: sqlite3.Connection, query: SearchQuery, facet: Facet,
     """`facet`'s buckets over the hits (temp.matched), or in disjunctive mode over the hits
     of the filters less the facet's own field (temp.relaxed)."""
     filters = query.facet_filters(facet)
+    prefix = query.facet_prefix.get(facet, "")
     if filters is query.filters:
-        return _facet(conn, facet, query.facet_size, "matched")
+        return _facet(conn, facet, query.facet_size, "matched", prefix)
     _fill_matched(conn, "relaxed", filter_where(query.workspace, filters), match_params)
-    return _facet(conn, facet, query.facet_size, "relaxed")
+    return _facet(conn, facet, query.facet_size, "relaxed", prefix)
 
 
 def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
@@ -120,15 +121,20 @@ def _fill_matched(conn: sqlite3.Connection, table: str, where: Where,
     return count
 
 
-def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str) -> list[FacetBucket]:
-    """Counts of `facet`'s values over the assets in the temp table `source`."""
+def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str,
+           prefix: str = "") -> list[FacetBucket]:
+    """Counts of `facet`'s values (those starting with `prefix`) over the assets in the
+    temp table `source`."""
+    # substr counts characters, so this is a prefix test with no LIKE/GLOB wildcards to escape.
+    starts = "AND substr({0}, 1, ?) = ? " if prefix else ""
+    starts_params: list[Any] = [len(prefix), prefix] if prefix else []
     if facet in FACET_SIDE_TABLES:
         side, column = FACET_SIDE_TABLES[facet]
         rows = conn.execute(
             f"SELECT s.{column}, COUNT(*) AS n FROM temp.{source} h JOIN {side} s "
-            f"ON s.asset_rowid = h.rowid "
+            f"ON s.asset_rowid = h.rowid {starts.format(f's.{column}')}"
             f"GROUP BY s.{column} ORDER BY n DESC, s.{column} ASC LIMIT ?",
-            [size],
+            [*starts_params, size],
         ).fetchall()
         return [FacetBucket(value=str(v), count=n) for v, n in rows]
     column = FACET_COLUMNS[facet]
@@ -140,9 +146,9 @@ def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str) -> li
         order = f"n DESC, a.{column} ASC"
     rows = conn.execute(
         f"SELECT a.{column}, COUNT(*) AS n FROM temp.{source} h JOIN assets a "
-        f"ON a.rowid = h.rowid WHERE a.{column} IS NOT NULL "
+        f"ON a.rowid = h.rowid WHERE a.{column} IS NOT NULL {starts.format(f'a.{column}')}"
         f"GROUP BY a.{column} ORDER BY {order} LIMIT ?",
-        [size if facet not in _BUCKET_ORDER else len(_BUCKET_ORDER[facet])],
+        [*starts_params, size if facet not in _BUCKET_ORDER else len(_BUCKET_ORDER[facet])],
     ).fetchall()
     if facet in _BUCKET_ORDER:
         ranks = _BUCKET_ORDER[facet]

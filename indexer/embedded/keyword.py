@@ -359,7 +359,7 @@ def _facets(
     total: int | None = None
     for filters, facets in facet_groups(query):
         scope = combined(text, filter_query(query.workspace, filters))
-        aggs = {f.value: facet_aggregation(f) for f in facets}
+        aggs = {f.value: facet_aggregation(f, query.facet_prefix.get(f, "")) for f in facets}
         counts_total = filters == query.filters
         if counts_total:
             aggs[TOTAL_AGG] = {"value_count": {"field": ROWID}}

@@ -231,8 +231,23 @@ def ordering(sort: Sort, has_text: bool) -> KeywordOrdering:
 # -- facets -------------------------------------------------------------------------------
 
 
-def facet_aggregation(facet: Facet) -> dict[str, Any]:
-    return {"terms": {"field": FACET_FIELDS[facet], "size": MAX_FACET_VALUES}}
+def facet_aggregation(facet: Facet, prefix: str = "", *,
+                      size: int = MAX_FACET_VALUES) -> dict[str, Any]:
+    """The terms aggregation counting `facet`: up to `size` values, only those starting
+    with `prefix`."""
+    terms: dict[str, Any] = {"field": FACET_FIELDS[facet], "size": size}
+    if prefix:
+        terms["include"] = prefix_regex(prefix)
+    return {"terms": terms}
+
+
+def prefix_regex(prefix: str) -> str:
+    """A regular expression (Rust regex syntax, matched against the whole value) for the
+    values starting with `prefix`: every character but an ASCII letter or digit written as
+    a code point escape, which that syntax reads literally whatever the character."""
+    literal = "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}"
+                      for char in prefix)  # fmt: skip
+    return literal + "(?s:.*)"
 
 
 def facet_counts(result: dict[str, Any]) -> dict[str, int]:

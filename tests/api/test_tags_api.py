@@ -129,3 +129,28 @@ def test_other_workspace_cannot_see_or_change_tags(api: Api, other: Api) -> None
     assert_problem(other.http.delete("/v1/tags/secret-tag"), 404)
     assert tags_of(api, asset_id) == ["secret-tag"]
     assert_problem(httpx.get(f"{api.base_url}/v1/tags"), 401)
+
+
+def test_prefix_finds_a_rare_tag_among_300_more_used(api: Api) -> None:
+    """200 tags on two assets each and 100 on one outrank the rare tag; the prefix still
+    finds it (it used to be applied to the 200 most used tags only)."""
+    for group in ((0, 100), (0, 100), (100, 200), (100, 200), (200, 300)):
+        tagged(api, ",".join(f"p300-common-{i:03}" for i in range(*group)))
+    rare = tagged(api, "p300-rare-find")
+    assert len(tag_counts(api, prefix="p300-")) == 200
+    assert "p300-rare-find" not in tag_counts(api, prefix="p300-")
+    assert tag_counts(api, prefix="P300-RARE") == {"p300-rare-find": 1}
+    items = api.http.get("/v1/tags", params={"prefix": "p300-common-1", "limit": 3})
+    assert items.json()["items"] == [{"name": f"p300-common-1{i:02}", "count": 2}
+                                     for i in range(3)]  # fmt: skip
+    assert tags_of(api, rare) == ["p300-rare-find"]
+
+
+def test_prefix_longer_than_any_tag_or_made_of_pattern_characters(api: Api) -> None:
+    tagged(api, "pat.tern,pattern-x,pat%,pat_")
+    assert tag_counts(api, prefix="pat.") == {"pat.tern": 1}
+    assert tag_counts(api, prefix="pat%") == {"pat%": 1}
+    assert tag_counts(api, prefix="pat_") == {"pat_": 1}
+    # Each U+FDFA normalises to 18 characters: longer than a tag can be, so nothing.
+    assert tag_counts(api, prefix="\ufdfa" * 10) == {}
+    assert_problem(api.http.get("/v1/tags", params={"prefix": "x" * 257}), 422)

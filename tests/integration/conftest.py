@@ -23,7 +23,8 @@ from minio import Minio
 
 from assetlens.config import Settings
 from assetlens.errors import AssetlensError
-from storage.s3 import S3ObjectStore, http_client
+from storage.s3 import S3ObjectStore
+from storage.s3_connect import http_client
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"

@@ -42,6 +42,7 @@ from indexer.elasticsearch.mapping import (
 )
 from indexer.embedded import EmbeddedSearchIndex
 from tests.contract.common_word_contract import CommonWordContract
+from tests.contract.facet_prefix_contract import FacetPrefixContract
 from tests.contract.search_index_contract import (
     DIM,
     FACET_DOCS,
@@ -65,7 +66,8 @@ pytestmark = pytest.mark.integration
 __all__ = ["es_indices", "es_service", "es_url"]  # fixtures used by this module
 
 
-class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract, CommonWordContract):
+class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract,
+                             FacetPrefixContract, CommonWordContract):
     @pytest.fixture
     def index(self, es_indices: IndexFactory) -> SearchIndex:
         return es_indices()

@@ -73,7 +73,7 @@ def test_uploads_are_retried_with_one_idempotency_key(tmp_path: Path) -> None:
     keys = {r.headers["Idempotency-Key"] for r in recorder.requests}
     assert len(keys) == 1
     body = recorder.requests[-1].content
-    assert b'name="tags"\r\n\r\nx\r\n' in body and b'name="tags"\r\n\r\ny\r\n' in body
+    assert b'name="tags_json"\r\n\r\n["x", "y"]\r\n' in body and b'name="tags"' not in body
     assert b"abc" in body
     assert b'"seed": 7' in body
     assert recorder.requests[-1].headers["Authorization"] == "Bearer key"
@@ -149,11 +149,14 @@ def test_request_shapes() -> None:
         upload_call(b"x")
     one_tag = upload_call(b"x", filename="a.png", tags="winter",
                           metadata={"created": datetime(2026, 1, 2, tzinfo=UTC)})
-    # One field per tag; a lone tag goes with an empty field, so the server reads a list
-    # (it splits a single field on commas) and a comma stays in its tag.
-    assert one_tag.form == {"tags": ["winter", ""],
+    # The tags go as one JSON array (`tags_json`), each element one tag: a lone tag with a
+    # comma is not split (the server splits a lone `tags` field on commas, for curl).
+    assert one_tag.form == {"tags_json": '["winter"]',
                             "metadata": '{"created": "2026-01-02T00:00:00Z"}'}
-    assert upload_call(b"x", filename="a.png", tags=["a,b", "c"]).form == {"tags": ["a,b", "c"]}
+    assert upload_call(b"x", filename="a.png", tags="a,b").form == {"tags_json": '["a,b"]'}
+    assert upload_call(b"x", filename="a.png", tags=["a,b", "é"]).form == {
+        "tags_json": '["a,b", "é"]'}
+    assert upload_call(b"x", filename="a.png", tags=[]).form == {}
     call = search_call("fox", filters={"type": ["image"]}, facets=["type"], cursor="c")
     assert call.json["filters"] == {"type": ["image"]}
     assert (call.json["cursor"], call.json["facets"]) == ("c", ["type"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -70,3 +71,29 @@ def test_cursors_round_trip_and_forged_numbers_are_refused() -> None:
         with pytest.raises(InvalidInput, match="malformed cursor"):
             decode_cursor(base64.urlsafe_b64encode(raw).decode())
     assert json.loads(base64.urlsafe_b64decode(encode_cursor([1]) + "==")) == [1]
+
+
+def test_tags_json_is_an_array_of_whole_tags() -> None:
+    """`tags_json`: each element one tag, commas kept, even alone; blank ones dropped."""
+    assert upload_form({"tags_json": '["a,b"]'}, max_json_depth=10).tags == ["a,b"]
+    assert upload_form({"tags_json": '["a,b", " ", "C"]'}, max_json_depth=10).tags == ["a,b", "C"]
+    assert upload_form({"tags_json": "[]", "name": "x.png"}, max_json_depth=10).tags == []
+    assert upload_form({"tags_json": '["a"]', "tags": ["", " "]}, max_json_depth=10).tags == ["a"]
+    too_many = json.dumps([f"t{n}" for n in range(fields.MAX_TAGS + 1)])
+    with pytest.raises(InvalidInput, match="tags"):
+        upload_form({"tags_json": too_many}, max_json_depth=10)
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"tags_json": '"a,b"'}, "JSON array of strings"),
+    ({"tags_json": '["a", 1]'}, "JSON array of strings"),
+    ({"tags_json": '{"a": 1}'}, "JSON array of strings"),
+    ({"tags_json": "[a"}, "not valid JSON"),
+    ({"tags_json": "[" * 50 + "]" * 50}, "tags_json"),
+    ({"tags_json": '["\\ud800"]'}, "tags_json"),
+    ({"tags_json": ['["a"]', '["b"]']}, "one form field"),
+    ({"tags_json": '["a"]', "tags": "b"}, "not both"),
+])  # fmt: skip
+def test_tags_json_refusals(form: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        upload_form(form, max_json_depth=10)
