@@ -218,18 +218,20 @@ class KeywordIndex:
         filters = filter_query(query.workspace, query.filters)
         base = combined(text, filters)
         cursor = order.decode(query.cursor) if query.cursor else None
+        # When every document passes the filters (a library of one workspace, nothing in the
+        # trash, no filter), the text alone finds the same hits, and tantivy skips the blocks
+        # of a text query that cannot reach the top k (it cannot once the filters are ANDed
+        # in). Wider filters (a disjunctive facet's) then pass every document too.
+        text_alone = text is not None and self._passes_all(searcher, db, seq, query, filters)
         # The facets' aggregation pass counts the hits too when one of its groups has the
         # query's own filters; then the page need not count them.
-        facets, total = _facets(searcher, text, query) if query.facets else ({}, None)
+        facets, total = _facets(searcher, text, query, text_alone) if query.facets \
+            else ({}, None)
         # Otherwise the page's own search counts them; with a cursor (its query is narrowed
         # to the cursor's side), or for a full read, they are counted first.
         if total is None and (cursor or (order.is_rank and not order.descending)):
             total = _count(searcher, base)
-        page_query = base
-        if text is not None and self._passes_all(searcher, db, seq, query, filters):
-            # The text alone finds the same hits, and tantivy skips the blocks of a text
-            # query that cannot reach the top k (it cannot once the filters are ANDed in).
-            page_query = text
+        page_query = text if text is not None and text_alone else base
         rows, more, total = _page(conn, searcher, page_query, order, cursor, query.limit, total)
         docs = _docs(conn, [rowid for _, _, rowid in rows])
         hits = [
@@ -350,15 +352,20 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
 
 
 def _facets(
-    searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery
+    searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery,
+    text_alone: bool = False,
 ) -> tuple[dict[str, list[FacetBucket]], int | None]:
     """Every requested facet counted over the hits, one aggregation pass per distinct set of
-    filters; and the number of hits, counted in the pass over the query's own filters when
-    there is one (None otherwise)."""
+    filters (over the text alone with `text_alone`: every document passes them); and the
+    number of hits, counted in the pass over the query's own filters when there is one (None
+    otherwise)."""
     result: dict[str, list[FacetBucket]] = {}
     total: int | None = None
     for filters, facets in facet_groups(query):
-        scope = combined(text, filter_query(query.workspace, filters))
+        if text is not None and text_alone:
+            scope = text
+        else:
+            scope = combined(text, filter_query(query.workspace, filters))
         aggs = {f.value: facet_aggregation(f, query.facet_prefix.get(f, "")) for f in facets}
         counts_total = filters == query.filters
         if counts_total:
