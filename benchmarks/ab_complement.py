@@ -1,13 +1,12 @@
-"""A/B of keyword+facets searches with and without the complement counting of common words
-(assetlens.facetcounts), on an index already filled by `bench_search`.
+"""A/B of Elasticsearch keyword+facets searches with and without the complement counting of
+common words (assetlens.facetcounts), on an index already filled by `bench_search`.
 
-Each of `--queries` synthetic keyword queries runs once counted directly (before) and once
-through the adapter's search (now), one right after the other so that both see the same load,
-and the two answers are asserted equal (total, every facet bucket, hit ids in order).
+Each of `--queries` synthetic keyword queries runs once as the single request it was before
+(`search_body`: page, exact total and aggregations) and once through
+`ElasticsearchIndex.search`, one right after the other so that both see the same load, and
+the two answers are asserted equal (total, every facet bucket, hit ids in order).
 
-    python -m benchmarks.ab_complement --backend elasticsearch \\
-        --es-url http://127.0.0.1:9250 --es-index bench-1m
-    python -m benchmarks.ab_complement --backend embedded --path ~/.cache/assetlens/emb1m
+    python -m benchmarks.ab_complement --es-url http://127.0.0.1:9250 --es-index bench-1m
 
 Never writes to the index.
 """
@@ -19,8 +18,6 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
-from unittest import mock
 
 from assetlens.query import SearchPage, SearchQuery
 from benchmarks.bench_search import FACETS
@@ -46,33 +43,17 @@ def _elasticsearch(args: argparse.Namespace) -> tuple[Search, Search]:
     return direct, index.search
 
 
-def _embedded(args: argparse.Namespace) -> tuple[Search, Search]:
-    from indexer.embedded import EmbeddedSearchIndex
-    from indexer.embedded.keyword import KeywordIndex
-
-    index = EmbeddedSearchIndex(Path(args.path).expanduser())
-
-    def direct(query: SearchQuery) -> SearchPage:
-        # The path the complement replaces is the one taken when it declines.
-        with mock.patch.object(KeywordIndex, "_complement", return_value=None):
-            return index.search(query)
-
-    return direct, index.search
-
-
 def _summary(ms: list[float]) -> str:
     return f"{statistics.median(ms):.1f} / {statistics.quantiles(ms, n=20)[-1]:.1f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=("embedded", "elasticsearch"), required=True)
-    parser.add_argument("--path", help="embedded: the filled index directory")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    direct, now = (_embedded if args.backend == "embedded" else _elasticsearch)(args)
+    direct, now = _elasticsearch(args)
     before_ms: list[float] = []
     now_ms: list[float] = []
     slowest: list[tuple[float, float, int, str]] = []
@@ -89,7 +70,7 @@ def main() -> None:
         assert [h.asset.id for h in old.hits] == [h.asset.id for h in new.hits], text
         slowest.append((now_ms[-1], before_ms[-1], new.total, text))
     load.append(os.getloadavg()[0])
-    print(f"{args.backend}: {args.queries} queries, same answers; p50 / p95 ms: before "
+    print(f"elasticsearch: {args.queries} queries, same answers; p50 / p95 ms: before "
           f"{_summary(before_ms)}, now {_summary(now_ms)}; load {load[0]:.1f}–{load[1]:.1f}")
     for now_one, before_one, total, text in sorted(slowest)[-8:]:
         print(f"  {text!r}: {total:,} hits, before {before_one:.0f} ms, now {now_one:.0f} ms")
