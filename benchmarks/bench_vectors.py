@@ -102,7 +102,8 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
     full build does not fit the time; recall is not meaningful then and is left out."""
     from assetlens.domain import AssetStatus
     from indexer.embedded.ann import AnnFiles, AnnSettings
-    from indexer.embedded.vectors import ModelVectors, best_of, candidate_mask, check_query
+    from indexer.embedded.knn_filter import candidate_mask
+    from indexer.embedded.vectors import ModelVectors, best_of, check_query
 
     corpus = Corpus(n=n, dim=dim)
     qvecs = query_vectors(corpus, queries)
@@ -128,7 +129,7 @@ def run_embedded(n: int, dim: int, queries: int, graph_rows: int | None = None) 
         print(f"graph of {built:,} built in {build_s:.1f} s ({disk_mb} MB)", file=sys.stderr)
 
         def ann(q: npt.NDArray[np.float32], allowed: list[str] | None = None) -> list[str]:
-            hits = files.top_k(entry, snap, q.tolist(), K, ready, allowed, ())
+            hits = files.top_k(entry, snap, q.tolist(), K, candidate_mask(snap, ready, allowed, ()))
             return [h for h, _ in hits]
 
         def exact(q: npt.NDArray[np.float32], allowed: list[str] | None = None) -> list[str]:

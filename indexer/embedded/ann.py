@@ -11,6 +11,7 @@ The graph is derived data, shared by every process that opens the index director
                                               (of the database) the graph reflects
     ann/<database file>/<key>-<gen>.usearch   the HNSW graph (labels 0..n-1), memory-mapped
     ann/<database file>/<key>-<gen>.ids       the asset id of each label (JSON list)
+    ann/<database file>/<key>-<gen>.rowids.npy   the SQLite rowid of each label
     ann/<database file>/<key>.lock            fcntl lock held while a process folds
 
 A search uses the graph plus an exact scan of the vectors written or removed after its seq
@@ -30,7 +31,7 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +44,11 @@ from indexer.embedded.ann_graph import (
     added,
     ann_key,
     built,
+    label_rowids,
     write_generation,
 )
-from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, candidate_mask, check_query
+from indexer.embedded.vector_files import VectorFiles
+from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, check_query
 
 __all__ = ["AnnCache", "AnnFiles", "AnnSettings", "ann_key"]
 
@@ -61,6 +64,7 @@ class AnnFiles:
         self._loaded: dict[str, LoadedAnn] = {}
         self._folding: dict[str, threading.Thread] = {}
         self._delta_cache: tuple[tuple[int, int, int], npt.NDArray[np.int64]] | None = None
+        self.vectors = VectorFiles(directory)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -94,15 +98,19 @@ class AnnFiles:
         if meta["workspace"] != workspace or meta["model"] != model:
             raise ValueError("graph names another vector set")
         stem = meta_path.with_name(f"{meta_path.stem}-{meta['gen']}")
-        ids = json.loads(stem.with_suffix(".ids").read_text(encoding="utf-8"))
+        size = int(meta["size"])
         index = Index.restore(str(stem.with_suffix(".usearch")), view=True)
-        if index is None or len(ids) < index.size or index.ndim != int(meta["dim"]):
+        if index is None or size < index.size or index.ndim != int(meta["dim"]):
             raise ValueError("graph and its ids disagree")
         # A query-time knob, not part of the graph: graphs saved with an older default get
         # this one too. (usearch defines the setter; mypy misreads the property's layout.)
         index.expansion_search = self.settings.expansion_search  # type: ignore[misc]
-        return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, ids,
-                         int(meta["stale"]), stem.with_suffix(".usearch"))  # fmt: skip
+        rowids_path = stem.with_suffix(".rowids.npy")
+        rowids = np.load(rowids_path, allow_pickle=False) if rowids_path.exists() else None
+        if rowids is not None and (rowids.dtype != np.int64 or rowids.shape != (size,)):
+            raise ValueError("graph and its rowids disagree")
+        return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, size,
+                         int(meta["stale"]), stem.with_suffix(".usearch"), rowids)  # fmt: skip
 
     # -- searching ------------------------------------------------------------------------
 
@@ -112,16 +120,14 @@ class AnnFiles:
         snap: Snapshot,
         vector: Sequence[float],
         k: int,
-        statuses: Collection[str],
-        allowed: Collection[str] | None,
-        exclude: Collection[str],
+        mask: npt.NDArray[np.bool_],
     ) -> list[tuple[str, float]]:
-        """The k best (id, exact dot product) passing the filters, best first, ties by id:
-        exact below the threshold, else rescored candidates from the graph."""
+        """The k best (id, exact dot product) among the positions `mask` lets through
+        (knn_filter.candidate_mask), best first, ties by id: exact below the threshold, else
+        rescored candidates from the graph."""
         if snap.matrix.shape[0] == 0:
             return []
         query = check_query(snap, vector)
-        mask = candidate_mask(snap, statuses, allowed, exclude)
         passing = int(np.count_nonzero(mask))
         if snap.live < self.settings.threshold or passing <= self.settings.exact_below:
             return best_of(snap, np.flatnonzero(mask), query, k)
@@ -135,7 +141,7 @@ class AnnFiles:
             return best_of(snap, np.flatnonzero(mask), query, k)
         try:
             found = self._graph_candidates(ann, snap, query, k, mask, passing, delta)
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, OSError) as exc:
             # A graph that loaded but cannot be searched: answer exactly (logged).
             log.warning("embedded index: ANN graph %s failed (%s); using exact kNN", ann.path, exc)
             found = None
@@ -169,34 +175,36 @@ class AnnFiles:
         the filters' selectivity until k pass, plus every delta row that passes; None when
         the graph would have to be searched almost whole (exact is cheaper then)."""
         fresh = delta[mask[delta]]
-        size = len(ann.ids)
+        size = ann.size
+        rowids = label_rowids(ann, snap)
         count = max(k * self.settings.oversample,
                     math.ceil(k * self.settings.oversample * snap.live / passing))  # fmt: skip
         while True:
             if count * 2 >= size:
                 if size > self.settings.exact_below:
                     return None
-                labels: Sequence[int] = range(size)
+                labels = np.arange(size, dtype=np.int64)
             else:
-                labels = ann.index.search(query, count, threads=1).keys.tolist()
-            positions = snap.positions
-            n = snap.matrix.shape[0]
-            ids = ann.ids
-            hits = [
-                p
-                for label in labels
-                # A label past the ids (a damaged file) names nothing.
-                if label < size
-                and (p := positions.get(ids[label])) is not None
-                and p < n
-                and mask[p]
-                and snap.changed[p] <= ann.seq  # newer rows are rescored from `fresh`
-            ]
-            if len(hits) >= k or count * 2 >= size:
-                return np.unique(np.concatenate([np.asarray(hits, dtype=np.int64), fresh]))
+                keys = ann.index.search(query, count, threads=1).keys
+                labels = keys[keys < size].astype(np.int64)  # past the ids: names nothing
+            found = snap.rowid_positions(rowids[labels])
+            # Rows changed after the graph's seq are rescored from `fresh` instead.
+            hits = found[mask[found] & (snap.changed[found] <= ann.seq)]
+            if hits.size >= k or count * 2 >= size:
+                return np.unique(np.concatenate([hits, fresh]))
             count *= 4
 
     # -- folding and building -------------------------------------------------------------
+
+    def fold_if_due(self, entry: ModelVectors, snap: Snapshot) -> None:
+        """Request a fold when the set is past the threshold and its graph is missing or
+        behind by more than fold_after rows (the upkeep's check after writes)."""
+        if snap.live < self.settings.threshold or snap.matrix.shape[0] == 0:
+            return
+        ann = self.current(entry.workspace, entry.model)
+        if ann is None or ann.dim != snap.matrix.shape[1] \
+                or self._delta(snap, ann).size > self.settings.fold_after:
+            self.request_fold(entry)
 
     def request_fold(self, entry: ModelVectors) -> None:
         """Fold the delta into the graph: now (settings.background False) or in a thread,
@@ -255,31 +263,44 @@ class AnnFiles:
                 delta = np.flatnonzero(snap.changed > ann.seq)
                 if delta.size <= self.settings.fold_after:
                     return  # folded meanwhile (by another process)
-                if ann.stale + delta.size < len(ann.ids) // 3:
-                    graph = added(ann, snap, delta, self.settings)
-                    write_generation(self.dir, key, entry, snap, graph)
-                    return
+                if ann.stale + delta.size < ann.size // 3:
+                    try:
+                        graph = added(ann, snap, delta, self.settings)
+                    except (OSError, ValueError) as exc:
+                        # Its ids (read only now) are gone or damaged: built afresh below.
+                        log.warning("embedded index: ANN graph %s unreadable (%s); "
+                                    "building it again", ann.path, exc)  # fmt: skip
+                    else:
+                        write_generation(self.dir, key, entry, snap, graph)
+                        return
             write_generation(self.dir, key, entry, snap, built(snap, self.settings))
 
     def build_all(self, conn: sqlite3.Connection) -> int:
-        """Build the graph of every (workspace, model) past the threshold in the database
-        `conn` is open on (a rebuild's new file). Returns the number built."""
+        """Build the graph of every (workspace, model) past the threshold, and the vector
+        file of every one past vector_file_min, in the database `conn` is open on (a
+        rebuild's new file). Returns the number of graphs built."""
+        s = self.settings
         sets = conn.execute(
-            "SELECT workspace, vector_model FROM assets WHERE vector_model IS NOT NULL "
+            "SELECT workspace, vector_model, count(*) FROM assets WHERE vector_model IS NOT NULL "
             "GROUP BY workspace, vector_model HAVING count(*) >= ?",
-            (max(self.settings.threshold, 1),),
+            (max(min(s.threshold, s.vector_file_min), 1),),
         ).fetchall()
-        for workspace, model in sets:
+        graphs = 0
+        for workspace, model, count in sets:
             entry = ModelVectors(workspace, model)
             entry.sync(conn)
-            with self._locked(ann_key(workspace, model), wait=True):
-                snap = entry.snapshot()
-                write_generation(self.dir, ann_key(workspace, model), entry, snap,
-                                 built(snap, self.settings))  # fmt: skip
-        return len(sets)
+            if count >= max(s.threshold, 1):
+                with self._locked(ann_key(workspace, model), wait=True):
+                    snap = entry.snapshot()
+                    write_generation(self.dir, ann_key(workspace, model), entry, snap,
+                                     built(snap, s))  # fmt: skip
+                graphs += 1
+            if count >= s.vector_file_min:
+                self.vectors.save(workspace, model, entry.arrays(), entry.seq)
+        return graphs
 
     def disk_bytes(self) -> int:
-        """Bytes of every graph file of this database (benchmarks report it)."""
+        """Bytes of every graph and vector file of this database (benchmarks report it)."""
         return sum(p.stat().st_size for p in self.dir.glob("*") if p.is_file())
 
 

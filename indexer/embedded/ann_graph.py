@@ -37,6 +37,15 @@ class AnnSettings:
     # docs/BENCHMARKS.md.
     expansion_search: int = 256
     threads: int = 0  # build threads; 0: every core
+    # A set with this many vectors gets a vector file (indexer/embedded/vector_files.py);
+    # a smaller one is read from SQLite in well under a second.
+    vector_file_min: int = 5_000
+
+    def vector_file_after(self, live: int) -> int:
+        """Rows changed since a set's vector file that make the upkeep write it again: at
+        most fold_after (a new process then reads at most that many rows from SQLite, about
+        0.5 s at 20,000), and a twentieth of the set (a file is rewritten whole)."""
+        return max(1, min(self.fold_after, max(1_000, live // 20)))
 
 
 @dataclass(slots=True)
@@ -47,9 +56,46 @@ class LoadedAnn:
     seq: int
     dim: int
     index: Index
-    ids: list[str]  # by label; "" for a label removed from the graph
+    size: int  # labels, removed ones included
     stale: int  # labels removed from the graph
-    path: Path
+    path: Path  # the .usearch file; .ids and .rowids.npy beside it
+    # The SQLite rowid of each label (-1: removed); None for a generation written before
+    # they were recorded, until label_rowids works them out from the ids.
+    rowids: npt.NDArray[np.int64] | None = None
+    _ids: list[str] | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        """The asset id of each label ("" once removed), read on first use: a search needs
+        only the rowids, a fold the ids."""
+        if self._ids is None:
+            ids = json.loads(self.path.with_suffix(".ids").read_text(encoding="utf-8"))
+            if not isinstance(ids, list) or len(ids) != self.size:
+                raise ValueError("graph and its ids disagree")
+            self._ids = ids
+        return self._ids
+
+
+def label_rowids(ann: LoadedAnn, snap: Snapshot) -> npt.NDArray[np.int64]:
+    """The rowid of each of `ann`'s labels (-1: removed or unknown), from its file or, for
+    an older generation, from the ids and `snap` once, then kept beside it for others (a
+    label whose row changed since is not trusted anyway: its row's seq is newer)."""
+    if ann.rowids is None:
+        positions, n = snap.positions, snap.rowids.size
+        rowids = np.fromiter(
+            (int(snap.rowids[p]) if (p := positions.get(i)) is not None and p < n else -1
+             for i in ann.ids), dtype=np.int64, count=ann.size)  # fmt: skip
+        tmp = ann.path.with_name(f".{uuid.uuid4().hex}.rowids.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                np.save(fh, rowids, allow_pickle=False)
+            _replace(tmp, ann.path.with_suffix(".rowids.npy"))
+        except OSError:
+            pass  # derived: worked out again by the next process
+        finally:
+            tmp.unlink(missing_ok=True)
+        ann.rowids = rowids
+    return ann.rowids
 
 
 def ann_key(workspace: str, model: str) -> str:
@@ -66,8 +112,9 @@ def _write_json(path: Path, value: Any) -> None:
     tmp.write_text(json.dumps(value), encoding="utf-8")
     _replace(tmp, path)
 
-# A graph, the asset id of each label ("" once removed) and how many labels were removed.
-Graph = tuple[Index, list[str], int]
+# A graph, the asset id and rowid of each label ("" and -1 once removed) and how many
+# labels were removed.
+Graph = tuple[Index, list[str], npt.NDArray[np.int64], int]
 
 
 def built(snap: Snapshot, settings: AnnSettings) -> Graph:
@@ -78,7 +125,7 @@ def built(snap: Snapshot, settings: AnnSettings) -> Graph:
         part = live[start : start + _ADD_CHUNK]
         index.add(np.arange(start, start + part.size, dtype=np.uint64),
                   snap.matrix[part], threads=settings.threads)  # fmt: skip
-    return index, [snap.ids[int(p)] for p in live], 0
+    return index, [snap.ids[int(p)] for p in live], snap.rowids[live].copy(), 0
 
 def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
           settings: AnnSettings) -> Graph:  # fmt: skip
@@ -88,6 +135,7 @@ def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
     if index is None:
         raise ValueError(f"unreadable graph {ann.path}")
     ids = list(ann.ids)
+    rowids = label_rowids(ann, snap).copy()
     label_of = {asset_id: label for label, asset_id in enumerate(ids) if asset_id}
     changed = {snap.ids[int(p)] for p in delta}
     # Rows removed and then compacted out of memory are in no delta: drop them too.
@@ -97,12 +145,14 @@ def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
         index.remove(np.asarray(gone, dtype=np.uint64))
         for label in gone:
             ids[label] = ""
+        rowids[gone] = -1
     add = delta[snap.status[delta] != _DEAD]
     if add.size:
         index.add(np.arange(len(ids), len(ids) + add.size, dtype=np.uint64),
                   snap.matrix[add], threads=settings.threads)  # fmt: skip
         ids.extend(snap.ids[int(p)] for p in add)
-    return index, ids, ann.stale + len(gone)
+        rowids = np.concatenate([rowids, snap.rowids[add]])
+    return index, ids, rowids, ann.stale + len(gone)
 
 def new_index(dim: int, s: AnnSettings) -> Index:
     """An empty graph with the settings' parameters (inner product)."""
@@ -119,24 +169,28 @@ def write_generation(directory: Path, key: str, entry: ModelVectors, snap: Snaps
                      graph: Graph) -> None:  # fmt: skip
     """Write a new generation (graph and ids first, then the .json naming it), then
     remove the older ones (a process still reading one keeps its open mapping)."""
-    index, ids, stale = graph
+    index, ids, rowids, stale = graph
     gen = uuid.uuid4().hex[:16]
     stem = directory / f"{key}-{gen}"
     tmp = uuid.uuid4().hex
     graph_tmp = directory / f".{tmp}.usearch.tmp"
     ids_tmp = directory / f".{tmp}.ids.tmp"
+    rowids_tmp = directory / f".{tmp}.rowids.tmp"
     try:
         index.save(str(graph_tmp))
         ids_tmp.write_text(json.dumps(ids), encoding="utf-8")
+        with rowids_tmp.open("wb") as fh:
+            np.save(fh, rowids.astype(np.int64), allow_pickle=False)
         _replace(graph_tmp, stem.with_suffix(".usearch"))
         _replace(ids_tmp, stem.with_suffix(".ids"))
+        _replace(rowids_tmp, stem.with_suffix(".rowids.npy"))
     finally:
-        graph_tmp.unlink(missing_ok=True)
-        ids_tmp.unlink(missing_ok=True)
+        for path in (graph_tmp, ids_tmp, rowids_tmp):
+            path.unlink(missing_ok=True)
     _write_json(directory / f"{key}.json", {
         "workspace": entry.workspace, "model": entry.model, "gen": gen, "seq": snap.seq,
         "dim": int(snap.matrix.shape[1]), "size": len(ids), "stale": stale,
     })  # fmt: skip
     for old in directory.glob(f"{key}-*"):
-        if old.stem != stem.name:
+        if not old.name.startswith(f"{stem.name}."):
             old.unlink(missing_ok=True)

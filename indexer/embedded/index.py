@@ -1,12 +1,9 @@
 """EmbeddedSearchIndex: the SearchIndex port on one SQLite journal, keyword search on
 tantivy (indexer.embedded.keyword) or FTS5 (fts_search), kNN in memory (vectors, ann).
 
-Layout of the index directory:
-    current                 the name of the active database file (replaced atomically)
-    index-<hex>.sqlite3     databases; `rebuild` writes a new one, then switches `current`
-
-Every operation checks `current` (one stat) so a switch made by another process is seen at
-once. Each thread has its own connection (WAL mode: readers never block the writer).
+The database files and connections are indexer.embedded.database's; the derived structures
+(tantivy index, vector files, HNSW graphs) live beside them and are caught up by
+indexer.embedded.upkeep in the background.
 """
 
 # SQL here is assembled only from fixed column/table names; every value is a bound
@@ -15,14 +12,14 @@ once. Each thread has its own connection (WAL mode: readers never block the writ
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from assetlens.domain import Asset
 from assetlens.errors import IndexUnavailable
@@ -35,79 +32,18 @@ from assetlens.query import (
 )
 from assetlens.stats import IndexStats
 from indexer.embedded.ann import AnnCache, AnnSettings
+from indexer.embedded.database import Databases, create_db, unavailable
 from indexer.embedded.fts_search import fts_search
 from indexer.embedded.journal import delete_side_rows, fill, prune_removals, replay, upsert_one
 from indexer.embedded.keyword import KeywordIndex
-from indexer.embedded.schema import DDL, blob_vector, migrate
+from indexer.embedded.knn_filter import filter_mask
+from indexer.embedded.schema import blob_vector
 from indexer.embedded.stats import library_stats
-from indexer.embedded.translate import (
-    filter_where,
-)
+from indexer.embedded.upkeep import Upkeep
 from indexer.embedded.vectors import VectorCache
 
-POINTER = "current"
 # What answers keyword searches: tantivy (indexer.embedded.keyword), or SQLite FTS5 alone.
 ENGINES = ("tantivy", "sqlite")
-@contextlib.contextmanager
-def _unavailable(action: str) -> Iterator[None]:
-    """SQLite failures (locked past the busy timeout, unreadable file, disk full) become
-    IndexUnavailable, so the core never sees a library exception."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise IndexUnavailable(f"embedded index: {action} failed: {exc}") from exc
-    except OSError as exc:
-        raise IndexUnavailable(f"embedded index: {action} failed: {exc.strerror}") from exc
-
-
-def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    # mode=rw: a missing database file is an error, never silently a new empty index.
-    conn = sqlite3.connect(
-        f"{path.resolve().as_uri()}?mode=rw",
-        uri=True,
-        timeout=busy_timeout_s,
-        isolation_level=None,
-        check_same_thread=False,
-    )
-    conn.execute("PRAGMA journal_mode = WAL")
-    # The index is derived data: NORMAL keeps it consistent on a crash and may only lose
-    # the last commits on power loss, which reconcile repairs.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-    return conn
-
-
-def _create_db(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    path.touch(exist_ok=False)
-    conn = _connect(path, busy_timeout_s)
-    conn.executescript(DDL)
-    return conn
-
-
-def _write_atomic(path: Path, text: str, *, exclusive: bool = False) -> bool:
-    """Write `path` whole or not at all (temp, fsync, rename or link). With `exclusive` an
-    existing file is kept and False returned."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        if exclusive:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-        else:
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return True
 
 
 class EmbeddedSearchIndex:
@@ -123,15 +59,14 @@ class EmbeddedSearchIndex:
             raise ValueError(f"unknown embedded search engine {engine!r}")
         self._dir = Path(path)
         self._keyword = KeywordIndex(self._dir) if engine == "tantivy" else None
-        self._busy_timeout_s = busy_timeout_s
-        self._local = threading.local()
-        self._lock = threading.Lock()  # guards _conns and the pointer cache
-        self._write_lock = threading.Lock()  # one writer per process; rebuild's switch
-        self._conns: list[sqlite3.Connection] = []
-        self._pointer_key: tuple[int, int, int] | None = None
-        self._db_name: str | None = None
-        self._vectors = VectorCache()
+        self._db = Databases(self._dir, busy_timeout_s)
         self._ann = AnnCache(self._dir / "ann", ann or AnnSettings())
+        self._vectors = VectorCache(
+            lambda db, workspace, model: self._ann.files(db).vectors.load(workspace, model))
+        # The vector sets this process wrote to since the last catch-up.
+        self._touched: set[tuple[str, str]] = set()
+        self._touched_lock = threading.Lock()
+        self._upkeep = self._new_upkeep()
 
     # -- files and connections ------------------------------------------------------------
 
@@ -148,97 +83,77 @@ class EmbeddedSearchIndex:
         """Wait until this process's background HNSW folds are done (tests, benchmarks)."""
         self._ann.join()
 
-    def _active_db(self) -> str:
-        """The active database file name, re-read when `current` was replaced."""
-        pointer = self._dir / POINTER
-        try:
-            st = pointer.stat()
-        except FileNotFoundError:
-            self._create_initial()
-            st = pointer.stat()
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        with self._lock:
-            if key != self._pointer_key or self._db_name is None:
-                name = pointer.read_text(encoding="utf-8").strip()
-                if not name or "/" in name or name.startswith("."):
-                    raise IndexUnavailable(f"embedded index: bad pointer {pointer}")
-                self._pointer_key, self._db_name = key, name
-            return self._db_name
+    def settle(self) -> None:
+        """Wait until the background catch-up after this process's writes, and the folds it
+        started, are done (tests, benchmarks)."""
+        if self._upkeep is not None:
+            self._upkeep.settle()
+        self._ann.join()
 
-    def _create_initial(self) -> None:
-        self._dir.mkdir(parents=True, exist_ok=True)
-        name = f"index-{uuid.uuid4().hex}.sqlite3"
-        _create_db(self._dir / name, self._busy_timeout_s).close()
-        # Another process may create one at the same moment; the first pointer wins.
-        if not _write_atomic(self._dir / POINTER, name + "\n", exclusive=True):
-            self._remove_db_files(name)
+    def _new_upkeep(self) -> Upkeep | None:
+        # Without background work (tests) queries catch up on their own, as they always can.
+        return Upkeep(self.catch_up) if self._ann.settings.background else None
 
-    def _conn(self) -> tuple[sqlite3.Connection, str]:
-        """This thread's connection to the active database (reopened after a switch)."""
-        db = self._active_db()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "db", None) == db:
-            return conn, db
-        if conn is not None:
-            self._forget(conn)
-        conn = _connect(self._dir / db, self._busy_timeout_s)
-        migrate(conn)
-        self._local.conn, self._local.db = conn, db
-        with self._lock:
-            self._conns.append(conn)
-        return conn, db
+    def _written(self, sets: Iterable[tuple[str, str]]) -> None:
+        with self._touched_lock:
+            self._touched.update(sets)
+        if self._upkeep is not None:
+            self._upkeep.poke()
 
-    def _forget(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            if conn in self._conns:
-                self._conns.remove(conn)
-        conn.close()
+    def catch_up(self) -> None:
+        """Bring the derived structures up to the journal now (the upkeep thread runs this
+        after writes): the tantivy index, and for each vector set this process wrote to,
+        its rows in memory, its vector file and its HNSW graph (folded in its own thread)."""
+        with self._touched_lock:
+            touched, self._touched = self._touched, set()
+        with unavailable("catch up"):
+            conn, db = self._db.conn()
+            if self._keyword is not None:
+                self._keyword.catch_up(conn, db)
+            for workspace, model in sorted(touched):
+                self._catch_up_vectors(conn, db, workspace, model)
 
-    @contextlib.contextmanager
-    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
-        """A connection inside one read transaction (a consistent snapshot)."""
-        with _unavailable(action):
-            conn, _ = self._conn()
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                conn.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _write(self, action: str) -> Iterator[tuple[sqlite3.Connection, int]]:
-        """A connection inside one write transaction, with the seq stamped on its changes."""
-        with _unavailable(action), self._write_lock:
-            conn, _ = self._conn()
-            # IMMEDIATE takes the write lock now (waiting up to busy_timeout for another
-            # process) instead of failing when a read transaction tries to upgrade.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                (seq,) = conn.execute(
-                    "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
-                ).fetchone()
-                yield conn, int(seq)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _catch_up_vectors(self, conn: sqlite3.Connection, db: str, workspace: str,
+                          model: str) -> None:  # fmt: skip
+        settings = self._ann.settings
+        smallest = max(1, min(settings.vector_file_min, settings.threshold))
+        entry = self._vectors.cached(db, workspace, model)
+        if entry is None:  # not in memory yet: load it only for a set that needs files
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM assets WHERE workspace = ? AND vector_model = ?",
+                (workspace, model),
+            ).fetchone()
+            if count < smallest:
+                return  # small: read from SQLite quickly, and searched exactly
+            entry = self._vectors.entry(db, workspace, model)
+        with entry.lock:
+            entry.sync(conn)
+            snap = entry.snapshot()
+            arrays = entry.arrays()
+        files = self._ann.files(db)
+        files.fold_if_due(entry, snap)
+        if snap.live < settings.vector_file_min:
+            return
+        saved = files.vectors.seq(workspace, model)
+        behind = snap.rowids.size if saved < 0 else int(np.count_nonzero(snap.changed > saved))
+        if behind >= settings.vector_file_after(snap.live) or (saved < 0 and behind):
+            files.vectors.save(workspace, model, arrays, snap.seq)
 
     def _remove_db_files(self, name: str) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            (self._dir / f"{name}{suffix}").unlink(missing_ok=True)
+        self._db.remove_files(name)
         shutil.rmtree(self._dir / "ann" / name, ignore_errors=True)
 
     # -- SearchIndex --------------------------------------------------------------------
 
     def ensure(self) -> None:
         """Create the directory and an empty database when missing."""
-        with _unavailable("ensure"):
-            conn, _ = self._conn()
+        with unavailable("ensure"):
+            conn, _ = self._db.conn()
             conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
 
     def check(self) -> None:
         """Raise IndexUnavailable unless the active database can be opened and read."""
-        with self._read("check") as conn:
+        with self._db.read("check") as conn:
             conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
             conn.execute("SELECT rowid FROM assets LIMIT 1").fetchone()
 
@@ -246,14 +161,16 @@ class EmbeddedSearchIndex:
         """Insert or replace docs; one older than the stored revision is ignored."""
         if not docs:
             return
-        with self._write("upsert") as (conn, seq):
+        with self._db.write("upsert") as (conn, seq):
             for doc in docs:
                 upsert_one(conn, doc, seq)
+        self._written((d.asset.workspace, d.vector_model) for d in docs
+                      if d.vector_model is not None)  # fmt: skip
 
     def remove(self, workspace: str, asset_ids: Sequence[str]) -> None:
         if not asset_ids:
             return
-        with self._write("remove") as (conn, seq):
+        with self._db.write("remove") as (conn, seq):
             for asset_id in dict.fromkeys(asset_ids):
                 row = conn.execute(
                     "DELETE FROM assets WHERE workspace = ? AND id = ? RETURNING rowid",
@@ -267,9 +184,10 @@ class EmbeddedSearchIndex:
                     (seq, workspace, asset_id),
                 )
             prune_removals(conn)
+        self._written(())
 
     def get(self, workspace: str, asset_id: str) -> IndexDoc | None:
-        with self._read("get") as conn:
+        with self._db.read("get") as conn:
             row = conn.execute(
                 "SELECT b.doc, b.vector, a.vector_model FROM assets a JOIN asset_blobs b "
                 "ON b.rowid = a.rowid WHERE a.workspace = ? AND a.id = ?",
@@ -287,7 +205,7 @@ class EmbeddedSearchIndex:
         stays open while the caller works."""
         last = 0
         while True:
-            with self._read("revisions") as conn:
+            with self._db.read("revisions") as conn:
                 rows = conn.execute(
                     "SELECT rowid, workspace, id, revision FROM assets WHERE rowid > ? "
                     "ORDER BY rowid LIMIT 1000",
@@ -301,39 +219,33 @@ class EmbeddedSearchIndex:
 
     def search(self, query: SearchQuery) -> SearchPage:
         if self._keyword is not None:
-            with _unavailable("search"):
-                conn, db = self._conn()
+            with unavailable("search"):
+                conn, db = self._db.conn()
                 try:
                     return self._keyword.search(conn, db, query)
                 except ValueError as exc:  # tantivy's error for a failed search or write
                     raise IndexUnavailable(f"embedded index: search failed: {exc}") from exc
-        with self._read("search") as conn:
+        with self._db.read("search") as conn:
             return fts_search(conn, query)
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Top-k by exact dot product among `query.model`'s vectors in the workspace (from
         an HNSW graph's candidates past the ANN threshold: indexer/embedded/ann.py)."""
-        filters = query.filters
-        statuses = [s.value for s in filters.effective_status()]
-        # Status and ids are checked in memory; any other filter asks SQLite which ids pass.
-        needs_sql = bool(filters.model_dump(exclude={"status", "ids"}, exclude_defaults=True))
-        with _unavailable("knn"):
-            conn, db = self._conn()
+        with unavailable("knn"):
+            conn, db = self._db.conn()
             entry = self._vectors.entry(db, query.workspace, query.model)
             with entry.lock:
                 entry.sync(conn)
                 snap = entry.snapshot()
-            allowed: list[str] | None = list(filters.ids) if filters.ids else None
-            if needs_sql:
-                where = filter_where(query.workspace, filters)
-                where.add("a.vector_model = ?", query.model)
-                allowed = [
-                    r[0]
-                    for r in conn.execute(f"SELECT a.id FROM assets a WHERE {where.sql()}",
-                                          where.params)
-                ]  # fmt: skip
-            best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, statuses,
-                                             allowed, set(query.exclude_ids))  # fmt: skip
+                wants_file = not (entry.restored or entry.file_requested) \
+                    and snap.live >= self._ann.settings.vector_file_min
+                entry.file_requested |= wants_file
+            if wants_file:
+                # Read whole from SQLite (a library from before vector files, or a file that
+                # was lost): the upkeep writes one so that the next process maps it instead.
+                self._written([(query.workspace, query.model)])
+            mask = filter_mask(conn, snap, query.workspace, query.filters, query.exclude_ids)
+            best = self._ann.files(db).top_k(entry, snap, query.vector, query.k, mask)
             if not best:
                 return []
             ids = [asset_id for asset_id, _ in best]
@@ -353,17 +265,17 @@ class EmbeddedSearchIndex:
 
     def stats(self, workspace: str) -> IndexStats:
         """GROUP BYs over the assets columns, in one read transaction (one snapshot)."""
-        with self._read("stats") as conn:
+        with self._db.read("stats") as conn:
             return library_stats(conn, workspace)
 
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:
         """Write `docs` into a new database file, replay writes made to the old one in the
         meantime, then switch `current` to it atomically. Returns the number of docs."""
-        with _unavailable("rebuild"):
-            old_conn, old_db = self._conn()
+        with unavailable("rebuild"):
+            old_conn, old_db = self._db.conn()
             (start_seq,) = old_conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
             name = f"index-{uuid.uuid4().hex}.sqlite3"
-            new = _create_db(self._dir / name, self._busy_timeout_s)
+            new = create_db(self._dir / name, self._db.busy_timeout_s)
             try:
                 count = fill(new, docs)
                 if self._keyword is not None:
@@ -371,16 +283,15 @@ class EmbeddedSearchIndex:
                     # few writes replayed below.
                     self._keyword.catch_up(new, name)
                 self._ann.detached(name).build_all(new)
-                with self._write_lock:
+                with self._db.write_lock:
                     # Writes that reached the old database while we were building.
                     replay(old_conn, new, int(start_seq))
                     new.close()
-                    _write_atomic(self._dir / POINTER, name + "\n")
+                    self._db.switch(name)
             except BaseException:
                 new.close()
                 self._remove_db_files(name)
                 raise
-            self._active_db()
             # Keep the database just replaced (other processes may still be reading it
             # until their next operation); remove any older one.
             for path in self._dir.glob("index-*.sqlite3"):
@@ -394,14 +305,12 @@ class EmbeddedSearchIndex:
         """Writes are visible on commit; nothing to do."""
 
     def close(self) -> None:
-        """Close every connection this index opened (any thread); later calls reopen."""
-        with self._lock:
-            conns, self._conns = self._conns, []
-            self._pointer_key = self._db_name = None
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+        """Stop the background catch-up and close every connection this index opened (any
+        thread); later calls reopen."""
+        if self._upkeep is not None:
+            self._upkeep.close()
+            self._upkeep = self._new_upkeep()
+        self._db.close()
         self._vectors.clear()
         if self._keyword is not None:
             self._keyword.close()

@@ -28,3 +28,7 @@ def test_a_rebuild_run_reports_indexing_latencies_and_recall(tmp_path: Path) -> 
     assert results["indexing"]["build_docs_per_s"] > 0
     assert results["knn_recall_at_10"] >= 0.9  # exact search today; an ANN would be close
     assert set(results["keyword_facets"]) == {"p50_ms", "p95_ms", "mean_ms"}
+    # The embedded index's catch-up wait and a fresh process's first queries (vector file).
+    assert results["catch_up_s"] >= 0
+    assert results["fresh_process"]["knn_first_ms"] > 0
+    assert results["fresh_process"]["peak_rss_mb"] > 0

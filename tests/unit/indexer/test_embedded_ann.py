@@ -19,7 +19,8 @@ from assetlens.domain import AssetStatus
 from assetlens.query import Filters, IndexDoc, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.ann import AnnFiles, AnnSettings, ann_key
-from indexer.embedded.index import POINTER
+from indexer.embedded.database import POINTER
+from indexer.embedded.knn_filter import candidate_mask
 from indexer.embedded.vectors import ModelVectors
 from tests.contract.search_index_contract import MODEL, WS, make_asset, make_doc
 
@@ -256,7 +257,8 @@ def test_vectors_given_whole_are_searched_like_loaded_ones(
     files.fold(entry)
     snap = entry.snapshot()
     q = corpus[9]
-    hits = files.top_k(entry, snap, q.tolist(), K, [AssetStatus.READY.value], None, ())
+    mask = candidate_mask(snap, [AssetStatus.READY.value], None, ())
+    hits = files.top_k(entry, snap, q.tolist(), K, mask)
     assert [h for h, _ in hits][:1] == [asset_id(9)]
     assert len(set(exact(corpus, q)) & {h for h, _ in hits}) >= 9
     assert files.disk_bytes() > corpus.nbytes // 2  # f16 vectors plus the graph's links

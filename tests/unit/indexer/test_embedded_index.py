@@ -15,7 +15,7 @@ import pytest
 from assetlens.errors import IndexUnavailable, InvalidInput
 from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
-from indexer.embedded.index import POINTER
+from indexer.embedded.database import POINTER
 from indexer.embedded.schema import SCHEMA_VERSION
 from tests.contract.search_index_contract import MODEL, WS, aid, make_asset, make_doc, unit
 
