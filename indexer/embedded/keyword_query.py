@@ -155,7 +155,8 @@ def prefix_expander(searcher: Searcher) -> PrefixExpander:
     None past MAX_PREFIX_WORDS (the phrase prefix query is then used)."""
 
     def expand(field: str, prefix: str) -> list[str] | None:
-        found = searcher.terms_with_prefix(field, prefix)
+        # One past the bound tells "too many" without listing thousands of words in Python.
+        found = searcher.terms_with_prefix(field, prefix, limit=MAX_PREFIX_WORDS + 1)
         if len(found) > MAX_PREFIX_WORDS:
             return None
         return [word for word, _ in found]
