@@ -69,6 +69,11 @@ class BackgroundIndexer:
         self._thread.join()
 
     def _loop(self) -> None:
+        # Worker processes start and warm up while the first files are imported.
+        try:
+            self._indexer.start_workers()
+        except Exception:  # then they start with the first batch, as without this
+            log.warning("could not start the analysis workers ahead", exc_info=True)
         while not self._stop.is_set():
             last_call = self._last_call.is_set()  # read first: nothing is enqueued after it
             try:

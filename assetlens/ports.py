@@ -28,6 +28,15 @@ class StoredObject:
     info: ObjectInfo
 
 
+@dataclass(frozen=True, slots=True)
+class NewObject:
+    """One small object of a `put_many` batch."""
+
+    key: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """A flat key → bytes store with strong read-after-write and conditional writes.
@@ -60,6 +69,16 @@ class ObjectStore(Protocol):
         create_only: bool = False,
     ) -> ObjectInfo:
         """Write a small object; `if_match` makes it a compare-and-swap on the ETag."""
+        ...
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
+        """Write several small objects unconditionally (as `put_bytes` without conditions
+        would, one by one); returns their infos in order. For derived objects that can be
+        made again (previews, pHash bands): each is complete or absent under its key at
+        every moment, and all are durable when the call returns, but a crash or an error
+        during the call may leave any of them unwritten. Stores that sync every write
+        (local) sync once per batch here. Keys are checked first, and must be distinct:
+        InvalidInput, and nothing written, otherwise."""
         ...
 
     def get_bytes(self, key: str) -> StoredObject:

@@ -8,6 +8,7 @@ escape the store's root or mean two different things on two backends.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from assetlens.errors import InvalidInput
 
@@ -42,6 +43,14 @@ def validate_key(key: str) -> str:
             raise InvalidInput(f"object key {key!r} has characters outside [A-Za-z0-9._-/]")
         _check_segment(segment, key, "object key")
     return key
+
+
+def validate_batch_keys(keys: Iterable[str]) -> list[str]:
+    """The keys of a `put_many` batch, each valid and none twice, else InvalidInput."""
+    checked = [validate_key(key) for key in keys]
+    if len(set(checked)) != len(checked):
+        raise InvalidInput("a batch of objects names the same key twice")
+    return checked
 
 
 def validate_prefix(prefix: str) -> str:

@@ -60,10 +60,12 @@ def key_lock(locks: Path, key: str) -> Iterator[None]:
 
 def commit(
     objects: Path, locks: Path, key: str, final: Path, staged: Staged, *,
-    if_match: str | None, create_only: bool
+    if_match: str | None, create_only: bool, durable: bool = True
 ) -> ObjectInfo:
     """Under the key's lock: check preconditions, stamp, fsync, publish atomically onto
-    `final` (the key's path under `objects`)."""
+    `final` (the key's path under `objects`). `durable=False` leaves out every fsync (of
+    the file, of new directories, of the directory gaining the key): for a batch whose
+    caller synced the staged data before and syncs the filesystem after."""
     make_dirs(objects)
     with key_lock(locks, key):
         current = current_file(final)
@@ -73,13 +75,14 @@ def commit(
             raise PreconditionFailed(f"object {key!r} does not have ETag {if_match!r}")
         if current is None:
             _clear_empty_dir(key, final)
-        _stamp(staged.fd, current)
-        _publish(key, staged, final, create_only=create_only)
-        fsync_dir(final.parent)
+        _stamp(staged.fd, current, sync=durable)
+        _publish(key, staged, final, create_only=create_only, sync=durable)
+        if durable:
+            fsync_dir(final.parent)
         return info_of(key, os.fstat(staged.fd))
 
 
-def _stamp(fd: int, current: os.stat_result | None) -> None:
+def _stamp(fd: int, current: os.stat_result | None, *, sync: bool) -> None:
     """Set mtime strictly above the replaced version's (see `etag_of`), then fsync."""
     floor = current.st_mtime_ns + 1 if current is not None else 0
     target = max(time.time_ns(), floor)
@@ -87,15 +90,16 @@ def _stamp(fd: int, current: os.stat_result | None) -> None:
     if current is not None and os.fstat(fd).st_mtime_ns <= current.st_mtime_ns:
         target = current.st_mtime_ns + COARSE_STEP_NS
         os.utime(fd, ns=(target, target))
-    os.fsync(fd)
+    if sync:
+        os.fsync(fd)
 
 
-def _publish(key: str, staged: Staged, final: Path, *, create_only: bool) -> None:
+def _publish(key: str, staged: Staged, final: Path, *, create_only: bool, sync: bool) -> None:
     for attempt in range(COMMIT_ATTEMPTS):
         if attempt > 1:
             time.sleep(random.uniform(0, 0.0005 * attempt))
         try:
-            _make_key_dirs(key, final.parent)
+            _make_key_dirs(key, final.parent, sync=sync)
             if create_only:
                 # link, unlike rename, never replaces: an object that appeared anyway
                 # (a writer not using the lock) is kept, and this write fails.
@@ -117,9 +121,9 @@ def _publish(key: str, staged: Staged, final: Path, *, create_only: bool) -> Non
     )
 
 
-def _make_key_dirs(key: str, directory: Path) -> None:
+def _make_key_dirs(key: str, directory: Path, *, sync: bool) -> None:
     try:
-        make_dirs(directory)
+        make_dirs(directory, sync=sync)
     except (FileExistsError, NotADirectoryError):
         raise _conflict(key) from None
 

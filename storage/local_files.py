@@ -3,12 +3,13 @@ temp files written in full, ranged reads, and OS errors described without paths.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import io
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,19 +43,53 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def make_dirs(path: Path) -> None:
-    """`mkdir -p` that fsyncs each parent gaining an entry, so new dirs survive a crash."""
+def make_dirs(path: Path, *, sync: bool = True) -> None:
+    """`mkdir -p` that fsyncs each parent gaining an entry, so new dirs survive a crash
+    (`sync=False`: the caller syncs the whole filesystem afterwards)."""
     if path.is_dir():
         return
     if path.parent != path:
-        make_dirs(path.parent)
+        make_dirs(path.parent, sync=sync)
     try:
         os.mkdir(path)
     except FileExistsError:
         if path.is_dir():
             return
         raise
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):  # not Linux
+        return None
+    return function
+
+
+_SYNCFS = _find_syncfs()
+
+
+def can_sync_filesystem() -> bool:
+    """Whether `sync_filesystem` is available here (Linux `syncfs`)."""
+    return _SYNCFS is not None
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush everything written to the filesystem holding `path`, data and directory
+    entries alike (Linux `syncfs`, one call for what would be one fsync per file and per
+    directory); raises OSError when the flush fails."""
+    if _SYNCFS is None:
+        raise OSError(errno.ENOSYS, "syncfs is not available on this system")
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if _SYNCFS(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    finally:
+        os.close(fd)
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -23,8 +23,8 @@ from minio import Minio
 from minio.helpers import check_bucket_name
 
 from assetlens.errors import InvalidInput, ObjectNotFound, PreconditionFailed
-from assetlens.ports import ObjectInfo, StoredObject
-from storage.keys import validate_key, validate_prefix
+from assetlens.ports import NewObject, ObjectInfo, StoredObject
+from storage.keys import validate_batch_keys, validate_key, validate_prefix
 from storage.s3_calls import BucketCalls
 from storage.s3_connect import clients_for
 from storage.s3_errors import Attempts, BucketMissing
@@ -178,6 +178,12 @@ class S3ObjectStore:
             )
         except ObjectNotFound as exc:  # If-Match on a missing key: 404 NoSuchKey
             raise PreconditionFailed(f"object {key!r} does not exist") from exc
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
+        """One PUT per object, in order: S3 has no sync to share between writes."""
+        validate_batch_keys(obj.key for obj in objects)
+        return [self.put_bytes(obj.key, obj.data, content_type=obj.content_type)
+                for obj in objects]
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Remove `key`; a missing key is fine unless `if_match` is given.

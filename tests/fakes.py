@@ -19,8 +19,8 @@ from assetlens.errors import (
     PreconditionFailed,
     StoreUnavailable,
 )
-from assetlens.ports import ObjectInfo, StoredObject
-from storage.keys import validate_key, validate_prefix
+from assetlens.ports import NewObject, ObjectInfo, StoredObject
+from storage.keys import validate_batch_keys, validate_key, validate_prefix
 
 
 class FakeObjectStore:
@@ -60,6 +60,12 @@ class FakeObjectStore:
             etag = f"e{next(self._counter)}"
             self._objects[key] = (bytes(data), etag)
             return ObjectInfo(key, len(data), etag)
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
+        validate_batch_keys(obj.key for obj in objects)
+        # Through put_bytes, so that subclasses hooking writes see these as well.
+        return [self.put_bytes(obj.key, obj.data, content_type=obj.content_type)
+                for obj in objects]
 
     def get_bytes(self, key: str) -> StoredObject:
         self._guard(key)

@@ -23,6 +23,7 @@ from assetlens.media.previews import (
     webp_previews,
 )
 from assetlens.media.results import Analysis
+from assetlens.provenance.stealth import StealthRead, read_stealth
 
 #: Sniffed format key → the one Pillow plugin allowed to open it.
 PIL_FORMATS: Final = {
@@ -39,6 +40,8 @@ EMBED_MAX_SIDE: Final = PREVIEW_SIZES["medium"]
 #: resize becomes a no-op and nothing bigger crosses a process boundary.
 EMBED_SHORT_SIDE: Final = 224
 _ORIENTATION_TAG: Final = 0x0112
+#: What Pillow raises for pixel data it cannot decode (broken stream, truncated file…).
+_DECODE_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError)
 _PILLOW_PIXELS = re.compile(r"\((\d+) pixels\)")
 log = logging.getLogger(__name__)
 
@@ -141,23 +144,39 @@ def image_info(im: Image.Image, fmt: str) -> MediaInfo:
     )
 
 
-def oriented_first_frame(im: Image.Image) -> Image.Image:
-    """The first frame, EXIF orientation applied, scaled to at most EMBED_MAX_SIDE.
-
-    This is the one decode of an analysis: previews, pHash and the embedder's input are all
-    derived from it.
-    """
+def load_first_frame(im: Image.Image) -> None:
+    """Decode the first frame: the one decode of an analysis. Previews, pHash, the
+    embedder's input and the stealth-pixel text are all taken from it."""
     im.seek(0)
     if im.format == "JPEG":
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale, keeping both sides at least this big:
         # a 4000 px photo costs about a 1000 px one.
         im.draft("RGB", (EMBED_MAX_SIDE, EMBED_MAX_SIDE))
     im.load()
+
+
+def read_stealth_pixels(im: Image.Image) -> StealthRead | None:
+    """The stealth-pixel text of a decoded PNG/WebP at full resolution, before orientation
+    is applied (as provenance extraction would read it from the file); None for other
+    formats or when the read fails, so that extraction reads the file itself."""
+    if im.format not in ("PNG", "WEBP"):
+        return None
+    try:
+        return StealthRead(read_stealth(im) if im.mode in ("RGBA", "RGB", "LA", "PA") else None)
+    except Exception:
+        log.debug("stealth pixels unreadable in the analysis's decode", exc_info=True)
+        return None
+
+
+def upright_picture(im: Image.Image) -> Image.Image:
+    """A decoded image with its EXIF orientation applied, scaled to at most EMBED_MAX_SIDE."""
     # In place: a copy of the whole decoded image would cost as much as a resize.
     ImageOps.exif_transpose(im, in_place=True)
-    # Bicubic for pictures: within 51 dB PSNR of Lanczos at this size for about 3/4 of the
-    # time of the costliest step of an analysis (Lanczos stays for text, where it is crisper).
-    return fit(im, EMBED_MAX_SIDE, Image.Resampling.BICUBIC)
+    # Bilinear (Pillow's is antialiased) for pictures: at 600 px it stays 47 dB PSNR from
+    # Lanczos (bicubic 52), which the WebP preview then hides — 38.09 vs 38.12 dB from the
+    # Lanczos reference after encoding — for 5 ms of CPU where bicubic costs 8 and Lanczos
+    # 11 (1024² renders; docs/INGEST.md). Lanczos stays for text, where it is crisper.
+    return fit(im, EMBED_MAX_SIDE, Image.Resampling.BILINEAR)
 
 
 def embed_input(picture: Image.Image) -> Image.Image:
@@ -166,28 +185,47 @@ def embed_input(picture: Image.Image) -> Image.Image:
     return flatten(fit_short_side(picture, EMBED_SHORT_SIDE))
 
 
-def visual_analysis(media: MediaInfo, picture: Image.Image) -> Analysis:
+def visual_analysis(media: MediaInfo, picture: Image.Image,
+                    stealth: StealthRead | None = None) -> Analysis:
     """Previews, pHash and embed image of `picture`, under already known metadata."""
     shown = display_mode(picture)
     rgb = embed_input(shown)
+    # Without transparency the embed image is `shown` scaled down: the small preview is
+    # scaled from it (224 → 150 px) rather than from the medium one (600 → 150).
+    smaller = rgb if shown.mode == "RGB" else None
     return Analysis(
         media=media,
         phash=perceptual_hash(rgb),  # 32×32 inside: the small image is all it needs
-        previews=webp_previews(shown),
+        previews=webp_previews(shown, smaller),
         embed_image=rgb,
+        stealth=stealth,
     )
 
 
 def analyse_image(path: Path, fmt: str) -> Analysis:
-    """Metadata, previews (first frame, upright), pHash and the image to embed."""
+    """Metadata, previews (first frame, upright), pHash and the image to embed; marked
+    `undecodable` when the pixels fail to decode."""
     with Image.open(path, formats=[PIL_FORMATS[fmt]]) as im:
-        media = image_info(im, fmt)
         if im.width * im.height > (Image.MAX_IMAGE_PIXELS or im.width * im.height):
             log.warning("image of %d×%d pixels is too large to preview", im.width, im.height)
-            return Analysis(media=media)
+            return Analysis(media=image_info(im, fmt))
+        # Read before the decode, which scales a JPEG down (`draft`) — except a PNG's: its
+        # EXIF may sit after the pixels, so reading it decodes them, and a failure there
+        # would be swallowed and a second decode of the damaged pixels would "succeed".
+        media = None if im.format == "PNG" else image_info(im, fmt)
         try:
-            picture = oriented_first_frame(im)
-            return visual_analysis(media, picture)
+            load_first_frame(im)
+        except _DECODE_ERRORS:
+            log.warning("the pixels of a %s image do not decode", fmt, exc_info=True)
+            return Analysis(media=media or image_info(im, fmt), undecodable=True)
+        except Exception:
+            log.warning("no previews for a %s image", fmt, exc_info=True)
+            return Analysis(media=media or image_info(im, fmt))
+        media = media or image_info(im, fmt)
+        try:
+            stealth = read_stealth_pixels(im)
+            picture = upright_picture(im)
+            return visual_analysis(media, picture, stealth)
         except Exception:
             log.warning("no previews for a %s image", fmt, exc_info=True)
             return Analysis(media=media)

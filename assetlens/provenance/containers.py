@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from assetlens.provenance.pngtext import PNG_SIGNATURE, TOTAL_TEXT_CAP, read_png_text
-from assetlens.provenance.stealth import read_stealth
+from assetlens.provenance.stealth import StealthRead, read_stealth
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class Carrier:
     xmp: dict[str, str] = field(default_factory=dict)
     # Set for PNG/WebP: stealth pixels are decoded only when nothing else was found.
     stealth_path: Path | None = None
+    # What the pixels hide when the analysis already decoded them: no second decode.
+    stealth_read: StealthRead | None = None
     has_c2pa: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -81,8 +83,9 @@ def _utf16(body: bytes) -> str:
     return body.decode("utf-16-le" if odd_zeros > even_zeros else "utf-16-be", "replace")
 
 
-def read_image(path: Path) -> Carrier:
-    """Everything textual in an image, plus stealth pixels for PNG/WebP with alpha or RGB."""
+def read_image(path: Path, stealth: StealthRead | None = None) -> Carrier:
+    """Everything textual in an image, plus stealth pixels for PNG/WebP with alpha or RGB
+    (`stealth`: already read from the decoded pixels, else decoded on demand)."""
     carrier = Carrier()
     with path.open("rb") as handle:
         is_png = handle.read(8) == PNG_SIGNATURE
@@ -104,6 +107,7 @@ def read_image(path: Path) -> Carrier:
             _read_pillow(image, carrier, is_png)
             if image.format in ("PNG", "WEBP"):
                 carrier.stealth_path = path
+                carrier.stealth_read = stealth
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         carrier.notes.append(f"image metadata unreadable: {exc}")
     return carrier
@@ -126,6 +130,8 @@ def stealth_text(carrier: Carrier) -> str | None:
     """Text hidden in the pixel LSBs of the carrier's PNG/WebP, decoding pixels on demand."""
     if carrier.stealth_path is None:
         return None
+    if carrier.stealth_read is not None:
+        return carrier.stealth_read.text
     try:
         with Image.open(carrier.stealth_path, formats=("PNG", "WEBP")) as image:
             if image.mode not in ("RGBA", "RGB", "LA", "PA"):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from assetlens.domain import Generation
 from assetlens.provenance.c2pa import is_ai_source, known_generator, read_c2pa
 from assetlens.provenance.containers import Carrier, read_audio, read_image, read_video
 from assetlens.provenance.detect import guarded, interpret
+from assetlens.provenance.stealth import StealthRead
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +27,22 @@ class Extraction:
     seconds: float = 0.0
 
 
-def extract(path: Path, mime: str) -> Generation | None:
+def extract(path: Path, mime: str, stealth: StealthRead | None = None) -> Generation | None:
     """Generation provenance embedded in the file at `path` (sniffed `mime`), or None when
-    it carries none. Never raises for bad content; reads are size-bounded."""
-    return inspect(path, mime).generation
+    it carries none. Never raises for bad content; reads are size-bounded. `stealth`: the
+    stealth-pixel text the analysis read from its own decode of the same file, if it did.
+    """
+    return inspect(path, mime, stealth).generation
 
 
-def inspect(path: Path, mime: str) -> Extraction:
+def inspect(path: Path, mime: str, stealth: StealthRead | None = None) -> Extraction:
     """Like `extract`, also returning notes (oversized or unreadable chunks)."""
     started = time.monotonic()
     result = Extraction()
     kind = mime.split("/", 1)[0].lower()
-    reader = {"image": read_image, "video": read_video, "audio": read_audio}.get(kind)
+    reader: Callable[[Path], Carrier] | None = (
+        partial(read_image, stealth=stealth) if kind == "image"
+        else {"video": read_video, "audio": read_audio}.get(kind))
     carrier = guarded(reader, path) if reader is not None else None
     if carrier is None:
         carrier = Carrier()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,30 +24,53 @@ _RGB = {b"stealth_rgbinfo": False, b"stealth_rgbcomp": True}
 _MAGIC_BITS = 15 * 8
 
 
+@dataclass(frozen=True, slots=True)
+class StealthRead:
+    """The result of `read_stealth` on pixels already decoded elsewhere (the analysis's
+    decode), so provenance extraction does not decode the file a second time."""
+
+    text: str | None
+
+
 def read_stealth(image: Image.Image) -> str | None:
     """The hidden text of an RGBA or RGB image, or None when there is none."""
     if image.width * image.height > MAX_PIXELS:
         return None
     if image.mode in ("RGBA", "LA", "PA"):
-        found = _payload(np.asarray(image.getchannel("A")), _ALPHA)
+        found = _payload(_Columns(image, "A"), _ALPHA)
         if found is not None:
             return found
     if image.mode in ("RGB", "RGBA"):
-        rgb = image.convert("RGB") if image.mode != "RGB" else image
-        return _payload(np.asarray(rgb), _RGB)
+        return _payload(_Columns(image, "RGB"), _RGB)
     return None
 
 
-def _bits(pixels: NDArray[np.uint8], count: int) -> NDArray[np.uint8]:
+class _Columns:
+    """The leftmost columns of one view of an image (its alpha, or its RGB), converted
+    only as far as needed: the magic sits in the first column or two, so an image without
+    a payload costs a crop of a few columns rather than a copy of every pixel."""
+
+    def __init__(self, image: Image.Image, view: str) -> None:
+        self._image = image
+        self._view = view
+        self.bits_per_column = image.height * (3 if view == "RGB" else 1)
+
+    def first(self, columns: int) -> NDArray[np.uint8]:
+        part = self._image.crop((0, 0, min(columns, self._image.width), self._image.height))
+        if self._view == "A":
+            return np.asarray(part.getchannel("A"))
+        return np.asarray(part if part.mode == "RGB" else part.convert("RGB"))
+
+
+def _bits(pixels: _Columns, count: int) -> NDArray[np.uint8]:
     """The first `count` LSBs in column-major order (for RGB, each pixel's R, G, B bits in
-    turn), decoding only the columns needed."""
-    per_column = pixels.shape[0] * (pixels.shape[2] if pixels.ndim == 3 else 1)
-    columns = min(pixels.shape[1], -(-count // max(per_column, 1)))
-    swapped = np.ascontiguousarray(np.swapaxes(pixels[:, :columns], 0, 1))
+    turn), reading only the columns needed."""
+    columns = -(-count // max(pixels.bits_per_column, 1))
+    swapped = np.ascontiguousarray(np.swapaxes(pixels.first(columns), 0, 1))
     return (swapped & 1).reshape(-1)[:count].astype(np.uint8)
 
 
-def _payload(pixels: NDArray[np.uint8], magics: dict[bytes, bool]) -> str | None:
+def _payload(pixels: _Columns, magics: dict[bytes, bool]) -> str | None:
     head = _bits(pixels, _MAGIC_BITS + 32)
     if head.size < _MAGIC_BITS + 32:
         return None

@@ -14,11 +14,14 @@ from assetlens import layout, media
 from assetlens.domain import Asset, AssetStatus, AssetType, Generation
 from assetlens.errors import ObjectNotFound
 from assetlens.manifests import Manifests
-from assetlens.ports import ObjectStore, SearchIndex
+from assetlens.ports import NewObject, ObjectStore, SearchIndex
+from assetlens.provenance.stealth import StealthRead
 from assetlens.services.lineage import LineageService
 
 Analyser = Callable[[Path, AssetType, str], media.Analysis]
-Extractor = Callable[[Path, str], Generation | None]
+#: Provenance of the file at a path with a sniffed mime; the stealth-pixel text the
+#: analysis read from its own decode, if it did, spares a second decode.
+Extractor = Callable[[Path, str, StealthRead | None], Generation | None]
 #: Marks an asset failed with a reason; returns it as marked (None if it is gone).
 MarkFailed = Callable[[str, str, str], Asset | None]
 
@@ -28,7 +31,7 @@ class AssetAnalysis:
 
     def __init__(self, store: ObjectStore, index: SearchIndex, manifests: Manifests,
                  lineage: LineageService, tmp: Path, analyse: Analyser, extract: Extractor,
-                 missing: MarkFailed) -> None:
+                 fail: MarkFailed) -> None:
         self._store = store
         self._index = index
         self._manifests = manifests
@@ -36,36 +39,42 @@ class AssetAnalysis:
         self._tmp = tmp
         self._analyse = analyse
         self._extract = extract
-        self._missing = missing
+        self._fail = fail
 
     def analyse(self, asset: Asset) -> tuple[Asset, Image.Image | None]:
         """Analyse `asset`'s original, store previews and pHash bands, link its named
-        inputs, and mark it ready; returns the updated asset and its embed image."""
+        inputs, and mark it ready (failed when the original is missing or its pixels do not
+        decode); returns the updated asset and its embed image."""
         self._tmp.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
             try:
                 for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
                     tmp.write(chunk)
             except ObjectNotFound:
-                return self._missing(asset.workspace, asset.id,
-                                         "the original file is missing from the store") \
-                    or asset, None
+                return self._fail(asset.workspace, asset.id,
+                                  "the original file is missing from the store") or asset, None
             tmp.flush()
             path = Path(tmp.name)
             analysis = self._analyse(path, asset.type, asset.mime)
-            parsed = self._extract(path, asset.mime)
+            if analysis.undecodable:
+                # Never ready, and no retries: another decode of these bytes fails the same.
+                return self._fail(asset.workspace, asset.id, "the file is damaged: its pixels "
+                                  "could not be decoded") or asset, None
+            parsed = self._extract(path, asset.mime, analysis.stealth)
+        previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
+        # Derived objects, all made again by another analysis: written as one batch, which
+        # the local store makes durable with one sync instead of one per file and directory.
+        # The manifest that points at them is written after, object by object.
+        derived = [NewObject(previews[size], data, "image/webp")
+                   for size, data in analysis.previews.items()]
         if analysis.phash:
-            for band, value in enumerate(layout.phash_bands(analysis.phash)):
-                self._store.put_bytes(
-                    layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
+            derived += [NewObject(layout.phash_band_key(asset.workspace, band, value, asset.id),
+                                  b"")
+                        for band, value in enumerate(layout.phash_bands(analysis.phash))]
+        self._store.put_many(derived)
         parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
             if parsed is not None else {}
         self._lineage.link(asset.workspace, asset.id, parents)
-        previews: dict[str, str] = {}
-        for size, data in analysis.previews.items():
-            key = layout.preview_key(asset.sha256, size)
-            self._store.put_bytes(key, data, content_type="image/webp")
-            previews[size] = key
 
         def mutate(current: Asset) -> Asset | None:
             if current.status not in (AssetStatus.PROCESSING, AssetStatus.DELETED):

@@ -220,6 +220,11 @@ class Indexer:
             except Exception:  # the store is down: the lease runs out instead
                 log.warning("could not release %s/%s", item.workspace, item.asset_id)
 
+    def start_workers(self) -> None:
+        """Start the analysis worker processes now (else at the first item analysed)."""
+        if self._pool is not None:
+            self._pool.start()
+
     def close(self) -> None:
         """Stop the analysis threads and worker processes."""
         if self._fanout is not None:

@@ -196,14 +196,18 @@ class AnnFiles:
 
     # -- folding and building -------------------------------------------------------------
 
-    def fold_if_due(self, entry: ModelVectors, snap: Snapshot) -> None:
+    def fold_if_due(self, entry: ModelVectors, snap: Snapshot, streaming: bool = False) -> None:
         """Request a fold when the set is past the threshold and its graph is missing or
-        behind by more than fold_after rows (the upkeep's check after writes)."""
+        behind by more than fold_after rows (the upkeep's check after writes; while writes
+        are streaming in, by more than a quarter of the set)."""
         if snap.live < self.settings.threshold or snap.matrix.shape[0] == 0:
             return
+        due = self.settings.fold_after
+        if streaming:
+            due = max(due, self.settings.streaming_after(snap.live))
         ann = self.current(entry.workspace, entry.model)
         if ann is None or ann.dim != snap.matrix.shape[1] \
-                or self._delta(snap, ann).size > self.settings.fold_after:
+                or self._delta(snap, ann).size > due:
             self.request_fold(entry)
 
     def request_fold(self, entry: ModelVectors) -> None:

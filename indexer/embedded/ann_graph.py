@@ -47,6 +47,13 @@ class AnnSettings:
         0.5 s at 20,000), and a twentieth of the set (a file is rewritten whole)."""
         return max(1, min(self.fold_after, max(1_000, live // 20)))
 
+    def streaming_after(self, live: int) -> int:
+        """Rows changed that make the upkeep rewrite a graph or vector file while writes are
+        still streaming in: a quarter of the set, so that a bulk import of N vectors writes
+        each file a bounded number of times (about 5 N rows in all) rather than every
+        fold_after rows (N² / 2 fold_after); queries meanwhile scan the change exactly."""
+        return max(self.fold_after, live // 4)
+
 
 @dataclass(slots=True)
 class LoadedAnn:

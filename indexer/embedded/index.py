@@ -100,10 +100,12 @@ class EmbeddedSearchIndex:
         if self._upkeep is not None:
             self._upkeep.poke()
 
-    def catch_up(self) -> None:
+    def catch_up(self, streaming: bool = False) -> None:
         """Bring the derived structures up to the journal now (the upkeep thread runs this
         after writes): the tantivy index, and for each vector set this process wrote to,
-        its rows in memory, its vector file and its HNSW graph (folded in its own thread)."""
+        its rows in memory, its vector file and its HNSW graph (folded in its own thread).
+        While writes are `streaming` in, the graph and the vector file, each rewritten
+        whole, wait for a quarter of the set to change (AnnSettings.streaming_after)."""
         with self._touched_lock:
             touched, self._touched = self._touched, set()
         with unavailable("catch up"):
@@ -111,10 +113,13 @@ class EmbeddedSearchIndex:
             if self._keyword is not None:
                 self._keyword.catch_up(conn, db)
             for workspace, model in sorted(touched):
-                self._catch_up_vectors(conn, db, workspace, model)
+                self._catch_up_vectors(conn, db, workspace, model, streaming)
+        if streaming:  # files left for later: the run once writes pause looks again
+            with self._touched_lock:
+                self._touched.update(touched)
 
     def _catch_up_vectors(self, conn: sqlite3.Connection, db: str, workspace: str,
-                          model: str) -> None:  # fmt: skip
+                          model: str, streaming: bool) -> None:  # fmt: skip
         settings = self._ann.settings
         smallest = max(1, min(settings.vector_file_min, settings.threshold))
         entry = self._vectors.cached(db, workspace, model)
@@ -131,12 +136,15 @@ class EmbeddedSearchIndex:
             snap = entry.snapshot()
             arrays = entry.arrays()
         files = self._ann.files(db)
-        files.fold_if_due(entry, snap)
+        files.fold_if_due(entry, snap, streaming)
         if snap.live < settings.vector_file_min:
             return
         saved = files.vectors.seq(workspace, model)
         behind = snap.rowids.size if saved < 0 else int(np.count_nonzero(snap.changed > saved))
-        if behind >= settings.vector_file_after(snap.live) or (saved < 0 and behind):
+        due = settings.vector_file_after(snap.live)
+        if streaming:
+            due = max(due, settings.streaming_after(snap.live))
+        if behind >= due or (saved < 0 and behind):
             files.vectors.save(workspace, model, arrays, snap.seq)
 
     def _remove_db_files(self, name: str) -> None:

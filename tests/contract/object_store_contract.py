@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from assetlens.errors import InvalidInput, ObjectNotFound, PreconditionFailed
-from assetlens.ports import ObjectStore
+from assetlens.ports import NewObject, ObjectStore
 
 MiB = 1 << 20
 BIG_SIZE = 12 * MiB + 12_345  # over two S3 multipart parts, not a multiple of any chunk
@@ -109,6 +109,41 @@ class ObjectStoreContract:
         assert st.modified is None or (
             isinstance(st.modified, datetime) and st.modified.tzinfo is not None
         )
+
+    def test_put_many_writes_every_object_and_returns_what_stat_reports(
+            self, store: ObjectStore, ns: str) -> None:
+        objects = [NewObject(f"{ns}bands/{n}/{n * 7:04x}/asset", b"") for n in range(4)]
+        objects += [NewObject(f"{ns}derived/preview-{size}.webp", _payload(size, seed=size),
+                              "image/webp") for size in (1_200, 70_000)]
+        infos = store.put_many(objects)
+        assert [info.key for info in infos] == [obj.key for obj in objects]
+        for obj, info in zip(objects, infos, strict=True):
+            stored = store.get_bytes(obj.key)
+            assert stored.data == obj.data
+            assert (stored.info.size, stored.info.etag) == (len(obj.data), info.etag)
+        assert sorted(store.list_keys(f"{ns}bands/")) == sorted(o.key for o in objects[:4])
+
+    def test_put_many_replaces_what_was_there(self, store: ObjectStore, ns: str) -> None:
+        key = f"{ns}derived/preview.webp"
+        before = store.put_bytes(key, b"an older preview, longer than the new one")
+        [after] = store.put_many([NewObject(key, b"new")])
+        assert store.get_bytes(key).data == b"new"
+        assert after.etag != before.etag
+        with pytest.raises(PreconditionFailed):
+            store.put_bytes(key, b"stale", if_match=before.etag)
+
+    def test_put_many_of_nothing_writes_nothing(self, store: ObjectStore, ns: str) -> None:
+        assert store.put_many([]) == []
+        assert list(store.list_keys(ns)) == []
+
+    @pytest.mark.parametrize("bad", ["same", "../escape", ""])
+    def test_put_many_checks_every_key_before_writing_any(
+            self, store: ObjectStore, ns: str, bad: str) -> None:
+        first = NewObject(f"{ns}a", b"1")
+        second = NewObject(first.key if bad == "same" else bad, b"2")
+        with pytest.raises(InvalidInput):
+            store.put_many([first, second])
+        assert not store.exists(first.key)
 
     def test_overwrite_replaces_content(self, store: ObjectStore, ns: str) -> None:
         key = f"{ns}doc"

@@ -5,6 +5,7 @@ batch it prepared ahead back to the queue."""
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -133,3 +134,17 @@ def test_a_pipeline_that_stops_releases_the_batch_it_prepared_ahead() -> None:
         pipeline.close()
     assert len(stages.finished) == 1 and len(stages.released) == 1
     assert sorted(stages.finished[0] + stages.released[0]) == ["a0", "a1", "a2", "a3"]
+
+
+def test_start_brings_the_workers_up_before_the_first_file(tmp_path: Path) -> None:
+    path = _png(tmp_path, "blue.png", (0, 0, 200), size=40)
+    before = set(multiprocessing.active_children())
+    pool = AnalysisPool(2)
+    try:
+        pool.start()
+        started = set(multiprocessing.active_children()) - before
+        assert len(started) == 2
+        assert pool(path, AssetType.IMAGE, "image/png").media.width == 40
+    finally:
+        pool.close()
+    assert not set(multiprocessing.active_children()) - before

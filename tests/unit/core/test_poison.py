@@ -18,8 +18,9 @@ from PIL import Image
 
 from assetlens import layout, media, provenance
 from assetlens.bootstrap import Container, build
-from assetlens.domain import AssetStatus, AssetType, Generation
+from assetlens.domain import AssetStatus, AssetType, Generation, MediaInfo
 from assetlens.errors import IndexUnavailable
+from assetlens.provenance.stealth import StealthRead
 from assetlens.query import IndexDoc, SearchQuery
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.indexing import Analyser, Extractor, Indexer
@@ -152,11 +153,11 @@ def test_an_image_that_breaks_the_embedder_fails_alone_after_backing_off(
 
 
 def test_a_parser_bug_on_one_file_fails_that_asset_only(tmp_path: Path) -> None:
-    def extract(path: Path, mime: str) -> Generation | None:
+    def extract(path: Path, mime: str, stealth: StealthRead | None) -> Generation | None:
         image = Image.open(path)
         if image.getpixel((0, 0)) == POISON:
             raise ValueError(f"bad chunk in {path}")  # the message names a server path
-        return provenance.extract(path, mime)
+        return provenance.extract(path, mime, stealth)
 
     for lib in make_library(tmp_path, extract=extract):
         poison = lib.upload("poison.png", POISON)
@@ -284,3 +285,17 @@ def test_a_worker_killed_on_every_attempt_gives_up_without_retrying_the_crash(
     assert status is AssetStatus.FAILED and error is not None and "interrupted" in error
     assert lib.queue.pending() == 0
     assert lib.indexed()["crasher.png"].asset.type is AssetType.IMAGE
+
+
+def test_an_image_whose_pixels_do_not_decode_is_failed_at_once(tmp_path: Path) -> None:
+    def analyse(path: Path, asset_type: AssetType, mime: str) -> media.Analysis:
+        return media.Analysis(media=MediaInfo(format="png", width=8, height=8),
+                              undecodable=True)
+
+    for lib in make_library(tmp_path, analyse=analyse):
+        damaged = lib.upload("damaged.png", (9, 9, 9))
+        assert lib.indexer.run_once() == 1
+        assert lib.status(damaged) == (
+            AssetStatus.FAILED, "the file is damaged: its pixels could not be decoded")
+        assert lib.queue.pending() == 0  # no retries: another decode would fail the same
+        assert lib.container.assets.get("ws", damaged).previews == {}

@@ -127,6 +127,19 @@ def test_a_new_process_reads_the_vector_file_not_sqlite(
         fresh.close()
 
 
+def _caught_up(path: Path, corpus: npt.NDArray[np.float32],
+               settings: AnnSettings) -> tuple[EmbeddedSearchIndex, VectorFiles, int]:
+    """A filled index with its vector file written, the files and the file's seq."""
+    index = EmbeddedSearchIndex(path, ann=settings)
+    _fill(index, corpus)
+    index.catch_up()
+    db = (path / POINTER).read_text().strip()
+    files = VectorFiles(path / "ann" / db)
+    saved = files.seq(WS, MODEL)
+    assert saved > 0
+    return index, files, saved
+
+
 def test_writes_after_the_vector_file_are_applied_on_load(
     tmp_path: Path, corpus: npt.NDArray[np.float32]
 ) -> None:
@@ -134,13 +147,7 @@ def test_writes_after_the_vector_file_are_applied_on_load(
     addition are all seen by a new process."""
     settings = AnnSettings(threshold=500, fold_after=10_000, exact_below=50, background=False,
                            vector_file_min=0)  # fmt: skip
-    index = EmbeddedSearchIndex(tmp_path / "index", ann=settings)
-    _fill(index, corpus)
-    index.catch_up()
-    db = (tmp_path / "index" / POINTER).read_text().strip()
-    files = VectorFiles(tmp_path / "index" / "ann" / db)
-    saved = files.seq(WS, MODEL)
-    assert saved > 0
+    index, files, saved = _caught_up(tmp_path / "index", corpus, settings)
     moved = -corpus[7]
     index.upsert([doc(7, moved, revision=2, **_doc_kwargs(7))])
     index.remove(WS, [asset_id(8)])
@@ -213,7 +220,8 @@ def test_upkeep_runs_once_for_a_burst_of_writes_and_stops_on_close() -> None:
     runs: list[int] = []
     ran = threading.Event()
 
-    def work() -> None:
+    def work(streaming: bool) -> None:
+        assert not streaming  # the burst ended long before max_delay_s
         runs.append(1)
         ran.set()
 
@@ -229,10 +237,61 @@ def test_upkeep_runs_once_for_a_burst_of_writes_and_stops_on_close() -> None:
     assert len(runs) == 1
 
 
+def test_upkeep_during_a_steady_stream_of_writes_says_so() -> None:
+    """Writes that never pause for quiet_s still get a run every max_delay_s, marked as
+    streaming; once they stop, one more run comes, not streaming, with no further write."""
+    seen: list[bool] = []
+
+    upkeep = Upkeep(seen.append, quiet_s=0.05, max_delay_s=0.2)
+    stream_until = threading.Event()
+
+    def stream() -> None:
+        while not stream_until.is_set():
+            upkeep.poke()
+            stream_until.wait(0.005)
+
+    writer = threading.Thread(target=stream)
+    writer.start()
+    try:
+        for _ in range(1000):  # until one streaming run happened (bounded, not timed)
+            if True in seen:
+                break
+            threading.Event().wait(0.01)
+    finally:
+        stream_until.set()
+        writer.join()
+    assert upkeep.settle(timeout_s=10)
+    upkeep.close()
+    assert True in seen
+    assert seen[-1] is False
+
+
+def test_a_streaming_catch_up_leaves_the_vector_file_and_graph_until_a_quarter_changed(
+    tmp_path: Path, corpus: npt.NDArray[np.float32]
+) -> None:
+    """While a bulk import streams in, whole-file rewrites wait for a quarter of the set to
+    change (writes O(N) rows in all, not O(N²)); the catch-up once writes pause does them."""
+    settings = AnnSettings(threshold=500, fold_after=10, exact_below=50, background=False,
+                           vector_file_min=0)  # fmt: skip
+    index, files, saved = _caught_up(tmp_path / "index", corpus, settings)
+    ann_dir = tmp_path / "index" / "ann" / (tmp_path / "index" / POINTER).read_text().strip()
+    key = ann_key(WS, MODEL)
+    graph_meta = (ann_dir / f"{key}.json").read_text()
+    extra = vectors(100, seed=5)  # 100 changes: past fold_after, under a quarter of 2,000
+    index.upsert([doc(N + i, extra[i]) for i in range(100)])
+    index.catch_up(streaming=True)
+    assert files.seq(WS, MODEL) == saved
+    assert (ann_dir / f"{key}.json").read_text() == graph_meta
+    index.catch_up()  # writes paused
+    assert files.seq(WS, MODEL) > saved
+    assert (ann_dir / f"{key}.json").read_text() != graph_meta
+    index.close()
+
+
 def test_a_failing_upkeep_run_is_logged_and_the_next_write_retries() -> None:
     calls: list[int] = []
 
-    def work() -> None:
+    def work(streaming: bool) -> None:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("disk full")
