@@ -21,9 +21,17 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from assetlens.errors import IndexUnavailable
+from assetlens.facetcounts import Counts, subtract, use_complement
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.stats import IndexStats
 from indexer.elasticsearch.bulk import BulkWriter
+from indexer.elasticsearch.complement import (
+    counts_body,
+    estimate_doc,
+    page_body,
+    read_counts,
+    read_estimate,
+)
 from indexer.elasticsearch.failures import (
     RetryPolicy,
     call,
@@ -300,9 +308,40 @@ class ElasticsearchIndex:
                 log.info("elasticsearch: closing a point in time failed: %s", describe(exc))
 
     def search(self, query: SearchQuery) -> SearchPage:
-        """Full text + filters + facets, sorted, one page with a search_after cursor."""
-        body = search_body(query)
-        return search_page(query, self._search("search", body))
+        """Full text + filters + facets, sorted, one page with a search_after cursor. A text
+        that matches most of its scope has its total and facets counted by the complement
+        (indexer.elasticsearch.complement)."""
+        counts = self._complement_counts(query)
+        if counts is not None:
+            return search_page(query, self._search("search", page_body(query)), counts)
+        return search_page(query, self._search("search", search_body(query)))
+
+    def _complement_counts(self, query: SearchQuery) -> Counts | None:
+        """The total and every facet value's count by the complement when the text is common
+        enough for it to pay; None to count them with the page."""
+        doc = estimate_doc(query.text)
+        if doc is None:
+            return None
+        try:
+            vectors = self._client.termvectors(
+                index=self._alias, doc=doc, term_statistics=True, field_statistics=True,
+                positions=False, offsets=False, payloads=False,
+            )  # fmt: skip
+        except (ApiError, TransportError) as exc:
+            # Only a shortcut: the direct search reports a real failure.
+            log.info("elasticsearch: no estimate for a text: %s", describe(exc))
+            return None
+        if not use_complement(*read_estimate(vectors.body, doc)):
+            return None
+        # Size 0 and the same body each time: the shard request cache answers until the next
+        # refresh.
+        scope_body = counts_body(query, without_text=False)
+        scope = read_counts(query, self._search("count scope", scope_body, request_cache=True))
+        if scope is None:
+            return None
+        without_body = counts_body(query, without_text=True)
+        without = read_counts(query, self._search("count complement", without_body))
+        return None if without is None else subtract(scope, without)
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Approximate nearest neighbours (HNSW, int8) by dot product, best first."""

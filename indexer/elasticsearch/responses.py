@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assetlens.domain import Asset
+from assetlens.facetcounts import Counts, ordered_buckets
 from assetlens.query import (
     COST_BUCKETS,
     Facet,
@@ -58,14 +59,21 @@ def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
     ]
 
 
-def search_page(query: SearchQuery, response: dict[str, Any]) -> SearchPage:
-    """A SearchPage from the response to `search_body(query)`."""
+def search_page(
+    query: SearchQuery, response: dict[str, Any], counts: Counts | None = None
+) -> SearchPage:
+    """A SearchPage from the response to `search_body(query)`, or to the page alone with the
+    total and facets counted apart (`counts`, assetlens.facetcounts)."""
     has_text = bool(text_clauses(query.text))
     raw_hits: list[dict[str, Any]] = response["hits"]["hits"]
     more = len(raw_hits) > query.limit
     raw_hits = raw_hits[: query.limit]
     hits = [Hit(asset=_asset(h), score=_text_score(h) if has_text else None) for h in raw_hits]
     next_cursor = encode_cursor(list(raw_hits[-1]["sort"])) if more and raw_hits else None
+    if counts is not None:
+        counted = {f.value: ordered_buckets(f, counts.facets[f], query.facet_size)
+                   for f in query.facets}  # fmt: skip
+        return SearchPage(total=counts.total, hits=hits, facets=counted, next_cursor=next_cursor)
     aggs: dict[str, Any] = response.get("aggregations", {})
     facets = {
         facet.value: _buckets(facet, aggs.get(facet.value, {}), query.facet_size)

@@ -35,7 +35,8 @@ from typing import Any
 import tantivy
 
 from assetlens.domain import Asset
-from assetlens.query import Facet, FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
+from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
+from indexer.embedded.keyword_counts import TOTAL_AGG, CoverageCache, facet_groups
 from indexer.embedded.keyword_query import (
     KeywordOrdering,
     combined,
@@ -43,6 +44,7 @@ from indexer.embedded.keyword_query import (
     facet_buckets,
     filter_query,
     ordering,
+    prefix_expander,
     text_query,
 )
 from indexer.embedded.keyword_schema import (
@@ -116,11 +118,16 @@ class KeywordIndex:
         self._dir = index_dir
         self._mutex = threading.Lock()  # one catch-up per process at a time
         self._opened: dict[str, _Opened] = {}
+        self._coverage = CoverageCache()
 
     # -- catching up ------------------------------------------------------------------------
 
     def searcher(self, conn: sqlite3.Connection, db: str) -> tantivy.Searcher:
         """A searcher holding every write committed to database `db` before this call."""
+        return self.searcher_at(conn, db)[0]
+
+    def searcher_at(self, conn: sqlite3.Connection, db: str) -> tuple[tantivy.Searcher, int]:
+        """`searcher`, and the applied journal seq it holds."""
         journal = _journal_seq(conn)
         home = keyword_dir(self._dir, db)
         applied = _read_applied(home / "applied")
@@ -143,7 +150,7 @@ class KeywordIndex:
             if opened.seq < applied:
                 opened.index.reload()
                 opened.seq = applied
-            return opened.index.searcher()
+            return opened.index.searcher(), opened.seq
 
     def catch_up(self, conn: sqlite3.Connection, db: str, *, rebuild: bool = False) -> int:
         """Bring db's keyword index up to the journal (building it when missing, or with
@@ -205,16 +212,27 @@ class KeywordIndex:
     # -- searching --------------------------------------------------------------------------
 
     def search(self, conn: sqlite3.Connection, db: str, query: SearchQuery) -> SearchPage:
-        searcher = self.searcher(conn, db)
-        text = text_query(query.text)
+        searcher, seq = self.searcher_at(conn, db)
+        text = text_query(query.text, prefix_expander(searcher))
         order = ordering(query.sort, text is not None)
-        base = combined(text, filter_query(query.workspace, query.filters))
+        filters = filter_query(query.workspace, query.filters)
+        base = combined(text, filters)
         cursor = order.decode(query.cursor) if query.cursor else None
-        # Without a cursor the page's own search counts the hits; with one (its query is
-        # narrowed to the cursor's side), or for a full read, they are counted first.
-        total = _count(searcher, base) if cursor or (order.is_rank and not order.descending) \
-            else None
-        rows, more, total = _page(conn, searcher, base, order, cursor, query.limit, total)
+        # When every document passes the filters (a library of one workspace, nothing in the
+        # trash, no filter), the text alone finds the same hits, and tantivy skips the blocks
+        # of a text query that cannot reach the top k (it cannot once the filters are ANDed
+        # in). Wider filters (a disjunctive facet's) then pass every document too.
+        text_alone = text is not None and self._passes_all(searcher, db, seq, query, filters)
+        # The facets' aggregation pass counts the hits too when one of its groups has the
+        # query's own filters; then the page need not count them.
+        facets, total = _facets(searcher, text, query, text_alone) if query.facets \
+            else ({}, None)
+        # Otherwise the page's own search counts them; with a cursor (its query is narrowed
+        # to the cursor's side), or for a full read, they are counted first.
+        if total is None and (cursor or (order.is_rank and not order.descending)):
+            total = _count(searcher, base)
+        page_query = text if text is not None and text_alone else base
+        rows, more, total = _page(conn, searcher, page_query, order, cursor, query.limit, total)
         docs = _docs(conn, [rowid for _, _, rowid in rows])
         hits = [
             Hit(asset=Asset.model_validate_json(docs[rowid]),
@@ -222,8 +240,20 @@ class KeywordIndex:
             for value, _, rowid in rows if rowid in docs
         ]  # fmt: skip
         next_cursor = encode_cursor([rows[-1][0], rows[-1][1]]) if more and rows else None
-        facets = _facets(searcher, text, query) if query.facets else {}
         return SearchPage(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def _passes_all(
+        self,
+        searcher: tantivy.Searcher,
+        db: str,
+        seq: int,
+        query: SearchQuery,
+        filters: tantivy.Query,
+    ) -> bool:
+        """Whether every document of the index passes the query's workspace and filters (a
+        library of one workspace, no trash, no filter): counted once per applied seq."""
+        key = (db, seq, query.model_dump_json(include={"workspace", "filters"}))
+        return self._coverage.get(key, lambda: _count(searcher, filters) == searcher.num_docs)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -322,23 +352,28 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
 
 
 def _facets(
-    searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery
-) -> dict[str, list[FacetBucket]]:
-    """Every requested facet, one aggregation request per distinct set of filters (one in
-    conjunctive mode; in disjunctive mode each facet drops its own field's filter)."""
-    groups: dict[str, list[Facet]] = {}
-    filters_of: dict[str, Any] = {}
-    for facet in dict.fromkeys(query.facets):
-        filters = query.facet_filters(facet)
-        key = filters.model_dump_json()
-        groups.setdefault(key, []).append(facet)
-        filters_of[key] = filters
+    searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery,
+    text_alone: bool = False,
+) -> tuple[dict[str, list[FacetBucket]], int | None]:
+    """Every requested facet counted over the hits, one aggregation pass per distinct set of
+    filters (over the text alone with `text_alone`: every document passes them); and the
+    number of hits, counted in the pass over the query's own filters when there is one (None
+    otherwise)."""
     result: dict[str, list[FacetBucket]] = {}
-    for key, facets in groups.items():
-        scope = combined(text, filter_query(query.workspace, filters_of[key]))
-        answer = searcher.aggregate(scope, {
-            f.value: facet_aggregation(f, query.facet_prefix.get(f, "")) for f in facets})
+    total: int | None = None
+    for filters, facets in facet_groups(query):
+        if text is not None and text_alone:
+            scope = text
+        else:
+            scope = combined(text, filter_query(query.workspace, filters))
+        aggs = {f.value: facet_aggregation(f, query.facet_prefix.get(f, "")) for f in facets}
+        counts_total = filters == query.filters
+        if counts_total:
+            aggs[TOTAL_AGG] = {"value_count": {"field": ROWID}}
+        answer = searcher.aggregate(scope, aggs)
+        if counts_total:
+            total = int(answer[TOTAL_AGG]["value"])
         for facet in facets:
             result[facet.value] = facet_buckets(facet, answer.get(facet.value, {}),
                                                 query.facet_size)  # fmt: skip
-    return {f.value: result[f.value] for f in query.facets}
+    return {f.value: result[f.value] for f in query.facets}, total

@@ -8,14 +8,14 @@ Filters carry no score. User text never becomes query syntax: terms are built, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tantivy import FieldType, Occur, Query
+from tantivy import FieldType, Occur, Query, Searcher
 
+from assetlens.facetcounts import ordered_buckets
 from assetlens.query import (
-    COST_BUCKETS,
-    SIZE_BUCKETS,
     Facet,
     FacetBucket,
     Filters,
@@ -34,6 +34,11 @@ from indexer.embedded.keyword_schema import (
 )
 from indexer.embedded.schema import micros
 
+# (field, prefix) → the field's words beginning with it, or None when they are too many.
+PrefixExpander = Callable[[str, str], list[str] | None]
+# A prefix expanding to more words than this is left to tantivy's phrase prefix query.
+MAX_PREFIX_WORDS = 256
+
 # Facet → the keyword field it counts.
 FACET_FIELDS: dict[Facet, str] = {
     Facet.TYPE: "type", Facet.TAGS: "tags", Facet.FOLDER: "folder_id", Facet.MODEL: "models",
@@ -42,11 +47,6 @@ FACET_FIELDS: dict[Facet, str] = {
     Facet.STATUS: "status", Facet.FAVORITE: "favorite", Facet.CREATED: "created_month",
     Facet.SIZE: "size_bucket", Facet.COST: "cost_bucket",
 }  # fmt: skip
-# Range facets list their buckets in range order, not by count.
-_BUCKET_ORDER: dict[Facet, dict[str, int]] = {
-    Facet.SIZE: {label: i for i, (label, _, _) in enumerate(SIZE_BUCKETS)},
-    Facet.COST: {label: i for i, (label, _, _) in enumerate(COST_BUCKETS)},
-}
 # Terms aggregations return at most this many values (tantivy's default bucket limit is
 # 65,000); every value is asked for so counts are exact and ties are cut by value here.
 MAX_FACET_VALUES = 60_000
@@ -117,8 +117,9 @@ def _weighted(query: Query, weight: float) -> Query:
     return query if weight == 1.0 else Query.boost_query(query, weight)
 
 
-def term_query(term: SearchTerm) -> Query | None:
-    """The query one search term matches by (None for a term without words once analysed)."""
+def term_query(term: SearchTerm, expand: PrefixExpander | None = None) -> Query | None:
+    """The query one search term matches by (None for a term without words once analysed).
+    With `expand`, a prefix is matched by the words it expands to (see `prefix_expander`)."""
     parts: list[str | tuple[int, str]] = list(words(term.text).split())
     if not parts:
         return None
@@ -132,16 +133,40 @@ def term_query(term: SearchTerm) -> Query | None:
     ways.extend(_weighted(Query.term_query(SCHEMA, stem_field, stem), FIELD_WEIGHTS[STEM_FIELD])
                 for stem in term.stems)  # fmt: skip
     if term.prefix and len(parts) == 1:
-        # A one-word phrase prefix is a prefix query over the term dictionary, scored as a
-        # constant (as Elasticsearch's prefix query is).
-        ways.extend(_weighted(Query.phrase_prefix_query(SCHEMA, TEXT_FIELDS[name], parts),
-                              FIELD_WEIGHTS[name]) for name in EXACT_FIELDS)  # fmt: skip
+        ways.extend(_prefix_query(name, str(parts[0]), expand) for name in EXACT_FIELDS)
     return Query.boolean_query([(Occur.Should, way) for way in ways])
 
 
-def text_query(text: str | None) -> Query | None:
+def _prefix_query(name: str, prefix: str, expand: PrefixExpander | None) -> Query:
+    """A one-word prefix in one text field, scored as a constant (as Elasticsearch's prefix
+    query is): the words it expands to when `expand` lists them, else a phrase prefix query
+    (which walks the term dictionary itself, and costs several times more per match)."""
+    field = TEXT_FIELDS[name]
+    expanded = None if expand is None else expand(field, prefix)
+    if expanded is None:
+        return _weighted(Query.phrase_prefix_query(SCHEMA, field, [prefix]), FIELD_WEIGHTS[name])
+    if not expanded:
+        return Query.empty_query()
+    return Query.const_score_query(_terms(field, expanded), FIELD_WEIGHTS[name])
+
+
+def prefix_expander(searcher: Searcher) -> PrefixExpander:
+    """Lists the words of a field beginning with a prefix in `searcher`'s term dictionary;
+    None past MAX_PREFIX_WORDS (the phrase prefix query is then used)."""
+
+    def expand(field: str, prefix: str) -> list[str] | None:
+        # One past the bound tells "too many" without listing thousands of words in Python.
+        found = searcher.terms_with_prefix(field, prefix, limit=MAX_PREFIX_WORDS + 1)
+        if len(found) > MAX_PREFIX_WORDS:
+            return None
+        return [word for word, _ in found]
+
+    return expand
+
+
+def text_query(text: str | None, expand: PrefixExpander | None = None) -> Query | None:
     """Every term of `text` required; None when it has no words."""
-    clauses = [q for q in (term_query(t) for t in search_terms(text)) if q is not None]
+    clauses = [q for q in (term_query(t, expand) for t in search_terms(text)) if q is not None]
     if not clauses:
         return None
     return Query.boolean_query([(Occur.Must, q) for q in clauses])
@@ -226,16 +251,12 @@ def prefix_regex(prefix: str) -> str:
     return literal + "(?s:.*)"
 
 
-def facet_buckets(facet: Facet, result: dict[str, Any], size: int) -> list[FacetBucket]:
-    """The buckets of one terms aggregation, ordered and cut as the SQLite engine does:
-    by count then value, months newest first, size and cost ranges in range order."""
-    counts = [(str(b["key"]), int(b["doc_count"])) for b in result.get("buckets", [])]
-    if facet is Facet.CREATED:
-        counts.sort(key=lambda b: b[0], reverse=True)
-    elif facet in _BUCKET_ORDER:
-        ranks = _BUCKET_ORDER[facet]
-        counts.sort(key=lambda b: ranks.get(b[0], len(ranks)))
-    else:
-        counts.sort(key=lambda b: (-b[1], b[0]))
-    return [FacetBucket(value=value, count=count) for value, count in counts[:size] if count]
+def facet_counts(result: dict[str, Any]) -> dict[str, int]:
+    """Every value's count in the answer to one terms aggregation."""
+    return {str(b["key"]): int(b["doc_count"]) for b in result.get("buckets", [])}
 
+
+def facet_buckets(facet: Facet, result: dict[str, Any], size: int) -> list[FacetBucket]:
+    """The buckets of one terms aggregation, ordered and cut as every backend does
+    (assetlens.facetcounts.ordered_buckets)."""
+    return ordered_buckets(facet, facet_counts(result), size)

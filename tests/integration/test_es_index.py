@@ -41,6 +41,7 @@ from indexer.elasticsearch.mapping import (
     mappings,
 )
 from indexer.embedded import EmbeddedSearchIndex
+from tests.contract.common_word_contract import CommonWordContract
 from tests.contract.facet_prefix_contract import FacetPrefixContract
 from tests.contract.search_index_contract import (
     DIM,
@@ -66,7 +67,7 @@ __all__ = ["es_indices", "es_service", "es_url"]  # fixtures used by this module
 
 
 class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract,
-                             FacetPrefixContract):
+                             FacetPrefixContract, CommonWordContract):
     @pytest.fixture
     def index(self, es_indices: IndexFactory) -> SearchIndex:
         return es_indices()
