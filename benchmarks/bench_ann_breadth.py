@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_search import _exact_top10
+from benchmarks.exact import exact_top10
 from benchmarks.synthetic import VECTOR_MODEL, WORKSPACE, Corpus, query_vectors
 from indexer.embedded.ann import AnnFiles
 from indexer.embedded.ann_graph import AnnSettings
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     corpus = Corpus(n=args.n, dim=args.dim)
     # bench_search's recall queries: the first 100 of its 200 query vectors.
     queries = query_vectors(corpus, max(args.queries, 200))[: args.queries]
-    exact = _exact_top10(corpus, queries)
+    exact = exact_top10(corpus, queries)
     ids = ann.ids
     print(f"graph: {len(ids):,} labels, {args.queries} queries, {CANDIDATES} candidates")
     print("| search breadth | recall@10 | graph search p50 / p95 ms |")

@@ -43,6 +43,7 @@ import numpy.typing as npt
 from assetlens.domain import AssetType
 from assetlens.ports import SearchIndex
 from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, VectorQuery
+from benchmarks.exact import exact_top10
 from benchmarks.first_query import in_fresh_process
 from benchmarks.synthetic import (
     TAGS,
@@ -169,7 +170,8 @@ def fill(index: SearchIndex, corpus: Corpus, batch: int) -> dict[str, float]:
 
 
 def run(
-    index: SearchIndex, corpus: Corpus, queries: int, batch: int, how: str = "upsert"
+    index: SearchIndex, corpus: Corpus, queries: int, batch: int, how: str = "upsert",
+    warmup: int = 0,
 ) -> dict[str, Any]:
     """Fill the index (`how`: upsert, rebuild, or skip: already filled), measure."""
     index.ensure()
@@ -183,11 +185,14 @@ def run(
         t = time.perf_counter()
         settle()  # the background catch-up a server runs between a bulk fill and queries
         results["catch_up_s"] = round(time.perf_counter() - t, 1)
-    return results | measure(index, corpus, queries)
+    return results | measure(index, corpus, queries, warmup)
 
 
-def measure(index: SearchIndex, corpus: Corpus, queries: int) -> dict[str, Any]:
-    """Latency of each query kind and kNN recall@10 on a filled index."""
+def measure(
+    index: SearchIndex, corpus: Corpus, queries: int, warmup: int = 0
+) -> dict[str, Any]:
+    """Latency of each query kind (after `warmup` untimed queries of that kind) and kNN
+    recall@10 on a filled index."""
     results: dict[str, Any] = {}
     texts = keyword_queries(queries)
     # The first search after the fill: for the tantivy engine it builds the keyword index.
@@ -231,6 +236,8 @@ def measure(index: SearchIndex, corpus: Corpus, queries: int) -> dict[str, Any]:
         "hybrid_rrf": hybrid,
     }
     for name, fn in measures.items():
+        for i in range(warmup):  # untimed: pages the index's files in (cold is timed above)
+            fn(i % queries)
         results[name] = _stats(_timed(fn, queries))
         log(f"{name}: {results[name]}")
     results["knn_recall_at_10"] = recall_at_10(index, corpus, qvecs[: min(queries, 100)])
@@ -240,7 +247,7 @@ def measure(index: SearchIndex, corpus: Corpus, queries: int) -> dict[str, Any]:
 def recall_at_10(index: SearchIndex, corpus: Corpus, qvecs: npt.NDArray[np.float32]) -> float:
     """Mean overlap of the index's top 10 with the exact top 10 (numpy over all vectors,
     a block at a time so 1M vectors need not be in memory at once)."""
-    exact = _exact_top10(corpus, qvecs)
+    exact = exact_top10(corpus, qvecs)
     total = 0.0
     for q, best in zip(qvecs, exact, strict=True):
         hits = index.knn(
@@ -248,24 +255,6 @@ def recall_at_10(index: SearchIndex, corpus: Corpus, qvecs: npt.NDArray[np.float
         )
         total += len({asset_id(int(i)) for i in best} & {h.asset.id for h in hits}) / 10
     return round(total / len(qvecs), 4)
-
-
-def _exact_top10(
-    corpus: Corpus, qvecs: npt.NDArray[np.float32], block: int = 100_000
-) -> npt.NDArray[np.int64]:
-    """The indices of each query's 10 best dot products over the whole corpus."""
-    best_ids = np.zeros((len(qvecs), 0), dtype=np.int64)
-    best_scores = np.zeros((len(qvecs), 0), dtype=np.float32)
-    for start in range(0, corpus.n, block):
-        stop = min(start + block, corpus.n)
-        scores = qvecs @ corpus.vectors(start, stop).T
-        ids = np.broadcast_to(np.arange(start, stop), scores.shape)
-        best_scores = np.concatenate([best_scores, scores], axis=1)
-        best_ids = np.concatenate([best_ids, ids], axis=1)
-        keep = np.argsort(-best_scores, axis=1, kind="stable")[:, :10]
-        best_scores = np.take_along_axis(best_scores, keep, axis=1)
-        best_ids = np.take_along_axis(best_ids, keep, axis=1)
-    return best_ids
 
 
 def markdown(backend: str, n: int, results: dict[str, Any]) -> str:
@@ -316,13 +305,13 @@ def _run_elasticsearch(
             how = "skip"
         elif args.reuse:
             index.drop()
-        results = run(index, corpus, args.queries, args.batch, how)
+        results = run(index, corpus, args.queries, args.batch, how, args.warmup)
         results["footprint"] = node.footprint()
         log(f"footprint: {results['footprint']}")
         if args.force_merge:
             log("force-merging to one segment")
             seconds = node.force_merge()
-            merged = measure(index, corpus, args.queries)
+            merged = measure(index, corpus, args.queries, args.warmup)
             merged["merge_seconds"] = seconds
             merged["footprint"] = node.footprint()
             results["after_force_merge"] = merged
@@ -347,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="embedded")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="untimed queries of each kind first (a reused index's pages)")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--path", help="embedded: index directory (default: a temp dir)")
@@ -374,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             results = _run_elasticsearch(index, corpus, args)
         else:
             how = "skip" if args.filled else args.fill
-            results = run(index, corpus, args.queries, args.batch, how)
+            results = run(index, corpus, args.queries, args.batch, how, args.warmup)
     finally:
         index.close()
     if args.backend == "embedded":

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_search import _exact_top10, main
+from benchmarks.bench_search import main
+from benchmarks.exact import exact_top10
 from benchmarks.synthetic import Corpus, query_vectors
 
 
@@ -16,7 +17,7 @@ def test_exact_top10_in_blocks_equals_one_pass_over_all_vectors() -> None:
     corpus = Corpus(n=2_345, dim=16)
     queries = query_vectors(corpus, 7)
     expected = np.argsort(-(queries @ corpus.all_vectors().T), axis=1, kind="stable")[:, :10]
-    assert (_exact_top10(corpus, queries, block=500) == expected).all()
+    assert (exact_top10(corpus, queries, block=500) == expected).all()
 
 
 def test_a_rebuild_run_reports_indexing_latencies_and_recall(tmp_path: Path) -> None:
