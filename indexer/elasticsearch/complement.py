@@ -22,6 +22,7 @@ from indexer.elasticsearch.translate import (
     facet_aggregation,
     filter_clauses,
     search_body,
+    shared_filters,
     text_clauses,
 )
 
@@ -71,11 +72,7 @@ def counts_body(query: SearchQuery, *, without_text: bool) -> dict[str, Any]:
     requested facet (each under its own filters in disjunctive mode); `without_text` leaves
     out the documents the text matches."""
     disjunctive = query.facet_mode is FacetMode.DISJUNCTIVE
-    query_filters = query.filters
-    if disjunctive:
-        for facet in query.facets:
-            query_filters = query_filters.without(facet)
-    scope: dict[str, Any] = {"filter": filter_clauses(query.workspace, query_filters)}
+    scope: dict[str, Any] = {"filter": filter_clauses(query.workspace, shared_filters(query))}
     if without_text:
         scope["must_not"] = [{"bool": {"must": text_clauses(query.text)}}]
     aggs: dict[str, Any] = {}

@@ -294,17 +294,24 @@ def facet_aggregations(query: SearchQuery) -> dict[str, Any]:
     return aggs
 
 
+def shared_filters(query: SearchQuery) -> Filters:
+    """The filters every facet is counted under: all of them, or in disjunctive mode those no
+    requested facet drops (the others apply per facet, and to the hits by `post_filter`)."""
+    filters = query.filters
+    if query.facet_mode is FacetMode.DISJUNCTIVE:
+        for facet in query.facets:
+            filters = filters.without(facet)
+    return filters
+
+
 def search_body(query: SearchQuery) -> dict[str, Any]:
     """The `_search` body for a keyword query: one page (plus one hit to know whether there
     is a next page), the exact total, and the requested facets."""
     texts = text_clauses(query.text)
     order = ordering(query.sort, bool(texts))
     disjunctive = bool(query.facets) and query.facet_mode is FacetMode.DISJUNCTIVE
-    query_filters = query.filters
-    if disjunctive:
-        for facet in query.facets:
-            query_filters = query_filters.without(facet)
-    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace, query_filters)}
+    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace,
+                                                           shared_filters(query))}
     if texts:
         bool_query["must"] = texts
     body: dict[str, Any] = {

@@ -25,13 +25,12 @@ the `.json` last; the others see the new generation on their next query (one sta
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +46,7 @@ from indexer.embedded.ann_graph import (
     label_rowids,
     write_generation,
 )
+from indexer.embedded.file_lock import file_lock
 from indexer.embedded.vector_files import VectorFiles
 from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, check_query
 
@@ -240,19 +240,9 @@ class AnnFiles:
         for thread in threads:
             thread.join()
 
-    @contextlib.contextmanager
-    def _locked(self, key: str, *, wait: bool) -> Iterator[bool]:
+    def _locked(self, key: str, *, wait: bool) -> contextlib.AbstractContextManager[bool]:
         self.dir.mkdir(parents=True, exist_ok=True)
-        with (self.dir / f"{key}.lock").open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        return file_lock(self.dir / f"{key}.lock", wait=wait)
 
     def fold(self, entry: ModelVectors) -> None:
         """Bring this set's graph up to the entry's current rows, under the set's lock."""

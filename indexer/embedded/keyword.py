@@ -20,14 +20,11 @@ this engine, or by a `rebuild`) gets it built from SQLite on first use.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,7 @@ import tantivy
 
 from assetlens.domain import Asset
 from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
+from indexer.embedded.file_lock import file_lock
 from indexer.embedded.keyword_counts import TOTAL_AGG, CoverageCache, facet_groups
 from indexer.embedded.keyword_query import (
     KeywordOrdering,
@@ -95,17 +93,6 @@ def _write_applied(path: Path, seq: int) -> None:
     os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive fcntl lock on `path` (released by the kernel if this process dies)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _journal_seq(conn: sqlite3.Connection) -> int:
     (seq,) = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
     return int(seq)
@@ -157,7 +144,7 @@ class KeywordIndex:
         `rebuild`); returns the seq it now holds. Waits while another process does the same."""
         home = keyword_dir(self._dir, db)
         home.mkdir(exist_ok=True)
-        with self._mutex, _file_lock(home / "lock"):
+        with self._mutex, file_lock(home / "lock"):
             applied = _read_applied(home / "applied")
             conn.execute("BEGIN")
             try:

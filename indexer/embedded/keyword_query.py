@@ -32,7 +32,7 @@ from indexer.embedded.keyword_schema import (
     TEXT_FIELDS,
     words,
 )
-from indexer.embedded.schema import micros
+from indexer.embedded.schema import micros, scalar_filters
 
 # (field, prefix) → the field's words beginning with it, or None when they are too many.
 PrefixExpander = Callable[[str, str], list[str] | None]
@@ -74,21 +74,8 @@ def filter_query(workspace: str, filters: Filters) -> Query:
         Query.term_query(SCHEMA, "workspace", workspace),
         _terms("status", [s.value for s in filters.effective_status()]),
     ]
-    keyword: list[tuple[str, list[str]]] = [
-        ("type", [t.value for t in filters.type]),
-        ("folder_id", filters.folder_id),
-        ("provider", filters.provider),
-        ("source", filters.source),
-        ("generator", filters.generator),
-        ("sampler", filters.sampler),
-        ("created_month", filters.created_month),
-        ("size_bucket", filters.size_range),
-        ("cost_bucket", filters.cost_range),
-        ("id", filters.ids),
-        ("tags", filters.tags),
-        ("loras", filters.loras),
-        ("models", filters.model),
-    ]
+    keyword = [*scalar_filters(filters), ("tags", filters.tags), ("loras", filters.loras),
+               ("models", filters.model)]  # fmt: skip
     must.extend(_terms(field, values) for field, values in keyword if values)
     if filters.ai_generated is not None:
         must.append(Query.term_query(SCHEMA, "ai_generated", str(filters.ai_generated).lower()))

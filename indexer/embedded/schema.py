@@ -14,7 +14,7 @@ import numpy as np
 
 from assetlens.domain import Asset, Generation
 from assetlens.normalize import tag_key
-from assetlens.query import IndexDoc, cost_bucket, index_cost, size_bucket
+from assetlens.query import Filters, IndexDoc, cost_bucket, index_cost, size_bucket
 from assetlens.searchtext import FIELD_WEIGHTS, search_texts
 from assetlens.textsplit import split_cjk
 
@@ -219,6 +219,23 @@ def _number(value: object) -> float | None:
 def _schema_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     return 1 if row is None else int(row[0])
+
+
+def scalar_filters(filters: Filters) -> list[tuple[str, list[str]]]:
+    """Each one-value-per-asset column `filters` can narrow, with the values it accepts (an
+    empty list: not narrowed). The SQLite columns and the tantivy fields share these names."""
+    return [
+        ("type", [t.value for t in filters.type]),
+        ("folder_id", filters.folder_id),
+        ("provider", filters.provider),
+        ("source", filters.source),
+        ("generator", filters.generator),
+        ("sampler", filters.sampler),
+        ("created_month", filters.created_month),
+        ("size_bucket", filters.size_range),
+        ("cost_bucket", filters.cost_range),
+        ("id", filters.ids),
+    ]
 
 
 def micros(value: datetime) -> int:

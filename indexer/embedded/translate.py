@@ -24,7 +24,7 @@ from assetlens.query import (
     encode_cursor,
 )
 from assetlens.searchtext import EXACT_FIELDS, STEM_FIELD, SearchTerm
-from indexer.embedded.schema import FTS_WEIGHTS, micros
+from indexer.embedded.schema import FTS_WEIGHTS, micros, scalar_filters
 
 # Facet → the assets column it counts (tags, loras and models live in side tables).
 FACET_COLUMNS: dict[Facet, str] = {
@@ -102,19 +102,7 @@ def filter_where(workspace: str, filters: Filters, alias: str = "a") -> Where:
     where.add(f"{alias}.workspace = ?", workspace)
     statuses = [s.value for s in filters.effective_status()]
     where.add(f"{alias}.status IN ({_placeholders(statuses)})", *statuses)
-    scalar: list[tuple[str, list[str]]] = [
-        ("type", [t.value for t in filters.type]),
-        ("folder_id", filters.folder_id),
-        ("provider", filters.provider),
-        ("source", filters.source),
-        ("generator", filters.generator),
-        ("sampler", filters.sampler),
-        ("created_month", filters.created_month),
-        ("size_bucket", filters.size_range),
-        ("cost_bucket", filters.cost_range),
-        ("id", filters.ids),
-    ]
-    for column, values in scalar:
+    for column, values in scalar_filters(filters):
         if values:
             where.add(f"{alias}.{column} IN ({_placeholders(values)})", *values)
     if filters.exclude_folder_id:

@@ -20,18 +20,16 @@ place, the `.json` last; a reader keeps the mapping it opened when a newer one r
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from indexer.embedded.ann_graph import ann_key
+from indexer.embedded.file_lock import file_lock
 from indexer.embedded.vectors import Arrays
 
 log = logging.getLogger(__name__)
@@ -92,7 +90,7 @@ class VectorFiles:
         it now (its file will do)."""
         key = ann_key(workspace, model)
         self.dir.mkdir(parents=True, exist_ok=True)
-        with self._locked(key) as held:
+        with file_lock(self.dir / f"{key}.vectors.lock", wait=False) as held:
             if not held:
                 return False
             gen = uuid.uuid4().hex[:16]
@@ -120,19 +118,6 @@ class VectorFiles:
                 if not old.name.startswith(f"{stem}."):
                     old.unlink(missing_ok=True)
             return True
-
-    @contextlib.contextmanager
-    def _locked(self, key: str) -> Iterator[bool]:
-        with (self.dir / f"{key}.vectors.lock").open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _check(arrays: Arrays, n: int, dim: int) -> None:
