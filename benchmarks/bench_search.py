@@ -41,8 +41,9 @@ import numpy as np
 import numpy.typing as npt
 
 from assetlens.domain import AssetType
+from assetlens.filters import Facet, Filters
 from assetlens.ports import SearchIndex
-from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, VectorQuery
+from assetlens.query import IndexDoc, SearchQuery, VectorQuery
 from benchmarks.exact import exact_top10
 from benchmarks.first_query import in_fresh_process
 from benchmarks.synthetic import (

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from assetlens.domain import AssetType
-from assetlens.query import Filters, SearchQuery, VectorQuery
+from assetlens.filters import Filters
+from assetlens.query import SearchQuery, VectorQuery
 from benchmarks.synthetic import TAGS, VECTOR_MODEL, WORKSPACE
 
 
@@ -34,7 +35,7 @@ def _ms(fn: Callable[[], object]) -> float:
 
 def first_queries(path: Path, dim: int) -> dict[str, Any]:
     """The latency of each first query on the index at `path`, opened by this process."""
-    from assetlens.query import Facet
+    from assetlens.filters import Facet
     from indexer.embedded import EmbeddedSearchIndex
 
     started = time.perf_counter()

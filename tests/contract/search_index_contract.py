@@ -25,18 +25,9 @@ from assetlens.domain import (
     Source,
 )
 from assetlens.errors import InvalidInput
+from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.ports import SearchIndex
-from assetlens.query import (
-    Facet,
-    FacetMode,
-    Filters,
-    IndexDoc,
-    SearchPage,
-    SearchQuery,
-    Sort,
-    SortField,
-    VectorQuery,
-)
+from assetlens.query import IndexDoc, SearchPage, SearchQuery, Sort, SortField, VectorQuery
 from assetlens.stats import GroupTotals, IndexStats, Totals
 
 WS = "ws-main"

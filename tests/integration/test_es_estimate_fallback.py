@@ -20,7 +20,8 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ObjectApiResponse
 from elasticsearch import Elasticsearch
 
-from assetlens.query import Facet, FacetMode, Filters, SearchPage, SearchQuery
+from assetlens.filters import Facet, FacetMode, Filters
+from assetlens.query import SearchPage, SearchQuery
 from indexer.elasticsearch import ElasticsearchIndex
 from indexer.elasticsearch.failures import RetryPolicy
 from tests.contract.common_word_contract import FACETS, LIBRARY, WORD

@@ -15,7 +15,8 @@ from PIL import Image
 from assetlens import media
 from assetlens.bootstrap import Container, build
 from assetlens.errors import IndexUnavailable, StoreUnavailable
-from assetlens.query import Filters, Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
+from assetlens.filters import Filters
+from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.indexing import Indexer
 from assetlens.spool import Spooled, spool_file
