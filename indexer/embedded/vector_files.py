@@ -30,6 +30,7 @@ import numpy as np
 
 from indexer.embedded.ann_graph import ann_key
 from indexer.embedded.file_lock import file_lock
+from indexer.embedded.readahead import read_ahead
 from indexer.embedded.vectors import Arrays
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class VectorFiles:
                 raise ValueError("file names another vector set")
             stem = f"{ann_key(workspace, model)}.vectors-{meta['gen']}"
             n, dim = int(meta["n"]), int(meta["dim"])
+            # The rescoring would fault the mapping in page by page: ask for it whole.
+            read_ahead(lambda: [self.dir / f"{stem}.npy"])
             # "c": pages are shared with the page cache (and other processes) until a row is
             # changed in this process, which then gets its own copy of that page.
             # np.asarray: a plain array over the mapping (np.memmap's indexing costs more).

@@ -310,6 +310,18 @@ class SearchIndexContract:
         assert knn_index.get(OTHER_WS, aid("a2")) is not None
         knn_index.remove(WS, [])
 
+    def test_read_ahead_returns_and_changes_no_answer(self, knn_index: SearchIndex) -> None:
+        query = VectorQuery(workspace=WS, vector=E0, model=MODEL, k=10)
+
+        def answers() -> tuple[list[str], list[str]]:
+            return [h.asset.id for h in knn_index.knn(query)], ids_of(search(knn_index, "alpha"))
+
+        before = answers()
+        assert before[0] and before[1] == [aid("a")]
+        knn_index.read_ahead()
+        knn_index.read_ahead()  # again while the first may still run
+        assert answers() == before
+
     def test_revisions_lists_every_indexed_asset(self, index: SearchIndex) -> None:
         put(
             index,

@@ -76,6 +76,9 @@ class SwitchableIndex:
     def refresh(self) -> None:
         self.inner.refresh()
 
+    def read_ahead(self) -> None:
+        self.inner.read_ahead()
+
     def check(self) -> None:
         self._guard()
 
