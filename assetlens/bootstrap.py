@@ -119,6 +119,10 @@ class Container:
             threading.Thread(target=self.embedder.available, name="assetlens-clip-load",
                              daemon=True).start()
 
+    def preload_index(self) -> None:
+        """Have the index read ahead what the first queries need, in the background."""
+        self.index.read_ahead()
+
     def stop_indexer_thread(self) -> None:
         """Stop the in-process indexer (and its scheduled jobs), if running, and wait."""
         self._stop.set()

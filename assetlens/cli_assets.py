@@ -38,7 +38,8 @@ def assets_list(
     """The library as GET /v1/assets lists it (newest first unless --sort), paged through
     the index: tab-separated, one asset a line (id, type, name, status, favorite, tags,
     folder)."""
-    from assetlens.query import MAX_LIMIT, Filters
+    from assetlens.filters import Filters
+    from assetlens.query import MAX_LIMIT
     from assetlens.services.search import SearchRequest
 
     rows: list[Asset] = []

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from assetlens.query import COST_BUCKETS, SIZE_BUCKETS, Facet, FacetBucket
+from assetlens.filters import COST_BUCKETS, SIZE_BUCKETS, Facet
+from assetlens.query import FacetBucket
 
 # The complement is counted when the text is estimated to match more than this share of the
 # documents: it then visits fewer than half of them (and the scope side comes from a cache).

@@ -170,6 +170,11 @@ class SearchIndex(Protocol):
         """Make every write so far visible to search (near-real-time backends)."""
         ...
 
+    def read_ahead(self) -> None:
+        """Start loading what this process's first queries would otherwise read from disk
+        piecemeal, in the background; returns at once (a server calls it at start-up)."""
+        ...
+
     def check(self) -> None:
         ...
 

@@ -6,12 +6,18 @@ Opens the index in this process and times its first kNN, first filtered kNN and 
 keyword+facets search, each the first of its kind; prints them as JSON with the process's
 peak memory. bench_search runs it in a fresh interpreter after it has measured an embedded
 index (`fresh_process` in its results), so nothing is warm but the OS page cache.
+
+`--evict` first drops the index's files from the page cache (POSIX_FADV_DONTNEED: only
+those files, other processes' cache stays), as when other work pushed them out.
+`--read-ahead S` calls the index's read_ahead() on opening, as `assetlens serve` does at
+start-up, and waits S seconds (a server's time before its first request) before the queries.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from assetlens.domain import AssetType
-from assetlens.query import Filters, SearchQuery, VectorQuery
+from assetlens.filters import Filters
+from assetlens.query import SearchQuery, VectorQuery
 from benchmarks.synthetic import TAGS, VECTOR_MODEL, WORKSPACE
 
 
@@ -32,13 +39,29 @@ def _ms(fn: Callable[[], object]) -> float:
     return round((time.perf_counter() - t) * 1000, 1)
 
 
-def first_queries(path: Path, dim: int) -> dict[str, Any]:
-    """The latency of each first query on the index at `path`, opened by this process."""
-    from assetlens.query import Facet
+def evict(path: Path) -> None:
+    """Drop every file under `path` from the page cache (clean pages only: sync first)."""
+    os.sync()
+    for file in path.rglob("*"):
+        if file.is_file():
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def first_queries(path: Path, dim: int, read_ahead_s: float | None = None) -> dict[str, Any]:
+    """The latency of each first query on the index at `path`, opened by this process
+    (after read_ahead() and `read_ahead_s` seconds, when given)."""
+    from assetlens.filters import Facet
     from indexer.embedded import EmbeddedSearchIndex
 
     started = time.perf_counter()
     index = EmbeddedSearchIndex(path)
+    if read_ahead_s is not None:
+        index.read_ahead()
+        time.sleep(read_ahead_s)
     rng = np.random.default_rng(11)
     vectors = rng.standard_normal((2, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -53,7 +76,7 @@ def first_queries(path: Path, dim: int) -> dict[str, Any]:
                 workspace=WORKSPACE, text="castle", limit=20,
                 facets=[Facet.TYPE, Facet.TAGS, Facet.MODEL, Facet.CREATED]))),
         }  # fmt: skip
-        results["process_s"] = round(time.perf_counter() - started, 2)
+        results["process_s"] = round(time.perf_counter() - started - (read_ahead_s or 0), 2)
     finally:
         index.close()
     status = Path("/proc/self/status").read_text(encoding="utf-8")
@@ -76,8 +99,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--path", type=Path, required=True, help="the embedded index directory")
     parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument(
+        "--evict", action="store_true", help="drop the index's files from the page cache first"
+    )
+    parser.add_argument(
+        "--read-ahead",
+        type=float,
+        metavar="S",
+        help="call read_ahead() on opening, then wait S seconds",
+    )
     args = parser.parse_args()
-    print(json.dumps(first_queries(args.path, args.dim)))
+    if args.evict:
+        evict(args.path)
+    print(json.dumps(first_queries(args.path, args.dim, args.read_ahead)))
 
 
 if __name__ == "__main__":

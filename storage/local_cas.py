@@ -65,7 +65,7 @@ def commit(
     """Under the key's lock: check preconditions, stamp, fsync, publish atomically onto
     `final` (the key's path under `objects`). `durable=False` leaves out every fsync (of
     the file, of new directories, of the directory gaining the key): for a batch whose
-    caller synced the staged data before and syncs the filesystem after."""
+    caller synced the staged data before and syncs those directories and files after."""
     make_dirs(objects)
     with key_lock(locks, key):
         current = current_file(final)

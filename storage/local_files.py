@@ -3,13 +3,14 @@ temp files written in full, ranged reads, and OS errors described without paths.
 
 from __future__ import annotations
 
-import ctypes
 import errno
+import functools
 import io
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ def fsync_dir(path: Path) -> None:
 
 def make_dirs(path: Path, *, sync: bool = True) -> None:
     """`mkdir -p` that fsyncs each parent gaining an entry, so new dirs survive a crash
-    (`sync=False`: the caller syncs the whole filesystem afterwards)."""
+    (`sync=False`: the caller syncs the directories gaining entries afterwards)."""
     if path.is_dir():
         return
     if path.parent != path:
@@ -60,34 +61,39 @@ def make_dirs(path: Path, *, sync: bool = True) -> None:
         fsync_dir(path.parent)
 
 
-def _find_syncfs() -> Callable[[int], int] | None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        function: Callable[[int], int] = libc.syncfs
-    except (OSError, AttributeError):  # not Linux
-        return None
-    return function
+@functools.cache
+def _sync_pool() -> ThreadPoolExecutor:
+    """Threads that issue one batch's fsyncs together (made on first use)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="local-store-fsync")
 
 
-_SYNCFS = _find_syncfs()
+def fsync_all(fds: Sequence[int]) -> None:
+    """fsync every fd at once: concurrent fsyncs share the filesystem's journal commits
+    (8 files: 2.3 ms at p50 against 15 ms one after another, docs/INGEST.md)."""
+    for _ in _sync_pool().map(os.fsync, fds):
+        pass  # the map re-raises an fsync's OSError here
 
 
-def can_sync_filesystem() -> bool:
-    """Whether `sync_filesystem` is available here (Linux `syncfs`)."""
-    return _SYNCFS is not None
+def gaining_entries(paths: Sequence[Path], root: Path) -> list[Path]:
+    """The directories that will gain an entry when `paths` are created: each one's parent,
+    and for a parent still to be made, each directory made on the way and the existing one
+    it goes into."""
+    gaining: set[Path] = set()
+    for path in paths:
+        directory = path.parent
+        gaining.add(directory)
+        while directory != root and not directory.is_dir():
+            directory = directory.parent
+            gaining.add(directory)
+    return sorted(gaining)
 
 
-def sync_filesystem(path: Path) -> None:
-    """Flush everything written to the filesystem holding `path`, data and directory
-    entries alike (Linux `syncfs`, one call for what would be one fsync per file and per
-    directory); raises OSError when the flush fails."""
-    if _SYNCFS is None:
-        raise OSError(errno.ENOSYS, "syncfs is not available on this system")
+@contextmanager
+def open_dir(path: Path) -> Iterator[int]:
+    """An open directory fd (for fsync_all)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        if _SYNCFS(fd) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code))
+        yield fd
     finally:
         os.close(fd)
 

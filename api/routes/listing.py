@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContainerDep, ReadWorkspace
 from api.openapi import problem_responses
 from api.schemas import SearchPageOut
-from assetlens.query import Facet, FacetMode, Filters
+from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.services.search import SearchRequest
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])

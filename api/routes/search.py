@@ -17,7 +17,7 @@ from api.schemas import HitsOut, SearchPageOut
 from assetlens import media
 from assetlens.domain import AssetType
 from assetlens.errors import InvalidInput, UnsupportedMediaType
-from assetlens.query import Filters
+from assetlens.filters import Filters
 from assetlens.services.asset_inputs import parse_json_object
 from assetlens.services.search import SearchRequest
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from api.schemas import AssetOut as Asset
 from api.schemas import HitsOut, SearchHitOut, SearchPageOut
 from assetlens.domain import AssetStatus, AssetType, Generation, Source
-from assetlens.query import Facet, FacetBucket, FacetMode, Filters, SearchMode
+from assetlens.filters import Facet, FacetMode, Filters
+from assetlens.query import FacetBucket, SearchMode
 
 SearchHit = SearchHitOut
 SearchPage = SearchPageOut

@@ -24,9 +24,9 @@ from assetlens.fields import (
     TagList,
     TypeName,
 )
+from assetlens.filters import index_cost
 from assetlens.jsonguard import check_json_depth, check_numbers, check_surrogates
 from assetlens.normalize import display_name
-from assetlens.query import index_cost
 from assetlens.services.duplicate_policy import PolicyName
 from assetlens.spool import Spooled
 

@@ -15,8 +15,9 @@ from assetlens.config import Settings
 from assetlens.domain import Asset, BulkAction
 from assetlens.errors import AssetlensError, InvalidInput
 from assetlens.fields import FolderRef, ObjectId, TagText
+from assetlens.filters import Filters
 from assetlens.normalize import normalize_tags
-from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, Filters, SearchMode
+from assetlens.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchMode
 from assetlens.services.asset_inputs import AssetPatch
 from assetlens.services.assets import AssetService
 from assetlens.services.search import SearchRequest, SearchService

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from assetlens import layout
 from assetlens.collections import Collection, CollectionDocs, CollectionItem, Role
+from assetlens.cursors import decode_cursor, encode_cursor
 from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from assetlens.query import SearchPage, decode_cursor, encode_cursor
+from assetlens.query import SearchPage
 from assetlens.services.asset_inputs import AssetPatch
 from assetlens.services.assets import AssetService
 from assetlens.services.collection_access import (

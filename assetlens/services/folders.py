@@ -10,16 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assetlens.config import Settings
 from assetlens.errors import Conflict, IndexUnavailable, NotFound
+from assetlens.filters import MAX_FILTER_VALUES, Facet, Filters
 from assetlens.folders import ROOT, FolderCatalog, FolderNode, FolderTree
 from assetlens.ports import SearchIndex
-from assetlens.query import (
-    MAX_FILTER_VALUES,
-    Facet,
-    Filters,
-    Hit,
-    SearchQuery,
-    Sort,
-)
+from assetlens.query import Hit, SearchQuery, Sort
 from assetlens.services.assets import AssetService
 from assetlens.services.scan import matching_ids
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from assetlens.filters import Filters
 from assetlens.ports import SearchIndex
-from assetlens.query import MAX_LIMIT, Filters, SearchQuery, Sort, SortField
+from assetlens.query import MAX_LIMIT, SearchQuery, Sort, SortField
 
 
 def matching_ids(index: SearchIndex, workspace: str, filters: Filters) -> list[str]:

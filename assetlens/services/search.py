@@ -8,18 +8,17 @@ from collections.abc import Sequence
 from PIL.Image import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from assetlens.cursors import decode_cursor, encode_cursor
 from assetlens.domain import AssetStatus
 from assetlens.errors import Conflict, EmbeddingUnavailable, InvalidInput
+from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests
 from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, SearchIndex
 from assetlens.query import (
     MAX_QUERY_CHARS,
-    Facet,
     FacetBucket,
-    FacetMode,
-    Filters,
     Hit,
     RankedBy,
     SearchMode,
@@ -28,8 +27,6 @@ from assetlens.query import (
     Sort,
     SortField,
     VectorQuery,
-    decode_cursor,
-    encode_cursor,
 )
 
 RRF_K = 60

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assetlens.domain import Asset, AssetStatus
 from assetlens.errors import InvalidInput, NotFound
+from assetlens.filters import Facet, Filters
 from assetlens.normalize import MAX_TAG_CHARS, normalize_tags, tag_key
 from assetlens.ports import SearchIndex
-from assetlens.query import Facet, Filters, SearchQuery
+from assetlens.query import SearchQuery
 from assetlens.services.assets import AssetService
 from assetlens.services.scan import matching_ids
 

@@ -12,8 +12,9 @@ from assetlens import layout
 from assetlens.config import Settings
 from assetlens.domain import Asset, AssetStatus, utcnow
 from assetlens.errors import Conflict, NotFound
+from assetlens.filters import Filters
 from assetlens.ports import ObjectStore
-from assetlens.query import Filters, SearchPage
+from assetlens.query import SearchPage
 from assetlens.schedule import claim_turn
 from assetlens.services.assets import AssetService
 from assetlens.services.search import SearchRequest, SearchService

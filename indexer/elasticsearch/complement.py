@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from assetlens.facetcounts import MAX_COMPLEMENT_VALUES, Counts, estimated_matches
-from assetlens.query import COST_BUCKETS, Facet, FacetMode, SearchQuery
+from assetlens.filters import COST_BUCKETS, Facet, FacetMode
+from assetlens.query import SearchQuery
 from assetlens.searchtext import STEM_FIELD, search_terms
 from indexer.elasticsearch.mapping import EXACT_TEXT_FIELDS, analysable
 from indexer.elasticsearch.translate import (

@@ -203,6 +203,9 @@ class ElasticsearchIndex:
         """Make every write so far visible to search."""
         self._call("refresh", lambda: self._client.indices.refresh(index=self._alias))
 
+    def read_ahead(self) -> None:
+        """Nothing to do: the nodes hold their caches across client processes."""
+
     def close(self) -> None:
         """Close the client's connections."""
         self._client.close()

@@ -28,8 +28,9 @@ import numpy as np
 from elasticsearch.helpers import pack_dense_vector
 
 from assetlens.domain import Asset
+from assetlens.filters import index_cost
 from assetlens.normalize import tag_key
-from assetlens.query import IndexDoc, index_cost
+from assetlens.query import IndexDoc
 from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, search_texts
 from assetlens.textsplit import fold_diacritics, split_cjk
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from assetlens.cursors import encode_cursor
 from assetlens.domain import Asset
 from assetlens.facetcounts import Counts, ordered_buckets
-from assetlens.query import (
-    COST_BUCKETS,
-    Facet,
-    FacetBucket,
-    Hit,
-    SearchPage,
-    SearchQuery,
-    encode_cursor,
-)
+from assetlens.filters import COST_BUCKETS, Facet
+from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery
 from indexer.elasticsearch.translate import VALUES_AGG, text_clauses
 
 

@@ -13,20 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from assetlens.query import (
+from assetlens.cursors import decode_sort_cursor
+from assetlens.filters import (
     COST_BUCKETS,
-    COST_MISSING_ASCENDING,
-    COST_MISSING_DESCENDING,
     SIZE_BUCKETS,
     Facet,
     FacetMode,
     Filters,
+    cost_range_bounds,
+)
+from assetlens.query import (
+    COST_MISSING_ASCENDING,
+    COST_MISSING_DESCENDING,
     SearchQuery,
     Sort,
     SortField,
     VectorQuery,
-    cost_range_bounds,
-    decode_sort_cursor,
 )
 from assetlens.searchtext import STEM_FIELD, SearchTerm, search_terms
 from indexer.elasticsearch.mapping import (

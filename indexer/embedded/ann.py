@@ -47,6 +47,7 @@ from indexer.embedded.ann_graph import (
     write_generation,
 )
 from indexer.embedded.file_lock import file_lock
+from indexer.embedded.readahead import read_ahead
 from indexer.embedded.vector_files import VectorFiles
 from indexer.embedded.vectors import ModelVectors, Snapshot, best_of, check_query
 
@@ -99,6 +100,8 @@ class AnnFiles:
             raise ValueError("graph names another vector set")
         stem = meta_path.with_name(f"{meta_path.stem}-{meta['gen']}")
         size = int(meta["size"])
+        # The first searches would fault the mapped graph in page by page: ask for it whole.
+        read_ahead(lambda: [stem.with_suffix(".usearch")])
         index = Index.restore(str(stem.with_suffix(".usearch")), view=True)
         if index is None or size < index.size or index.ndim != int(meta["dim"]):
             raise ValueError("graph and its ids disagree")
@@ -292,6 +295,11 @@ class AnnFiles:
             if count >= s.vector_file_min:
                 self.vectors.save(workspace, model, entry.arrays(), entry.seq)
         return graphs
+
+    def mapped_files(self) -> list[Path]:
+        """The current graph and vector file of every set: what a new process maps and its
+        first kNN faults in (older generations are deleted once a newer one is named)."""
+        return sorted([*self.dir.glob("*.usearch"), *self.dir.glob("*.vectors-*.npy")])
 
     def disk_bytes(self) -> int:
         """Bytes of every graph and vector file of this database (benchmarks report it)."""

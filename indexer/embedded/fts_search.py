@@ -11,15 +11,8 @@ import sqlite3
 from typing import Any
 
 from assetlens.domain import Asset
-from assetlens.query import (
-    COST_BUCKETS,
-    SIZE_BUCKETS,
-    Facet,
-    FacetBucket,
-    Hit,
-    SearchPage,
-    SearchQuery,
-)
+from assetlens.filters import COST_BUCKETS, SIZE_BUCKETS, Facet
+from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery
 from assetlens.searchtext import search_terms
 from indexer.embedded.translate import (
     FACET_COLUMNS,

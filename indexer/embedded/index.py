@@ -37,6 +37,7 @@ from indexer.embedded.fts_search import fts_search
 from indexer.embedded.journal import delete_side_rows, fill, prune_removals, replay, upsert_one
 from indexer.embedded.keyword import KeywordIndex
 from indexer.embedded.knn_filter import filter_mask
+from indexer.embedded.readahead import read_ahead
 from indexer.embedded.schema import blob_vector
 from indexer.embedded.stats import library_stats
 from indexer.embedded.upkeep import Upkeep
@@ -89,6 +90,16 @@ class EmbeddedSearchIndex:
         if self._upkeep is not None:
             self._upkeep.settle()
         self._ann.join()
+
+    def mapped_files(self) -> list[Path]:
+        """What this process's first kNN maps: the current HNSW graph and vector file of
+        each set of the active database."""
+        return self._ann.files(self._db.active()).mapped_files()
+
+    def read_ahead(self) -> None:
+        """Read the mapped files into the page cache from a background thread; returns at
+        once. Out of the cache, a first kNN faults them in page by page (docs/SEARCH.md)."""
+        read_ahead(self.mapped_files)
 
     def _new_upkeep(self) -> Upkeep | None:
         # Without background work (tests) queries catch up on their own, as they always can.

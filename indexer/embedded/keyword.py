@@ -31,8 +31,9 @@ from typing import Any
 
 import tantivy
 
+from assetlens.cursors import encode_cursor
 from assetlens.domain import Asset
-from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery, encode_cursor
+from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery
 from indexer.embedded.file_lock import file_lock
 from indexer.embedded.keyword_counts import TOTAL_AGG, CoverageCache, facet_groups
 from indexer.embedded.keyword_query import (

@@ -8,7 +8,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from assetlens.query import Facet, Filters, SearchQuery
+from assetlens.filters import Facet, Filters
+from assetlens.query import SearchQuery
 
 # The value_count aggregation that counts the hits beside the facets (a name no facet has).
 TOTAL_AGG = "hits_total"

@@ -14,15 +14,10 @@ from typing import Any
 
 from tantivy import FieldType, Occur, Query, Searcher
 
+from assetlens.cursors import decode_sort_cursor
 from assetlens.facetcounts import ordered_buckets
-from assetlens.query import (
-    Facet,
-    FacetBucket,
-    Filters,
-    Sort,
-    SortField,
-    decode_sort_cursor,
-)
+from assetlens.filters import Facet, Filters
+from assetlens.query import FacetBucket, Sort, SortField
 from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, STEM_FIELD, SearchTerm, search_terms
 from indexer.embedded.keyword_schema import (
     COST,

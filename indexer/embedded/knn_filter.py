@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from assetlens.query import Filters
+from assetlens.filters import Filters
 from indexer.embedded.translate import filter_where
 from indexer.embedded.vectors import STATUS_CODES, TYPE_CODES, Snapshot
 

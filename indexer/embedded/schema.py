@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from assetlens.domain import Asset, Generation
+from assetlens.filters import Filters, cost_bucket, index_cost, size_bucket
 from assetlens.normalize import tag_key
-from assetlens.query import Filters, IndexDoc, cost_bucket, index_cost, size_bucket
+from assetlens.query import IndexDoc
 from assetlens.searchtext import FIELD_WEIGHTS, search_texts
 from assetlens.textsplit import split_cjk
 

@@ -13,16 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assetlens.query import (
-    COST_MISSING_ASCENDING,
-    COST_MISSING_DESCENDING,
-    Facet,
-    Filters,
-    Sort,
-    SortField,
-    decode_sort_cursor,
-    encode_cursor,
-)
+from assetlens.cursors import decode_sort_cursor, encode_cursor
+from assetlens.filters import Facet, Filters
+from assetlens.query import COST_MISSING_ASCENDING, COST_MISSING_DESCENDING, Sort, SortField
 from assetlens.searchtext import EXACT_FIELDS, STEM_FIELD, SearchTerm
 from indexer.embedded.schema import FTS_WEIGHTS, micros, scalar_filters
 

@@ -6,10 +6,13 @@ Beside the HNSW graphs of the same database file (indexer/embedded/ann.py):
     ann/<database file>/<key>.vectors.json          which generation is current, and the
                                                     journal `seq` its rows reflect
     ann/<database file>/<key>.vectors-<gen>.npy     the float32 matrix (n × dim), mapped
-    ann/<database file>/<key>.vectors-<gen>.npz     status, changed seq, rowid and type by row
-    ann/<database file>/<key>.vectors-<gen>.ids     the asset id of each row (JSON list)
+    ann/<database file>/<key>.vectors-<gen>.npz     status, changed seq, rowid and type by
+                                                    row, and the asset ids (packed: their
+                                                    UTF-8 bytes and end offsets)
     ann/<database file>/<key>.vectors.lock          fcntl lock held while a process writes
 
+A file of version 1 kept the ids as a JSON list in `<key>.vectors-<gen>.ids` (parsed whole
+before the first kNN: 150 ms at 1M); it still loads, and the next rewrite makes version 2.
 A loaded file is the state at its seq; the loader then applies what the journal committed
 after it (ModelVectors.sync), exactly as it does for rows held since an earlier query, so a
 file that lags behind is never wrong, only slower to catch up. Rows a writer changed while it
@@ -30,11 +33,14 @@ import numpy as np
 
 from indexer.embedded.ann_graph import ann_key
 from indexer.embedded.file_lock import file_lock
+from indexer.embedded.packed_ids import PackedIds
+from indexer.embedded.readahead import read_ahead
 from indexer.embedded.vectors import Arrays
 
 log = logging.getLogger(__name__)
 
-_VERSION = 1
+_VERSION = 2
+_READABLE = (1, 2)
 
 
 class VectorFiles:
@@ -50,7 +56,7 @@ class VectorFiles:
         """The seq of this set's current file, or -1 when there is none (or unreadable)."""
         try:
             meta = json.loads(self._meta_path(workspace, model).read_text(encoding="utf-8"))
-            return int(meta["seq"]) if meta.get("version") == _VERSION else -1
+            return int(meta["seq"]) if meta.get("version") in _READABLE else -1
         except (OSError, ValueError, KeyError, TypeError):
             return -1
 
@@ -62,12 +68,14 @@ class VectorFiles:
             return None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("version") != _VERSION:
+            if meta.get("version") not in _READABLE:
                 return None
             if meta["workspace"] != workspace or meta["model"] != model:
                 raise ValueError("file names another vector set")
             stem = f"{ann_key(workspace, model)}.vectors-{meta['gen']}"
             n, dim = int(meta["n"]), int(meta["dim"])
+            # The rescoring would fault the mapping in page by page: ask for it whole.
+            read_ahead(lambda: [self.dir / f"{stem}.npy"])
             # "c": pages are shared with the page cache (and other processes) until a row is
             # changed in this process, which then gets its own copy of that page.
             # np.asarray: a plain array over the mapping (np.memmap's indexing costs more).
@@ -76,7 +84,12 @@ class VectorFiles:
             with np.load(self.dir / f"{stem}.npz", allow_pickle=False) as rows:
                 status, changed = rows["status"], rows["changed"]
                 rowids, types = rows["rowids"], rows["types"]
-            ids = json.loads((self.dir / f"{stem}.ids").read_text(encoding="utf-8"))
+                packed = (rows["id_bytes"], rows["id_ends"]) if meta["version"] > 1 else None
+            ids: list[str] | PackedIds = (
+                PackedIds(*packed)
+                if packed is not None
+                else json.loads((self.dir / f"{stem}.ids").read_text(encoding="utf-8"))
+            )
             arrays = Arrays(ids, matrix, status, changed, rowids, types)
             _check(arrays, n, dim)
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -96,14 +109,15 @@ class VectorFiles:
             gen = uuid.uuid4().hex[:16]
             stem = f"{key}.vectors-{gen}"
             tmp = f".{uuid.uuid4().hex}"
-            parts = {suffix: self.dir / f"{tmp}{suffix}.tmp" for suffix in (".npy", ".npz", ".ids")}
+            parts = {suffix: self.dir / f"{tmp}{suffix}.tmp" for suffix in (".npy", ".npz")}
+            id_bytes, id_ends = PackedIds.pack(arrays.ids)
             try:
                 with parts[".npy"].open("wb") as fh:
                     np.save(fh, np.ascontiguousarray(arrays.matrix, dtype=np.float32))
                 with parts[".npz"].open("wb") as fh:
                     np.savez(fh, status=arrays.status, changed=arrays.changed,
-                             rowids=arrays.rowids, types=arrays.types)  # fmt: skip
-                parts[".ids"].write_text(json.dumps(arrays.ids), encoding="utf-8")
+                             rowids=arrays.rowids, types=arrays.types, id_bytes=id_bytes,
+                             id_ends=id_ends)  # fmt: skip
                 for suffix, path in parts.items():
                     os.replace(path, self.dir / f"{stem}{suffix}")
             finally:
@@ -129,5 +143,5 @@ def _check(arrays: Arrays, n: int, dim: int) -> None:
         part = getattr(arrays, name)
         if part.dtype != dtype or part.shape != (n,):
             raise ValueError(f"{name} shape")
-    if not isinstance(arrays.ids, list) or len(arrays.ids) != n:
+    if not isinstance(arrays.ids, list | PackedIds) or len(arrays.ids) != n:
         raise ValueError("ids")

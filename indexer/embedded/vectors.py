@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from assetlens.domain import AssetStatus, AssetType
 from assetlens.errors import InvalidInput
+from indexer.embedded.packed_ids import PackedIds
 
 STATUS_CODES: dict[str, int] = {status.value: code for code, status in enumerate(AssetStatus)}
 TYPE_CODES: dict[str, int] = {kind.value: code for code, kind in enumerate(AssetType)}
@@ -45,7 +46,7 @@ _COLUMNS = "a.rowid, a.id, a.vector_model, b.vector, a.status, a.type, a.seq"
 class Arrays:
     """The per-position arrays of a vector set (what a vector file holds)."""
 
-    ids: list[str]
+    ids: list[str] | PackedIds  # a vector file's ids stay packed (read-only)
     matrix: npt.NDArray[np.float32]
     status: npt.NDArray[np.int8]
     changed: npt.NDArray[np.int64]  # the seq of each position's last change
@@ -86,7 +87,7 @@ class Snapshot:
     """What a search needs, taken under the lock and used outside it (arrays are replaced,
     never shrunk in place, so a snapshot stays valid)."""
 
-    ids: list[str]
+    ids: list[str] | PackedIds
     matrix: npt.NDArray[np.float32]
     status: npt.NDArray[np.int8]
     changed: npt.NDArray[np.int64]
@@ -119,7 +120,8 @@ class ModelVectors:
         self.file_requested = False
         self.lock = threading.Lock()
         self.lookup = _RowidLookup()
-        self._ids: list[str] = []
+        # A vector file's ids stay packed until a row is added (then a list, made once).
+        self._ids: list[str] | PackedIds = []
         self._pos: dict[str, int] | None = {}
         self._pos_lock = threading.Lock()
         self._matrix: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
@@ -157,7 +159,7 @@ class ModelVectors:
     def dim(self) -> int:
         return int(self._matrix.shape[1])
 
-    def positions(self, ids: list[str] | None = None) -> dict[str, int]:
+    def positions(self, ids: Sequence[str] | None = None) -> dict[str, int]:
         """Position by asset id, built on first use (a restored set needs it only to apply
         changes or to look ids up, never for a plain kNN). With `ids` (a snapshot's): the
         positions in that list, which are these unless the rows were compacted or reloaded
@@ -218,7 +220,9 @@ class ModelVectors:
     def arrays(self) -> Arrays:
         """The current arrays, trimmed to the rows in use (for writing a vector file)."""
         n = len(self._ids)
-        return Arrays(self._ids[:n], self._matrix[:n], self._status[:n], self._changed[:n],
+        # A list is copied (rows are appended to it); packed ids never change.
+        ids = self._ids[:n] if isinstance(self._ids, list) else self._ids
+        return Arrays(ids, self._matrix[:n], self._status[:n], self._changed[:n],
                       self._rowids[:n], self._types[:n])  # fmt: skip
 
     def _reset(self) -> None:
@@ -277,13 +281,16 @@ class ModelVectors:
             self._rowids = _grown(self._rowids, pos, (capacity,), 0)
             self._types = _grown(self._types, pos, (capacity,), 0)
         # Appending keeps earlier positions, so a snapshot's first n ids stay right.
+        if not isinstance(self._ids, list):
+            self._ids = self._ids.tolist()
         self._ids.append(asset_id)
         self.positions()[asset_id] = pos
         return pos
 
     def _compact(self) -> None:
         keep = np.flatnonzero(self._status[: len(self._ids)] != _DEAD)
-        self._ids = [self._ids[i] for i in keep]
+        ids = self._ids if isinstance(self._ids, list) else self._ids.tolist()
+        self._ids = [ids[i] for i in keep.tolist()]
         self._pos = {asset_id: i for i, asset_id in enumerate(self._ids)}
         self._matrix = np.ascontiguousarray(self._matrix[keep])
         self._status = self._status[keep].copy()

@@ -11,7 +11,8 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from assetlens.bootstrap import build
-from assetlens.query import Facet, SearchQuery
+from assetlens.filters import Facet
+from assetlens.query import SearchQuery
 from tests.conftest import make_settings
 
 

@@ -19,20 +19,17 @@ from collections.abc import Callable, Iterable
 import pytest
 
 from assetlens.domain import Asset, AssetStatus, AssetType
-from assetlens.ports import SearchIndex
-from assetlens.query import (
+from assetlens.filters import (
     COST_BUCKETS,
     SIZE_BUCKETS,
     Facet,
-    FacetBucket,
     FacetMode,
     Filters,
-    SearchQuery,
-    Sort,
-    SortField,
     cost_bucket,
     size_bucket,
 )
+from assetlens.ports import SearchIndex
+from assetlens.query import FacetBucket, SearchQuery, Sort, SortField
 from tests.contract.search_index_contract import (
     MB,
     OTHER_WS,

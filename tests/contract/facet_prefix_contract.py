@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from assetlens.domain import AssetStatus
+from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.ports import SearchIndex
-from assetlens.query import Facet, FacetMode, Filters
 from tests.contract.search_index_contract import (
     OTHER_WS,
     facet,

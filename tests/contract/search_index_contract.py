@@ -25,18 +25,9 @@ from assetlens.domain import (
     Source,
 )
 from assetlens.errors import InvalidInput
+from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.ports import SearchIndex
-from assetlens.query import (
-    Facet,
-    FacetMode,
-    Filters,
-    IndexDoc,
-    SearchPage,
-    SearchQuery,
-    Sort,
-    SortField,
-    VectorQuery,
-)
+from assetlens.query import IndexDoc, SearchPage, SearchQuery, Sort, SortField, VectorQuery
 from assetlens.stats import GroupTotals, IndexStats, Totals
 
 WS = "ws-main"
@@ -318,6 +309,18 @@ class SearchIndexContract:
         knn_index.refresh()
         assert knn_index.get(OTHER_WS, aid("a2")) is not None
         knn_index.remove(WS, [])
+
+    def test_read_ahead_returns_and_changes_no_answer(self, knn_index: SearchIndex) -> None:
+        query = VectorQuery(workspace=WS, vector=E0, model=MODEL, k=10)
+
+        def answers() -> tuple[list[str], list[str]]:
+            return [h.asset.id for h in knn_index.knn(query)], ids_of(search(knn_index, "alpha"))
+
+        before = answers()
+        assert before[0] and before[1] == [aid("a")]
+        knn_index.read_ahead()
+        knn_index.read_ahead()  # again while the first may still run
+        assert answers() == before
 
     def test_revisions_lists_every_indexed_asset(self, index: SearchIndex) -> None:
         put(

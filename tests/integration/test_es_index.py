@@ -18,18 +18,9 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from assetlens.domain import AssetStatus, AssetType, Source
 from assetlens.errors import IndexUnavailable
+from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.ports import SearchIndex
-from assetlens.query import (
-    Facet,
-    FacetBucket,
-    FacetMode,
-    Filters,
-    IndexDoc,
-    SearchQuery,
-    Sort,
-    SortField,
-    VectorQuery,
-)
+from assetlens.query import FacetBucket, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
 from indexer.elasticsearch import ElasticsearchIndex, IndexRejected
 from indexer.elasticsearch.failures import RetryPolicy
 from indexer.elasticsearch.mapping import (

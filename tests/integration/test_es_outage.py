@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from assetlens.errors import IndexUnavailable
-from assetlens.query import Filters, SearchQuery, VectorQuery
+from assetlens.filters import Filters
+from assetlens.query import SearchQuery, VectorQuery
 from indexer.elasticsearch import ElasticsearchIndex
 from indexer.elasticsearch.failures import RetryPolicy
 from tests.contract.search_index_contract import MODEL, WS, aid, make_asset, make_doc, unit

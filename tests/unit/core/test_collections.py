@@ -68,6 +68,9 @@ class RecordingIndex:
     def refresh(self) -> None:
         return None
 
+    def read_ahead(self) -> None:
+        return None
+
     def check(self) -> None:
         return None
 

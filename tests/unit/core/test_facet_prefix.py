@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from assetlens.query import PREFIX_FACETS, Facet, SearchQuery
+from assetlens.filters import PREFIX_FACETS, Facet
+from assetlens.query import SearchQuery
 
 
 def test_tag_prefix_is_normalised_and_an_empty_one_dropped() -> None:

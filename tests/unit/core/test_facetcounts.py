@@ -11,7 +11,7 @@ from assetlens.facetcounts import (
     subtract,
     use_complement,
 )
-from assetlens.query import Facet
+from assetlens.filters import Facet
 
 
 def test_estimate_is_the_best_fields_rarest_word() -> None:

@@ -11,8 +11,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from assetlens import fields
+from assetlens.cursors import decode_cursor, encode_cursor
 from assetlens.errors import InvalidInput
-from assetlens.query import decode_cursor, encode_cursor
 from assetlens.services.asset_inputs import AssetPatch, upload_form
 
 

@@ -15,7 +15,8 @@ from PIL import Image
 from assetlens import media
 from assetlens.bootstrap import Container, build
 from assetlens.errors import IndexUnavailable, StoreUnavailable
-from assetlens.query import Filters, Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
+from assetlens.filters import Filters
+from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.indexing import Indexer
 from assetlens.spool import Spooled, spool_file
@@ -74,6 +75,9 @@ class SwitchableIndex:
 
     def refresh(self) -> None:
         self.inner.refresh()
+
+    def read_ahead(self) -> None:
+        self.inner.read_ahead()
 
     def check(self) -> None:
         self._guard()

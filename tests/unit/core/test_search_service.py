@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from assetlens.filters import FacetMode, Filters
 from assetlens.manifests import Manifests
-from assetlens.query import FacetMode, Filters, IndexDoc, SearchMode
+from assetlens.query import IndexDoc, SearchMode
 from assetlens.services.search import SearchRequest, SearchService
 from indexer.embedded import EmbeddedSearchIndex
 from tests.contract.search_index_contract import WS, aid, make_asset

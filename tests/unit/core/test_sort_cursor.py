@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from assetlens.cursors import decode_sort_cursor, encode_cursor
 from assetlens.errors import InvalidInput
-from assetlens.query import SortField, decode_sort_cursor, encode_cursor
+from assetlens.query import SortField
 
 
 @pytest.mark.parametrize(("field", "value"), [

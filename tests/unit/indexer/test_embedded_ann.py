@@ -16,7 +16,8 @@ import pytest
 from assetlens.bootstrap import build_index
 from assetlens.config import Settings
 from assetlens.domain import AssetStatus
-from assetlens.query import Filters, IndexDoc, VectorQuery
+from assetlens.filters import Filters
+from assetlens.query import IndexDoc, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.ann import AnnFiles, AnnSettings, ann_key
 from indexer.embedded.database import POINTER

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from assetlens.errors import IndexUnavailable, InvalidInput
-from assetlens.query import Facet, Filters, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
+from assetlens.filters import Facet, Filters
+from assetlens.query import IndexDoc, SearchQuery, Sort, SortField, VectorQuery
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.database import POINTER
 from indexer.embedded.schema import SCHEMA_VERSION

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from assetlens.domain import AssetType
-from assetlens.query import Facet, FacetMode, Filters, SearchQuery
+from assetlens.filters import Facet, FacetMode, Filters
+from assetlens.query import SearchQuery
 from indexer.embedded.keyword_counts import CoverageCache, facet_groups
 
 

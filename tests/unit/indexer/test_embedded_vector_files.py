@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from assetlens.domain import AssetStatus, AssetType
-from assetlens.query import Filters
+from assetlens.filters import Filters
 from indexer.embedded import EmbeddedSearchIndex
 from indexer.embedded.ann import AnnSettings, ann_key
 from indexer.embedded.database import POINTER

@@ -7,7 +7,8 @@ from typing import Any
 
 from assetlens.domain import AssetType
 from assetlens.facetcounts import MAX_COMPLEMENT_VALUES, Counts
-from assetlens.query import Facet, FacetMode, Filters, SearchQuery
+from assetlens.filters import Facet, FacetMode, Filters
+from assetlens.query import SearchQuery
 from indexer.elasticsearch.complement import (
     TOTAL_AGG,
     counts_body,

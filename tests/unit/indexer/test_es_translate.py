@@ -14,20 +14,11 @@ from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assetlens.cursors import encode_cursor
 from assetlens.domain import Asset, AssetStatus, AssetType, Generation, LoRA
 from assetlens.errors import IndexUnavailable, InvalidInput
-from assetlens.query import (
-    Facet,
-    FacetBucket,
-    FacetMode,
-    Filters,
-    IndexDoc,
-    SearchQuery,
-    Sort,
-    SortField,
-    VectorQuery,
-    encode_cursor,
-)
+from assetlens.filters import Facet, FacetMode, Filters
+from assetlens.query import FacetBucket, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
 from assetlens.textsplit import fold_diacritics
 from indexer.elasticsearch.failures import (
     IndexRejected,
