@@ -19,6 +19,10 @@ same hit ids in order as this code's single request (`search_body`, untimed). Th
 `now` may differ from `before` where the typed word itself is the only match of its prefix
 in some documents and not in others (its scores changed): counted and reported.
 
+With `--node-pid` (the Elasticsearch node's process on this machine), the node's CPU time
+(user + system, from /proc) spent on each way is summed too: the work a way costs, whatever
+the load, where the latency also counts the waits for a core.
+
 Never writes to the index.
 """
 
@@ -26,10 +30,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -107,6 +113,15 @@ def before(client: Elasticsearch, index: str) -> Search:
     return search
 
 
+def cpu_ms(pid: int | None) -> float:
+    """CPU milliseconds process `pid` has used so far (0 without a pid)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def _summary(ms: list[float]) -> str:
     return f"{statistics.median(ms):.1f} / {statistics.quantiles(ms, n=20)[-1]:.1f}"
 
@@ -121,6 +136,8 @@ def main() -> None:
     parser.add_argument("--es-index", default="assetlens-bench")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=0, help="untimed rounds of every query")
+    parser.add_argument("--node-pid", type=int, help="the node's process: sum its CPU time")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
     client = Elasticsearch(args.es_url, request_timeout=60, max_retries=0)
     ways: dict[str, Search] = {
@@ -133,6 +150,7 @@ def main() -> None:
         for way in ways.values():
             way(SearchQuery(workspace=WORKSPACE, text=text, facets=FACETS, limit=20))
     ms: dict[str, list[float]] = {name: [] for name in ways}
+    node_cpu = dict.fromkeys(ways, 0.0)
     reordered = 0
     slowest: list[tuple[float, float, int, str]] = []
     load = [os.getloadavg()[0]]
@@ -141,9 +159,10 @@ def main() -> None:
         query = SearchQuery(workspace=WORKSPACE, text=text, facets=FACETS, limit=20)
         pages: dict[str, SearchPage] = {}
         for name in names[i % 3 :] + names[: i % 3]:
-            started = time.perf_counter()
+            cpu, started = cpu_ms(args.node_pid), time.perf_counter()
             pages[name] = ways[name](query)
             ms[name].append((time.perf_counter() - started) * 1000)
+            node_cpu[name] += cpu_ms(args.node_pid) - cpu
         old, now = pages["before"], pages["now"]
         for page in pages.values():
             assert (page.total, page.facets) == (old.total, old.facets), text
@@ -157,10 +176,24 @@ def main() -> None:
     print(f"elasticsearch {args.es_index}: {args.queries} queries, same totals and facets; "
           f"load {load[0]:.1f}–{load[1]:.1f}; p50 / p95 ms:")  # fmt: skip
     for name in names:
-        print(f"  {name:10s} {_summary(ms[name])}")
+        spent = f", node CPU {node_cpu[name] / len(texts):.1f} ms/query" if args.node_pid else ""
+        print(f"  {name:10s} {_summary(ms[name])}{spent}")
     print(f"  hits of `now` in another order than `before`: {reordered} of {args.queries}")
     for now_one, before_one, total, text in sorted(slowest)[-8:]:
         print(f"  {text!r}: {total:,} hits, before {before_one:.0f} ms, now {now_one:.0f} ms")
+    if args.out:
+        report = {
+            "index": args.es_index, "queries": args.queries, "warmup": args.warmup,
+            "date": time.strftime("%Y-%m-%d %H:%M %Z"), "load": load, "cpus": os.cpu_count(),
+            "reordered": reordered,
+            "ways": {name: {"p50_ms": round(statistics.median(ms[name]), 2),
+                            "p95_ms": round(statistics.quantiles(ms[name], n=20)[-1], 2),
+                            "node_cpu_ms_per_query": round(node_cpu[name] / len(texts), 2)
+                            if args.node_pid else None,
+                            "ms": [round(x, 2) for x in ms[name]]} for name in names},
+            "texts": texts,
+        }  # fmt: skip
+        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
