@@ -47,9 +47,11 @@ def estimate_doc(text: str | None) -> dict[str, str] | None:
     return doc
 
 
-def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, int]:
-    """(estimated matches, documents in the shard) from the term vectors of `estimate_doc`.
-    A word missing from a field's answer is in no document there."""
+def read_frequencies(
+    response: dict[str, Any], doc: dict[str, str]
+) -> tuple[dict[str, list[int]], int]:
+    """(each field's document frequency of each word, documents in the shard) from the term
+    vectors of `estimate_doc`. A word missing from a field's answer is in no document there."""
     freqs: dict[str, list[int]] = {}
     documents = 0
     vectors: dict[str, Any] = response.get("term_vectors", {})
@@ -58,6 +60,12 @@ def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, i
         documents = max(documents, int(answer.get("field_statistics", {}).get("doc_count", 0)))
         terms: dict[str, Any] = answer.get("terms", {})
         freqs[field] = [int(stats.get("doc_freq", 0)) for stats in terms.values()] or [0]
+    return freqs, documents
+
+
+def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, int]:
+    """(estimated matches, documents in the shard) from the term vectors of `estimate_doc`."""
+    freqs, documents = read_frequencies(response, doc)
     return estimated_matches(freqs), documents
 
 

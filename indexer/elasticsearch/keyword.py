@@ -4,9 +4,10 @@ A text's estimated share of the documents (indexer.elasticsearch.complement) pic
 
 - **rare** (at most SPLIT_FRACTION): one request, the page with its exact total and facets
   (`search_body`);
-- **middling**: the page alone and the counts of its hits (a size-0 request) sent together in
-  one `_msearch`, which the node runs concurrently: finding the top hits by score and counting
-  every hit are each a pass over the matches, and each gets a core instead of one doing both;
+- **middling** (its words together, taken as independent, more than SPLIT_FRACTION): the
+  page alone and the counts of its hits (a size-0 request) sent together in one `_msearch`,
+  which the node runs concurrently: finding the top hits by score and counting every hit are
+  each a pass over the matches, and each gets a core instead of one doing both;
 - **common** (more than COMPLEMENT_FRACTION): the page, the scope's counts and the counts
   without the text in one `_msearch`; the counts are the difference (assetlens.facetcounts).
 
@@ -18,17 +19,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
-from assetlens.facetcounts import subtract, use_complement
+from assetlens.facetcounts import estimated_matches, subtract, use_complement
 from assetlens.query import SearchPage, SearchQuery
 from indexer.elasticsearch.complement import (
     counts_body,
@@ -36,7 +38,7 @@ from indexer.elasticsearch.complement import (
     hits_counts_body,
     page_body,
     read_counts,
-    read_estimate,
+    read_frequencies,
     with_counts,
 )
 from indexer.elasticsearch.failures import RetryPolicy, call, check_shards, describe
@@ -60,11 +62,35 @@ class Path(Enum):
     COMPLEMENT = "complement"
 
 
-def choose_path(estimate: int, documents: int) -> Path:
-    """The requests for a text estimated to match `estimate` of `documents`."""
-    if use_complement(estimate, documents):
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a text's term statistics say: its words' document frequencies per field and the
+    documents in the shard."""
+
+    freqs: dict[str, list[int]]
+    documents: int
+
+    def common(self) -> bool:
+        """Whether the complement pays (assetlens.facetcounts: the best field's rarest word)."""
+        return use_complement(estimated_matches(self.freqs), self.documents)
+
+    def all_words(self) -> float:
+        """The documents the text is expected to match, its words taken as independent in
+        each field (the best field's product of their shares): several words match fewer
+        documents together than the rarest one alone, and few hits are one request's work."""
+        if self.documents <= 0:
+            return 0.0
+        return max(
+            self.documents * math.prod(freq / self.documents for freq in field)
+            for field in self.freqs.values()
+        )
+
+
+def choose_path(estimate: Estimate) -> Path:
+    """The requests for a text of this estimate."""
+    if estimate.common():
         return Path.COMPLEMENT
-    if documents > 0 and estimate > SPLIT_FRACTION * documents:
+    if estimate.all_words() > SPLIT_FRACTION * estimate.documents:
         return Path.SPLIT
     return Path.SINGLE
 
@@ -133,7 +159,7 @@ class KeywordSearch:
         if doc is None:
             return Path.SINGLE
         key = "estimate " + _key(doc)
-        estimate: tuple[int, int] | None = self._memo.get(key)
+        estimate: Estimate | None = self._memo.get(key)
         if estimate is None:
             try:
                 vectors = self._client.termvectors(
@@ -144,9 +170,9 @@ class KeywordSearch:
                 # Only a shortcut: the direct search reports a real failure.
                 log.info("elasticsearch: no estimate for a text: %s", describe(exc))
                 return Path.SINGLE
-            estimate = read_estimate(vectors.body, doc)
+            estimate = Estimate(*read_frequencies(vectors.body, doc))
             self._memo.put(key, estimate)
-        return choose_path(*estimate)
+        return choose_path(estimate)
 
     def _complement(self, query: SearchQuery) -> SearchPage | None:
         """The page, its total and facets counted by the complement; None when a facet of the

@@ -16,7 +16,7 @@ from indexer.elasticsearch.complement import (
     with_counts,
 )
 from indexer.elasticsearch.failures import IndexRejected, RetryPolicy
-from indexer.elasticsearch.keyword import KeywordSearch, Memo, Path, choose_path
+from indexer.elasticsearch.keyword import Estimate, KeywordSearch, Memo, Path, choose_path
 
 _META = ApiResponseMeta(status=200, http_version="1.1", headers=HttpHeaders(), duration=0.0,
                         node=NodeConfig("http", "localhost", 9200))  # fmt: skip
@@ -95,12 +95,21 @@ def _search(client: FakeClient, memo: Memo | None = None) -> KeywordSearch:
     return KeywordSearch(client, "idx", policy, memo)  # type: ignore[arg-type]
 
 
+def _path(documents: int, **freqs: list[int]) -> Path:
+    return choose_path(Estimate(freqs, documents))
+
+
 def test_choose_path_by_the_estimated_share() -> None:
-    assert choose_path(60, 100) is Path.COMPLEMENT
-    assert choose_path(50, 100) is Path.SPLIT  # more than half only
-    assert choose_path(3, 100) is Path.SPLIT
-    assert choose_path(2, 100) is Path.SINGLE
-    assert choose_path(0, 0) is Path.SINGLE
+    assert _path(100, stems=[60]) is Path.COMPLEMENT
+    assert _path(100, stems=[50]) is Path.SPLIT  # more than half only
+    assert _path(100, stems=[3]) is Path.SPLIT
+    assert _path(100, stems=[2]) is Path.SINGLE
+    assert _path(0, stems=[0]) is Path.SINGLE
+    # Several words: the best field's rarest word chooses the complement, the words taken
+    # together (independent) the split.
+    assert _path(1000, stems=[900, 800]) is Path.COMPLEMENT
+    assert _path(1000, stems=[100, 300], prompt=[10, 10]) is Path.SPLIT  # 30 > 20
+    assert _path(1000, stems=[100, 100], prompt=[100, 0]) is Path.SINGLE  # 10 < 20
 
 
 def test_memo_forgets_after_its_time_and_past_its_size() -> None:
