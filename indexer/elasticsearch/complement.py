@@ -49,24 +49,25 @@ def estimate_doc(text: str | None) -> dict[str, str] | None:
 
 def read_frequencies(
     response: dict[str, Any], doc: dict[str, str]
-) -> tuple[dict[str, list[int]], int]:
-    """(each field's document frequency of each word, documents in the shard) from the term
-    vectors of `estimate_doc`. A word missing from a field's answer is in no document there."""
-    freqs: dict[str, list[int]] = {}
+) -> tuple[dict[str, dict[str, int]], int]:
+    """(each field's document frequency of each of its words, documents in the shard) from the
+    term vectors of `estimate_doc`. A word without a frequency is in no document there."""
+    freqs: dict[str, dict[str, int]] = {}
     documents = 0
     vectors: dict[str, Any] = response.get("term_vectors", {})
     for field in doc:
         answer = vectors.get(field, {})
         documents = max(documents, int(answer.get("field_statistics", {}).get("doc_count", 0)))
         terms: dict[str, Any] = answer.get("terms", {})
-        freqs[field] = [int(stats.get("doc_freq", 0)) for stats in terms.values()] or [0]
+        freqs[field] = {word: int(stats.get("doc_freq", 0)) for word, stats in terms.items()}
     return freqs, documents
 
 
 def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, int]:
     """(estimated matches, documents in the shard) from the term vectors of `estimate_doc`."""
     freqs, documents = read_frequencies(response, doc)
-    return estimated_matches(freqs), documents
+    return estimated_matches({field: list(words.values()) or [0]
+                              for field, words in freqs.items()}), documents  # fmt: skip
 
 
 def page_body(query: SearchQuery) -> dict[str, Any]:

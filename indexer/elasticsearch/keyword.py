@@ -4,7 +4,7 @@ A text's estimated share of the documents (indexer.elasticsearch.complement) pic
 
 - **rare** (at most SPLIT_FRACTION): one request, the page with its exact total and facets
   (`search_body`);
-- **middling** (its words together, taken as independent, more than SPLIT_FRACTION): the
+- **middling** (its terms together, taken as independent, more than SPLIT_FRACTION): the
   page alone and the counts of its hits (a size-0 request) sent together in one `_msearch`,
   which the node runs concurrently: finding the top hits by score and counting every hit are
   each a pass over the matches, and each gets a core instead of one doing both;
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from assetlens.facetcounts import estimated_matches, subtract, use_complement
 from assetlens.query import SearchPage, SearchQuery
+from assetlens.searchtext import STEM_FIELD, search_terms
 from indexer.elasticsearch.complement import (
     counts_body,
     estimate_doc,
@@ -42,6 +42,7 @@ from indexer.elasticsearch.complement import (
     with_counts,
 )
 from indexer.elasticsearch.failures import RetryPolicy, call, check_shards, describe
+from indexer.elasticsearch.mapping import analysable
 from indexer.elasticsearch.responses import search_page
 from indexer.elasticsearch.translate import search_body
 
@@ -64,33 +65,49 @@ class Path(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """What a text's term statistics say: its words' document frequencies per field and the
-    documents in the shard."""
+    """What a text's term statistics say: each field's document frequency of each word, the
+    documents in the shard, and the text's terms (each its analysed words and its stems)."""
 
-    freqs: dict[str, list[int]]
+    freqs: dict[str, dict[str, int]]
     documents: int
+    terms: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
 
     def common(self) -> bool:
         """Whether the complement pays (assetlens.facetcounts: the best field's rarest word)."""
-        return use_complement(estimated_matches(self.freqs), self.documents)
+        rarest = {field: list(words.values()) or [0] for field, words in self.freqs.items()}
+        return use_complement(estimated_matches(rarest), self.documents)
 
-    def all_words(self) -> float:
-        """The documents the text is expected to match, its words taken as independent in
-        each field (the best field's product of their shares): several words match fewer
-        documents together than the rarest one alone, and few hits are one request's work."""
+    def all_terms(self) -> float:
+        """The documents the text is expected to match, its terms taken as independent (the
+        best field's product of their shares; a term's share is its rarest word's, or in
+        `stems` its commonest stem's): several words match fewer documents together than the
+        rarest one alone, and few hits are one request's work."""
         if self.documents <= 0:
             return 0.0
-        return max(
-            self.documents * math.prod(freq / self.documents for freq in field)
-            for field in self.freqs.values()
-        )
+        best = 0.0
+        for field, words in self.freqs.items():
+            share = 1.0
+            for term_words, stems in self.terms:
+                if field == STEM_FIELD:
+                    found = max((words.get(stem, 0) for stem in stems), default=0)
+                else:
+                    found = min((words.get(word, 0) for word in term_words), default=0)
+                share *= found / self.documents
+            best = max(best, share * self.documents)
+        return best
+
+
+def estimate_terms(text: str | None) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """The terms of `text` as `Estimate` takes them: analysed words (lower-case) and stems."""
+    return tuple((tuple(analysable(term.text).lower().split()), term.stems)
+                 for term in search_terms(text))  # fmt: skip
 
 
 def choose_path(estimate: Estimate) -> Path:
     """The requests for a text of this estimate."""
     if estimate.common():
         return Path.COMPLEMENT
-    if estimate.all_words() > SPLIT_FRACTION * estimate.documents:
+    if estimate.all_terms() > SPLIT_FRACTION * estimate.documents:
         return Path.SPLIT
     return Path.SINGLE
 
@@ -170,7 +187,7 @@ class KeywordSearch:
                 # Only a shortcut: the direct search reports a real failure.
                 log.info("elasticsearch: no estimate for a text: %s", describe(exc))
                 return Path.SINGLE
-            estimate = Estimate(*read_frequencies(vectors.body, doc))
+            estimate = Estimate(*read_frequencies(vectors.body, doc), estimate_terms(query.text))
             self._memo.put(key, estimate)
         return choose_path(estimate)
 

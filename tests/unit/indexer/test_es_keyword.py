@@ -16,7 +16,14 @@ from indexer.elasticsearch.complement import (
     with_counts,
 )
 from indexer.elasticsearch.failures import IndexRejected, RetryPolicy
-from indexer.elasticsearch.keyword import Estimate, KeywordSearch, Memo, Path, choose_path
+from indexer.elasticsearch.keyword import (
+    Estimate,
+    KeywordSearch,
+    Memo,
+    Path,
+    choose_path,
+    estimate_terms,
+)
 
 _META = ApiResponseMeta(status=200, http_version="1.1", headers=HttpHeaders(), duration=0.0,
                         node=NodeConfig("http", "localhost", 9200))  # fmt: skip
@@ -61,8 +68,9 @@ class FakeClient:
 
     def termvectors(self, **kwargs: Any) -> _Response:
         self.calls.append(("termvectors", kwargs["doc"]))
+        words = kwargs["doc"]["stems"].split()
         stats = {"field_statistics": {"doc_count": self.documents},
-                 "terms": {"x": {"doc_freq": self.estimate}}}  # fmt: skip
+                 "terms": {word: {"doc_freq": self.estimate} for word in words}}  # fmt: skip
         return _Response({"term_vectors": {"stems": stats}})
 
     def _one(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -95,21 +103,31 @@ def _search(client: FakeClient, memo: Memo | None = None) -> KeywordSearch:
     return KeywordSearch(client, "idx", policy, memo)  # type: ignore[arg-type]
 
 
-def _path(documents: int, **freqs: list[int]) -> Path:
-    return choose_path(Estimate(freqs, documents))
+def _path(documents: int, text: str, **freqs: dict[str, int]) -> Path:
+    return choose_path(Estimate(freqs, documents, estimate_terms(text)))
 
 
 def test_choose_path_by_the_estimated_share() -> None:
-    assert _path(100, stems=[60]) is Path.COMPLEMENT
-    assert _path(100, stems=[50]) is Path.SPLIT  # more than half only
-    assert _path(100, stems=[3]) is Path.SPLIT
-    assert _path(100, stems=[2]) is Path.SINGLE
-    assert _path(0, stems=[0]) is Path.SINGLE
-    # Several words: the best field's rarest word chooses the complement, the words taken
-    # together (independent) the split.
-    assert _path(1000, stems=[900, 800]) is Path.COMPLEMENT
-    assert _path(1000, stems=[100, 300], prompt=[10, 10]) is Path.SPLIT  # 30 > 20
-    assert _path(1000, stems=[100, 100], prompt=[100, 0]) is Path.SINGLE  # 10 < 20
+    assert _path(100, "highly", stems={"high": 60}) is Path.COMPLEMENT
+    assert _path(100, "highly", stems={"high": 50}) is Path.SPLIT  # more than half only
+    assert _path(100, "highly", stems={"high": 3}) is Path.SPLIT
+    assert _path(100, "highly", stems={"high": 2}, prompt={"highly": 1}) is Path.SINGLE
+    assert _path(0, "highly", stems={"high": 0}) is Path.SINGLE
+
+
+def test_several_terms_are_taken_as_independent_for_the_split() -> None:
+    # The best field's rarest word chooses the complement, the terms together the split.
+    assert _path(1000, "highly cafe", stems={"high": 900, "cafe": 800}) is Path.COMPLEMENT
+    assert _path(1000, "low tower", stems={"low": 100, "tower": 300}) is Path.SPLIT  # 30 > 20
+    assert _path(1000, "low tower", stems={"low": 100, "tower": 100},
+                 prompt={"low": 100, "tower": 0}) is Path.SINGLE  # 10 < 20  # fmt: skip
+    # The words of one term (a run of ideographs, a phrase) come together: its share is its
+    # rarest word's. Words a hyphen parts are terms of their own, taken as independent.
+    assert _path(1000, "東京", prompt={"東": 45, "京": 45}) is Path.SPLIT
+    assert _path(1000, "ukiyo-e", prompt={"ukiyo": 45, "e": 45}) is Path.SINGLE
+    # A term's stems are alternatives: its share in `stems` is its commonest stem's.
+    snowy = {"snowi": 5, "snow": 40}
+    assert _path(1000, "snowy", stems=snowy, prompt={"snowy": 5}) is Path.SPLIT
 
 
 def test_memo_forgets_after_its_time_and_past_its_size() -> None:
