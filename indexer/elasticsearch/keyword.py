@@ -192,8 +192,8 @@ class KeywordSearch:
         return choose_path(estimate)
 
     def _complement(self, query: SearchQuery) -> SearchPage | None:
-        """The page, its total and facets counted by the complement; None when a facet of the
-        scope has more values than are asked for (remembered for a while) ."""
+        """The page, its total and facets counted by the complement; None when the scope is
+        known to have more values of a facet than are asked for (remembered for a while)."""
         scope_body = counts_body(query, without_text=False)
         overflow_key = "overflow " + _key(scope_body)
         if self._memo.get(overflow_key):
@@ -209,10 +209,10 @@ class KeywordSearch:
         without = read_counts(query, without_response)
         if scope is None or without is None:
             self._memo.put(overflow_key, True)
-            return None
-        counts = subtract(scope, without)
+        counts = None if scope is None or without is None else subtract(scope, without)
         if counts is None:
-            # A refresh landed between the counting requests: count the hits directly.
+            # Too many values to subtract, or a refresh landed between the counting requests:
+            # count the page's hits directly.
             counts_response = self._search(hits_counts_body(query))
             return search_page(query, with_counts(page_response, counts_response))
         return search_page(query, page_response, counts)

@@ -180,8 +180,9 @@ def test_a_scope_with_too_many_values_is_counted_directly_and_remembered() -> No
     client.scope_tags = {}  # the answer leaves values out
     client._one = _overflowing(client._one)  # type: ignore[method-assign]
     page = search.search(_query())
-    assert page.total == 70  # the direct counts
-    assert [kind for kind, _ in client.calls] == ["termvectors", "msearch", "msearch"]
+    assert page.total == 70 and [hit.asset.id for hit in page.hits] == ["a"]  # counted directly
+    assert [kind for kind, _ in client.calls] == ["termvectors", "msearch", "search"]
+    assert "must" in client.calls[-1][1]["query"]["bool"]
     search.search(_query())
     assert [len(body) for kind, body in client.calls[3:]] == [4]  # no complement again
 
