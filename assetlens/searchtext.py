@@ -16,7 +16,12 @@ happens here, in Python, before either backend sees the text:
   only the words are indexed.
 
 A query word then matches its exact word (in any text but `stems`), or one of its stems (in
-`stems`), or — the last word while the user is still typing it — any word it begins.
+`stems`), or — the last word while the user is still typing it — any *longer* word it begins.
+The typed word itself is matched and scored by its exact clause only, never by its prefix as
+well (which would score an exact match twice, and make a common word's query walk its postings
+twice): Elasticsearch's prefix clause is a `wildcard` `word?*`, tantivy's the longer words of
+the term dictionary, FTS5's `"word" * NOT "word"` (docs/SEARCH.md). Every engine must follow
+this rule alike, or the backends' answers part.
 """
 
 from __future__ import annotations
@@ -216,7 +221,7 @@ def search_texts(asset: Asset) -> SearchTexts:
 class SearchTerm:
     """One word of a query, as the backends match it: `text` exactly (a word, or a run of
     ideographs as a space-separated phrase), or any of `stems` in the stems text, or — when
-    `prefix` — as the beginning of a word."""
+    `prefix` — as the beginning of a longer word."""
 
     text: str
     stems: tuple[str, ...]

@@ -6,7 +6,9 @@ one: the page alone (top-k, no total, no aggregations), the counts of the scope 
 filters, no text: a size-0 request the shard request cache keeps until the next refresh), and
 the counts of the scope without the text. Whether the text is that common is estimated first
 from its words' document frequencies (`_termvectors` of an artificial document: one term
-dictionary look-up per word and field).
+dictionary look-up per word and field). A text matching fewer, but still many, documents has
+its page and the counts of its hits requested apart (`hits_counts_body`); which requests a
+query gets, and how they are sent, is indexer.elasticsearch.keyword's.
 """
 
 from __future__ import annotations
@@ -46,18 +48,27 @@ def estimate_doc(text: str | None) -> dict[str, str] | None:
     return doc
 
 
-def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, int]:
-    """(estimated matches, documents in the shard) from the term vectors of `estimate_doc`.
-    A word missing from a field's answer is in no document there."""
-    freqs: dict[str, list[int]] = {}
+def read_frequencies(
+    response: dict[str, Any], doc: dict[str, str]
+) -> tuple[dict[str, dict[str, int]], int]:
+    """(each field's document frequency of each of its words, documents in the shard) from the
+    term vectors of `estimate_doc`. A word without a frequency is in no document there."""
+    freqs: dict[str, dict[str, int]] = {}
     documents = 0
     vectors: dict[str, Any] = response.get("term_vectors", {})
     for field in doc:
         answer = vectors.get(field, {})
         documents = max(documents, int(answer.get("field_statistics", {}).get("doc_count", 0)))
         terms: dict[str, Any] = answer.get("terms", {})
-        freqs[field] = [int(stats.get("doc_freq", 0)) for stats in terms.values()] or [0]
-    return estimated_matches(freqs), documents
+        freqs[field] = {word: int(stats.get("doc_freq", 0)) for word, stats in terms.items()}
+    return freqs, documents
+
+
+def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, int]:
+    """(estimated matches, documents in the shard) from the term vectors of `estimate_doc`."""
+    freqs, documents = read_frequencies(response, doc)
+    return estimated_matches({field: list(words.values()) or [0]
+                              for field, words in freqs.items()}), documents  # fmt: skip
 
 
 def page_body(query: SearchQuery) -> dict[str, Any]:
@@ -66,6 +77,23 @@ def page_body(query: SearchQuery) -> dict[str, Any]:
     body = search_body(query.model_copy(update={"facets": []}))
     body["track_total_hits"] = False
     return body
+
+
+def hits_counts_body(query: SearchQuery) -> dict[str, Any]:
+    """The total and facets of `search_body(query)` without its page: size 0, unsorted, the
+    same for every page of a query (so the shard request cache keeps one answer for all)."""
+    body = search_body(query.model_copy(update={"cursor": None}))
+    for key in ("sort", "track_scores", "search_after"):
+        body.pop(key, None)
+    body["size"] = 0
+    body["_source"] = False
+    return body
+
+
+def with_counts(page: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
+    """One response to `search_body` from the answers to `page_body` (the hits) and
+    `hits_counts_body` (the total and aggregations) of the same query."""
+    return {**counts, "hits": {**counts["hits"], "hits": page["hits"]["hits"]}}
 
 
 def counts_body(query: SearchQuery, *, without_text: bool) -> dict[str, Any]:

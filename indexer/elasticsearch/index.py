@@ -21,17 +21,9 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from assetlens.errors import IndexUnavailable
-from assetlens.facetcounts import Counts, subtract, use_complement
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.stats import IndexStats
 from indexer.elasticsearch.bulk import BulkWriter
-from indexer.elasticsearch.complement import (
-    counts_body,
-    estimate_doc,
-    page_body,
-    read_counts,
-    read_estimate,
-)
 from indexer.elasticsearch.failures import (
     RetryPolicy,
     call,
@@ -39,6 +31,7 @@ from indexer.elasticsearch.failures import (
     describe,
     error_type,
 )
+from indexer.elasticsearch.keyword import KeywordSearch
 from indexer.elasticsearch.mapping import (
     ADDED_FIELDS,
     MAPPING_VERSION,
@@ -48,9 +41,9 @@ from indexer.elasticsearch.mapping import (
 )
 from indexer.elasticsearch.physical import PhysicalIndices
 from indexer.elasticsearch.rebuild import Rebuilder
-from indexer.elasticsearch.responses import knn_hits, search_page
+from indexer.elasticsearch.responses import knn_hits
 from indexer.elasticsearch.stats import library_stats
-from indexer.elasticsearch.translate import RESCORE_OVERSAMPLE, knn_body, search_body
+from indexer.elasticsearch.translate import RESCORE_OVERSAMPLE, knn_body
 
 if TYPE_CHECKING:
     from assetlens.config import Settings
@@ -91,6 +84,7 @@ class ElasticsearchIndex:
         self._retry = retry or RetryPolicy()
         self._check_timeout_s = check_timeout_s
         self._alias_seen = False  # set once the alias is known to exist
+        self._keyword = KeywordSearch(client, index, self._retry)
         self._physical = PhysicalIndices(client, index, retry=self._retry, shards=shards)
         self._writer = BulkWriter(client, retry=self._retry, ensure=self.ensure)
         self._rebuilder = Rebuilder(
@@ -312,39 +306,10 @@ class ElasticsearchIndex:
 
     def search(self, query: SearchQuery) -> SearchPage:
         """Full text + filters + facets, sorted, one page with a search_after cursor. A text
-        that matches most of its scope has its total and facets counted by the complement
-        (indexer.elasticsearch.complement)."""
-        counts = self._complement_counts(query)
-        if counts is not None:
-            return search_page(query, self._search("search", page_body(query)), counts)
-        return search_page(query, self._search("search", search_body(query)))
-
-    def _complement_counts(self, query: SearchQuery) -> Counts | None:
-        """The total and every facet value's count by the complement when the text is common
-        enough for it to pay; None to count them with the page."""
-        doc = estimate_doc(query.text)
-        if doc is None:
-            return None
-        try:
-            vectors = self._client.termvectors(
-                index=self._alias, doc=doc, term_statistics=True, field_statistics=True,
-                positions=False, offsets=False, payloads=False,
-            )  # fmt: skip
-        except (ApiError, TransportError) as exc:
-            # Only a shortcut: the direct search reports a real failure.
-            log.info("elasticsearch: no estimate for a text: %s", describe(exc))
-            return None
-        if not use_complement(*read_estimate(vectors.body, doc)):
-            return None
-        # Size 0 and the same body each time: the shard request cache answers until the next
-        # refresh.
-        scope_body = counts_body(query, without_text=False)
-        scope = read_counts(query, self._search("count scope", scope_body, request_cache=True))
-        if scope is None:
-            return None
-        without_body = counts_body(query, without_text=True)
-        without = read_counts(query, self._search("count complement", without_body))
-        return None if without is None else subtract(scope, without)
+        that matches many documents has its page and counts requested concurrently, and one
+        that matches most of them has its counts taken from the complement
+        (indexer.elasticsearch.keyword)."""
+        return self._keyword.search(query)
 
     def knn(self, query: VectorQuery) -> list[Hit]:
         """Approximate nearest neighbours (HNSW, int8) by dot product, best first."""

@@ -2,9 +2,10 @@
 bodies (the responses are translated back in indexer.elasticsearch.responses).
 
 User text never reaches a query parser: it is cut into terms (`assetlens.searchtext`), each
-term is analysed like the indexed text and matched as a `multi_match` phrase, by a stem or as
-a prefix, all terms required. `query_string` is never used, so `owner:*`, `workspace:x` or
-`(((` are words or nothing. The workspace filter is added here, on every request.
+term is analysed like the indexed text and matched as a `multi_match` phrase, by a stem or
+(the word being typed) as the beginning of a longer word, all terms required. `query_string`
+is never used, so `owner:*`, `workspace:x` or `(((` are words or nothing; the one wildcard
+pattern is a word, escaped, then `?*`. The workspace filter is added here, on every request.
 """
 
 from __future__ import annotations
@@ -171,8 +172,13 @@ def _any_range(field: str, bounds: list[tuple[int | None, int | None]]) -> dict[
 def term_clause(term: SearchTerm) -> dict[str, Any] | None:
     """The clause one query term matches by: the term, analysed like indexed text, as a
     phrase in any exact text field (field scores summed, boosted like the embedded bm25); or
-    one of its stems in `stems`; or (while typed) as the beginning of a word in an exact
-    field. None for a term with no words once analysed."""
+    one of its stems in `stems`; or (while typed) as the beginning of a longer word in an exact
+    field, a constant score per field. None for a term with no words once analysed.
+
+    Lucene runs this as one flat disjunction of term queries: a one-word phrase is a term
+    query, and `tie_breaker` 1.0 makes the per-field disjunction a plain sum, which it
+    rewrites to a boolean `should` and flattens into the clauses around it (the profile API
+    shows one BooleanQuery of per-field TermQuery, stem and wildcard clauses)."""
     phrase = analysable(term.text)
     if not phrase:
         return None
@@ -188,13 +194,20 @@ def term_clause(term: SearchTerm) -> dict[str, Any] | None:
     ways.extend({"match": {STEM_FIELD: {"query": stem, "boost": stem_boost}}}
                 for stem in term.stems)  # fmt: skip
     if term.prefix:
-        # A prefix query is not analysed: give it the indexed form (folded, lower-case).
-        value = phrase.lower()
-        ways.extend({"prefix": {name: {"value": value, "boost": TEXT_FIELDS[name]}}}
+        # Only the words *longer* than the typed text: the word itself is scored once, by the
+        # phrase above (assetlens.searchtext). Not analysed: the indexed form (folded,
+        # lower-case), wildcard characters escaped, then at least one more character.
+        pattern = wildcard_literal(phrase.lower()) + "?*"
+        ways.extend({"wildcard": {name: {"value": pattern, "boost": TEXT_FIELDS[name]}}}
                     for name in EXACT_TEXT_FIELDS)  # fmt: skip
     if len(ways) == 1:
         return ways[0]
     return {"bool": {"should": ways, "minimum_should_match": 1}}
+
+
+def wildcard_literal(text: str) -> str:
+    """`text` matched literally inside a wildcard pattern (`*`, `?` and `\\` escaped)."""
+    return "".join("\\" + char if char in "*?\\" else char for char in text)
 
 
 def text_clauses(text: str | None) -> list[dict[str, Any]]:

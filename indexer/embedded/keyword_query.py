@@ -2,7 +2,7 @@
 
 Each query term matches as Elasticsearch's does (indexer.elasticsearch.translate.term_clause):
 its words as a phrase in any exact text (scores summed, weighted by searchtext's field
-weights), or one of its stems in `stems`, or — while typed — as the beginning of a word.
+weights), or one of its stems in `stems`, or — while typed — as the beginning of a longer word.
 Filters carry no score. User text never becomes query syntax: terms are built, not parsed.
 """
 
@@ -120,16 +120,25 @@ def term_query(term: SearchTerm, expand: PrefixExpander | None = None) -> Query 
 
 
 def _prefix_query(name: str, prefix: str, expand: PrefixExpander | None) -> Query:
-    """A one-word prefix in one text field, scored as a constant (as Elasticsearch's prefix
-    query is): the words it expands to when `expand` lists them, else a phrase prefix query
-    (which walks the term dictionary itself, and costs several times more per match)."""
+    """The words of one text field that begin with a typed word and are longer than it (the
+    word itself is scored once, by its exact clause), scored as a constant, as
+    Elasticsearch's wildcard query is: the words it expands to when `expand` lists them, else
+    a regular expression query (which walks the term dictionary itself)."""
     field = TEXT_FIELDS[name]
     expanded = None if expand is None else expand(field, prefix)
     if expanded is None:
-        return _weighted(Query.phrase_prefix_query(SCHEMA, field, [prefix]), FIELD_WEIGHTS[name])
-    if not expanded:
+        regex = Query.regex_query(SCHEMA, field, longer_regex(prefix))
+        return Query.const_score_query(regex, FIELD_WEIGHTS[name])
+    longer = [word for word in expanded if word != prefix]
+    if not longer:
         return Query.empty_query()
-    return Query.const_score_query(_terms(field, expanded), FIELD_WEIGHTS[name])
+    return Query.const_score_query(_terms(field, longer), FIELD_WEIGHTS[name])
+
+
+def longer_regex(prefix: str) -> str:
+    """A term-dictionary regular expression for the words beginning with `prefix` and longer
+    than it (characters but ASCII letters and digits as code point escapes)."""
+    return _literal(prefix) + "(?s:.+)"
 
 
 def prefix_expander(searcher: Searcher) -> PrefixExpander:
@@ -228,9 +237,14 @@ def prefix_regex(prefix: str) -> str:
     """A regular expression (Rust regex syntax, matched against the whole value) for the
     values starting with `prefix`: every character but an ASCII letter or digit written as
     a code point escape, which that syntax reads literally whatever the character."""
-    literal = "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}"
-                      for char in prefix)  # fmt: skip
-    return literal + "(?s:.*)"
+    return _literal(prefix) + "(?s:.*)"
+
+
+def _literal(text: str) -> str:
+    """`text` matched literally in Rust regex syntax: every character but an ASCII letter or
+    digit written as a code point escape, which that syntax reads literally whatever it is."""
+    return "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}"
+                   for char in text)  # fmt: skip
 
 
 def facet_counts(result: dict[str, Any]) -> dict[str, int]:

@@ -72,11 +72,16 @@ def _quoted(text: str) -> str:
 
 def term_expression(term: SearchTerm) -> str:
     """The FTS5 expression one query term matches by: the term itself in an exact column,
-    one of its stems in the stems column, or (while typed) a word it begins."""
-    ways = [f"{_EXACT_COLUMNS} : {_quoted(term.text)}"]
+    one of its stems in the stems column, or (while typed) a longer word it begins.
+
+    FTS5 has no "longer words only" prefix: the prefix is asked for in the rows without the
+    word itself (`NOT`), so the word is scored once, by its exact phrase, and the rows that
+    match are the same (an exact word or a longer one)."""
+    exact = f"{_EXACT_COLUMNS} : {_quoted(term.text)}"
+    ways = [exact]
     ways.extend(f"{STEM_FIELD} : {_quoted(stem)}" for stem in term.stems)
     if term.prefix:
-        ways.append(f"{_EXACT_COLUMNS} : {_quoted(term.text)} *")
+        ways.append(f"({_EXACT_COLUMNS} : {_quoted(term.text)} * NOT {exact})")
     return "(" + " OR ".join(ways) + ")"
 
 

@@ -1,5 +1,6 @@
-"""The typed prefix of the tantivy keyword index matched by the words it expands to: the same
-hits and scores as tantivy's phrase prefix query, which stays for prefixes of too many words."""
+"""The typed prefix of the tantivy keyword index matched by the longer words it expands to: the
+same hits and scores as the regular expression query, which stays for prefixes of too many
+words; the typed word itself is scored by its exact clause only."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_expansion_lists_the_words_or_gives_up_past_the_bound(tmp_path: Path) ->
     assert expand("text_prompt", "zzz") == []
 
 
-def test_expanded_prefix_finds_and_scores_like_the_phrase_prefix(tmp_path: Path) -> None:
+def test_expanded_prefix_finds_and_scores_like_the_regex(tmp_path: Path) -> None:
     prompts = ["castle on a hill", "castles and cats", "a cast of thousands", "cat castle cat",
                "dog", "casting call", "the castle castle castle"]  # fmt: skip
     searcher = _searcher(tmp_path, prompts)
@@ -44,3 +45,20 @@ def test_expanded_prefix_finds_and_scores_like_the_phrase_prefix(tmp_path: Path)
         assert len(want) == {"cas": 6, "cast": 6, "castle": 4, "cat cas": 1, "zzz": 0}[text]
         assert [address for _, address in got] == [address for _, address in want], text
         assert [round(score, 5) for score, _ in got] == [round(score, 5) for score, _ in want]
+
+
+def test_the_typed_word_itself_is_scored_once(tmp_path: Path) -> None:
+    searcher = _searcher(tmp_path, ["castle on a hill", "castles and cats", "dog"])
+    # The prefix's constant where a longer word begins with the typed one (4 per field: the
+    # name and the prompt), on top of the finished word's score; never for the word itself.
+    longer: dict[str, dict[int, float]] = {"castle": {1: 8.0}, "castl": {0: 8.0, 1: 8.0},
+                                           "hill": {}}  # fmt: skip
+    for text, extra in longer.items():
+        for expand in (None, prefix_expander(searcher)):
+            typed, done = text_query(text, expand), text_query(text + " ")
+            assert typed is not None and done is not None
+            got = {address.doc: score for score, address in searcher.search(typed, 9).hits}
+            want = {address.doc: score for score, address in searcher.search(done, 9).hits}
+            assert got.keys() == want.keys() | extra.keys(), text
+            for doc, score in got.items():
+                assert round(score, 5) == round(want.get(doc, 0.0) + extra.get(doc, 0.0), 5)

@@ -45,6 +45,7 @@ from indexer.elasticsearch.translate import (
     num_candidates,
     search_body,
     text_clauses,
+    wildcard_literal,
 )
 
 T0 = datetime(2024, 3, 5, 12, 30, 15, 123456, tzinfo=UTC)
@@ -180,14 +181,15 @@ def test_a_term_matches_by_stem_and_the_typed_last_word_by_prefix() -> None:
     foxes, lat = text_clauses("Foxes lat")
     assert foxes["bool"]["minimum_should_match"] == 1
     assert {"match": {"stems": {"query": "fox", "boost": 0.5}}} in foxes["bool"]["should"]
-    assert not any("prefix" in way for way in foxes["bool"]["should"])
-    prefixes = [way["prefix"] for way in lat["bool"]["should"] if "prefix" in way]
-    assert {"prompt": {"value": "lat", "boost": 4.0}} in prefixes
-    assert {"names": {"value": "lat", "boost": 2.0}} in prefixes
-    assert all("stems" not in p for p in prefixes)
+    assert not any("wildcard" in way for way in foxes["bool"]["should"])
+    # Only the longer words: `lat` itself is scored once, by the phrase.
+    prefixes = [way["wildcard"] for way in lat["bool"]["should"] if "wildcard" in way]
+    assert {"prompt": {"value": "lat?*", "boost": 4.0}} in prefixes
+    assert {"names": {"value": "lat?*", "boost": 2.0}} in prefixes
+    assert len(prefixes) == 6 and all("stems" not in p for p in prefixes)
     # A space after the last word: it is complete, no prefix; an ideograph run has no stem.
     (done,) = text_clauses("lat ")
-    assert not any("prefix" in way for way in done["bool"]["should"])
+    assert not any("wildcard" in way for way in done["bool"]["should"])
     (cjk,) = text_clauses("一只猫")
     assert cjk == {"multi_match": _phrase(cjk)}
 
@@ -196,7 +198,7 @@ def test_a_term_matches_by_stem_and_the_typed_last_word_by_prefix() -> None:
 @given(st.text(max_size=200))
 def test_user_text_never_becomes_query_syntax(text: str) -> None:
     body = search_body(SearchQuery(workspace=WS, text=text))
-    forbidden = {"query_string", "simple_query_string", "wildcard", "regexp", "fuzzy", "script"}
+    forbidden = {"query_string", "simple_query_string", "regexp", "fuzzy", "script"}
     assert not forbidden & set(_keys(body))  # query types are keys; user text only values
     assert body["query"]["bool"]["filter"][0] == {"term": {"workspace": WS}}
     for clause in body["query"]["bool"].get("must", []):
@@ -204,9 +206,13 @@ def test_user_text_never_becomes_query_syntax(text: str) -> None:
         phrase = ways[0]["multi_match"]["query"]
         assert phrase and phrase == " ".join(phrase.split())
         assert not re.search(r"[*?:()\[\]{}\"\\~^/<>=!&|+-]", phrase)
+        # The one wildcard pattern: the typed word, literal, then at least one character.
+        patterns = {way["wildcard"][field]["value"] for way in ways if "wildcard" in way
+                    for field in way["wildcard"]}  # fmt: skip
+        assert patterns <= {wildcard_literal(phrase.lower()) + "?*"}
         for way in ways[1:]:
-            (value,) = [v["query"] if "match" in way else v["value"]
-                        for v in (way.get("match") or way["prefix"]).values()]
+            (value,) = [v["query"] if "match" in way else v["value"].removesuffix("?*")
+                        for v in (way.get("match") or way["wildcard"]).values()]
             assert value and " " not in value and not re.search(r"[*?\\]", value)
 
 
@@ -479,3 +485,8 @@ def test_classification_and_shard_checks() -> None:
         check_shards({"_shards": {"total": 1, "successful": 1, "failed": 0}, "timed_out": True})
     ok = {"_shards": {"total": 1, "successful": 1, "failed": 0}, "timed_out": False}
     assert check_shards(ok) is ok
+
+
+def test_wildcard_literal_escapes_every_wildcard_character() -> None:
+    assert wildcard_literal("lat") == "lat"
+    assert wildcard_literal("a*b?c\\") == "a\\*b\\?c\\\\"
