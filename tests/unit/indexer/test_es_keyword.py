@@ -9,7 +9,8 @@ import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 
 from assetlens.errors import IndexUnavailable
-from assetlens.query import Facet, SearchQuery
+from assetlens.filters import Facet
+from assetlens.query import SearchQuery
 from indexer.elasticsearch.complement import (
     hits_counts_body,
     page_body,
