@@ -31,7 +31,7 @@ from assetlens.query import (
     SortField,
     VectorQuery,
 )
-from assetlens.searchtext import STEM_FIELD, SearchTerm, search_terms
+from assetlens.searchtext import PREFIX_WEIGHT, STEM_FIELD, SearchTerm, search_terms
 from indexer.elasticsearch.mapping import (
     EXACT_TEXT_FIELDS,
     TEXT_FIELDS,
@@ -198,7 +198,8 @@ def term_clause(term: SearchTerm) -> dict[str, Any] | None:
         # phrase above (assetlens.searchtext). Not analysed: the indexed form (folded,
         # lower-case), wildcard characters escaped, then at least one more character.
         pattern = wildcard_literal(phrase.lower()) + "?*"
-        ways.extend({"wildcard": {name: {"value": pattern, "boost": TEXT_FIELDS[name]}}}
+        ways.extend({"wildcard": {name: {"value": pattern,
+                                         "boost": TEXT_FIELDS[name] * PREFIX_WEIGHT}}}
                     for name in EXACT_TEXT_FIELDS)  # fmt: skip
     if len(ways) == 1:
         return ways[0]

@@ -18,7 +18,14 @@ from assetlens.cursors import decode_sort_cursor
 from assetlens.facetcounts import ordered_buckets
 from assetlens.filters import Facet, Filters
 from assetlens.query import FacetBucket, Sort, SortField
-from assetlens.searchtext import EXACT_FIELDS, FIELD_WEIGHTS, STEM_FIELD, SearchTerm, search_terms
+from assetlens.searchtext import (
+    EXACT_FIELDS,
+    FIELD_WEIGHTS,
+    PREFIX_WEIGHT,
+    STEM_FIELD,
+    SearchTerm,
+    search_terms,
+)
 from indexer.embedded.keyword_schema import (
     COST,
     COST_ASC,
@@ -121,18 +128,18 @@ def term_query(term: SearchTerm, expand: PrefixExpander | None = None) -> Query 
 
 def _prefix_query(name: str, prefix: str, expand: PrefixExpander | None) -> Query:
     """The words of one text field that begin with a typed word and are longer than it (the
-    word itself is scored once, by its exact clause), scored as a constant, as
+    word itself is scored once, by its exact clause), scored as a small constant, as
     Elasticsearch's wildcard query is: the words it expands to when `expand` lists them, else
     a regular expression query (which walks the term dictionary itself)."""
     field = TEXT_FIELDS[name]
     expanded = None if expand is None else expand(field, prefix)
     if expanded is None:
         regex = Query.regex_query(SCHEMA, field, longer_regex(prefix))
-        return Query.const_score_query(regex, FIELD_WEIGHTS[name])
+        return Query.const_score_query(regex, FIELD_WEIGHTS[name] * PREFIX_WEIGHT)
     longer = [word for word in expanded if word != prefix]
     if not longer:
         return Query.empty_query()
-    return Query.const_score_query(_terms(field, longer), FIELD_WEIGHTS[name])
+    return Query.const_score_query(_terms(field, longer), FIELD_WEIGHTS[name] * PREFIX_WEIGHT)
 
 
 def longer_regex(prefix: str) -> str:

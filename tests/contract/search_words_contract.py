@@ -54,6 +54,23 @@ class SearchWordsContract:
         assert found(index, "la") == set()  # too short to be a prefix
         assert found(index, "lat space") == set()  # only the last word is a prefix
 
+    def test_the_typed_word_itself_ranks_above_the_longer_words_it_begins(
+        self, index: SearchIndex
+    ) -> None:
+        # `cat` is in nine assets of ten, so its bm25 weight is small; the longer word sits in
+        # the heaviest field, the exact word only in the lightest: the exact word still leads.
+        put(
+            index,
+            make_doc(make_asset("longer", name="category.png", prompt="category, catalogue")),
+            make_doc(make_asset("exact", description="a cat on a long, long, long, long road")),
+            *(make_doc(make_asset(f"cat{i}", prompt=f"cat number {i}")) for i in range(8)),
+            make_doc(make_asset("none", prompt="a dog")),
+        )
+        ranked = ids_of(search(index, "cat"))
+        assert set(ranked) == {aid("longer"), aid("exact"), *(aid(f"cat{i}") for i in range(8))}
+        assert ranked[-1] == aid("longer")
+        assert ids_of(search(index, "categ")) == [aid("longer")]
+
     def test_model_lora_sampler_and_generator_names_are_words(self, index: SearchIndex) -> None:
         put(
             index,

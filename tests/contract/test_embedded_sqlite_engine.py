@@ -12,7 +12,15 @@ from assetlens.ports import SearchIndex
 from indexer.embedded import EmbeddedSearchIndex
 from tests.contract.common_word_contract import CommonWordContract
 from tests.contract.facet_prefix_contract import FacetPrefixContract
-from tests.contract.search_index_contract import SearchIndexContract
+from tests.contract.search_index_contract import (
+    SearchIndexContract,
+    aid,
+    ids_of,
+    make_asset,
+    make_doc,
+    put,
+    search,
+)
 from tests.contract.search_words_contract import SearchWordsContract
 
 
@@ -24,3 +32,18 @@ class TestEmbeddedSqliteEngine(SearchIndexContract, SearchWordsContract,
         index.ensure()
         yield index
         index.close()
+
+    def test_the_typed_word_itself_ranks_above_the_longer_words_it_begins(
+        self, index: SearchIndex
+    ) -> None:
+        """FTS5's bm25 cannot weigh the prefix phrase below the exact one (weights are per
+        column), so this engine keeps only the part of the rule it can: the same assets are
+        found, and a longer word is found by the typed text (docs/SEARCH.md)."""
+        put(
+            index,
+            make_doc(make_asset("longer", name="category.png", prompt="category, catalogue")),
+            make_doc(make_asset("exact", description="a cat on a long road")),
+            make_doc(make_asset("none", prompt="a dog")),
+        )
+        assert set(ids_of(search(index, "cat"))) == {aid("longer"), aid("exact")}
+        assert ids_of(search(index, "categ")) == [aid("longer")]

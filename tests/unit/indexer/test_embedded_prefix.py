@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import tantivy
 
+from assetlens.searchtext import PREFIX_WEIGHT
 from indexer.embedded.keyword_query import MAX_PREFIX_WORDS, prefix_expander, text_query
 from indexer.embedded.keyword_schema import SCHEMA, register_analysis
 
@@ -49,9 +51,11 @@ def test_expanded_prefix_finds_and_scores_like_the_regex(tmp_path: Path) -> None
 
 def test_the_typed_word_itself_is_scored_once(tmp_path: Path) -> None:
     searcher = _searcher(tmp_path, ["castle on a hill", "castles and cats", "dog"])
-    # The prefix's constant where a longer word begins with the typed one (4 per field: the
-    # name and the prompt), on top of the finished word's score; never for the word itself.
-    longer: dict[str, dict[int, float]] = {"castle": {1: 8.0}, "castl": {0: 8.0, 1: 8.0},
+    # The prefix's constant where a longer word begins with the typed one (the field's weight
+    # 4 × PREFIX_WEIGHT, in the name and the prompt), on top of the finished word's score;
+    # never for the word itself.
+    both = 2 * 4.0 * PREFIX_WEIGHT
+    longer: dict[str, dict[int, float]] = {"castle": {1: both}, "castl": {0: both, 1: both},
                                            "hill": {}}  # fmt: skip
     for text, extra in longer.items():
         for expand in (None, prefix_expander(searcher)):
@@ -61,4 +65,4 @@ def test_the_typed_word_itself_is_scored_once(tmp_path: Path) -> None:
             want = {address.doc: score for score, address in searcher.search(done, 9).hits}
             assert got.keys() == want.keys() | extra.keys(), text
             for doc, score in got.items():
-                assert round(score, 5) == round(want.get(doc, 0.0) + extra.get(doc, 0.0), 5)
+                assert score == pytest.approx(want.get(doc, 0.0) + extra.get(doc, 0.0), abs=1e-6)

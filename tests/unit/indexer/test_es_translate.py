@@ -19,6 +19,7 @@ from assetlens.domain import Asset, AssetStatus, AssetType, Generation, LoRA
 from assetlens.errors import IndexUnavailable, InvalidInput
 from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.query import FacetBucket, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
+from assetlens.searchtext import PREFIX_WEIGHT
 from assetlens.textsplit import fold_diacritics
 from indexer.elasticsearch.failures import (
     IndexRejected,
@@ -184,8 +185,8 @@ def test_a_term_matches_by_stem_and_the_typed_last_word_by_prefix() -> None:
     assert not any("wildcard" in way for way in foxes["bool"]["should"])
     # Only the longer words: `lat` itself is scored once, by the phrase.
     prefixes = [way["wildcard"] for way in lat["bool"]["should"] if "wildcard" in way]
-    assert {"prompt": {"value": "lat?*", "boost": 4.0}} in prefixes
-    assert {"names": {"value": "lat?*", "boost": 2.0}} in prefixes
+    assert {"prompt": {"value": "lat?*", "boost": 4.0 * PREFIX_WEIGHT}} in prefixes
+    assert {"names": {"value": "lat?*", "boost": 2.0 * PREFIX_WEIGHT}} in prefixes
     assert len(prefixes) == 6 and all("stems" not in p for p in prefixes)
     # A space after the last word: it is complete, no prefix; an ideograph run has no stem.
     (done,) = text_clauses("lat ")
