@@ -1,11 +1,12 @@
-"""Analysis of one asset during indexing: the original fetched to a temp file, analysed
-(in a worker process when the indexer has a pool), previews, pHash bands and lineage stored,
-the manifest marked ready."""
+"""Analysis of assets during indexing: each original fetched to a temp file and analysed (in
+a worker process when the indexer has a pool); then, for a whole batch, previews and pHash
+bands stored in one write, lineage linked and each manifest marked ready."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -26,8 +27,19 @@ Extractor = Callable[[Path, str, StealthRead | None], Generation | None]
 MarkFailed = Callable[[str, str, str], Asset | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """An asset analysed, nothing of the analysis stored yet (see `AssetAnalysis.record`)."""
+
+    asset: Asset
+    analysis: media.Analysis
+    parsed: Generation | None
+    previews: dict[str, str]
+    derived: list[NewObject]
+
+
 class AssetAnalysis:
-    """The per-asset half of indexing; safe to run for several assets at once."""
+    """The per-asset half of indexing; `analyse` is safe to run for several assets at once."""
 
     def __init__(self, store: ObjectStore, index: SearchIndex, manifests: Manifests,
                  lineage: LineageService, tmp: Path, analyse: Analyser, extract: Extractor,
@@ -41,10 +53,9 @@ class AssetAnalysis:
         self._extract = extract
         self._fail = fail
 
-    def analyse(self, asset: Asset) -> tuple[Asset, Image.Image | None]:
-        """Analyse `asset`'s original, store previews and pHash bands, link its named
-        inputs, and mark it ready (failed when the original is missing or its pixels do not
-        decode); returns the updated asset and its embed image."""
+    def analyse(self, asset: Asset) -> Analysed | tuple[Asset, None]:
+        """Analyse `asset`'s original; the asset marked failed (and no embed image) when
+        the original is missing or its pixels do not decode. `record` stores the rest."""
         self._tmp.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
             try:
@@ -62,16 +73,34 @@ class AssetAnalysis:
                                   "could not be decoded") or asset, None
             parsed = self._extract(path, asset.mime, analysis.stealth)
         previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
-        # Derived objects, all made again by another analysis: written as one batch, which
-        # the local store makes durable with one sync instead of one per file and directory.
-        # The manifest that points at them is written after, object by object.
         derived = [NewObject(previews[size], data, "image/webp")
                    for size, data in analysis.previews.items()]
         if analysis.phash:
             derived += [NewObject(layout.phash_band_key(asset.workspace, band, value, asset.id),
                                   b"")
                         for band, value in enumerate(layout.phash_bands(analysis.phash))]
-        self._store.put_many(derived)
+        return Analysed(asset, analysis, parsed, previews, derived)
+
+    def record(self, batch: list[Analysed]) \
+            -> list[tuple[Asset, Image.Image | None] | Exception]:
+        """Store what `batch` made and mark each asset ready; per asset, the updated asset
+        and its embed image, or the error that stopped it. The derived objects (previews,
+        pHash bands: all made again by another analysis) go in one write for the batch,
+        which the local store makes durable with one sync; the manifests that point at them
+        are written after it, one by one. Raises when that one write fails."""
+        objects = [obj for analysed in batch for obj in analysed.derived]
+        if objects:
+            self._store.put_many(list({obj.key: obj for obj in objects}.values()))
+        results: list[tuple[Asset, Image.Image | None] | Exception] = []
+        for analysed in batch:
+            try:
+                results.append((self._mark_ready(analysed), analysed.analysis.embed_image))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def _mark_ready(self, analysed: Analysed) -> Asset:
+        asset, analysis, parsed = analysed.asset, analysed.analysis, analysed.parsed
         parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
             if parsed is not None else {}
         self._lineage.link(asset.workspace, asset.id, parents)
@@ -83,7 +112,7 @@ class AssetAnalysis:
                 return None  # a new version arrived meanwhile; its own pass analyses it
             current.media = analysis.media
             current.phash = analysis.phash
-            current.previews = previews
+            current.previews = analysed.previews
             if parsed is not None:  # otherwise keep what a sidecar said
                 current.generation_parsed = parsed
             for parent, relation in parents.items():
@@ -97,5 +126,4 @@ class AssetAnalysis:
                 current.deleted_from = AssetStatus.READY
             return current
 
-        return self._manifests.update(asset.workspace, asset.id, mutate), analysis.embed_image
-
+        return self._manifests.update(asset.workspace, asset.id, mutate)

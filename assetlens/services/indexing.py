@@ -29,7 +29,7 @@ from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
-from assetlens.services.asset_analysis import Analyser, AssetAnalysis, Extractor
+from assetlens.services.asset_analysis import Analysed, Analyser, AssetAnalysis, Extractor
 from assetlens.services.index_failures import Failure, mark_failed, retry_failed
 from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
 from assetlens.services.lineage import LineageService
@@ -40,8 +40,9 @@ __all__ = ["Analyser", "Extractor", "Indexer", "ReconcileReport"]
 
 log = logging.getLogger(__name__)
 
-#: What preparing one item gives: the asset to index (None: it is gone) and its embed image.
-Prepared = tuple[Asset | None, Image.Image | None]
+#: What preparing one item gives: the asset to index (None: it is gone) and its embed image,
+#: or its analysis, stored when the batch is finished.
+Prepared = tuple[Asset | None, Image.Image | None] | Analysed
 # Batches the worker loop pipelines before it runs its periodic jobs again.
 _RUN_BATCHES = 8
 
@@ -164,26 +165,19 @@ class Indexer:
         self.finish(self.prepare(items))
 
     def prepare(self, items: list[WorkItem]) -> PreparedBatch:
-        """Read and analyse a claimed batch (several items at once with a pool): everything
-        but the vectors and the index write. Never raises; each item's outcome is recorded."""
+        """Read and analyse a claimed batch (several items at once with a pool); storing the
+        analyses, the vectors and the index write are `finish`'s. Never raises; each item's
+        outcome is recorded."""
         batch = PreparedBatch(items)
         outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
             else map(self._attempt, items)
         for item, outcome in zip(items, outcomes, strict=True):
-            if isinstance(outcome, Unavailable):  # the store is down: not this item's fault
-                batch.postponed[item] = outcome
-            elif isinstance(outcome, Exception):  # a file that breaks a decoder, a parser bug
-                batch.failures[item] = Failure("analysis", outcome)
-            elif (asset := outcome[0]) is None:
-                batch.removals.append(item)
-            else:
-                batch.docs[item] = IndexDoc(asset=asset)
-                if (image := outcome[1]) is not None:
-                    batch.images[asset.sha256] = image
+            batch.add(item, outcome)
         return batch
 
     def finish(self, batch: PreparedBatch) -> None:
-        """Embed, write and acknowledge a prepared batch."""
+        """Store the batch's analyses, embed, write and acknowledge a prepared batch."""
+        self._record(batch)
         docs, removals, failures = batch.docs, batch.removals, batch.failures
         for item, error in batch.postponed.items():
             self._postpone(item, error)
@@ -210,6 +204,20 @@ class Indexer:
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
+
+    def _record(self, batch: PreparedBatch) -> None:
+        """The analyses' previews and pHash bands stored for the whole batch at once (here,
+        while the look-ahead keeps the workers busy with the next batch), then each asset
+        marked ready: each outcome sorted into the batch like `prepare`'s."""
+        analysed, batch.analysed = batch.analysed, {}
+        if not analysed:
+            return
+        try:
+            outcomes: list[object] = list(self._analysis.record(list(analysed.values())))
+        except Exception as exc:  # the batch's one write failed: every item retries
+            outcomes = [exc] * len(analysed)
+        for item, outcome in zip(analysed, outcomes, strict=True):
+            batch.add(item, outcome)
 
     def release(self, batch: PreparedBatch) -> None:
         """Give a prepared batch's items back to the queue unprocessed, without using up an
