@@ -5,7 +5,8 @@ bands stored in one write, lineage linked and each manifest marked ready."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,22 +57,17 @@ class AssetAnalysis:
     def analyse(self, asset: Asset) -> Analysed | tuple[Asset, None]:
         """Analyse `asset`'s original; the asset marked failed (and no embed image) when
         the original is missing or its pixels do not decode. `record` stores the rest."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
-            try:
-                for chunk in self._store.iter_range(layout.blob_key(asset.sha256)):
-                    tmp.write(chunk)
-            except ObjectNotFound:
-                return self._fail(asset.workspace, asset.id,
-                                  "the original file is missing from the store") or asset, None
-            tmp.flush()
-            path = Path(tmp.name)
-            analysis = self._analyse(path, asset.type, asset.mime)
-            if analysis.undecodable:
-                # Never ready, and no retries: another decode of these bytes fails the same.
-                return self._fail(asset.workspace, asset.id, "the file is damaged: its pixels "
-                                  "could not be decoded") or asset, None
-            parsed = self._extract(path, asset.mime, analysis.stealth)
+        try:
+            with self._original(asset) as path:
+                analysis = self._analyse(path, asset.type, asset.mime)
+                if analysis.undecodable:
+                    # Never ready, and no retries: another decode of these bytes fails the same.
+                    return self._fail(asset.workspace, asset.id, "the file is damaged: its "
+                                      "pixels could not be decoded") or asset, None
+                parsed = self._extract(path, asset.mime, analysis.stealth)
+        except ObjectNotFound:
+            return self._fail(asset.workspace, asset.id,
+                              "the original file is missing from the store") or asset, None
         previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
         derived = [NewObject(previews[size], data, "image/webp")
                    for size, data in analysis.previews.items()]
@@ -80,6 +76,22 @@ class AssetAnalysis:
                                   b"")
                         for band, value in enumerate(layout.phash_bands(analysis.phash))]
         return Analysed(asset, analysis, parsed, previews, derived)
+
+    @contextmanager
+    def _original(self, asset: Asset) -> Iterator[Path]:
+        """A path to the original: the store's own file where it keeps one (the local
+        store; a blob's bytes never change), else a temp copy. ObjectNotFound if missing."""
+        key = layout.blob_key(asset.sha256)
+        local = self._store.local_path(key)
+        if local is not None:
+            yield local
+            return
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self._tmp, suffix="." + asset.extension) as tmp:
+            for chunk in self._store.iter_range(key):
+                tmp.write(chunk)
+            tmp.flush()
+            yield Path(tmp.name)
 
     def record(self, batch: list[Analysed]) \
             -> list[tuple[Asset, Image.Image | None] | Exception]:
