@@ -113,17 +113,16 @@ class UploadGroup:
             self._give_up(group, exc)
             return
         for planned in group:
+            copied = planned.first_copy
             try:
                 self._assets.blobs.store(planned.spooled, content_type=planned.asset.mime)
+                self._assets.seal(
+                    planned.asset,
+                    first_copy=copied.asset.id if copied and copied.error is None else None,
+                )
             except (AssetlensError, OSError) as exc:
                 self._give_up([planned], exc)
         stored = [p for p in group if p.error is None]
-        for planned in stored:
-            copied = planned.first_copy
-            self._assets.seal(
-                planned.asset,
-                first_copy=copied.asset.id if copied is not None and copied.error is None else None,
-            )
         try:
             self._store.put_many(
                 [

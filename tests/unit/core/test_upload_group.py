@@ -13,11 +13,12 @@ from PIL import Image
 from assetlens import layout
 from assetlens.bootstrap import build
 from assetlens.domain import AssetStatus
-from assetlens.ingest import GROUP, ingest_files
+from assetlens.ingest import GROUP, hash_in_place, ingest_files
 from assetlens.ports import NewObject, ObjectInfo
 from assetlens.services.duplicate_policy import PolicyName
 from storage.local import LocalObjectStore
 from tests.conftest import make_settings
+from tests.fakes import FakeObjectStore
 
 FILES = GROUP + 4  # one whole group, then a group of 4
 
@@ -134,5 +135,22 @@ def test_copies_within_a_group_follow_the_policy(tmp_path: Path) -> None:
         )
         first, second = allowed.created
         assert (first.duplicate_of, second.duplicate_of) == (None, first.id)
+    finally:
+        container.close()
+
+
+def test_a_blob_that_cannot_be_stored_refuses_only_its_file(tmp_path: Path) -> None:
+    files = _pictures(tmp_path / "in", 3)
+    store = FakeObjectStore()
+    container = build(make_settings(tmp_path / "data"), store=store, use_embedder=False)
+    doomed = hash_in_place(files[1]).sha256
+    store.fail_keys_with_prefix = layout.blob_key(doomed)
+    try:
+        report = ingest_files(container.assets, "ws", files)
+        assert [path for path, _ in report.failed] == [files[1]]
+        assert sorted(a.name for a in report.created) == [files[0].name, files[2].name]
+        # Nothing of the refused file is left: no marker, no manifest, no queue item.
+        assert not any(doomed in key for key in store.list_keys(""))
+        assert container.queue.pending() == 2
     finally:
         container.close()
