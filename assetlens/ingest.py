@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -23,9 +23,11 @@ from assetlens.spool import Spooled
 
 log = logging.getLogger(__name__)
 SIDECAR_SUFFIXES = (".txt", ".json")
-#: Files acknowledged together (one sync per kind of write for all of them, see
+#: Files acknowledged together at most (one sync per kind of write for all of them, see
 #: services/upload_group.py); a resumed ingest imports again at most the group in hand.
 GROUP = 16
+#: Bytes after which a group is committed early: big files are acknowledged as they come.
+GROUP_BYTES = 256 << 20
 
 
 @dataclass
@@ -104,14 +106,13 @@ def ingest_files(
     """Import `files` into `workspace` under the duplicate policy `duplicates` (see
     `ingest_policy`; `allow_duplicates` is `allow`): a file whose content a live asset of the
     workspace already has — a copy earlier in the same run included — is skipped (`link`),
-    refused (`reject`) or stored (`allow`). Files are acknowledged in groups of GROUP (see
+    refused (`reject`) or stored (`allow`). Files are acknowledged in `groups` (see
     services/upload_group.py): `on_progress(path, asset, error)` follows each file once its
     group is (asset and error both None for a skipped or refused duplicate)."""
     policy = PolicyName.ALLOW if allow_duplicates else duplicates
     report = IngestReport()
     form = UploadForm(tags=list(tags or []), source=Source.IMPORT.value, duplicates=policy)
-    chunks = iter(files)
-    while group := list(itertools.islice(chunks, GROUP)):
+    for group in groups(files):
         uploads: list[tuple[Spooled, UploadForm]] = []
         refused: dict[Path, str] = {}
         for path in group:
@@ -135,6 +136,23 @@ def ingest_files(
             if on_progress:
                 on_progress(path, asset, error)
     return report
+
+
+def groups(files: Iterable[Path]) -> Iterator[list[Path]]:
+    """`files` in the groups that are acknowledged together: 2, 4, 8, then GROUP files (so
+    that the indexing beside the import has files at once), fewer where they reach
+    GROUP_BYTES."""
+    group: list[Path] = []
+    size, wanted = 0, 2
+    for path in files:
+        group.append(path)
+        with contextlib.suppress(OSError):  # refused when its group is imported
+            size += path.stat().st_size
+        if len(group) >= wanted or size >= GROUP_BYTES:
+            yield group
+            group, size, wanted = [], 0, min(GROUP, 2 * wanted)
+    if group:
+        yield group
 
 
 def _record(report: IngestReport, path: Path,

@@ -1,11 +1,12 @@
-"""Analysis of assets during indexing: each original fetched to a temp file and analysed (in
-a worker process when the indexer has a pool); then, for a whole batch, previews and pHash
-bands stored in one write, lineage linked and each manifest marked ready."""
+"""Analysis of assets during indexing: each original analysed where the store keeps it (else
+from a temp copy), in a worker process when the indexer has a pool; then, for a whole
+batch, previews and pHash bands stored in one write, lineage linked and each manifest
+marked ready."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ Analyser = Callable[[Path, AssetType, str], media.Analysis]
 Extractor = Callable[[Path, str, StealthRead | None], Generation | None]
 #: Marks an asset failed with a reason; returns it as marked (None if it is gone).
 MarkFailed = Callable[[str, str, str], Asset | None]
+#: An asset marked ready after its analysis, and the image its analysis made for embedding.
+Stored = tuple[Asset, Image.Image | None]
+#: `map`, or a thread pool's: how `record` runs the per-asset step.
+Mapper = Callable[[Callable[["Analysed"], "Stored | Exception"], Iterable["Analysed"]],
+                  Iterable["Stored | Exception"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,25 +99,33 @@ class AssetAnalysis:
             tmp.flush()
             yield Path(tmp.name)
 
-    def record(self, batch: list[Analysed]) \
-            -> list[tuple[Asset, Image.Image | None] | Exception]:
-        """Store what `batch` made and mark each asset ready; per asset, the updated asset
-        and its embed image, or the error that stopped it. The derived objects (previews,
-        pHash bands: all made again by another analysis) go in one write for the batch,
-        which the local store makes durable with one sync; the manifests that point at them
-        are written after it, one by one. Raises when that one write fails."""
-        objects = [obj for analysed in batch for obj in analysed.derived]
-        if objects:
-            self._store.put_many(list({obj.key: obj for obj in objects}.values()))
-        results: list[tuple[Asset, Image.Image | None] | Exception] = []
-        for analysed in batch:
-            try:
-                results.append((self._mark_ready(analysed), analysed.analysis.embed_image))
-            except Exception as exc:
-                results.append(exc)
-        return results
+    def record(self, batch: list[Analysed], run: Mapper = map) -> list[Stored | Exception]:
+        """`store_derived`, then `mark_ready` for each (through `run`: a thread pool's
+        `map` marks several at once); per asset, the updated asset and its embed image, or
+        the error that stopped it (that of the one write for all, if it failed)."""
+        try:
+            self.store_derived(batch)
+        except Exception as exc:
+            return [exc] * len(batch)
+        return list(run(self._ready, batch))
 
-    def _mark_ready(self, analysed: Analysed) -> Asset:
+    def _ready(self, analysed: Analysed) -> Stored | Exception:
+        try:
+            return self.mark_ready(analysed), analysed.analysis.embed_image
+        except Exception as exc:
+            return exc
+
+    def store_derived(self, batch: list[Analysed]) -> None:
+        """Store what `batch` made besides its manifests: the previews and pHash bands (all
+        made again by another analysis) in one write, which the local store makes durable
+        with one sync. Then `mark_ready` each: the manifests that point at them come after."""
+        objects = {obj.key: obj for analysed in batch for obj in analysed.derived}
+        if objects:  # copies of one blob share its previews
+            self._store.put_many(list(objects.values()))
+
+    def mark_ready(self, analysed: Analysed) -> Asset:
+        """Link the asset's named inputs and mark it ready (or keep what another pass did);
+        the updated asset. After `store_derived`."""
         asset, analysis, parsed = analysed.asset, analysed.analysis, analysed.parsed
         parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
             if parsed is not None else {}

@@ -12,7 +12,6 @@ from PIL import Image
 
 from assetlens.errors import Unavailable
 from assetlens.query import IndexDoc
-from assetlens.services.asset_analysis import Analysed
 from assetlens.services.index_failures import Failure
 from assetlens.workqueue import WorkItem, WorkQueue
 
@@ -30,19 +29,15 @@ class PreparedBatch:
     postponed: dict[WorkItem, Unavailable] = field(default_factory=dict)
     #: Blob sha256 → the embed image its analysis made (fresh assets only).
     images: dict[str, Image.Image] = field(default_factory=dict)
-    #: Analysed, their previews and manifests not stored yet: `finish` stores them.
-    analysed: dict[WorkItem, Analysed] = field(default_factory=dict)
 
     def add(self, item: WorkItem, outcome: object) -> None:
         """Sort one item's outcome in: a store outage (retried, no attempt used up), an
-        error (a file that breaks a decoder, a parser bug), an analysis to store, or the
-        asset to index (None: it is gone, remove it) with its embed image."""
+        error (a file that breaks a decoder, a parser bug), or the asset to index (None: it
+        is gone, remove it) with its embed image."""
         if isinstance(outcome, Unavailable):
             self.postponed[item] = outcome
         elif isinstance(outcome, Exception):
             self.failures[item] = Failure("analysis", outcome)
-        elif isinstance(outcome, Analysed):
-            self.analysed[item] = outcome
         elif isinstance(outcome, tuple) and (asset := outcome[0]) is None:
             self.removals.append(item)
         elif isinstance(outcome, tuple):

@@ -41,7 +41,7 @@ __all__ = ["Analyser", "Extractor", "Indexer", "ReconcileReport"]
 log = logging.getLogger(__name__)
 
 #: What preparing one item gives: the asset to index (None: it is gone) and its embed image,
-#: or its analysis, stored when the batch is finished.
+#: or its analysis, stored with the rest of the batch's (`AssetAnalysis.record`).
 Prepared = tuple[Asset | None, Image.Image | None] | Analysed
 # Batches the worker loop pipelines before it runs its periodic jobs again.
 _RUN_BATCHES = 8
@@ -165,19 +165,28 @@ class Indexer:
         self.finish(self.prepare(items))
 
     def prepare(self, items: list[WorkItem]) -> PreparedBatch:
-        """Read and analyse a claimed batch (several items at once with a pool); storing the
-        analyses, the vectors and the index write are `finish`'s. Never raises; each item's
-        outcome is recorded."""
+        """Read and analyse a claimed batch (several items at once with a pool), then store
+        the analyses: everything but the vectors and the index write. Never raises; each
+        item's outcome is recorded."""
         batch = PreparedBatch(items)
         outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
             else map(self._attempt, items)
+        analysed: dict[WorkItem, Analysed] = {}
         for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Analysed):
+                analysed[item] = outcome
+            else:
+                batch.add(item, outcome)
+        # Stored for the whole batch: previews and pHash bands in one write (one sync on the
+        # local store), then each manifest marked ready, several at once with a pool.
+        run = self._fanout.map if self._fanout is not None else map
+        stored = self._analysis.record(list(analysed.values()), run)
+        for item, outcome in zip(analysed, stored, strict=True):
             batch.add(item, outcome)
         return batch
 
     def finish(self, batch: PreparedBatch) -> None:
-        """Store the batch's analyses, embed, write and acknowledge a prepared batch."""
-        self._record(batch)
+        """Embed, write and acknowledge a prepared batch."""
         docs, removals, failures = batch.docs, batch.removals, batch.failures
         for item, error in batch.postponed.items():
             self._postpone(item, error)
@@ -204,20 +213,6 @@ class Indexer:
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
                          docs[item].asset.revision)
-
-    def _record(self, batch: PreparedBatch) -> None:
-        """The analyses' previews and pHash bands stored for the whole batch at once (here,
-        while the look-ahead keeps the workers busy with the next batch), then each asset
-        marked ready: each outcome sorted into the batch like `prepare`'s."""
-        analysed, batch.analysed = batch.analysed, {}
-        if not analysed:
-            return
-        try:
-            outcomes: list[object] = list(self._analysis.record(list(analysed.values())))
-        except Exception as exc:  # the batch's one write failed: every item retries
-            outcomes = [exc] * len(analysed)
-        for item, outcome in zip(analysed, outcomes, strict=True):
-            batch.add(item, outcome)
 
     def release(self, batch: PreparedBatch) -> None:
         """Give a prepared batch's items back to the queue unprocessed, without using up an
@@ -390,4 +385,5 @@ class Indexer:
             log.warning("reindexing %s/%s without its vector: embedding failed",
                         asset.workspace, asset.id, exc_info=failure.error)
             self._queue.enqueue(asset.workspace, asset.id)
+
 

@@ -13,14 +13,15 @@ from PIL import Image
 from assetlens import layout
 from assetlens.bootstrap import build
 from assetlens.domain import AssetStatus
-from assetlens.ingest import GROUP, hash_in_place, ingest_files
+from assetlens.ingest import GROUP, groups, hash_in_place, ingest_files
 from assetlens.ports import NewObject, ObjectInfo
 from assetlens.services.duplicate_policy import PolicyName
 from storage.local import LocalObjectStore
 from tests.conftest import make_settings
 from tests.fakes import FakeObjectStore
 
-FILES = GROUP + 4  # one whole group, then a group of 4
+FILES = 2 + 4 + 8 + GROUP + 4  # the first groups are smaller; the last one, of 4, dies
+DONE = FILES - 4  # acknowledged before the last group
 
 
 class Crash(BaseException):
@@ -54,9 +55,10 @@ def _pictures(directory: Path, count: int) -> list[Path]:
 
 
 def _ingest_until_crash(data: Path, files: list[Path], prefix: str) -> list[Path]:
-    """Ingest `files` with the second group dying at its write of `prefix` keys; the
-    files acknowledged before."""
-    store = CrashingStore(data / "store", prefix, nth=2)
+    """Ingest `files` with the last group dying at its write of `prefix` keys; the files
+    acknowledged before."""
+    assert [len(group) for group in groups(files)] == [2, 4, 8, GROUP, 4]
+    store = CrashingStore(data / "store", prefix, nth=5)
     container = build(make_settings(data), store=store, use_embedder=False)
     acknowledged: list[Path] = []
     try:
@@ -97,10 +99,10 @@ def _resume(data: Path, files: list[Path]) -> tuple[int, int]:
     [
         # Before the group's manifests: markers are left (for `assetlens gc`), no asset;
         # the resume imports the group again.
-        ("manifests/", GROUP, GROUP, (FILES - GROUP, GROUP)),
+        ("manifests/", DONE, DONE, (FILES - DONE, DONE)),
         # Between manifests and queue items: the assets exist, unacknowledged and
         # unqueued; the resume finds them by content and queues them again.
-        ("queue/", FILES, GROUP, (0, FILES)),
+        ("queue/", FILES, DONE, (0, FILES)),
     ],
 )
 def test_a_crash_inside_a_group_loses_no_acknowledged_file(
@@ -109,7 +111,7 @@ def test_a_crash_inside_a_group_loses_no_acknowledged_file(
     files = _pictures(tmp_path / "in", FILES)
     data = tmp_path / "data"
     acknowledged = _ingest_until_crash(data, files, dies_at)
-    assert acknowledged == files[:GROUP]  # the first group, none of the second
+    assert acknowledged == files[:DONE]  # the first groups, none of the last
     store = LocalObjectStore(data / "store")
     assert len(list(store.list_keys("manifests/"))) == manifests
     assert len(list(store.list_keys(layout.QUEUE_PREFIX))) == queued
