@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assetlens import media, provenance
 from assetlens.domain import Asset, Source
 from assetlens.errors import AssetlensError
 from assetlens.services.asset_inputs import UploadForm
-from assetlens.services.assets import AssetService
+from assetlens.services.assets import AssetService, Submitted
 from assetlens.services.duplicate_policy import (
     DuplicatePolicyService,
     DuplicateRejected,
@@ -22,6 +23,11 @@ from assetlens.spool import Spooled
 
 log = logging.getLogger(__name__)
 SIDECAR_SUFFIXES = (".txt", ".json")
+#: Files acknowledged together at most (one sync per kind of write for all of them, see
+#: services/upload_group.py); a resumed ingest imports again at most the group in hand.
+GROUP = 16
+#: Bytes after which a group is committed early: big files are acknowledged as they come.
+GROUP_BYTES = 256 << 20
 
 
 @dataclass
@@ -100,30 +106,63 @@ def ingest_files(
     """Import `files` into `workspace` under the duplicate policy `duplicates` (see
     `ingest_policy`; `allow_duplicates` is `allow`): a file whose content a live asset of the
     workspace already has — a copy earlier in the same run included — is skipped (`link`),
-    refused (`reject`) or stored (`allow`). `on_progress(path, asset, error)` follows each
-    file (asset and error both None for a skipped or refused duplicate)."""
+    refused (`reject`) or stored (`allow`). Files are acknowledged in `groups` (see
+    services/upload_group.py): `on_progress(path, asset, error)` follows each file once its
+    group is (asset and error both None for a skipped or refused duplicate)."""
     policy = PolicyName.ALLOW if allow_duplicates else duplicates
     report = IngestReport()
-    for path in files:
-        asset: Asset | None = None
-        error: str | None = None
-        try:
-            submitted = assets.submit(workspace, hash_in_place(path), UploadForm(
-                tags=list(tags or []), source=Source.IMPORT.value,
-                sidecar=provenance.read_sidecar(path), duplicates=policy))
-            if submitted.linked:
-                report.skipped.append((path, submitted.asset.id))
-            else:
-                asset = submitted.asset
-                report.created.append(asset)
-        except DuplicateRejected as exc:
-            report.rejected.append((path, str(exc.extra["duplicate_of"])))
-        except AssetlensError as exc:
-            error = exc.detail
-        except OSError as exc:
-            error = str(exc)
-        if error is not None:
-            report.failed.append((path, error))
-        if on_progress:
-            on_progress(path, asset, error)
+    form = UploadForm(tags=list(tags or []), source=Source.IMPORT.value, duplicates=policy)
+    for group in groups(files):
+        uploads: list[tuple[Spooled, UploadForm]] = []
+        refused: dict[Path, str] = {}
+        for path in group:
+            try:
+                uploads.append((hash_in_place(path), replace(
+                    form, tags=list(form.tags), sidecar=provenance.read_sidecar(path))))
+            except AssetlensError as exc:
+                refused[path] = exc.detail
+            except OSError as exc:
+                refused[path] = str(exc)
+        outcomes = iter(assets.submit_many(workspace, uploads))
+        for path in group:
+            error = refused.get(path)
+            outcome = next(outcomes) if error is None else None
+            asset = _record(report, path, outcome)
+            if isinstance(outcome, OSError) or (isinstance(outcome, AssetlensError)
+                                                and not isinstance(outcome, DuplicateRejected)):
+                error = outcome.detail if isinstance(outcome, AssetlensError) else str(outcome)
+            if error is not None:
+                report.failed.append((path, error))
+            if on_progress:
+                on_progress(path, asset, error)
     return report
+
+
+def groups(files: Iterable[Path]) -> Iterator[list[Path]]:
+    """`files` in the groups that are acknowledged together: 2, 4, 8, then GROUP files (so
+    that the indexing beside the import has files at once), fewer where they reach
+    GROUP_BYTES."""
+    group: list[Path] = []
+    size, wanted = 0, 2
+    for path in files:
+        group.append(path)
+        with contextlib.suppress(OSError):  # refused when its group is imported
+            size += path.stat().st_size
+        if len(group) >= wanted or size >= GROUP_BYTES:
+            yield group
+            group, size, wanted = [], 0, min(GROUP, 2 * wanted)
+    if group:
+        yield group
+
+
+def _record(report: IngestReport, path: Path,
+            outcome: Submitted | Exception | None) -> Asset | None:
+    """Adds a file's outcome to `report`; the asset it created, if it did."""
+    if isinstance(outcome, DuplicateRejected):
+        report.rejected.append((path, str(outcome.extra["duplicate_of"])))
+    elif isinstance(outcome, Submitted) and outcome.linked:
+        report.skipped.append((path, outcome.asset.id))
+    elif isinstance(outcome, Submitted):
+        report.created.append(outcome.asset)
+        return outcome.asset
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from PIL.Image import Image
@@ -103,6 +104,13 @@ class ObjectStore(Protocol):
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         """All keys starting with `prefix`, in lexicographic order."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A file on this machine holding `key`'s bytes, to be read in place (never
+        written), or None when the backend keeps none (S3). ObjectNotFound when the key is
+        missing. The object may be replaced or removed afterwards like any object: for
+        content-addressed keys (blobs), whose bytes never change, that is only a removal."""
         ...
 
     def presigned_get_url(

@@ -13,13 +13,13 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from assetlens import layout
 from assetlens.errors import ObjectNotFound, PreconditionFailed
-from assetlens.ports import ObjectStore
+from assetlens.ports import NewObject, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,17 @@ class WorkQueue:
                 return
             except PreconditionFailed:
                 continue
+
+    def enqueue_new(self, assets: Sequence[tuple[str, str]]) -> None:
+        """Enqueue (workspace, asset_id) pairs of assets just created, in one batch write
+        (`put_many`: one sync on the local store). Unconditional: no item can exist yet for
+        a fresh id, except one that a reconcile or an edit made once the manifest was
+        visible; it is replaced by an equally fresh one (at worst indexed twice)."""
+        now = self._clock()
+        self._store.put_many([NewObject(layout.queue_key(workspace, asset_id),
+                                        _dump(_fresh(workspace, asset_id, now)),
+                                        "application/json")
+                              for workspace, asset_id in assets])
 
     def claim(self, limit: int) -> list[WorkItem]:
         """Lease up to `limit` items that are due and not leased by a live worker."""

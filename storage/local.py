@@ -213,6 +213,15 @@ class LocalObjectStore:
         directory = self._objects.joinpath(*head.split("/")) if head else self._objects
         return self._walk(directory, f"{head}/" if head else "", partial)
 
+    def local_path(self, key: str) -> Path:
+        """The object's own file (`objects/<key>`): a reader that opened it keeps its bytes
+        even if the key is replaced or removed meanwhile (each write is a new file)."""
+        path = self._path(key)
+        with self._os_errors("stat", key):
+            if current_file(path) is None:
+                raise ObjectNotFound(f"no object {key!r}")
+        return path
+
     def presigned_get_url(self, key: str, expires: timedelta, *,
                           content_type: str | None = None,
                           content_disposition: str | None = None) -> str | None:

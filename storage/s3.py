@@ -17,6 +17,7 @@ import hashlib
 import itertools
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from minio import Minio
@@ -274,6 +275,10 @@ class S3ObjectStore:
         fetched lazily a page at a time; a failed page is retried from the last key seen."""
         validate_prefix(prefix)
         return self._list(prefix)
+
+    def local_path(self, key: str) -> Path | None:
+        """None: objects live in the bucket (read them with `iter_range`)."""
+        return None
 
     def presigned_get_url(self, key: str, expires: timedelta, *,
                           content_type: str | None = None,

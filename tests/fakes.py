@@ -7,6 +7,7 @@ import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -107,6 +108,9 @@ class FakeObjectStore:
         with self._lock:
             keys = sorted(k for k in self._objects if k.startswith(prefix))
         yield from keys
+
+    def local_path(self, key: str) -> Path | None:
+        return None  # in memory
 
     def presigned_get_url(self, key: str, expires: timedelta, *,
                           content_type: str | None = None,

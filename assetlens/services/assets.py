@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +35,7 @@ from assetlens.services.blobs import BlobService
 from assetlens.services.duplicate_policy import DuplicatePolicyService
 from assetlens.services.lineage import SOURCE_RELATION, LineageService, relink_source
 from assetlens.services.purge import Purger
+from assetlens.services.upload_group import UploadGroup
 from assetlens.services.visibility import IndexVisibility
 from assetlens.spool import Spooled
 from assetlens.workqueue import WorkQueue
@@ -104,6 +105,37 @@ class AssetService:
         never points at nothing; a failure in between leaves only a referenced blob without
         a manifest (`assetlens gc` releases it), and a retry makes exactly one asset.
         """
+        planned = self.plan(workspace, spooled, form)
+        if isinstance(planned, Submitted):
+            return planned
+        asset = planned
+        # The reference marker comes first, so no concurrent collection can take the blob.
+        try:
+            self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
+            self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
+        except Unavailable:
+            if form.asset_id is None:
+                self.abandon(asset)
+            # else an id planned by an idempotent request, which the request taking over
+            # its claim may be writing now: the markers are not this one's alone to take
+            # back; `assetlens gc` releases them if no manifest ever names the id.
+            raise
+        self.seal(asset)
+        self.manifests.create(asset)
+        self._enqueue(asset)
+        self._metrics.uploaded(asset.size_bytes)
+        return Submitted(asset)
+
+    def submit_many(self, workspace: str,
+                    uploads: Sequence[tuple[Spooled, UploadForm]]) -> list[Submitted | Exception]:
+        """`submit` for files acknowledged together (`assetlens ingest`; one sync per kind
+        of write for the group: services/upload_group.py). Outcomes in order."""
+        return UploadGroup(self, self._store, self._queue, self._metrics).submit(
+            workspace, uploads)
+
+    def plan(self, workspace: str, spooled: Spooled, form: UploadForm) -> Asset | Submitted:
+        """An upload checked and its asset made, nothing of it stored yet (lineage markers
+        aside); or, under the `link` duplicate policy, the existing asset it duplicates."""
         inspection, asset_type = self.inspect(spooled, form.type)
         generation = client_generation(form.prompt, form.metadata)
         if generation and generation.source_asset_id:
@@ -136,25 +168,16 @@ class AssetService:
         )
         asset.lineage_relations = {parent: SOURCE_RELATION for parent in asset.lineage}
         self.lineage.link(workspace, asset.id, asset.lineage)
-        # The reference marker comes first, so no concurrent collection can take the blob.
-        try:
-            self.blobs.ensure(workspace, asset.id, spooled, content_type=asset.mime)
-            self._store.put_bytes(layout.sha_member_key(workspace, asset.sha256, asset.id), b"")
-        except Unavailable:
-            if form.asset_id is None:
-                self._abandon(asset)
-            # else an id planned by an idempotent request, which the request taking over
-            # its claim may be writing now: the markers are not this one's alone to take
-            # back; `assetlens gc` releases them if no manifest ever names the id.
-            raise
-        asset.recompute_generation()
-        asset.duplicate_of = self._first_copy(asset)
-        self.manifests.create(asset)
-        self._enqueue(asset)
-        self._metrics.uploaded(asset.size_bytes)
-        return Submitted(asset)
+        return asset
 
-    def _abandon(self, asset: Asset) -> None:
+    def seal(self, asset: Asset, *, first_copy: str | None = None) -> None:
+        """The fields set last, once the blob is stored: `first_copy` is an earlier copy
+        not yet visible in the store (in the same upload group)."""
+        asset.recompute_generation()
+        asset.duplicate_of = self.existing_copy(asset.workspace, asset.sha256,
+                                                 exclude=asset.id) or first_copy
+
+    def abandon(self, asset: Asset) -> None:
         """Take back the markers of an upload that failed before its manifest was written
         (no manifest can name this fresh, unplanned id), so a store outage mid-upload leaves nothing
         behind. Best effort: while the store is still down, `gc`'s sweep does it later."""
@@ -183,9 +206,6 @@ class AssetService:
                 requested_type: str | None) -> tuple[media.Inspection, AssetType]:
         """See `asset_inputs.inspect_upload`: this service's limits applied."""
         return inspect_upload(self._settings, spooled, requested_type)
-
-    def _first_copy(self, asset: Asset) -> str | None:
-        return self.existing_copy(asset.workspace, asset.sha256, exclude=asset.id)
 
     def existing_copy(self, workspace: str, sha256: str, *,
                       exclude: str | None = None) -> str | None:

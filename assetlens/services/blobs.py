@@ -24,14 +24,14 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from assetlens import layout
 from assetlens.errors import Conflict, ObjectNotFound, PreconditionFailed, Unavailable
 from assetlens.manifests import Manifests
-from assetlens.ports import ObjectStore
+from assetlens.ports import NewObject, ObjectStore
 from assetlens.spool import Spooled
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,22 @@ class BlobService:
         """Reference the blob of `spooled` as `ref_id` and make sure the blob exists (written
         from `spooled` when missing), safe against a concurrent collection."""
         self._reference(workspace, ref_id, spooled.sha256)
+        self.store(spooled, content_type=content_type)
+
+    def reference_many(self, refs: Sequence[tuple[str, str, str]],
+                       also: Sequence[NewObject] = ()) -> None:
+        """`ensure`'s first half for several uses at once: the markers of `refs`
+        (workspace, ref_id, sha256), and the objects `also`, in one `put_many` (one sync on
+        the local store), then each blob's collection waited out. Call `store` next."""
+        self._store.put_many([*(NewObject(layout.blob_ref_key(sha256, workspace, ref_id), b"")
+                                for workspace, ref_id, sha256 in refs), *also])
+        for sha256 in dict.fromkeys(sha256 for _, _, sha256 in refs):
+            self._hooks.after_ref(sha256)
+            self._wait_for_collector(sha256)
+
+    def store(self, spooled: Spooled, *,
+              content_type: str = "application/octet-stream") -> None:
+        """Write the blob of `spooled` unless it is stored already; only after its marker."""
         key = layout.blob_key(spooled.sha256)
         if self._store.exists(key):  # content addressing: identical bytes stored once
             return

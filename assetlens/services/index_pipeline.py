@@ -30,6 +30,21 @@ class PreparedBatch:
     #: Blob sha256 → the embed image its analysis made (fresh assets only).
     images: dict[str, Image.Image] = field(default_factory=dict)
 
+    def add(self, item: WorkItem, outcome: object) -> None:
+        """Sort one item's outcome in: a store outage (retried, no attempt used up), an
+        error (a file that breaks a decoder, a parser bug), or the asset to index (None: it
+        is gone, remove it) with its embed image."""
+        if isinstance(outcome, Unavailable):
+            self.postponed[item] = outcome
+        elif isinstance(outcome, Exception):
+            self.failures[item] = Failure("analysis", outcome)
+        elif isinstance(outcome, tuple) and (asset := outcome[0]) is None:
+            self.removals.append(item)
+        elif isinstance(outcome, tuple):
+            self.docs[item] = IndexDoc(asset=asset)
+            if (image := outcome[1]) is not None:
+                self.images[asset.sha256] = image
+
 
 class BatchStages(Protocol):
     """The two halves of indexing a batch, and the way back for one never finished."""

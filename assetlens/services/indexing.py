@@ -29,7 +29,7 @@ from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
-from assetlens.services.asset_analysis import Analyser, AssetAnalysis, Extractor
+from assetlens.services.asset_analysis import Analysed, Analyser, AssetAnalysis, Extractor
 from assetlens.services.index_failures import Failure, mark_failed, retry_failed
 from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
 from assetlens.services.lineage import LineageService
@@ -40,8 +40,9 @@ __all__ = ["Analyser", "Extractor", "Indexer", "ReconcileReport"]
 
 log = logging.getLogger(__name__)
 
-#: What preparing one item gives: the asset to index (None: it is gone) and its embed image.
-Prepared = tuple[Asset | None, Image.Image | None]
+#: What preparing one item gives: the asset to index (None: it is gone) and its embed image,
+#: or its analysis, stored with the rest of the batch's (`AssetAnalysis.record`).
+Prepared = tuple[Asset | None, Image.Image | None] | Analysed
 # Batches the worker loop pipelines before it runs its periodic jobs again.
 _RUN_BATCHES = 8
 
@@ -164,22 +165,24 @@ class Indexer:
         self.finish(self.prepare(items))
 
     def prepare(self, items: list[WorkItem]) -> PreparedBatch:
-        """Read and analyse a claimed batch (several items at once with a pool): everything
-        but the vectors and the index write. Never raises; each item's outcome is recorded."""
+        """Read and analyse a claimed batch (several items at once with a pool), then store
+        the analyses: everything but the vectors and the index write. Never raises; each
+        item's outcome is recorded."""
         batch = PreparedBatch(items)
         outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
             else map(self._attempt, items)
+        analysed: dict[WorkItem, Analysed] = {}
         for item, outcome in zip(items, outcomes, strict=True):
-            if isinstance(outcome, Unavailable):  # the store is down: not this item's fault
-                batch.postponed[item] = outcome
-            elif isinstance(outcome, Exception):  # a file that breaks a decoder, a parser bug
-                batch.failures[item] = Failure("analysis", outcome)
-            elif (asset := outcome[0]) is None:
-                batch.removals.append(item)
+            if isinstance(outcome, Analysed):
+                analysed[item] = outcome
             else:
-                batch.docs[item] = IndexDoc(asset=asset)
-                if (image := outcome[1]) is not None:
-                    batch.images[asset.sha256] = image
+                batch.add(item, outcome)
+        # Stored for the whole batch: previews and pHash bands in one write (one sync on the
+        # local store), then each manifest marked ready, several at once with a pool.
+        run = self._fanout.map if self._fanout is not None else map
+        stored = self._analysis.record(list(analysed.values()), run)
+        for item, outcome in zip(analysed, stored, strict=True):
+            batch.add(item, outcome)
         return batch
 
     def finish(self, batch: PreparedBatch) -> None:
@@ -382,4 +385,5 @@ class Indexer:
             log.warning("reindexing %s/%s without its vector: embedding failed",
                         asset.workspace, asset.id, exc_info=failure.error)
             self._queue.enqueue(asset.workspace, asset.id)
+
 

@@ -83,6 +83,16 @@ class ObjectStoreContract:
         url = store.presigned_get_url(key, timedelta(minutes=5))
         assert url is None or url.startswith(("http://", "https://"))
 
+    def test_local_path_is_none_or_the_objects_bytes(self, store: ObjectStore, ns: str) -> None:
+        key = f"{ns}local"
+        store.put_bytes(key, b"in place")
+        path = store.local_path(key)
+        assert path is None or path.read_bytes() == b"in place"
+        store.delete(key)
+        if path is not None:  # a store with local files says when the key is gone
+            with pytest.raises(ObjectNotFound):
+                store.local_path(key)
+
     # -- bytes round trips --------------------------------------------------------------
 
     @pytest.mark.parametrize("size", [0, 1, 2, 255, 4096, 65_537, MiB + 3])
