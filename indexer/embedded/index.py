@@ -66,6 +66,9 @@ class EmbeddedSearchIndex:
             lambda db, workspace, model: self._ann.files(db).vectors.load(workspace, model))
         # The vector sets this process wrote to since the last catch-up.
         self._touched: set[tuple[str, str]] = set()
+        # Sets a streaming catch-up left behind: the run once writes pause writes their vector
+        # files whatever the lag (see _catch_up_vectors).
+        self._streamed: set[tuple[str, str]] = set()
         self._touched_lock = threading.Lock()
         self._upkeep = self._new_upkeep()
 
@@ -119,18 +122,23 @@ class EmbeddedSearchIndex:
         whole, wait for a quarter of the set to change (AnnSettings.streaming_after)."""
         with self._touched_lock:
             touched, self._touched = self._touched, set()
+            settling = set() if streaming else touched & self._streamed
+            self._streamed -= settling
         with unavailable("catch up"):
             conn, db = self._db.conn()
             if self._keyword is not None:
                 self._keyword.catch_up(conn, db)
-            for workspace, model in sorted(touched):
-                self._catch_up_vectors(conn, db, workspace, model, streaming)
+            for key in sorted(touched):
+                self._catch_up_vectors(conn, db, *key, streaming, settling=key in settling)
         if streaming:  # files left for later: the run once writes pause looks again
             with self._touched_lock:
                 self._touched.update(touched)
+                self._streamed.update(touched)
 
-    def _catch_up_vectors(self, conn: sqlite3.Connection, db: str, workspace: str,
-                          model: str, streaming: bool) -> None:  # fmt: skip
+    def _catch_up_vectors(
+        self, conn: sqlite3.Connection, db: str, workspace: str, model: str, streaming: bool,
+        *, settling: bool = False,
+    ) -> None:
         settings = self._ann.settings
         smallest = max(1, min(settings.vector_file_min, settings.threshold))
         entry = self._vectors.cached(db, workspace, model)
@@ -155,7 +163,10 @@ class EmbeddedSearchIndex:
         due = settings.vector_file_after(snap.live)
         if streaming:
             due = max(due, settings.streaming_after(snap.live))
-        if behind >= due or (saved < 0 and behind):
+        # Once a stream of writes pauses, any lag is written out: a process that loads a
+        # file missing rows added since copies the whole mapped matrix to append them (2 GB
+        # and 4 s at 1M), so a bulk import must not end with its last rows only in SQLite.
+        if behind >= due or (behind and (saved < 0 or settling)):
             files.vectors.save(workspace, model, arrays, snap.seq)
 
     def _remove_db_files(self, name: str) -> None:

@@ -288,6 +288,30 @@ def test_a_streaming_catch_up_leaves_the_vector_file_and_graph_until_a_quarter_c
     index.close()
 
 
+def test_the_catch_up_once_a_stream_pauses_writes_the_vector_file_whatever_its_lag(
+    tmp_path: Path, corpus: npt.NDArray[np.float32]
+) -> None:
+    """A bulk import must not end with rows only in SQLite: every new process would copy the
+    mapped matrix to append them. Outside a stream the same small lag waits (as before)."""
+    settings = AnnSettings(threshold=500, fold_after=10_000, exact_below=50, background=False,
+                           vector_file_min=0)  # fmt: skip
+    index, files, saved = _caught_up(tmp_path / "index", corpus, settings)
+    extra = vectors(20, seed=6)  # under vector_file_after (1,000 rows)
+    index.upsert([doc(N + i, extra[i]) for i in range(10)])
+    index.catch_up()  # not after a stream: the lag waits
+    assert files.seq(WS, MODEL) == saved
+    index.upsert([doc(N + 10 + i, extra[10 + i]) for i in range(10)])
+    index.catch_up(streaming=True)
+    assert files.seq(WS, MODEL) == saved
+    index.catch_up()  # writes paused after the stream
+    after = files.seq(WS, MODEL)
+    assert after > saved
+    index.upsert([doc(N + 30, extra[0])])
+    index.catch_up()  # the stream was settled: back to the usual threshold
+    assert files.seq(WS, MODEL) == after
+    index.close()
+
+
 def test_a_failing_upkeep_run_is_logged_and_the_next_write_retries() -> None:
     calls: list[int] = []
 
