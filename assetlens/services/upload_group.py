@@ -2,8 +2,8 @@
 
 An upload acknowledged alone pays its own synced writes (reference marker, blob, content
 marker, manifest, queue item: each durable before the next). A group of files makes each
-kind of small write for all of them in one `put_many` (one pair of filesystem syncs on the
-local store), in the order that keeps every step safe on its own:
+kind of small write for all of them in one `put_many` (on the local store, their fsyncs
+issued together), in the order that keeps every step safe on its own:
 
 1. reference and content markers of every file (then each blob's collection waited out);
 2. each blob (content-addressed, written only if missing, durable on its own);
