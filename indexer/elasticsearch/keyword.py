@@ -57,7 +57,9 @@ MEMO_SECONDS = 60.0
 MEMO_ENTRIES = 1024
 
 
-class Path(Enum):
+class RequestPlan(Enum):
+    """Which requests answer a keyword query (the module's docstring)."""
+
     SINGLE = "single"
     SPLIT = "split"
     COMPLEMENT = "complement"
@@ -103,13 +105,13 @@ def estimate_terms(text: str | None) -> tuple[tuple[tuple[str, ...], tuple[str, 
                  for term in search_terms(text))  # fmt: skip
 
 
-def choose_path(estimate: Estimate) -> Path:
+def choose_path(estimate: Estimate) -> RequestPlan:
     """The requests for a text of this estimate."""
     if estimate.common():
-        return Path.COMPLEMENT
+        return RequestPlan.COMPLEMENT
     if estimate.all_terms() > SPLIT_FRACTION * estimate.documents:
-        return Path.SPLIT
-    return Path.SINGLE
+        return RequestPlan.SPLIT
+    return RequestPlan.SINGLE
 
 
 class Memo:
@@ -158,23 +160,23 @@ class KeywordSearch:
 
     def search(self, query: SearchQuery) -> SearchPage:
         path = self._path(query)
-        if path is Path.COMPLEMENT:
+        if path is RequestPlan.COMPLEMENT:
             page = self._complement(query)
             if page is not None:
                 return page
-            path = Path.SPLIT
-        if path is Path.SPLIT:
+            path = RequestPlan.SPLIT
+        if path is RequestPlan.SPLIT:
             page_response, counts_response = self._msearch(
                 "search", [({}, page_body(query)), ({}, hits_counts_body(query))]
             )
             return search_page(query, with_counts(page_response, counts_response))
         return search_page(query, self._search(search_body(query)))
 
-    def _path(self, query: SearchQuery) -> Path:
+    def _path(self, query: SearchQuery) -> RequestPlan:
         """The path for the query's text (SINGLE without text or without an estimate)."""
         doc = estimate_doc(query.text)
         if doc is None:
-            return Path.SINGLE
+            return RequestPlan.SINGLE
         key = "estimate " + _key(doc)
         estimate: Estimate | None = self._memo.get(key)
         if estimate is None:
@@ -186,7 +188,7 @@ class KeywordSearch:
             except (ApiError, TransportError) as exc:
                 # Only a shortcut: the direct search reports a real failure.
                 log.info("elasticsearch: no estimate for a text: %s", describe(exc))
-                return Path.SINGLE
+                return RequestPlan.SINGLE
             estimate = Estimate(*read_frequencies(vectors.body, doc), estimate_terms(query.text))
             self._memo.put(key, estimate)
         return choose_path(estimate)

@@ -21,7 +21,7 @@ from indexer.elasticsearch.keyword import (
     Estimate,
     KeywordSearch,
     Memo,
-    Path,
+    RequestPlan,
     choose_path,
     estimate_terms,
 )
@@ -104,31 +104,32 @@ def _search(client: FakeClient, memo: Memo | None = None) -> KeywordSearch:
     return KeywordSearch(client, "idx", policy, memo)  # type: ignore[arg-type]
 
 
-def _path(documents: int, text: str, **freqs: dict[str, int]) -> Path:
+def _path(documents: int, text: str, **freqs: dict[str, int]) -> RequestPlan:
     return choose_path(Estimate(freqs, documents, estimate_terms(text)))
 
 
 def test_choose_path_by_the_estimated_share() -> None:
-    assert _path(100, "highly", stems={"high": 60}) is Path.COMPLEMENT
-    assert _path(100, "highly", stems={"high": 50}) is Path.SPLIT  # more than half only
-    assert _path(100, "highly", stems={"high": 3}) is Path.SPLIT
-    assert _path(100, "highly", stems={"high": 2}, prompt={"highly": 1}) is Path.SINGLE
-    assert _path(0, "highly", stems={"high": 0}) is Path.SINGLE
+    assert _path(100, "highly", stems={"high": 60}) is RequestPlan.COMPLEMENT
+    assert _path(100, "highly", stems={"high": 50}) is RequestPlan.SPLIT  # more than half only
+    assert _path(100, "highly", stems={"high": 3}) is RequestPlan.SPLIT
+    assert _path(100, "highly", stems={"high": 2}, prompt={"highly": 1}) is RequestPlan.SINGLE
+    assert _path(0, "highly", stems={"high": 0}) is RequestPlan.SINGLE
 
 
 def test_several_terms_are_taken_as_independent_for_the_split() -> None:
     # The best field's rarest word chooses the complement, the terms together the split.
-    assert _path(1000, "highly cafe", stems={"high": 900, "cafe": 800}) is Path.COMPLEMENT
-    assert _path(1000, "low tower", stems={"low": 100, "tower": 300}) is Path.SPLIT  # 30 > 20
+    assert _path(1000, "highly cafe", stems={"high": 900, "cafe": 800}) is RequestPlan.COMPLEMENT
+    # 30 > 20:
+    assert _path(1000, "low tower", stems={"low": 100, "tower": 300}) is RequestPlan.SPLIT
     assert _path(1000, "low tower", stems={"low": 100, "tower": 100},
-                 prompt={"low": 100, "tower": 0}) is Path.SINGLE  # 10 < 20  # fmt: skip
+                 prompt={"low": 100, "tower": 0}) is RequestPlan.SINGLE  # 10 < 20  # fmt: skip
     # The words of one term (a run of ideographs, a phrase) come together: its share is its
     # rarest word's. Words a hyphen parts are terms of their own, taken as independent.
-    assert _path(1000, "東京", prompt={"東": 45, "京": 45}) is Path.SPLIT
-    assert _path(1000, "ukiyo-e", prompt={"ukiyo": 45, "e": 45}) is Path.SINGLE
+    assert _path(1000, "東京", prompt={"東": 45, "京": 45}) is RequestPlan.SPLIT
+    assert _path(1000, "ukiyo-e", prompt={"ukiyo": 45, "e": 45}) is RequestPlan.SINGLE
     # A term's stems are alternatives: its share in `stems` is its commonest stem's.
     snowy = {"snowi": 5, "snow": 40}
-    assert _path(1000, "snowy", stems=snowy, prompt={"snowy": 5}) is Path.SPLIT
+    assert _path(1000, "snowy", stems=snowy, prompt={"snowy": 5}) is RequestPlan.SPLIT
 
 
 def test_memo_forgets_after_its_time_and_past_its_size() -> None:
