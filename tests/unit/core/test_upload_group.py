@@ -13,7 +13,7 @@ from PIL import Image
 from assetlens import layout
 from assetlens.bootstrap import build
 from assetlens.domain import AssetStatus
-from assetlens.ingest import GROUP, groups, hash_in_place, ingest_files
+from assetlens.ingest import GROUP, GROUP_BYTES, groups, hash_in_place, ingest_files
 from assetlens.ports import NewObject, ObjectInfo
 from assetlens.services.duplicate_policy import PolicyName
 from storage.local import LocalObjectStore
@@ -156,3 +156,17 @@ def test_a_blob_that_cannot_be_stored_refuses_only_its_file(tmp_path: Path) -> N
         assert container.queue.pending() == 2
     finally:
         container.close()
+
+
+def test_a_group_closes_early_at_its_byte_limit(tmp_path: Path) -> None:
+    """A file as large as GROUP_BYTES is acknowledged on its own; a file that cannot be
+    read counts nothing here (the import refuses it)."""
+    small = [tmp_path / f"s{n}.png" for n in range(4)]
+    for path in small:
+        path.write_bytes(b"x")
+    big = tmp_path / "big.png"
+    with big.open("wb") as handle:  # sparse: no disk used
+        handle.truncate(GROUP_BYTES)
+    missing = tmp_path / "missing.png"
+    files = [small[0], small[1], big, small[2], small[3], missing]
+    assert list(groups(files)) == [[small[0], small[1]], [big], [small[2], small[3], missing]]
