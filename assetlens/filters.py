@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -182,6 +182,13 @@ class Filters(BaseModel):
             return self
         default = Filters.model_fields[name].get_default(call_default_factory=True)
         return self.model_copy(update={name: default})
+
+
+def created_month(created: datetime) -> str:
+    """The created facet's value of a creation time: its UTC month, YYYY-MM (naive times are
+    UTC)."""
+    aware = created if created.tzinfo else created.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m")
 
 
 def size_bucket(size: int) -> str:

@@ -20,6 +20,7 @@ from assetlens.filters import COST_BUCKETS, Facet, FacetMode
 from assetlens.query import SearchQuery
 from assetlens.searchtext import STEM_FIELD, search_terms
 from indexer.elasticsearch.mapping import EXACT_TEXT_FIELDS, analysable
+from indexer.elasticsearch.responses import created_months
 from indexer.elasticsearch.translate import (
     VALUES_AGG,
     facet_aggregation,
@@ -79,10 +80,10 @@ def page_body(query: SearchQuery) -> dict[str, Any]:
     return body
 
 
-def hits_counts_body(query: SearchQuery) -> dict[str, Any]:
+def hits_counts_body(query: SearchQuery, *, legacy_months: bool = False) -> dict[str, Any]:
     """The total and facets of `search_body(query)` without its page: size 0, unsorted, the
     same for every page of a query (so the shard request cache keeps one answer for all)."""
-    body = search_body(query.model_copy(update={"cursor": None}))
+    body = search_body(query.model_copy(update={"cursor": None}), legacy_months=legacy_months)
     for key in ("sort", "track_scores", "search_after"):
         body.pop(key, None)
     body["size"] = 0
@@ -96,7 +97,9 @@ def with_counts(page: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
     return {**counts, "hits": {**counts["hits"], "hits": page["hits"]["hits"]}}
 
 
-def counts_body(query: SearchQuery, *, without_text: bool) -> dict[str, Any]:
+def counts_body(
+    query: SearchQuery, *, without_text: bool, legacy_months: bool = False
+) -> dict[str, Any]:
     """A size-0 request counting the hits of the query's filters and every value of each
     requested facet (each under its own filters in disjunctive mode); `without_text` leaves
     out the documents the text matches."""
@@ -106,7 +109,8 @@ def counts_body(query: SearchQuery, *, without_text: bool) -> dict[str, Any]:
         scope["must_not"] = [{"bool": {"must": text_clauses(query.text)}}]
     aggs: dict[str, Any] = {}
     for facet in dict.fromkeys(query.facets):
-        inner = facet_aggregation(facet, MAX_COMPLEMENT_VALUES, query.facet_prefix.get(facet, ""))
+        inner = facet_aggregation(facet, MAX_COMPLEMENT_VALUES, query.facet_prefix.get(facet, ""),
+                                  legacy_months=legacy_months)  # fmt: skip
         if disjunctive:
             clauses = filter_clauses(query.workspace, query.facet_filters(facet))
             inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {VALUES_AGG: inner}}
@@ -131,6 +135,8 @@ def _values(facet: Facet, agg: dict[str, Any]) -> dict[str, int] | None:
                 for label, _, _ in COST_BUCKETS}  # fmt: skip
     if int(agg.get("sum_other_doc_count", 0)) > 0:
         return None
+    if facet is Facet.CREATED:
+        return created_months(agg.get("buckets", []))
     return {str(b.get("key_as_string", b["key"])): int(b["doc_count"])
             for b in agg.get("buckets", [])}  # fmt: skip
 

@@ -44,7 +44,7 @@ from indexer.elasticsearch.complement import (
 from indexer.elasticsearch.failures import RetryPolicy, call, check_shards, describe
 from indexer.elasticsearch.mapping import analysable
 from indexer.elasticsearch.responses import search_page
-from indexer.elasticsearch.translate import search_body
+from indexer.elasticsearch.translate import MonthsMissing, search_body
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ SPLIT_FRACTION = 0.02
 # statistics move slowly and only choose the path, never the answer.
 MEMO_SECONDS = 60.0
 MEMO_ENTRIES = 1024
+_LEGACY_MONTHS = "legacy months"
 
 
 class RequestPlan(Enum):
@@ -159,18 +160,30 @@ class KeywordSearch:
         self._memo = memo or Memo()
 
     def search(self, query: SearchQuery) -> SearchPage:
+        legacy = bool(self._memo.get(_LEGACY_MONTHS))
+        try:
+            return self._answer(query, legacy)
+        except MonthsMissing:
+            if legacy:
+                raise
+            # Documents written before mapping version 6 are among the hits (until reindexed):
+            # their months are counted by the date histogram, for a while before trying again.
+            self._memo.put(_LEGACY_MONTHS, True)
+            return self._answer(query, True)
+
+    def _answer(self, query: SearchQuery, legacy: bool) -> SearchPage:
         path = self._path(query)
         if path is RequestPlan.COMPLEMENT:
-            page = self._complement(query)
+            page = self._complement(query, legacy)
             if page is not None:
                 return page
             path = RequestPlan.SPLIT
         if path is RequestPlan.SPLIT:
-            page_response, counts_response = self._msearch(
-                "search", [({}, page_body(query)), ({}, hits_counts_body(query))]
-            )
+            page_response, counts_response = self._msearch("search", [
+                ({}, page_body(query)), ({}, hits_counts_body(query, legacy_months=legacy)),
+            ])  # fmt: skip
             return search_page(query, with_counts(page_response, counts_response))
-        return search_page(query, self._search(search_body(query)))
+        return search_page(query, self._search(search_body(query, legacy_months=legacy)))
 
     def _path(self, query: SearchQuery) -> RequestPlan:
         """The path for the query's text (SINGLE without text or without an estimate)."""
@@ -193,10 +206,10 @@ class KeywordSearch:
             self._memo.put(key, estimate)
         return choose_path(estimate)
 
-    def _complement(self, query: SearchQuery) -> SearchPage | None:
+    def _complement(self, query: SearchQuery, legacy: bool) -> SearchPage | None:
         """The page, its total and facets counted by the complement; None when the scope is
         known to have more values of a facet than are asked for (remembered for a while)."""
-        scope_body = counts_body(query, without_text=False)
+        scope_body = counts_body(query, without_text=False, legacy_months=legacy)
         overflow_key = "overflow " + _key(scope_body)
         if self._memo.get(overflow_key):
             return None
@@ -205,7 +218,8 @@ class KeywordSearch:
         page_response, scope_response, without_response = self._msearch("search", [
             ({}, page_body(query)),
             ({"request_cache": True}, scope_body),
-            ({"request_cache": True}, counts_body(query, without_text=True)),
+            ({"request_cache": True},
+             counts_body(query, without_text=True, legacy_months=legacy)),
         ])  # fmt: skip
         scope = read_counts(query, scope_response)
         without = read_counts(query, without_response)
@@ -215,7 +229,7 @@ class KeywordSearch:
         if counts is None:
             # Too many values to subtract, or a refresh landed between the counting requests:
             # count the page's hits directly.
-            counts_response = self._search(hits_counts_body(query))
+            counts_response = self._search(hits_counts_body(query, legacy_months=legacy))
             return search_page(query, with_counts(page_response, counts_response))
         return search_page(query, page_response, counts)
 

@@ -10,7 +10,12 @@ from assetlens.domain import Asset
 from assetlens.facetcounts import Counts, ordered_buckets
 from assetlens.filters import COST_BUCKETS, Facet
 from assetlens.query import FacetBucket, Hit, SearchPage, SearchQuery
-from indexer.elasticsearch.translate import VALUES_AGG, text_clauses
+from indexer.elasticsearch.translate import (
+    MISSING_MONTH,
+    VALUES_AGG,
+    MonthsMissing,
+    text_clauses,
+)
 
 
 def dot_product(score: float) -> float:
@@ -44,13 +49,25 @@ def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
             if b["doc_count"] > 0
         ][:size]
     if facet is Facet.CREATED:
-        return [FacetBucket(value=b["key_as_string"], count=int(b["doc_count"])) for b in raw][
-            :size
-        ]
+        months = created_months(raw)
+        return [FacetBucket(value=month, count=n) for month, n in months.items()][:size]
     return [
         FacetBucket(value=str(b.get("key_as_string", b["key"])), count=int(b["doc_count"]))
         for b in raw
     ]
+
+
+def created_months(buckets: list[dict[str, Any]]) -> dict[str, int]:
+    """Each month's count, latest first, from the created facet's buckets (the terms of
+    `created_month` or the legacy date histogram); MonthsMissing when some documents counted
+    have no `created_month`."""
+    months: dict[str, int] = {}
+    for bucket in buckets:
+        key = str(bucket["key_as_string"] if "key_as_string" in bucket else bucket["key"])
+        if key == MISSING_MONTH:
+            raise MonthsMissing
+        months[key] = int(bucket["doc_count"])
+    return months
 
 
 def search_page(

@@ -47,6 +47,15 @@ MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit
 RESCORE_OVERSAMPLE = 2.0
 HIT_SOURCE = ["asset"]
 VALUES_AGG = "values"  # the inner aggregation of a disjunctive facet
+# The created facet's bucket for documents without `created_month` (written before mapping
+# version 6, until reindexed): it sorts before every YYYY-MM, and a count in it means the
+# months must be counted by the date histogram of `created_at` (MonthsMissing).
+MISSING_MONTH = "~"
+
+
+class MonthsMissing(Exception):
+    """Some counted documents have no `created_month`: count the months with
+    `legacy_months=True`."""
 
 # Facet → the keyword/boolean field a terms aggregation counts.
 TERMS_FACETS: dict[Facet, str] = {
@@ -249,9 +258,16 @@ def ordering(sort: Sort, has_text: bool) -> Ordering:
     return Ordering(sort.field, sort.descending)
 
 
-def facet_aggregation(facet: Facet, size: int, prefix: str = "") -> dict[str, Any]:
+def facet_aggregation(
+    facet: Facet, size: int, prefix: str = "", *, legacy_months: bool = False
+) -> dict[str, Any]:
     """The aggregation counting `facet` over the hits of the query it is attached to (only
-    the values starting with `prefix`, a PREFIX_FACETS facet's)."""
+    the values starting with `prefix`, a PREFIX_FACETS facet's). The months are the terms of
+    `created_month`, or with `legacy_months` a date histogram (MISSING_MONTH)."""
+    if facet is Facet.CREATED and not legacy_months:
+        # One bucket more: MISSING_MONTH sorts first, before the latest months.
+        return {"terms": {"field": "created_month", "size": size + 1, "missing": MISSING_MONTH,
+                          "order": {"_key": "desc"}}}  # fmt: skip
     if facet is Facet.CREATED:
         return {
             "date_histogram": {
@@ -296,13 +312,14 @@ def prefix_regex(prefix: str) -> str:
                    for char in prefix) + ".*"  # fmt: skip
 
 
-def facet_aggregations(query: SearchQuery) -> dict[str, Any]:
+def facet_aggregations(query: SearchQuery, *, legacy_months: bool = False) -> dict[str, Any]:
     """The aggregations of the requested facets. In disjunctive mode each is wrapped in a
     `filter` aggregation applying the filters it is counted under (the query itself then
     carries only the filters no facet drops; the rest go to `post_filter`)."""
     aggs: dict[str, Any] = {}
     for facet in dict.fromkeys(query.facets):
-        inner = facet_aggregation(facet, query.facet_size, query.facet_prefix.get(facet, ""))
+        inner = facet_aggregation(facet, query.facet_size, query.facet_prefix.get(facet, ""),
+                                  legacy_months=legacy_months)  # fmt: skip
         if query.facet_mode is FacetMode.DISJUNCTIVE:
             clauses = filter_clauses(query.workspace, query.facet_filters(facet))
             inner = {"filter": {"bool": {"filter": clauses}}, "aggs": {VALUES_AGG: inner}}
@@ -320,9 +337,10 @@ def shared_filters(query: SearchQuery) -> Filters:
     return filters
 
 
-def search_body(query: SearchQuery) -> dict[str, Any]:
+def search_body(query: SearchQuery, *, legacy_months: bool = False) -> dict[str, Any]:
     """The `_search` body for a keyword query: one page (plus one hit to know whether there
-    is a next page), the exact total, and the requested facets."""
+    is a next page), the exact total, and the requested facets (`legacy_months`:
+    facet_aggregation)."""
     texts = text_clauses(query.text)
     order = ordering(query.sort, bool(texts))
     disjunctive = bool(query.facets) and query.facet_mode is FacetMode.DISJUNCTIVE
@@ -345,7 +363,7 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         # Hits (and the total) pass every filter; the aggregations see the wider query.
         body["post_filter"] = {"bool": {"filter": filter_clauses(query.workspace, query.filters)}}
     if query.facets:
-        body["aggs"] = facet_aggregations(query)
+        body["aggs"] = facet_aggregations(query, legacy_months=legacy_months)
     return body
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from assetlens.domain import Asset, Generation
-from assetlens.filters import Filters, cost_bucket, index_cost, size_bucket
+from assetlens.filters import Filters, cost_bucket, created_month, index_cost, size_bucket
 from assetlens.normalize import tag_key
 from assetlens.query import IndexDoc
 from assetlens.searchtext import FIELD_WEIGHTS, search_texts
@@ -286,7 +286,6 @@ def doc_rows(doc: IndexDoc) -> DocRows:
     """Split an IndexDoc into the values of its rows (seq is set by the writer)."""
     asset = doc.asset
     gen = asset.generation
-    created = asset.created_at if asset.created_at.tzinfo else asset.created_at.replace(tzinfo=UTC)
     has_vector = doc.vector is not None and doc.vector_model is not None
     columns: dict[str, object] = {
         "workspace": asset.workspace,
@@ -304,7 +303,7 @@ def doc_rows(doc: IndexDoc) -> DocRows:
         "status": asset.status.value,
         "created_at": micros(asset.created_at),
         "updated_at": micros(asset.updated_at),
-        "created_month": created.astimezone(UTC).strftime("%Y-%m"),
+        "created_month": created_month(asset.created_at),
         "size_bytes": asset.size_bytes,
         "size_bucket": size_bucket(asset.size_bytes),
         "name": asset.name,

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from assetlens.domain import AssetStatus, AssetType, Source
 from assetlens.errors import IndexUnavailable
-from assetlens.filters import Facet, FacetMode, Filters
+from assetlens.filters import Facet, FacetMode, Filters, created_month
 from assetlens.ports import SearchIndex
 from assetlens.query import FacetBucket, IndexDoc, SearchQuery, Sort, SortField, VectorQuery
 from indexer.elasticsearch import ElasticsearchIndex, IndexRejected
@@ -39,6 +40,7 @@ from tests.contract.search_index_contract import (
     FACET_DOCS,
     MODEL,
     OTHER_WS,
+    T0,
     WS,
     SearchIndexContract,
     aid,
@@ -500,7 +502,7 @@ def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
     del old_mapping["_meta"]
     for field in ADDED_FIELDS:
         del old_mapping["properties"][field]
-    old = make_asset("old", prompt="lighthouse")
+    old = make_asset("old", prompt="lighthouse", created=datetime(2023, 7, 4, tzinfo=UTC))
     old_source = document(make_doc(old))
     for field in ADDED_FIELDS:
         del old_source[field]
@@ -520,6 +522,12 @@ def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
         page = index.search(SearchQuery(workspace=WS, facets=[Facet.FAVORITE]))
         assert page.facets["favorite"] == [FacetBucket(value="false", count=1),
                                            FacetBucket(value="true", count=1)]  # fmt: skip
+        # The old document has no created_month: the months come from the date histogram.
+        months = [FacetBucket(value=created_month(T0), count=1),
+                  FacetBucket(value="2023-07", count=1)]  # fmt: skip
+        for text in (None, "lighthouse"):
+            query = SearchQuery(workspace=WS, text=text, facets=[Facet.CREATED])
+            assert index.search(query).facets["created"] == months
         assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=False)))) \
             == [old.id]
         assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=True)))) \
@@ -539,5 +547,7 @@ def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
         assert ids_of(index.search(plural)) == [aid("new")]
         put(index, make_doc(old.model_copy(update={"revision": 2})))
         assert set(ids_of(index.search(plural))) == both
+        assert index.search(SearchQuery(workspace=WS, facets=[Facet.CREATED])).facets["created"] \
+            == months
     finally:
         client.close()

@@ -41,6 +41,8 @@ from indexer.elasticsearch.mapping import (
 from indexer.elasticsearch.responses import dot_product, knn_hits, search_page
 from indexer.elasticsearch.translate import (
     MAX_NUM_CANDIDATES,
+    MISSING_MONTH,
+    MonthsMissing,
     filter_clauses,
     knn_body,
     num_candidates,
@@ -112,6 +114,7 @@ def test_document_fits_the_strict_mapping() -> None:
     assert source["other"] == "blurry node text"
     assert source["description"] == "Creme"
     assert source["created_us"] == int(T0.timestamp()) * 1_000_000 + 123456
+    assert source["created_month"] == "2024-03"
     assert source["params"] == {"seed": "42", "cfg_scale": "7.5"}
     assert source["vector_model"] == "clip"
     assert Asset.model_validate(source["asset"]) == asset
@@ -279,7 +282,13 @@ def test_facets_are_aggregations_of_the_query() -> None:
     assert aggs["tags"]["terms"] == {
         "field": "tags", "size": 3, "order": [{"_count": "desc"}, {"_key": "asc"}],
     }  # fmt: skip
-    histogram = aggs["created"]["date_histogram"]
+    # The months are a keyword's terms, latest first, one more for MISSING_MONTH (which
+    # sorts first); documents without the keyword are counted by the legacy histogram.
+    assert aggs["created"]["terms"] == {"field": "created_month", "size": 4,
+                                        "missing": MISSING_MONTH, "order": {"_key": "desc"}}
+    assert MISSING_MONTH > "9999-12"
+    legacy = search_body(SearchQuery(workspace=WS, facets=[Facet.CREATED]), legacy_months=True)
+    histogram = legacy["aggs"]["created"]["date_histogram"]
     assert (histogram["calendar_interval"], histogram["format"]) == ("month", "yyyy-MM")
     ranges = aggs["size"]["range"]["ranges"]
     assert ranges[0] == {"key": "<100KB", "to": 100 * 1024}
@@ -365,6 +374,19 @@ def test_search_page_from_a_response() -> None:
         "created": [FacetBucket(value="2024-03", count=1), FacetBucket(value="2024-02", count=2)],
         "type": [FacetBucket(value="image", count=3)],
     }
+
+
+def test_months_read_from_terms_and_a_missing_month_asks_for_the_histogram() -> None:
+    query = SearchQuery(workspace=WS, facets=[Facet.CREATED], facet_size=2)
+    terms = [{"key": "2024-03", "doc_count": 4}, {"key": "2024-01", "doc_count": 1},
+             {"key": "2023-12", "doc_count": 9}]  # fmt: skip
+    response = {"hits": {"total": {"value": 14}, "hits": []},
+                "aggregations": {"created": {"buckets": terms}}}  # fmt: skip
+    assert search_page(query, response).facets["created"] == [
+        FacetBucket(value="2024-03", count=4), FacetBucket(value="2024-01", count=1)]
+    older = [{"key": MISSING_MONTH, "doc_count": 2}, *terms]
+    with pytest.raises(MonthsMissing):
+        search_page(query, {**response, "aggregations": {"created": {"buckets": older}}})
 
 
 def test_last_page_has_no_cursor_and_no_scores_without_text() -> None:
