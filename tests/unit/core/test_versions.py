@@ -21,7 +21,7 @@ from assetlens.spool import Spooled, spool_file
 from assetlens.versions import VersionRecord
 from indexer.embedded import EmbeddedSearchIndex
 from tests.conftest import make_settings
-from tests.fakes import FakeEmbedder, FakeObjectStore
+from tests.fakes import CheckThenDeleteStore, FakeEmbedder, FakeObjectStore
 
 
 @pytest.fixture
@@ -231,3 +231,32 @@ def test_a_stale_content_marker_never_names_an_asset_with_other_bytes(
     assert not linked.linked and linked.asset.id != asset.id
     assert linked.asset.duplicate_of is None
     assert wired.duplicates.find("ws", linked.asset.id).exact == []
+
+
+def test_a_rollback_landing_inside_the_previous_versions_ack_is_still_indexed(
+        tmp_path: Path) -> None:
+    """The CI flake of `test_concurrent_version_uploads_are_numbered_without_gaps_or_
+    duplicates[servers]`: on MinIO the queue's ack checks the ETag, then deletes. A rollback
+    whose enqueue lands in between lost its queue item, and its manifest stayed
+    `processing` (its `?wait=true` ran out at 30 s) until the next reconcile."""
+    store = CheckThenDeleteStore(layout.QUEUE_PREFIX)
+    wired = build(make_settings(tmp_path / "data"), store=store,
+                  index=EmbeddedSearchIndex(tmp_path / "index"), embedder=FakeEmbedder())
+    wired.index.ensure()
+    try:
+        original = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
+        wired.indexer.drain()
+        wired.versions.upload("ws", original.id, png_file(tmp_path, 2))
+        rolled: list[Asset] = []
+        store.between_check_and_delete = lambda _key: rolled.append(
+            wired.versions.rollback("ws", original.id, 1)[0])
+        wired.indexer.drain()  # indexes version 2; the rollback comes during its ack
+        assert [asset.version for asset in rolled] == [3]
+        current = wired.assets.get("ws", original.id)
+        assert (current.version, current.status) == (3, AssetStatus.READY)
+        assert current.sha256 == original.sha256 and current.media is not None
+        latest, searchable = wired.assets.visibility.indexed("ws", original.id)
+        assert searchable and latest.revision == current.revision
+        assert wired.queue.pending() == 0
+    finally:
+        wired.close()
