@@ -132,14 +132,20 @@ class WorkQueue:
                                     int(state.get("attempts", 0))))
         return claimed
 
-    def ack(self, item: WorkItem) -> None:
-        """Done. If the asset was re-enqueued while we worked, release it for another pass."""
+    def ack(self, item: WorkItem) -> bool:
+        """Done. If the asset was re-enqueued while we worked, release it for another pass.
+        True when the item was deleted: on a store whose conditional delete is a check
+        before the delete (MinIO), an enqueue landing in between went with it, and only the
+        caller can tell whether it should be enqueued again (`Indexer` does)."""
         try:
             self._store.delete(item.key, if_match=item.etag)
         except PreconditionFailed:
             self._release(item, delay=0.0)
         except ObjectNotFound:
             pass
+        else:
+            return True
+        return False
 
     def retry(self, item: WorkItem, delay: float, *, refund: bool = False) -> None:
         """Failed for now: make the item due again after `delay` seconds. With `refund`

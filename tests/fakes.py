@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -120,6 +120,31 @@ class FakeObjectStore:
     def check(self) -> None:
         if self.down:
             raise StoreUnavailable("fake store is down")
+
+
+class CheckThenDeleteStore(FakeObjectStore):
+    """The fake store with a conditional delete as the S3 adapter does it on MinIO, which
+    ignores If-Match on DELETE: the ETag is checked, then the key deleted whatever it holds
+    by then. `between_check_and_delete(key)` runs in that gap once, for a key under
+    `hook_prefix`, as a concurrent writer landing there would."""
+
+    def __init__(self, hook_prefix: str) -> None:
+        super().__init__()
+        self.hook_prefix = hook_prefix
+        self.between_check_and_delete: Callable[[str], object] | None = None
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        if if_match is not None:
+            self._guard(key)
+            with self._lock:
+                current = self._objects.get(key)
+            if current is None or current[1] != if_match:
+                raise PreconditionFailed(f"{key} changed")
+        hook = self.between_check_and_delete
+        if hook is not None and key.startswith(self.hook_prefix):
+            self.between_check_and_delete = None
+            hook(key)
+        super().delete(key)
 
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220),

@@ -30,6 +30,7 @@ from assetlens.ports import Embedder, ObjectStore, SearchIndex
 from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
 from assetlens.services.asset_analysis import Analysed, Analyser, AssetAnalysis, Extractor
+from assetlens.services.index_ack import ack_indexed
 from assetlens.services.index_failures import Failure, mark_failed, retry_failed
 from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
 from assetlens.services.lineage import LineageService
@@ -208,7 +209,8 @@ class Indexer:
         for item in [*docs, *removals]:
             if item in failures:
                 continue
-            self._queue.ack(item)
+            ack_indexed(self._queue, self._manifests, item,
+                        docs[item].asset if item in docs else None)
             self._metrics.indexed("ok")
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
@@ -293,6 +295,7 @@ class Indexer:
             return
         log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
                   item.attempts, failure.reason)
+        asset = None  # stays None when the failure could not be recorded
         try:
             asset = self._mark_failed(item.workspace, item.asset_id, failure.reason)
             if asset is not None and failure.stage != "indexing":
@@ -303,7 +306,7 @@ class Indexer:
         except Exception:
             log.exception("could not record the failure of %s/%s", item.workspace,
                           item.asset_id)
-        self._queue.ack(item)
+        ack_indexed(self._queue, self._manifests, item, asset)
 
     def _backoff(self, item: WorkItem) -> float:
         return backoff_delay(item.attempts, self._settings.indexer_retry_base_seconds,

@@ -18,11 +18,14 @@ import httpx
 import pytest
 
 from api.app import create_app
+from assetlens import layout
 from assetlens.bootstrap import build
 from assetlens.config import Settings
+from assetlens.ports import ObjectInfo
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.spool import spool_file
 from indexer.elasticsearch import ElasticsearchIndex
+from storage.s3 import S3ObjectStore
 from tests.conftest import Api, make_settings
 from tests.integration.conftest import RunningService, admin_client, read_env_file, remove_bucket
 from tests.integration.test_es_outage import PrivateNode, private_node  # noqa: F401
@@ -118,6 +121,51 @@ def test_several_indexer_processes_share_the_queue_without_loss_or_overlap(
     assert busy_workers >= 2  # the work really was shared
     assert all(a.status == "ready" for a in container.assets.manifests.iter_all("prod"))
     container.close()
+
+
+class AckWindowStore(S3ObjectStore):
+    """The S3 store with `in_ack_window()` run once right after the `stat` of a queue item
+    (the ETag check of the queue's ack on MinIO, whose DELETE ignores If-Match): a write
+    landing there, between the check and the DELETE, as a concurrent request could."""
+
+    in_ack_window: Callable[[], object] | None = None
+
+    def stat(self, key: str) -> ObjectInfo:
+        info = super().stat(key)
+        hook = self.in_ack_window
+        if hook is not None and key.startswith(layout.QUEUE_PREFIX):
+            self.in_ack_window = None
+            hook()
+        return info
+
+
+def test_a_rollback_landing_inside_an_ack_on_minio_is_still_indexed(
+    shared: Settings, tmp_path: Path
+) -> None:
+    """The CI flake of the versions API test [servers]: the rollback's queue item, written
+    between the ack's ETag check and its DELETE, was deleted by MinIO, and the rollback's
+    `?wait=true` answered with the asset still `processing`."""
+    store = AckWindowStore.from_settings(shared)
+    assert isinstance(store, AckWindowStore)  # from_settings builds the subclass
+    container = build(shared, store=store, use_embedder=False)
+    container.index.ensure()
+    try:
+        spool = tmp_path / "spool"
+        first = spool_file(io.BytesIO(media_samples.png_bytes(seed=1)), spool, "1.png", 10**7)
+        asset = container.assets.upload("prod", first, UploadForm())
+        container.indexer.drain()
+        second = spool_file(io.BytesIO(media_samples.png_bytes(seed=2)), spool, "2.png", 10**7)
+        container.versions.upload("prod", asset.id, second)
+        rolled: list[int] = []
+        store.in_ack_window = lambda: rolled.append(
+            container.versions.rollback("prod", asset.id, 1)[0].version)
+        container.indexer.drain()
+        assert rolled == [3]
+        current, searchable = container.assets.visibility.indexed("prod", asset.id)
+        assert (current.version, current.status.value, searchable) == (3, "ready", True)
+        assert container.queue.pending() == 0
+    finally:
+        container.close()
 
 
 def test_uploads_are_accepted_while_elasticsearch_is_down_and_the_index_converges(

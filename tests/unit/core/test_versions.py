@@ -21,7 +21,7 @@ from assetlens.spool import Spooled, spool_file
 from assetlens.versions import VersionRecord
 from indexer.embedded import EmbeddedSearchIndex
 from tests.conftest import make_settings
-from tests.fakes import FakeEmbedder, FakeObjectStore
+from tests.fakes import CheckThenDeleteStore, FakeEmbedder, FakeObjectStore
 
 
 @pytest.fixture
@@ -231,3 +231,67 @@ def test_a_stale_content_marker_never_names_an_asset_with_other_bytes(
     assert not linked.linked and linked.asset.id != asset.id
     assert linked.asset.duplicate_of is None
     assert wired.duplicates.find("ws", linked.asset.id).exact == []
+
+
+
+@pytest.fixture
+def racy(tmp_path: Path) -> Iterator[tuple[Container, CheckThenDeleteStore]]:
+    """Wired on a store whose conditional delete checks, then deletes (MinIO's), with an
+    asset at version 2 waiting to be indexed: its ack is where a concurrent change lands."""
+    store = CheckThenDeleteStore(layout.QUEUE_PREFIX)
+    container = build(make_settings(tmp_path / "data"), store=store,
+                      index=EmbeddedSearchIndex(tmp_path / "index"), embedder=FakeEmbedder())
+    container.index.ensure()
+    original = container.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
+    container.indexer.drain()
+    container.versions.upload("ws", original.id, png_file(tmp_path, 2))
+    yield container, store
+    container.close()
+
+
+def only_asset(container: Container) -> Asset:
+    [asset] = container.assets.manifests.iter_all("ws")
+    return asset
+
+
+def test_a_rollback_landing_inside_the_previous_versions_ack_is_still_indexed(
+        racy: tuple[Container, CheckThenDeleteStore]) -> None:
+    """The CI flake of `test_concurrent_version_uploads_are_numbered_without_gaps_or_
+    duplicates[servers]`: on MinIO the queue's ack checks the ETag, then deletes. A rollback
+    whose enqueue lands in between lost its queue item, and its manifest stayed
+    `processing` (its `?wait=true` ran out at 30 s) until the next reconcile."""
+    wired, store = racy
+    asset_id = only_asset(wired).id
+    rolled: list[Asset] = []
+    store.between_check_and_delete = lambda _key: rolled.append(
+        wired.versions.rollback("ws", asset_id, 1)[0])
+    wired.indexer.drain()  # indexes version 2; the rollback comes during its ack
+    assert [asset.version for asset in rolled] == [3]
+    current = wired.assets.get("ws", asset_id)
+    assert (current.version, current.status) == (3, AssetStatus.READY)
+    assert current.sha256 == rolled[0].sha256 and current.media is not None
+    latest, searchable = wired.assets.visibility.indexed("ws", asset_id)
+    assert searchable and latest.revision == current.revision
+    assert wired.queue.pending() == 0
+
+
+def test_a_store_outage_at_the_check_after_the_ack_leaves_it_to_reconcile(
+        racy: tuple[Container, CheckThenDeleteStore]) -> None:
+    """The re-check after an ack cannot read the manifest: the batch still finishes (no
+    error out of the indexer), and the periodic reconcile queues the change it missed."""
+    wired, store = racy
+    asset_id = only_asset(wired).id
+
+    def rollback_then_outage(_key: str) -> None:
+        wired.versions.rollback("ws", asset_id, 1)
+        store.fail_keys_with_prefix = "manifests/"
+
+    store.between_check_and_delete = rollback_then_outage
+    wired.indexer.drain()
+    store.fail_keys_with_prefix = None
+    assert wired.assets.get("ws", asset_id).status is AssetStatus.PROCESSING
+    assert wired.queue.pending() == 0  # the outage hid the lost item
+    assert wired.indexer.reconcile().enqueued == 1
+    wired.indexer.drain()
+    current = wired.assets.get("ws", asset_id)
+    assert (current.version, current.status) == (3, AssetStatus.READY)

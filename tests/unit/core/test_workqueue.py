@@ -9,7 +9,7 @@ import pytest
 
 from assetlens import layout
 from assetlens.workqueue import WorkQueue
-from tests.fakes import FakeObjectStore
+from tests.fakes import CheckThenDeleteStore, FakeObjectStore
 
 
 class Clock:
@@ -148,3 +148,29 @@ def test_enqueue_replaces_an_unreadable_item() -> None:
         assert queue.attempts("ws", "c" * 32) == (0, 0.0)
         (item,) = queue.claim(10)
         assert (item.workspace, item.asset_id) == ("ws", "c" * 32)
+
+
+def test_ack_says_whether_it_deleted_the_item() -> None:
+    """True only when the item went: the caller can then check that no change that came
+    meanwhile went with it (a store whose conditional delete is not atomic loses it)."""
+    queue, _, _ = make_queue()
+    queue.enqueue("ws", "g" * 32)
+    [item] = queue.claim(1)
+    assert queue.ack(item) is True
+    queue.enqueue("ws", "g" * 32)
+    [again] = queue.claim(1)
+    queue.enqueue("ws", "g" * 32)  # changed while it was indexed: released, not deleted
+    assert queue.ack(again) is False
+    assert queue.pending() == 1
+
+
+def test_an_enqueue_inside_a_check_then_delete_ack_is_deleted_with_the_item() -> None:
+    """What the indexer has to cover (`ack_indexed`): on MinIO the ack checks the ETag, then
+    deletes unconditionally, so an enqueue landing between the two is gone."""
+    store = CheckThenDeleteStore(layout.QUEUE_PREFIX)
+    queue = WorkQueue(store, clock=Clock())
+    queue.enqueue("ws", "h" * 32)
+    [item] = queue.claim(1)
+    store.between_check_and_delete = lambda _key: queue.enqueue("ws", "h" * 32)
+    assert queue.ack(item) is True
+    assert queue.pending() == 0
