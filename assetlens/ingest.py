@@ -23,7 +23,7 @@ from assetlens.spool import Spooled
 
 log = logging.getLogger(__name__)
 SIDECAR_SUFFIXES = (".txt", ".json")
-#: Files acknowledged together at most (one sync per kind of write for all of them, see
+#: Files acknowledged together at most (one `put_many` per kind of write for all of them, see
 #: services/upload_group.py); a resumed ingest imports again at most the group in hand.
 GROUP = 16
 #: Bytes after which a group is committed early: big files are acknowledged as they come.

@@ -78,7 +78,8 @@ class ObjectStore(Protocol):
         made again (previews, pHash bands): each is complete or absent under its key at
         every moment, and all are durable when the call returns, but a crash or an error
         during the call may leave any of them unwritten. Stores that sync every write
-        (local) sync once per batch here. Keys are checked first, and must be distinct:
+        (local) issue a batch's syncs together here, so the filesystem commits them
+        at once. Keys are checked first, and must be distinct:
         InvalidInput, and nothing written, otherwise."""
         ...
 

@@ -118,7 +118,8 @@ class AssetAnalysis:
     def store_derived(self, batch: list[Analysed]) -> None:
         """Store what `batch` made besides its manifests: the previews and pHash bands (all
         made again by another analysis) in one write, which the local store makes durable
-        with one sync. Then `mark_ready` each: the manifests that point at them come after."""
+        with syncs issued together. Then `mark_ready` each: the manifests that point at them
+        come after."""
         objects = {obj.key: obj for analysed in batch for obj in analysed.derived}
         if objects:  # copies of one blob share its previews
             self._store.put_many(list(objects.values()))

@@ -128,8 +128,9 @@ class AssetService:
 
     def submit_many(self, workspace: str,
                     uploads: Sequence[tuple[Spooled, UploadForm]]) -> list[Submitted | Exception]:
-        """`submit` for files acknowledged together (`assetlens ingest`; one sync per kind
-        of write for the group: services/upload_group.py). Outcomes in order."""
+        """`submit` for files acknowledged together (`assetlens ingest`; one `put_many` per
+        kind of write for the group, its syncs issued together: services/upload_group.py).
+        Outcomes in order."""
         return UploadGroup(self, self._store, self._queue, self._metrics).submit(
             workspace, uploads)
 

@@ -178,8 +178,9 @@ class Indexer:
                 analysed[item] = outcome
             else:
                 batch.add(item, outcome)
-        # Stored for the whole batch: previews and pHash bands in one write (one sync on the
-        # local store), then each manifest marked ready, several at once with a pool.
+        # Stored for the whole batch: previews and pHash bands in one write (its syncs issued
+        # together on the local store), then each manifest marked ready, several at once
+        # with a pool.
         run = self._fanout.map if self._fanout is not None else map
         stored = self._analysis.record(list(analysed.values()), run)
         for item, outcome in zip(analysed, stored, strict=True):
