@@ -182,8 +182,11 @@ class Indexer:
         # local store), then each manifest marked ready, several at once with a pool.
         run = self._fanout.map if self._fanout is not None else map
         stored = self._analysis.record(list(analysed.values()), run)
-        for item, outcome in zip(analysed, stored, strict=True):
-            batch.add(item, outcome)
+        for (item, done), result in zip(analysed.items(), stored, strict=True):
+            if isinstance(result, Exception) and not isinstance(result, Unavailable):
+                batch.add(item, Failure("analysis", result, done.asset.revision))
+            else:
+                batch.add(item, result)
         return batch
 
     def finish(self, batch: PreparedBatch) -> None:
@@ -194,7 +197,7 @@ class Indexer:
         try:
             for lost in self._vectors.attach(list(docs.values()), batch.images):
                 item = next(i for i, doc in docs.items() if doc is lost.doc)
-                failures[item] = Failure("embedding", lost.error)
+                failures[item] = Failure("embedding", lost.error, lost.doc.asset.revision)
                 del docs[item]
             failures.update(self._upsert(docs))
             failures.update(self._remove(removals))
@@ -210,7 +213,7 @@ class Indexer:
             if item in failures:
                 continue
             ack_indexed(self._queue, self._manifests, item,
-                        docs[item].asset if item in docs else None)
+                        docs[item].asset.revision if item in docs else None)
             self._metrics.indexed("ok")
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
@@ -238,11 +241,20 @@ class Indexer:
         if self._pool is not None:
             self._pool.close()
 
-    def _attempt(self, item: WorkItem) -> Prepared | Exception:
+    def _attempt(self, item: WorkItem) -> Prepared | Failure | Unavailable:
+        """Prepare one item; what it raised, as a Failure that names the revision it read
+        (or the outage, retried without using up an attempt)."""
+        asset: Asset | None = None
         try:
-            return self._prepare(item)
-        except Exception as exc:
+            try:
+                asset, _ = self._manifests.get(item.workspace, item.asset_id)
+            except NotFound:
+                return None, None
+            return self._prepare(item, asset)
+        except Unavailable as exc:
             return exc
+        except Exception as exc:
+            return Failure("analysis", exc, None if asset is None else asset.revision)
 
     def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Failure]:
         """Write the batch; if the index rejects it, write one by one so that one bad
@@ -263,7 +275,7 @@ class Indexer:
             except Unavailable:
                 raise
             except Exception as exc:
-                failed[item] = Failure("indexing", exc)
+                failed[item] = Failure("indexing", exc, doc.asset.revision)
         return failed
 
     def _remove(self, items: list[WorkItem]) -> dict[WorkItem, Failure]:
@@ -285,7 +297,9 @@ class Indexer:
 
     def _failed(self, item: WorkItem, failure: Failure) -> None:
         """Retry later with back-off, or, after the last attempt, mark the asset failed and
-        index it as it is (without whatever failed), so it shows up with its error."""
+        index it as it is (without whatever failed), so it shows up with its error. Only
+        the revision the pass worked on is marked: a change that came meanwhile (a new
+        version, a rollback, an edit) keeps its place in the queue, or is queued again."""
         log.warning("%s of %s/%s failed (attempt %d of %d)", failure.stage, item.workspace,
                     item.asset_id, item.attempts, self._settings.indexer_max_attempts,
                     exc_info=failure.error)
@@ -295,9 +309,14 @@ class Indexer:
             return
         log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
                   item.attempts, failure.reason)
-        asset = None  # stays None when the failure could not be recorded
+        # What the ack compares the manifest with afterwards: the failed asset, else the
+        # revision the pass worked on (a newer manifest is queued again if the ack took
+        # its item), else nothing when the failure could not be recorded at all.
+        acked: int | None = None
         try:
-            asset = self._mark_failed(item.workspace, item.asset_id, failure.reason)
+            asset = self._mark_failed(item.workspace, item.asset_id, failure.reason,
+                                      failure.revision)
+            acked = failure.revision if asset is None else asset.revision
             if asset is not None and failure.stage != "indexing":
                 self._index.upsert([IndexDoc(asset=asset)])
         except Unavailable as exc:
@@ -306,7 +325,7 @@ class Indexer:
         except Exception:
             log.exception("could not record the failure of %s/%s", item.workspace,
                           item.asset_id)
-        ack_indexed(self._queue, self._manifests, item, asset)
+        ack_indexed(self._queue, self._manifests, item, acked)
 
     def _backoff(self, item: WorkItem) -> float:
         return backoff_delay(item.attempts, self._settings.indexer_retry_base_seconds,
@@ -314,26 +333,25 @@ class Indexer:
 
     # -- one asset --------------------------------------------------------------------------
 
-    def _prepare(self, item: WorkItem) -> Prepared:
-        """The asset to index, analysed if it wasn't yet, with the image its analysis made
-        for the embedder; (None, None) when it no longer exists."""
-        try:
-            asset, _ = self._manifests.get(item.workspace, item.asset_id)
-        except NotFound:
-            return None, None
+    def _prepare(self, item: WorkItem, asset: Asset) -> Prepared:
+        """The asset to index (its manifest as read), analysed if it wasn't yet, with the
+        image its analysis made for the embedder."""
         if item.attempts > self._settings.indexer_max_attempts:
             # Claimed that often without an outcome: the worker died on it each time (OOM,
             # a crash in native code). Index it as it is, trying nothing that could crash.
             return self._mark_failed(asset.workspace, asset.id,
                                      "indexing was interrupted on every attempt; "
-                                     "see the indexer log") or asset, None
+                                     "see the indexer log", asset.revision) or asset, None
         if asset.status is AssetStatus.PROCESSING:
             return self._analysis.analyse(asset)
         return asset, None
 
-    def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
-        self._metrics.indexed("failed")
-        return mark_failed(self._manifests, workspace, asset_id, reason)
+    def _mark_failed(self, workspace: str, asset_id: str, reason: str,
+                     revision: int | None) -> Asset | None:
+        marked = mark_failed(self._manifests, workspace, asset_id, reason, revision=revision)
+        if marked is not None:
+            self._metrics.indexed("failed")
+        return marked
 
     # -- whole-library operations -----------------------------------------------------------
 
