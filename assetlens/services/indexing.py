@@ -242,8 +242,7 @@ class Indexer:
             self._pool.close()
 
     def _attempt(self, item: WorkItem) -> Prepared | Failure | Unavailable:
-        """Prepare one item; what it raised, as a Failure that names the revision it read
-        (or the outage, retried without using up an attempt)."""
+        """Prepare one item; what it raised as a Failure naming the revision it read."""
         asset: Asset | None = None
         try:
             try:
@@ -296,10 +295,9 @@ class Indexer:
         self._metrics.indexed("retry")
 
     def _failed(self, item: WorkItem, failure: Failure) -> None:
-        """Retry later with back-off, or, after the last attempt, mark the asset failed and
-        index it as it is (without whatever failed), so it shows up with its error. Only
-        the revision the pass worked on is marked: a change that came meanwhile (a new
-        version, a rollback, an edit) keeps its place in the queue, or is queued again."""
+        """Retry later with back-off, or, after the last attempt, mark the revision the pass
+        worked on failed (a change that came meanwhile stays queued, or is queued again)
+        and index it as it is (without whatever failed), so it shows up with its error."""
         log.warning("%s of %s/%s failed (attempt %d of %d)", failure.stage, item.workspace,
                     item.asset_id, item.attempts, self._settings.indexer_max_attempts,
                     exc_info=failure.error)
@@ -309,10 +307,7 @@ class Indexer:
             return
         log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
                   item.attempts, failure.reason)
-        # What the ack compares the manifest with afterwards: the failed asset, else the
-        # revision the pass worked on (a newer manifest is queued again if the ack took
-        # its item), else nothing when the failure could not be recorded at all.
-        acked: int | None = None
+        acked: int | None = None  # what the ack's re-check compares the manifest with
         try:
             asset = self._mark_failed(item.workspace, item.asset_id, failure.reason,
                                       failure.revision)
