@@ -11,6 +11,10 @@ from assetlens.ports import ObjectStore
 
 Mutation = Callable[[Asset], Asset | None]
 
+#: What a manifest being removed holds until its delete: read as a missing manifest. See
+#: `Manifests.remove`.
+TOMBSTONE = b'{"removed":true}'
+
 
 class Manifests:
     def __init__(self, store: ObjectStore) -> None:
@@ -24,6 +28,8 @@ class Manifests:
             stored = self._store.get_bytes(layout.manifest_key(workspace, asset_id))
         except ObjectNotFound as exc:
             raise NotFound("asset not found") from exc
+        if stored.data == TOMBSTONE:
+            raise NotFound("asset not found")
         return Asset.model_validate_json(stored.data), stored.info.etag
 
     def create(self, asset: Asset) -> str:
@@ -66,6 +72,21 @@ class Manifests:
 
     def delete(self, workspace: str, asset_id: str) -> None:
         self._store.delete(layout.manifest_key(workspace, asset_id))
+
+    def remove(self, workspace: str, asset_id: str, etag: str) -> None:
+        """Delete the manifest if it is still the one read at `etag` (PreconditionFailed if
+        not), never taking a change made after that read with it.
+
+        A conditional delete would not do: MinIO ignores If-Match on DELETE, so the S3
+        store checks the ETag, then deletes (docs/MINIO.md), and a change written between
+        the two — a restore, acknowledged — would be deleted. A conditional PUT is atomic
+        everywhere, so the manifest is first replaced by a tombstone (a change that came
+        first makes this fail), which every reader takes for a missing manifest: no update
+        writes after it, and the delete of the tombstone can take nothing with it. A crash
+        in between leaves the tombstone, a manifest gone to everyone."""
+        key = layout.manifest_key(workspace, asset_id)
+        self._store.put_bytes(key, TOMBSTONE, content_type="application/json", if_match=etag)
+        self._store.delete(key)
 
     def iter_keys(self, workspace: str | None = None) -> Iterator[tuple[str, str]]:
         for key in self._store.list_keys(layout.manifest_prefix(workspace)):

@@ -25,8 +25,9 @@ Analyser = Callable[[Path, AssetType, str], media.Analysis]
 #: Provenance of the file at a path with a sniffed mime; the stealth-pixel text the
 #: analysis read from its own decode, if it did, spares a second decode.
 Extractor = Callable[[Path, str, StealthRead | None], Generation | None]
-#: Marks an asset failed with a reason; returns it as marked (None if it is gone).
-MarkFailed = Callable[[str, str, str], Asset | None]
+#: Marks an asset failed with a reason, only at the revision given (workspace, id, reason,
+#: revision); returns it as marked (None if it is gone or has moved past that revision).
+MarkFailed = Callable[[str, str, str, int], Asset | None]
 #: An asset marked ready after its analysis, and the image its analysis made for embedding.
 Stored = tuple[Asset, Image.Image | None]
 #: `map`, or a thread pool's: how `record` runs the per-asset step.
@@ -69,11 +70,13 @@ class AssetAnalysis:
                 if analysis.undecodable:
                     # Never ready, and no retries: another decode of these bytes fails the same.
                     return self._fail(asset.workspace, asset.id, "the file is damaged: its "
-                                      "pixels could not be decoded") or asset, None
+                                      "pixels could not be decoded", asset.revision) \
+                        or asset, None
                 parsed = self._extract(path, asset.mime, analysis.stealth)
         except ObjectNotFound:
             return self._fail(asset.workspace, asset.id,
-                              "the original file is missing from the store") or asset, None
+                              "the original file is missing from the store",
+                              asset.revision) or asset, None
         previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
         derived = [NewObject(previews[size], data, "image/webp")
                    for size, data in analysis.previews.items()]

@@ -327,9 +327,14 @@ class IdempotencyService:
         return made
 
     def _record(self, record_key: str, done: IdempotencyRecord, etag: str) -> None:
-        """Complete a claim with its result, best effort."""
+        """Complete a claim with its result, best effort. A claim gone meanwhile is put
+        back with the result: on MinIO a sweep's conditional delete (a check, then the
+        delete) takes a claim written in between with it, and a retry would run again."""
         try:
-            put_document(self._store, record_key, _dump(done), etag)
+            try:
+                put_document(self._store, record_key, _dump(done), etag)
+            except PreconditionFailed:  # taken over (kept as it is) or deleted: put back
+                put_document(self._store, record_key, _dump(done), None)
         except AssetlensError as exc:
             # The asset is durable and acknowledged either way; a retry within the claim
             # time waits, and after it `_abandoned` finds the planned asset (logged so that

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from assetlens.domain import Asset, AssetStatus
+from assetlens.domain import AssetStatus
 from assetlens.errors import NotFound, Unavailable
 from assetlens.manifests import Manifests
 from assetlens.workqueue import WorkItem, WorkQueue
@@ -23,17 +23,17 @@ log = logging.getLogger(__name__)
 
 
 def ack_indexed(
-    queue: WorkQueue, manifests: Manifests, item: WorkItem, indexed: Asset | None
+    queue: WorkQueue, manifests: Manifests, item: WorkItem, indexed: int | None
 ) -> None:
-    """Acknowledge `item`, whose pass left the asset as `indexed` (None: nothing to
-    compare, the asset is gone). If the item was deleted and the manifest now is newer
+    """Acknowledge `item`, whose pass left the asset at revision `indexed` (None: nothing
+    to compare, the asset is gone). If the item was deleted and the manifest now is newer
     than `indexed`, or still processing (a new version came after the analysis read it),
     the asset is queued again: at worst indexed once more, never left behind."""
     if not queue.ack(item) or indexed is None:
         return
     try:
         current, _ = manifests.get(item.workspace, item.asset_id)
-        if current.revision > indexed.revision or current.status is AssetStatus.PROCESSING:
+        if current.revision > indexed or current.status is AssetStatus.PROCESSING:
             log.info(
                 "%s/%s changed while it was acknowledged (revision %d, %s); queued again",
                 item.workspace,

@@ -13,10 +13,14 @@ from assetlens.workqueue import WorkQueue
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """What one work item raised, and at which step (analysis, embedding, indexing…)."""
+    """What one work item raised, and at which step (analysis, embedding, indexing…).
+    `revision` is the manifest revision the failing pass worked on (the one it read, or
+    wrote when it marked the asset ready): the only one its failure may be recorded on.
+    None when the pass read no manifest."""
 
     stage: str
     error: Exception
+    revision: int | None = None
 
     @property
     def reason(self) -> str:
@@ -27,14 +31,21 @@ class Failure:
         return f"{self.stage} failed ({type(self.error).__name__}); see the indexer log"
 
 
-def mark_failed(manifests: Manifests, workspace: str, asset_id: str,
-                reason: str) -> Asset | None:
-    """Record that indexing gave up on the asset (a trashed one is failed once restored);
-    the asset as stored now, or None when it is gone."""
+def mark_failed(manifests: Manifests, workspace: str, asset_id: str, reason: str, *,
+                revision: int | None) -> Asset | None:
+    """Record that indexing gave up on the asset at `revision` (a trashed one is failed once
+    restored); the asset as marked, or None when it is gone or has moved past `revision`.
+
+    A newer manifest — a new version, a rollback, an edit or a trash that came while the
+    failing pass ran — is left as it is: its change queued the asset again with a fresh
+    set of attempts, and marking it would keep a new version from ever being analysed.
+    `revision=None` (the caller read no manifest) marks whatever is stored."""
     def mutate(current: Asset) -> Asset | None:
         if current.error == reason and AssetStatus.FAILED in (current.status,
                                                               current.deleted_from):
             return None
+        if revision is not None and current.revision != revision:
+            raise _MovedOn
         if current.status is AssetStatus.DELETED:
             current.deleted_from = AssetStatus.FAILED
         else:
@@ -44,8 +55,12 @@ def mark_failed(manifests: Manifests, workspace: str, asset_id: str,
 
     try:
         return manifests.update(workspace, asset_id, mutate)
-    except NotFound:
+    except (NotFound, _MovedOn):
         return None
+
+
+class _MovedOn(Exception):
+    """The manifest is newer than the failing pass's: not this failure's to mark."""
 
 
 def retry_failed(manifests: Manifests, queue: WorkQueue) -> int:

@@ -31,11 +31,14 @@ class PreparedBatch:
     images: dict[str, Image.Image] = field(default_factory=dict)
 
     def add(self, item: WorkItem, outcome: object) -> None:
-        """Sort one item's outcome in: a store outage (retried, no attempt used up), an
-        error (a file that breaks a decoder, a parser bug), or the asset to index (None: it
-        is gone, remove it) with its embed image."""
+        """Sort one item's outcome in: a store outage (retried, no attempt used up), a
+        failure (a file that breaks a decoder, a parser bug; a bare error counts as one of
+        the analysis, on no known revision), or the asset to index (None: it is gone,
+        remove it) with its embed image."""
         if isinstance(outcome, Unavailable):
             self.postponed[item] = outcome
+        elif isinstance(outcome, Failure):
+            self.failures[item] = outcome
         elif isinstance(outcome, Exception):
             self.failures[item] = Failure("analysis", outcome)
         elif isinstance(outcome, tuple) and (asset := outcome[0]) is None:

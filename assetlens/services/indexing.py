@@ -183,8 +183,11 @@ class Indexer:
         # with a pool.
         run = self._fanout.map if self._fanout is not None else map
         stored = self._analysis.record(list(analysed.values()), run)
-        for item, outcome in zip(analysed, stored, strict=True):
-            batch.add(item, outcome)
+        for (item, done), result in zip(analysed.items(), stored, strict=True):
+            if isinstance(result, Exception) and not isinstance(result, Unavailable):
+                batch.add(item, Failure("analysis", result, done.asset.revision))
+            else:
+                batch.add(item, result)
         return batch
 
     def finish(self, batch: PreparedBatch) -> None:
@@ -195,7 +198,7 @@ class Indexer:
         try:
             for lost in self._vectors.attach(list(docs.values()), batch.images):
                 item = next(i for i, doc in docs.items() if doc is lost.doc)
-                failures[item] = Failure("embedding", lost.error)
+                failures[item] = Failure("embedding", lost.error, lost.doc.asset.revision)
                 del docs[item]
             failures.update(self._upsert(docs))
             failures.update(self._remove(removals))
@@ -211,7 +214,7 @@ class Indexer:
             if item in failures:
                 continue
             ack_indexed(self._queue, self._manifests, item,
-                        docs[item].asset if item in docs else None)
+                        docs[item].asset.revision if item in docs else None)
             self._metrics.indexed("ok")
             if item in docs:
                 log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
@@ -239,11 +242,19 @@ class Indexer:
         if self._pool is not None:
             self._pool.close()
 
-    def _attempt(self, item: WorkItem) -> Prepared | Exception:
+    def _attempt(self, item: WorkItem) -> Prepared | Failure | Unavailable:
+        """Prepare one item; what it raised as a Failure naming the revision it read."""
+        asset: Asset | None = None
         try:
-            return self._prepare(item)
-        except Exception as exc:
+            try:
+                asset, _ = self._manifests.get(item.workspace, item.asset_id)
+            except NotFound:
+                return None, None
+            return self._prepare(item, asset)
+        except Unavailable as exc:
             return exc
+        except Exception as exc:
+            return Failure("analysis", exc, None if asset is None else asset.revision)
 
     def _upsert(self, docs: dict[WorkItem, IndexDoc]) -> dict[WorkItem, Failure]:
         """Write the batch; if the index rejects it, write one by one so that one bad
@@ -264,7 +275,7 @@ class Indexer:
             except Unavailable:
                 raise
             except Exception as exc:
-                failed[item] = Failure("indexing", exc)
+                failed[item] = Failure("indexing", exc, doc.asset.revision)
         return failed
 
     def _remove(self, items: list[WorkItem]) -> dict[WorkItem, Failure]:
@@ -285,8 +296,9 @@ class Indexer:
         self._metrics.indexed("retry")
 
     def _failed(self, item: WorkItem, failure: Failure) -> None:
-        """Retry later with back-off, or, after the last attempt, mark the asset failed and
-        index it as it is (without whatever failed), so it shows up with its error."""
+        """Retry later with back-off, or, after the last attempt, mark the revision the pass
+        worked on failed (a change that came meanwhile stays queued, or is queued again)
+        and index it as it is (without whatever failed), so it shows up with its error."""
         log.warning("%s of %s/%s failed (attempt %d of %d)", failure.stage, item.workspace,
                     item.asset_id, item.attempts, self._settings.indexer_max_attempts,
                     exc_info=failure.error)
@@ -296,9 +308,11 @@ class Indexer:
             return
         log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
                   item.attempts, failure.reason)
-        asset = None  # stays None when the failure could not be recorded
+        acked: int | None = None  # what the ack's re-check compares the manifest with
         try:
-            asset = self._mark_failed(item.workspace, item.asset_id, failure.reason)
+            asset = self._mark_failed(item.workspace, item.asset_id, failure.reason,
+                                      failure.revision)
+            acked = failure.revision if asset is None else asset.revision
             if asset is not None and failure.stage != "indexing":
                 self._index.upsert([IndexDoc(asset=asset)])
         except Unavailable as exc:
@@ -307,7 +321,7 @@ class Indexer:
         except Exception:
             log.exception("could not record the failure of %s/%s", item.workspace,
                           item.asset_id)
-        ack_indexed(self._queue, self._manifests, item, asset)
+        ack_indexed(self._queue, self._manifests, item, acked)
 
     def _backoff(self, item: WorkItem) -> float:
         return backoff_delay(item.attempts, self._settings.indexer_retry_base_seconds,
@@ -315,26 +329,25 @@ class Indexer:
 
     # -- one asset --------------------------------------------------------------------------
 
-    def _prepare(self, item: WorkItem) -> Prepared:
-        """The asset to index, analysed if it wasn't yet, with the image its analysis made
-        for the embedder; (None, None) when it no longer exists."""
-        try:
-            asset, _ = self._manifests.get(item.workspace, item.asset_id)
-        except NotFound:
-            return None, None
+    def _prepare(self, item: WorkItem, asset: Asset) -> Prepared:
+        """The asset to index (its manifest as read), analysed if it wasn't yet, with the
+        image its analysis made for the embedder."""
         if item.attempts > self._settings.indexer_max_attempts:
             # Claimed that often without an outcome: the worker died on it each time (OOM,
             # a crash in native code). Index it as it is, trying nothing that could crash.
             return self._mark_failed(asset.workspace, asset.id,
                                      "indexing was interrupted on every attempt; "
-                                     "see the indexer log") or asset, None
+                                     "see the indexer log", asset.revision) or asset, None
         if asset.status is AssetStatus.PROCESSING:
             return self._analysis.analyse(asset)
         return asset, None
 
-    def _mark_failed(self, workspace: str, asset_id: str, reason: str) -> Asset | None:
-        self._metrics.indexed("failed")
-        return mark_failed(self._manifests, workspace, asset_id, reason)
+    def _mark_failed(self, workspace: str, asset_id: str, reason: str,
+                     revision: int | None) -> Asset | None:
+        marked = mark_failed(self._manifests, workspace, asset_id, reason, revision=revision)
+        if marked is not None:
+            self._metrics.indexed("failed")
+        return marked
 
     # -- whole-library operations -----------------------------------------------------------
 

@@ -69,13 +69,14 @@ class Purger:
 
     def _remove_manifest(self, workspace: str, asset_id: str, only_trashed: bool) -> Asset:
         """Delete the manifest by compare-and-swap, so a concurrent restore either lands
-        first (and is seen: Conflict) or finds the asset gone."""
+        first (and is seen: Conflict) or finds the asset gone (`Manifests.remove`: also on
+        MinIO, whose conditional delete is a check, then a delete)."""
         while True:
             asset, etag = self._manifests.get(workspace, asset_id)
             if only_trashed and asset.status is not AssetStatus.DELETED:
                 raise Conflict("only assets in the trash can be purged; delete it first")
             try:
-                self._store.delete(layout.manifest_key(workspace, asset_id), if_match=etag)
+                self._manifests.remove(workspace, asset_id, etag)
             except PreconditionFailed:
                 continue
             return asset

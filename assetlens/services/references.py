@@ -39,6 +39,8 @@ MAX_REFERENCES_PER_ASSET = 1000
 LISTED_IN_CONFLICT = 100
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+#: What a reference document holds while it is removed: no reference (see `remove`).
+_REMOVED = b'{"removed":true}'
 
 
 class ReferenceIn(BaseModel):
@@ -99,8 +101,12 @@ class ReferenceService:
         ref = Reference(id=body.reference_id(), asset_id=asset_id, created_at=utcnow(),
                         created_by=created_by, **body.model_dump())
         key = layout.usage_ref_key(workspace, asset_id, ref.id)
-        if self._store.exists(key):
+        try:
+            if self._store.get_bytes(key).data == _REMOVED:
+                raise Conflict("this use of the asset is being removed; try again")
             raise self._already(ref.id)
+        except ObjectNotFound:
+            pass
         self._assets.apply(workspace, asset_id, self._take)
         try:
             self._store.put_bytes(key, ref.model_dump_json().encode(),
@@ -151,9 +157,11 @@ class ReferenceService:
         found = []
         for key in self._store.list_keys(layout.usage_ref_prefix(workspace, asset_id)):
             try:
-                found.append(Reference.model_validate_json(self._store.get_bytes(key).data))
+                data = self._store.get_bytes(key).data
             except ObjectNotFound:
                 continue  # removed while listing
+            if data != _REMOVED:
+                found.append(Reference.model_validate_json(data))
         return sorted(found, key=lambda ref: (ref.created_at, ref.id))
 
     def get(self, workspace: str, asset_id: str, reference_id: str) -> Reference:
@@ -168,20 +176,36 @@ class ReferenceService:
                                                                 reference_id))
         except ObjectNotFound as exc:
             raise NotFound("reference not found") from exc
+        if stored.data == _REMOVED:
+            raise NotFound("reference not found")
         return Reference.model_validate_json(stored.data), stored.info.etag
 
     def remove(self, workspace: str, asset_id: str, reference_id: str) -> None:
         """Forget one use. The document goes first and the count after, so a failure in
-        between over-counts (the asset stays protected) rather than under-counts."""
+        between over-counts (the asset stays protected) rather than under-counts.
+
+        Two concurrent removals must decrement the count once. A conditional delete does
+        not ensure it on MinIO, which ignores If-Match on DELETE (the S3 store checks, then
+        deletes, and a DELETE of a missing key succeeds: docs/MINIO.md), so the document is
+        first replaced by a tombstone by compare-and-swap, which only one removal wins."""
         self._assets.get(workspace, asset_id)
-        _, etag = self._read(workspace, asset_id, reference_id)
+        if not layout.is_reference_id(reference_id):
+            raise NotFound("reference not found")
+        key = layout.usage_ref_key(workspace, asset_id, reference_id)
         try:
-            # Conditional, so two concurrent removals decrement the count once.
-            self._store.delete(layout.usage_ref_key(workspace, asset_id, reference_id),
-                               if_match=etag)
+            stored = self._store.get_bytes(key)
+            if stored.data == _REMOVED:
+                # Another removal's, or one a crash left: its count was released or stays
+                # over-counted (the safe side). Cleared, so the use can be recorded again.
+                self._store.delete(key, if_match=stored.info.etag)
+                raise NotFound("reference not found")
+            tombstone = self._store.put_bytes(key, _REMOVED, content_type="application/json",
+                                              if_match=stored.info.etag)
         except (ObjectNotFound, PreconditionFailed) as exc:
             raise NotFound("reference not found") from exc
         self._release(workspace, asset_id)
+        with contextlib.suppress(ObjectNotFound, PreconditionFailed):  # cleared meanwhile
+            self._store.delete(key, if_match=tombstone.etag)
 
     def delete_asset(self, workspace: str, asset_id: str, *, force: bool = False) -> Asset:
         """Move an asset to the trash. An asset in use answers 409 listing its references,

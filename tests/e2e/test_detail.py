@@ -107,6 +107,7 @@ def test_a_failed_asset_says_why_indexing_gave_up(page: Page, library: Library) 
     assert uploaded.status_code == 201, uploaded.text
     asset_id = uploaded.json()["id"]
     reason = "embedding failed (RuntimeError); see the indexer log"
-    mark_failed(Manifests(library.container.store), "studio", asset_id, reason)
+    mark_failed(Manifests(library.container.store), "studio", asset_id, reason,
+                revision=None)
     sign_in(page, library, f"/?asset={asset_id}")
     expect(page.locator("#index-error")).to_have_text(f"Indexing gave up: {reason}")

@@ -91,11 +91,12 @@ class Library:
 
 
 def make_library(tmp_path: Path, *, analyse: Analyser = media.analyse,
-                 extract: Extractor = provenance.extract) -> Iterator[Library]:
+                 extract: Extractor = provenance.extract,
+                 store: FakeObjectStore | None = None) -> Iterator[Library]:
     settings = make_settings(tmp_path / "data", indexer_max_attempts=MAX_ATTEMPTS,
                              indexer_retry_base_seconds=10.0,
                              indexer_retry_max_seconds=15.0)
-    store, clock = FakeObjectStore(), Clock()
+    store, clock = store or FakeObjectStore(), Clock()
     index = PickyIndex(EmbeddedSearchIndex(tmp_path / "index"))
     embedder = PoisonEmbedder(POISON)
     container = build(settings, store=store, index=index, embedder=embedder)
