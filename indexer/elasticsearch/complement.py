@@ -33,9 +33,6 @@ from indexer.elasticsearch.translate import (
 # The filter aggregation counting the hits under every filter (disjunctive mode, where the
 # query itself carries only the filters no facet drops).
 TOTAL_AGG = "all_filters"
-# Counting a facet whose documents hold several values (tags, LoRAs) costs about three times
-# a single value's: over 500k hits tags took 22–25 ms, type 8, model 10–13, created 7–12.
-_COUNT_COST = {Facet.TAGS: 3, Facet.LORAS: 3}
 
 
 def estimate_doc(text: str | None) -> dict[str, str] | None:
@@ -94,62 +91,9 @@ def hits_counts_body(query: SearchQuery, *, legacy_months: bool = False) -> dict
     return body
 
 
-def facet_groups(facets: list[Facet], groups: int) -> list[list[Facet]]:
-    """`facets` (each once) dealt into at most `groups` non-empty lists of about equal
-    counting cost, the dearest first to the cheapest list."""
-    lists: list[list[Facet]] = [[] for _ in range(max(1, groups))]
-    loads = [0] * len(lists)
-    for facet in sorted(dict.fromkeys(facets), key=lambda f: -_COUNT_COST.get(f, 1)):
-        cheapest = loads.index(min(loads))
-        lists[cheapest].append(facet)
-        loads[cheapest] += _COUNT_COST.get(facet, 1)
-    return [found for found in lists if found]
-
-
-def by_facet_groups(query: SearchQuery, groups: int) -> list[SearchQuery]:
-    """The query once per group of its facets (facet_groups): counting requests that the node
-    runs on several cores at once, and whose answers `merged` makes one."""
-    return [query.model_copy(update={"facets": facets})
-            for facets in facet_groups(query.facets, groups) or [[]]]  # fmt: skip
-
-
-def split_counts_bodies(
-    query: SearchQuery, groups: int, *, legacy_months: bool = False
-) -> list[dict[str, Any]]:
-    """`hits_counts_body(query)` as one request per group of facets (by_facet_groups)."""
-    return _total_once([hits_counts_body(part, legacy_months=legacy_months)
-                        for part in by_facet_groups(query, groups)])  # fmt: skip
-
-
-def split_scope_bodies(
-    query: SearchQuery, groups: int, *, without_text: bool, legacy_months: bool = False
-) -> list[dict[str, Any]]:
-    """`counts_body(query, ...)` as one request per group of facets (by_facet_groups)."""
-    return _total_once([counts_body(part, without_text=without_text, legacy_months=legacy_months)
-                        for part in by_facet_groups(query, groups)])  # fmt: skip
-
-
-def _total_once(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`bodies` with the total counted by the first only (`merged` takes it from there)."""
-    for body in bodies[1:]:
-        body["track_total_hits"] = False
-        body.get("aggs", {}).pop(TOTAL_AGG, None)
-    return bodies
-
-
-def merged(answers: list[dict[str, Any]]) -> dict[str, Any]:
-    """One answer from the answers to the requests of a split: the first's hits and total,
-    every one's aggregations."""
-    first = answers[0]
-    aggregations = {name: agg for answer in answers
-                    for name, agg in answer.get("aggregations", {}).items()}  # fmt: skip
-    return {**first, "aggregations": aggregations} if aggregations else first
-
-
 def with_counts(page: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
     """One response to `search_body` from the answers to `page_body` (the hits) and
-    `hits_counts_body` (the total and aggregations, or their `merged` split) of the same
-    query."""
+    `hits_counts_body` (the total and aggregations) of the same query."""
     return {**counts, "hits": {**counts["hits"], "hits": page["hits"]["hits"]}}
 
 

@@ -5,13 +5,11 @@ A text's estimated share of the documents (indexer.elasticsearch.complement) pic
 - **rare** (at most SPLIT_FRACTION): one request, the page with its exact total and facets
   (`search_body`);
 - **middling** (its terms together, taken as independent, more than SPLIT_FRACTION): the
-  page alone and the counts of its hits (size-0 requests, the facets dealt into
-  COUNT_REQUESTS of them) sent together in one `_msearch`, which the node runs concurrently:
-  finding the top hits by score and counting every hit's facets are each passes over the
-  matches, and each gets a core instead of one doing all;
+  page alone and the counts of its hits (a size-0 request) sent together in one `_msearch`,
+  which the node runs concurrently: finding the top hits by score and counting every hit are
+  each a pass over the matches, and each gets a core instead of one doing both;
 - **common** (more than COMPLEMENT_FRACTION): the page, the scope's counts and the counts
-  without the text (each split the same way) in one `_msearch`; the counts are the
-  difference (assetlens.facetcounts).
+  without the text in one `_msearch`; the counts are the difference (assetlens.facetcounts).
 
 The answers are the same on every path. A size-0 request is kept by the shard request cache
 until the next refresh, so a recurring text's counts are answered from it.
@@ -35,14 +33,12 @@ from assetlens.facetcounts import estimated_matches, subtract, use_complement
 from assetlens.query import SearchPage, SearchQuery
 from assetlens.searchtext import STEM_FIELD, search_terms
 from indexer.elasticsearch.complement import (
+    counts_body,
     estimate_doc,
     hits_counts_body,
-    merged,
     page_body,
     read_counts,
     read_frequencies,
-    split_counts_bodies,
-    split_scope_bodies,
     with_counts,
 )
 from indexer.elasticsearch.failures import RetryPolicy, call, check_shards, describe
@@ -55,9 +51,6 @@ log = logging.getLogger(__name__)
 # A text estimated to match more than this share of the documents has its page and its counts
 # requested apart, concurrently. Below it, one request costs less than two.
 SPLIT_FRACTION = 0.02
-# The requests a SPLIT query's facets are counted in (beside the page's): counting the facets
-# of 500k hits is three to four times the page's work, and in one request it is one core's.
-COUNT_REQUESTS = 2
 # How long an estimate (and a scope found to have too many facet values) is reused: term
 # statistics move slowly and only choose the path, never the answer.
 MEMO_SECONDS = 60.0
@@ -159,12 +152,9 @@ def _key(body: dict[str, Any]) -> str:
 class KeywordSearch:
     """Answers keyword queries on one alias (the SearchIndex `search` of ElasticsearchIndex)."""
 
-    def __init__(
-        self, client: Elasticsearch, alias: str, retry: RetryPolicy, memo: Memo | None = None,
-        count_requests: int = COUNT_REQUESTS,
-    ) -> None:
+    def __init__(self, client: Elasticsearch, alias: str, retry: RetryPolicy,
+                 memo: Memo | None = None) -> None:  # fmt: skip
         self._client = client
-        self._count_requests = count_requests
         self._alias = alias
         self._retry = retry
         self._memo = memo or Memo()
@@ -189,11 +179,10 @@ class KeywordSearch:
                 return page
             path = RequestPlan.SPLIT
         if path is RequestPlan.SPLIT:
-            counts = split_counts_bodies(query, self._count_requests, legacy_months=legacy)
-            page_response, *counts_responses = self._msearch(
-                "search", [({}, page_body(query)), *(({}, body) for body in counts)]
-            )
-            return search_page(query, with_counts(page_response, merged(counts_responses)))
+            page_response, counts_response = self._msearch("search", [
+                ({}, page_body(query)), ({}, hits_counts_body(query, legacy_months=legacy)),
+            ])  # fmt: skip
+            return search_page(query, with_counts(page_response, counts_response))
         return search_page(query, self._search(search_body(query, legacy_months=legacy)))
 
     def _path(self, query: SearchQuery) -> RequestPlan:
@@ -220,20 +209,18 @@ class KeywordSearch:
     def _complement(self, query: SearchQuery, legacy: bool) -> SearchPage | None:
         """The page, its total and facets counted by the complement; None when the scope is
         known to have more values of a facet than are asked for (remembered for a while)."""
-        groups = self._count_requests
-        scope_bodies = split_scope_bodies(query, groups, without_text=False, legacy_months=legacy)
-        overflow_key = "overflow " + _key({"scope": scope_bodies})
+        scope_body = counts_body(query, without_text=False, legacy_months=legacy)
+        overflow_key = "overflow " + _key(scope_body)
         if self._memo.get(overflow_key):
             return None
-        # The scope's bodies are the same each time: the shard request cache answers them (and
-        # the complement's, once a text recurs) until the next refresh.
-        without_bodies = split_scope_bodies(query, groups, without_text=True, legacy_months=legacy)
-        cached = {"request_cache": True}
-        page_response, *responses = self._msearch("search", [
-            ({}, page_body(query)), *((cached, body) for body in scope_bodies + without_bodies),
+        # The scope's body is the same each time: the shard request cache answers it (and the
+        # complement's, once a text recurs) until the next refresh.
+        page_response, scope_response, without_response = self._msearch("search", [
+            ({}, page_body(query)),
+            ({"request_cache": True}, scope_body),
+            ({"request_cache": True},
+             counts_body(query, without_text=True, legacy_months=legacy)),
         ])  # fmt: skip
-        scope_response = merged(responses[: len(scope_bodies)])
-        without_response = merged(responses[len(scope_bodies):])
         scope = read_counts(query, scope_response)
         without = read_counts(query, without_response)
         if scope is None or without is None:

@@ -23,9 +23,7 @@ from elasticsearch import Elasticsearch
 from assetlens.filters import Facet, FacetMode, Filters
 from assetlens.query import SearchPage, SearchQuery
 from indexer.elasticsearch import ElasticsearchIndex
-from indexer.elasticsearch.complement import facet_groups
 from indexer.elasticsearch.failures import RetryPolicy
-from indexer.elasticsearch.keyword import COUNT_REQUESTS
 from tests.contract.common_word_contract import FACETS, LIBRARY, WORD
 from tests.contract.search_index_contract import WS, make_doc, paginate, put
 from tests.integration.es_fixtures import es_service, es_url
@@ -138,12 +136,10 @@ def test_a_failed_estimate_falls_back_to_the_same_answer(
     assert pages > 1, "the query spans several pages (the cursor is followed too)"
     assert got == expected
     # The reference did take the complement (each page: the page, the scope's counts and
-    # the counts without the text, each in a request per group of facets; its estimate may
-    # be remembered between pages); the degraded index asked for the estimate each page,
-    # then sent the single request.
+    # the counts without the text; its estimate may be remembered between pages); the
+    # degraded index asked for the estimate each page, then sent the single request.
     assert normal_client.estimates >= 1
-    groups = len(facet_groups(query.facets, COUNT_REQUESTS))
-    assert normal_client.bodies == (1 + 2 * groups) * pages
+    assert normal_client.bodies == 3 * pages
     assert failing_client.estimates == pages
     assert failing_client.bodies == pages
     fallbacks = [r for r in caplog.records

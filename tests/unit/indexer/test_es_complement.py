@@ -13,12 +13,9 @@ from indexer.elasticsearch.complement import (
     TOTAL_AGG,
     counts_body,
     estimate_doc,
-    facet_groups,
-    hits_counts_body,
     page_body,
     read_counts,
     read_estimate,
-    split_counts_bodies,
 )
 from indexer.elasticsearch.translate import VALUES_AGG, filter_clauses, text_clauses
 
@@ -108,23 +105,3 @@ def test_read_counts_of_a_disjunctive_answer_and_of_too_many_values() -> None:
     assert read_counts(query, response) == Counts(total=7, facets={Facet.TAGS: {}})
     values["sum_other_doc_count"] = 4
     assert read_counts(query, response) is None
-
-
-def test_facets_are_dealt_into_groups_of_about_equal_counting_cost() -> None:
-    facets = [Facet.TYPE, Facet.TAGS, Facet.MODEL, Facet.CREATED, Facet.TAGS]
-    assert facet_groups(facets, 2) == [[Facet.TAGS], [Facet.TYPE, Facet.MODEL, Facet.CREATED]]
-    assert facet_groups(facets, 1) == [[Facet.TAGS, Facet.TYPE, Facet.MODEL, Facet.CREATED]]
-    assert facet_groups([Facet.TYPE], 4) == [[Facet.TYPE]]
-    assert facet_groups([], 2) == []
-
-
-def test_split_counts_count_every_facet_once_and_the_total_once() -> None:
-    query = _query(facets=[Facet.TYPE, Facet.TAGS, Facet.MODEL])
-    whole = hits_counts_body(query)
-    bodies = split_counts_bodies(query, 2)
-    assert len(bodies) == 2
-    assert {name: agg for body in bodies for name, agg in body["aggs"].items()} == whole["aggs"]
-    assert [body["track_total_hits"] for body in bodies] == [True, False]
-    assert all(body["query"] == whole["query"] and body["size"] == 0 for body in bodies)
-    assert split_counts_bodies(query.model_copy(update={"facets": []}), 2) == [
-        hits_counts_body(query.model_copy(update={"facets": []}))]

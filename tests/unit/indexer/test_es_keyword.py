@@ -75,19 +75,6 @@ class FakeClient:
         return _Response({"term_vectors": {"stems": stats}})
 
     def _one(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The answer to `body`: its aggregations only (every type an image), its total only
-        if it tracks it."""
-        answer = self._counted(body)
-        tags = answer.pop("aggregations")["tags"]
-        types = [{"key": "image", "doc_count": answer["hits"]["total"]["value"]}]
-        answer["aggregations"] = {name: {"sum_other_doc_count": 0, "buckets": types}
-                                  if name == "type" else tags
-                                  for name in body.get("aggs", {})}  # fmt: skip
-        if body.get("track_total_hits") is False:
-            del answer["hits"]["total"]
-        return answer
-
-    def _counted(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("size", 0) > 0:  # a page
             return _answer(0, ["a", "b"], {})
         scope = body["query"]["bool"]
@@ -179,36 +166,6 @@ def test_a_middling_text_sends_its_page_and_counts_together() -> None:
     searches = client.calls[-1][1]
     assert searches == [{}, page_body(_query()), {}, hits_counts_body(_query())]
     assert page.total == 70 and [hit.asset.id for hit in page.hits] == ["a"]
-
-
-def test_a_common_texts_scope_and_complement_are_each_counted_in_two_requests() -> None:
-    client = FakeClient(estimate=60)
-    query = SearchQuery(workspace="ws", text="highly", facets=[Facet.TYPE, Facet.TAGS], limit=1)
-    page = _search(client).search(query)
-    searches = client.calls[-1][1]
-    assert len(searches) == 10 and searches[2::2] == [{"request_cache": True}] * 4
-    bodies = searches[3::2]
-    assert [set(body["aggs"]) for body in bodies] == [{"tags"}, {"type"}] * 2
-    assert ["must_not" in body["query"]["bool"] for body in bodies] == [False] * 2 + [True] * 2
-    assert page.total == 70
-    assert [(b.value, b.count) for b in page.facets["tags"]] == [("cat", 65), ("dog", 5)]
-    assert [(b.value, b.count) for b in page.facets["type"]] == [("image", 70)]
-
-
-def test_a_middling_texts_facets_are_counted_in_two_requests_beside_its_page() -> None:
-    client = FakeClient(estimate=10)
-    query = SearchQuery(workspace="ws", text="highly", facets=[Facet.TYPE, Facet.TAGS], limit=1)
-    page = _search(client).search(query)
-    searches = client.calls[-1][1]
-    assert len(searches) == 6 and searches[1] == page_body(query)
-    assert [set(body["aggs"]) for body in searches[3::2]] == [{"tags"}, {"type"}]
-    assert [body["track_total_hits"] for body in searches[3::2]] == [True, False]
-    assert page.total == 70 and [hit.asset.id for hit in page.hits] == ["a"]
-    assert [(b.value, b.count) for b in page.facets["tags"]] == [("cat", 65), ("dog", 5)]
-    assert [(b.value, b.count) for b in page.facets["type"]] == [("image", 70)]
-    one = KeywordSearch(client, "idx", RetryPolicy(), count_requests=1)  # type: ignore[arg-type]
-    assert one.search(query) == page
-    assert client.calls[-1][1][3] == hits_counts_body(query)
 
 
 def test_a_rare_text_is_one_request_and_the_estimate_is_remembered() -> None:
