@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 
 from PIL import Image
@@ -31,8 +30,9 @@ from assetlens.query import IndexDoc
 from assetlens.schedule import claim_turn
 from assetlens.services.asset_analysis import Analysed, Analyser, AssetAnalysis, Extractor
 from assetlens.services.index_ack import ack_indexed
-from assetlens.services.index_failures import Failure, mark_failed, retry_failed
+from assetlens.services.index_failures import Failure, mark_failed
 from assetlens.services.index_pipeline import BatchPipeline, PreparedBatch
+from assetlens.services.library_repair import LibraryRepair, ReconcileReport
 from assetlens.services.lineage import LineageService
 from assetlens.services.vectors import Vectors
 from assetlens.workqueue import WorkItem, WorkQueue, backoff_delay
@@ -46,14 +46,6 @@ log = logging.getLogger(__name__)
 Prepared = tuple[Asset | None, Image.Image | None] | Analysed
 # Batches the worker loop pipelines before it runs its periodic jobs again.
 _RUN_BATCHES = 8
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileReport:
-    enqueued: int
-    removed: int
-    checked: int
-    retried: int = 0  # failed assets given a fresh set of attempts
 
 
 class Indexer:
@@ -89,6 +81,7 @@ class Indexer:
         self._jobs = tuple(jobs)
         self._manifests = Manifests(store)
         self._vectors = Vectors(store, embedder)
+        self._repair = LibraryRepair(self._manifests, queue, index, self._vectors)
         self._analysis = AssetAnalysis(
             store, index, self._manifests, LineageService(store, self._manifests),
             settings.data_dir / "tmp" / "indexer", self._analyse,
@@ -349,58 +342,17 @@ class Indexer:
             self._metrics.indexed("failed")
         return marked
 
-    # -- whole-library operations -----------------------------------------------------------
+    # -- whole-library operations (services/library_repair.py) -----------------------------
 
     def reconcile(self, *, retry_failed: bool = False) -> ReconcileReport:
         """Find drift between store and index and repair it through the queue; with
         `retry_failed`, also give every failed asset a fresh set of attempts."""
-        retried = self.retry_failed() if retry_failed else 0
-        indexed = {(ws, asset_id): rev for ws, asset_id, rev in self._index.revisions()}
-        enqueued = checked = 0
-        for asset in self._manifests.iter_all():
-            checked += 1
-            key = (asset.workspace, asset.id)
-            revision = indexed.pop(key, None)
-            if revision is None or revision < asset.revision or \
-                    asset.status is AssetStatus.PROCESSING:
-                self._queue.enqueue(asset.workspace, asset.id)
-                enqueued += 1
-        for workspace, asset_id in indexed:
-            self._index.remove(workspace, [asset_id])
-        return ReconcileReport(enqueued=enqueued, removed=len(indexed), checked=checked,
-                               retried=retried)
+        return self._repair.reconcile(retry_failed=retry_failed)
 
     def reindex(self, *, retry_failed: bool = False) -> int:
-        """Rebuild the index from the store (re-embedding with the current model where no
-        cached vector exists), switching to it only when complete; with `retry_failed`,
-        failed assets are queued for a fresh set of attempts first."""
-        if retry_failed:
-            self.retry_failed()
-        return self._index.rebuild(self._docs_for_rebuild())
+        """Rebuild the index from the store, switching to it only when complete."""
+        return self._repair.reindex(retry_failed=retry_failed)
 
     def retry_failed(self) -> int:
         """Queue every failed asset for a fresh set of attempts; returns how many."""
-        return retry_failed(self._manifests, self._queue)
-
-    def _docs_for_rebuild(self, batch: int = 32) -> Iterator[IndexDoc]:
-        pending: list[IndexDoc] = []
-        for asset in self._manifests.iter_all():
-            if asset.status is AssetStatus.PROCESSING:
-                self._queue.enqueue(asset.workspace, asset.id)
-            pending.append(IndexDoc(asset=asset))
-            if len(pending) >= batch:
-                self._attach_vectors_or_log(pending)
-                yield from pending
-                pending = []
-        self._attach_vectors_or_log(pending)
-        yield from pending
-
-    def _attach_vectors_or_log(self, docs: list[IndexDoc]) -> None:
-        # A rebuild goes on without the vectors that fail; the worker retries them later.
-        for failure in self._vectors.attach(docs):
-            asset = failure.doc.asset
-            log.warning("reindexing %s/%s without its vector: embedding failed",
-                        asset.workspace, asset.id, exc_info=failure.error)
-            self._queue.enqueue(asset.workspace, asset.id)
-
-
+        return self._repair.retry_failed()
