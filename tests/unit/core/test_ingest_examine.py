@@ -61,9 +61,9 @@ def test_files_proven_in_the_workers_get_the_in_process_verdicts_in_order(
     assert len(examined) == len(paths)
     for path, verdict in zip(paths, examined, strict=True):
         if path.name == "damaged.png":
+            assert isinstance(verdict, AssetlensError)
             with pytest.raises(type(verdict)) as refusal:
                 media.inspect_upload(path, path.name, max_image_pixels=PIXELS)
-            assert isinstance(verdict, AssetlensError)
             assert verdict.detail == refusal.value.detail
             continue
         expected = media.inspect_upload(path, path.name, max_image_pixels=PIXELS)
