@@ -17,7 +17,7 @@ from typing import Final
 from rich.progress import Progress
 
 from assetlens.errors import Unavailable
-from assetlens.ingest import examine_here, ingest_files, pooled_examiner
+from assetlens.ingest import ingest_files
 from assetlens.services.assets import AssetService
 from assetlens.services.duplicate_policy import PolicyName
 from assetlens.services.indexing import Indexer
@@ -121,10 +121,6 @@ def ingest_all(
     lock = threading.Lock()
     stop = threading.Event()
     importing = progress.add_task("importing", total=len(files))
-    # With worker processes, they hash and prove the files too: this process only writes.
-    workers = indexer.pool if indexer is not None else None
-    examine = pooled_examiner(workers, assets.max_image_pixels) if workers is not None \
-        else examine_here
     indexing = progress.add_task("indexing", total=queue.pending(), visible=indexer is not None)
 
     def indexed(count: int) -> None:
@@ -136,8 +132,7 @@ def ingest_all(
         for start in range(0, len(lane), CHUNK):
             wanted = (path for path in lane[start:start + CHUNK] if not stop.is_set())
             report = ingest_files(assets, workspace, wanted, tags=tags, duplicates=policy,
-                                  on_progress=lambda *_: progress.advance(importing),
-                                  examine=examine)
+                                  on_progress=lambda *_: progress.advance(importing))
             with lock:
                 totals.imported += len(report.created)
                 totals.skipped += len(report.skipped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -11,8 +12,6 @@ from pathlib import Path
 from assetlens import media, provenance
 from assetlens.domain import Asset, Source
 from assetlens.errors import AssetlensError
-from assetlens.media.examine import Examined, digest, examine_files
-from assetlens.media.pool import AnalysisCrashed, AnalysisPool
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import AssetService, Submitted
 from assetlens.services.duplicate_policy import (
@@ -29,8 +28,6 @@ SIDECAR_SUFFIXES = (".txt", ".json")
 GROUP = 16
 #: Bytes after which a group is committed early: big files are acknowledged as they come.
 GROUP_BYTES = 256 << 20
-#: A group's files hashed (and, in worker processes, proven): each a Spooled or its refusal.
-Examiner = Callable[[list[Path]], list[Spooled | Exception]]
 
 
 @dataclass
@@ -76,50 +73,13 @@ def _glob_escape(text: str) -> str:
 
 def hash_in_place(path: Path) -> Spooled:
     """A local file used directly as the upload source: hashed, never copied or removed."""
-    size, sha256 = digest(path)
-    return Spooled(path=path, filename=path.name, size=size, sha256=sha256)
-
-
-def examine_here(paths: list[Path]) -> list[Spooled | Exception]:
-    """Each file hashed in this process (its upload proof comes when it is planned), or
-    the OSError that stopped it."""
-    examined: list[Spooled | Exception] = []
-    for path in paths:
-        try:
-            examined.append(hash_in_place(path))
-        except OSError as exc:
-            examined.append(exc)
-    return examined
-
-
-def pooled_examiner(pool: AnalysisPool, max_image_pixels: int,
-                    fn: Callable[[list[Path], int], list[Examined | Exception]] = examine_files,
-                    ) -> Examiner:
-    """Files hashed and proven (the same `inspect_upload` an upload gets) in `pool`'s worker
-    processes, a group's files split between them; this process then only writes. A file
-    on which a worker dies is refused (run alone to tell it from its chunk's others).
-    `fn`: `examine_files`, or a stand-in at module level (tests)."""
-
-    def examine(paths: list[Path]) -> list[Spooled | Exception]:
-        size = -(-len(paths) // pool.workers)
-        chunks = [paths[start:start + size] for start in range(0, len(paths), size)]
-        verdicts: list[Examined | Exception] = []
-        for chunk, result in zip(chunks, pool.call_all(
-                fn, [(chunk, max_image_pixels) for chunk in chunks]), strict=True):
-            if not isinstance(result, Exception):
-                verdicts += result
-            elif len(chunk) == 1:
-                verdicts.append(result)
-            else:
-                verdicts += [alone[0] if isinstance(alone, list) else alone
-                             for alone in pool.call_all(
-                                 fn, [([path], max_image_pixels) for path in chunk])]
-        return [verdict if isinstance(verdict, Exception) else Spooled(
-                    path=path, filename=path.name, size=verdict[0], sha256=verdict[1],
-                    inspected=verdict[2])
-                for path, verdict in zip(paths, verdicts, strict=True)]
-
-    return examine
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return Spooled(path=path, filename=path.name, size=size, sha256=digest.hexdigest())
 
 
 def ingest_policy(policies: DuplicatePolicyService | None, workspace: str,
@@ -142,30 +102,26 @@ def ingest_files(
     allow_duplicates: bool = False,
     duplicates: PolicyName = PolicyName.LINK,
     on_progress: Callable[[Path, Asset | None, str | None], None] | None = None,
-    examine: Examiner = examine_here,
 ) -> IngestReport:
     """Import `files` into `workspace` under the duplicate policy `duplicates` (see
     `ingest_policy`; `allow_duplicates` is `allow`): a file whose content a live asset of the
     workspace already has — a copy earlier in the same run included — is skipped (`link`),
     refused (`reject`) or stored (`allow`). Files are acknowledged in `groups` (see
     services/upload_group.py): `on_progress(path, asset, error)` follows each file once its
-    group is (asset and error both None for a skipped or refused duplicate). `examine`
-    hashes a group's files (`pooled_examiner`: and proves them, in worker processes)."""
+    group is (asset and error both None for a skipped or refused duplicate)."""
     policy = PolicyName.ALLOW if allow_duplicates else duplicates
     report = IngestReport()
     form = UploadForm(tags=list(tags or []), source=Source.IMPORT.value, duplicates=policy)
     for group in groups(files):
         uploads: list[tuple[Spooled, UploadForm]] = []
         refused: dict[Path, str] = {}
-        for path, examined in zip(group, examine(group), strict=True):
+        for path in group:
             try:
-                if isinstance(examined, Exception):
-                    raise examined
-                uploads.append((examined, replace(
+                uploads.append((hash_in_place(path), replace(
                     form, tags=list(form.tags), sidecar=provenance.read_sidecar(path))))
             except AssetlensError as exc:
                 refused[path] = exc.detail
-            except (OSError, AnalysisCrashed) as exc:
+            except OSError as exc:
                 refused[path] = str(exc)
         outcomes = iter(assets.submit_many(workspace, uploads))
         for path in group:

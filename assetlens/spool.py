@@ -10,12 +10,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from assetlens.errors import PayloadTooLarge, Unavailable
-
-if TYPE_CHECKING:
-    from assetlens.media.results import Inspection
 
 _OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
@@ -34,16 +31,12 @@ def _disk_errors() -> Iterator[None]:
 
 @dataclass(frozen=True, slots=True)
 class Spooled:
-    """A complete upload on local disk. The caller owns `path` and removes it.
-    `inspected`: `media.inspect_upload`'s verdict on these bytes when it was already
-    given, in a worker process (`assetlens ingest`); else the upload is inspected when
-    planned."""
+    """A complete upload on local disk. The caller owns `path` and removes it."""
 
     path: Path
     filename: str
     size: int
     sha256: str
-    inspected: Inspection | None = None
 
     def discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):

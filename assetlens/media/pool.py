@@ -8,14 +8,13 @@ the innocent calls that were in flight once more, so only the file that keeps cr
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -94,41 +93,6 @@ class AnalysisPool:
                     break
                 log.warning("an analysis worker died; trying %s once more", path.name)
         raise AnalysisCrashed("the analysis worker process died on this file")
-
-    def call_all(
-        self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]
-    ) -> list[T | Exception]:
-        """`fn(*args)` for each of `calls` in the worker processes, at once; each result, or
-        AnalysisCrashed where the worker died on it twice. After a crash the calls that did
-        not finish run once more one at a time, so that the one that kills its worker again
-        takes no other call down with it."""
-        results: dict[int, T] = {}
-        executor = self._current()
-        futures = {}
-        try:
-            for index, args in enumerate(calls):
-                futures[index] = executor.submit(fn, *args)
-        except BrokenProcessPool:  # broken by a crash in another thread's call
-            pass
-        for index, future in futures.items():
-            with contextlib.suppress(BrokenProcessPool):
-                results[index] = future.result()
-        if len(results) < len(calls):
-            self._replace(executor)
-            log.warning("an analysis worker died; running %d calls once more, one at a time",
-                        len(calls) - len(results))
-        outcomes: list[T | Exception] = []
-        for index, args in enumerate(calls):
-            if index in results:
-                outcomes.append(results[index])
-                continue
-            executor = self._current()
-            try:
-                outcomes.append(executor.submit(fn, *args).result())
-            except BrokenProcessPool:
-                self._replace(executor)
-                outcomes.append(AnalysisCrashed("the analysis worker process died on this file"))
-        return outcomes
 
     def start(self) -> None:
         """Start the workers now and warm them up (`_warm_up`), rather than at the first

@@ -199,10 +199,9 @@ def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generatio
 def inspect_upload(settings: Settings, spooled: Spooled,
                    requested_type: str | None) -> tuple[media.Inspection, AssetType]:
     """Validate spooled bytes as an upload (sniffed type against the extension, full
-    decode, per-type size limit; the first two skipped when `spooled.inspected` holds
-    their verdict already); the inspection and the asset type they may be stored
+    decode, per-type size limit); the inspection and the asset type they may be stored
     as (`requested_type`, e.g. logo for a PNG, when given and compatible)."""
-    inspection = spooled.inspected or media.inspect_upload(
+    inspection = media.inspect_upload(
         spooled.path, spooled.filename, max_image_pixels=settings.max_image_pixels
     )
     asset_type = inspection.type

@@ -90,11 +90,6 @@ class AssetService:
         self.lineage = LineageService(store, self.manifests)
         self.visibility = IndexVisibility(self.manifests, index)
 
-    @property
-    def max_image_pixels(self) -> int:
-        """The pixel budget an upload's proof allows (`inspect_upload`)."""
-        return self._settings.max_image_pixels
-
     # -- create -----------------------------------------------------------------------------
 
     def upload(self, workspace: str, spooled: Spooled, form: UploadForm) -> Asset:

@@ -223,11 +223,6 @@ class Indexer:
             except Exception:  # the store is down: the lease runs out instead
                 log.warning("could not release %s/%s", item.workspace, item.asset_id)
 
-    @property
-    def pool(self) -> AnalysisPool | None:
-        """The analysis worker processes, if any (`assetlens ingest` proves uploads there)."""
-        return self._pool
-
     def start_workers(self) -> None:
         """Start the analysis worker processes now (else at the first item analysed)."""
         if self._pool is not None:
