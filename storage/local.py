@@ -20,7 +20,7 @@ from typing import BinaryIO
 from assetlens.errors import InvalidInput, ObjectNotFound, PreconditionFailed, StoreUnavailable
 from assetlens.ports import NewObject, ObjectInfo, StoredObject
 from storage.keys import MAX_KEY_LENGTH, validate_batch_keys, validate_key, validate_prefix
-from storage.local_cas import commit, etag_of, info_of, key_lock
+from storage.local_cas import commit, etag_of, info_of, key_lock, prestamp
 from storage.local_files import (
     RangeReader,
     current_file,
@@ -113,10 +113,11 @@ class LocalObjectStore:
                           if_match=if_match, create_only=create_only)
 
     def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
-        """Write a batch of small objects with their fsyncs issued together: stage every
-        file and fsync them all at once (the data is down before any name points at it),
-        rename each onto its key under its lock, then fsync at once the directories that
-        gained entries and the files again (their ETag stamps)."""
+        """Write a batch of small objects with their fsyncs issued together: stage and
+        stamp every file and fsync them all at once (data and stamp are down before any
+        name points at them), rename each onto its key under its lock, then fsync at once
+        the directories that gained entries (and any file whose key held a version too
+        recent for its stamp, stamped again under the lock)."""
         validate_batch_keys(obj.key for obj in objects)
         infos: list[ObjectInfo] = []
         for start in range(0, len(objects), BATCH_FILES):
@@ -126,21 +127,26 @@ class LocalObjectStore:
     def _put_batch(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
         """One part of `put_many` (at least one object), its files open together. The
         fsyncs run concurrently, so the filesystem commits its journal once for them all
-        (docs/INGEST.md); not `syncfs`, which also waits for every other writer's data."""
+        (docs/INGEST.md); not `syncfs`, which also waits for every other writer's data.
+        Each file is synced once: stamped before its data fsync (a new key keeps that
+        stamp), not again after the rename (docs/INGEST.md, "Derived objects")."""
         with self._os_errors("write", objects[0].key), ExitStack() as files:
-            staged = []
+            staged, stamps = [], []
             for obj in objects:
                 staged.append(files.enter_context(staged_file(self._tmp)))
                 write_all(staged[-1].fd, obj.data)
+                stamps.append(prestamp(staged[-1].fd))
             fsync_all([file.fd for file in staged])
             paths = [self._path(obj.key) for obj in objects]
             gaining = gaining_entries(paths, self._objects)
             infos = [commit(self._objects, self._locks, obj.key, path, file,
-                            if_match=None, create_only=False, durable=False)
+                            if_match=None, create_only=False, durable=False, prestamped=True)
                      for obj, path, file in zip(objects, paths, staged, strict=True)]  # fmt: skip
+            restamped = [file.fd for file, stamp in zip(staged, stamps, strict=True)
+                         if os.fstat(file.fd).st_mtime_ns != stamp]
             with ExitStack() as dirs:
                 fds = [dirs.enter_context(open_dir(directory)) for directory in gaining]
-                fsync_all([*fds, *(file.fd for file in staged)])
+                fsync_all([*fds, *restamped])
             return infos
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:

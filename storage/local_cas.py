@@ -58,14 +58,25 @@ def key_lock(locks: Path, key: str) -> Iterator[None]:
         os.close(fd)
 
 
+def prestamp(fd: int) -> int:
+    """Stamp a staged file with the time now, before its data is synced (the same fsync
+    then makes the stamp durable); `commit(prestamped=True)` keeps it unless the key's
+    current version is not older. Returns the stamp."""
+    now = time.time_ns()
+    os.utime(fd, ns=(now, now))
+    return os.fstat(fd).st_mtime_ns
+
+
 def commit(
     objects: Path, locks: Path, key: str, final: Path, staged: Staged, *,
-    if_match: str | None, create_only: bool, durable: bool = True
+    if_match: str | None, create_only: bool, durable: bool = True, prestamped: bool = False
 ) -> ObjectInfo:
     """Under the key's lock: check preconditions, stamp, fsync, publish atomically onto
     `final` (the key's path under `objects`). `durable=False` leaves out every fsync (of
     the file, of new directories, of the directory gaining the key): for a batch whose
-    caller synced the staged data before and syncs those directories and files after."""
+    caller synced the staged data before and syncs those directories (and the files
+    stamped again here) after. `prestamped`: the file carries a `prestamp`, kept when it is
+    above the current version's mtime (always for a new key)."""
     make_dirs(objects)
     with key_lock(locks, key):
         current = current_file(final)
@@ -75,7 +86,10 @@ def commit(
             raise PreconditionFailed(f"object {key!r} does not have ETag {if_match!r}")
         if current is None:
             _clear_empty_dir(key, final)
-        _stamp(staged.fd, current, sync=durable)
+        stamped = os.fstat(staged.fd) if prestamped else None
+        if stamped is None or (current is not None
+                               and stamped.st_mtime_ns <= current.st_mtime_ns):
+            _stamp(staged.fd, current, sync=durable)
         _publish(key, staged, final, create_only=create_only, sync=durable)
         if durable:
             fsync_dir(final.parent)

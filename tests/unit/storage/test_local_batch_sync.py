@@ -4,10 +4,13 @@ their fsyncs issued together (storage/local_files.py, `put_many`)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+from assetlens.ports import NewObject
+from storage.local import LocalObjectStore
 from storage.local_files import fsync_all, gaining_entries
 
 
@@ -43,3 +46,27 @@ def test_fsync_all_syncs_every_fd_and_reports_a_failure(tmp_path: Path) -> None:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def test_a_batch_stamps_new_keys_before_their_sync_and_stamps_again_over_a_newer_version(
+    tmp_path: Path,
+) -> None:
+    """`put_many` stamps each staged file before its one data fsync; a key whose current
+    version carries a later mtime (a clock stepped back, a coarse filesystem) is stamped
+    again above it under its lock, so its ETag never comes back."""
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes("k/old", b"v1")
+    future = time.time_ns() + 3_600 * 10**9
+    os.utime(tmp_path / "objects" / "k" / "old", ns=(future, future))
+    before_etag = store.stat("k/old").etag
+    started = time.time_ns()
+
+    infos = store.put_many([NewObject("k/old", b"v2"), NewObject("k/new", b"n")])
+
+    old_mtime = os.stat(tmp_path / "objects" / "k" / "old").st_mtime_ns
+    new_mtime = os.stat(tmp_path / "objects" / "k" / "new").st_mtime_ns
+    assert old_mtime > future
+    assert started <= new_mtime <= time.time_ns()
+    assert infos[0].etag != before_etag
+    assert [info.etag for info in infos] == [store.stat("k/old").etag, store.stat("k/new").etag]
+    assert store.get_bytes("k/old").data == b"v2"
