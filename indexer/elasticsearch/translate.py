@@ -57,6 +57,7 @@ class MonthsMissing(Exception):
     """Some counted documents have no `created_month`: count the months with
     `legacy_months=True`."""
 
+
 # Facet → the keyword/boolean field a terms aggregation counts.
 TERMS_FACETS: dict[Facet, str] = {
     Facet.TYPE: "type",
