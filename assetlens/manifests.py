@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 from assetlens import layout
 from assetlens.domain import Asset, utcnow
-from assetlens.errors import NotFound, ObjectNotFound, PreconditionFailed
+from assetlens.errors import AssetlensError, NotFound, ObjectNotFound, PreconditionFailed
 from assetlens.ports import ObjectStore
 
 Mutation = Callable[[Asset], Asset | None]
@@ -29,6 +30,10 @@ class Manifests:
         except ObjectNotFound as exc:
             raise NotFound("asset not found") from exc
         if stored.data == TOMBSTONE:
+            # Gone to everyone; one seen here may be what an interrupted `remove` left, and
+            # nothing writes over a tombstone, so its delete is finished here.
+            with contextlib.suppress(AssetlensError):
+                self._store.delete(stored.info.key, if_match=stored.info.etag)
             raise NotFound("asset not found")
         return Asset.model_validate_json(stored.data), stored.info.etag
 
@@ -83,7 +88,8 @@ class Manifests:
         everywhere, so the manifest is first replaced by a tombstone (a change that came
         first makes this fail), which every reader takes for a missing manifest: no update
         writes after it, and the delete of the tombstone can take nothing with it. A crash
-        in between leaves the tombstone, a manifest gone to everyone."""
+        in between leaves the tombstone, a manifest gone to everyone, which the next `get`
+        of it deletes (the periodic reconcile reads every manifest)."""
         key = layout.manifest_key(workspace, asset_id)
         self._store.put_bytes(key, TOMBSTONE, content_type="application/json", if_match=etag)
         self._store.delete(key)

@@ -20,6 +20,7 @@ from assetlens import layout
 from assetlens.bootstrap import Container, build
 from assetlens.domain import Asset, utcnow
 from assetlens.errors import AssetInUse, NotFound
+from assetlens.manifests import TOMBSTONE
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.idempotency import IdempotencyRecord, IdempotencyService
 from assetlens.services.references import ReferenceIn
@@ -170,3 +171,20 @@ def test_two_removals_of_one_reference_release_the_count_once(
     assert [ref.id for ref in container.references.list_references("ws", asset.id)] != []
     again = container.references.create("ws", asset.id, uses[0])  # the use can come back
     assert again.id == first.id
+
+
+def test_a_tombstone_left_by_an_interrupted_remove_is_cleared_by_the_next_read(
+    on_manifests: tuple[Container, CheckThenDeleteStore], tmp_path: Path
+) -> None:
+    """A crash between `Manifests.remove`'s tombstone and its delete leaves a manifest gone
+    to every reader; the next read (the periodic reconcile reads them all) deletes it."""
+    container, store = on_manifests
+    asset = uploaded(container, tmp_path)
+    key = layout.manifest_key("ws", asset.id)
+    _, etag = container.assets.manifests.get("ws", asset.id)
+    store.put_bytes(key, TOMBSTONE, content_type="application/json", if_match=etag)  # crash
+    assert key in set(store.list_keys("manifests/"))
+    assert [a.id for a in container.assets.manifests.iter_all("ws")] == []
+    assert key not in set(store.list_keys("manifests/"))
+    with pytest.raises(NotFound):
+        container.assets.manifests.get("ws", asset.id)
