@@ -206,6 +206,10 @@ def main() -> None:
     parser.add_argument("--sequential", action="store_true",
                         help="also run the one-item-after-another mode for comparison")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="where the files and the library go (default: a new temporary "
+                             "directory); the filesystem's cost of creating files is part "
+                             "of the pipeline's (docs/BENCHMARKS.md)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     results: list[dict[str, Any]] = []
@@ -226,7 +230,7 @@ def main() -> None:
                   f"once per run: "
                   f"{result['worker_start_cpu_seconds']} CPU-s (not counted above)", flush=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         work = Path(tmp)
         paths = corpus(work, args.n, args.unique, args.size)
         record(floor(paths))
@@ -265,6 +269,7 @@ def main() -> None:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "files": f"{args.n} × {args.size}² render-like (2 PNG : 1 JPEG q92)",
+        "work_dir": str(args.work_dir or tempfile.gettempdir()),
         "results": results,
     }
     print(f"load average before {report['load_average_before']}, "
