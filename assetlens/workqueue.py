@@ -87,8 +87,9 @@ class WorkQueue:
     def enqueue_new(self, assets: Sequence[tuple[str, str]]) -> None:
         """Enqueue (workspace, asset_id) pairs of assets just created, in one batch write
         (`put_many`: syncs issued together on the local store). Unconditional: no item can
-        exist yet for a fresh id, except one that a reconcile or an edit made once the manifest was
-        visible; it is replaced by an equally fresh one (at worst indexed twice)."""
+        exist yet for a fresh id, except one that a reconcile or an edit made once the
+        manifest was visible; it is replaced by an equally fresh one (at worst indexed
+        twice)."""
         now = self._clock()
         self._store.put_many([NewObject(layout.queue_key(workspace, asset_id),
                                         _dump(_fresh(workspace, asset_id, now)),

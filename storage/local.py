@@ -324,4 +324,3 @@ def _is_listable(key: str) -> bool:
     except InvalidInput:
         return False
     return True
-

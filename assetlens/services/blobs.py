@@ -100,8 +100,9 @@ class BlobService:
     def reference_many(self, refs: Sequence[tuple[str, str, str]],
                        also: Sequence[NewObject] = ()) -> None:
         """`ensure`'s first half for several uses at once: the markers of `refs`
-        (workspace, ref_id, sha256), and the objects `also`, in one `put_many` (its syncs issued
-        together on the local store), then each blob's collection waited out. Call `store` next."""
+        (workspace, ref_id, sha256), and the objects `also`, in one `put_many` (its syncs
+        issued together on the local store), then each blob's collection waited out. Call
+        `store` next."""
         self._store.put_many([*(NewObject(layout.blob_ref_key(sha256, workspace, ref_id), b"")
                                 for workspace, ref_id, sha256 in refs), *also])
         for sha256 in dict.fromkeys(sha256 for _, _, sha256 in refs):

@@ -68,8 +68,14 @@ def read_frequencies(
 def read_estimate(response: dict[str, Any], doc: dict[str, str]) -> tuple[int, int]:
     """(estimated matches, documents in the shard) from the term vectors of `estimate_doc`."""
     freqs, documents = read_frequencies(response, doc)
+    return best_rarest(freqs), documents
+
+
+def best_rarest(freqs: dict[str, dict[str, int]]) -> int:
+    """`estimated_matches` of `read_frequencies`' answer: the best field's rarest word (a
+    field without the words counts none)."""
     return estimated_matches({field: list(words.values()) or [0]
-                              for field, words in freqs.items()}), documents  # fmt: skip
+                              for field, words in freqs.items()})  # fmt: skip
 
 
 def page_body(query: SearchQuery) -> dict[str, Any]:

@@ -29,10 +29,11 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
-from assetlens.facetcounts import estimated_matches, subtract, use_complement
+from assetlens.facetcounts import subtract, use_complement
 from assetlens.query import SearchPage, SearchQuery
 from assetlens.searchtext import STEM_FIELD, search_terms
 from indexer.elasticsearch.complement import (
+    best_rarest,
     counts_body,
     estimate_doc,
     hits_counts_body,
@@ -51,8 +52,9 @@ log = logging.getLogger(__name__)
 # A text estimated to match more than this share of the documents has its page and its counts
 # requested apart, concurrently. Below it, one request costs less than two.
 SPLIT_FRACTION = 0.02
-# How long an estimate (and a scope found to have too many facet values) is reused: term
-# statistics move slowly and only choose the path, never the answer.
+# How long an estimate (and a scope found to have too many facet values, or documents found
+# without the month keyword) is reused: term statistics move slowly and only choose the path,
+# never the answer.
 MEMO_SECONDS = 60.0
 MEMO_ENTRIES = 1024
 _LEGACY_MONTHS = "legacy months"
@@ -77,8 +79,7 @@ class Estimate:
 
     def common(self) -> bool:
         """Whether the complement pays (assetlens.facetcounts: the best field's rarest word)."""
-        rarest = {field: list(words.values()) or [0] for field, words in self.freqs.items()}
-        return use_complement(estimated_matches(rarest), self.documents)
+        return use_complement(best_rarest(self.freqs), self.documents)
 
     def all_terms(self) -> float:
         """The documents the text is expected to match, its terms taken as independent (the
@@ -163,9 +164,7 @@ class KeywordSearch:
         legacy = bool(self._memo.get(_LEGACY_MONTHS))
         try:
             return self._answer(query, legacy)
-        except MonthsMissing:
-            if legacy:
-                raise
+        except MonthsMissing:  # only the keyword's terms have the missing bucket
             # Documents written before mapping version 6 are among the hits (until reindexed):
             # their months are counted by the date histogram, for a while before trying again.
             self._memo.put(_LEGACY_MONTHS, True)

@@ -25,6 +25,7 @@ from indexer.elasticsearch.keyword import (
     choose_path,
     estimate_terms,
 )
+from indexer.elasticsearch.translate import MISSING_MONTH
 
 _META = ApiResponseMeta(status=200, http_version="1.1", headers=HttpHeaders(), duration=0.0,
                         node=NodeConfig("http", "localhost", 9200))  # fmt: skip
@@ -197,6 +198,51 @@ def _overflowing(answer: Any) -> Any:
         return result
 
     return one
+
+
+def _with_months(answer: Any, legacy_documents: int) -> Any:
+    """Answers the created facet as the node would: the keyword's terms, `legacy_documents`
+    of them in the missing bucket, or the date histogram."""
+
+    def one(body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = answer(body)
+        created = body.get("aggs", {}).get("created")
+        if created is None:
+            return result
+        if "terms" in created:
+            missing = [{"key": MISSING_MONTH, "doc_count": legacy_documents}]
+            buckets = [*(missing if legacy_documents else []), {"key": "2024-05", "doc_count": 2}]
+        else:
+            buckets = [{"key": 1714521600000, "key_as_string": "2024-05", "doc_count": 3}]
+        result["aggregations"] = {"created": {"buckets": buckets}}
+        return result
+
+    return one
+
+
+def test_documents_without_the_month_keyword_are_counted_by_the_histogram_for_a_while() -> None:
+    client = FakeClient(estimate=1)  # a rare text: one request
+    now = [0.0]
+    search = _search(client, Memo(seconds=60.0, clock=lambda: now[0]))
+    query = SearchQuery(workspace="ws", text="highly", facets=[Facet.CREATED], limit=1)
+    client._one = _with_months(client._one, 1)  # type: ignore[method-assign]
+    page = search.search(query)
+    assert [(b.value, b.count) for b in page.facets["created"]] == [("2024-05", 3)]
+    asked = [body["aggs"]["created"] for kind, body in client.calls if kind == "search"]
+    assert [next(iter(agg)) for agg in asked] == ["terms", "date_histogram"]
+    def asked_by(run: Any) -> list[str]:
+        before = len(client.calls)
+        run()
+        return [next(iter(body["aggs"]["created"]))
+                for kind, body in client.calls[before:] if kind == "search"]  # fmt: skip
+
+    # Remembered: straight to the histogram, no request for the terms first.
+    assert asked_by(lambda: search.search(query)) == ["date_histogram"]
+    now[0] = 61.0  # then the keyword is tried again; once reindexed, it answers alone
+    client._one = _with_months(client._one, 0)  # type: ignore[method-assign]
+    assert asked_by(lambda: search.search(query)) == ["terms"]
+    page = search.search(query)
+    assert [(b.value, b.count) for b in page.facets["created"]] == [("2024-05", 2)]
 
 
 def test_a_refresh_between_the_counts_falls_back_to_counting_the_hits() -> None:
