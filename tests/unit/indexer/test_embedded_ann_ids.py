@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from indexer.embedded.ann_graph import read_ids
 from indexer.embedded.database import POINTER
 from indexer.embedded.packed_ids import PackedIds
 from tests.contract.search_index_contract import MODEL, WS
+from tests.unit.indexer import test_embedded_ann as ann_tests
 from tests.unit.indexer.test_embedded_ann import (
     ROOT,
     SYNC,
@@ -54,19 +54,9 @@ index.knn(VectorQuery(workspace=op["workspace"], vector=op["vector"], model=op["
 """
 
 
-@pytest.fixture(scope="module")
-def corpus() -> npt.NDArray[np.float32]:
-    return vectors(N, seed=7)
-
-
-@pytest.fixture
-def filled(tmp_path: Path, corpus: npt.NDArray[np.float32]) -> Iterator[EmbeddedSearchIndex]:
-    """N vectors and their graph (one generation, built whole)."""
-    index = EmbeddedSearchIndex(tmp_path / "index", ann=SYNC)
-    index.upsert([doc(i, corpus[i]) for i in range(N)])
-    knn(index, corpus[0])
-    yield index
-    index.close()
+# The fixtures of the HNSW tests: N vectors and their graph (one generation, built whole).
+corpus = ann_tests.corpus
+filled = ann_tests.filled
 
 
 def _ann_dir(index: EmbeddedSearchIndex) -> Path:
