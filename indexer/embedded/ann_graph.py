@@ -154,29 +154,44 @@ def built(snap: Snapshot, settings: AnnSettings) -> Graph:
 def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
           settings: AnnSettings) -> Graph:  # fmt: skip
     """The graph of `ann` with the delta folded in: changed or removed rows' labels
-    removed, the live ones added under new labels."""
+    removed, the live ones added under new labels.
+
+    Labels are matched to rows by rowid, in numpy: a label stays only while a row of
+    `snap` outside the delta still has its rowid (that row is the label's asset, unchanged
+    since: a rewritten or new row, whatever its rowid, is in the delta). Matching by asset
+    id made a Python string, a dict entry and two lookups per label: 3.3 of a 5.8 s fold of
+    1,000 changed rows at 1M (docs/BENCHMARKS.md)."""
     index = Index.restore(str(ann.path), view=False)
     if index is None:
         raise ValueError(f"unreadable graph {ann.path}")
-    ids = ann.ids.tolist() if isinstance(ann.ids, PackedIds) else list(ann.ids)
     rowids = label_rowids(ann, snap).copy()
-    label_of = {asset_id: label for label, asset_id in enumerate(ids) if asset_id}
-    changed = {snap.ids[int(p)] for p in delta}
-    # Rows removed and then compacted out of memory are in no delta: drop them too.
-    gone = [label for asset_id, label in label_of.items()
-            if asset_id in changed or asset_id not in snap.positions]  # fmt: skip
-    if gone:
-        index.remove(np.asarray(gone, dtype=np.uint64))
-        for label in gone:
-            ids[label] = ""
+    id_bytes, id_ends = PackedIds.pack(ann.ids)
+    lengths = np.diff(id_ends, prepend=np.int64(0))
+    stable = snap.status != _DEAD
+    stable[delta] = False
+    # Rows removed and then compacted out of memory are in no delta: theirs go too. A label
+    # already removed has no id; one with an id but no rowid (an older generation's, its
+    # row unknown) goes as well.
+    gone = np.flatnonzero((lengths > 0) & ~np.isin(rowids, snap.rowids[stable]))
+    if gone.size:
+        index.remove(gone.astype(np.uint64))
         rowids[gone] = -1
+        keep = np.ones(lengths.size, dtype=bool)
+        keep[gone] = False
+        id_bytes = id_bytes[np.repeat(keep, lengths)]
+        lengths[gone] = 0
     add = delta[snap.status[delta] != _DEAD]
+    size = int(lengths.size)
     if add.size:
-        index.add(np.arange(len(ids), len(ids) + add.size, dtype=np.uint64),
+        index.add(np.arange(size, size + add.size, dtype=np.uint64),
                   snap.matrix[add], threads=settings.threads)  # fmt: skip
-        ids.extend(snap.ids[int(p)] for p in add)
+        new_bytes, new_ends = PackedIds.pack([snap.ids[int(p)] for p in add])
+        id_bytes = np.concatenate([id_bytes, new_bytes])
+        lengths = np.concatenate([lengths, np.diff(new_ends, prepend=np.int64(0))])
         rowids = np.concatenate([rowids, snap.rowids[add]])
-    return index, ids, rowids, ann.stale + len(gone)
+    ids = PackedIds(id_bytes, np.cumsum(lengths, dtype=np.int64))
+    return index, ids, rowids, ann.stale + int(gone.size)
+
 
 def new_index(dim: int, s: AnnSettings) -> Index:
     """An empty graph with the settings' parameters (inner product)."""

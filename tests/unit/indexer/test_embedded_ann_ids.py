@@ -86,17 +86,22 @@ def test_a_generation_keeps_its_ids_packed_and_reads_them_back(
     filled: EmbeddedSearchIndex, corpus: npt.NDArray[np.float32]
 ) -> None:
     filled.remove(WS, [asset_id(5), asset_id(6)])
-    more = vectors(60, seed=31)  # past fold_after: the next kNN folds
-    filled.upsert([doc(N + i, v) for i, v in enumerate(more)])
+    more = vectors(61, seed=31)  # past fold_after: the next kNN folds
+    filled.upsert([doc(N + i, v) for i, v in enumerate(more[:60])])
+    filled.upsert([doc(9, more[60])])  # moved: its label goes, a new one comes
     assert knn(filled, more[0])[0][0] == asset_id(N)
+    assert knn(filled, more[60])[0][0] == asset_id(9)
+    assert asset_id(9) not in {h for h, _ in knn(filled, corpus[9])[:1]}
     meta = ann_meta(filled.directory)
-    assert meta["version"] == 2 and meta["stale"] == 2  # folded, not built afresh
+    assert meta["version"] == 2 and meta["stale"] == 3  # folded, not built afresh
     stem = _stem(filled)
     assert not stem.with_suffix(".ids").exists()
     ids = read_ids(stem.with_suffix(".usearch"), packed=True)
     assert isinstance(ids, PackedIds)
-    expected = [asset_id(i) for i in range(N)] + [asset_id(N + i) for i in range(60)]
-    expected[5] = expected[6] = ""  # removed labels keep their place
+    # Removed labels keep their place; the delta is added in row order (9's row is kept).
+    expected = [asset_id(i) for i in range(N)] + [asset_id(9)]
+    expected += [asset_id(N + i) for i in range(60)]
+    expected[5] = expected[6] = expected[9] = ""
     assert ids.tolist() == expected
 
 
