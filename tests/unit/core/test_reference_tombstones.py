@@ -50,9 +50,10 @@ class Interleaved:
         self.before_delete: Callable[[str], object] | None = None
 
     def put_bytes(self, key: str, data: bytes, **kwargs: Any) -> Any:
-        hook, self.before_put = self.before_put, None
-        if hook is not None and key.startswith("usage-refs/"):
-            hook(key)
+        if key.startswith("usage-refs/"):
+            hook, self.before_put = self.before_put, None
+            if hook is not None:
+                hook(key)
         return self._store.put_bytes(key, data, **kwargs)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
