@@ -10,7 +10,8 @@ The graph is derived data, shared by every process that opens the index director
     ann/<database file>/<key>.json            which generation is current, and the `seq`
                                               (of the database) the graph reflects
     ann/<database file>/<key>-<gen>.usearch   the HNSW graph (labels 0..n-1), memory-mapped
-    ann/<database file>/<key>-<gen>.ids       the asset id of each label (JSON list)
+    ann/<database file>/<key>-<gen>.ids.npz   the asset id of each label, packed (their
+                                              UTF-8 bytes and end offsets: packed_ids.py)
     ann/<database file>/<key>-<gen>.rowids.npy   the SQLite rowid of each label
     ann/<database file>/<key>.lock            fcntl lock held while a process folds
 
@@ -19,6 +20,8 @@ A search uses the graph plus an exact scan of the vectors written or removed aft
 `fold_after`, one process folds it into a new generation (incremental add and remove, or a
 full build when many labels are stale), written to temporary names and renamed into place,
 the `.json` last; the others see the new generation on their next query (one stat).
+A generation whose `.json` has no `version` (written before 2026-12-02) keeps its ids as a
+JSON list in `<key>-<gen>.ids`; it is still read, and the next fold writes the packed form.
 `EmbeddedSearchIndex.rebuild` builds the graphs of the new database before switching to it.
 """
 
@@ -38,6 +41,7 @@ import numpy.typing as npt
 from usearch.index import Index
 
 from indexer.embedded.ann_graph import (
+    VERSION,
     AnnSettings,
     LoadedAnn,
     added,
@@ -112,8 +116,11 @@ class AnnFiles:
         rowids = np.load(rowids_path, allow_pickle=False) if rowids_path.exists() else None
         if rowids is not None and (rowids.dtype != np.int64 or rowids.shape != (size,)):
             raise ValueError("graph and its rowids disagree")
+        # No version: written before the ids were packed (a JSON list in `.ids`).
+        packed = meta.get("version", 1) >= VERSION
         return LoadedAnn(stat_key, int(meta["seq"]), int(meta["dim"]), index, size,
-                         int(meta["stale"]), stem.with_suffix(".usearch"), rowids)  # fmt: skip
+                         int(meta["stale"]), stem.with_suffix(".usearch"), rowids,
+                         packed)  # fmt: skip
 
     # -- searching ------------------------------------------------------------------------
 

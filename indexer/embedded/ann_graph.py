@@ -15,9 +15,13 @@ import numpy as np
 import numpy.typing as npt
 from usearch.index import Index
 
+from indexer.embedded.packed_ids import PackedIds
 from indexer.embedded.vectors import ModelVectors, Snapshot
 
 _DEAD = -1
+# The .json of a generation whose ids are packed in `<stem>.ids.npz`; before, a JSON list in
+# `<stem>.ids` (no version in the .json), still read.
+VERSION = 2
 _ADD_CHUNK = 50_000  # vectors copied and added at a time (bounds the build's extra memory)
 
 
@@ -66,22 +70,34 @@ class LoadedAnn:
     index: Index
     size: int  # labels, removed ones included
     stale: int  # labels removed from the graph
-    path: Path  # the .usearch file; .ids and .rowids.npy beside it
+    path: Path  # the .usearch file; .ids.npz (or .ids) and .rowids.npy beside it
     # The SQLite rowid of each label (-1: removed); None for a generation written before
     # they were recorded, until label_rowids works them out from the ids.
     rowids: npt.NDArray[np.int64] | None = None
-    _ids: list[str] | None = None
+    packed: bool = True  # the ids are in .ids.npz (False: a JSON list in .ids)
+    _ids: list[str] | PackedIds | None = None
 
     @property
-    def ids(self) -> list[str]:
+    def ids(self) -> list[str] | PackedIds:
         """The asset id of each label ("" once removed), read on first use: a search needs
         only the rowids, a fold the ids."""
         if self._ids is None:
-            ids = json.loads(self.path.with_suffix(".ids").read_text(encoding="utf-8"))
-            if not isinstance(ids, list) or len(ids) != self.size:
+            self._ids = read_ids(self.path, packed=self.packed)
+            if len(self._ids) != self.size:
                 raise ValueError("graph and its ids disagree")
-            self._ids = ids
         return self._ids
+
+
+def read_ids(path: Path, *, packed: bool) -> list[str] | PackedIds:
+    """The ids of the generation whose graph is `path`: two arrays read from its .ids.npz
+    (an id is decoded when asked for), or an older generation's JSON list."""
+    if packed:
+        with np.load(path.with_suffix(".ids.npz"), allow_pickle=False) as parts:
+            return PackedIds(parts["id_bytes"], parts["id_ends"])
+    ids = json.loads(path.with_suffix(".ids").read_text(encoding="utf-8"))
+    if not isinstance(ids, list):
+        raise ValueError("graph ids are not a list")
+    return ids
 
 
 def label_rowids(ann: LoadedAnn, snap: Snapshot) -> npt.NDArray[np.int64]:
@@ -122,7 +138,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 # A graph, the asset id and rowid of each label ("" and -1 once removed) and how many
 # labels were removed.
-Graph = tuple[Index, list[str], npt.NDArray[np.int64], int]
+Graph = tuple[Index, list[str] | PackedIds, npt.NDArray[np.int64], int]
 
 
 def built(snap: Snapshot, settings: AnnSettings) -> Graph:
@@ -138,29 +154,44 @@ def built(snap: Snapshot, settings: AnnSettings) -> Graph:
 def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
           settings: AnnSettings) -> Graph:  # fmt: skip
     """The graph of `ann` with the delta folded in: changed or removed rows' labels
-    removed, the live ones added under new labels."""
+    removed, the live ones added under new labels.
+
+    Labels are matched to rows by rowid, in numpy: a label stays only while a row of
+    `snap` outside the delta still has its rowid (that row is the label's asset, unchanged
+    since: a rewritten or new row, whatever its rowid, is in the delta). Matching by asset
+    id made a Python string, a dict entry and two lookups per label: 3.3 of a 5.8 s fold of
+    1,000 changed rows at 1M (docs/BENCHMARKS.md)."""
     index = Index.restore(str(ann.path), view=False)
     if index is None:
         raise ValueError(f"unreadable graph {ann.path}")
-    ids = list(ann.ids)
     rowids = label_rowids(ann, snap).copy()
-    label_of = {asset_id: label for label, asset_id in enumerate(ids) if asset_id}
-    changed = {snap.ids[int(p)] for p in delta}
-    # Rows removed and then compacted out of memory are in no delta: drop them too.
-    gone = [label for asset_id, label in label_of.items()
-            if asset_id in changed or asset_id not in snap.positions]  # fmt: skip
-    if gone:
-        index.remove(np.asarray(gone, dtype=np.uint64))
-        for label in gone:
-            ids[label] = ""
+    id_bytes, id_ends = PackedIds.pack(ann.ids)
+    lengths = np.diff(id_ends, prepend=np.int64(0))
+    stable = snap.status != _DEAD
+    stable[delta] = False
+    # Rows removed and then compacted out of memory are in no delta: theirs go too. A label
+    # already removed has no id; one with an id but no rowid (an older generation's, its
+    # row unknown) goes as well.
+    gone = np.flatnonzero((lengths > 0) & ~np.isin(rowids, snap.rowids[stable]))
+    if gone.size:
+        index.remove(gone.astype(np.uint64))
         rowids[gone] = -1
+        keep = np.ones(lengths.size, dtype=bool)
+        keep[gone] = False
+        id_bytes = id_bytes[np.repeat(keep, lengths)]
+        lengths[gone] = 0
     add = delta[snap.status[delta] != _DEAD]
+    size = int(lengths.size)
     if add.size:
-        index.add(np.arange(len(ids), len(ids) + add.size, dtype=np.uint64),
+        index.add(np.arange(size, size + add.size, dtype=np.uint64),
                   snap.matrix[add], threads=settings.threads)  # fmt: skip
-        ids.extend(snap.ids[int(p)] for p in add)
+        new_bytes, new_ends = PackedIds.pack([snap.ids[int(p)] for p in add])
+        id_bytes = np.concatenate([id_bytes, new_bytes])
+        lengths = np.concatenate([lengths, np.diff(new_ends, prepend=np.int64(0))])
         rowids = np.concatenate([rowids, snap.rowids[add]])
-    return index, ids, rowids, ann.stale + len(gone)
+    ids = PackedIds(id_bytes, np.cumsum(lengths, dtype=np.int64))
+    return index, ids, rowids, ann.stale + int(gone.size)
+
 
 def new_index(dim: int, s: AnnSettings) -> Index:
     """An empty graph with the settings' parameters (inner product)."""
@@ -175,29 +206,32 @@ def new_index(dim: int, s: AnnSettings) -> Index:
 
 def write_generation(directory: Path, key: str, entry: ModelVectors, snap: Snapshot,
                      graph: Graph) -> None:  # fmt: skip
-    """Write a new generation (graph and ids first, then the .json naming it), then
-    remove the older ones (a process still reading one keeps its open mapping)."""
+    """Write a new generation (graph, ids and rowids first, each to a temporary name and
+    renamed to the generation's own, then the .json naming it), then remove the older ones
+    (a process still reading one keeps its open mapping). A crash before the .json leaves
+    the previous generation named, whole; the next generation's clean-up removes the
+    strays."""
     index, ids, rowids, stale = graph
     gen = uuid.uuid4().hex[:16]
     stem = directory / f"{key}-{gen}"
     tmp = uuid.uuid4().hex
-    graph_tmp = directory / f".{tmp}.usearch.tmp"
-    ids_tmp = directory / f".{tmp}.ids.tmp"
-    rowids_tmp = directory / f".{tmp}.rowids.tmp"
+    parts = {suffix: directory / f".{tmp}{suffix}.tmp"
+             for suffix in (".usearch", ".ids.npz", ".rowids.npy")}  # fmt: skip
+    id_bytes, id_ends = PackedIds.pack(ids)
     try:
-        index.save(str(graph_tmp))
-        ids_tmp.write_text(json.dumps(ids), encoding="utf-8")
-        with rowids_tmp.open("wb") as fh:
+        index.save(str(parts[".usearch"]))
+        with parts[".ids.npz"].open("wb") as fh:
+            np.savez(fh, id_bytes=id_bytes, id_ends=id_ends)
+        with parts[".rowids.npy"].open("wb") as fh:
             np.save(fh, rowids.astype(np.int64), allow_pickle=False)
-        _replace(graph_tmp, stem.with_suffix(".usearch"))
-        _replace(ids_tmp, stem.with_suffix(".ids"))
-        _replace(rowids_tmp, stem.with_suffix(".rowids.npy"))
+        for suffix, path in parts.items():
+            _replace(path, stem.with_suffix(suffix))
     finally:
-        for path in (graph_tmp, ids_tmp, rowids_tmp):
+        for path in parts.values():
             path.unlink(missing_ok=True)
     _write_json(directory / f"{key}.json", {
-        "workspace": entry.workspace, "model": entry.model, "gen": gen, "seq": snap.seq,
-        "dim": int(snap.matrix.shape[1]), "size": len(ids), "stale": stale,
+        "version": VERSION, "workspace": entry.workspace, "model": entry.model, "gen": gen,
+        "seq": snap.seq, "dim": int(snap.matrix.shape[1]), "size": len(ids), "stale": stale,
     })  # fmt: skip
     for old in directory.glob(f"{key}-*"):
         if not old.name.startswith(f"{stem.name}."):

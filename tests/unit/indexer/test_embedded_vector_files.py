@@ -372,7 +372,7 @@ def test_a_graph_whose_ids_are_lost_is_searched_then_built_again(
 ) -> None:
     """Searching needs only the label rowids; the fold that needs the ids builds afresh."""
     ann_dir = filled.directory / "ann" / (filled.directory / POINTER).read_text().strip()
-    (ids,) = ann_dir.glob(f"{ann_key(WS, MODEL)}-*.ids")
+    (ids,) = ann_dir.glob(f"{ann_key(WS, MODEL)}-*.ids.npz")
     ids.unlink()
     fresh = EmbeddedSearchIndex(filled.directory, ann=GRAPH)
     try:
@@ -382,4 +382,4 @@ def test_a_graph_whose_ids_are_lost_is_searched_then_built_again(
         assert knn(fresh, more[3])[0][0] == asset_id(N + 13)  # folds: a full build
     finally:
         fresh.close()
-    assert list(ann_dir.glob(f"{ann_key(WS, MODEL)}-*.ids"))
+    assert list(ann_dir.glob(f"{ann_key(WS, MODEL)}-*.ids.npz"))
