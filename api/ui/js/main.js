@@ -16,7 +16,7 @@ import { currentSession, signIn, signOut } from "./session.js";
 import { openStats } from "./stats.js";
 import { openTrash } from "./trash.js";
 import { openUrlImport } from "./urlimport.js";
-import { getState, onStateChange, sameQuery, setState } from "./state.js";
+import { getState, onStateChange, resetState, sameQuery, setState } from "./state.js";
 import { enableDrop, UploadQueue } from "./upload.js";
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -282,6 +282,10 @@ function wireControls() {
     const mode = /** @type {HTMLInputElement} */ (document.querySelector("input[name=mode]:checked")).value;
     setState({ q: els.q.value.trim(), mode, asset: "" });
   });
+  // The box's clear button (and Esc in it) empty it without a submit: the query goes too.
+  els.q.addEventListener("search", () => {
+    if (!els.q.value && getState().q) setState({ q: "", asset: "" });
+  });
   for (const radio of document.querySelectorAll("input[name=mode]")) {
     radio.addEventListener("change", () => {
       if (getState().q) setState({ mode: /** @type {HTMLInputElement} */ (radio).value });
@@ -290,6 +294,7 @@ function wireControls() {
   els.sort.addEventListener("change", () => setState({ sort: els.sort.value }));
   $("signout").addEventListener("click", async () => {
     await signOut().catch(() => undefined);
+    resetState();
     grid.reset();
     detail.hide();
     showSignIn();
@@ -331,6 +336,8 @@ function wireControls() {
     } else if (event.key === "Escape" && getState().asset) {
       event.preventDefault();
       setState({ asset: "" });
+    } else if (event.key === "Escape" && grid.selected.size) {
+      grid.clearSelection();
     } else if (event.key === "/" && document.activeElement?.tagName !== "INPUT") {
       event.preventDefault();
       els.q.focus();

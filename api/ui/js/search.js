@@ -104,13 +104,24 @@ export async function runSearch(state, cursor, signal) {
     const page = await api("POST", "/v1/search", { json: body(state, cursor, !cursor), signal });
     return page;
   } catch (error) {
-    if (!legacy && error instanceof ApiError && error.status === 422 &&
-        /facet_mode|favorite|created_month|size_range|cost/.test(JSON.stringify(error.problem))) {
+    if (!legacy && error instanceof ApiError && error.status === 422 && olderServer(error.problem)) {
       legacy = true;
       return runLegacy(state, cursor, signal);
     }
     throw error;
   }
+}
+
+/**
+ * Whether a 422 says the server lacks a field or facet the page sends (an older server),
+ * not that it refused a value of one it knows (`size_range: ["huge"]` from an edited link
+ * is the user's to mend, and must not switch this page to the fallback for good).
+ * @param {any} problem
+ */
+function olderServer(problem) {
+  const errors = Array.isArray(problem?.errors) ? problem.errors : [];
+  return errors.some((e) => /extra inputs are not permitted/i.test(String(e?.msg)) ||
+    (Array.isArray(e?.loc) && e.loc[0] === "body" && e.loc[1] === "facets"));
 }
 
 /** Disjunctive counts by hand: for each field with a selection, count without it. */

@@ -1,0 +1,113 @@
+"""The browsing state as a demanding user meets it: signing out forgets it, a link with a
+bad value explains itself and can be mended, and the search box, Esc and "Clear all"
+clear what they show."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import Page, Request, expect
+
+from tests.e2e.helpers import sign_in
+from tests.e2e.library import Library
+
+pytestmark = pytest.mark.e2e
+
+
+def search_bodies(page: Page) -> list[dict[str, object]]:
+    """Record the body of every POST /v1/search the page sends from now on."""
+    bodies: list[dict[str, object]] = []
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.url.endswith("/v1/search"):
+            bodies.append(json.loads(request.post_data or "{}"))
+
+    page.on("request", record)
+    return bodies
+
+
+def test_signing_out_forgets_the_search_and_the_open_asset(page: Page, library: Library) -> None:
+    asset_id = library.ids["owl-night.png"]
+    sign_in(page, library, f"/?tags=animal&asset={asset_id}")
+    expect(page.locator("#detail-title")).to_have_text("owl-night.png")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    # The next person at this browser (another workspace, perhaps) starts from the library,
+    # not from the last one's filters and asset id.
+    assert "?" not in page.url
+    sign_in(page, library)
+    expect(page.locator("#summary")).to_have_text(f"{len(library.ids)} assets")
+    expect(page.locator("#chips .chip")).to_have_count(0)
+    expect(page.locator("#detail")).to_be_hidden()
+
+
+def test_a_bad_filter_value_in_a_link_is_explained_and_removable(
+    page: Page, library: Library
+) -> None:
+    bodies = search_bodies(page)
+    sign_in_to_error(page, library, "/?size_range=huge")
+    expect(page.locator("#search-error")).to_contain_text("size_range")
+    # The server understood every field, it refused a value: the page keeps asking for
+    # disjunctive counts and every facet (not the older servers' fallback).
+    assert all(body.get("facet_mode") == "disjunctive" for body in bodies), bodies
+    page.get_by_role("button", name="Remove filter Size: huge").click()
+    expect(page.locator("#summary")).to_have_text(f"{len(library.ids)} assets")
+    expect(page.locator("#search-error")).to_be_hidden()
+    assert bodies[-1].get("facet_mode") == "disjunctive"
+    assert "favorite" in bodies[-1]["facets"]  # type: ignore[operator]
+
+
+def test_a_bad_month_in_a_link_shows_a_chip_not_a_script_error(
+    page: Page, library: Library
+) -> None:
+    sign_in_to_error(page, library, "/?created_month=2026-13")
+    expect(page.locator("#search-error")).to_contain_text("created_month")
+    chip = page.get_by_role("button", name="Remove filter Created: 2026-13")
+    expect(chip).to_be_visible()
+    chip.click()
+    expect(page.locator("#summary")).to_have_text(f"{len(library.ids)} assets")
+
+
+def sign_in_to_error(page: Page, library: Library, path: str) -> None:
+    """Sign in on a link whose search the server refuses."""
+    page.goto(path)
+    page.get_by_label("API key").fill(library.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#search-error")).to_be_visible()
+
+
+def test_emptying_the_search_box_shows_everything_again(page: Page, library: Library) -> None:
+    sign_in(page, library, "/?q=fox")
+    expect(page.locator("#summary")).to_have_text("3 assets")
+    box = page.get_by_role("searchbox", name="Search")
+    box.focus()
+    # Esc in a search field (like its clear button) empties it: the query goes with it.
+    page.keyboard.press("Escape")
+    expect(box).to_have_value("")
+    expect(page.locator("#summary")).to_have_text(f"{len(library.ids)} assets")
+    assert "q=" not in page.url
+
+
+def test_escape_clears_the_selection(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    tiles = page.locator("#results .tile")
+    tiles.nth(0).locator(".tile-check").click()
+    tiles.nth(2).click(modifiers=["Shift"])
+    expect(page.locator("#bulkbar .count")).to_have_text("3 selected")
+    page.keyboard.press("Escape")
+    expect(page.locator("#bulkbar")).to_be_hidden()
+    expect(page.locator("#results .tile.selected")).to_have_count(0)
+    # With nothing selected, a click opens the asset again.
+    tiles.nth(1).click()
+    expect(page.locator("#detail")).to_be_visible()
+
+
+def test_clear_all_removes_every_filter_but_keeps_the_query(page: Page, library: Library) -> None:
+    sign_in(page, library, "/?q=fox&tags=animal&model=sdxl&model=sd15")
+    expect(page.locator("#chips .chip")).to_have_count(3)
+    page.get_by_role("button", name="Clear all filters").click()
+    expect(page.locator("#chips .chip")).to_have_count(0)
+    expect(page.locator("#summary")).to_have_text("3 assets")
+    assert "q=fox" in page.url
+    assert "model=" not in page.url and "tags=" not in page.url
