@@ -111,3 +111,20 @@ def test_clear_all_removes_every_filter_but_keeps_the_query(page: Page, library:
     expect(page.locator("#summary")).to_have_text("3 assets")
     assert "q=fox" in page.url
     assert "model=" not in page.url and "tags=" not in page.url
+
+
+def test_the_brand_link_leads_home_from_a_collection(page: Page, library: Library) -> None:
+    created = library.api.http.post("/v1/collections", json={"name": "Brand check"})
+    created.raise_for_status()
+    collection = created.json()["id"]
+    library.api.http.post(
+        f"/v1/collections/{collection}/items", json={"asset_ids": [library.ids["lake.png"]]}
+    ).raise_for_status()
+    sign_in(page, library, f"/?collection={collection}&subfolders=1")
+    expect(page.locator("#summary")).to_have_text("1 asset")
+    page.get_by_role("link", name="Assetlens").click()
+    # Home is the whole library: out of the collection (gone or revoked, it may have no
+    # header left to leave it by), every filter and toggle off.
+    expect(page.locator("#summary")).to_have_text(f"{len(library.ids)} assets")
+    assert "?" not in page.url
+    expect(page.locator("#collection-bar")).to_be_hidden()

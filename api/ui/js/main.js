@@ -301,7 +301,7 @@ function wireControls() {
   });
   $("home-link").addEventListener("click", (event) => {
     event.preventDefault();
-    setState({ q: "", mode: "keyword", filters: {}, sort: "", asset: "" });
+    setState({ q: "", mode: "keyword", filters: {}, sort: "", asset: "", collection: "", subfolders: false });
   });
   const picker = /** @type {HTMLInputElement} */ ($("file-picker"));
   picker.addEventListener("change", () => {
