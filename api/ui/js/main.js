@@ -11,7 +11,7 @@ import { renderChips, renderFacets } from "./facets.js";
 import { loadFolders, onFoldersChanged, renderFolders } from "./folders.js";
 import { Grid } from "./grid.js";
 import { openKeys } from "./keys.js";
-import { inCollectionOrder, runSearch } from "./search.js";
+import { inCollectionOrder, rankedBySimilarity, runSearch } from "./search.js";
 import { currentSession, signIn, signOut } from "./session.js";
 import { openStats } from "./stats.js";
 import { openTrash } from "./trash.js";
@@ -218,7 +218,12 @@ function render(state, previous) {
   els.q.value = state.q;
   const radio = /** @type {HTMLInputElement|null} */ (document.querySelector(`input[name=mode][value=${state.mode}]`));
   if (radio && !radio.disabled) radio.checked = true;
-  els.sort.value = state.sort;
+  // Semantic and hybrid results are ranked by similarity, whatever the sort says: the
+  // control shows that, and the chosen order (kept in the URL) returns with keyword.
+  const ranked = rankedBySimilarity(state);
+  els.sort.disabled = ranked;
+  els.sort.value = ranked ? "" : state.sort;
+  els.sort.title = ranked ? "Semantic and hybrid results are ranked by similarity" : "";
   if (!previous || !sameQuery(state, previous)) refresh();
   if (state.asset) detail.show(state.asset);
   else if (previous?.asset) {

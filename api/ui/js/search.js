@@ -86,7 +86,7 @@ function body(state, cursor, withFacets) {
     limit: PAGE_SIZE,
     cursor,
   };
-  if (state.sort) request.sort = state.sort;
+  if (state.sort && !rankedBySimilarity(state)) request.sort = state.sort;
   if (!legacy) request.facet_mode = "disjunctive";
   return request;
 }
@@ -140,6 +140,12 @@ async function runLegacy(state, cursor, signal) {
     page.facets[facet] = counted.facets[facet] || [];
   }));
   return page;
+}
+
+/** True when the results are ranked by similarity (a query in semantic or hybrid mode),
+ * where the API applies no sort. @param {import("./state.js").State} state */
+export function rankedBySimilarity(state) {
+  return Boolean(state.q) && state.mode !== "keyword";
 }
 
 /** True when a collection is shown in its own order (no query, filter or sort). */
