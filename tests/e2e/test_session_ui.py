@@ -60,3 +60,13 @@ def test_cookie_writes_from_another_origin_are_refused(page: Page, library: Libr
     without_token = page.request.delete(f"/v1/assets/{asset_id}")
     assert without_token.status == 403
     assert library.api.http.get(f"/v1/assets/{asset_id}").json()["status"] != "deleted"
+
+
+def test_a_refused_file_type_lists_the_allowed_ones_in_order(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    drop_files(page, [("setup.exe", "application/octet-stream", b"MZ\x90\x00not a program")])
+    status = page.locator('.upload-item[data-name="setup.exe"] .upload-status')
+    expect(status).to_contain_text("allowed extensions")
+    # Sorted, so a person can find theirs (a set's order changed from one server to the next).
+    listed = status.inner_text().split("allowed extensions: ")[1].split(", ")
+    assert "png" in listed and listed == sorted(listed)
