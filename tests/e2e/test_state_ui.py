@@ -11,6 +11,7 @@ from playwright.sync_api import Page, Request, expect
 
 from tests.e2e.helpers import sign_in
 from tests.e2e.library import Library
+from tests.support.media_samples import png_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +129,25 @@ def test_the_brand_link_leads_home_from_a_collection(page: Page, library: Librar
     expect(page.locator("#summary")).to_have_text(f"{len(library.ids)} assets")
     assert "?" not in page.url
     expect(page.locator("#collection-bar")).to_be_hidden()
+
+
+def test_searching_again_for_the_same_words_runs_the_search_again(
+    page: Page, library: Library
+) -> None:
+    sign_in_as_empty_search(page, library, "/?q=quokka")
+    uploaded = library.api.upload(
+        "quokka.png", png_bytes((64, 48), seed=77), prompt="a quokka smiling"
+    )
+    uploaded.raise_for_status()
+    library.ids["quokka.png"] = uploaded.json()["id"]
+    # A teammate's new file, or an error that has passed: Search (or Enter) asks again.
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#summary")).to_have_text("1 asset")
+    expect(page.locator("#results .tile .tile-name")).to_have_text(["quokka.png"])
+
+
+def sign_in_as_empty_search(page: Page, library: Library, path: str) -> None:
+    page.goto(path)
+    page.get_by_label("API key").fill(library.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#summary")).to_have_text("0 assets")

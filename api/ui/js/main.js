@@ -285,7 +285,10 @@ function wireControls() {
   els.searchForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const mode = /** @type {HTMLInputElement} */ (document.querySelector("input[name=mode]:checked")).value;
+    const before = getState();
     setState({ q: els.q.value.trim(), mode, asset: "" });
+    // The same search again runs again: files added since, or an error that has passed.
+    if (sameQuery(before, getState())) refresh();
   });
   // The box's clear button (and Esc in it) empty it without a submit: the query goes too.
   els.q.addEventListener("search", () => {
