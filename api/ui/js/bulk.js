@@ -19,12 +19,14 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
   clear(bar);
   bar.hidden = ids.length === 0;
   if (!ids.length) return;
-  const run = async (body, label) => {
+  /** @param {any} body @param {string} label @param {((ids: string[]) => void)|null} [undo] */
+  const run = async (body, label, undo = null) => {
     try {
-      const result = await api("POST", "/v1/assets/bulk", { json: { ...body, ids } });
+      const result = await bulk({ ...body, ids });
       const failed = result.failed.length;
-      toast(`${label}: ${result.succeeded.length} done${failed ? `, ${failed} failed (${result.failed[0].detail || result.failed[0].title})` : ""}`,
-        { error: failed > 0 });
+      const done = result.succeeded;
+      toast(`${label}: ${done.length} done${failed ? `, ${failed} failed (${result.failed[0].detail || result.failed[0].title})` : ""}`,
+        { error: failed > 0, action: undo && done.length ? { label: "Undo", run: () => undo(done) } : undefined });
       callbacks.done();
     } catch (error) {
       const missing = error instanceof ApiError && (error.status === 404 || error.status === 405);
@@ -69,9 +71,27 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
     library ? h("button", { type: "button", class: "button", text: "Favourite",
       onclick: () => run({ action: "favorite" }, "Favourite") }) : null,
     library ? h("button", { type: "button", class: "button danger", text: "Delete",
-      onclick: () => run({ action: "delete" }, "Delete") }) : null,
+      onclick: () => run({ action: "delete" }, "Delete", (done) => restore(done, callbacks.done)) }) : null,
     h("button", { type: "button", class: "button ghost", text: "Clear selection",
       onclick: () => callbacks.clear() }));
+}
+
+/** One bulk action, answered once the changed assets are searchable (bounded by the
+ * server), so the refresh that follows shows the change. @param {any} body */
+function bulk(body) {
+  return api("POST", "/v1/assets/bulk?wait=true", { json: body });
+}
+
+/** Undo a bulk delete: the same assets back from the trash. @param {string[]} ids @param {() => void} done */
+async function restore(ids, done) {
+  try {
+    const result = await bulk({ action: "restore", ids });
+    toast(`Restored ${result.succeeded.length}` + (result.failed.length ? `, ${result.failed.length} failed` : ""),
+      { error: result.failed.length > 0 });
+    done();
+  } catch (error) {
+    toast(`Not restored: ${error instanceof ApiError ? error.message : error}`, { error: true });
+  }
 }
 
 /** "Add to collection…": the caller's own collections, or a new one. */
