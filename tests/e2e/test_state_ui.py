@@ -169,3 +169,17 @@ def test_a_bulk_delete_can_be_undone_from_its_message(page: Page, library: Libra
         library.api.http.get(f"/v1/assets/{i}").json()["status"] for i in library.ids.values()
     }
     assert "deleted" not in statuses
+
+
+def test_empty_states_say_what_is_empty(page: Page, library: Library) -> None:
+    empty_key = library.container.keys.create("empty-studio")
+    page.goto("/")
+    page.get_by_label("API key").fill(empty_key)
+    page.get_by_role("button", name="Sign in").click()
+    # A new library is not "no match": nothing was filtered, there is nothing yet.
+    expect(page.locator("#empty")).to_contain_text("No assets yet")
+    expect(page.locator("#empty")).not_to_contain_text("Clear a filter")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_as_empty_search(page, library, "/?q=zebra")
+    expect(page.locator("#empty")).to_contain_text("No assets match “zebra”")
+    expect(page.locator("#empty")).not_to_contain_text("filter")

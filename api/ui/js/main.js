@@ -117,6 +117,7 @@ async function refresh() {
     renderChips(els.chips, state.filters);
     els.summary.textContent = `${page.total.toLocaleString()} asset${page.total === 1 ? "" : "s"}`;
     els.empty.hidden = page.total > 0;
+    els.empty.textContent = emptyText(state);
     markFirstResults();
     if (state.collection) showCollection(page.collection || shownCollection);
   } catch (error) {
@@ -149,6 +150,20 @@ function markFirstResults() {
     performance.mark("first-results");
     firstResultsShown();
   }));
+}
+
+/** What an empty result list means: nothing yet, or nothing matching. @param {any} state */
+function emptyText(state) {
+  const filtered = Object.keys(state.filters).length > 0;
+  if (!state.q && !filtered) {
+    if (!state.collection) return "No assets yet. Upload files, or drop them anywhere on this page.";
+    return shownCollection?.role === "owner"
+      ? "This collection is empty. Select assets in the library and use “Add to collection…”."
+      : "This collection is empty.";
+  }
+  const words = state.q ? ` “${state.q}”` : "";
+  return `No assets match${words}${filtered ? " with these filters" : ""}.` +
+    (filtered ? " Remove a filter to see more." : " Try other words.");
 }
 
 /** The next page over the search cursor (infinite scroll). */
