@@ -183,3 +183,21 @@ def test_empty_states_say_what_is_empty(page: Page, library: Library) -> None:
     sign_in_as_empty_search(page, library, "/?q=zebra")
     expect(page.locator("#empty")).to_contain_text("No assets match “zebra”")
     expect(page.locator("#empty")).not_to_contain_text("filter")
+
+
+def test_arrow_keys_walk_the_open_detail_panel(page: Page, library: Library) -> None:
+    sign_in(page, library, "/?type=image&sort=name:asc")
+    names = page.locator("#results .tile .tile-name").all_inner_texts()
+    page.locator("#results .tile").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail-title")).to_have_text(names[0])
+    # With the panel open, the arrows page through the assets in it (as in a viewer).
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#detail-title")).to_have_text(names[1])
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#detail-title")).to_have_text(names[2])
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#detail-title")).to_have_text(names[1])
+    # One history entry for the panel, not one per step: Back closes it.
+    page.go_back()
+    expect(page.locator("#detail")).to_be_hidden()

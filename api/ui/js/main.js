@@ -44,6 +44,8 @@ const paging = { cursor: /** @type {string|null} */ (null), loading: false, done
 
 const grid = new Grid(els.results, $("sentinel"), {
   open: (id) => setState({ asset: id }),
+  // With the detail panel open, the arrows walk it along (one history entry for the panel).
+  moved: (id) => { if (id && getState().asset) setState({ asset: id }, { replace: true }); },
   loadMore: () => loadMore(),
   selectionChanged: (ids) => renderBulkBar(els.bulkbar, ids, {
     clear: () => grid.clearSelection(),
