@@ -70,3 +70,18 @@ def test_a_refused_file_type_lists_the_allowed_ones_in_order(page: Page, library
     # Sorted, so a person can find theirs (a set's order changed from one server to the next).
     listed = status.inner_text().split("allowed extensions: ")[1].split(", ")
     assert "png" in listed and listed == sorted(listed)
+
+
+def test_a_session_that_ends_in_a_dialog_lands_on_sign_in(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    page.get_by_role("button", name="New folder").click()
+    dialog = page.get_by_role("dialog", name="New folder")
+    dialog.get_by_label("Name").fill("Late")
+    page.context.clear_cookies()  # the session ends (expired, or revoked elsewhere)
+    dialog.get_by_role("button", name="Create").click()
+    # Not a modal left over the sign-in form, blocking it, with the API's advice to clients.
+    expect(page.locator("#signin-error")).to_have_text("Your session ended. Sign in again.")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    page.get_by_label("API key").fill(library.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#results .tile").first).to_be_visible()

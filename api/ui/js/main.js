@@ -250,6 +250,8 @@ function render(state, previous) {
 }
 
 function showSignIn(message = "") {
+  // A dialog open when the session ended would stay modal over the sign-in form.
+  for (const dialog of document.querySelectorAll("dialog[open]")) /** @type {HTMLDialogElement} */ (dialog).close();
   els.app.hidden = true;
   els.signin.hidden = false;
   els.signinError.hidden = !message;
