@@ -9,6 +9,7 @@ import json
 import pytest
 from playwright.sync_api import Page, Request, expect
 
+from tests.conftest import Api
 from tests.e2e.helpers import sign_in
 from tests.e2e.library import Library
 from tests.support.media_samples import png_bytes
@@ -201,3 +202,44 @@ def test_arrow_keys_walk_the_open_detail_panel(page: Page, library: Library) -> 
     # One history entry for the panel, not one per step: Back closes it.
     page.go_back()
     expect(page.locator("#detail")).to_be_hidden()
+
+
+def test_select_all_reaches_past_the_loaded_page(page: Page, library: Library) -> None:
+    from assetlens.domain import new_id
+    from assetlens.query import IndexDoc
+
+    container = library.container
+    base = container.assets.get("studio", library.ids["castle.png"])
+    clones = [
+        base.model_copy(
+            update={
+                "id": new_id(),
+                "workspace": "many",
+                "name": f"many-{i:03d}.png",
+                "folder_id": None,
+            }
+        )
+        for i in range(75)
+    ]
+    for clone in clones:
+        container.assets.manifests.create(clone)
+    container.index.upsert([IndexDoc(asset=clone) for clone in clones])
+    container.index.refresh()
+    key = container.keys.create("many")
+    page.goto("/?sort=name:asc")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#summary")).to_have_text("75 assets")
+    page.locator("#results").focus()
+    page.keyboard.press("Control+a")
+    # Ctrl-A takes the loaded page; the bar says so and offers every match.
+    expect(page.locator("#bulkbar .count")).to_have_text("60 of 75 selected")
+    page.get_by_role("button", name="Select all 75").click()
+    expect(page.locator("#bulkbar .count")).to_have_text("75 selected")
+    page.locator("#bulk-tag").fill("batch")
+    page.locator("#bulkbar").get_by_role("button", name="Tag").click()
+    expect(page.locator("#toast")).to_contain_text("Tag: 75 done")
+    owner = Api(library.base_url, key)
+    tagged = owner.search(filters={"tags": ["batch"]}, limit=1).json()["total"]
+    owner.http.close()
+    assert tagged == 75

@@ -6,13 +6,18 @@ import { append, clear, h } from "./dom.js";
 import { folderNames } from "./facets.js";
 import { toast } from "./toast.js";
 
+/** The most ids one `POST /v1/assets/bulk` takes. */
+export const BULK_MAX_IDS = 1000;
+
 /**
  * Render the action bar for the selected ids (hidden when nothing is selected).
  * @param {HTMLElement} bar
  * @param {string[]} ids
- * @param {{clear: () => void, done: () => void, moveToStart?: (() => void) | null}} callbacks
+ * @param {{clear: () => void, done: () => void, moveToStart?: (() => void) | null,
+ *          more?: {total: number, select: () => void} | null}} callbacks
  *   `moveToStart`: given while the collection shows in its own order and may be reordered
- *   (the keyboard's way to reorder; dragging is the pointer's)
+ *   (the keyboard's way to reorder; dragging is the pointer's); `more`: given when every
+ *   loaded tile is selected and more match (`select` loads and selects them)
  * @param {any|null} collection the collection shown, if any
  */
 export function renderBulkBar(bar, ids, callbacks, collection = null) {
@@ -45,8 +50,12 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
     if (!folder.value) return;
     run({ action: "move", folder_id: folder.value === "__root__" ? null : folder.value }, "Move");
   });
+  const more = callbacks.more;
   append(bar,
-    h("span", { class: "count", text: `${ids.length} selected` }),
+    h("span", { class: "count", text: more ? `${ids.length} of ${more.total} selected` : `${ids.length} selected` }),
+    more ? h("button", { type: "button", class: "link", id: "bulk-select-all",
+      text: more.total > BULK_MAX_IDS ? `Select the first ${BULK_MAX_IDS}` : `Select all ${more.total}`,
+      onclick: more.select }) : null,
     library ? h("form", { class: "inline-form", onsubmit: (event) => {
       event.preventDefault();
       const tags = tagInput.value.split(",").map((t) => t.trim()).filter(Boolean);

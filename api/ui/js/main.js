@@ -1,7 +1,7 @@
 // Wires the page: sign-in, search state ↔ URL, facets, grid, detail, uploads, bulk actions,
 // folders, collections and (for admins) keys.
 import { api, ApiError, setAssetScope } from "./api.js";
-import { renderBulkBar } from "./bulk.js";
+import { BULK_MAX_IDS, renderBulkBar } from "./bulk.js";
 import { collectionById, loadCollections, renderCollectionBar, renderCollections, reorder } from "./collections.js";
 import { DetailPanel } from "./detail.js";
 import { enableTileDrag } from "./dragdrop.js";
@@ -50,6 +50,9 @@ const grid = new Grid(els.results, $("sentinel"), {
   selectionChanged: (ids) => renderBulkBar(els.bulkbar, ids, {
     clear: () => grid.clearSelection(),
     done: () => { grid.clearSelection(); refresh(); },
+    // Every loaded tile selected and more matching: offer them all (Ctrl-A takes what is loaded).
+    more: ids.length === grid.assets.length && paging.total > ids.length
+      ? { total: paging.total, select: () => selectAllMatching() } : null,
     moveToStart: canReorder() ? () => reorderTo(grid.assets.map((a) => a.id).filter((id) => ids.includes(id))) : null,
   }, shownCollection),
 });
@@ -168,9 +171,17 @@ function emptyText(state) {
     (filtered ? " Remove a filter to see more." : " Try other words.");
 }
 
-/** The next page over the search cursor (infinite scroll). */
-async function loadMore() {
-  if (paging.loading || paging.done || !paging.cursor) return;
+/** The page being loaded, for callers that wait for it. */
+let nextPage = Promise.resolve();
+
+/** The next page over the search cursor (infinite scroll); resolves once it is in. */
+function loadMore() {
+  if (paging.loading || paging.done || !paging.cursor) return nextPage;
+  nextPage = fetchNextPage();
+  return nextPage;
+}
+
+async function fetchNextPage() {
   const controller = paging.controller || new AbortController();
   paging.loading = true;
   try {
@@ -186,6 +197,16 @@ async function loadMore() {
     paging.loading = false;
   }
   continuePaging();
+}
+
+/** Load the remaining pages (up to what one bulk request takes), then select every tile. */
+async function selectAllMatching() {
+  while (!paging.done && grid.assets.length < BULK_MAX_IDS) {
+    const loaded = grid.assets.length;
+    await loadMore();
+    if (grid.assets.length === loaded) break;  // a new search began, or the page failed
+  }
+  grid.selectRange(0, Math.min(grid.assets.length, BULK_MAX_IDS) - 1);
 }
 
 /** The sentinel's observer only reports changes: when it is still near the viewport after
