@@ -85,3 +85,29 @@ def test_a_session_that_ends_in_a_dialog_lands_on_sign_in(page: Page, library: L
     page.get_by_label("API key").fill(library.key)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#results .tile").first).to_be_visible()
+
+
+def test_files_dropped_on_a_folder_view_go_into_that_folder(page: Page, library: Library) -> None:
+    places = library.folders["Places"]
+    sign_in_empty(page, library, f"/?folder_id={places}")
+    transfer = page.evaluate_handle(
+        "() => { const dt = new DataTransfer(); dt.items.add(new File(['x'], 'a')); return dt; }"
+    )
+    page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
+    # The drop zone says where the files go.
+    expect(page.locator("#dropzone")).to_have_text("Drop files to upload into Places")
+    page.dispatch_event("body", "dragleave", {"dataTransfer": transfer})
+    drop_files(page, [("postcard.png", "image/png", png_bytes((80, 60), seed=61))])
+    expect(page.locator('.upload-item[data-name="postcard.png"]')).to_have_class("upload-item done")
+    # It shows where the user is looking, not at the top level out of view.
+    expect(page.locator("#results .tile .tile-name")).to_have_text(["postcard.png"])
+    found = library.api.search(q="postcard").json()["items"]
+    assert [item["asset"]["folder_id"] for item in found] == [places]
+
+
+def sign_in_empty(page: Page, library: Library, path: str) -> None:
+    """Sign in on a view that shows no assets yet."""
+    page.goto(path)
+    page.get_by_label("API key").fill(library.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#summary")).to_have_text("0 assets")

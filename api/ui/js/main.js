@@ -7,7 +7,7 @@ import { DetailPanel } from "./detail.js";
 import { enableTileDrag } from "./dragdrop.js";
 import { checkVisual, showTools, trackTopbar } from "./chrome.js";
 import { debounce, icons } from "./dom.js";
-import { renderChips, renderFacets } from "./facets.js";
+import { folderNames, renderChips, renderFacets } from "./facets.js";
 import { loadFolders, onFoldersChanged, renderFolders } from "./folders.js";
 import { Grid } from "./grid.js";
 import { openKeys } from "./keys.js";
@@ -270,6 +270,14 @@ function render(state, previous) {
   }
 }
 
+/** The folder new files go into: the one folder the library is showing, if any (they
+ * would land at the top level, out of view, otherwise). */
+function uploadFolder() {
+  const state = getState();
+  const folders = state.filters.folder_id || [];
+  return !state.collection && folders.length === 1 ? folders[0] : "";
+}
+
 function showSignIn(message = "") {
   // A dialog open when the session ended would stay modal over the sign-in form.
   for (const dialog of document.querySelectorAll("dialog[open]")) /** @type {HTMLDialogElement} */ (dialog).close();
@@ -353,14 +361,15 @@ function wireControls() {
   });
   const picker = /** @type {HTMLInputElement} */ ($("file-picker"));
   picker.addEventListener("change", () => {
-    if (picker.files?.length) uploads.add(picker.files);
+    if (picker.files?.length) uploads.add(picker.files, uploadFolder() ? { folder_id: uploadFolder() } : {});
     picker.value = "";
   });
   $("uploads-close").addEventListener("click", () => { $("uploads").hidden = true; });
   $("url-import").addEventListener("click", () => openUrlImport(() => refresh()));
   $("stats-button").addEventListener("click", () => openStats());
   $("trash-button").addEventListener("click", () => openTrash(() => { refresh(); loadFolders(); }));
-  enableDrop($("dropzone"), (files) => uploads.add(files));
+  enableDrop($("dropzone"), (files) => uploads.add(files, uploadFolder() ? { folder_id: uploadFolder() } : {}),
+    () => (uploadFolder() ? `Drop files to upload into ${folderNames.get(uploadFolder()) || "this folder"}` : "Drop files to upload"));
   els.sidebarToggle.addEventListener("click", () => {
     const open = document.body.classList.toggle("sidebar-open");
     els.sidebarToggle.setAttribute("aria-expanded", String(open));

@@ -19,8 +19,8 @@ export class UploadQueue {
     this.running = 0;
   }
 
-  /** @param {Iterable<File>} files */
-  add(files) {
+  /** @param {Iterable<File>} files @param {Record<string, string>} [fields] sent with each file */
+  add(files, fields = {}) {
     for (const file of files) {
       const bar = h("progress", { max: "1", value: "0", "aria-label": `Uploading ${file.name}` });
       const status = h("span", { class: "upload-status muted", text: "Waiting" });
@@ -28,7 +28,7 @@ export class UploadQueue {
         h("span", { class: "upload-name", text: file.name }),
         h("span", { class: "muted", text: formatBytes(file.size) }), bar, status);
       this.list.prepend(item);
-      this.waiting.push(() => this.send(file, item, bar, status));
+      this.waiting.push(() => this.send(file, item, bar, status, fields));
     }
     this.panel.hidden = false;
     this.pump();
@@ -48,11 +48,12 @@ export class UploadQueue {
   /**
    * @param {File} file @param {HTMLElement} item
    * @param {HTMLProgressElement} bar @param {HTMLElement} status
+   * @param {Record<string, string>} fields
    */
-  async send(file, item, bar, status) {
+  async send(file, item, bar, status, fields) {
     status.textContent = "Uploading";
     try {
-      const asset = await uploadFile(file, (fraction) => { bar.value = fraction; }).promise;
+      const asset = await uploadFile(file, (fraction) => { bar.value = fraction; }, fields).promise;
       bar.value = 1;
       item.classList.add("done");
       status.textContent = asset.duplicate_of ? "Uploaded (duplicate of an existing asset)" : "Uploaded";
@@ -72,13 +73,16 @@ export class UploadQueue {
  * Let the whole page take dropped files.
  * @param {HTMLElement} overlay shown while files are dragged over the page
  * @param {(files: FileList) => void} onFiles
+ * @param {() => string} describe the overlay's text: where the files will go
  */
-export function enableDrop(overlay, onFiles) {
+export function enableDrop(overlay, onFiles, describe) {
   let depth = 0;
   const hasFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
   window.addEventListener("dragenter", (event) => {
     if (!hasFiles(event)) return;
     depth += 1;
+    const text = overlay.querySelector("p");
+    if (text) text.textContent = describe();
     overlay.hidden = false;
   });
   window.addEventListener("dragleave", () => {
