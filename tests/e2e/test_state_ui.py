@@ -243,3 +243,29 @@ def test_select_all_reaches_past_the_loaded_page(page: Page, library: Library) -
     tagged = owner.search(filters={"tags": ["batch"]}, limit=1).json()["total"]
     owner.http.close()
     assert tagged == 75
+
+
+def test_a_read_only_key_gets_a_read_only_page(page: Page, library: Library) -> None:
+    from assetlens.access import Scope
+
+    reader = library.container.keys.create("studio", "reader", scopes=frozenset({Scope.READ}))
+    page.goto(f"/?asset={library.ids['owl-night.png']}")
+    page.get_by_label("API key").fill(reader)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#detail-title")).to_have_text("owl-night.png")
+    # What this key may do is offered; what would only answer 403 is not.
+    detail = page.locator("#detail")
+    expect(detail.get_by_role("button", name="Find similar")).to_be_visible()
+    expect(detail.get_by_role("link", name="Download", exact=True)).to_be_visible()
+    for name in ("Favourite", "Delete", "Add", "Upload new version"):
+        expect(detail.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    expect(detail.locator("#tag-input")).to_have_count(0)
+    expect(page.locator("label.upload-button")).to_be_hidden()
+    expect(page.locator("#folder-new")).to_be_hidden()
+    expect(page.locator("#collection-new")).to_be_hidden()
+    page.keyboard.press("Escape")
+    page.locator("#results .tile").first.locator(".tile-check").click()
+    bar = page.locator("#bulkbar")
+    expect(bar.locator(".count")).to_have_text("1 selected")
+    expect(bar.get_by_role("button", name="Delete")).to_have_count(0)
+    expect(bar.get_by_role("button", name="Tag")).to_have_count(0)

@@ -19,8 +19,9 @@ export const BULK_MAX_IDS = 1000;
  *   (the keyboard's way to reorder; dragging is the pointer's); `more`: given when every
  *   loaded tile is selected and more match (`select` loads and selects them)
  * @param {any|null} collection the collection shown, if any
+ * @param {boolean} writable whether the key may change assets (no write scope: no actions)
  */
-export function renderBulkBar(bar, ids, callbacks, collection = null) {
+export function renderBulkBar(bar, ids, callbacks, collection = null, writable = true) {
   clear(bar);
   bar.hidden = ids.length === 0;
   if (!ids.length) return;
@@ -40,7 +41,7 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
     }
   };
   // A grantee acts on a shared collection's items only through the collection.
-  const library = !collection || collection.role === "owner";
+  const library = writable && (!collection || collection.role === "owner");
   const tagInput = h("input", { id: "bulk-tag", type: "text", placeholder: "tag", autocomplete: "off" });
   const folder = h("select", { id: "bulk-folder", "aria-label": "Move to folder" },
     h("option", { value: "", text: "Move to…" }),
@@ -67,7 +68,7 @@ export function renderBulkBar(bar, ids, callbacks, collection = null) {
     library ? collectionPicker(ids, collection, callbacks) : null,
     callbacks.moveToStart ? h("button", { type: "button", class: "button", id: "bulk-move-to-start",
       text: "Move to start", onclick: callbacks.moveToStart }) : null,
-    collection && collection.role !== "view" ? h("button", { type: "button", class: "button", id: "bulk-remove-from-collection",
+    writable && collection && collection.role !== "view" ? h("button", { type: "button", class: "button", id: "bulk-remove-from-collection",
       text: "Remove from collection", onclick: async () => {
         try {
           await removeFromCollection(collection.id, ids);

@@ -54,7 +54,7 @@ const grid = new Grid(els.results, $("sentinel"), {
     more: ids.length === grid.assets.length && paging.total > ids.length
       ? { total: paging.total, select: () => selectAllMatching() } : null,
     moveToStart: canReorder() ? () => reorderTo(grid.assets.map((a) => a.id).filter((id) => ids.includes(id))) : null,
-  }, shownCollection),
+  }, shownCollection, detail.writable),
 });
 
 /** Whether the shown collection is in its own order and the caller may change it. */
@@ -295,6 +295,9 @@ let started = false;
 function startApp(session) {
   els.signin.hidden = true;
   els.app.hidden = false;
+  // A key without the write scope reads only: no controls that would answer 403.
+  detail.writable = session.scopes.includes("write");
+  document.body.classList.toggle("read-only", !detail.writable);
   els.workspace.textContent = `${session.workspace}`;
   els.workspace.title = `Workspace ${session.workspace} — ${session.scopes.join(", ")}`;
   checkVisual();
@@ -368,8 +371,12 @@ function wireControls() {
   $("url-import").addEventListener("click", () => openUrlImport(() => refresh()));
   $("stats-button").addEventListener("click", () => openStats());
   $("trash-button").addEventListener("click", () => openTrash(() => { refresh(); loadFolders(); }));
-  enableDrop($("dropzone"), (files) => uploads.add(files, uploadFolder() ? { folder_id: uploadFolder() } : {}),
-    () => (uploadFolder() ? `Drop files to upload into ${folderNames.get(uploadFolder()) || "this folder"}` : "Drop files to upload"));
+  enableDrop($("dropzone"), (files) => {
+    if (detail.writable) uploads.add(files, uploadFolder() ? { folder_id: uploadFolder() } : {});
+  }, () => {
+    if (!detail.writable) return "This key can only read: uploading needs the write scope";
+    return uploadFolder() ? `Drop files to upload into ${folderNames.get(uploadFolder()) || "this folder"}` : "Drop files to upload";
+  });
   els.sidebarToggle.addEventListener("click", () => {
     const open = document.body.classList.toggle("sidebar-open");
     els.sidebarToggle.setAttribute("aria-expanded", String(open));
