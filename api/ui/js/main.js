@@ -7,17 +7,17 @@ import { DetailPanel } from "./detail.js";
 import { enableTileDrag } from "./dragdrop.js";
 import { checkVisual, showTools, trackTopbar } from "./chrome.js";
 import { debounce, icons } from "./dom.js";
-import { folderNames, renderChips, renderFacets } from "./facets.js";
+import { renderChips, renderFacets } from "./facets.js";
 import { loadFolders, onFoldersChanged, renderFolders } from "./folders.js";
 import { Grid } from "./grid.js";
 import { openKeys } from "./keys.js";
-import { inCollectionOrder, rankedBySimilarity, runSearch } from "./search.js";
+import { emptyMessage, inCollectionOrder, rankedBySimilarity, runSearch } from "./search.js";
 import { currentSession, signIn, signOut } from "./session.js";
 import { openStats } from "./stats.js";
 import { openTrash } from "./trash.js";
 import { openUrlImport } from "./urlimport.js";
 import { getState, onStateChange, resetState, sameQuery, setState } from "./state.js";
-import { enableDrop, UploadQueue } from "./upload.js";
+import { dropText, enableDrop, uploadFields, UploadQueue } from "./upload.js";
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -122,7 +122,7 @@ async function refresh() {
     renderChips(els.chips, state.filters);
     els.summary.textContent = `${page.total.toLocaleString()} asset${page.total === 1 ? "" : "s"}`;
     els.empty.hidden = page.total > 0;
-    els.empty.textContent = emptyText(state);
+    els.empty.textContent = emptyMessage(state, shownCollection?.role);
     markFirstResults();
     if (state.collection) showCollection(page.collection || shownCollection);
   } catch (error) {
@@ -155,20 +155,6 @@ function markFirstResults() {
     performance.mark("first-results");
     firstResultsShown();
   }));
-}
-
-/** What an empty result list means: nothing yet, or nothing matching. @param {any} state */
-function emptyText(state) {
-  const filtered = Object.keys(state.filters).length > 0;
-  if (!state.q && !filtered) {
-    if (!state.collection) return "No assets yet. Upload files, or drop them anywhere on this page.";
-    return shownCollection?.role === "owner"
-      ? "This collection is empty. Select assets in the library and use “Add to collection…”."
-      : "This collection is empty.";
-  }
-  const words = state.q ? ` “${state.q}”` : "";
-  return `No assets match${words}${filtered ? " with these filters" : ""}.` +
-    (filtered ? " Remove a filter to see more." : " Try other words.");
 }
 
 /** The page being loaded, for callers that wait for it. */
@@ -270,14 +256,6 @@ function render(state, previous) {
   }
 }
 
-/** The folder new files go into: the one folder the library is showing, if any (they
- * would land at the top level, out of view, otherwise). */
-function uploadFolder() {
-  const state = getState();
-  const folders = state.filters.folder_id || [];
-  return !state.collection && folders.length === 1 ? folders[0] : "";
-}
-
 function showSignIn(message = "") {
   // A dialog open when the session ended would stay modal over the sign-in form.
   for (const dialog of document.querySelectorAll("dialog[open]")) /** @type {HTMLDialogElement} */ (dialog).close();
@@ -364,7 +342,7 @@ function wireControls() {
   });
   const picker = /** @type {HTMLInputElement} */ ($("file-picker"));
   picker.addEventListener("change", () => {
-    if (picker.files?.length) uploads.add(picker.files, uploadFolder() ? { folder_id: uploadFolder() } : {});
+    if (picker.files?.length) uploads.add(picker.files, uploadFields());
     picker.value = "";
   });
   $("uploads-close").addEventListener("click", () => { $("uploads").hidden = true; });
@@ -372,11 +350,8 @@ function wireControls() {
   $("stats-button").addEventListener("click", () => openStats());
   $("trash-button").addEventListener("click", () => openTrash(() => { refresh(); loadFolders(); }));
   enableDrop($("dropzone"), (files) => {
-    if (detail.writable) uploads.add(files, uploadFolder() ? { folder_id: uploadFolder() } : {});
-  }, () => {
-    if (!detail.writable) return "This key can only read: uploading needs the write scope";
-    return uploadFolder() ? `Drop files to upload into ${folderNames.get(uploadFolder()) || "this folder"}` : "Drop files to upload";
-  });
+    if (detail.writable) uploads.add(files, uploadFields());
+  }, () => dropText(detail.writable));
   els.sidebarToggle.addEventListener("click", () => {
     const open = document.body.classList.toggle("sidebar-open");
     els.sidebarToggle.setAttribute("aria-expanded", String(open));

@@ -178,3 +178,21 @@ async function runCollection(state, cursor, signal) {
     collection: page.collection,
   };
 }
+
+/**
+ * What an empty result list means: nothing yet, or nothing matching.
+ * @param {import("./state.js").State} state
+ * @param {string|undefined} role the caller's role in the shown collection
+ */
+export function emptyMessage(state, role) {
+  const filtered = Object.keys(state.filters).length > 0;
+  if (!state.q && !filtered) {
+    if (!state.collection) return "No assets yet. Upload files, or drop them anywhere on this page.";
+    return role === "owner"
+      ? "This collection is empty. Select assets in the library and use “Add to collection…”."
+      : "This collection is empty.";
+  }
+  const words = state.q ? ` “${state.q}”` : "";
+  return `No assets match${words}${filtered ? " with these filters" : ""}.` +
+    (filtered ? " Remove a filter to see more." : " Try other words.");
+}

@@ -1,6 +1,8 @@
 // Uploads: drag and drop or the file picker, many at once, per-file progress and errors.
 import { ApiError, uploadFile } from "./api.js";
 import { formatBytes, h } from "./dom.js";
+import { folderNames } from "./facets.js";
+import { getState } from "./state.js";
 
 const PARALLEL = 3;
 
@@ -99,4 +101,25 @@ export function enableDrop(overlay, onFiles, describe) {
     overlay.hidden = true;
     if (event.dataTransfer?.files.length) onFiles(event.dataTransfer.files);
   });
+}
+
+/** The folder new files go into: the one folder the library is showing, if any (they
+ * would land at the top level, out of view, otherwise). */
+function uploadFolder() {
+  const state = getState();
+  const folders = state.filters.folder_id || [];
+  return !state.collection && folders.length === 1 ? folders[0] : "";
+}
+
+/** The form fields sent with each new file (its folder). @returns {Record<string, string>} */
+export function uploadFields() {
+  const folder = uploadFolder();
+  return folder ? { folder_id: folder } : {};
+}
+
+/** The drop zone's text: where dropped files will go. @param {boolean} writable */
+export function dropText(writable) {
+  if (!writable) return "This key can only read: uploading needs the write scope";
+  const folder = uploadFolder();
+  return folder ? `Drop files to upload into ${folderNames.get(folder) || "this folder"}` : "Drop files to upload";
 }
