@@ -56,9 +56,8 @@ def upload_limit_for(container: ContainerDep) -> Callable[[str], int]:
     def limit(filename: str) -> int:
         found = media.classify_extension(filename)
         if found is None:
-            raise UnsupportedMediaType(
-                f"file type not allowed; allowed extensions: {', '.join(media.ALLOWED_EXTENSIONS)}"
-            )
+            allowed = ", ".join(sorted(media.ALLOWED_EXTENSIONS))
+            raise UnsupportedMediaType(f"file type not allowed; allowed extensions: {allowed}")
         return container.settings.max_bytes_for(found[0].value)
 
     return limit

@@ -63,7 +63,13 @@ def test_trash_restore_purge_and_empty(page: Page, library: Library) -> None:
     expect(dialog.locator(".trash-item")).to_have_count(2)
     assert library.api.http.get(f"/v1/assets/{robot}").json()["status"] != "deleted"
 
+    # For good is for good: the first click asks, the second deletes.
     dialog.get_by_role("button", name="Delete chime.wav for good").click()
+    confirm = dialog.get_by_role("button", name="Really delete chime.wav for good?")
+    expect(confirm).to_be_visible()
+    expect(dialog.locator(".trash-item")).to_have_count(2)
+    assert library.api.http.get(f"/v1/assets/{chime}").status_code == 200
+    confirm.click()
     expect(dialog.locator(".trash-item")).to_have_count(1)
     assert library.api.http.get(f"/v1/assets/{chime}").status_code == 404
 

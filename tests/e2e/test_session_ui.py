@@ -60,3 +60,54 @@ def test_cookie_writes_from_another_origin_are_refused(page: Page, library: Libr
     without_token = page.request.delete(f"/v1/assets/{asset_id}")
     assert without_token.status == 403
     assert library.api.http.get(f"/v1/assets/{asset_id}").json()["status"] != "deleted"
+
+
+def test_a_refused_file_type_lists_the_allowed_ones_in_order(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    drop_files(page, [("setup.exe", "application/octet-stream", b"MZ\x90\x00not a program")])
+    status = page.locator('.upload-item[data-name="setup.exe"] .upload-status')
+    expect(status).to_contain_text("allowed extensions")
+    # Sorted, so a person can find theirs (a set's order changed from one server to the next).
+    listed = status.inner_text().split("allowed extensions: ")[1].split(", ")
+    assert "png" in listed and listed == sorted(listed)
+
+
+def test_a_session_that_ends_in_a_dialog_lands_on_sign_in(page: Page, library: Library) -> None:
+    sign_in(page, library)
+    page.get_by_role("button", name="New folder").click()
+    dialog = page.get_by_role("dialog", name="New folder")
+    dialog.get_by_label("Name").fill("Late")
+    page.context.clear_cookies()  # the session ends (expired, or revoked elsewhere)
+    dialog.get_by_role("button", name="Create").click()
+    # Not a modal left over the sign-in form, blocking it, with the API's advice to clients.
+    expect(page.locator("#signin-error")).to_have_text("Your session ended. Sign in again.")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    page.get_by_label("API key").fill(library.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#results .tile").first).to_be_visible()
+
+
+def test_files_dropped_on_a_folder_view_go_into_that_folder(page: Page, library: Library) -> None:
+    places = library.folders["Places"]
+    sign_in_empty(page, library, f"/?folder_id={places}")
+    transfer = page.evaluate_handle(
+        "() => { const dt = new DataTransfer(); dt.items.add(new File(['x'], 'a')); return dt; }"
+    )
+    page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
+    # The drop zone says where the files go.
+    expect(page.locator("#dropzone")).to_have_text("Drop files to upload into Places")
+    page.dispatch_event("body", "dragleave", {"dataTransfer": transfer})
+    drop_files(page, [("postcard.png", "image/png", png_bytes((80, 60), seed=61))])
+    expect(page.locator('.upload-item[data-name="postcard.png"]')).to_have_class("upload-item done")
+    # It shows where the user is looking, not at the top level out of view.
+    expect(page.locator("#results .tile .tile-name")).to_have_text(["postcard.png"])
+    found = library.api.search(q="postcard").json()["items"]
+    assert [item["asset"]["folder_id"] for item in found] == [places]
+
+
+def sign_in_empty(page: Page, library: Library, path: str) -> None:
+    """Sign in on a view that shows no assets yet."""
+    page.goto(path)
+    page.get_by_label("API key").fill(library.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#summary")).to_have_text("0 assets")

@@ -59,3 +59,18 @@ def test_semantic_search_runs(page: Page, library: Library) -> None:
     expect(page.locator("#summary")).not_to_have_text("0 assets")
     assert "mode=semantic" in page.url
     expect(page.locator("#search-error")).to_be_hidden()
+
+
+def test_a_similarity_ranking_offers_no_sort_it_would_ignore(page: Page, library: Library) -> None:
+    sign_in(page, library, "/?q=fox&mode=hybrid&sort=name:asc")
+    # Semantic and hybrid results are ranked by similarity (the API ignores `sort` there):
+    # the control must not claim "Name A–Z" over a list that is not in that order.
+    expect(page.locator("#sort")).to_be_disabled()
+    expect(page.locator("#sort")).to_have_value("")
+    # Back to keyword, the chosen order (kept in the URL) applies again.
+    page.locator("label[for=mode-keyword]").click()
+    expect(page.locator("#sort")).to_be_enabled()
+    expect(page.locator("#sort")).to_have_value("name:asc")
+    expect(page.locator("#summary")).to_have_text("3 assets")
+    names = page.locator("#results .tile .tile-name").all_inner_texts()
+    assert names == sorted(names) and len(names) == 3

@@ -27,6 +27,8 @@ export class DetailPanel {
     this.token = 0;
     /** Read-only: an asset seen through a collection shared with the caller. */
     this.readOnly = false;
+    /** False for a key without the write scope: its own assets, shown but not edited. */
+    this.writable = true;
   }
 
   /** @param {string} id */
@@ -63,7 +65,7 @@ export class DetailPanel {
   header(title, asset = null) {
     return h("header", { class: "detail-head" },
       h("h2", { id: "detail-title", text: title }),
-      asset && !this.readOnly ? h("button", {
+      asset && !this.readOnly && this.writable ? h("button", {
         type: "button", class: `icon-button star${asset.favorite ? " on" : ""}`,
         "aria-pressed": String(Boolean(asset.favorite)), "aria-label": "Favourite",
         html: asset.favorite ? icons.starFilled : icons.star,
@@ -87,8 +89,8 @@ export class DetailPanel {
       this.readOnly ? downloadOnly(asset) : this.actions(asset),
       h("div", { id: "related" }),
       provenanceSection(asset),
-      this.readOnly ? readOnlyTags(asset) : this.tagsSection(asset),
-      this.readOnly ? null : this.folderSection(asset),
+      this.readOnly || !this.writable ? readOnlyTags(asset) : this.tagsSection(asset),
+      this.readOnly || !this.writable ? null : this.folderSection(asset),
       h("div", { id: "lineage-box" }),
       h("div", { id: "references-box" }),
       h("div", { id: "versions-box" }),
@@ -104,6 +106,7 @@ export class DetailPanel {
     const box = (id) => /** @type {HTMLElement} */ (this.root.querySelector(`#${id}`));
     renderLineage(box("lineage-box"), asset, (id) => this.callbacks.open(id));
     renderReferences(box("references-box"), asset);
+    if (!this.writable) return;  // the history's actions (upload, roll back) are writes
     renderVersions(box("versions-box"), asset, (fresh) => {
       this.asset = fresh;
       this.render();
@@ -122,7 +125,7 @@ export class DetailPanel {
         onclick: () => this.duplicates(), text: "Duplicates" }),
       deleted ? null : h("button", { type: "button", class: "button", id: "share-link",
         onclick: () => shareLinkDialog(asset), text: "Share link…" }),
-      deleted
+      !this.writable ? null : deleted
         ? h("button", { type: "button", class: "button", id: "restore", html: icons.restore,
           onclick: () => this.lifecycle("restore") }, h("span", { text: "Restore" }))
         : h("button", { type: "button", class: "button danger", id: "delete", html: icons.trash,

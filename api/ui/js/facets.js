@@ -1,7 +1,7 @@
 // The facet sidebar (checkbox lists with counts) and the active-filter chips.
 import { clear, h, icons } from "./dom.js";
 import { FACETS } from "./search.js";
-import { FACET_FIELDS, toggleFilter } from "./state.js";
+import { FACET_FIELDS, setState, toggleFilter } from "./state.js";
 
 const SHOWN = 8;
 /** Facets whose "show more" is open (kept across re-renders). */
@@ -21,7 +21,9 @@ export function valueLabel(facet, value) {
   if (facet === "favorite") return value === "true" ? "Favourites" : "Not favourite";
   if (facet === "folder") return folderNames.get(value) || "Unknown folder";
   if (facet === "created" && /^\d{4}-\d{2}$/.test(value)) {
-    return MONTHS.format(new Date(`${value}-01T00:00:00Z`));
+    // A month from an edited link may not exist (2026-13): shown as typed, to remove.
+    const month = new Date(`${value}-01T00:00:00Z`);
+    return Number.isNaN(month.getTime()) ? value : MONTHS.format(month);
   }
   if (facet === "cost") return COST_LABELS[value] || value;
   if (facet === "type" || facet === "source" || facet === "status") {
@@ -106,6 +108,12 @@ export function renderChips(root, selected) {
           html: icons.close, onclick: () => toggleFilter(field, value),
         })));
     }
+  }
+  if (root.childElementCount > 1) {
+    root.append(h("li", { class: "chip-clear" }, h("button", {
+      type: "button", class: "link", text: "Clear all", "aria-label": "Clear all filters",
+      onclick: () => setState({ filters: {}, asset: "" }),
+    })));
   }
 }
 

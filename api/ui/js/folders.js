@@ -125,7 +125,7 @@ async function moveFolder(id, parentId) {
 /** Move assets into a folder (POST /v1/assets/bulk). @param {string[]} ids @param {string} folderId */
 export async function moveAssets(ids, folderId) {
   try {
-    const result = await api("POST", "/v1/assets/bulk", { json: { action: "move", folder_id: folderId, ids } });
+    const result = await api("POST", "/v1/assets/bulk?wait=true", { json: { action: "move", folder_id: folderId, ids } });
     toast(`Moved ${result.succeeded.length} to ${folderNames.get(folderId) || "the folder"}` +
       (result.failed.length ? `, ${result.failed.length} failed` : ""), { error: result.failed.length > 0 });
     changed();

@@ -18,7 +18,8 @@ export class Grid {
    * @param {HTMLElement} list the <ul role="listbox">
    * @param {HTMLElement} sentinel observed to load the next page
    * @param {{open: (id: string) => void, loadMore: () => void,
-   *          selectionChanged: (ids: string[]) => void}} callbacks
+   *          selectionChanged: (ids: string[]) => void, moved?: (id: string) => void}} callbacks
+   *   `moved`: the keyboard moved the focus to another tile
    */
   constructor(list, sentinel, callbacks) {
     this.list = list;
@@ -271,6 +272,7 @@ export class Grid {
       const target = Number.isFinite(step) ? this.focusIndex + step : (step < 0 ? 0 : this.assets.length - 1);
       this.focusTile(target);
       if (event.shiftKey) this.selectRange(this.anchor < 0 ? this.focusIndex : this.anchor, this.focusIndex);
+      else this.callbacks.moved?.(this.assets[this.focusIndex]?.id);
     } else if (event.key === "Enter") {
       event.preventDefault();
       const asset = this.assets[this.focusIndex];

@@ -1,7 +1,7 @@
 // Wires the page: sign-in, search state ↔ URL, facets, grid, detail, uploads, bulk actions,
 // folders, collections and (for admins) keys.
 import { api, ApiError, setAssetScope } from "./api.js";
-import { renderBulkBar } from "./bulk.js";
+import { BULK_MAX_IDS, renderBulkBar } from "./bulk.js";
 import { collectionById, loadCollections, renderCollectionBar, renderCollections, reorder } from "./collections.js";
 import { DetailPanel } from "./detail.js";
 import { enableTileDrag } from "./dragdrop.js";
@@ -11,13 +11,13 @@ import { renderChips, renderFacets } from "./facets.js";
 import { loadFolders, onFoldersChanged, renderFolders } from "./folders.js";
 import { Grid } from "./grid.js";
 import { openKeys } from "./keys.js";
-import { inCollectionOrder, runSearch } from "./search.js";
+import { emptyMessage, inCollectionOrder, rankedBySimilarity, runSearch } from "./search.js";
 import { currentSession, signIn, signOut } from "./session.js";
 import { openStats } from "./stats.js";
 import { openTrash } from "./trash.js";
 import { openUrlImport } from "./urlimport.js";
-import { getState, onStateChange, sameQuery, setState } from "./state.js";
-import { enableDrop, UploadQueue } from "./upload.js";
+import { getState, onStateChange, resetState, sameQuery, setState } from "./state.js";
+import { dropText, enableDrop, uploadFields, UploadQueue } from "./upload.js";
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -44,12 +44,17 @@ const paging = { cursor: /** @type {string|null} */ (null), loading: false, done
 
 const grid = new Grid(els.results, $("sentinel"), {
   open: (id) => setState({ asset: id }),
+  // With the detail panel open, the arrows walk it along (one history entry for the panel).
+  moved: (id) => { if (id && getState().asset) setState({ asset: id }, { replace: true }); },
   loadMore: () => loadMore(),
   selectionChanged: (ids) => renderBulkBar(els.bulkbar, ids, {
     clear: () => grid.clearSelection(),
     done: () => { grid.clearSelection(); refresh(); },
+    // Every loaded tile selected and more matching: offer them all (Ctrl-A takes what is loaded).
+    more: ids.length === grid.assets.length && paging.total > ids.length
+      ? { total: paging.total, select: () => selectAllMatching() } : null,
     moveToStart: canReorder() ? () => reorderTo(grid.assets.map((a) => a.id).filter((id) => ids.includes(id))) : null,
-  }, shownCollection),
+  }, shownCollection, detail.writable),
 });
 
 /** Whether the shown collection is in its own order and the caller may change it. */
@@ -117,6 +122,7 @@ async function refresh() {
     renderChips(els.chips, state.filters);
     els.summary.textContent = `${page.total.toLocaleString()} asset${page.total === 1 ? "" : "s"}`;
     els.empty.hidden = page.total > 0;
+    els.empty.textContent = emptyMessage(state, shownCollection?.role);
     markFirstResults();
     if (state.collection) showCollection(page.collection || shownCollection);
   } catch (error) {
@@ -151,9 +157,17 @@ function markFirstResults() {
   }));
 }
 
-/** The next page over the search cursor (infinite scroll). */
-async function loadMore() {
-  if (paging.loading || paging.done || !paging.cursor) return;
+/** The page being loaded, for callers that wait for it. */
+let nextPage = Promise.resolve();
+
+/** The next page over the search cursor (infinite scroll); resolves once it is in. */
+function loadMore() {
+  if (paging.loading || paging.done || !paging.cursor) return nextPage;
+  nextPage = fetchNextPage();
+  return nextPage;
+}
+
+async function fetchNextPage() {
   const controller = paging.controller || new AbortController();
   paging.loading = true;
   try {
@@ -169,6 +183,16 @@ async function loadMore() {
     paging.loading = false;
   }
   continuePaging();
+}
+
+/** Load the remaining pages (up to what one bulk request takes), then select every tile. */
+async function selectAllMatching() {
+  while (!paging.done && grid.assets.length < BULK_MAX_IDS) {
+    const loaded = grid.assets.length;
+    await loadMore();
+    if (grid.assets.length === loaded) break;  // a new search began, or the page failed
+  }
+  grid.selectRange(0, Math.min(grid.assets.length, BULK_MAX_IDS) - 1);
 }
 
 /** The sentinel's observer only reports changes: when it is still near the viewport after
@@ -218,7 +242,12 @@ function render(state, previous) {
   els.q.value = state.q;
   const radio = /** @type {HTMLInputElement|null} */ (document.querySelector(`input[name=mode][value=${state.mode}]`));
   if (radio && !radio.disabled) radio.checked = true;
-  els.sort.value = state.sort;
+  // Semantic and hybrid results are ranked by similarity, whatever the sort says: the
+  // control shows that, and the chosen order (kept in the URL) returns with keyword.
+  const ranked = rankedBySimilarity(state);
+  els.sort.disabled = ranked;
+  els.sort.value = ranked ? "" : state.sort;
+  els.sort.title = ranked ? "Semantic and hybrid results are ranked by similarity" : "";
   if (!previous || !sameQuery(state, previous)) refresh();
   if (state.asset) detail.show(state.asset);
   else if (previous?.asset) {
@@ -228,6 +257,8 @@ function render(state, previous) {
 }
 
 function showSignIn(message = "") {
+  // A dialog open when the session ended would stay modal over the sign-in form.
+  for (const dialog of document.querySelectorAll("dialog[open]")) /** @type {HTMLDialogElement} */ (dialog).close();
   els.app.hidden = true;
   els.signin.hidden = false;
   els.signinError.hidden = !message;
@@ -242,6 +273,9 @@ let started = false;
 function startApp(session) {
   els.signin.hidden = true;
   els.app.hidden = false;
+  // A key without the write scope reads only: no controls that would answer 403.
+  detail.writable = session.scopes.includes("write");
+  document.body.classList.toggle("read-only", !detail.writable);
   els.workspace.textContent = `${session.workspace}`;
   els.workspace.title = `Workspace ${session.workspace} — ${session.scopes.join(", ")}`;
   checkVisual();
@@ -280,7 +314,14 @@ function wireControls() {
   els.searchForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const mode = /** @type {HTMLInputElement} */ (document.querySelector("input[name=mode]:checked")).value;
+    const before = getState();
     setState({ q: els.q.value.trim(), mode, asset: "" });
+    // The same search again runs again: files added since, or an error that has passed.
+    if (sameQuery(before, getState())) refresh();
+  });
+  // The box's clear button (and Esc in it) empty it without a submit: the query goes too.
+  els.q.addEventListener("search", () => {
+    if (!els.q.value && getState().q) setState({ q: "", asset: "" });
   });
   for (const radio of document.querySelectorAll("input[name=mode]")) {
     radio.addEventListener("change", () => {
@@ -290,24 +331,27 @@ function wireControls() {
   els.sort.addEventListener("change", () => setState({ sort: els.sort.value }));
   $("signout").addEventListener("click", async () => {
     await signOut().catch(() => undefined);
+    resetState();
     grid.reset();
     detail.hide();
     showSignIn();
   });
   $("home-link").addEventListener("click", (event) => {
     event.preventDefault();
-    setState({ q: "", mode: "keyword", filters: {}, sort: "", asset: "" });
+    setState({ q: "", mode: "keyword", filters: {}, sort: "", asset: "", collection: "", subfolders: false });
   });
   const picker = /** @type {HTMLInputElement} */ ($("file-picker"));
   picker.addEventListener("change", () => {
-    if (picker.files?.length) uploads.add(picker.files);
+    if (picker.files?.length) uploads.add(picker.files, uploadFields());
     picker.value = "";
   });
   $("uploads-close").addEventListener("click", () => { $("uploads").hidden = true; });
   $("url-import").addEventListener("click", () => openUrlImport(() => refresh()));
   $("stats-button").addEventListener("click", () => openStats());
   $("trash-button").addEventListener("click", () => openTrash(() => { refresh(); loadFolders(); }));
-  enableDrop($("dropzone"), (files) => uploads.add(files));
+  enableDrop($("dropzone"), (files) => {
+    if (detail.writable) uploads.add(files, uploadFields());
+  }, () => dropText(detail.writable));
   els.sidebarToggle.addEventListener("click", () => {
     const open = document.body.classList.toggle("sidebar-open");
     els.sidebarToggle.setAttribute("aria-expanded", String(open));
@@ -331,6 +375,8 @@ function wireControls() {
     } else if (event.key === "Escape" && getState().asset) {
       event.preventDefault();
       setState({ asset: "" });
+    } else if (event.key === "Escape" && grid.selected.size) {
+      grid.clearSelection();
     } else if (event.key === "/" && document.activeElement?.tagName !== "INPUT") {
       event.preventDefault();
       els.q.focus();

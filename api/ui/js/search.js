@@ -86,7 +86,7 @@ function body(state, cursor, withFacets) {
     limit: PAGE_SIZE,
     cursor,
   };
-  if (state.sort) request.sort = state.sort;
+  if (state.sort && !rankedBySimilarity(state)) request.sort = state.sort;
   if (!legacy) request.facet_mode = "disjunctive";
   return request;
 }
@@ -104,13 +104,24 @@ export async function runSearch(state, cursor, signal) {
     const page = await api("POST", "/v1/search", { json: body(state, cursor, !cursor), signal });
     return page;
   } catch (error) {
-    if (!legacy && error instanceof ApiError && error.status === 422 &&
-        /facet_mode|favorite|created_month|size_range|cost/.test(JSON.stringify(error.problem))) {
+    if (!legacy && error instanceof ApiError && error.status === 422 && olderServer(error.problem)) {
       legacy = true;
       return runLegacy(state, cursor, signal);
     }
     throw error;
   }
+}
+
+/**
+ * Whether a 422 says the server lacks a field or facet the page sends (an older server),
+ * not that it refused a value of one it knows (`size_range: ["huge"]` from an edited link
+ * is the user's to mend, and must not switch this page to the fallback for good).
+ * @param {any} problem
+ */
+function olderServer(problem) {
+  const errors = Array.isArray(problem?.errors) ? problem.errors : [];
+  return errors.some((e) => /extra inputs are not permitted/i.test(String(e?.msg)) ||
+    (Array.isArray(e?.loc) && e.loc[0] === "body" && e.loc[1] === "facets"));
 }
 
 /** Disjunctive counts by hand: for each field with a selection, count without it. */
@@ -129,6 +140,12 @@ async function runLegacy(state, cursor, signal) {
     page.facets[facet] = counted.facets[facet] || [];
   }));
   return page;
+}
+
+/** True when the results are ranked by similarity (a query in semantic or hybrid mode),
+ * where the API applies no sort. @param {import("./state.js").State} state */
+export function rankedBySimilarity(state) {
+  return Boolean(state.q) && state.mode !== "keyword";
 }
 
 /** True when a collection is shown in its own order (no query, filter or sort). */
@@ -160,4 +177,22 @@ async function runCollection(state, cursor, signal) {
     facets: counts ? counts.facets : {},
     collection: page.collection,
   };
+}
+
+/**
+ * What an empty result list means: nothing yet, or nothing matching.
+ * @param {import("./state.js").State} state
+ * @param {string|undefined} role the caller's role in the shown collection
+ */
+export function emptyMessage(state, role) {
+  const filtered = Object.keys(state.filters).length > 0;
+  if (!state.q && !filtered) {
+    if (!state.collection) return "No assets yet. Upload files, or drop them anywhere on this page.";
+    return role === "owner"
+      ? "This collection is empty. Select assets in the library and use “Add to collection…”."
+      : "This collection is empty.";
+  }
+  const words = state.q ? ` “${state.q}”` : "";
+  return `No assets match${words}${filtered ? " with these filters" : ""}.` +
+    (filtered ? " Remove a filter to see more." : " Try other words.");
 }

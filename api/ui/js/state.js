@@ -97,6 +97,13 @@ export function setState(changes, options = {}) {
   for (const listener of listeners) listener(current, previous);
 }
 
+/** Forget the browsing state, telling no one (signing out): whoever signs in next starts
+ * from the whole library, not from the last person's filters and open asset. */
+export function resetState() {
+  current = readState("");
+  window.history.replaceState(null, "", window.location.pathname);
+}
+
 /**
  * Toggle one value of a filter field (multi-select within a field).
  * @param {string} field

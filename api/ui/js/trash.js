@@ -67,7 +67,17 @@ export function openTrash(changed) {
           h("span", { text: "Restore" })),
           h("button", { type: "button", class: "button danger", "aria-label": `Delete ${asset.name} for good`,
             text: "Delete for good",
-            onclick: () => act(() => api("DELETE", `/v1/trash/${id}`), `${asset.name} deleted for good`) })));
+            // Nothing brings it back: the first click asks, as "Empty trash" does.
+            onclick: (event) => {
+              const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+              if (button.dataset.confirm !== "1") {
+                button.dataset.confirm = "1";
+                button.textContent = "Really delete?";
+                button.setAttribute("aria-label", `Really delete ${asset.name} for good?`);
+                return;
+              }
+              act(() => api("DELETE", `/v1/trash/${id}`), `${asset.name} deleted for good`);
+            } })));
     };
 
     more.addEventListener("click", () => load(false));
