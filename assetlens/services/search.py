@@ -104,6 +104,11 @@ class SearchService:
             return self._keyword(workspace, request, text, sort)
         if not text:
             raise InvalidInput(f"{mode.value} search needs a query text `q`")
+        if sort.field is not SortField.RELEVANCE:
+            # Silently ranking by similarity under a requested order would mislead.
+            raise InvalidInput(
+                f"{mode.value} results are ranked by similarity, so `sort` cannot order them: "
+                "leave `sort` out (or \"relevance\"), or search with mode \"keyword\"")
         try:
             vector, model = self._embed_text(text)
         except EmbeddingUnavailable as exc:

@@ -65,6 +65,20 @@ def test_auto_is_hybrid_with_a_model_and_says_so(api: Api) -> None:
     assert listing.json()["mode_used"] == "keyword"
 
 
+def test_a_similarity_mode_refuses_an_order_it_could_not_apply(api: Api) -> None:
+    api.upload("gull.png", png((20, 90, 200), pattern=44), prompt="a gull over a grey sea")
+    for mode in ("semantic", "hybrid"):
+        refused = api.search(q="gull", mode=mode, sort="name:asc")
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "sort" in refused.json()["detail"]
+        assert api.search(q="gull", mode=mode, sort="relevance").json()["mode_used"] == mode
+    # auto with an order is a keyword listing in that order, as before
+    ordered = api.search(q="gull", sort="name:asc")
+    assert ordered.status_code == 200, ordered.text
+    assert ordered.json()["mode_used"] == "keyword"
+
+
 def test_auto_is_keyword_without_a_model(offline: Api) -> None:
     created = offline.upload("fox.png", png((180, 80, 20), pattern=43),
                              prompt="a copper fox in fog")
