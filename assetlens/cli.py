@@ -137,7 +137,7 @@ def ingest(
     from assetlens.layout import check_workspace
     from assetlens.services.duplicate_policy import PolicyName
 
-    check_workspace(workspace)
+    refuse_invalid(lambda: check_workspace(workspace))
     settings = library_settings(data_dir)
     console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
@@ -308,5 +308,13 @@ def _progress() -> Progress:
 
 
 def main() -> None:
-    """The console script: typer's command with readable help (cli_help)."""
-    readable_command(app).main(args=sys.argv[1:], prog_name="assetlens")
+    """The console script: typer's command with readable help (cli_help). A domain error
+    that a command does not handle itself (the index or the store unreachable…) ends it
+    with its one-line problem and status 1, as the API would answer it, not a traceback."""
+    from assetlens.errors import AssetlensError
+
+    try:
+        readable_command(app).main(args=sys.argv[1:], prog_name="assetlens")
+    except AssetlensError as exc:
+        console.print(f"{exc.title}: {exc.detail}", markup=False, highlight=False)
+        sys.exit(1)

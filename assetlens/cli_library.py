@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # the services load only when a command runs, so `--help` sta
 
 folders_app = typer.Typer(help="Manage folders.", no_args_is_help=True)
 tags_app = typer.Typer(help="Manage tags.", no_args_is_help=True)
-console = Console(stderr=True)
+# No wrapping: a message or an id stays one line (cli_base's console does the same).
+console = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 Workspace = Annotated[str, typer.Option(help="the workspace")]

@@ -1,0 +1,66 @@
+"""Bad arguments and unreachable backends end a command with one clear line on stderr and
+a non-zero status, never a traceback (run as a user would: a subprocess)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from tests.cli.test_cli import run
+
+# Nothing listens on port 1: connecting is refused at once.
+ES_DOWN = {"ASSETLENS_INDEX_BACKEND": "elasticsearch", "ASSETLENS_ES_URL": "http://127.0.0.1:1"}
+STORE_DOWN = {
+    "ASSETLENS_STORE_BACKEND": "s3",
+    "ASSETLENS_S3_ENDPOINT": "http://127.0.0.1:1",
+    "ASSETLENS_S3_ACCESS_KEY": "qa",
+    "ASSETLENS_S3_SECRET_KEY": "qa-secret",
+    "ASSETLENS_S3_BUCKET": "qa-cli-errors",
+}
+
+
+def image(tmp_path: Path) -> Path:
+    path = tmp_path / "fox.png"
+    Image.new("RGB", (16, 16), (200, 60, 20)).save(path)
+    return path
+
+
+def test_ingest_refuses_a_malformed_workspace_name_without_a_traceback(tmp_path: Path) -> None:
+    result = run(tmp_path / "data", "ingest", str(image(tmp_path)), "--workspace", "Bad Name!")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "workspace names are 1-63 characters" in result.stderr
+    assert not (tmp_path / "data").exists()  # refused before the library was opened
+
+
+def test_commands_say_the_index_is_down_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for args in (["reconcile"], ["reindex"], ["ingest", str(image(tmp_path))]):
+        result = run(data, *args, timeout=240, **ES_DOWN)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert (
+            result.stderr.strip().splitlines()[-1].startswith("Service unavailable: elasticsearch")
+        ), args
+
+
+def test_commands_say_the_store_is_down_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for args in (
+        ["keys", "create", "--workspace", "studio"],
+        ["gc"],
+        ["ingest", str(image(tmp_path)), "--workspace", "studio"],
+    ):
+        result = run(data, *args, timeout=240, **STORE_DOWN)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("Service unavailable: object store unavailable"), (args, last)
+
+
+def test_library_errors_are_not_wrapped_mid_sentence(tmp_path: Path) -> None:
+    """An 80-column wrap would split a message (or an id) over two lines."""
+    result = run(tmp_path / "data", "folders", "list", "--workspace", "Bad Name!", COLUMNS="60")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
