@@ -8,7 +8,7 @@ import sys
 import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +22,9 @@ from assetlens.cli_library import folders_app, tags_app
 from assetlens.cli_models import models_app
 from assetlens.config import Settings
 from assetlens.errors import Unavailable
+
+if TYPE_CHECKING:  # the services load only when a command runs, so `--help` stays fast
+    from assetlens.bootstrap import Container
 
 app = typer.Typer(help="Assetlens: an asset library for AI-generated media. Every command "
                        "works on the library in ASSETLENS_DATA_DIR (default: ./data of the "
@@ -180,6 +183,7 @@ def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None
 
     settings = library_settings(data_dir)
     _logging(settings)
+    console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
     try:
         container.index.ensure()
@@ -192,9 +196,7 @@ def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None
 @app.command()
 def reconcile(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None:
     """Find and repair drift between the store and the index (queues what's missing)."""
-    from assetlens.bootstrap import build
-
-    container = build(library_settings(data_dir), use_embedder=False)
+    container = _opened(data_dir)
     try:
         container.index.ensure()
         report = container.indexer.reconcile(retry_failed=retry_failed)
@@ -215,13 +217,12 @@ def purge(
     blobs, previews and vectors no other asset uses, and their index entries)."""
     from datetime import timedelta
 
-    from assetlens.bootstrap import build
     from assetlens.layout import check_workspace
 
     if workspace is not None:
         refuse_invalid(lambda: check_workspace(workspace))
     settings = library_settings(data_dir)
-    container = build(settings, use_embedder=False)
+    container = _opened(data_dir, settings)
     try:
         age = None if older_than is None else timedelta(days=older_than)
         report = container.trash.purge_expired(age, workspace)
@@ -246,9 +247,7 @@ def gc(
     collection marks, and write reference markers for a library from before them."""
     from datetime import timedelta
 
-    from assetlens.bootstrap import build
-
-    container = build(library_settings(data_dir), use_embedder=False)
+    container = _opened(data_dir)
     try:
         written = container.maintenance.backfill_refs()
         repair, sweep = container.maintenance.gc(timedelta(hours=older_than_hours))
@@ -300,6 +299,15 @@ def demo(
     print(key, flush=True)
     if serve_api:
         serve(host=host, port=port, data_dir=settings.data_dir)
+
+
+def _opened(data_dir: Path | None, settings: Settings | None = None) -> Container:
+    """The library's services without CLIP, after saying which library it is."""
+    from assetlens.bootstrap import build
+
+    settings = settings or library_settings(data_dir)
+    console.print(f"Library: {where(settings)}", markup=False)
+    return build(settings, use_embedder=False)
 
 
 def _progress() -> Progress:

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from assetlens.config import Settings
+from assetlens.cli_base import library_settings, where
 from assetlens.errors import AssetlensError
 from assetlens.layout import check_workspace
 
@@ -37,9 +37,8 @@ def _library(data_dir: Path | None, workspace: str) -> Iterator[Container]:
 
     try:
         check_workspace(workspace)
-        settings = Settings()
-        if data_dir is not None:
-            settings = settings.model_copy(update={"data_dir": data_dir})
+        settings = library_settings(data_dir)
+        console.print(f"Library: {where(settings)}", markup=False)
         container = build(settings)
         try:
             container.index.ensure()

@@ -105,3 +105,15 @@ def test_ingest_prints_the_library_it_imports_into(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert f"Library: data dir {tmp_path / 'lib'}" in result.stderr
     assert "1 imported" in result.stderr
+
+
+def test_every_command_that_opens_the_library_names_it(tmp_path: Path) -> None:
+    """The README's promise: whichever command opens a library says which one (on stderr,
+    so stdout stays what scripts read), `--data-dir` made absolute."""
+    commands = [["reindex"], ["reconcile"], ["purge"], ["gc"], ["assets", "list"],
+                ["folders", "list"], ["tags", "list"], ["collections", "list"]]
+    for command in commands:
+        result = assetlens(*command, "--data-dir", "lib", cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+        assert f"Library: data dir {tmp_path / 'lib'}" in result.stderr, (command, result.stderr)
+        assert "Library:" not in result.stdout, command
