@@ -65,7 +65,7 @@ def _logging(settings: Settings, verbose: bool = False) -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the API (and, in embedded mode, run the indexer in-process)."""
@@ -263,7 +263,7 @@ def gc(
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve afterwards")] = True,
     data_dir: DataDir = None,
 ) -> None:

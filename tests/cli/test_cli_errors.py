@@ -64,3 +64,19 @@ def test_library_errors_are_not_wrapped_mid_sentence(tmp_path: Path) -> None:
     result = run(tmp_path / "data", "folders", "list", "--workspace", "Bad Name!", COLUMNS="60")
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_bad_setting_names_its_variable_without_a_traceback(tmp_path: Path) -> None:
+    for args in (["reindex"], ["keys", "list", "--workspace", "studio"], ["folders", "list"]):
+        result = run(tmp_path / "data", *args, timeout=120, ASSETLENS_LOG_FORMAT="bogus")
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("Invalid setting ASSETLENS_LOG_FORMAT: "), (args, last)
+
+
+def test_serve_refuses_a_port_no_socket_can_have(tmp_path: Path) -> None:
+    for port in ("0", "65536", "99999"):
+        result = run(tmp_path / "data", "serve", "--port", port, timeout=60)
+        assert result.returncode == 2, (port, result.stderr)
+        assert "--port" in result.stderr and "Traceback" not in result.stderr, port
