@@ -136,7 +136,7 @@ def ingest(
     the import; after Ctrl-C the same command resumes where it stopped."""
     from assetlens.bootstrap import build
     from assetlens.cli_ingest import ingest_all
-    from assetlens.ingest import discover, ingest_policy
+    from assetlens.ingest import discover, ingest_policy, unimportable
     from assetlens.layout import check_workspace
     from assetlens.services.duplicate_policy import PolicyName
 
@@ -154,6 +154,10 @@ def ingest(
             totals = ingest_all(container.assets, container.indexer if index else None,
                                 container.queue, workspace, files, tags=tag or [],
                                 policy=policy, progress=progress)
+        totals.failed += [(path, "not a file type Assetlens imports")
+                          for path in unimportable(paths)]
+        if not files and not totals.failed:
+            console.print("no file of a type Assetlens imports under the given paths")
         for path, reason in totals.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")
         for path, original in totals.rejected:

@@ -80,3 +80,17 @@ def test_serve_refuses_a_port_no_socket_can_have(tmp_path: Path) -> None:
         result = run(tmp_path / "data", "serve", "--port", port, timeout=60)
         assert result.returncode == 2, (port, result.stderr)
         assert "--port" in result.stderr and "Traceback" not in result.stderr, port
+
+
+def test_ingest_says_why_a_named_file_is_not_imported(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.xyz"
+    notes.write_text("not media")
+    result = run(tmp_path / "data", "ingest", str(notes), "--workspace", "studio")
+    assert result.returncode == 1, result.stderr
+    assert f"skipped {notes}: not a file type Assetlens imports" in result.stderr
+    assert "0 imported, 1 refused" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run(tmp_path / "data", "ingest", str(empty), "--workspace", "studio")
+    assert nothing.returncode == 0, nothing.stderr
+    assert "no file of a type Assetlens imports" in nothing.stderr
