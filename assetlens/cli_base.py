@@ -52,3 +52,12 @@ def where(settings: Settings) -> str:
     if settings.store_backend is StoreBackend.S3:
         return f"bucket {settings.s3_bucket} at {settings.s3_endpoint}"
     return f"data dir {settings.data_dir.resolve()}"
+
+
+def refusal(exc: ValidationError) -> str:
+    """The first refused field of a model, as one line: `name: String should have…`
+    (pydantic's "Value error, " prefix of a model-level rule dropped)."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error["loc"])
+    return f"{field}: {message}" if field else message

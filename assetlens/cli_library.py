@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from assetlens.cli_base import library_settings, where
+from assetlens.cli_base import library_settings, refusal, where
 from assetlens.errors import AssetlensError
 from assetlens.layout import check_workspace
 
@@ -49,7 +49,7 @@ def _library(data_dir: Path | None, workspace: str) -> Iterator[Container]:
         console.print(f"[red]{exc.title}:[/] {exc.detail}")
         raise typer.Exit(1) from exc
     except ValidationError as exc:
-        console.print(f"[red]Invalid input:[/] {exc.errors()[0]['msg']}")
+        console.print(f"[red]Invalid input:[/] {refusal(exc)}", highlight=False)
         raise typer.Exit(1) from exc
 
 

@@ -94,3 +94,14 @@ def test_ingest_says_why_a_named_file_is_not_imported(tmp_path: Path) -> None:
     nothing = run(tmp_path / "data", "ingest", str(empty), "--workspace", "studio")
     assert nothing.returncode == 0, nothing.stderr
     assert "no file of a type Assetlens imports" in nothing.stderr
+
+
+def test_refused_input_names_the_field_in_plain_words(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    empty = run(data, "folders", "create", "", "--workspace", "studio")
+    assert empty.returncode == 1
+    assert "Invalid input: name: String should have at least 1 character" in empty.stderr
+    untagged = run(data, "assets", "bulk", "tag", "--ids", "f" * 32, "--workspace", "studio")
+    assert untagged.returncode == 1
+    assert "Invalid input: `tag` needs `tags`" in untagged.stderr
+    assert "Value error" not in untagged.stderr
