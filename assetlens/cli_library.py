@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from assetlens.cli_base import library_settings, refusal, where
+from assetlens.cli_base import library_settings, refusal, refuse_invalid, where
 from assetlens.errors import AssetlensError
 from assetlens.layout import check_workspace
 
@@ -35,8 +35,8 @@ def _library(data_dir: Path | None, workspace: str) -> Iterator[Container]:
     """The wired services; a domain error ends the command with its detail and status 1."""
     from assetlens.bootstrap import build
 
+    refuse_invalid(lambda: check_workspace(workspace))  # a malformed argument: exit 2
     try:
-        check_workspace(workspace)
         settings = library_settings(data_dir)
         console.print(f"Library: {where(settings)}", markup=False)
         container = build(settings)
