@@ -378,6 +378,10 @@ def test_search_filters_share_the_id_and_tag_limits(api: Api) -> None:
             assert_refused(api.http.get("/v1/assets", params={field: value}), field=field)
     at_limit = {"ids": ["a" * fields.MAX_ID_CHARS], "tags": ["t" * fields.MAX_TAG_INPUT_CHARS]}
     assert api.http.post("/v1/search", json={"filters": at_limit}).status_code == 200
+    # The tag routes search by their path's tag: one no asset can have is simply not found.
+    for name in (long_tag, "t" * 5000):
+        assert_refused(api.http.delete(f"/v1/tags/{name}"), status=404)
+        assert_refused(api.http.patch(f"/v1/tags/{name}", json={"name": "short"}), status=404)
 
 
 def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
