@@ -30,8 +30,11 @@ def library_settings(data_dir: Path | None) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"])
-        console.print(f"Invalid setting ASSETLENS_{field.upper()}: {error['msg']}",
-                      markup=False, highlight=False)
+        console.print(
+            f"Invalid setting ASSETLENS_{field.upper()}: {error['msg']}",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(2) from None
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": absolute_dir(data_dir)})

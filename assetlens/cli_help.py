@@ -48,8 +48,9 @@ def unwrap(text: str | None) -> str | None:
     if text is None:
         return None
     paragraphs = inspect.cleandoc(text).split("\n\n")
-    return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines())
-                        for paragraph in paragraphs)
+    return "\n\n".join(
+        " ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs
+    )
 
 
 def metavar(param: Any) -> str:

@@ -117,8 +117,7 @@ class Filters(BaseModel):
     # folder_id with every folder below it (SearchService expands it into the subtree's ids).
     include_subfolders: bool = False
     # Assets in none of these folders (assets without a folder pass): the root view.
-    exclude_folder_id: list[FilterId] = Field(default_factory=list,
-                                              max_length=MAX_EXCLUDED_FOLDERS)
+    exclude_folder_id: list[FilterId] = Field(default_factory=list, max_length=MAX_EXCLUDED_FOLDERS)
     model: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     provider: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     source: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
