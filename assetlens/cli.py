@@ -72,12 +72,16 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from assetlens.bootstrap import build_store
 
     settings = library_settings(data_dir)
     _logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
     console.print(f"Library: {where(settings)}", markup=False)
+    # The app opens the store at startup, where a failure is a traceback in uvicorn's log;
+    # opened here first, a library that cannot be is one line (main) and exit 1.
+    build_store(settings)
     console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.

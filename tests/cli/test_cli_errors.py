@@ -105,3 +105,13 @@ def test_refused_input_names_the_field_in_plain_words(tmp_path: Path) -> None:
     assert untagged.returncode == 1
     assert "Invalid input: `tag` needs `tags`" in untagged.stderr
     assert "Value error" not in untagged.stderr
+
+
+def test_serve_says_in_one_line_that_the_library_cannot_be_opened(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    result = run(tmp_path, "serve", "--port", "1", "--data-dir", str(not_a_dir), timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Service unavailable: local object store"), last
