@@ -180,9 +180,10 @@ def refine(document: dict[str, Any]) -> None:
     """Replace FastAPI's default 422 (`HTTPValidationError`, a shape the API never sends)
     with the `ValidationProblem` it does send, document the 413 the body limit answers on
     every operation that takes a body (api/limits.py, before any route runs), the 408 of a
-    body that stops arriving, and the 429 the
-    per-key rate limit answers on every operation that needs a credential (assetlens/
-    throttle.py), and add the problem schemas to the components. In place."""
+    body that stops arriving, and on every operation that needs a credential the 429 of
+    the per-key rate limit (assetlens/throttle.py) and the 503 of a store outage (keys and
+    sessions are read from the store on every request); and add the problem schemas to the
+    components. In place."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _, defs = models_json_schema([(Problem, "validation"), (ValidationProblem, "validation")],
                                  ref_template=_REF)
@@ -197,5 +198,7 @@ def refine(document: dict[str, Any]) -> None:
                 responses.setdefault("413", _problem_response(413))
             if operation.get("security"):
                 responses.setdefault("429", _problem_response(429))
+                # The credential is checked against the store on every request.
+                responses.setdefault("503", _problem_response(503))
     for default in ("HTTPValidationError", "ValidationError"):
         schemas.pop(default, None)

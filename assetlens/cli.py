@@ -8,7 +8,7 @@ import sys
 import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +22,9 @@ from assetlens.cli_library import folders_app, tags_app
 from assetlens.cli_models import models_app
 from assetlens.config import Settings
 from assetlens.errors import Unavailable
+
+if TYPE_CHECKING:  # the services load only when a command runs, so `--help` stays fast
+    from assetlens.bootstrap import Container
 
 app = typer.Typer(help="Assetlens: an asset library for AI-generated media. Every command "
                        "works on the library in ASSETLENS_DATA_DIR (default: ./data of the "
@@ -62,19 +65,23 @@ def _logging(settings: Settings, verbose: bool = False) -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the API (and, in embedded mode, run the indexer in-process)."""
     import uvicorn
 
     from api.app import create_app
+    from assetlens.bootstrap import build_store
 
     settings = library_settings(data_dir)
     _logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host  # noqa: S104
     console.print(f"Library: {where(settings)}", markup=False)
+    # The app opens the store at startup, where a failure is a traceback in uvicorn's log;
+    # opened here first, a library that cannot be is one line (main) and exit 1.
+    build_store(settings)
     console.print(f"Web UI: http://{shown}:{bind_port}/  (API docs: /docs)")
     # uvicorn would rewrite the scheme from X-Forwarded-Proto sent by any loopback client;
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
@@ -133,11 +140,11 @@ def ingest(
     the import; after Ctrl-C the same command resumes where it stopped."""
     from assetlens.bootstrap import build
     from assetlens.cli_ingest import ingest_all
-    from assetlens.ingest import discover, ingest_policy
+    from assetlens.ingest import discover, ingest_policy, unimportable
     from assetlens.layout import check_workspace
     from assetlens.services.duplicate_policy import PolicyName
 
-    check_workspace(workspace)
+    refuse_invalid(lambda: check_workspace(workspace))
     settings = library_settings(data_dir)
     console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
@@ -151,6 +158,10 @@ def ingest(
             totals = ingest_all(container.assets, container.indexer if index else None,
                                 container.queue, workspace, files, tags=tag or [],
                                 policy=policy, progress=progress)
+        totals.failed += [(path, "not a file type Assetlens imports")
+                          for path in unimportable(paths)]
+        if not files and not totals.failed:
+            console.print("no file of a type Assetlens imports under the given paths")
         for path, reason in totals.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")
         for path, original in totals.rejected:
@@ -180,6 +191,7 @@ def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None
 
     settings = library_settings(data_dir)
     _logging(settings)
+    console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
     try:
         container.index.ensure()
@@ -192,9 +204,7 @@ def reindex(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None
 @app.command()
 def reconcile(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> None:
     """Find and repair drift between the store and the index (queues what's missing)."""
-    from assetlens.bootstrap import build
-
-    container = build(library_settings(data_dir), use_embedder=False)
+    container = _opened(data_dir)
     try:
         container.index.ensure()
         report = container.indexer.reconcile(retry_failed=retry_failed)
@@ -215,13 +225,12 @@ def purge(
     blobs, previews and vectors no other asset uses, and their index entries)."""
     from datetime import timedelta
 
-    from assetlens.bootstrap import build
     from assetlens.layout import check_workspace
 
     if workspace is not None:
         refuse_invalid(lambda: check_workspace(workspace))
     settings = library_settings(data_dir)
-    container = build(settings, use_embedder=False)
+    container = _opened(data_dir, settings)
     try:
         age = None if older_than is None else timedelta(days=older_than)
         report = container.trash.purge_expired(age, workspace)
@@ -246,9 +255,7 @@ def gc(
     collection marks, and write reference markers for a library from before them."""
     from datetime import timedelta
 
-    from assetlens.bootstrap import build
-
-    container = build(library_settings(data_dir), use_embedder=False)
+    container = _opened(data_dir)
     try:
         written = container.maintenance.backfill_refs()
         repair, sweep = container.maintenance.gc(timedelta(hours=older_than_hours))
@@ -264,7 +271,7 @@ def gc(
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve afterwards")] = True,
     data_dir: DataDir = None,
 ) -> None:
@@ -302,11 +309,28 @@ def demo(
         serve(host=host, port=port, data_dir=settings.data_dir)
 
 
+def _opened(data_dir: Path | None, settings: Settings | None = None) -> Container:
+    """The library's services without CLIP, after saying which library it is."""
+    from assetlens.bootstrap import build
+
+    settings = settings or library_settings(data_dir)
+    console.print(f"Library: {where(settings)}", markup=False)
+    return build(settings, use_embedder=False)
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
 
 
 def main() -> None:
-    """The console script: typer's command with readable help (cli_help)."""
-    readable_command(app).main(args=sys.argv[1:], prog_name="assetlens")
+    """The console script: typer's command with readable help (cli_help). A domain error
+    that a command does not handle itself (the index or the store unreachable…) ends it
+    with its one-line problem and status 1, as the API would answer it, not a traceback."""
+    from assetlens.errors import AssetlensError
+
+    try:
+        readable_command(app).main(args=sys.argv[1:], prog_name="assetlens")
+    except AssetlensError as exc:
+        console.print(f"{exc.title}: {exc.detail}", markup=False, highlight=False)
+        sys.exit(1)

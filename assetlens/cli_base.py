@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from assetlens.config import Settings, StoreBackend, absolute_dir
@@ -22,8 +23,19 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="overrides ASSE
 
 
 def library_settings(data_dir: Path | None) -> Settings:
-    """The settings from the environment, with `--data-dir` in place of the data dir."""
-    settings = Settings()
+    """The settings from the environment, with `--data-dir` in place of the data dir. A
+    setting that does not validate ends the command naming its variable (exit 2)."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        console.print(
+            f"Invalid setting ASSETLENS_{field.upper()}: {error['msg']}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": absolute_dir(data_dir)})
     return settings
@@ -43,3 +55,12 @@ def where(settings: Settings) -> str:
     if settings.store_backend is StoreBackend.S3:
         return f"bucket {settings.s3_bucket} at {settings.s3_endpoint}"
     return f"data dir {settings.data_dir.resolve()}"
+
+
+def refusal(exc: ValidationError) -> str:
+    """The first refused field of a model, as one line: `name: String should have…`
+    (pydantic's "Value error, " prefix of a model-level rule dropped)."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error["loc"])
+    return f"{field}: {message}" if field else message

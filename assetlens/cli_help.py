@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,13 +25,14 @@ def readable_command(app: typer.Typer) -> Any:
     """The click command of `app`, every parameter's value described in plain words."""
     command = get_command(app)
     for each in _walk(command):
+        each.help = unwrap(each.help)
         for param in [*each.params, _help_option(each)]:
             if param is None:
                 continue
             if param.param_type_name == "argument":
                 # An argument's metavar is its name in the usage line; its type column
                 # shows the choices, or "..." when it repeats.
-                param.metavar = param.metavar or _name(param)
+                param.metavar = param.metavar or _name(param) + ("..." if param.nargs != 1 else "")
                 param.display_type_rich = _argument_type(param)
                 # typer < 0.28 shows the type's own metavar in that column instead.
                 if hasattr(param, "type"):
@@ -38,6 +40,17 @@ def readable_command(app: typer.Typer) -> Any:
             elif param.metavar is None:
                 param.metavar = metavar(param)
     return command
+
+
+def unwrap(text: str | None) -> str | None:
+    """A docstring's paragraphs each on one line: a command list shows the first one as
+    written, and a docstring's own line breaks would cut it mid-sentence there."""
+    if text is None:
+        return None
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        " ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs
+    )
 
 
 def metavar(param: Any) -> str:
@@ -61,7 +74,7 @@ def _name(param: Any) -> str:
 
 
 def _argument_type(param: Any) -> Callable[[Any], str | None]:
-    shown = _choices(param) + ("..." if param.nargs != 1 else "")
+    shown = _choices(param)  # a repeating argument's "..." is in its name (metavar)
 
     def display_type_rich(ctx: Any) -> str | None:
         return shown or None
@@ -70,7 +83,7 @@ def _argument_type(param: Any) -> Callable[[Any], str | None]:
 
 
 def _type_metavar(param: Any) -> Callable[..., str]:
-    shown = _choices(param) + ("..." if param.nargs != 1 else "")
+    shown = _choices(param)
 
     def get_metavar(*_: Any, **__: Any) -> str:
         return shown

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from assetlens.config import Settings
+from assetlens.cli_base import library_settings, refusal, refuse_invalid, where
 from assetlens.errors import AssetlensError
 from assetlens.layout import check_workspace
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # the services load only when a command runs, so `--help` sta
 
 folders_app = typer.Typer(help="Manage folders.", no_args_is_help=True)
 tags_app = typer.Typer(help="Manage tags.", no_args_is_help=True)
-console = Console(stderr=True)
+# No wrapping: a message or an id stays one line (cli_base's console does the same).
+console = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 Workspace = Annotated[str, typer.Option(help="the workspace")]
@@ -34,11 +35,10 @@ def _library(data_dir: Path | None, workspace: str) -> Iterator[Container]:
     """The wired services; a domain error ends the command with its detail and status 1."""
     from assetlens.bootstrap import build
 
+    refuse_invalid(lambda: check_workspace(workspace))  # a malformed argument: exit 2
     try:
-        check_workspace(workspace)
-        settings = Settings()
-        if data_dir is not None:
-            settings = settings.model_copy(update={"data_dir": data_dir})
+        settings = library_settings(data_dir)
+        console.print(f"Library: {where(settings)}", markup=False)
         container = build(settings)
         try:
             container.index.ensure()
@@ -49,7 +49,7 @@ def _library(data_dir: Path | None, workspace: str) -> Iterator[Container]:
         console.print(f"[red]{exc.title}:[/] {exc.detail}")
         raise typer.Exit(1) from exc
     except ValidationError as exc:
-        console.print(f"[red]Invalid input:[/] {exc.errors()[0]['msg']}")
+        console.print(f"[red]Invalid input:[/] {refusal(exc)}", highlight=False)
         raise typer.Exit(1) from exc
 
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from assetlens.cli_base import library_settings
 from assetlens.cli_library import DataDir, console
-from assetlens.config import Settings
 from assetlens.errors import EmbeddingUnavailable
 
 models_app = typer.Typer(help="Prepare the CLIP model for this machine.", no_args_is_help=True)
@@ -28,9 +28,7 @@ def models_prepare(
     from embeddings.runtime_choice import prepare
     from embeddings.runtimes import SAME_VECTORS_MIN_COSINE, RuntimeName
 
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
+    settings = library_settings(data_dir)
     torch_settings = settings.model_copy(update={"clip_runtime": RuntimeName.TORCH.value})
     try:
         loaded = load(settings)

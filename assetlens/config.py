@@ -129,7 +129,7 @@ class Settings(BaseSettings):
 
     # API
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     # Trashed assets are purged for good after this many days (`assetlens purge`, and a
     # scheduled job in the indexer workers that one worker per interval wins).
     trash_retention_days: int = Field(default=30, ge=0, le=36_500)

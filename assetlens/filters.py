@@ -7,19 +7,22 @@ import math
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from assetlens.domain import AssetStatus, AssetType
 from assetlens.errors import InvalidInput
-from assetlens.fields import ByteCount
+from assetlens.fields import MAX_ID_CHARS, ByteCount, TagText
 from assetlens.normalize import tag_key
 
 MAX_FILTER_VALUES = 100
 # Folder ids a filter may exclude: every folder of a workspace (the root view). Below
 # SQLite's bound-parameter limit (32766) and Elasticsearch's terms limit (65536).
 MAX_EXCLUDED_FOLDERS = 30_000
+# An asset or folder id as a filter names it: the field rules' limit (assetlens/fields.py),
+# so a filter refuses what no route would have stored.
+FilterId = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 
 
 class Facet(StrEnum):
@@ -109,12 +112,12 @@ class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: list[AssetType] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
-    tags: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
-    folder_id: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
+    tags: list[TagText] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
+    folder_id: list[FilterId] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     # folder_id with every folder below it (SearchService expands it into the subtree's ids).
     include_subfolders: bool = False
     # Assets in none of these folders (assets without a folder pass): the root view.
-    exclude_folder_id: list[str] = Field(default_factory=list, max_length=MAX_EXCLUDED_FOLDERS)
+    exclude_folder_id: list[FilterId] = Field(default_factory=list, max_length=MAX_EXCLUDED_FOLDERS)
     model: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     provider: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     source: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
@@ -126,7 +129,7 @@ class Filters(BaseModel):
     favorite: bool | None = None
     created_month: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
     size_range: list[str] = Field(default_factory=list, max_length=len(SIZE_BUCKETS))
-    ids: list[str] = Field(default_factory=list, max_length=2000)
+    ids: list[FilterId] = Field(default_factory=list, max_length=2000)
     created_from: datetime | None = None
     created_to: datetime | None = None
     size_min: ByteCount | None = None

@@ -55,6 +55,13 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
                 yield path
 
 
+def unimportable(paths: Iterable[Path]) -> list[Path]:
+    """The files named themselves (not found under a directory) that `discover` leaves out
+    for their type: the user asked for them, so they are reported, not passed over."""
+    return [path for path in paths if path.is_file() and not path.name.startswith(".")
+            and media.classify_extension(path.name) is None]
+
+
 def _is_sidecar(path: Path) -> bool:
     stem = path.with_suffix("")
     if stem.suffix and media.classify_extension(stem.name) is not None and stem.exists():

@@ -97,6 +97,8 @@ class TagService:
                      change: Callable[[Asset], Asset | None]) -> int:
         if not tag:
             raise NotFound("tag not found")
+        if len(tag) > MAX_TAG_CHARS:  # longer than any stored tag: no asset can have it
+            raise NotFound("no asset has this tag")
         filters = Filters(tags=[tag], status=list(AssetStatus))
         ids = matching_ids(self._index, workspace, filters)
         if not ids:

@@ -365,6 +365,25 @@ def test_tag_limits_are_the_same_on_upload_patch_and_bulk(api: Api) -> None:
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
 
 
+def test_search_filters_share_the_id_and_tag_limits(api: Api) -> None:
+    """Search and listing filters take ids and tags within the same limits as the routes
+    that store them (docs/API.md, "Field rules"): one past a limit is a 422 naming it."""
+    long_id = "a" * (fields.MAX_ID_CHARS + 1)
+    long_tag = "t" * (fields.MAX_TAG_INPUT_CHARS + 1)
+    for field, value in (("ids", long_id), ("folder_id", long_id),
+                         ("exclude_folder_id", long_id), ("tags", long_tag)):
+        assert_refused(api.http.post("/v1/search", json={"filters": {field: [value]}}),
+                       field=field)
+        if field != "exclude_folder_id":  # not a listing parameter
+            assert_refused(api.http.get("/v1/assets", params={field: value}), field=field)
+    at_limit = {"ids": ["a" * fields.MAX_ID_CHARS], "tags": ["t" * fields.MAX_TAG_INPUT_CHARS]}
+    assert api.http.post("/v1/search", json={"filters": at_limit}).status_code == 200
+    # The tag routes search by their path's tag: one no asset can have is simply not found.
+    for name in (long_tag, "t" * 5000):
+        assert_refused(api.http.delete(f"/v1/tags/{name}"), status=404)
+        assert_refused(api.http.patch(f"/v1/tags/{name}", json={"name": "short"}), status=404)
+
+
 def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
         api: Api, live: tuple[str, Container], caplog: pytest.LogCaptureFixture) -> None:
     base_url, container = live

@@ -73,6 +73,15 @@ def test_every_error_is_a_documented_problem(document: dict[str, Any]) -> None:
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail"}
 
 
+def test_every_operation_with_a_credential_documents_the_store_outage(
+        document: dict[str, Any]) -> None:
+    """The key (or session) is checked against the store on every request, so any
+    operation that needs one answers 503 while the store is down: keys and session
+    routes included (tests/api/test_operations_faults_api.py shows it)."""
+    assert [op["operationId"] for _, _, op in operations(document)
+            if op["operationId"] not in PUBLIC and "503" not in op["responses"]] == []
+
+
 def test_no_operation_documents_a_400_nothing_sends(document: dict[str, Any]) -> None:
     """No route answers 400 (a malformed request is a 422 problem), so none documents one:
     a generated client would otherwise model an answer that never comes."""

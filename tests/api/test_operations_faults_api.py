@@ -42,8 +42,11 @@ class LeakyStore(FakeObjectStore):
         super().__init__()
         self.full = False
         self.broken = False
+        self.keys_down = False
 
     def _guard(self, key: str) -> None:
+        if self.keys_down and key.startswith("system/"):
+            raise StoreUnavailable(f"local store: read failed: '{SERVER_PATH}/{key}'")
         if self.full and key.startswith("blobs/"):
             raise StoreUnavailable(f"local store: write failed: [Errno 28] No space left on "
                                    f"device: '{SERVER_PATH}/{key}'")
@@ -138,6 +141,31 @@ def test_store_and_index_faults_answer_without_server_paths_and_log_them_in_full
     assert told("index-down-1", "index.sqlite3")
     unexpected = told("broken-1", "I/O error")
     assert unexpected and unexpected[0].levelno == logging.ERROR and unexpected[0].exc_info
+
+
+def test_a_store_outage_during_the_credential_check_is_a_documented_503(
+        leaky: tuple[Api, LeakyStore, Container]) -> None:
+    """Keys and sessions live in the store: while it is down, every route that checks a
+    credential answers 503 with Retry-After, as its OpenAPI entry says."""
+    api, store, _ = leaky
+    document = create_app().openapi()
+    calls = {"keys_list": ("GET", "/v1/keys", None),
+             "keys_create": ("POST", "/v1/keys", {"scopes": ["read"]}),
+             "keys_revoke": ("DELETE", "/v1/keys/0123456789abcdef", None),
+             "folders_list": ("GET", "/v1/folders", None)}
+    operations = {op["operationId"]: op for item in document["paths"].values()
+                  for op in item.values()}
+    store.keys_down = True
+    try:
+        for operation_id, (method, path, body) in calls.items():
+            answer = api.http.request(method, path, json=body)
+            assert answer.status_code == 503, (operation_id, answer.text)
+            assert answer.headers["Retry-After"], operation_id
+            assert_nothing_internal(answer)
+            assert "503" in operations[operation_id]["responses"], operation_id
+    finally:
+        store.keys_down = False
+    assert api.http.get("/v1/keys").status_code == 200
 
 
 def test_paths_in_any_problem_detail_are_scrubbed() -> None:

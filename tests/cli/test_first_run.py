@@ -60,7 +60,26 @@ def test_help_shows_no_python_type_labels(capsys: pytest.CaptureFixture[str],
         assert not TYPE_LABEL.findall(shown), (path, TYPE_LABEL.findall(shown))
     command.main(["ingest", "--help"], prog_name="assetlens", standalone_mode=False)
     ingest = capsys.readouterr().out
-    assert "{PATH}" in ingest and "allow|link|reject" in ingest
+    assert "{PATH...}" in ingest and "allow|link|reject" in ingest
+
+
+def test_help_lists_commands_in_whole_sentences_and_marks_repeating_arguments(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command list shows each command's first paragraph: its docstring's own line breaks
+    must not cut it mid-sentence; an argument that takes many values says so in the usage."""
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that rich never wraps a row itself
+    command = readable_command(app)
+
+    def shown(*path: str) -> str:
+        with pytest.raises(SystemExit):
+            command.main([*path, "--help"], prog_name="assetlens")
+        return capsys.readouterr().out
+
+    assert "under the workspace's duplicate policy" in shown()
+    assert "exits 1 when any did." in shown("assets")
+    assert "again to change the role." in shown("collections")
+    assert "{COLLECTION-ID} {ASSET-ID...}" in shown("collections", "add")
+    assert "{ASSET-ID}" in shown("assets", "favorite")  # one value: no dots
 
 
 def test_keys_create_names_the_absolute_data_dir(tmp_path: Path) -> None:
@@ -86,3 +105,15 @@ def test_ingest_prints_the_library_it_imports_into(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert f"Library: data dir {tmp_path / 'lib'}" in result.stderr
     assert "1 imported" in result.stderr
+
+
+def test_every_command_that_opens_the_library_names_it(tmp_path: Path) -> None:
+    """The README's promise: whichever command opens a library says which one (on stderr,
+    so stdout stays what scripts read), `--data-dir` made absolute."""
+    commands = [["reindex"], ["reconcile"], ["purge"], ["gc"], ["assets", "list"],
+                ["folders", "list"], ["tags", "list"], ["collections", "list"]]
+    for command in commands:
+        result = assetlens(*command, "--data-dir", "lib", cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+        assert f"Library: data dir {tmp_path / 'lib'}" in result.stderr, (command, result.stderr)
+        assert "Library:" not in result.stdout, command
