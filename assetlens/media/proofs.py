@@ -1,0 +1,205 @@
+"""The upload proof (`media.inspect_upload`: sniff, header limits, the pixel proof) run in
+worker processes, so that a file which crashes a native decoder (libwebp's CVE-2023-4863 was
+one; a decoder's OOM is another) takes down a worker and refuses that file, never the API
+server or the `assetlens ingest` run (docs/INGEST.md, "Where the proof runs").
+
+Each worker is one spawned process with its own pipe, handed one call at a time: a worker
+that dies takes only the call it held with it (unlike a `ProcessPoolExecutor`, whose every
+call in flight breaks with it), so the innocent uploads proving beside a crashing one carry
+on. The call it held runs once more in a fresh worker (a worker killed from outside must not
+refuse the file it held); a second death refuses the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Final
+
+from assetlens.errors import InvalidInput
+from assetlens.media.results import Inspection
+from assetlens.media.validate import inspect_upload
+
+log = logging.getLogger(__name__)
+
+#: `media.inspect_upload`'s signature: what a worker runs (module level, so it pickles).
+ProveFn = Callable[..., Inspection]
+
+UNSAFE: Final = "the file could not be decoded safely"
+
+
+class UndecodableUpload(InvalidInput):
+    """The proof's worker process died on this file twice (a decoder crash, out of memory):
+    422 like any file that does not decode, with nothing of the file's in the message."""
+
+    def __init__(self, detail: str = UNSAFE) -> None:
+        super().__init__(detail)
+
+
+class InProcessProver:
+    """The proof in the calling process: unit tests, and `ASSETLENS_PROOF_WORKERS=0`."""
+
+    def prove(self, path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
+        return inspect_upload(path, filename, max_image_pixels=max_image_pixels)
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+def _serve(conn: Connection, fn: ProveFn) -> None:
+    """A worker's loop: one call at a time until the parent sends None or goes away."""
+    # Ctrl-C reaches the whole process group: the parent decides how to stop, and a worker
+    # that died of it would look like a crash on the file it held.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            call = conn.recv()
+        except (EOFError, OSError):
+            return
+        if call is None:
+            return
+        args, kwargs = call
+        try:
+            reply: tuple[bool, Any] = (True, fn(*args, **kwargs))
+        except Exception as exc:  # the refusal (or any error) goes back as a value
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except Exception:  # an exception that does not pickle
+            conn.send((False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
+
+
+class _Worker:
+    """One spawned process and the parent's end of its pipe."""
+
+    def __init__(self, fn: ProveFn) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process: BaseProcess = context.Process(target=_serve, args=(child, fn),
+                                                    name="assetlens-proof", daemon=True)
+        self.process.start()
+        child.close()  # so that the worker sees EOF when this process goes
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        """The worker's reply; EOFError (or OSError) when it died on the way."""
+        self.conn.send((args, kwargs))
+        reply: tuple[bool, Any] = self.conn.recv()
+        return reply
+
+    def exit_code(self) -> int | None:
+        self.process.join(timeout=5)
+        return self.process.exitcode
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class ProofPool:
+    """`fn` (`inspect_upload`, or a stand-in at module level in tests) in up to `workers`
+    spawned processes, started when first needed (or by `start`) and replaced when one
+    dies. Call `prove` from any number of threads: at most `workers` files are proven at
+    once, the others wait for a worker."""
+
+    def __init__(self, workers: int, fn: ProveFn = inspect_upload) -> None:
+        if workers < 1:
+            raise ValueError("a proof pool needs at least one worker")
+        self._workers = workers
+        self._fn = fn
+        self._ready = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._live = 0  # idle, busy or being started
+        self._closed = False
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def prove(self, path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
+        """`fn(path, filename, max_image_pixels=…)`'s verdict from a worker: its Inspection,
+        or its refusal raised here; UndecodableUpload when a worker died on it twice."""
+        args, kwargs = (path, filename), {"max_image_pixels": max_image_pixels}
+        for attempt in (1, 2):
+            worker = self._take()
+            try:
+                ok, value = worker.call(args, kwargs)
+            except (EOFError, OSError):
+                code = worker.exit_code()
+                self._lost(worker)
+                # No file name: in a server it is the client's, in a log it is not ours to keep.
+                log.warning("a proof worker died on an upload (exit code %s); %s", code,
+                            "trying it once more" if attempt == 1 else "the file is refused")
+                continue
+            self._give_back(worker)
+            if ok:
+                result: Inspection = value
+                return result
+            raise value
+        raise UndecodableUpload()
+
+    def start(self) -> None:
+        """Start every worker now (each a fresh interpreter importing the proof's modules,
+        a few tenths of a CPU-second), so that no upload waits for one."""
+        with self._ready:
+            wanted = 0 if self._closed else self._workers - self._live
+            self._live += wanted
+        for _ in range(wanted):
+            self._give_back(self._spawn())
+
+    def close(self) -> None:
+        """Stop the idle workers, and the busy ones as they come back."""
+        with self._ready:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._live -= len(idle)
+            self._ready.notify_all()
+        for worker in idle:
+            worker.stop()
+
+    def _take(self) -> _Worker:
+        with self._ready:
+            while not self._idle and self._live >= self._workers:
+                self._ready.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._live += 1
+            self._closed = False  # a call after close starts the pool again
+        return self._spawn()
+
+    def _spawn(self) -> _Worker:
+        try:
+            return _Worker(self._fn)
+        except BaseException:
+            self._lost(None)
+            raise
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._ready:
+            if not self._closed:
+                self._idle.append(worker)
+                self._ready.notify()
+                return
+            self._live -= 1
+        worker.stop()
+
+    def _lost(self, worker: _Worker | None) -> None:
+        if worker is not None:
+            worker.conn.close()
+        with self._ready:
+            self._live -= 1
+            self._ready.notify()
