@@ -16,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing
 import signal
+import tempfile
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -23,7 +24,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Final
 
-from assetlens.errors import InvalidInput
+from PIL import Image
+
+from assetlens.errors import InvalidInput, Unavailable
 from assetlens.media.results import Inspection
 from assetlens.media.validate import inspect_upload
 
@@ -56,11 +59,24 @@ class InProcessProver:
         """Nothing to stop."""
 
 
+def _warm_up() -> None:
+    """A tiny PNG and JPEG proven, so that what the proof loads on first use (Pillow's
+    plugins, the inflate) is loaded before the first upload waits on it."""
+    with tempfile.TemporaryDirectory(prefix="assetlens-proof-") as folder:
+        for name, kind in (("warm.png", "PNG"), ("warm.jpg", "JPEG")):
+            path = Path(folder) / name
+            Image.new("RGB", (16, 16), (90, 120, 150)).save(path, format=kind)
+            inspect_upload(path, name, max_image_pixels=1 << 20)
+
+
 def _serve(conn: Connection, fn: ProveFn) -> None:
-    """A worker's loop: one call at a time until the parent sends None or goes away."""
+    """A worker's loop: warmed up, it says so, then takes one call at a time until the
+    parent sends None or goes away."""
     # Ctrl-C reaches the whole process group: the parent decides how to stop, and a worker
     # that died of it would look like a crash on the file it held.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _warm_up()
+    conn.send(True)
     while True:
         try:
             call = conn.recv()
@@ -89,6 +105,16 @@ class _Worker:
                                                     name="assetlens-proof", daemon=True)
         self.process.start()
         child.close()  # so that the worker sees EOF when this process goes
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's warm-up; Unavailable when it died first."""
+        try:
+            self.conn.recv()  # ready
+        except (EOFError, OSError) as exc:
+            self.process.join(timeout=5)
+            self.conn.close()
+            raise Unavailable("the upload proof's worker process could not start "
+                              f"(exit code {self.process.exitcode})") from exc
 
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
         """The worker's reply; EOFError (or OSError) when it died on the way."""
@@ -153,13 +179,30 @@ class ProofPool:
         raise UndecodableUpload()
 
     def start(self) -> None:
-        """Start every worker now (each a fresh interpreter importing the proof's modules,
-        a few tenths of a CPU-second), so that no upload waits for one."""
+        """Start every worker now and wait until each is warmed up (a fresh interpreter
+        importing the proof's modules, a few tenths of a CPU-second), so that no upload
+        waits for one. Unavailable when one cannot start."""
         with self._ready:
             wanted = 0 if self._closed else self._workers - self._live
             self._live += wanted
-        for _ in range(wanted):
-            self._give_back(self._spawn())
+        starting = []
+        try:
+            for _ in range(wanted):  # all started first, so that they warm up together
+                starting.append(_Worker(self._fn))
+        finally:
+            for _ in range(wanted - len(starting)):
+                self._lost(None)
+        failed: Unavailable | None = None
+        for worker in starting:
+            try:
+                worker.wait_ready()
+            except Unavailable as exc:
+                self._lost(None)
+                failed = exc
+                continue
+            self._give_back(worker)
+        if failed is not None:
+            raise failed
 
     def close(self) -> None:
         """Stop the idle workers, and the busy ones as they come back."""
@@ -183,7 +226,9 @@ class ProofPool:
 
     def _spawn(self) -> _Worker:
         try:
-            return _Worker(self._fn)
+            worker = _Worker(self._fn)
+            worker.wait_ready()
+            return worker
         except BaseException:
             self._lost(None)
             raise
