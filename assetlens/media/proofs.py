@@ -126,13 +126,16 @@ class _Worker:
         self.process.join(timeout=5)
         return self.process.exitcode
 
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+
     def stop(self) -> None:
         with contextlib.suppress(OSError):
             self.conn.send(None)
         self.process.join(timeout=5)
         if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
+            self.kill()
         self.conn.close()
 
 
@@ -171,6 +174,10 @@ class ProofPool:
                 log.warning("a proof worker died on an upload (exit code %s); %s", code,
                             "trying it once more" if attempt == 1 else "the file is refused")
                 continue
+            except BaseException:  # interrupted mid-call: a reply may be on its way, so the
+                worker.kill()      # worker is not handed to the next call
+                self._lost(worker)
+                raise
             self._give_back(worker)
             if ok:
                 result: Inspection = value
@@ -200,6 +207,10 @@ class ProofPool:
                 self._lost(None)
                 failed = exc
                 continue
+            except BaseException:  # interrupted mid-call: a reply may be on its way, so the
+                worker.kill()      # worker is not handed to the next call
+                self._lost(worker)
+                raise
             self._give_back(worker)
         if failed is not None:
             raise failed
