@@ -143,6 +143,7 @@ def pipeline(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, 
         "workers": settings.indexer_workers or default_workers(),
     }
     container = build(settings)
+    result["proof_workers"] = getattr(container.prover, "workers", 0)
     container.index.ensure()
     if container.embedder is not None:
         container.embedder.embed_texts(["warm up"])  # model load is not ingest cost
@@ -228,7 +229,9 @@ def main() -> None:
                   f"{(result['cpu_seconds'] - result['own_cpu_seconds']) * 1000 / n:.1f}",
                   flush=True)
         if "worker_start_cpu_seconds" in result:
-            print(f"{'':<4}+ starting and warming up {result['workers']} worker processes, "
+            proof = f" and {result['proof_workers']} proof" if result.get("proof_workers") else ""
+            print(f"{'':<4}+ starting and warming up {result['workers']} analysis{proof} "
+                  f"worker processes, "
                   f"once per run: "
                   f"{result['worker_start_cpu_seconds']} CPU-s (not counted above)", flush=True)
 

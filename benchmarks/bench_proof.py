@@ -59,8 +59,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen([sys.executable, "-m", "assetlens", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assetlens", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
@@ -75,32 +79,51 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 def run(mode: str, files: list[Path], tmp: Path) -> dict[str, Any]:
     """`files` uploaded one after another to a fresh server in `mode`."""
     data = tmp / f"data-{mode}-{time.monotonic_ns()}"
-    env = {**os.environ, "ASSETLENS_DATA_DIR": str(data), "ASSETLENS_CLIP_ENABLED": "false",
-           "ASSETLENS_RUN_INDEXER_IN_PROCESS": "false", "ASSETLENS_PROOF_WORKERS": MODES[mode]}
+    env = {
+        **os.environ,
+        "ASSETLENS_DATA_DIR": str(data),
+        "ASSETLENS_CLIP_ENABLED": "false",
+        "ASSETLENS_RUN_INDEXER_IN_PROCESS": "false",
+        "ASSETLENS_PROOF_WORKERS": MODES[mode],
+    }
     if not MODES[mode]:
         del env["ASSETLENS_PROOF_WORKERS"]
-    key = subprocess.run(
-        [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]
+    key = (
+        subprocess.run(
+            [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     server = serve(env, port)
     times: list[float] = []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                          headers={"Authorization": f"Bearer {key}"}) as http:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=120,
+            headers={"Authorization": f"Bearer {key}"},
+        ) as http:
             # Two uploads first: the first request's imports, and the workers' warm-up
             # (started in the background at server start) are not per-upload costs.
             for path in files[:2]:
-                warm = http.post("/v1/assets", params={"wait": "false"},
-                                 files={"file": (f"warm-{path.name}", path.read_bytes() + b"w")})
+                warm = http.post(
+                    "/v1/assets",
+                    params={"wait": "false"},
+                    files={"file": (f"warm-{path.name}", path.read_bytes() + b"w")},
+                )
                 warm.raise_for_status()
             cpu = cpu_seconds(server.pid)
             for path in files:
                 body = path.read_bytes()
                 started = time.perf_counter()
-                response = http.post("/v1/assets", params={"wait": "false"},
-                                     files={"file": (path.name, body)})
+                response = http.post(
+                    "/v1/assets", params={"wait": "false"}, files={"file": (path.name, body)}
+                )
                 times.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
             cpu = cpu_seconds(server.pid) - cpu
@@ -108,9 +131,13 @@ def run(mode: str, files: list[Path], tmp: Path) -> dict[str, Any]:
         server.terminate()
         server.wait(timeout=60)
     times.sort()
-    return {"mode": mode, "n": len(files), "ms_p50": round(statistics.median(times), 2),
-            "ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
-            "cpu_ms_per_upload": round(cpu * 1000 / len(files), 2)}
+    return {
+        "mode": mode,
+        "n": len(files),
+        "ms_p50": round(statistics.median(times), 2),
+        "ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
+        "cpu_ms_per_upload": round(cpu * 1000 / len(files), 2),
+    }
 
 
 def call_alone(mode: str, prover: UploadProver, files: list[Path]) -> dict[str, Any]:
@@ -124,9 +151,13 @@ def call_alone(mode: str, prover: UploadProver, files: list[Path]) -> dict[str, 
         times.append((time.perf_counter() - started) * 1000)
     cpu = cpu_seconds(os.getpid()) - cpu
     times.sort()
-    return {"mode": mode, "n": len(files), "ms_p50": round(statistics.median(times), 2),
-            "ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
-            "cpu_ms_per_call": round(cpu * 1000 / len(files), 2)}
+    return {
+        "mode": mode,
+        "n": len(files),
+        "ms_p50": round(statistics.median(times), 2),
+        "ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
+        "cpu_ms_per_call": round(cpu * 1000 / len(files), 2),
+    }
 
 
 def calls(kinds: dict[str, list[Path]], rounds: int) -> list[dict[str, Any]]:
@@ -139,40 +170,50 @@ def calls(kinds: dict[str, list[Path]], rounds: int) -> list[dict[str, Any]]:
             provers["in-process"].prove(files[0], files[0].name, max_image_pixels=1 << 26)
             for _ in range(rounds):
                 for mode in ("in-process", "workers", "workers", "in-process"):
-                    row = {"kind": kind, "what": "proof call",
-                           **call_alone(mode, provers[mode], files)}
+                    row = {
+                        "kind": kind,
+                        "what": "proof call",
+                        **call_alone(mode, provers[mode], files),
+                    }
                     rows.append(row)
-                    print(f"call {kind:<5} {mode:<11} p50 {row['ms_p50']:6.2f} ms  "
-                          f"p95 {row['ms_p95']:6.2f} ms  "
-                          f"{row['cpu_ms_per_call']:6.2f} CPU-ms per call", flush=True)
+                    print(
+                        f"call {kind:<5} {mode:<11} p50 {row['ms_p50']:6.2f} ms  "
+                        f"p95 {row['ms_p95']:6.2f} ms  "
+                        f"{row['cpu_ms_per_call']:6.2f} CPU-ms per call",
+                        flush=True,
+                    )
     finally:
         pool.close()
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=60, help="uploads per kind, per run")
     parser.add_argument("--rounds", type=int, default=1, help="A B B A rounds per kind")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     load_before = os.getloadavg()
-    corpus = render_files(Path(tempfile.gettempdir()) / "assetlens-render-corpus-1024",
-                          3 * args.n)
-    kinds = {"png": [p for p in corpus if p.suffix == ".png"][: args.n],
-             "jpeg": [p for p in corpus if p.suffix == ".jpg"][: args.n]}
+    corpus = render_files(Path(tempfile.gettempdir()) / "assetlens-render-corpus-1024", 3 * args.n)
+    kinds = {
+        "png": [p for p in corpus if p.suffix == ".png"][: args.n],
+        "jpeg": [p for p in corpus if p.suffix == ".jpg"][: args.n],
+    }
     rows = calls(kinds, args.rounds)
     with tempfile.TemporaryDirectory() as folder:
         for kind, files in kinds.items():
             for _ in range(args.rounds):
                 for mode in ("in-process", "workers", "workers", "in-process"):
-                    row = {"kind": kind, "what": "HTTP upload",
-                           **run(mode, files, Path(folder))}
+                    row = {"kind": kind, "what": "HTTP upload", **run(mode, files, Path(folder))}
                     rows.append(row)
-                    print(f"HTTP {kind:<5} {mode:<11} p50 {row['ms_p50']:7.2f} ms  "
-                          f"p95 {row['ms_p95']:7.2f} ms  "
-                          f"{row['cpu_ms_per_upload']:6.2f} CPU-ms per upload", flush=True)
+                    print(
+                        f"HTTP {kind:<5} {mode:<11} p50 {row['ms_p50']:7.2f} ms  "
+                        f"p95 {row['ms_p95']:7.2f} ms  "
+                        f"{row['cpu_ms_per_upload']:6.2f} CPU-ms per upload",
+                        flush=True,
+                    )
     report = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -182,8 +223,9 @@ def main() -> None:
         "files": f"{args.n} distinct 1024² render-like files per kind (PNG; JPEG q92)",
         "results": rows,
     }
-    print(f"load average before {report['load_average_before']}, "
-          f"after {report['load_average_after']}")
+    print(
+        f"load average before {report['load_average_before']}, after {report['load_average_after']}"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -101,8 +101,9 @@ class _Worker:
     def __init__(self, fn: ProveFn) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process: BaseProcess = context.Process(target=_serve, args=(child, fn),
-                                                    name="assetlens-proof", daemon=True)
+        self.process: BaseProcess = context.Process(
+            target=_serve, args=(child, fn), name="assetlens-proof", daemon=True
+        )
         self.process.start()
         child.close()  # so that the worker sees EOF when this process goes
 
@@ -113,8 +114,10 @@ class _Worker:
         except (EOFError, OSError) as exc:
             self.process.join(timeout=5)
             self.conn.close()
-            raise Unavailable("the upload proof's worker process could not start "
-                              f"(exit code {self.process.exitcode})") from exc
+            raise Unavailable(
+                "the upload proof's worker process could not start "
+                f"(exit code {self.process.exitcode})"
+            ) from exc
 
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
         """The worker's reply; EOFError (or OSError) when it died on the way."""
@@ -171,11 +174,14 @@ class ProofPool:
                 code = worker.exit_code()
                 self._lost(worker)
                 # No file name: in a server it is the client's, in a log it is not ours to keep.
-                log.warning("a proof worker died on an upload (exit code %s); %s", code,
-                            "trying it once more" if attempt == 1 else "the file is refused")
+                log.warning(
+                    "a proof worker died on an upload (exit code %s); %s",
+                    code,
+                    "trying it once more" if attempt == 1 else "the file is refused",
+                )
                 continue
             except BaseException:  # interrupted mid-call: a reply may be on its way, so the
-                worker.kill()      # worker is not handed to the next call
+                worker.kill()  # worker is not handed to the next call
                 self._lost(worker)
                 raise
             self._give_back(worker)
@@ -208,7 +214,7 @@ class ProofPool:
                 failed = exc
                 continue
             except BaseException:  # interrupted mid-call: a reply may be on its way, so the
-                worker.kill()      # worker is not handed to the next call
+                worker.kill()  # worker is not handed to the next call
                 self._lost(worker)
                 raise
             self._give_back(worker)

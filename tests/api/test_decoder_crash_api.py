@@ -24,12 +24,14 @@ from tests.support.server import running
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def crashing(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Container]]:
+def crashing(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Api, Container]]:
     """A live server whose proof workers die on the marker, with a key for `alpha`."""
     data = Path(tmp_path_factory.mktemp("crash")) / "data"
-    settings = make_settings(data) if request.param == "embedded" \
-        else server_settings(request, data)
+    settings = (
+        make_settings(data) if request.param == "embedded" else server_settings(request, data)
+    )
     container = build(settings, embedder=FakeEmbedder(), prover=ProofPool(2, crash_on_marker))
     with running(create_app(container, run_indexer=True)) as base_url:
         api = Api(base_url, container.keys.create("alpha"))
@@ -67,16 +69,15 @@ def test_a_crashing_file_is_422_nothing_is_stored_and_the_next_upload_succeeds(
     assert _count(container) == before + 1
 
 
-def test_uploads_in_flight_beside_a_crashing_one_succeed(
-    crashing: tuple[Api, Container]
-) -> None:
+def test_uploads_in_flight_beside_a_crashing_one_succeed(crashing: tuple[Api, Container]) -> None:
     api, container = crashing
     before = _count(container)
     answers: dict[str, int] = {}
 
     def upload(name: str, data: bytes) -> None:
-        with httpx.Client(base_url=api.base_url, timeout=60,
-                          headers={"Authorization": f"Bearer {api.key}"}) as client:
+        with httpx.Client(
+            base_url=api.base_url, timeout=60, headers={"Authorization": f"Bearer {api.key}"}
+        ) as client:
             answers[name] = client.post("/v1/assets", files={"file": (name, data)}).status_code
 
     uploads = [(f"good{n}.png", png((n * 30, 90, 200), pattern=n + 5)) for n in range(5)]
@@ -93,7 +94,7 @@ def test_uploads_in_flight_beside_a_crashing_one_succeed(
 
 
 def test_a_crashing_version_is_422_and_the_asset_keeps_its_current_version(
-    crashing: tuple[Api, Container]
+    crashing: tuple[Api, Container],
 ) -> None:
     api, _ = crashing
     created = api.upload("first.png", png((200, 30, 30), pattern=9))

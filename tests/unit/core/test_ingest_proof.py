@@ -51,7 +51,8 @@ def test_an_ingest_refuses_the_crashing_file_and_imports_the_rest_of_its_group(
 
     assert report.failed == [(poison, UNSAFE)]
     assert sorted(asset.name for asset in report.created) == sorted(
-        path.name for path in paths if path != poison)
+        path.name for path in paths if path != poison
+    )
     assert container.queue.pending() == 9
 
 
@@ -61,8 +62,16 @@ def test_the_ingest_command_reports_the_crashing_file_and_goes_on(
     paths, poison = _files(tmp_path / "files", 12)
 
     with Progress(disable=True) as progress:
-        totals = ingest_all(container.assets, container.indexer, container.queue, "ws",
-                            paths, tags=[], policy=PolicyName.LINK, progress=progress)
+        totals = ingest_all(
+            container.assets,
+            container.indexer,
+            container.queue,
+            "ws",
+            paths,
+            tags=[],
+            policy=PolicyName.LINK,
+            progress=progress,
+        )
 
     assert totals.failed == [(poison, UNSAFE)]
     assert (totals.imported, totals.indexed) == (12, 12)

@@ -59,7 +59,8 @@ def test_a_file_that_kills_its_worker_twice_is_refused_and_the_pool_goes_on(
     assert not any("secret-name" in w or str(tmp_path) in w for w in warnings)
     # The dead workers were replaced: the next file is proven as in the process.
     assert crashing.prove(good, good.name, max_image_pixels=PIXELS) == inspect_upload(
-        good, good.name, max_image_pixels=PIXELS)
+        good, good.name, max_image_pixels=PIXELS
+    )
 
 
 def test_refusals_come_back_from_the_worker_as_in_the_process(
@@ -76,7 +77,10 @@ def test_refusals_come_back_from_the_worker_as_in_the_process(
         with pytest.raises(AssetlensError) as there:
             crashing.prove(path, path.name, max_image_pixels=PIXELS)
         assert (type(there.value), there.value.status, there.value.detail) == (
-            type(here.value), here.value.status, here.value.detail)
+            type(here.value),
+            here.value.status,
+            here.value.detail,
+        )
     with pytest.raises(FileNotFoundError):
         crashing.prove(tmp_path / "gone.png", "gone.png", max_image_pixels=PIXELS)
 
@@ -95,8 +99,7 @@ def test_a_crash_beside_an_innocent_proof_refuses_only_the_crashing_file(
         except Exception as exc:
             outcomes[key] = exc
 
-    threads = [threading.Thread(target=prove, args=(path, str(n)))
-               for n, path in enumerate(goods)]
+    threads = [threading.Thread(target=prove, args=(path, str(n))) for n, path in enumerate(goods)]
     threads.insert(3, threading.Thread(target=prove, args=(poison, "poison")))
     for thread in threads:
         thread.start()
@@ -149,8 +152,12 @@ def test_files_are_proven_in_parallel_up_to_the_pool_size(tmp_path: Path) -> Non
     pool = ProofPool(2, rendezvous)
     results: list[Inspection] = []
     try:
-        threads = [threading.Thread(target=lambda p=path: results.append(
-            pool.prove(p, p.name, max_image_pixels=PIXELS))) for path in paths]
+        threads = [
+            threading.Thread(
+                target=lambda p=path: results.append(pool.prove(p, p.name, max_image_pixels=PIXELS))
+            )
+            for path in paths
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
