@@ -193,6 +193,7 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=60, help="uploads per kind, per run")
     parser.add_argument("--rounds", type=int, default=1, help="A B B A rounds per kind")
+    parser.add_argument("--calls-only", action="store_true", help="skip the HTTP runs")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -204,7 +205,7 @@ def main() -> None:
     rows = calls(kinds, args.rounds)
     with tempfile.TemporaryDirectory() as folder:
         for kind, files in kinds.items():
-            for _ in range(args.rounds):
+            for _ in range(0 if args.calls_only else args.rounds):
                 for mode in ("in-process", "workers", "workers", "in-process"):
                     row = {"kind": kind, "what": "HTTP upload", **run(mode, files, Path(folder))}
                     rows.append(row)
