@@ -35,6 +35,7 @@ import httpx
 from assetlens.config import Settings
 from assetlens.media.proofs import InProcessProver, ProofPool
 from assetlens.ports import UploadProver
+from benchmarks.bench_upload_memory import create_key
 from benchmarks.render_corpus import render_files
 from tests.support.server import free_port
 
@@ -88,17 +89,7 @@ def run(mode: str, files: list[Path], tmp: Path) -> dict[str, Any]:
     }
     if not MODES[mode]:
         del env["ASSETLENS_PROOF_WORKERS"]
-    key = (
-        subprocess.run(
-            [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    key = create_key(env)
     port = free_port()
     server = serve(env, port)
     times: list[float] = []
@@ -130,14 +121,7 @@ def run(mode: str, files: list[Path], tmp: Path) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    times.sort()
-    return {
-        "mode": mode,
-        "n": len(files),
-        "ms_p50": round(statistics.median(times), 2),
-        "ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
-        "cpu_ms_per_upload": round(cpu * 1000 / len(files), 2),
-    }
+    return {**latency(mode, times), "cpu_ms_per_upload": round(cpu * 1000 / len(files), 2)}
 
 
 def call_alone(mode: str, prover: UploadProver, files: list[Path]) -> dict[str, Any]:
@@ -150,13 +134,17 @@ def call_alone(mode: str, prover: UploadProver, files: list[Path]) -> dict[str, 
         prover.prove(path, path.name, max_image_pixels=pixels)
         times.append((time.perf_counter() - started) * 1000)
     cpu = cpu_seconds(os.getpid()) - cpu
-    times.sort()
+    return {**latency(mode, times), "cpu_ms_per_call": round(cpu * 1000 / len(files), 2)}
+
+
+def latency(mode: str, times: list[float]) -> dict[str, Any]:
+    """The count, p50 and p95 of `times` (ms)."""
+    times = sorted(times)
     return {
         "mode": mode,
-        "n": len(files),
+        "n": len(times),
         "ms_p50": round(statistics.median(times), 2),
         "ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
-        "cpu_ms_per_call": round(cpu * 1000 / len(files), 2),
     }
 
 
@@ -182,9 +170,42 @@ def calls(kinds: dict[str, list[Path]], rounds: int) -> list[dict[str, Any]]:
                         f"{row['cpu_ms_per_call']:6.2f} CPU-ms per call",
                         flush=True,
                     )
+            rows.append({"kind": kind, "what": "paired calls", **paired(provers, files)})
+            row = rows[-1]
+            print(
+                f"call {kind:<5} paired      p50 {row['ms_p50_in_process']:6.2f} ms in-process, "
+                f"{row['ms_p50_workers']:6.2f} ms in the workers; the workers' extra time per "
+                f"file: median {row['ms_extra_median']:5.2f} ms",
+                flush=True,
+            )
     finally:
         pool.close()
     return rows
+
+
+def paired(provers: dict[str, UploadProver], files: list[Path]) -> dict[str, Any]:
+    """Each file proven both ways, back to back, which way first alternating: the load
+    of the moment falls on both calls of a pair, so the median of the differences is the
+    pool's own cost, where the p50 of whole runs moves with the shared machine's load."""
+    pixels = Settings(_env_file=None).max_image_pixels
+    times: dict[str, list[float]] = {"in-process": [], "workers": []}
+    for number, path in enumerate(files * 3):
+        order = ("in-process", "workers") if number % 2 else ("workers", "in-process")
+        for mode in order:
+            started = time.perf_counter()
+            provers[mode].prove(path, path.name, max_image_pixels=pixels)
+            times[mode].append((time.perf_counter() - started) * 1000)
+    extra = sorted(b - a for a, b in zip(times["in-process"], times["workers"], strict=True))
+    return {
+        "n": len(extra),
+        "ms_p50_in_process": round(statistics.median(times["in-process"]), 2),
+        "ms_p50_workers": round(statistics.median(times["workers"]), 2),
+        "ms_extra_median": round(statistics.median(extra), 3),
+        "ms_extra_p25_p75": [
+            round(extra[len(extra) // 4], 3),
+            round(extra[3 * len(extra) // 4], 3),
+        ],
+    }
 
 
 def main() -> None:

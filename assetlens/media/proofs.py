@@ -180,8 +180,9 @@ class ProofPool:
                     "trying it once more" if attempt == 1 else "the file is refused",
                 )
                 continue
-            except BaseException:  # interrupted mid-call: a reply may be on its way, so the
-                worker.kill()  # worker is not handed to the next call
+            except BaseException:
+                # Interrupted mid-call: a reply may still come, so no other call gets it.
+                worker.kill()
                 self._lost(worker)
                 raise
             self._give_back(worker)
@@ -213,10 +214,6 @@ class ProofPool:
                 self._lost(None)
                 failed = exc
                 continue
-            except BaseException:  # interrupted mid-call: a reply may be on its way, so the
-                worker.kill()  # worker is not handed to the next call
-                self._lost(worker)
-                raise
             self._give_back(worker)
         if failed is not None:
             raise failed
