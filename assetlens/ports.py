@@ -220,12 +220,19 @@ class Embedder(Protocol):
 @runtime_checkable
 class UploadProver(Protocol):
     """Where an upload's proof runs (`media.inspect_upload`: the sniff, the header limits,
-    the pixel proof): in this process (`InProcessProver`) or in worker processes that a
-    crashing decoder may take down without taking the caller (`ProofPool`)."""
+    the pixel proof; and the decode of search by image's query): in this process
+    (`InProcessProver`) or in worker processes that a crashing decoder may take down without
+    taking the caller (`ProofPool`)."""
 
     def prove(self, path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
         """The inspection of the file at `path` sent as `filename`, or its refusal
         (UnsupportedMediaType, InvalidInput; UndecodableUpload when the proof crashed)."""
+        ...
+
+    def query_image(self, path: Path, filename: str, *, max_image_pixels: int) -> Image:
+        """Search by image's query image, proven like an upload and decoded where the proof
+        runs: the first frame in RGB, scaled to the embedder's input size; the same
+        refusals as `prove`, and UnsupportedMediaType for an SVG."""
         ...
 
     def start(self) -> None:

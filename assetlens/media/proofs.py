@@ -26,7 +26,9 @@ from typing import Any, Final
 
 from PIL import Image
 
-from assetlens.errors import InvalidInput, Unavailable
+from assetlens.errors import InvalidInput, Unavailable, UnsupportedMediaType
+from assetlens.media.images import EMBED_SHORT_SIDE
+from assetlens.media.previews import fit_short_side
 from assetlens.media.results import Inspection
 from assetlens.media.validate import inspect_upload
 
@@ -52,6 +54,9 @@ class InProcessProver:
     def prove(self, path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
         return inspect_upload(path, filename, max_image_pixels=max_image_pixels)
 
+    def query_image(self, path: Path, filename: str, *, max_image_pixels: int) -> Image.Image:
+        return query_image(path, filename, max_image_pixels=max_image_pixels)
+
     def start(self) -> None:
         """Nothing to start."""
 
@@ -69,9 +74,25 @@ def _warm_up() -> None:
             inspect_upload(path, name, max_image_pixels=1 << 20)
 
 
-def _serve(conn: Connection, fn: ProveFn) -> None:
-    """A worker's loop: warmed up, it says so, then takes one call at a time until the
-    parent sends None or goes away."""
+def query_image(
+    path: Path, filename: str, *, max_image_pixels: int, prove: ProveFn = inspect_upload
+) -> Image.Image:
+    """Search by image's query: proven like an upload (by `prove`), a raster image only,
+    its first frame in RGB scaled to the embedder's input size (the embedder scales it
+    there anyway; small, it comes back from a worker process cheaply)."""
+    inspection = prove(path, filename, max_image_pixels=max_image_pixels)
+    if inspection.mime == "image/svg+xml":
+        raise UnsupportedMediaType("search by image takes a raster image")
+    with Image.open(path, formats=["PNG", "JPEG", "WEBP", "GIF"]) as image:
+        with contextlib.suppress(EOFError):
+            image.seek(0)
+        return fit_short_side(image.convert("RGB"), EMBED_SHORT_SIDE)
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's loop: warmed up, it says so, then runs one call at a time (a module-level
+    function, pickled by name, and its arguments) until the parent sends None or goes
+    away."""
     # Ctrl-C reaches the whole process group: the parent decides how to stop, and a worker
     # that died of it would look like a crash on the file it held.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -84,7 +105,7 @@ def _serve(conn: Connection, fn: ProveFn) -> None:
             return
         if call is None:
             return
-        args, kwargs = call
+        fn, args, kwargs = call
         try:
             reply: tuple[bool, Any] = (True, fn(*args, **kwargs))
         except Exception as exc:  # the refusal (or any error) goes back as a value
@@ -98,11 +119,11 @@ def _serve(conn: Connection, fn: ProveFn) -> None:
 class _Worker:
     """One spawned process and the parent's end of its pipe."""
 
-    def __init__(self, fn: ProveFn) -> None:
+    def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process: BaseProcess = context.Process(
-            target=_serve, args=(child, fn), name="assetlens-proof", daemon=True
+            target=_serve, args=(child,), name="assetlens-proof", daemon=True
         )
         self.process.start()
         child.close()  # so that the worker sees EOF when this process goes
@@ -119,9 +140,11 @@ class _Worker:
                 f"(exit code {self.process.exitcode})"
             ) from exc
 
-    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+    def call(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[bool, Any]:
         """The worker's reply; EOFError (or OSError) when it died on the way."""
-        self.conn.send((args, kwargs))
+        self.conn.send((fn, args, kwargs))
         reply: tuple[bool, Any] = self.conn.recv()
         return reply
 
@@ -165,11 +188,26 @@ class ProofPool:
     def prove(self, path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
         """`fn(path, filename, max_image_pixels=…)`'s verdict from a worker: its Inspection,
         or its refusal raised here; UndecodableUpload when a worker died on it twice."""
-        args, kwargs = (path, filename), {"max_image_pixels": max_image_pixels}
+        result: Inspection = self._call(
+            self._fn, (path, filename), {"max_image_pixels": max_image_pixels}
+        )
+        return result
+
+    def query_image(self, path: Path, filename: str, *, max_image_pixels: int) -> Image.Image:
+        """`query_image` (with this pool's proof) in a worker, as `prove`."""
+        image: Image.Image = self._call(
+            query_image, (path, filename), {"max_image_pixels": max_image_pixels, "prove": self._fn}
+        )
+        return image
+
+    def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`fn(*args, **kwargs)`'s result from a worker, or its exception raised here; a
+        worker that dies on it is replaced and the call made once more, and a second death
+        is UndecodableUpload."""
         for attempt in (1, 2):
             worker = self._take()
             try:
-                ok, value = worker.call(args, kwargs)
+                ok, value = worker.call(fn, args, kwargs)
             except (EOFError, OSError):
                 code = worker.exit_code()
                 self._lost(worker)
@@ -187,8 +225,7 @@ class ProofPool:
                 raise
             self._give_back(worker)
             if ok:
-                result: Inspection = value
-                return result
+                return value
             raise value
         raise UndecodableUpload()
 
@@ -202,7 +239,7 @@ class ProofPool:
         starting = []
         try:
             for _ in range(wanted):  # all started first, so that they warm up together
-                starting.append(_Worker(self._fn))
+                starting.append(_Worker())
         finally:
             for _ in range(wanted - len(starting)):
                 self._lost(None)
@@ -240,7 +277,7 @@ class ProofPool:
 
     def _spawn(self) -> _Worker:
         try:
-            worker = _Worker(self._fn)
+            worker = _Worker()
             worker.wait_ready()
             return worker
         except BaseException:

@@ -1,7 +1,8 @@
 """A file that crashes a decoder during the upload proof (as libwebp's CVE-2023-4863 did)
 kills a proof worker, not the server: 422, nothing stored, and the server and the uploads
-beside it carry on. The proof is a stand-in that really kills its worker with SIGSEGV on a
-marker (tests/support/crashing_proof.py), passed in at the wiring point."""
+beside it carry on; the same for search by image's query. The proof is a stand-in that
+really kills its worker with SIGSEGV on a marker (tests/support/crashing_proof.py), passed
+in at the wiring point."""
 
 from __future__ import annotations
 
@@ -105,3 +106,19 @@ def test_a_crashing_version_is_422_and_the_asset_keeps_its_current_version(
 
     assert refused.status_code == 422 and refused.json()["detail"] == UNSAFE
     assert len(api.http.get(base).json()["items"]) == 1
+
+
+def test_a_crashing_query_image_is_422_and_search_by_image_goes_on(
+    crashing: tuple[Api, Container],
+) -> None:
+    api, _ = crashing
+
+    refused = api.http.post(
+        "/v1/search/by-image", files={"file": ("query.png", marked_png((3, 3, 3)))}
+    )
+
+    assert refused.status_code == 422 and refused.json()["detail"] == UNSAFE
+    found = api.http.post(
+        "/v1/search/by-image", files={"file": ("query.png", png((200, 30, 30), pattern=9))}
+    )
+    assert found.status_code == 200, found.text

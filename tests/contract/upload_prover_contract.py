@@ -4,6 +4,7 @@
 Subclass `UploadProverContract` in a `Test…` class and provide a `prover` fixture (started
 or not; the fixture closes it). Pinned here: an inspection equal to the in-process one; a
 refusal of the same class, status and detail (AssetlensError subclasses come back whole);
+search by image's query image equal to the in-process one, proven first, never an SVG;
 an OSError for a file that is gone; `start` and `close` callable any number of times, and
 a prover used after `close` proving again.
 """
@@ -19,6 +20,7 @@ from PIL import Image
 
 from assetlens.errors import AssetlensError, InvalidInput, UnsupportedMediaType
 from assetlens.media import inspect_upload
+from assetlens.media.proofs import query_image
 from assetlens.ports import UploadProver
 
 PIXELS = 64_000_000
@@ -103,6 +105,23 @@ class UploadProverContract:
     def test_a_file_that_is_gone_is_an_os_error(self, prover: UploadProver, folder: Path) -> None:
         with pytest.raises(OSError):
             prover.prove(folder / "gone.png", "gone.png", max_image_pixels=PIXELS)
+
+    def test_a_query_image_is_the_in_process_one(self, prover: UploadProver, folder: Path) -> None:
+        path = self._write(folder, "query.png", _png(size=(600, 400)))
+        got = prover.query_image(path, path.name, max_image_pixels=PIXELS)
+        expected = query_image(path, path.name, max_image_pixels=PIXELS)
+        assert (got.mode, got.size) == ("RGB", (336, 224))
+        assert got.tobytes() == expected.tobytes()
+
+    def test_a_query_image_is_proven_first_and_never_svg(
+        self, prover: UploadProver, folder: Path
+    ) -> None:
+        cut = self._write(folder, "cut.png", _png()[:-30])
+        with pytest.raises(InvalidInput):
+            prover.query_image(cut, cut.name, max_image_pixels=PIXELS)
+        svg = self._write(folder, "logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+        with pytest.raises(UnsupportedMediaType):
+            prover.query_image(svg, svg.name, max_image_pixels=PIXELS)
 
     def test_start_and_close_repeat_and_a_closed_prover_proves_again(
         self, prover: UploadProver, folder: Path
