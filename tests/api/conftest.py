@@ -107,6 +107,7 @@ def live_with(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """A live server with settings `overrides`, on the backend `request.param` names
     ("embedded" or "servers"), torn down (and its bucket and index dropped) afterwards."""
     data = Path(tmp_path_factory.mktemp("live")) / "data"
+    overrides = {"proof_workers": PROOF_WORKERS, **overrides}
     if request.param == "embedded":
         settings = make_settings(data, **overrides)
     else:
