@@ -103,6 +103,9 @@ def _serve(conn: Connection) -> None:
             call = conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as exc:  # a call this process cannot unpickle: not the file's fault
+            conn.send((False, RuntimeError(f"the proof worker could not read its call: {exc}")))
+            continue
         if call is None:
             return
         fn, args, kwargs = call
