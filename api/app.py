@@ -72,6 +72,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         except Unavailable as exc:
             log.warning("expired sessions not purged at startup: %s", exc.detail)
         wired.preload_embedder()
+        wired.preload_prover()
         wired.preload_index()
         app.state.container = wired
         in_process = settings.indexer_in_process if run_indexer is None else run_indexer

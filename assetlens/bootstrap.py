@@ -19,8 +19,9 @@ from assetlens.apikeys import ApiKeys
 from assetlens.collections import CollectionDocs
 from assetlens.config import IndexBackend, Settings, StoreBackend
 from assetlens.media.pool import AnalysisPool, default_workers
+from assetlens.media.proofs import InProcessProver, ProofPool
 from assetlens.metrics import TimedEmbedder
-from assetlens.ports import Embedder, ObjectStore, SearchIndex
+from assetlens.ports import Embedder, ObjectStore, SearchIndex, UploadProver
 from assetlens.prometheus import PrometheusMetrics
 from assetlens.services.assets import AssetService
 from assetlens.services.blobs import BlobService
@@ -89,6 +90,8 @@ class Container:
     tracing: Tracing | None
     rate_limiter: RateLimiter
     upload_slots: ConcurrencyLimiter
+    # Where uploads are proven (worker processes unless `proof_workers` is 0).
+    prover: UploadProver = field(default_factory=InProcessProver)
     _worker: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -119,6 +122,18 @@ class Container:
             threading.Thread(target=self.embedder.available, name="assetlens-clip-load",
                              daemon=True).start()
 
+    def preload_prover(self) -> None:
+        """Start the proof's worker processes in the background, so no upload waits for
+        them (they also start at the first upload)."""
+        threading.Thread(target=self._start_prover, name="assetlens-proof-start",
+                         daemon=True).start()
+
+    def _start_prover(self) -> None:
+        try:
+            self.prover.start()
+        except Exception:  # then they start with the first upload
+            log.warning("could not start the proof workers ahead", exc_info=True)
+
     def preload_index(self) -> None:
         """Have the index read ahead what the first queries need, in the background."""
         self.index.read_ahead()
@@ -134,6 +149,7 @@ class Container:
         self.stop_indexer_thread()
         self.indexer.close()
         self.usage.close()
+        self.prover.close()
         self.index.close()
         if self.tracing is not None:
             self.tracing.close()
@@ -143,6 +159,15 @@ def analysis_pool(settings: Settings) -> AnalysisPool | None:
     """The indexer's worker processes; None when one worker is all it may use."""
     workers = settings.indexer_workers or default_workers()
     return AnalysisPool(workers) if workers > 1 else None
+
+
+def build_prover(settings: Settings) -> UploadProver:
+    """Where uploads are proven: worker processes (a decoder crash refuses the file, not the
+    process), one per core and at least 2 (so one long proof, an animated GIF's decode,
+    leaves a worker free) unless `proof_workers` says otherwise; 0 = in this process."""
+    if settings.proof_workers == 0:
+        return InProcessProver()
+    return ProofPool(settings.proof_workers or max(2, default_workers()))
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -196,11 +221,13 @@ def build(
     index: SearchIndex | None = None,
     embedder: Embedder | None = None,
     use_embedder: bool = True,
+    prover: UploadProver | None = None,
     span_exporter: SpanExporter | None = None,
 ) -> Container:
     """Everything the API, the worker and the CLI need, from settings or given adapters.
     `span_exporter` turns tracing on with that exporter (tests); otherwise tracing is on
-    when an OTLP endpoint is configured."""
+    when an OTLP endpoint is configured. `prover`: where uploads are proven (tests pass one
+    that crashes), else `build_prover`'s."""
     settings = settings or Settings()
     store = store or build_store(settings)
     index = index or build_index(settings)
@@ -213,8 +240,9 @@ def build(
     metrics.watch_queue(queue.snapshot)
     duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
     blobs = BlobService(store)
+    prover = prover or build_prover(settings)
     assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy,
-                          metrics=metrics)
+                          metrics=metrics, prover=prover)
     search = SearchService(index, embedder, assets.manifests, assets.folders, metrics=metrics)
     keys = ApiKeys(store)
     versions = VersionService(settings, store, assets, blobs, metrics=metrics)
@@ -262,4 +290,5 @@ def build(
         tracing=build_tracing(settings, span_exporter),
         rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         upload_slots=ConcurrencyLimiter(settings.max_concurrent_uploads),
+        prover=prover,
     )

@@ -148,6 +148,7 @@ def ingest(
     settings = library_settings(data_dir)
     console.print(f"Library: {where(settings)}", markup=False)
     container = build(settings)
+    container.preload_prover()  # the proof's workers start while the files are listed
     try:
         container.index.ensure()
         files = list(discover(paths))

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # Processes that analyse (decode, preview, hash) in parallel: 0 = one per core this
     # process may use; 1 = analyse in the indexer's own thread, no pool.
     indexer_workers: int = Field(default=0, ge=0, le=256)
+    # Processes that run the upload proof (sniff, pixel proof), so that a file crashing a
+    # native decoder refuses that file, not the process: unset = one per core this process
+    # may use, at least 2; 0 = in the receiving process (docs/INGEST.md).
+    proof_workers: int | None = Field(default=None, ge=0, le=64)
     indexer_lease_seconds: float = 120.0
     indexer_poll_seconds: float = 0.5
     # A poison item (one whose analysis, embedding or indexing raises) is retried after

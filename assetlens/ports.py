@@ -11,6 +11,7 @@ from typing import BinaryIO, Protocol, runtime_checkable
 
 from PIL.Image import Image
 
+from assetlens.media.results import Inspection
 from assetlens.query import Hit, IndexDoc, SearchPage, SearchQuery, VectorQuery
 from assetlens.stats import IndexStats
 
@@ -213,4 +214,31 @@ class Embedder(Protocol):
         ...
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        ...
+
+
+@runtime_checkable
+class UploadProver(Protocol):
+    """Where an upload's proof runs (`media.inspect_upload`: the sniff, the header limits,
+    the pixel proof; and the decode of search by image's query): in this process
+    (`InProcessProver`) or in worker processes that a crashing decoder may take down without
+    taking the caller (`ProofPool`)."""
+
+    def prove(self, path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
+        """The inspection of the file at `path` sent as `filename`, or its refusal
+        (UnsupportedMediaType, InvalidInput; UndecodableUpload when the proof crashed)."""
+        ...
+
+    def query_image(self, path: Path, filename: str, *, max_image_pixels: int) -> Image:
+        """Search by image's query image, proven like an upload and decoded where the proof
+        runs: the first frame in RGB, scaled to the embedder's input size; the same
+        refusals as `prove`, and UnsupportedMediaType for an SVG."""
+        ...
+
+    def start(self) -> None:
+        """Get ready ahead of the first file (start worker processes), if there is anything
+        to start."""
+        ...
+
+    def close(self) -> None:
         ...

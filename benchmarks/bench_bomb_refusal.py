@@ -65,7 +65,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "ASSETLENS_DATA_DIR": str(Path(tmp) / "data"),
-               "ASSETLENS_CLIP_ENABLED": "false", "ASSETLENS_RUN_INDEXER_IN_PROCESS": "false"}
+               "ASSETLENS_CLIP_ENABLED": "false", "ASSETLENS_RUN_INDEXER_IN_PROCESS": "false",
+               # The proof in the server's process, where the probe reads it: a proof
+               # worker's memory is its own (docs/INGEST.md, "Where the proof runs").
+               "ASSETLENS_PROOF_WORKERS": "0"}
         key = subprocess.run(
             [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
             env=env, capture_output=True, text=True, check=True,

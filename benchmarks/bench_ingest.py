@@ -4,9 +4,10 @@ with CLIP ViT-B-32, and the embedder's own throughput, on the same render-like f
 * floor: one process, per file a bare Pillow decode plus the same two WebP previews
   (`webp_previews`, the production settings); nothing stored.
 * pipeline: what `assetlens ingest` does (assetlens/cli_ingest.py): files imported (hash,
-  validate, store blob and manifest, enqueue) while the indexer drains the queue beside it
-  (analysis in `indexer_workers` processes, the next batch analysed while the current one
-  embeds and is written), embedded mode, until every asset is indexed. The worker
+  validate in the proof's worker processes, store blob and manifest, enqueue) while the
+  indexer drains the queue beside it (analysis in `indexer_workers` processes, the next
+  batch analysed while the current one embeds and is written), embedded mode, until every
+  asset is indexed. The worker
   processes are started and warmed up before the clock (once per run, like the model
   load; `assetlens ingest` does it while the first files are imported) and their start-up
   CPU is printed on its own line.
@@ -142,6 +143,7 @@ def pipeline(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, 
         "workers": settings.indexer_workers or default_workers(),
     }
     container = build(settings)
+    result["proof_workers"] = getattr(container.prover, "workers", 0)
     container.index.ensure()
     if container.embedder is not None:
         container.embedder.embed_texts(["warm up"])  # model load is not ingest cost
@@ -149,6 +151,7 @@ def pipeline(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, 
     # importing the analysis modules, then a tiny analysis that loads what the first one
     # would), reported on its own line. `assetlens ingest` does the same while it imports.
     container.indexer.start_workers()
+    container.prover.start()  # the upload proof's workers (`assetlens ingest` starts them too)
     started = _live_children_cpu_seconds()
     result["worker_start_cpu_seconds"] = round(started, 2)
     with measured(result, len(paths), spent_before=started):
@@ -226,7 +229,9 @@ def main() -> None:
                   f"{(result['cpu_seconds'] - result['own_cpu_seconds']) * 1000 / n:.1f}",
                   flush=True)
         if "worker_start_cpu_seconds" in result:
-            print(f"{'':<4}+ starting and warming up {result['workers']} worker processes, "
+            proof = f" and {result['proof_workers']} proof" if result.get("proof_workers") else ""
+            print(f"{'':<4}+ starting and warming up {result['workers']} analysis{proof} "
+                  f"worker processes, "
                   f"once per run: "
                   f"{result['worker_start_cpu_seconds']} CPU-s (not counted above)", flush=True)
 

@@ -52,6 +52,21 @@ def stream(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
+def create_key(env: dict[str, str]) -> str:
+    """A new API key for the workspace `bench` of the library `env` names."""
+    return (
+        subprocess.run(
+            [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=500)
@@ -67,17 +82,7 @@ def main() -> None:
             "ASSETLENS_CLIP_ENABLED": "false",
             "ASSETLENS_MAX_VIDEO_BYTES": str((args.mb + 10) * 1024 * 1024),
         }
-        key = (
-            subprocess.run(
-                [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+        key = create_key(env)
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "assetlens", "serve", "--port", str(port)],

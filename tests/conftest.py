@@ -21,6 +21,9 @@ from tests.integration.es_fixtures import es_service  # noqa: F401
 # Analysis runs in the indexer's thread unless a test asks for worker processes: spawning a
 # pool per container would cost every test that indexes a second or two of start-up.
 os.environ.setdefault("ASSETLENS_INDEXER_WORKERS", "1")
+# Likewise the upload proof runs in the test's process, unless a test asks for the worker
+# processes (the API tier does: tests/api/conftest.py).
+os.environ.setdefault("ASSETLENS_PROOF_WORKERS", "0")
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

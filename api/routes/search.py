@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
-from PIL import Image
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -64,21 +62,12 @@ async def by_image(request: Request, workspace: ReadWorkspace, container: Contai
             except ValidationError as exc:
                 raise InvalidInput(f"invalid filters: {exc.errors()[0]['msg']}") from exc
         spooled = form.file
-        inspection = await run_in_threadpool(media.inspect_upload, spooled.path,
-                                             spooled.filename,
-                                             max_image_pixels=settings.max_image_pixels)
-        if inspection.mime == "image/svg+xml":
-            raise UnsupportedMediaType("search by image takes a raster image")
-        image = await run_in_threadpool(_open_rgb, spooled.path)
+        # Proven and decoded where uploads are (a worker process), not in the server.
+        image = await run_in_threadpool(container.prover.query_image, spooled.path,
+                                        spooled.filename,
+                                        max_image_pixels=settings.max_image_pixels)
         hits = await run_in_threadpool(container.search.by_image, workspace, image, limit,
                                        filters)
     finally:
         form.discard()
     return HitsOut.of(hits)
-
-
-def _open_rgb(path: Any) -> Image.Image:
-    with Image.open(path, formats=["PNG", "JPEG", "WEBP", "GIF"]) as image:
-        with contextlib.suppress(EOFError):
-            image.seek(0)
-        return image.convert("RGB")

@@ -27,6 +27,7 @@ from assetlens.fields import (
 from assetlens.filters import index_cost
 from assetlens.jsonguard import check_json_depth, check_numbers, check_surrogates
 from assetlens.normalize import display_name
+from assetlens.ports import UploadProver
 from assetlens.services.duplicate_policy import PolicyName
 from assetlens.spool import Spooled
 
@@ -196,14 +197,14 @@ def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generatio
     return generation
 
 
-def inspect_upload(settings: Settings, spooled: Spooled,
-                   requested_type: str | None) -> tuple[media.Inspection, AssetType]:
-    """Validate spooled bytes as an upload (sniffed type against the extension, full
-    decode, per-type size limit); the inspection and the asset type they may be stored
-    as (`requested_type`, e.g. logo for a PNG, when given and compatible)."""
-    inspection = media.inspect_upload(
-        spooled.path, spooled.filename, max_image_pixels=settings.max_image_pixels
-    )
+def inspect_upload(settings: Settings, spooled: Spooled, requested_type: str | None,
+                   prover: UploadProver) -> tuple[media.Inspection, AssetType]:
+    """Validate spooled bytes as an upload (sniffed type against the extension, the pixel
+    proof, both by `prover`; the per-type size limit); the inspection and the asset type
+    they may be stored as (`requested_type`, e.g. logo for a PNG, when given and
+    compatible)."""
+    inspection = prover.prove(spooled.path, spooled.filename,
+                              max_image_pixels=settings.max_image_pixels)
     asset_type = inspection.type
     if requested_type:
         asset_type = _requested_type(requested_type, inspection.type, inspection.mime)

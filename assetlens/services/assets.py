@@ -20,9 +20,10 @@ from assetlens.errors import (
 )
 from assetlens.folders import FolderCatalog
 from assetlens.manifests import Manifests, Mutation
+from assetlens.media.proofs import InProcessProver
 from assetlens.metrics import NO_METRICS, Metrics
 from assetlens.normalize import display_name, normalize_tags
-from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex
+from assetlens.ports import ObjectInfo, ObjectStore, SearchIndex, UploadProver
 from assetlens.services.asset_inputs import (
     MAX_DESCRIPTION,
     AssetPatch,
@@ -75,8 +76,10 @@ class AssetService:
         *,
         duplicate_policy: DuplicatePolicyService | None = None,
         metrics: Metrics = NO_METRICS,
+        prover: UploadProver | None = None,
     ) -> None:
         self._settings = settings
+        self._prover = prover or InProcessProver()
         self._duplicate_policy = duplicate_policy
         self._metrics = metrics
         self._store = store
@@ -206,7 +209,7 @@ class AssetService:
     def inspect(self, spooled: Spooled,
                 requested_type: str | None) -> tuple[media.Inspection, AssetType]:
         """See `asset_inputs.inspect_upload`: this service's limits applied."""
-        return inspect_upload(self._settings, spooled, requested_type)
+        return inspect_upload(self._settings, spooled, requested_type, self._prover)
 
     def existing_copy(self, workspace: str, sha256: str, *,
                       exclude: str | None = None) -> str | None:

@@ -19,6 +19,10 @@ from tests.conftest import Api, make_settings
 from tests.fakes import FakeEmbedder
 from tests.support.server import running
 
+#: The API tier proves uploads in worker processes, as a server does (the rest of the suite
+#: proves them in-process: tests/conftest.py), so every refusal it tests crosses them.
+PROOF_WORKERS = 2
+
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (64, 64), *,
         pattern: int = 0) -> bytes:
@@ -37,7 +41,8 @@ def server_settings(request: pytest.FixtureRequest, data: Path) -> Settings:
     es = request.getfixturevalue("es_service").env
     suffix = uuid.uuid4().hex[:12]
     return make_settings(
-        data, max_video_bytes=3_000_000, store_backend="s3", index_backend="elasticsearch",
+        data, max_video_bytes=3_000_000, proof_workers=PROOF_WORKERS, store_backend="s3",
+        index_backend="elasticsearch",
         s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"], s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
         s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"], s3_bucket=f"api-{suffix}",
         es_url=es["ASSETLENS_ES_URL"], es_index=f"api-{suffix}",
@@ -51,7 +56,7 @@ def live(request: pytest.FixtureRequest,
     Elasticsearch). Every API test runs on both."""
     data = Path(tmp_path_factory.mktemp("api")) / "data"
     if request.param == "embedded":
-        settings = make_settings(data, max_video_bytes=3_000_000)
+        settings = make_settings(data, max_video_bytes=3_000_000, proof_workers=PROOF_WORKERS)
     else:
         settings = server_settings(request, data)
     container = build(settings, embedder=FakeEmbedder())
@@ -102,6 +107,7 @@ def live_with(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """A live server with settings `overrides`, on the backend `request.param` names
     ("embedded" or "servers"), torn down (and its bucket and index dropped) afterwards."""
     data = Path(tmp_path_factory.mktemp("live")) / "data"
+    overrides = {"proof_workers": PROOF_WORKERS, **overrides}
     if request.param == "embedded":
         settings = make_settings(data, **overrides)
     else:

@@ -58,8 +58,10 @@ def rss_kib(field: str) -> int:
 @pytest.fixture(scope="module", params=["embedded", "servers"])
 def live_quiet(request: pytest.FixtureRequest,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """A server whose indexer is stopped: the upload is all that runs while measured."""
-    with live_with(request, tmp_path_factory, FakeEmbedder()) as live:
+    """A server whose indexer is stopped: the upload is all that runs while measured. Its
+    proof runs in this process, where the probe reads memory (with the proof's worker
+    processes, a worker would pay for a decode: tests/unit/media/ prove the bombs there)."""
+    with live_with(request, tmp_path_factory, FakeEmbedder(), proof_workers=0) as live:
         live[1].stop_indexer_thread()
         yield live
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from assetlens.media import Inspection, inspect_upload
+from assetlens.media.proofs import ProofPool
 
 #: Assetlens' default pixel limit (Settings.max_image_pixels).
 MAX_PIXELS = 64_000_000
@@ -38,11 +39,23 @@ def write_file(tmp_path: Path) -> WriteFile:
     return write
 
 
-@pytest.fixture
-def inspect(write_file: WriteFile) -> Inspect:
-    """inspect_upload on bytes given under a file name, with the default pixel limit."""
+@pytest.fixture(scope="session")
+def proof_pool() -> Iterator[ProofPool]:
+    """The upload proof's worker processes, as a server and `assetlens ingest` run it."""
+    pool = ProofPool(2)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(params=["in-process", "workers"])
+def inspect(request: pytest.FixtureRequest, write_file: WriteFile) -> Inspect:
+    """inspect_upload on bytes given under a file name, with the default pixel limit: in
+    this process, and in the proof's worker processes (the same verdicts must come back,
+    refusals included)."""
+    prove = (inspect_upload if request.param == "in-process"
+             else request.getfixturevalue("proof_pool").prove)
 
     def run(name: str, data: bytes) -> Inspection:
-        return inspect_upload(write_file(name, data), name, max_image_pixels=MAX_PIXELS)
+        return prove(write_file(name, data), name, max_image_pixels=MAX_PIXELS)
 
     return run
