@@ -51,8 +51,12 @@ Errors are RFC 9457 `application/problem+json`.
 """
 
 
-def create_app(container: Container | None = None, settings: Settings | None = None,
-               *, run_indexer: bool | None = None) -> FastAPI:
+def create_app(
+    container: Container | None = None,
+    settings: Settings | None = None,
+    *,
+    run_indexer: bool | None = None,
+) -> FastAPI:
     """Build the app. With no container, one is built from settings at startup (not at
     import). The indexer runs in-process when settings say so (embedded mode)."""
     settings = container.settings if container else (settings or Settings())
@@ -84,12 +88,21 @@ def create_app(container: Container | None = None, settings: Settings | None = N
             if owned:
                 wired.close()
 
-    app = FastAPI(title="Assetlens", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes + (1 << 20),
-                       json_limit=settings.max_json_body_bytes,
-                       json_depth=settings.max_json_depth,
-                       idle_timeout=settings.body_idle_timeout_seconds)
+    app = FastAPI(
+        title="Assetlens",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        upload_limit=settings.max_upload_bytes + (1 << 20),
+        json_limit=settings.max_json_body_bytes,
+        json_depth=settings.max_json_depth,
+        idle_timeout=settings.body_idle_timeout_seconds,
+    )
     # Added last, so it is outermost: it times, logs and labels what the limits refuse too.
     app.add_middleware(ObservabilityMiddleware)
     problems.install(app)

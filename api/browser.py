@@ -21,9 +21,11 @@ _CROSS_SITE = "cross-site request refused"
 
 # Declares the cookie scheme in OpenAPI; get_caller answers the 401 itself.
 session_cookie = APIKeyCookie(
-    name=COOKIE_NAME, auto_error=False, scheme_name="session",
+    name=COOKIE_NAME,
+    auto_error=False,
+    scheme_name="session",
     description="a browser session from `POST /v1/session`; writes also need the "
-                f"`{CSRF_HEADER}` header",
+    f"`{CSRF_HEADER}` header",
 )
 
 
@@ -84,10 +86,16 @@ def check_csrf(request: Request, session: Session, settings: Settings) -> None:
 
 def set_session_cookie(response: Response, signed: SignIn, *, secure: bool) -> None:
     lifetime = signed.session.expires_at - signed.session.created_at
-    response.set_cookie(COOKIE_NAME, signed.session_id, max_age=int(lifetime.total_seconds()),
-                        path="/", httponly=True, samesite="strict", secure=secure)
+    response.set_cookie(
+        COOKIE_NAME,
+        signed.session_id,
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
 
 
 def clear_session_cookie(response: Response, *, secure: bool) -> None:
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict",
-                           secure=secure)
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=secure)

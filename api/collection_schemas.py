@@ -20,7 +20,8 @@ class CollectionOut(BaseModel):
     role: Role = Field(description="the caller's role: owner, edit or view")
     item_count: int
     shares: dict[str, ShareRole] = Field(
-        description="workspace → role; shown to the owner only (empty for grantees)")
+        description="workspace → role; shown to the owner only (empty for grantees)"
+    )
     revision: int
     created_at: datetime
     updated_at: datetime
@@ -29,10 +30,15 @@ class CollectionOut(BaseModel):
     def of(cls, access: Access) -> CollectionOut:
         collection = access.collection
         return cls(
-            id=collection.id, name=collection.name, description=collection.description,
-            owner=collection.owner, role=access.role, item_count=len(collection.items),
+            id=collection.id,
+            name=collection.name,
+            description=collection.description,
+            owner=collection.owner,
+            role=access.role,
+            item_count=len(collection.items),
             shares=dict(collection.shares) if access.role is Role.OWNER else {},
-            revision=collection.revision, created_at=collection.created_at,
+            revision=collection.revision,
+            created_at=collection.created_at,
             updated_at=collection.updated_at,
         )
 
@@ -49,9 +55,12 @@ class CollectionItemOut(BaseModel):
 
     @classmethod
     def of(cls, view: ItemView, role: Role) -> CollectionItemOut:
-        return cls(position=view.position, added_at=view.item.added_at,
-                   added_by=view.item.added_by if role is Role.OWNER else None,
-                   asset=AssetOut.of(view.asset))
+        return cls(
+            position=view.position,
+            added_at=view.item.added_at,
+            added_by=view.item.added_by if role is Role.OWNER else None,
+            asset=AssetOut.of(view.asset),
+        )
 
 
 class CollectionItemsPage(BaseModel):
@@ -61,8 +70,8 @@ class CollectionItemsPage(BaseModel):
 
     @classmethod
     def of(cls, page: ItemsPage) -> CollectionItemsPage:
-        return cls(collection=CollectionOut.of(page.access),
-                   items=[CollectionItemOut.of(v, page.access.role) for v in page.items],
-                   next_cursor=page.next_cursor)
-
-
+        return cls(
+            collection=CollectionOut.of(page.access),
+            items=[CollectionItemOut.of(v, page.access.role) for v in page.items],
+            next_cursor=page.next_cursor,
+        )

@@ -102,11 +102,16 @@ def starts_a_fetch(request: Request) -> bool:
     return (not first and not last) or (bool(first) and not first.strip("0"))
 
 
-async def content_response(request: Request, assets: AssetService, asset: Asset, *,
-                           disposition: Disposition = Disposition.INLINE,
-                           max_age: int = 3600,
-                           extra_headers: dict[str, str] | None = None,
-                           on_use: UsageHook | None = None) -> Response:
+async def content_response(
+    request: Request,
+    assets: AssetService,
+    asset: Asset,
+    *,
+    disposition: Disposition = Disposition.INLINE,
+    max_age: int = 3600,
+    extra_headers: dict[str, str] | None = None,
+    on_use: UsageHook | None = None,
+) -> Response:
     """The original bytes of `asset` (already authorised), honouring If-None-Match, Range
     and If-Range. Active content is always an attachment with a sandboxing CSP.
 
@@ -139,20 +144,31 @@ async def content_response(request: Request, assets: AssetService, asset: Asset,
     if byte_range is not None:
         status = 206
         headers["Content-Range"] = f"bytes {body.start}-{body.end}/{body.info.size}"
-    return StreamingResponse(body.chunks, status_code=status, media_type=asset.mime,
-                             headers=headers)
+    return StreamingResponse(
+        body.chunks, status_code=status, media_type=asset.mime, headers=headers
+    )
 
 
-def preview_response(request: Request, asset: Asset, data: bytes | None,
-                     size: str, *, max_age: int = 86400,
-                     extra_headers: dict[str, str] | None = None) -> Response:
+def preview_response(
+    request: Request,
+    asset: Asset,
+    data: bytes | None,
+    size: str,
+    *,
+    max_age: int = 86400,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
     """A WebP preview of `asset` (already authorised); 404 problem when there is none yet."""
     if data is None:
         state = "is still being processed" if asset.status == "processing" else "has no preview"
         raise NotFound(f"the asset {state}")
     etag = f'"{asset.sha256[:32]}-{size}"'
-    headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
-               "Cache-Control": f"private, max-age={max_age}", **(extra_headers or {})}
+    headers = {
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": f"private, max-age={max_age}",
+        **(extra_headers or {}),
+    }
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/webp", headers=headers)

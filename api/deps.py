@@ -35,8 +35,9 @@ SessionCookie = Annotated[str | None, Depends(session_cookie)]
 bearer = HTTPBearer(auto_error=False, description="an API key: `assetlens keys create`")
 
 
-async def get_session(request: Request, container: ContainerDep,
-                      cookie: SessionCookie) -> Session | None:
+async def get_session(
+    request: Request, container: ContainerDep, cookie: SessionCookie
+) -> Session | None:
     """The browser session behind the cookie, CSRF-checked for writes; None when the
     request carries an Authorization header (it wins) or no cookie."""
     if "authorization" in request.headers or not cookie:
@@ -57,13 +58,13 @@ async def get_caller(
     if "authorization" in request.headers:
         if credentials is None or not credentials.credentials.strip():
             raise Unauthorized("send `Authorization: Bearer <api key>`")
-        caller = await run_in_threadpool(container.keys.identify,
-                                         credentials.credentials.strip())
+        caller = await run_in_threadpool(container.keys.identify, credentials.credentials.strip())
     elif session is not None:
         caller = session.caller
     else:
         raise Unauthorized(
-            "send `Authorization: Bearer <api key>` or sign in with POST /v1/session")
+            "send `Authorization: Bearer <api key>` or sign in with POST /v1/session"
+        )
     request.state.key_id = caller.key_id
     container.rate_limiter.admit(caller.key_id)
     return caller
@@ -107,8 +108,9 @@ ReadWorkspace = Annotated[str, Depends(_read_workspace)]
 WriteWorkspace = Annotated[str, Depends(_write_workspace)]
 
 
-async def _upload_workspace(workspace: WriteWorkspace,
-                            container: ContainerDep) -> AsyncIterator[str]:
+async def _upload_workspace(
+    workspace: WriteWorkspace, container: ContainerDep
+) -> AsyncIterator[str]:
     with container.upload_slots.slot(workspace):
         yield workspace
 

@@ -34,8 +34,15 @@ class BodyLimitMiddleware:
     integers beyond 64 bits). A body that stops arriving for `idle_timeout` seconds is a
     408: a request shorter than its Content-Length must not hold its slot for ever."""
 
-    def __init__(self, app: ASGIApp, *, upload_limit: int, json_limit: int,
-                 json_depth: int, idle_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upload_limit: int,
+        json_limit: int,
+        json_depth: int,
+        idle_timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.upload_limit = upload_limit
         self.json_limit = json_limit
@@ -46,11 +53,13 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         # Media types are case-insensitive (RFC 9110): `Multipart/Form-Data` is multipart.
-        multipart = headers.get("content-type", "").lower().startswith("multipart/") and \
-            takes_upload(scope["method"], scope["path"])
+        multipart = headers.get("content-type", "").lower().startswith(
+            "multipart/"
+        ) and takes_upload(scope["method"], scope["path"])
         limit = self.upload_limit if multipart else self.json_limit
         if _declared_length(headers.get("content-length")) > limit:
             await _reject(send, PayloadTooLarge(f"request body exceeds {limit} bytes"))
@@ -102,7 +111,8 @@ def _idle_bounded(receive: Receive, timeout: float) -> Receive:
         except TimeoutError:
             raise RequestTimeout(
                 f"the request body stopped arriving (nothing for {timeout:g} s); "
-                "is it shorter than its Content-Length?") from None
+                "is it shorter than its Content-Length?"
+            ) from None
         if message["type"] != "http.request" or not message.get("more_body", False):
             complete = True
         return message
@@ -156,10 +166,23 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _reject(send: Send, exc: AssetlensError) -> None:
-    body = json.dumps({"type": f"https://assetlens.dev/problems/{type(exc).__name__.lower()}",
-                       "title": exc.title, "status": exc.status, "detail": exc.detail,
-                       **exc.extra}).encode()
-    await send({"type": "http.response.start", "status": exc.status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "type": f"https://assetlens.dev/problems/{type(exc).__name__.lower()}",
+            "title": exc.title,
+            "status": exc.status,
+            "detail": exc.detail,
+            **exc.extra,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -18,8 +18,11 @@ class SignedUrlIn(BaseModel):
 
     expires_in: int = Field(default=3600, description="seconds, 1 to the configured maximum")
     disposition: Disposition = Disposition.INLINE
-    thumbnail: str | None = Field(default=None, pattern="^(small|medium)$",
-                                  description="serve this preview size instead of the file")
+    thumbnail: str | None = Field(
+        default=None,
+        pattern="^(small|medium)$",
+        description="serve this preview size instead of the file",
+    )
 
 
 class SignedUrlOut(BaseModel):

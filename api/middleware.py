@@ -100,10 +100,20 @@ class ObservabilityMiddleware:
                 _end_span(span, route, method, status)
             key_id = scope.get("state", {}).get("key_id")
             access_log.info(
-                "%s %s %d %.1fms", method, route, status, elapsed * 1000,
-                extra={"method": method, "route": route, "status": status,
-                       "duration_ms": round(elapsed * 1000, 1), "key_id": key_id,
-                       "request_id": rid})
+                "%s %s %d %.1fms",
+                method,
+                route,
+                status,
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "key_id": key_id,
+                    "request_id": rid,
+                },
+            )
 
 
 def _start_span(tracing: Tracing, scope: Scope) -> Span:
@@ -112,8 +122,11 @@ def _start_span(tracing: Tracing, scope: Scope) -> Span:
 
     carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
     return tracing.tracer.start_span(
-        scope["method"], context=extract(carrier), kind=SpanKind.SERVER,
-        attributes={"http.request.method": scope["method"], "url.path": scope["path"]})
+        scope["method"],
+        context=extract(carrier),
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+    )
 
 
 def _end_span(span: Span, route: str, method: str, status: int) -> None:

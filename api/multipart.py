@@ -100,8 +100,14 @@ async def _feed(parser: MultipartParser, state: _State, data: bytes) -> None:
 class _State:
     """Parser callbacks. Errors are stored and re-raised outside the C-style callbacks."""
 
-    def __init__(self, form: Form, spool_dir: Path, file_field: str,
-                 file_limit: Callable[[str], int], max_field_bytes: int) -> None:
+    def __init__(
+        self,
+        form: Form,
+        spool_dir: Path,
+        file_field: str,
+        file_limit: Callable[[str], int],
+        max_field_bytes: int,
+    ) -> None:
         self.form = form
         self.spool_dir = spool_dir
         self.file_field = file_field
@@ -192,8 +198,11 @@ class _State:
             return
         self.part.data += data[start:end]
         if len(self.part.data) > self.max_field_bytes:
-            self.fail(PayloadTooLarge(
-                f"form field `{self.part.name}` exceeds {self.max_field_bytes} bytes"))
+            self.fail(
+                PayloadTooLarge(
+                    f"form field `{self.part.name}` exceeds {self.max_field_bytes} bytes"
+                )
+            )
 
     def on_part_end(self) -> None:
         if self.error:

@@ -57,8 +57,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def _problem_response(status: int) -> dict[str, Any]:
     model = ValidationProblem if status == 422 else Problem
-    response: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "Error"),
-                                "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(model)}}}
+    response: dict[str, Any] = {
+        "description": _DESCRIPTIONS.get(status, "Error"),
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(model)}},
+    }
     if status in _PROBLEM_HEADERS:
         name, description = _PROBLEM_HEADERS[status]
         response["headers"] = {name: _header(description)}
@@ -99,12 +101,12 @@ PUBLIC: dict[str, Any] = {"security": []}
 _BINARY_SCHEMA = {"type": "string", "format": "binary"}
 
 
-def binary_responses(media_type: str, description: str, *,
-                     ranges: bool) -> dict[int | str, dict[str, Any]]:
+def binary_responses(
+    media_type: str, description: str, *, ranges: bool
+) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries of a route that answers bytes of `media_type` (200), with its
     conditional (304, If-None-Match) and, with `ranges`, partial (206, Range) answers."""
-    return _bytes_responses({media_type: {"schema": _BINARY_SCHEMA}}, description,
-                            ranges=ranges)
+    return _bytes_responses({media_type: {"schema": _BINARY_SCHEMA}}, description, ranges=ranges)
 
 
 def file_responses(description: str, *, ranges: bool) -> dict[int | str, dict[str, Any]]:
@@ -118,17 +120,20 @@ def file_responses(description: str, *, ranges: bool) -> dict[int | str, dict[st
     return _bytes_responses(content, description, ranges=ranges)
 
 
-def _bytes_responses(content: dict[str, dict[str, Any]], description: str, *,
-                     ranges: bool) -> dict[int | str, dict[str, Any]]:
+def _bytes_responses(
+    content: dict[str, dict[str, Any]], description: str, *, ranges: bool
+) -> dict[int | str, dict[str, Any]]:
     etag = {"ETag": _header("the version of these bytes, for If-None-Match and If-Range")}
     responses: dict[int | str, dict[str, Any]] = {
         200: {"description": description, "headers": etag, "content": content},
         304: {"description": "Not modified (If-None-Match matched the ETag)", "headers": etag},
     }
     if ranges:
-        responses[206] = {"description": "The requested byte range (Range, If-Range)",
-                          "headers": {**etag, "Content-Range": _header("bytes FIRST-LAST/SIZE")},
-                          "content": content}
+        responses[206] = {
+            "description": "The requested byte range (Range, If-Range)",
+            "headers": {**etag, "Content-Range": _header("bytes FIRST-LAST/SIZE")},
+            "content": content,
+        }
     return responses
 
 
@@ -136,32 +141,57 @@ def conditional_request(*, ranges: bool) -> dict[str, Any]:
     """`openapi_extra=` declaring the request headers a bytes route honours (it reads them
     itself, so FastAPI sees no parameters): If-None-Match and, with `ranges`, Range and
     If-Range."""
-    parameters = [_header_parameter("If-None-Match", "an ETag of an earlier answer: 304 "
-                                    "when the bytes are still those")]
+    parameters = [
+        _header_parameter(
+            "If-None-Match", "an ETag of an earlier answer: 304 when the bytes are still those"
+        )
+    ]
     if ranges:
         parameters += [
-            _header_parameter("Range", "one byte range, e.g. bytes=0-1023 or bytes=-500 "
-                                       "(several ranges: the whole file)"),
-            _header_parameter("If-Range", "an ETag: the range only while the bytes are "
-                                          "still those, else the whole file"),
+            _header_parameter(
+                "Range",
+                "one byte range, e.g. bytes=0-1023 or bytes=-500 (several ranges: the whole file)",
+            ),
+            _header_parameter(
+                "If-Range",
+                "an ETag: the range only while the bytes are still those, else the whole file",
+            ),
         ]
     return {"parameters": parameters}
 
 
 def _header_parameter(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": False, "description": description,
-            "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
 
 
-def multipart_body(*, required: tuple[str, ...] = ("file",),
-                   **fields: dict[str, Any]) -> dict[str, Any]:
+def multipart_body(
+    *, required: tuple[str, ...] = ("file",), **fields: dict[str, Any]
+) -> dict[str, Any]:
     """`openapi_extra=` declaring a multipart/form-data body: `file` (binary) and the text
     `fields` (name → JSON schema). For routes that read the stream themselves
     (api/multipart.py), so FastAPI sees no body parameter to document."""
     properties: dict[str, Any] = {"file": {**_BINARY_SCHEMA, "description": "the file"}}
     properties.update(fields)
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": list(required), "properties": properties}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": list(required),
+                        "properties": properties,
+                    }
+                }
+            },
+        }
+    }
 
 
 def install(app: FastAPI) -> None:
@@ -185,8 +215,9 @@ def refine(document: dict[str, Any]) -> None:
     sessions are read from the store on every request); and add the problem schemas to the
     components. In place."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    _, defs = models_json_schema([(Problem, "validation"), (ValidationProblem, "validation")],
-                                 ref_template=_REF)
+    _, defs = models_json_schema(
+        [(Problem, "validation"), (ValidationProblem, "validation")], ref_template=_REF
+    )
     schemas.update(defs.get("$defs", {}))
     for operations in document.get("paths", {}).values():
         for operation in operations.values():

@@ -29,7 +29,8 @@ _TYPE_BASE = "https://assetlens.dev/problems/"
 # paths (/v1/…) stay.
 _SERVER_PATH = re.compile(
     r"(?<![\w:/.~-])~?(?:/(?!v1/)[^\s/'\"`,;:()<>]+){2,}/?"
-    r"|\b[A-Za-z]:\\[^\s'\"`,;]+")
+    r"|\b[A-Za-z]:\\[^\s'\"`,;]+"
+)
 # What a backend outage is called in public: the adapter's own text (hosts, file paths,
 # library messages) goes to the log with the request id instead.
 _OUTAGES: dict[type[Unavailable], str] = {
@@ -38,12 +39,24 @@ _OUTAGES: dict[type[Unavailable], str] = {
 }
 
 
-def problem(status: int, title: str, detail: str, *, type_: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    type_: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """A problem+json response; `detail` is scrubbed of server paths, and the request id
     header is set here too (a 500 leaves the app past the middleware that sets it)."""
-    body = {"type": _TYPE_BASE + (type_ or str(status)), "title": title, "status": status,
-            "detail": public_detail(detail), **extra}
+    body = {
+        "type": _TYPE_BASE + (type_ or str(status)),
+        "title": title,
+        "status": status,
+        "detail": public_detail(detail),
+        **extra,
+    }
     headers = dict(headers or {})
     rid = request_id.get()
     if rid:
@@ -75,8 +88,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
         slug = type(exc).__name__.lower()
-        return problem(exc.status, exc.title, detail, type_=slug, headers=headers,
-                       **exc.extra)
+        return problem(exc.status, exc.title, detail, type_=slug, headers=headers, **exc.extra)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
@@ -92,13 +104,18 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ][:20]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-        return problem(422, "Invalid input", detail or "invalid request", type_="invalidinput",
-                       errors=errors)
+        return problem(
+            422, "Invalid input", detail or "invalid request", type_="invalidinput", errors=errors
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
-                       headers=dict(exc.headers or {}))
+        return problem(
+            exc.status_code,
+            _title(exc.status_code),
+            str(exc.detail),
+            headers=dict(exc.headers or {}),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

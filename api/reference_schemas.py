@@ -29,8 +29,12 @@ class RelativeOut(BaseModel):
 
     @classmethod
     def of(cls, relative: Relative) -> RelativeOut:
-        return cls(asset=AssetOut.of(relative.asset), depth=relative.depth,
-                   relation=relative.relation, via=relative.via)
+        return cls(
+            asset=AssetOut.of(relative.asset),
+            depth=relative.depth,
+            relation=relative.relation,
+            via=relative.via,
+        )
 
 
 class LineageOut(BaseModel):
@@ -43,6 +47,9 @@ class LineageOut(BaseModel):
 
     @classmethod
     def of(cls, lineage: Lineage) -> LineageOut:
-        return cls(asset_id=lineage.asset_id, depth=lineage.depth,
-                   ancestors=[RelativeOut.of(r) for r in lineage.ancestors],
-                   derivatives=[RelativeOut.of(r) for r in lineage.derivatives])
+        return cls(
+            asset_id=lineage.asset_id,
+            depth=lineage.depth,
+            ancestors=[RelativeOut.of(r) for r in lineage.ancestors],
+            derivatives=[RelativeOut.of(r) for r in lineage.derivatives],
+        )

@@ -56,9 +56,13 @@ class SearchPageOut(BaseModel):
 
     @classmethod
     def of(cls, page: SearchPage) -> SearchPageOut:
-        return cls(total=page.total, items=[SearchHitOut.of(hit) for hit in page.hits],
-                   facets=page.facets, next_cursor=page.next_cursor,
-                   mode_used=page.mode_used)
+        return cls(
+            total=page.total,
+            items=[SearchHitOut.of(hit) for hit in page.hits],
+            facets=page.facets,
+            next_cursor=page.next_cursor,
+            mode_used=page.mode_used,
+        )
 
 
 class NearDuplicateOut(BaseModel):

@@ -40,8 +40,9 @@ class CostGroupOut(BaseModel):
 
     @classmethod
     def of(cls, group: GroupTotals) -> CostGroupOut:
-        return cls(value=group.value, cost=group.cost, assets=group.assets,
-                   priced_assets=group.priced)
+        return cls(
+            value=group.value, cost=group.cost, assets=group.assets, priced_assets=group.priced
+        )
 
 
 class CostOut(BaseModel):
@@ -103,8 +104,9 @@ class UsageOut(BaseModel):
     views: int
     downloads: int
     by_channel: ChannelsOut
-    by_day: list[DayUsageOut] = Field(description=f"the last {USAGE_DAYS} days with use, "
-                                                  "newest first")
+    by_day: list[DayUsageOut] = Field(
+        description=f"the last {USAGE_DAYS} days with use, newest first"
+    )
     most_viewed: list[UsedAssetOut]
     most_downloaded: list[UsedAssetOut]
     updated_at: datetime | None = Field(description="when events were last folded in")

@@ -104,8 +104,9 @@ class UiBundle:
 
     def _load(self, relative: str) -> UiFile | None:
         parts = PurePosixPath(relative).parts
-        if not parts or any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p
-                            for p in parts):
+        if not parts or any(
+            p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p for p in parts
+        ):
             return None
         path = (self._root / PurePosixPath(*parts)).resolve()
         media_type = MEDIA_TYPES.get(path.suffix.lower())

@@ -35,8 +35,9 @@ MAX_KEY_CHARS = 128
 MAX_NAME_CHARS = 100
 # Store reads in flight while listing a workspace's keys.
 _LIST_READERS = 8
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e"
-                        "\u2060\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 
 
 def key_hash(key: str) -> str:
@@ -92,35 +93,52 @@ class ApiKeys:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
 
-    def create(self, workspace: str, name: str = "",
-               scopes: frozenset[Scope] = frozenset({Scope.ADMIN})) -> str:
+    def create(
+        self, workspace: str, name: str = "", scopes: frozenset[Scope] = frozenset({Scope.ADMIN})
+    ) -> str:
         """A new key for `workspace`; the only time the plain key exists."""
         return self.issue(workspace, name, scopes).key
 
-    def issue(self, workspace: str, name: str = "",
-              scopes: frozenset[Scope] = frozenset({Scope.ADMIN})) -> NewKey:
+    def issue(
+        self, workspace: str, name: str = "", scopes: frozenset[Scope] = frozenset({Scope.ADMIN})
+    ) -> NewKey:
         """A new key with what may be shown about it."""
         layout.check_workspace(workspace)
         if not scopes:
             raise InvalidInput("a key needs at least one scope: read, write or admin")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = key_hash(key)
-        record = {"workspace": workspace, "name": _clean_name(name),
-                  "created_at": utcnow().isoformat(), "hint": key[:8], "id": digest[:16],
-                  "scopes": sorted(scopes), "listed": True}
+        record = {
+            "workspace": workspace,
+            "name": _clean_name(name),
+            "created_at": utcnow().isoformat(),
+            "hint": key[:8],
+            "id": digest[:16],
+            "scopes": sorted(scopes),
+            "listed": True,
+        }
         # The marker first: a key never works without being listed (and so revocable).
-        self._store.put_bytes(layout.api_key_marker_key(workspace, digest[:16]),
-                              digest.encode(), content_type="text/plain", create_only=True)
-        self._store.put_bytes(layout.api_key_key(digest), json.dumps(record).encode(),
-                              content_type="application/json", create_only=True)
+        self._store.put_bytes(
+            layout.api_key_marker_key(workspace, digest[:16]),
+            digest.encode(),
+            content_type="text/plain",
+            create_only=True,
+        )
+        self._store.put_bytes(
+            layout.api_key_key(digest),
+            json.dumps(record).encode(),
+            content_type="application/json",
+            create_only=True,
+        )
         return NewKey(key, _info(record, digest))
 
     def list(self, workspace: str) -> list[KeyInfo]:
         """The workspace's keys, revoked ones included, oldest first. Two reads per key
         (marker, record), made a few at a time: a workspace may hold hundreds."""
         markers = list(self._store.list_keys(layout.api_key_marker_prefix(workspace)))
-        with ThreadPoolExecutor(max_workers=_LIST_READERS,
-                                thread_name_prefix="assetlens-keys") as pool:
+        with ThreadPoolExecutor(
+            max_workers=_LIST_READERS, thread_name_prefix="assetlens-keys"
+        ) as pool:
             infos = list(pool.map(lambda marker: self._listed(workspace, marker), markers))
         found = [info for info in infos if info is not None]
         return sorted(found, key=lambda info: (info.created_at, info.id))
@@ -148,9 +166,12 @@ class ApiKeys:
                     return _info(record, digest_hex)
                 record["revoked_at"] = utcnow().isoformat()
                 try:
-                    self._store.put_bytes(layout.api_key_key(digest_hex),
-                                          json.dumps(record).encode(),
-                                          content_type="application/json", if_match=etag)
+                    self._store.put_bytes(
+                        layout.api_key_key(digest_hex),
+                        json.dumps(record).encode(),
+                        content_type="application/json",
+                        if_match=etag,
+                    )
                 except PreconditionFailed:
                     continue  # changed meanwhile (another revoke, a migration): re-read
                 return _info(record, digest_hex)
@@ -189,9 +210,17 @@ class ApiKeys:
         # Keys made before listing existed get their marker on first use. A lost race means
         # another process did it first, or the record changed (revoked): both are fine.
         with contextlib.suppress(PreconditionFailed):
-            self._store.put_bytes(layout.api_key_marker_key(record["workspace"], digest[:16]),
-                                  digest.encode(), content_type="text/plain", create_only=True)
+            self._store.put_bytes(
+                layout.api_key_marker_key(record["workspace"], digest[:16]),
+                digest.encode(),
+                content_type="text/plain",
+                create_only=True,
+            )
         upgraded = {"id": digest[:16], "scopes": [Scope.ADMIN], **record, "listed": True}
         with contextlib.suppress(PreconditionFailed):
-            self._store.put_bytes(layout.api_key_key(digest), json.dumps(upgraded).encode(),
-                                  content_type="application/json", if_match=etag)
+            self._store.put_bytes(
+                layout.api_key_key(digest),
+                json.dumps(upgraded).encode(),
+                content_type="application/json",
+                if_match=etag,
+            )

@@ -100,8 +100,9 @@ class Container:
         if self._worker is not None:
             return
         self._stop.clear()
-        self._worker = threading.Thread(target=self.indexer.run, args=(self._stop,),
-                                        name="assetlens-indexer", daemon=True)
+        self._worker = threading.Thread(
+            target=self.indexer.run, args=(self._stop,), name="assetlens-indexer", daemon=True
+        )
         self._worker.start()
 
     def sweep_spool(self, older_than: timedelta = timedelta(hours=1)) -> int:
@@ -119,14 +120,16 @@ class Container:
     def preload_embedder(self) -> None:
         """Load the CLIP model in the background so no request pays for it."""
         if self.embedder is not None:
-            threading.Thread(target=self.embedder.available, name="assetlens-clip-load",
-                             daemon=True).start()
+            threading.Thread(
+                target=self.embedder.available, name="assetlens-clip-load", daemon=True
+            ).start()
 
     def preload_prover(self) -> None:
         """Start the proof's worker processes in the background, so no upload waits for
         them (they also start at the first upload)."""
-        threading.Thread(target=self._start_prover, name="assetlens-proof-start",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._start_prover, name="assetlens-proof-start", daemon=True
+        ).start()
 
     def _start_prover(self) -> None:
         try:
@@ -209,9 +212,11 @@ def build_embedder(settings: Settings) -> Embedder | None:
 def build_fetcher(settings: Settings) -> UrlFetcher:
     """The URL import's fetcher: public addresses only (plus the configured allow-list),
     spooling where uploads spool."""
-    return UrlFetcher(AddressPolicy(settings.url_import_allow_private),
-                      timeout=settings.url_import_timeout_seconds,
-                      spool_dir=settings.data_dir / "tmp" / "uploads")
+    return UrlFetcher(
+        AddressPolicy(settings.url_import_allow_private),
+        timeout=settings.url_import_timeout_seconds,
+        spool_dir=settings.data_dir / "tmp" / "uploads",
+    )
 
 
 def build(
@@ -241,17 +246,33 @@ def build(
     duplicate_policy = DuplicatePolicyService(settings, store, index, embedder)
     blobs = BlobService(store)
     prover = prover or build_prover(settings)
-    assets = AssetService(settings, store, index, queue, blobs, duplicate_policy=duplicate_policy,
-                          metrics=metrics, prover=prover)
+    assets = AssetService(
+        settings,
+        store,
+        index,
+        queue,
+        blobs,
+        duplicate_policy=duplicate_policy,
+        metrics=metrics,
+        prover=prover,
+    )
     search = SearchService(index, embedder, assets.manifests, assets.folders, metrics=metrics)
     keys = ApiKeys(store)
     versions = VersionService(settings, store, assets, blobs, metrics=metrics)
     trash = TrashService(settings, store, assets, search)
-    maintenance = Maintenance(store, assets.manifests, versions, blobs,
-                              interval_seconds=settings.reconcile_interval_seconds)
-    usage = UsageService(store, flush_seconds=settings.usage_flush_seconds,
-                         fold_interval_seconds=settings.usage_fold_interval_seconds,
-                         max_buffered=settings.usage_max_buffered)
+    maintenance = Maintenance(
+        store,
+        assets.manifests,
+        versions,
+        blobs,
+        interval_seconds=settings.reconcile_interval_seconds,
+    )
+    usage = UsageService(
+        store,
+        flush_seconds=settings.usage_flush_seconds,
+        fold_interval_seconds=settings.usage_fold_interval_seconds,
+        max_buffered=settings.usage_max_buffered,
+    )
     configured = settings.signing_secret
     secret = SigningSecret(store, configured.get_secret_value().encode() if configured else None)
     idempotency = IdempotencyService(settings, store, assets)
@@ -268,10 +289,21 @@ def build(
         blobs=blobs,
         search=search,
         duplicates=DuplicateService(store, assets.manifests, search),
-        indexer=Indexer(settings, store, index, queue, embedder, pool=analysis_pool(settings),
-                        jobs=[maintenance.run_if_due, trash.purge_if_due, usage.fold_if_due,
-                              idempotency.sweep_if_due],
-                        metrics=metrics),
+        indexer=Indexer(
+            settings,
+            store,
+            index,
+            queue,
+            embedder,
+            pool=analysis_pool(settings),
+            jobs=[
+                maintenance.run_if_due,
+                trash.purge_if_due,
+                usage.fold_if_due,
+                idempotency.sweep_if_due,
+            ],
+            metrics=metrics,
+        ),
         bulk=BulkService(settings, assets, search),
         collections=CollectionService(CollectionDocs(store), assets, search),
         folders=FolderService(settings, index, assets),

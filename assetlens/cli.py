@@ -26,10 +26,13 @@ from assetlens.errors import Unavailable
 if TYPE_CHECKING:  # the services load only when a command runs, so `--help` stays fast
     from assetlens.bootstrap import Container
 
-app = typer.Typer(help="Assetlens: an asset library for AI-generated media. Every command "
-                       "works on the library in ASSETLENS_DATA_DIR (default: ./data of the "
-                       "current directory) and prints which one.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Assetlens: an asset library for AI-generated media. Every command "
+    "works on the library in ASSETLENS_DATA_DIR (default: ./data of the "
+    "current directory) and prints which one.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(folders_app, name="folders")
 app.add_typer(tags_app, name="tags")
@@ -49,9 +52,16 @@ class DuplicateMode(StrEnum):
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option(
-        "--version", "-V", is_eager=True, callback=show_version,
-        help="print the version and exit")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            is_eager=True,
+            callback=show_version,
+            help="print the version and exit",
+        ),
+    ] = False,
 ) -> None:
     """The options before any command."""
 
@@ -87,9 +97,15 @@ def serve(
     # only a deployment that says it sits behind a proxy may have forwarded headers honoured.
     # log_config=None keeps the logging set up above (one format for every line); the
     # app writes its own access log line, with the route, request id and key id.
-    uvicorn.run(create_app(settings=settings), host=bind_host, port=bind_port, log_level="info",
-                proxy_headers=settings.trust_forwarded_headers, log_config=None,
-                access_log=False)
+    uvicorn.run(
+        create_app(settings=settings),
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        proxy_headers=settings.trust_forwarded_headers,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -125,13 +141,20 @@ def ingest(
     workspace: Annotated[str, typer.Option(help="workspace to import into")] = "default",
     tag: Annotated[list[str] | None, typer.Option(help="tag every asset (repeatable)")] = None,
     index: Annotated[bool, typer.Option(help="index now (in this process)")] = True,
-    allow_duplicates: Annotated[bool, typer.Option(
-        "--allow-duplicates", help="the same as --duplicates allow",
-    )] = False,
-    duplicates: Annotated[DuplicateMode | None, typer.Option(
-        help="what a file the workspace already has does: allow (import it again), link "
-             "(skip it), reject (refuse it); default: the workspace's policy, allow as link",
-    )] = None,
+    allow_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicates",
+            help="the same as --duplicates allow",
+        ),
+    ] = False,
+    duplicates: Annotated[
+        DuplicateMode | None,
+        typer.Option(
+            help="what a file the workspace already has does: allow (import it again), link "
+            "(skip it), reject (refuse it); default: the workspace's policy, allow as link",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Import files (sidecar .txt/.json provenance is read too) under the workspace's
@@ -152,37 +175,59 @@ def ingest(
     try:
         container.index.ensure()
         files = list(discover(paths))
-        requested = PolicyName.ALLOW if allow_duplicates else \
-            PolicyName(duplicates.value) if duplicates else None
+        requested = (
+            PolicyName.ALLOW
+            if allow_duplicates
+            else PolicyName(duplicates.value)
+            if duplicates
+            else None
+        )
         policy = ingest_policy(container.duplicate_policy, workspace, requested)
         with _progress() as progress:
-            totals = ingest_all(container.assets, container.indexer if index else None,
-                                container.queue, workspace, files, tags=tag or [],
-                                policy=policy, progress=progress)
-        totals.failed += [(path, "not a file type Assetlens imports")
-                          for path in unimportable(paths)]
+            totals = ingest_all(
+                container.assets,
+                container.indexer if index else None,
+                container.queue,
+                workspace,
+                files,
+                tags=tag or [],
+                policy=policy,
+                progress=progress,
+            )
+        totals.failed += [
+            (path, "not a file type Assetlens imports") for path in unimportable(paths)
+        ]
         if not files and not totals.failed:
             console.print("no file of a type Assetlens imports under the given paths")
         for path, reason in totals.failed:
             console.print(f"[red]skipped[/] {path}: {reason}")
         for path, original in totals.rejected:
             console.print(f"[yellow]rejected[/] {path}: a duplicate of asset {original}")
-        console.print(f"{totals.imported} imported, {len(totals.failed)} refused, "
-                      f"{totals.skipped} skipped (already in the workspace), "
-                      f"{len(totals.rejected)} rejected as duplicates ({policy.value} policy)")
+        console.print(
+            f"{totals.imported} imported, {len(totals.failed)} refused, "
+            f"{totals.skipped} skipped (already in the workspace), "
+            f"{len(totals.rejected)} rejected as duplicates ({policy.value} policy)"
+        )
         if (totals.failed or totals.rejected) and not totals.imported:
             raise typer.Exit(1)
     except KeyboardInterrupt:
-        console.print("interrupted: run the same command again to resume (files already "
-                      "imported are skipped, queued ones indexed)")
+        console.print(
+            "interrupted: run the same command again to resume (files already "
+            "imported are skipped, queued ones indexed)"
+        )
         raise typer.Exit(130) from None
     finally:
         container.close()
 
 
-RetryFailed = Annotated[bool, typer.Option(
-    "--retry-failed", help="also queue the assets indexing gave up on (status failed) for a "
-                           "fresh set of attempts")]
+RetryFailed = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="also queue the assets indexing gave up on (status failed) for a "
+        "fresh set of attempts",
+    ),
+]
 
 
 @app.command()
@@ -209,16 +254,22 @@ def reconcile(retry_failed: RetryFailed = False, data_dir: DataDir = None) -> No
     try:
         container.index.ensure()
         report = container.indexer.reconcile(retry_failed=retry_failed)
-        console.print(f"checked {report.checked}, queued {report.enqueued}, "
-                      f"removed {report.removed}, failed ones retried {report.retried}")
+        console.print(
+            f"checked {report.checked}, queued {report.enqueued}, "
+            f"removed {report.removed}, failed ones retried {report.retried}"
+        )
     finally:
         container.close()
 
 
 @app.command()
 def purge(
-    older_than: Annotated[float | None, typer.Option(
-        "--older-than", min=0, help="days in the trash (default: trash_retention_days)")] = None,
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            "--older-than", min=0, help="days in the trash (default: trash_retention_days)"
+        ),
+    ] = None,
     workspace: Annotated[str | None, typer.Option(help="only this workspace")] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -236,8 +287,10 @@ def purge(
         age = None if older_than is None else timedelta(days=older_than)
         report = container.trash.purge_expired(age, workspace)
         days = settings.trash_retention_days if older_than is None else older_than
-        console.print(f"purged {report.purged} asset(s) trashed more than {days:g} days ago; "
-                      f"{report.failed} failed")
+        console.print(
+            f"purged {report.purged} asset(s) trashed more than {days:g} days ago; "
+            f"{report.failed} failed"
+        )
         if report.failed:
             raise typer.Exit(1)
     finally:
@@ -246,9 +299,14 @@ def purge(
 
 @app.command()
 def gc(
-    older_than_hours: Annotated[float, typer.Option(
-        "--older-than-hours", min=0, help="leave markers younger than this (uploads in flight)",
-    )] = 1.0,
+    older_than_hours: Annotated[
+        float,
+        typer.Option(
+            "--older-than-hours",
+            min=0,
+            help="leave markers younger than this (uploads in flight)",
+        ),
+    ] = 1.0,
     data_dir: DataDir = None,
 ) -> None:
     """Repair what crashes left: finish interrupted version switches, release blob
@@ -260,11 +318,13 @@ def gc(
     try:
         written = container.maintenance.backfill_refs()
         repair, sweep = container.maintenance.gc(timedelta(hours=older_than_hours))
-        console.print(f"{written} reference markers written, {repair.finished} version "
-                      f"switches finished, {repair.orphans} orphaned versions removed, "
-                      f"{sweep.dangling_refs} dangling references released, "
-                      f"{sweep.collected} blobs collected, {sweep.stale_marks} stale marks "
-                      "cleared")
+        console.print(
+            f"{written} reference markers written, {repair.finished} version "
+            f"switches finished, {repair.orphans} orphaned versions removed, "
+            f"{sweep.dangling_refs} dangling references released, "
+            f"{sweep.collected} blobs collected, {sweep.stale_marks} stale marks "
+            "cleared"
+        )
     finally:
         container.close()
 
@@ -295,16 +355,22 @@ def demo(
     finally:
         container.close()
     base = f"http://{host or settings.host}:{port or settings.port}"
-    console.print(f"\nSample assets in workspace '{DEMO_WORKSPACE}': {len(report.created)} "
-                  f"imported, {len(report.skipped)} already there, {len(report.failed)} refused.")
+    console.print(
+        f"\nSample assets in workspace '{DEMO_WORKSPACE}': {len(report.created)} "
+        f"imported, {len(report.skipped)} already there, {len(report.failed)} refused."
+    )
     state = "available" if visual else "unavailable (no CLIP weights on this machine)"
     console.print(f"Visual search: {state}")
     console.print(f"Web UI: {base}/  — sign in with the demo key below")
     console.print(f"API docs: {base}/docs")
     # One line however narrow the terminal (soft wrap, no markup), to paste as one command.
-    console.print(f"Try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: "
-                  f"application/json' -d '{{\"q\": \"fox\", \"facets\": [\"tags\", \"model\"]}}' "
-                  f"{base}/v1/search", markup=False, highlight=False)
+    console.print(
+        f"Try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: "
+        f'application/json\' -d \'{{"q": "fox", "facets": ["tags", "model"]}}\' '
+        f"{base}/v1/search",
+        markup=False,
+        highlight=False,
+    )
     print(key, flush=True)
     if serve_api:
         serve(host=host, port=port, data_dir=settings.data_dir)
@@ -320,8 +386,14 @@ def _opened(data_dir: Path | None, settings: Settings | None = None) -> Containe
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def main() -> None:

@@ -12,15 +12,18 @@ import typer
 from assetlens.cli_library import DataDir, IndexNow, Workspace, _library, _then_index, console
 from assetlens.domain import Asset, AssetType, BulkAction
 
-assets_app = typer.Typer(help="List assets, star them, and change many at once.",
-                         no_args_is_help=True)
+assets_app = typer.Typer(
+    help="List assets, star them, and change many at once.", no_args_is_help=True
+)
 
 
-
-Types = Annotated[list[AssetType] | None, typer.Option(
-    "--type", help="only this type (repeatable: any of them)")]
-Tags = Annotated[list[str] | None, typer.Option(
-    "--tag", help="only assets with this tag (repeatable: any of them)")]
+Types = Annotated[
+    list[AssetType] | None, typer.Option("--type", help="only this type (repeatable: any of them)")
+]
+Tags = Annotated[
+    list[str] | None,
+    typer.Option("--tag", help="only assets with this tag (repeatable: any of them)"),
+]
 
 
 @assets_app.command("list")
@@ -29,8 +32,9 @@ def assets_list(
     tag: Tags = None,
     folder: Annotated[str | None, typer.Option(help="only assets in this folder")] = None,
     favorite: Annotated[bool, typer.Option("--favorite", help="only starred assets")] = False,
-    sort: Annotated[str | None, typer.Option(
-        help="`created_at:desc` (default), `name`, `-size`…")] = None,
+    sort: Annotated[
+        str | None, typer.Option(help="`created_at:desc` (default), `name`, `-size`…")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="at most this many assets")] = 50,
     workspace: Workspace = "default",
     data_dir: DataDir = None,
@@ -44,14 +48,24 @@ def assets_list(
 
     rows: list[Asset] = []
     with _library(data_dir, workspace) as container:
-        filters = Filters(type=kind or [], tags=tag or [], folder_id=[folder] if folder else [],
-                          favorite=True if favorite else None)
+        filters = Filters(
+            type=kind or [],
+            tags=tag or [],
+            folder_id=[folder] if folder else [],
+            favorite=True if favorite else None,
+        )
         cursor: str | None = None
         total = 0
         while len(rows) < limit:
-            page = container.search.search(workspace, SearchRequest(
-                filters=filters, sort=sort, limit=min(MAX_LIMIT, limit - len(rows)),
-                cursor=cursor))
+            page = container.search.search(
+                workspace,
+                SearchRequest(
+                    filters=filters,
+                    sort=sort,
+                    limit=min(MAX_LIMIT, limit - len(rows)),
+                    cursor=cursor,
+                ),
+            )
             total = page.total
             rows += [hit.asset for hit in page.hits]
             cursor = page.next_cursor
@@ -59,9 +73,19 @@ def assets_list(
                 break
     print("id\ttype\tname\tstatus\tfavorite\ttags\tfolder")
     for asset in rows:
-        print("\t".join([asset.id, asset.type.value, asset.name, asset.status.value,
-                         "yes" if asset.favorite else "no", ",".join(asset.tags) or "-",
-                         asset.folder_id or "-"]))
+        print(
+            "\t".join(
+                [
+                    asset.id,
+                    asset.type.value,
+                    asset.name,
+                    asset.status.value,
+                    "yes" if asset.favorite else "no",
+                    ",".join(asset.tags) or "-",
+                    asset.folder_id or "-",
+                ]
+            )
+        )
     console.print(f"{len(rows)} of {total} asset(s)")
 
 
@@ -87,11 +111,11 @@ def assets_unfavorite(
     _star(asset_id, False, workspace, data_dir, index)
 
 
-def _star(asset_id: str, starred: bool, workspace: str, data_dir: Path | None,
-          index: bool) -> None:
+def _star(asset_id: str, starred: bool, workspace: str, data_dir: Path | None, index: bool) -> None:
     with _library(data_dir, workspace) as container:
-        changed = _then_index(container, index, lambda: container.assets.set_favorite(
-            workspace, asset_id, starred))
+        changed = _then_index(
+            container, index, lambda: container.assets.set_favorite(workspace, asset_id, starred)
+        )
     state = "starred" if starred else "unstarred"
     console.print(f"{state} {asset_id}" if changed else f"{asset_id} was already {state}")
 
@@ -99,10 +123,13 @@ def _star(asset_id: str, starred: bool, workspace: str, data_dir: Path | None,
 @assets_app.command("bulk")
 def assets_bulk(
     action: Annotated[BulkAction, typer.Argument(help="what to do to each asset")],
-    ids: Annotated[list[str] | None, typer.Option(
-        "--ids", help="asset ids (repeatable, or comma-separated)")] = None,
-    query: Annotated[str | None, typer.Option(
-        help="select by keyword text instead (with --type/--tag: by filters)")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Option("--ids", help="asset ids (repeatable, or comma-separated)")
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(help="select by keyword text instead (with --type/--tag: by filters)"),
+    ] = None,
     kind: Types = None,
     tag: Tags = None,
     tags: Annotated[str | None, typer.Option(help="tag/untag: the tags, comma-separated")] = None,
@@ -133,9 +160,11 @@ def assets_bulk(
         request = BulkRequest.model_validate(body)
         result = _then_index(container, index, lambda: container.bulk.run(workspace, request))
     for failure in result.failed:
-        console.print(f"[red]failed[/] {failure.id}: {failure.status} {failure.title}: "
-                      f"{failure.detail}")
-    print(f"matched {result.matched}, succeeded {len(result.succeeded)}, "
-          f"failed {len(result.failed)}")
+        console.print(
+            f"[red]failed[/] {failure.id}: {failure.status} {failure.title}: {failure.detail}"
+        )
+    print(
+        f"matched {result.matched}, succeeded {len(result.succeeded)}, failed {len(result.failed)}"
+    )
     if result.failed:
         raise typer.Exit(1)

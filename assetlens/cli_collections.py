@@ -14,11 +14,11 @@ import typer
 from assetlens.cli_library import DataDir, _library, console
 from assetlens.collections import Role, ShareRole
 
-collections_app = typer.Typer(help="Manage collections and their shares.",
-                              no_args_is_help=True)
+collections_app = typer.Typer(help="Manage collections and their shares.", no_args_is_help=True)
 
-Workspace = Annotated[str, typer.Option(
-    help="the acting workspace (the owner, or one the collection is shared with)")]
+Workspace = Annotated[
+    str, typer.Option(help="the acting workspace (the owner, or one the collection is shared with)")
+]
 CollectionId = Annotated[str, typer.Argument(help="the collection's id")]
 
 
@@ -31,11 +31,25 @@ def collections_list(workspace: Workspace = "default", data_dir: DataDir = None)
     print("id\tname\trole\towner\titems\tshares")
     for access in listed:
         collection = access.collection
-        shares = ",".join(f"{grantee}:{role.value}"
-                          for grantee, role in sorted(collection.shares.items())) \
-            if access.role is Role.OWNER else ""
-        print("\t".join([collection.id, collection.name, access.role.value, collection.owner,
-                         str(len(collection.items)), shares or "-"]))
+        shares = (
+            ",".join(
+                f"{grantee}:{role.value}" for grantee, role in sorted(collection.shares.items())
+            )
+            if access.role is Role.OWNER
+            else ""
+        )
+        print(
+            "\t".join(
+                [
+                    collection.id,
+                    collection.name,
+                    access.role.value,
+                    collection.owner,
+                    str(len(collection.items)),
+                    shares or "-",
+                ]
+            )
+        )
     console.print(f"{len(listed)} collection(s)")
 
 
@@ -51,7 +65,8 @@ def collections_create(
 
     with _library(data_dir, workspace) as container:
         access = container.collections.create(
-            workspace, CollectionCreate(name=name, description=description))
+            workspace, CollectionCreate(name=name, description=description)
+        )
     console.print(f"Created collection [bold]{access.collection.name}[/]")
     print(access.collection.id)
 
@@ -71,8 +86,10 @@ def collections_items(
         cursor: str | None = None
         while True:
             page = container.collections.items(workspace, collection_id, MAX_PAGE, cursor)
-            rows += [(view.position, view.asset.id, view.asset.type.value, view.asset.name)
-                     for view in page.items]
+            rows += [
+                (view.position, view.asset.id, view.asset.type.value, view.asset.name)
+                for view in page.items
+            ]
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -98,8 +115,10 @@ def collections_rm(
 def collections_add(
     collection_id: CollectionId,
     asset_ids: Annotated[list[str], typer.Argument(help="assets of the owner's workspace")],
-    position: Annotated[int | None, typer.Option(
-        min=0, help="insert before this index (0 = first); default: at the end")] = None,
+    position: Annotated[
+        int | None,
+        typer.Option(min=0, help="insert before this index (0 = first); default: at the end"),
+    ] = None,
     workspace: Workspace = "default",
     data_dir: DataDir = None,
 ) -> None:
@@ -108,7 +127,8 @@ def collections_add(
 
     with _library(data_dir, workspace) as container:
         access = container.collections.add_items(
-            workspace, collection_id, ItemsAdd(asset_ids=asset_ids, position=position))
+            workspace, collection_id, ItemsAdd(asset_ids=asset_ids, position=position)
+        )
     console.print(f"collection {collection_id} holds {len(access.collection.items)} item(s)")
 
 
@@ -122,15 +142,18 @@ def collections_remove(
     """Remove one item (owner or editor); the asset itself stays."""
     with _library(data_dir, workspace) as container:
         access = container.collections.remove_item(workspace, collection_id, asset_id)
-    console.print(f"removed {asset_id}; collection {collection_id} holds "
-                  f"{len(access.collection.items)} item(s)")
+    console.print(
+        f"removed {asset_id}; collection {collection_id} holds "
+        f"{len(access.collection.items)} item(s)"
+    )
 
 
 @collections_app.command("share")
 def collections_share(
     collection_id: CollectionId,
-    grantee: Annotated[str, typer.Argument(metavar="WORKSPACE",
-                                           help="the workspace to share with")],
+    grantee: Annotated[
+        str, typer.Argument(metavar="WORKSPACE", help="the workspace to share with")
+    ],
     role: Annotated[ShareRole, typer.Option(help="what the grantee may do")],
     workspace: Workspace = "default",
     data_dir: DataDir = None,
@@ -147,8 +170,9 @@ def collections_share(
 @collections_app.command("unshare")
 def collections_unshare(
     collection_id: CollectionId,
-    grantee: Annotated[str, typer.Argument(metavar="WORKSPACE",
-                                           help="the workspace to withdraw the share from")],
+    grantee: Annotated[
+        str, typer.Argument(metavar="WORKSPACE", help="the workspace to withdraw the share from")
+    ],
     workspace: Workspace = "default",
     data_dir: DataDir = None,
 ) -> None:

@@ -52,8 +52,9 @@ class BackgroundIndexer:
         self._on_indexed = on_indexed
         self._stop = threading.Event()
         self._last_call = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="assetlens-ingest-indexer",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="assetlens-ingest-indexer", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -130,16 +131,25 @@ def ingest_all(
 
     def import_lane(lane: list[Path]) -> None:
         for start in range(0, len(lane), CHUNK):
-            wanted = (path for path in lane[start:start + CHUNK] if not stop.is_set())
-            report = ingest_files(assets, workspace, wanted, tags=tags, duplicates=policy,
-                                  on_progress=lambda *_: progress.advance(importing))
+            wanted = (path for path in lane[start : start + CHUNK] if not stop.is_set())
+            report = ingest_files(
+                assets,
+                workspace,
+                wanted,
+                tags=tags,
+                duplicates=policy,
+                on_progress=lambda *_: progress.advance(importing),
+            )
             with lock:
                 totals.imported += len(report.created)
                 totals.skipped += len(report.skipped)
                 totals.failed += report.failed
                 totals.rejected += report.rejected
-            progress.update(indexing, advance=0, total=(progress.tasks[indexing].total or 0)
-                            + len(report.created))
+            progress.update(
+                indexing,
+                advance=0,
+                total=(progress.tasks[indexing].total or 0) + len(report.created),
+            )
 
     background = BackgroundIndexer(indexer, indexed) if indexer is not None else None
     if background is not None:

@@ -21,16 +21,19 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 def keys_create(
     workspace: Annotated[str, typer.Option(help="workspace the key belongs to")],
     name: Annotated[str, typer.Option(help="a label for the key")] = "",
-    scope: Annotated[Scope, typer.Option(help="what the key may do (admin implies write, "
-                                              "write implies read)")] = Scope.ADMIN,
+    scope: Annotated[
+        Scope, typer.Option(help="what the key may do (admin implies write, write implies read)")
+    ] = Scope.ADMIN,
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key; the key is the last line printed."""
     settings = library_settings(data_dir)
     new = refuse_invalid(lambda: _keys(settings).issue(workspace, name, frozenset({scope})))
-    console.print(f"Created {scope.value} key {new.info.id} for workspace "
-                  f"[bold]{workspace}[/] in {where(settings)}. It works only against this "
-                  "library and is shown only once:")
+    console.print(
+        f"Created {scope.value} key {new.info.id} for workspace "
+        f"[bold]{workspace}[/] in {where(settings)}. It works only against this "
+        "library and is shown only once:"
+    )
     print(new.key)
 
 
@@ -46,9 +49,18 @@ def keys_list(
     print("id\tname\tscopes\tcreated_at\thint\trevoked_at")
     for info in infos:
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
-        print("\t".join([info.id, info.name or "-", ",".join(ordered(info.scopes)),
-                         info.created_at.isoformat(timespec="seconds"), info.hint + "…",
-                         revoked]))
+        print(
+            "\t".join(
+                [
+                    info.id,
+                    info.name or "-",
+                    ",".join(ordered(info.scopes)),
+                    info.created_at.isoformat(timespec="seconds"),
+                    info.hint + "…",
+                    revoked,
+                ]
+            )
+        )
     console.print(f"{len(infos)} key(s) in workspace {workspace} ({where(settings)})")
 
 

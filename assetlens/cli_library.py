@@ -98,10 +98,12 @@ def folders_rm(
 ) -> None:
     """Delete a folder (a non-empty one only with --force)."""
     with _library(data_dir, workspace) as container:
-        done = _then_index(container, index, lambda: container.folders.delete(
-            workspace, folder_id, force=force))
-    console.print(f"deleted {done.deleted_folders} folders, moved {done.trashed_assets} "
-                  "assets to the trash")
+        done = _then_index(
+            container, index, lambda: container.folders.delete(workspace, folder_id, force=force)
+        )
+    console.print(
+        f"deleted {done.deleted_folders} folders, moved {done.trashed_assets} assets to the trash"
+    )
 
 
 @tags_app.command("list")
@@ -128,8 +130,7 @@ def tags_rename(
 ) -> None:
     """Rename a tag on every asset, merging into NEW where an asset has both."""
     with _library(data_dir, workspace) as container:
-        changed = _then_index(container, index,
-                              lambda: container.tags.rename(workspace, old, new))
+        changed = _then_index(container, index, lambda: container.tags.rename(workspace, old, new))
     console.print(f"renamed on {changed} assets")
 
 

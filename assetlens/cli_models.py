@@ -18,8 +18,9 @@ models_app = typer.Typer(help="Prepare the CLIP model for this machine.", no_arg
 @models_app.command("prepare")
 def models_prepare(
     data_dir: DataDir = None,
-    images: Annotated[int, typer.Option(min=4, max=512,
-                                        help="probe batch size for the timing")] = 32,
+    images: Annotated[
+        int, typer.Option(min=4, max=512, help="probe batch size for the timing")
+    ] = 32,
 ) -> None:
     """Export the CLIP model to ONNX, check each runtime's vectors against torch's, time
     them on this CPU, and record the fastest one that agrees (used by clip_runtime=auto)."""
@@ -41,9 +42,15 @@ def models_prepare(
     table = Table("runtime", "images/s", "worst cosine vs torch", "vectors")
     for m in measured:
         same = m.runtime is not RuntimeName.ONNX_INT8 and m.worst_cosine >= SAME_VECTORS_MIN_COSINE
-        table.add_row(m.runtime.value, f"{m.images_per_s:.1f}", f"{m.worst_cosine:.5f}",
-                      "same as torch" if same else "own model id (bulk ingest only)")
+        table.add_row(
+            m.runtime.value,
+            f"{m.images_per_s:.1f}",
+            f"{m.worst_cosine:.5f}",
+            "same as torch" if same else "own model id (bulk ingest only)",
+        )
     console.print(table)
     where = Path(settings.clip_onnx_dir or settings.data_dir / "models" / "onnx").resolve()
-    console.print(f"clip_runtime=auto will use [bold]{choice.value}[/] on this machine "
-                  f"(recorded under {where})")
+    console.print(
+        f"clip_runtime=auto will use [bold]{choice.value}[/] on this machine "
+        f"(recorded under {where})"
+    )

@@ -100,9 +100,12 @@ class CollectionDocs:
         return Collection.model_validate_json(stored.data), stored.info.etag
 
     def create(self, collection: Collection) -> None:
-        self._store.put_bytes(layout.collection_key(collection.owner, collection.id),
-                              collection.model_dump_json().encode(),
-                              content_type="application/json", create_only=True)
+        self._store.put_bytes(
+            layout.collection_key(collection.owner, collection.id),
+            collection.model_dump_json().encode(),
+            content_type="application/json",
+            create_only=True,
+        )
 
     def update(self, owner: str, collection_id: str, mutate: Mutation) -> Collection:
         """Apply `mutate` to the current document by compare-and-swap, retrying lost races.
@@ -115,9 +118,12 @@ class CollectionDocs:
             changed.revision = current.revision + 1
             changed.updated_at = utcnow()
             try:
-                self._store.put_bytes(layout.collection_key(owner, collection_id),
-                                      changed.model_dump_json().encode(),
-                                      content_type="application/json", if_match=etag)
+                self._store.put_bytes(
+                    layout.collection_key(owner, collection_id),
+                    changed.model_dump_json().encode(),
+                    content_type="application/json",
+                    if_match=etag,
+                )
             except PreconditionFailed:
                 continue
             return changed
@@ -137,9 +143,11 @@ class CollectionDocs:
     # -- grant markers ------------------------------------------------------------------------
 
     def put_grant(self, grantee: str, collection_id: str, owner: str) -> None:
-        self._store.put_bytes(layout.grant_key(grantee, collection_id),
-                              json.dumps({"owner": owner}).encode(),
-                              content_type="application/json")
+        self._store.put_bytes(
+            layout.grant_key(grantee, collection_id),
+            json.dumps({"owner": owner}).encode(),
+            content_type="application/json",
+        )
 
     def drop_grant(self, grantee: str, collection_id: str) -> None:
         self._store.delete(layout.grant_key(grantee, collection_id))

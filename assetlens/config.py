@@ -195,11 +195,12 @@ class Settings(BaseSettings):
     metrics_access: Literal["public", "loopback", "admin"] = Field(
         default="loopback",
         description="Who may read GET /metrics: anyone who can reach it (`public`), loopback "
-                    "clients only (`loopback`, the default: a scraper on the host or a "
-                    "sidecar), or admin keys (`admin`). `loopback` checks the TCP peer, so "
-                    "behind a reverse proxy on the same host every client looks local and "
-                    "the metrics are public: there use `admin` (or deny /metrics at the "
-                    "proxy). docs/OPERATIONS.md")
+        "clients only (`loopback`, the default: a scraper on the host or a "
+        "sidecar), or admin keys (`admin`). `loopback` checks the TCP peer, so "
+        "behind a reverse proxy on the same host every client looks local and "
+        "the metrics are public: there use `admin` (or deny /metrics at the "
+        "proxy). docs/OPERATIONS.md",
+    )
     # `assetlens indexer` has no API: set a port to serve its metrics on host:port/metrics.
     indexer_metrics_port: int | None = Field(default=None, ge=1, le=65_535)
     # OpenTelemetry traces over OTLP/HTTP when an endpoint is set (this setting, or the

@@ -30,30 +30,90 @@ class Sample:
 
 
 SAMPLES = [
-    Sample("a red fox in a snowy birch forest at dawn, cinematic lighting", ("animal", "winter"),
-           (200, 60, 30), "circle", "sdxl-base-1.0"),
-    Sample("neon cyberpunk city street at night, rain reflections", ("city", "night"),
-           (40, 20, 160), "rect", "flux-dev"),
-    Sample("minimalist logo of a blue whale, flat vector", ("logo", "animal"),
-           (30, 90, 200), "ellipse", "sdxl-base-1.0"),
-    Sample("golden wheat field under a stormy sky, oil painting", ("landscape", "painting"),
-           (210, 170, 40), "rect", "sd-1.5"),
-    Sample("portrait of an astronaut cat floating in space", ("animal", "space"),
-           (20, 20, 40), "circle", "flux-dev"),
-    Sample("桜の木の下の静かな寺院、水彩画", ("japan", "painting"),
-           (240, 170, 200), "ellipse", "sdxl-base-1.0"),
-    Sample("isometric tiny house with a green roof, 3d render", ("architecture",),
-           (60, 160, 70), "rect", "sd-1.5"),
-    Sample("abstract swirling ink in teal and orange", ("abstract",),
-           (20, 150, 150), "circle", "flux-dev"),
-    Sample("vintage poster of a mountain railway, art deco", ("poster", "landscape"),
-           (120, 80, 50), "rect", "sdxl-base-1.0"),
-    Sample("macro photo of a dew drop on a purple flower", ("macro", "nature"),
-           (130, 50, 170), "ellipse", "sd-1.5"),
-    Sample("snowy mountain lake with a wooden cabin", ("landscape", "winter"),
-           (200, 220, 240), "rect", "flux-dev"),
-    Sample("robot barista making latte art, studio photo", ("robot", "coffee"),
-           (110, 110, 120), "circle", "sdxl-base-1.0"),
+    Sample(
+        "a red fox in a snowy birch forest at dawn, cinematic lighting",
+        ("animal", "winter"),
+        (200, 60, 30),
+        "circle",
+        "sdxl-base-1.0",
+    ),
+    Sample(
+        "neon cyberpunk city street at night, rain reflections",
+        ("city", "night"),
+        (40, 20, 160),
+        "rect",
+        "flux-dev",
+    ),
+    Sample(
+        "minimalist logo of a blue whale, flat vector",
+        ("logo", "animal"),
+        (30, 90, 200),
+        "ellipse",
+        "sdxl-base-1.0",
+    ),
+    Sample(
+        "golden wheat field under a stormy sky, oil painting",
+        ("landscape", "painting"),
+        (210, 170, 40),
+        "rect",
+        "sd-1.5",
+    ),
+    Sample(
+        "portrait of an astronaut cat floating in space",
+        ("animal", "space"),
+        (20, 20, 40),
+        "circle",
+        "flux-dev",
+    ),
+    Sample(
+        "桜の木の下の静かな寺院、水彩画",
+        ("japan", "painting"),
+        (240, 170, 200),
+        "ellipse",
+        "sdxl-base-1.0",
+    ),
+    Sample(
+        "isometric tiny house with a green roof, 3d render",
+        ("architecture",),
+        (60, 160, 70),
+        "rect",
+        "sd-1.5",
+    ),
+    Sample(
+        "abstract swirling ink in teal and orange",
+        ("abstract",),
+        (20, 150, 150),
+        "circle",
+        "flux-dev",
+    ),
+    Sample(
+        "vintage poster of a mountain railway, art deco",
+        ("poster", "landscape"),
+        (120, 80, 50),
+        "rect",
+        "sdxl-base-1.0",
+    ),
+    Sample(
+        "macro photo of a dew drop on a purple flower",
+        ("macro", "nature"),
+        (130, 50, 170),
+        "ellipse",
+        "sd-1.5",
+    ),
+    Sample(
+        "snowy mountain lake with a wooden cabin",
+        ("landscape", "winter"),
+        (200, 220, 240),
+        "rect",
+        "flux-dev",
+    ),
+    Sample(
+        "robot barista making latte art, studio photo",
+        ("robot", "coffee"),
+        (110, 110, 120),
+        "circle",
+        "sdxl-base-1.0",
+    ),
 ]
 
 
@@ -94,8 +154,10 @@ def write_samples(directory: Path) -> list[Path]:
         tags_path.write_text(json.dumps(list(sample.tags)))
         paths.append(path)
     prompt_note = directory / "prompt-ideas.md"
-    prompt_note.write_text("# Prompt ideas\n\n- a lighthouse in a thunderstorm, long exposure\n"
-                           "- watercolor map of an imaginary island\n")
+    prompt_note.write_text(
+        "# Prompt ideas\n\n- a lighthouse in a thunderstorm, long exposure\n"
+        "- watercolor map of an imaginary island\n"
+    )
     paths.append(prompt_note)
     return paths
 

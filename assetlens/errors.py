@@ -34,8 +34,10 @@ class AssetInUse(Conflict):
     """The asset is referenced elsewhere, so it may not go to the trash (unless forced)."""
 
     def __init__(self, count: int) -> None:
-        super().__init__(f"the asset is used by {count} reference(s); remove them first, "
-                         "or delete with ?force=true to remove them too")
+        super().__init__(
+            f"the asset is used by {count} reference(s); remove them first, "
+            "or delete with ?force=true to remove them too"
+        )
         self.extra["references_count"] = count
 
 

@@ -61,8 +61,13 @@ def out_of_range(value: Any) -> tuple[list[str], str] | None:
         return None if fits else ([], "integer outside the 64-bit range")
     if isinstance(value, float):
         return None if math.isfinite(value) else ([], "not a finite number")
-    items: Any = value.items() if isinstance(value, dict) else \
-        enumerate(value) if isinstance(value, list) else ()
+    items: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, item in items:
         found = out_of_range(item)
         if found:

@@ -136,8 +136,9 @@ class FolderTree(BaseModel):
 
     # -- changing ---------------------------------------------------------------------------
 
-    def add(self, name: str, parent_id: str | None, *, max_depth: int,
-            max_folders: int) -> FolderNode:
+    def add(
+        self, name: str, parent_id: str | None, *, max_depth: int, max_folders: int
+    ) -> FolderNode:
         """A new folder under `parent_id`; 422 for a bad name, parent or depth, 409 for a
         name taken among its siblings or a full workspace."""
         clean = folder_name(name)
@@ -150,8 +151,9 @@ class FolderTree(BaseModel):
         self.folders[node.id] = node
         return node
 
-    def change(self, folder_id: str, *, name: str | None, parent_id: str | None,
-               move: bool, max_depth: int) -> FolderNode:
+    def change(
+        self, folder_id: str, *, name: str | None, parent_id: str | None, move: bool, max_depth: int
+    ) -> FolderNode:
         """Rename and/or move (`move`: `parent_id` applies, None meaning the top level).
         Moving a folder into itself or below itself is 409: no cycle can be made."""
         node = self.node(folder_id)

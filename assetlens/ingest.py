@@ -44,8 +44,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
     """Files under `paths` with an allowed extension, in a stable order. A `.txt`/`.json`
     that is a sidecar of a media file beside it is not an asset of its own."""
     for root in paths:
-        candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() \
-            else [root]
+        candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in candidates:
             if path.name.startswith("."):
                 continue
@@ -58,8 +57,13 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
 def unimportable(paths: Iterable[Path]) -> list[Path]:
     """The files named themselves (not found under a directory) that `discover` leaves out
     for their type: the user asked for them, so they are reported, not passed over."""
-    return [path for path in paths if path.is_file() and not path.name.startswith(".")
-            and media.classify_extension(path.name) is None]
+    return [
+        path
+        for path in paths
+        if path.is_file()
+        and not path.name.startswith(".")
+        and media.classify_extension(path.name) is None
+    ]
 
 
 def _is_sidecar(path: Path) -> bool:
@@ -67,7 +71,8 @@ def _is_sidecar(path: Path) -> bool:
     if stem.suffix and media.classify_extension(stem.name) is not None and stem.exists():
         return True  # image.png.txt
     return any(
-        sibling != path and sibling.stem == path.stem
+        sibling != path
+        and sibling.stem == path.stem
         and sibling.suffix.lower() not in SIDECAR_SUFFIXES
         and media.classify_extension(sibling.name) is not None
         for sibling in path.parent.glob(f"{_glob_escape(path.stem)}.*")
@@ -89,8 +94,9 @@ def hash_in_place(path: Path) -> Spooled:
     return Spooled(path=path, filename=path.name, size=size, sha256=digest.hexdigest())
 
 
-def ingest_policy(policies: DuplicatePolicyService | None, workspace: str,
-                  requested: PolicyName | None = None) -> PolicyName:
+def ingest_policy(
+    policies: DuplicatePolicyService | None, workspace: str, requested: PolicyName | None = None
+) -> PolicyName:
     """The duplicate policy an import applies: `requested`, else the workspace's, where
     `allow` counts as `link` — re-running an import of the same folder must not double it
     (ask for `allow` explicitly to store copies)."""
@@ -124,8 +130,12 @@ def ingest_files(
         refused: dict[Path, str] = {}
         for path in group:
             try:
-                uploads.append((hash_in_place(path), replace(
-                    form, tags=list(form.tags), sidecar=provenance.read_sidecar(path))))
+                uploads.append(
+                    (
+                        hash_in_place(path),
+                        replace(form, tags=list(form.tags), sidecar=provenance.read_sidecar(path)),
+                    )
+                )
             except AssetlensError as exc:
                 refused[path] = exc.detail
             except OSError as exc:
@@ -135,8 +145,9 @@ def ingest_files(
             error = refused.get(path)
             outcome = next(outcomes) if error is None else None
             asset = _record(report, path, outcome)
-            if isinstance(outcome, OSError) or (isinstance(outcome, AssetlensError)
-                                                and not isinstance(outcome, DuplicateRejected)):
+            if isinstance(outcome, OSError) or (
+                isinstance(outcome, AssetlensError) and not isinstance(outcome, DuplicateRejected)
+            ):
                 error = outcome.detail if isinstance(outcome, AssetlensError) else str(outcome)
             if error is not None:
                 report.failed.append((path, error))
@@ -162,8 +173,9 @@ def groups(files: Iterable[Path]) -> Iterator[list[Path]]:
         yield group
 
 
-def _record(report: IngestReport, path: Path,
-            outcome: Submitted | Exception | None) -> Asset | None:
+def _record(
+    report: IngestReport, path: Path, outcome: Submitted | Exception | None
+) -> Asset | None:
     """Adds a file's outcome to `report`; the asset it created, if it did."""
     if isinstance(outcome, DuplicateRejected):
         report.rejected.append((path, str(outcome.extra["duplicate_of"])))

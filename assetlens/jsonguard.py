@@ -42,8 +42,9 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD]([89abAB]|[c-fC-F])[0-9a-fA-F]{2}")
 _LOW_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def check_surrogates(text: str | bytes, what: str = "JSON body",
-                     loc: tuple[str, ...] = ("body",)) -> None:
+def check_surrogates(
+    text: str | bytes, what: str = "JSON body", loc: tuple[str, ...] = ("body",)
+) -> None:
     """Raise InvalidInput, naming the field, when a string escapes half of a UTF-16
     surrogate pair (`"\\ud800"`).
 
@@ -64,13 +65,13 @@ def check_surrogates(text: str | bytes, what: str = "JSON body",
         return
     where = ".".join(str(p) for p in (*loc, *path))
     error = InvalidInput(f"{where}: {what} holds a lone UTF-16 surrogate")
-    error.extra["errors"] = [{"loc": [*loc, *map(str, path)],
-                              "msg": "a lone UTF-16 surrogate is not text"}]
+    error.extra["errors"] = [
+        {"loc": [*loc, *map(str, path)], "msg": "a lone UTF-16 surrogate is not text"}
+    ]
     raise error
 
 
-def check_encoding(data: bytes, what: str = "JSON body",
-                   loc: tuple[str, ...] = ("body",)) -> None:
+def check_encoding(data: bytes, what: str = "JSON body", loc: tuple[str, ...] = ("body",)) -> None:
     """Raise InvalidInput when JSON bytes are not text in the encoding they announce (UTF-8,
     or UTF-16/32 by their first bytes, as json.loads detects it): a parser would fail on
     them with an error no handler expects."""
@@ -97,8 +98,9 @@ def as_utf8(data: bytes) -> bytes:
 _EDGE_NUMBER = re.compile(rb"NaN|Infinity|\d{19,}|[eE][+-]?\d{3,}")
 
 
-def check_numbers(text: str | bytes, what: str = "JSON body",
-                  loc: tuple[str, ...] = ("body",)) -> None:
+def check_numbers(
+    text: str | bytes, what: str = "JSON body", loc: tuple[str, ...] = ("body",)
+) -> None:
     """Raise InvalidInput, naming the field, when a JSON number is NaN, ±Infinity, or an
     integer outside the 64-bit range.
 
@@ -148,8 +150,13 @@ def _surrogate_path(value: Any) -> list[str | int] | None:
     """Where in a parsed JSON value a string (or key) holds a lone surrogate."""
     if isinstance(value, str):
         return None if _encodable(value) else []
-    items: Any = value.items() if isinstance(value, dict) else \
-        enumerate(value) if isinstance(value, list) else ()
+    items: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, item in items:
         if isinstance(key, str) and not _encodable(key):
             return [key.encode("utf-8", "replace").decode()]

@@ -68,7 +68,7 @@ def phash_bands(phash: str) -> list[str]:
     """The perceptual hash cut into 4 bands of 16 bits. Hashes within 3 bits of each other
     always share a band (pigeonhole), so band lookups find near duplicates without a scan."""
     width = len(phash) // PHASH_BANDS
-    return [phash[i * width:(i + 1) * width] for i in range(PHASH_BANDS)]
+    return [phash[i * width : (i + 1) * width] for i in range(PHASH_BANDS)]
 
 
 def phash_band_prefix(workspace: str, band: int, value: str) -> str:
@@ -139,7 +139,7 @@ def queue_item(key: str) -> tuple[str, str] | None:
     """(workspace, asset id) of a `queue_key`; None for a key of another shape."""
     if not key.startswith(QUEUE_PREFIX) or not key.endswith(".json"):
         return None
-    workspace, _, asset_id = key[len(QUEUE_PREFIX):-len(".json")].partition("/")
+    workspace, _, asset_id = key[len(QUEUE_PREFIX) : -len(".json")].partition("/")
     if not workspace or not asset_id or "/" in asset_id:
         return None
     return workspace, asset_id
@@ -210,6 +210,8 @@ def lineage_child_key(workspace: str, parent_id: str, child_id: str) -> str:
 def duplicate_policy_key(workspace: str) -> str:
     """A workspace's duplicate policy at ingest (allow, link, reject; near thresholds)."""
     return f"catalog/{check_workspace(workspace)}/settings/duplicates.json"
+
+
 # -- blob references and garbage collection --------------------------------------------------
 
 _REF_ID = re.compile(r"^[0-9a-f]{32}(\.v[1-9][0-9]{0,8})?$")
@@ -322,9 +324,14 @@ def usage_batch_key(workspace: str, day: str, batch_id: str) -> str:
 def parse_usage_batch_key(key: str) -> str | None:
     """The workspace of a usage batch key, or None for any other key."""
     parts = key.split("/")
-    if (len(parts) != 4 or f"{parts[0]}/" != USAGE_PREFIX or not _WORKSPACE.fullmatch(parts[1])
-            or not _DAY.fullmatch(parts[2]) or not parts[3].endswith(".json")
-            or not _BATCH_ID.fullmatch(parts[3].removesuffix(".json"))):
+    if (
+        len(parts) != 4
+        or f"{parts[0]}/" != USAGE_PREFIX
+        or not _WORKSPACE.fullmatch(parts[1])
+        or not _DAY.fullmatch(parts[2])
+        or not parts[3].endswith(".json")
+        or not _BATCH_ID.fullmatch(parts[3].removesuffix(".json"))
+    ):
         return None
     return parts[1]
 
@@ -335,6 +342,7 @@ def usage_summary_key(workspace: str) -> str:
 
 
 # -- signed links ---------------------------------------------------------------------------
+
 
 def signing_secret_key() -> str:
     """The generated HMAC secret of signed links (when settings give none): written once

@@ -21,7 +21,12 @@ LogFormat = Literal["auto", "json", "text"]
 # LogRecord attributes that are not "extra" fields given by the caller (uvicorn's
 # `color_message` is its message again, with terminal colour codes).
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id", "taskName", "color_message"}
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+    "color_message",
+}
 
 
 class RequestIdFilter(logging.Filter):

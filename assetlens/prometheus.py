@@ -31,8 +31,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # The request methods counted by name (RFC 9110 and PATCH); any other the client makes up
 # counts as `other`, so label values stay a fixed set.
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
-                      "CONNECT"})
+_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
 
 
 class PrometheusMetrics:
@@ -43,24 +44,44 @@ class PrometheusMetrics:
         self._backend = backend
         r = self.registry
         self.http_requests = Counter(
-            "assetlens_http_requests", "HTTP requests answered, by route template",
-            ["route", "method", "status"], registry=r)
+            "assetlens_http_requests",
+            "HTTP requests answered, by route template",
+            ["route", "method", "status"],
+            registry=r,
+        )
         self.http_seconds = Histogram(
-            "assetlens_http_request_duration_seconds", "HTTP request duration",
-            ["route", "method"], buckets=_LATENCY, registry=r)
+            "assetlens_http_request_duration_seconds",
+            "HTTP request duration",
+            ["route", "method"],
+            buckets=_LATENCY,
+            registry=r,
+        )
         self.upload_bytes = Counter(
-            "assetlens_upload_bytes", "Bytes of uploads and URL imports stored", registry=r)
+            "assetlens_upload_bytes", "Bytes of uploads and URL imports stored", registry=r
+        )
         self.indexed_items = Counter(
-            "assetlens_indexed", "Indexer outcomes per queue item (ok, retry, failed)",
-            ["result"], registry=r)
+            "assetlens_indexed",
+            "Indexer outcomes per queue item (ok, retry, failed)",
+            ["result"],
+            registry=r,
+        )
         self.search_seconds = Histogram(
-            "assetlens_search_seconds", "Search latency by mode and index backend",
-            ["mode", "backend"], buckets=_LATENCY, registry=r)
+            "assetlens_search_seconds",
+            "Search latency by mode and index backend",
+            ["mode", "backend"],
+            buckets=_LATENCY,
+            registry=r,
+        )
         self.embedder_seconds = Histogram(
-            "assetlens_embedder_batch_seconds", "Time to embed one batch", ["kind"],
-            buckets=_LATENCY, registry=r)
+            "assetlens_embedder_batch_seconds",
+            "Time to embed one batch",
+            ["kind"],
+            buckets=_LATENCY,
+            registry=r,
+        )
         self.embedder_items = Counter(
-            "assetlens_embedded_items", "Images and texts embedded", ["kind"], registry=r)
+            "assetlens_embedded_items", "Images and texts embedded", ["kind"], registry=r
+        )
         for result in ("ok", "retry", "failed"):
             self.indexed_items.labels(result)  # present at 0 from the first scrape
 
@@ -88,8 +109,9 @@ class PrometheusMetrics:
         self.http_requests.labels(route, method, str(status)).inc()
         self.http_seconds.labels(route, method).observe(seconds)
 
-    def watch_queue(self, snapshot: Callable[[], QueueSnapshot], *,
-                    max_age_seconds: float = 10.0) -> None:
+    def watch_queue(
+        self, snapshot: Callable[[], QueueSnapshot], *, max_age_seconds: float = 10.0
+    ) -> None:
         """Report the indexing queue's depth and oldest item at scrape time (cached for
         `max_age_seconds`: a scrape reads queue objects, and scrapers may be many)."""
         self.registry.register(_QueueCollector(snapshot, max_age_seconds))
@@ -124,11 +146,12 @@ class _QueueCollector(Collector):
                 log.warning("index queue not readable for metrics: %s", exc)
                 return
         snapshot = self._cached[1]
-        depth = GaugeMetricFamily("assetlens_index_queue_depth",
-                                  "Assets waiting to be (re)indexed")
+        depth = GaugeMetricFamily("assetlens_index_queue_depth", "Assets waiting to be (re)indexed")
         depth.add_metric([], snapshot.depth)
         yield depth
-        age = GaugeMetricFamily("assetlens_index_queue_oldest_age_seconds",
-                                "Age of the oldest waiting item (0 when empty)")
+        age = GaugeMetricFamily(
+            "assetlens_index_queue_oldest_age_seconds",
+            "Age of the oldest waiting item (0 when empty)",
+        )
         age.add_metric([], snapshot.oldest_age_seconds)
         yield age

@@ -61,12 +61,48 @@ _DERIVED = {
 }  # fmt: skip
 # Nouns ending in consonant + y that are no adjective of the word before the y (a `party` is
 # no `part`, a `fairy` not `fair`): the -y rule leaves them alone.
-_Y_NOUNS = frozenset({
-    "party", "fairy", "bunny", "penny", "kitty", "mummy", "lobby", "buggy", "hardy", "handy",
-    "curry", "ferry", "puppy", "story", "pinky", "patty", "carry", "marry", "worry",
-    "sorry", "query", "poppy", "teddy", "caddy", "paddy", "daddy", "granny", "nanny", "hobby",
-    "tommy", "jenny", "johnny", "candy", "dandy", "ready", "every", "county", "twenty",
-})
+_Y_NOUNS = frozenset(
+    {
+        "party",
+        "fairy",
+        "bunny",
+        "penny",
+        "kitty",
+        "mummy",
+        "lobby",
+        "buggy",
+        "hardy",
+        "handy",
+        "curry",
+        "ferry",
+        "puppy",
+        "story",
+        "pinky",
+        "patty",
+        "carry",
+        "marry",
+        "worry",
+        "sorry",
+        "query",
+        "poppy",
+        "teddy",
+        "caddy",
+        "paddy",
+        "daddy",
+        "granny",
+        "nanny",
+        "hobby",
+        "tommy",
+        "jenny",
+        "johnny",
+        "candy",
+        "dandy",
+        "ready",
+        "every",
+        "county",
+        "twenty",
+    }
+)
 _VOWELS = frozenset("aeiouy")
 # A -y adjective doubles these final consonants of its noun (fog → foggy, sun → sunny).
 _DOUBLED = frozenset("bdgmnprt")
@@ -248,6 +284,7 @@ def search_terms(text: str | None) -> list[SearchTerm]:
         is_phrase = " " in term
         prefix = (i == len(terms) - 1 and term == typing and not is_phrase
                   and len(folded) >= MIN_PREFIX_CHARS)  # fmt: skip
-        result.append(SearchTerm(
-            text=term, stems=() if is_phrase else word_stems(folded), prefix=prefix))
+        result.append(
+            SearchTerm(text=term, stems=() if is_phrase else word_stems(folded), prefix=prefix)
+        )
     return result

@@ -61,12 +61,20 @@ class Sessions:
         caller = self._keys.identify(api_key)
         session_id = secrets.token_urlsafe(32)
         now = utcnow()
-        record = {"key_sha256": key_hash(api_key), "key_id": caller.key_id,
-                  "workspace": caller.workspace, "csrf_token": secrets.token_urlsafe(32),
-                  "created_at": now.isoformat(), "expires_at": (now + self._ttl).isoformat()}
-        self._store.put_bytes(layout.session_key(_digest(session_id)),
-                              json.dumps(record).encode(), content_type="application/json",
-                              create_only=True)
+        record = {
+            "key_sha256": key_hash(api_key),
+            "key_id": caller.key_id,
+            "workspace": caller.workspace,
+            "csrf_token": secrets.token_urlsafe(32),
+            "created_at": now.isoformat(),
+            "expires_at": (now + self._ttl).isoformat(),
+        }
+        self._store.put_bytes(
+            layout.session_key(_digest(session_id)),
+            json.dumps(record).encode(),
+            content_type="application/json",
+            create_only=True,
+        )
         if replacing:
             self.sign_out(replacing)
         return SignIn(session_id, self._session(record, caller))
@@ -112,7 +120,9 @@ class Sessions:
 
     @staticmethod
     def _session(record: dict[str, Any], caller: Caller) -> Session:
-        return Session(caller=replace(caller, via_session=True),
-                       csrf_token=str(record["csrf_token"]),
-                       created_at=datetime.fromisoformat(record["created_at"]),
-                       expires_at=datetime.fromisoformat(record["expires_at"]))
+        return Session(
+            caller=replace(caller, via_session=True),
+            csrf_token=str(record["csrf_token"]),
+            created_at=datetime.fromisoformat(record["created_at"]),
+            expires_at=datetime.fromisoformat(record["expires_at"]),
+        )

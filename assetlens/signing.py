@@ -54,8 +54,15 @@ class LinkClaims:
     expires: int  # Unix seconds
 
     def encode(self) -> bytes:
-        fields = (FORMAT, self.workspace, self.asset_id, str(self.version),
-                  self.rendition.value, self.disposition.value, str(self.expires))
+        fields = (
+            FORMAT,
+            self.workspace,
+            self.asset_id,
+            str(self.version),
+            self.rendition.value,
+            self.disposition.value,
+            str(self.expires),
+        )
         return "|".join(fields).encode("ascii")
 
     @classmethod
@@ -71,8 +78,14 @@ class LinkClaims:
         if not (version.isdigit() and expires.isdigit() and layout.is_asset_id(asset_id)):
             return None
         try:
-            return cls(layout.check_workspace(workspace), asset_id, int(version),
-                       Rendition(rendition), Disposition(disposition), int(expires))
+            return cls(
+                layout.check_workspace(workspace),
+                asset_id,
+                int(version),
+                Rendition(rendition),
+                Disposition(disposition),
+                int(expires),
+            )
         except (ValueError, InvalidInput):
             return None
 
@@ -142,8 +155,12 @@ class SigningSecret:
                 pass
             fresh = secrets.token_bytes(32)
             try:
-                self._store.put_bytes(layout.signing_secret_key(), fresh.hex().encode("ascii"),
-                                      content_type="text/plain", create_only=True)
+                self._store.put_bytes(
+                    layout.signing_secret_key(),
+                    fresh.hex().encode("ascii"),
+                    content_type="text/plain",
+                    create_only=True,
+                )
                 return fresh
             except PreconditionFailed:
                 continue  # another process won the race: read its secret

@@ -24,8 +24,11 @@ def _disk_errors() -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        reason = "no space left on the server's disk" if exc.errno in _OUT_OF_SPACE \
+        reason = (
+            "no space left on the server's disk"
+            if exc.errno in _OUT_OF_SPACE
             else f"a disk error ({errno.errorcode.get(exc.errno or 0, 'unknown')})"
+        )
         raise Unavailable(f"the upload could not be received: {reason}") from exc
 
 

@@ -61,11 +61,11 @@ class IndexStats(BaseModel):
     storage_bytes: int = 0
 
 
-def totals(assets: int, size: int | float | None, cost: float | None,
-           priced: int) -> Totals:
+def totals(assets: int, size: int | float | None, cost: float | None, priced: int) -> Totals:
     """Totals from raw aggregates (a missing sum is zero; the cost rounded)."""
-    return Totals(assets=int(assets), bytes=int(size or 0), cost=round_cost(cost or 0.0),
-                  priced=int(priced))
+    return Totals(
+        assets=int(assets), bytes=int(size or 0), cost=round_cost(cost or 0.0), priced=int(priced)
+    )
 
 
 def finish_groups(group: StatsGroup, rows: Iterable[GroupTotals]) -> list[GroupTotals]:

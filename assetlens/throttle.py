@@ -28,8 +28,14 @@ class RateLimiter:
     """A token bucket per key: `rate` tokens a second, at most `burst` saved up. A rate of
     0 turns the limit off."""
 
-    def __init__(self, rate: float, burst: int, *, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._rate = rate
         self._burst = max(1, burst)
         self._max_keys = max_keys
@@ -63,13 +69,18 @@ class RateLimiter:
                 bucket.tokens -= 1.0
                 return
             wait = (1.0 - bucket.tokens) / self._rate
-        raise TooManyRequests(f"rate limit of {self._rate:g} requests/s per API key exceeded; "
-                              "retry later", retry_after=math.ceil(wait))
+        raise TooManyRequests(
+            f"rate limit of {self._rate:g} requests/s per API key exceeded; retry later",
+            retry_after=math.ceil(wait),
+        )
 
     def _forget_full(self, now: float) -> None:
         # Buckets that have refilled carry no state worth keeping: drop them (memory bound).
-        full = [k for k, b in self._buckets.items()
-                if b.tokens + (now - b.stamp) * self._rate >= self._burst]
+        full = [
+            k
+            for k, b in self._buckets.items()
+            if b.tokens + (now - b.stamp) * self._rate >= self._burst
+        ]
         for key in full:
             del self._buckets[key]
         if len(self._buckets) >= self._max_keys:
@@ -102,7 +113,9 @@ class ConcurrencyLimiter:
             if held >= self._limit:
                 raise TooManyRequests(
                     f"at most {self._limit} uploads may run at once in a workspace; "
-                    "retry when one has finished", retry_after=self._retry_after)
+                    "retry when one has finished",
+                    retry_after=self._retry_after,
+                )
             self._held[workspace] = held + 1
         try:
             yield

@@ -48,13 +48,19 @@ def build_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
 
     from assetlens import __version__
 
-    provider = TracerProvider(resource=Resource.create(
-        {"service.name": settings.otel_service_name, "service.version": __version__}))
+    provider = TracerProvider(
+        resource=Resource.create(
+            {"service.name": settings.otel_service_name, "service.version": __version__}
+        )
+    )
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     elif endpoint is not None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=10)))
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=10)
+            )
+        )
     return Tracing(provider)

@@ -35,11 +35,19 @@ class VersionRecord(BaseModel):
     @classmethod
     def of_asset(cls, asset: Asset, number: int, change_description: str = "") -> VersionRecord:
         """The record of what the manifest holds now (its current content)."""
-        return cls(number=number, sha256=asset.sha256, size_bytes=asset.size_bytes,
-                   mime=asset.mime, extension=asset.extension, type=asset.type,
-                   media=asset.media, phash=asset.phash,
-                   generation_parsed=asset.generation_parsed,
-                   change_description=change_description, created_at=asset.created_at)
+        return cls(
+            number=number,
+            sha256=asset.sha256,
+            size_bytes=asset.size_bytes,
+            mime=asset.mime,
+            extension=asset.extension,
+            type=asset.type,
+            media=asset.media,
+            phash=asset.phash,
+            generation_parsed=asset.generation_parsed,
+            change_description=change_description,
+            created_at=asset.created_at,
+        )
 
 
 class VersionRecords:
@@ -78,12 +86,20 @@ class VersionRecords:
 
     def create(self, workspace: str, asset_id: str, record: VersionRecord) -> None:
         """Take the record's number; PreconditionFailed when it is taken already."""
-        self._store.put_bytes(layout.version_key(workspace, asset_id, record.number),
-                              record.model_dump_json().encode(),
-                              content_type="application/json", create_only=True)
+        self._store.put_bytes(
+            layout.version_key(workspace, asset_id, record.number),
+            record.model_dump_json().encode(),
+            content_type="application/json",
+            create_only=True,
+        )
 
-    def update(self, workspace: str, asset_id: str, number: int,
-               mutate: Callable[[VersionRecord], VersionRecord | None]) -> None:
+    def update(
+        self,
+        workspace: str,
+        asset_id: str,
+        number: int,
+        mutate: Callable[[VersionRecord], VersionRecord | None],
+    ) -> None:
         """Compare-and-swap `mutate` onto a record; a missing record is left missing."""
         while True:
             try:
@@ -94,9 +110,12 @@ class VersionRecords:
             if changed is None:
                 return
             try:
-                self._store.put_bytes(layout.version_key(workspace, asset_id, number),
-                                      changed.model_dump_json().encode(),
-                                      content_type="application/json", if_match=etag)
+                self._store.put_bytes(
+                    layout.version_key(workspace, asset_id, number),
+                    changed.model_dump_json().encode(),
+                    content_type="application/json",
+                    if_match=etag,
+                )
                 return
             except PreconditionFailed:
                 continue

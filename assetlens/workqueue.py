@@ -91,10 +91,16 @@ class WorkQueue:
         manifest was visible; it is replaced by an equally fresh one (at worst indexed
         twice)."""
         now = self._clock()
-        self._store.put_many([NewObject(layout.queue_key(workspace, asset_id),
-                                        _dump(_fresh(workspace, asset_id, now)),
-                                        "application/json")
-                              for workspace, asset_id in assets])
+        self._store.put_many(
+            [
+                NewObject(
+                    layout.queue_key(workspace, asset_id),
+                    _dump(_fresh(workspace, asset_id, now)),
+                    "application/json",
+                )
+                for workspace, asset_id in assets
+            ]
+        )
 
     def claim(self, limit: int) -> list[WorkItem]:
         """Lease up to `limit` items that are due and not leased by a live worker."""
@@ -128,9 +134,17 @@ class WorkQueue:
                 info = self._store.put_bytes(key, _dump(state), if_match=current.info.etag)
             except (PreconditionFailed, ObjectNotFound):
                 continue  # another worker won it
-            claimed.append(WorkItem(state["workspace"], state["asset_id"], key, info.etag,
-                                    state["token"], state["lease_id"],
-                                    int(state.get("attempts", 0))))
+            claimed.append(
+                WorkItem(
+                    state["workspace"],
+                    state["asset_id"],
+                    key,
+                    info.etag,
+                    state["token"],
+                    state["lease_id"],
+                    int(state.get("attempts", 0)),
+                )
+            )
         return claimed
 
     def ack(self, item: WorkItem) -> bool:
@@ -213,8 +227,15 @@ def backoff_delay(attempts: int, base: float, cap: float) -> float:
 def _fresh(workspace: str, asset_id: str, now: float) -> dict[str, Any]:
     """A newly enqueued item: due now, no lease, no attempts; its token tells a concurrent
     ack that it came after the claim."""
-    return {"workspace": workspace, "asset_id": asset_id, "token": secrets.token_hex(8),
-            "lease_until": 0.0, "not_before": 0.0, "attempts": 0, "enqueued_at": now}
+    return {
+        "workspace": workspace,
+        "asset_id": asset_id,
+        "token": secrets.token_hex(8),
+        "lease_until": 0.0,
+        "not_before": 0.0,
+        "attempts": 0,
+        "enqueued_at": now,
+    }
 
 
 _TEXT_FIELDS = ("workspace", "asset_id", "token")
@@ -228,10 +249,12 @@ def _read_state(data: bytes) -> dict[str, Any] | None:
         state = json.loads(data)
     except ValueError:  # UnicodeDecodeError included
         return None
-    if not isinstance(state, dict) \
-            or not all(isinstance(state.get(name), str) for name in _TEXT_FIELDS) \
-            or not all(_is_number(state.get(name, 0)) for name in _NUMBER_FIELDS) \
-            or not isinstance(state.get("lease_id", ""), str):
+    if (
+        not isinstance(state, dict)
+        or not all(isinstance(state.get(name), str) for name in _TEXT_FIELDS)
+        or not all(_is_number(state.get(name, 0)) for name in _NUMBER_FIELDS)
+        or not isinstance(state.get("lease_id", ""), str)
+    ):
         return None
     return state
 

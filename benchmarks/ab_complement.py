@@ -70,8 +70,10 @@ def main() -> None:
         assert [h.asset.id for h in old.hits] == [h.asset.id for h in new.hits], text
         slowest.append((now_ms[-1], before_ms[-1], new.total, text))
     load.append(os.getloadavg()[0])
-    print(f"elasticsearch: {args.queries} queries, same answers; p50 / p95 ms: before "
-          f"{_summary(before_ms)}, now {_summary(now_ms)}; load {load[0]:.1f}–{load[1]:.1f}")
+    print(
+        f"elasticsearch: {args.queries} queries, same answers; p50 / p95 ms: before "
+        f"{_summary(before_ms)}, now {_summary(now_ms)}; load {load[0]:.1f}–{load[1]:.1f}"
+    )
     for now_one, before_one, total, text in sorted(slowest)[-8:]:
         print(f"  {text!r}: {total:,} hits, before {before_one:.0f} ms, now {now_one:.0f} ms")
 

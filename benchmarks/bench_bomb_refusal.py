@@ -34,16 +34,18 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def measure(http: httpx.Client, pid: int, filename: str, data: bytes,
-            repeat: int) -> dict[str, object]:
+def measure(
+    http: httpx.Client, pid: int, filename: str, data: bytes, repeat: int
+) -> dict[str, object]:
     """Status, wall times (ms) and peak RSS growth (MiB) of `repeat` uploads of `data`."""
     times, growths, statuses = [], [], set()
     for _ in range(repeat):
         reset_peak(pid)
         before = vm_kib(pid, "VmRSS")
         started = time.perf_counter()
-        response = http.post("/v1/assets", params={"wait": "false"},
-                             files={"file": (filename, data)})
+        response = http.post(
+            "/v1/assets", params={"wait": "false"}, files={"file": (filename, data)}
+        )
         times.append((time.perf_counter() - started) * 1000)
         growths.append((vm_kib(pid, "VmHWM") - before) / 1024)
         statuses.add(response.status_code)
@@ -64,24 +66,39 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "ASSETLENS_DATA_DIR": str(Path(tmp) / "data"),
-               "ASSETLENS_CLIP_ENABLED": "false", "ASSETLENS_RUN_INDEXER_IN_PROCESS": "false",
-               # The proof in the server's process, where the probe reads it: a proof
-               # worker's memory is its own (docs/INGEST.md, "Where the proof runs").
-               "ASSETLENS_PROOF_WORKERS": "0"}
-        key = subprocess.run(
-            [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
-            env=env, capture_output=True, text=True, check=True,
-        ).stdout.strip().splitlines()[-1]
+        env = {
+            **os.environ,
+            "ASSETLENS_DATA_DIR": str(Path(tmp) / "data"),
+            "ASSETLENS_CLIP_ENABLED": "false",
+            "ASSETLENS_RUN_INDEXER_IN_PROCESS": "false",
+            # The proof in the server's process, where the probe reads it: a proof
+            # worker's memory is its own (docs/INGEST.md, "Where the proof runs").
+            "ASSETLENS_PROOF_WORKERS": "0",
+        }
+        key = (
+            subprocess.run(
+                [sys.executable, "-m", "assetlens", "keys", "create", "--workspace", "bench"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "assetlens", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         rows: dict[str, dict[str, object]] = {}
         try:
             base = f"http://127.0.0.1:{port}"
-            with httpx.Client(base_url=base, timeout=120,
-                              headers={"Authorization": f"Bearer {key}"}) as http:
+            with httpx.Client(
+                base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}
+            ) as http:
                 for _ in range(300):
                     try:
                         if http.get("/v1/health").status_code == 200:
@@ -91,8 +108,12 @@ def main() -> None:
                 for name, (filename, make) in BOMBS.items():
                     rows[name] = measure(http, server.pid, filename, make(), args.repeat)
                 rows["control: accepted 4000x4000 RGB PNG"] = measure(
-                    http, server.pid, "big.png", png_pixel_flood(4000, 4000, rgb=True),
-                    max(1, args.repeat // 4))
+                    http,
+                    server.pid,
+                    "big.png",
+                    png_pixel_flood(4000, 4000, rgb=True),
+                    max(1, args.repeat // 4),
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -49,8 +49,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         for batch in args.batches:
             for workers in args.workers:
                 client = Elasticsearch(args.es_url, request_timeout=120)
-                index = ElasticsearchIndex(client, args.es_index, batch_size=batch,
-                                           bulk_workers=workers, retry=RetryPolicy(attempts=5))
+                index = ElasticsearchIndex(
+                    client,
+                    args.es_index,
+                    batch_size=batch,
+                    bulk_workers=workers,
+                    retry=RetryPolicy(attempts=5),
+                )
                 try:
                     started = time.perf_counter()
                     index.rebuild(iter(docs))

@@ -45,8 +45,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--es-index", default="assetlens-footprint")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    settings = Settings(_env_file=None, index_backend=IndexBackend.ELASTICSEARCH,
-                        es_url=args.es_url, es_index=args.es_index)
+    settings = Settings(
+        _env_file=None,
+        index_backend=IndexBackend.ELASTICSEARCH,
+        es_url=args.es_url,
+        es_index=args.es_index,
+    )
     index = ElasticsearchIndex.from_settings(settings)
     index.drop()
     index.ensure()
@@ -59,23 +63,36 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     primaries = stats["indices"][physical]["primaries"]
     usage = client.indices.disk_usage(index=physical, run_expensive_tasks=True).body[physical]
     store_bytes = int(primaries["store"]["size_in_bytes"])
-    fields = {name: {"total_in_bytes": int(sizes.get("total_in_bytes", 0)),
-                     "knn_vectors_in_bytes": int(sizes.get("knn_vectors_in_bytes", 0)),
-                     "inverted_index_in_bytes":
-                         int(sizes.get("inverted_index", {}).get("total_in_bytes", 0)),
-                     "doc_values_in_bytes": int(sizes.get("doc_values_in_bytes", 0)),
-                     "stored_fields_in_bytes": int(sizes.get("stored_fields_in_bytes", 0))}
-              for name, sizes in usage.get("fields", {}).items()}
-    report = {
-        "n": args.n, "dim": args.dim, "indexing": filled,
-        "seconds_total": round(time.perf_counter() - started, 1),
-        "store_bytes": store_bytes, "bytes_per_doc": round(store_bytes / args.n, 1),
-        "by_kind_per_doc": {kind: round(size / args.n, 1)
-                            for kind, size in field_sizes(usage).items()},
-        "fields": fields, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+    fields = {
+        name: {
+            "total_in_bytes": int(sizes.get("total_in_bytes", 0)),
+            "knn_vectors_in_bytes": int(sizes.get("knn_vectors_in_bytes", 0)),
+            "inverted_index_in_bytes": int(
+                sizes.get("inverted_index", {}).get("total_in_bytes", 0)
+            ),
+            "doc_values_in_bytes": int(sizes.get("doc_values_in_bytes", 0)),
+            "stored_fields_in_bytes": int(sizes.get("stored_fields_in_bytes", 0)),
+        }
+        for name, sizes in usage.get("fields", {}).items()
     }
-    print(f"{args.n} docs, {args.dim} dims: {store_bytes / 1e6:.1f} MB on disk after "
-          f"force-merge = {report['bytes_per_doc']} B/doc")
+    report = {
+        "n": args.n,
+        "dim": args.dim,
+        "indexing": filled,
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "store_bytes": store_bytes,
+        "bytes_per_doc": round(store_bytes / args.n, 1),
+        "by_kind_per_doc": {
+            kind: round(size / args.n, 1) for kind, size in field_sizes(usage).items()
+        },
+        "fields": fields,
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    print(
+        f"{args.n} docs, {args.dim} dims: {store_bytes / 1e6:.1f} MB on disk after "
+        f"force-merge = {report['bytes_per_doc']} B/doc"
+    )
     for kind, size in sorted(report["by_kind_per_doc"].items()):
         print(f"  {kind:18} {size:10.1f} B/doc")
     if args.out is not None:

@@ -97,16 +97,22 @@ def measured(result: dict[str, Any], n: int, spent_before: float = 0.0) -> Itera
     own = time.process_time() - own
     # This process's share (uploads, indexing, the threads around them); the rest is the
     # worker processes' (analysis, provenance).
-    result.update(seconds=round(wall, 2), cpu_seconds=round(cpu, 2),
-                  own_cpu_seconds=round(own, 2), n=n,
-                  per_s=round(n / wall, 2), per_cpu_s=round(n / cpu, 2))
+    result.update(
+        seconds=round(wall, 2),
+        cpu_seconds=round(cpu, 2),
+        own_cpu_seconds=round(own, 2),
+        n=n,
+        per_s=round(n / wall, 2),
+        per_cpu_s=round(n / cpu, 2),
+    )
 
 
 def corpus(workdir: Path, n: int, unique: int, size: int) -> list[Path]:
     """`n` distinct files (two PNGs per JPEG): `unique` pictures, each copy made distinct
     by bytes after its end (which decoders ignore) so nothing is deduplicated away."""
-    bases = render_files(Path(tempfile.gettempdir()) / f"assetlens-render-corpus-{size}",
-                         unique, size)
+    bases = render_files(
+        Path(tempfile.gettempdir()) / f"assetlens-render-corpus-{size}", unique, size
+    )
     files = workdir / "files"
     files.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -129,8 +135,12 @@ def floor(paths: list[Path]) -> dict[str, Any]:
 
 
 def _settings(data_dir: Path, clip: Path | None, workers: int) -> Settings:
-    overrides: dict[str, Any] = {"data_dir": data_dir, "clip_enabled": clip is not None,
-                                 "indexer_batch_size": 32, "indexer_workers": workers}
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "clip_enabled": clip is not None,
+        "indexer_batch_size": 32,
+        "indexer_workers": workers,
+    }
     if clip is not None:
         overrides.update(clip_model="ViT-B-32", clip_checkpoint=clip, clip_batch_size=32)
     return Settings(_env_file=None, **overrides)
@@ -157,9 +167,16 @@ def pipeline(paths: list[Path], data_dir: Path, clip: Path | None) -> dict[str, 
     with measured(result, len(paths), spent_before=started):
         try:
             with Progress(disable=True) as progress:
-                totals = ingest_all(container.assets, container.indexer, container.queue,
-                                    WORKSPACE, paths, tags=[], policy=PolicyName.ALLOW,
-                                    progress=progress)
+                totals = ingest_all(
+                    container.assets,
+                    container.indexer,
+                    container.queue,
+                    WORKSPACE,
+                    paths,
+                    tags=[],
+                    policy=PolicyName.ALLOW,
+                    progress=progress,
+                )
         finally:
             container.close()  # joins the worker processes, so their CPU time counts
     if totals.imported != len(paths) or totals.indexed < len(paths):
@@ -200,47 +217,64 @@ def embedder_alone(paths: list[Path], clip: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=240, help="files per pipeline run")
     parser.add_argument("--unique", type=int, default=24, help="distinct pictures")
     parser.add_argument("--size", type=int, default=1024, help="pixels per side")
     parser.add_argument("--no-clip", action="store_true", help="skip the CLIP runs")
-    parser.add_argument("--sequential", action="store_true",
-                        help="also run the one-item-after-another mode for comparison")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="also run the one-item-after-another mode for comparison",
+    )
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="where the files and the library go (default: a new temporary "
-                             "directory); the filesystem's cost of creating files is part "
-                             "of the pipeline's (docs/BENCHMARKS.md)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where the files and the library go (default: a new temporary "
+        "directory); the filesystem's cost of creating files is part "
+        "of the pipeline's (docs/BENCHMARKS.md)",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     results: list[dict[str, Any]] = []
 
     def record(result: dict[str, Any]) -> None:
         results.append(result)
-        print(f"{result['name']:<40} {result['per_s']:7.1f}/s  "
-              f"{result['per_cpu_s']:7.1f} per CPU-second  "
-              f"{1000 / result['per_cpu_s']:6.1f} CPU-ms each  ({result['seconds']} s)", flush=True)
+        print(
+            f"{result['name']:<40} {result['per_s']:7.1f}/s  "
+            f"{result['per_cpu_s']:7.1f} per CPU-second  "
+            f"{1000 / result['per_cpu_s']:6.1f} CPU-ms each  ({result['seconds']} s)",
+            flush=True,
+        )
         if result["own_cpu_seconds"] < result["cpu_seconds"] - 0.005:
             n = result["n"]
-            print(f"{'':<4}of which this process {result['own_cpu_seconds'] * 1000 / n:.1f} "
-                  f"CPU-ms each, the worker processes "
-                  f"{(result['cpu_seconds'] - result['own_cpu_seconds']) * 1000 / n:.1f}",
-                  flush=True)
+            print(
+                f"{'':<4}of which this process {result['own_cpu_seconds'] * 1000 / n:.1f} "
+                f"CPU-ms each, the worker processes "
+                f"{(result['cpu_seconds'] - result['own_cpu_seconds']) * 1000 / n:.1f}",
+                flush=True,
+            )
         if "worker_start_cpu_seconds" in result:
             proof = f" and {result['proof_workers']} proof" if result.get("proof_workers") else ""
-            print(f"{'':<4}+ starting and warming up {result['workers']} analysis{proof} "
-                  f"worker processes, "
-                  f"once per run: "
-                  f"{result['worker_start_cpu_seconds']} CPU-s (not counted above)", flush=True)
+            print(
+                f"{'':<4}+ starting and warming up {result['workers']} analysis{proof} "
+                f"worker processes, "
+                f"once per run: "
+                f"{result['worker_start_cpu_seconds']} CPU-s (not counted above)",
+                flush=True,
+            )
 
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         work = Path(tmp)
         paths = corpus(work, args.n, args.unique, args.size)
         record(floor(paths))
-        runs: list[tuple[str, Callable[..., dict[str, Any]], Path | None]] = \
-            [("plain", pipeline, None)]
+        runs: list[tuple[str, Callable[..., dict[str, Any]], Path | None]] = [
+            ("plain", pipeline, None)
+        ]
         if args.sequential:
             runs.append(("plain-seq", sequential, None))
         if not args.no_clip:
@@ -252,16 +286,20 @@ def main() -> None:
         for label, run, clip in runs:
             record(run(paths, work / label, clip))
     by_name = {r["name"]: r for r in results}
-    floor_run, plain_run = by_name["floor (1 process: decode + previews)"], \
-        by_name["pipeline, no CLIP"]
+    floor_run, plain_run = (
+        by_name["floor (1 process: decode + previews)"],
+        by_name["pipeline, no CLIP"],
+    )
     base, plain = floor_run["per_s"], plain_run["per_s"]
     cores = default_workers()
     # The floor uses one core; the pipeline may use them all. On a shared machine the wall
     # ratio depends on how the load splits between them, so also print what the CPU each
     # costs gives on `cores` idle cores: cores × per-CPU-second against the floor's rate.
     projected = cores * plain_run["per_cpu_s"] / floor_run["per_cpu_s"]
-    print(f"pipeline without CLIP / floor: {plain / base:.2f}× on the wall clock; "
-          f"{projected:.2f}× from CPU per asset on {cores} idle cores (target ≥ 1.5×)")
+    print(
+        f"pipeline without CLIP / floor: {plain / base:.2f}× on the wall clock; "
+        f"{projected:.2f}× from CPU per asset on {cores} idle cores (target ≥ 1.5×)"
+    )
     if "pipeline, CLIP ViT-B-32" in by_name:
         own = by_name["embedder alone, CLIP ViT-B-32"]["per_s"]
         with_clip = by_name["pipeline, CLIP ViT-B-32"]["per_s"]
@@ -277,8 +315,9 @@ def main() -> None:
         "work_dir": str(args.work_dir or tempfile.gettempdir()),
         "results": results,
     }
-    print(f"load average before {report['load_average_before']}, "
-          f"after {report['load_average_after']}")
+    print(
+        f"load average before {report['load_average_before']}, after {report['load_average_after']}"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

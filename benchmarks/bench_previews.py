@@ -56,8 +56,10 @@ def main() -> None:
                         fidelity.append(psnr(medium, Image.open(buf)))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             n = len(sources)
-            print(f"{quality:7d} {method:6d} {1000 * wall / n:9.1f} {1000 * cpu / n:13.1f} "
-                  f"{size / n / 1024:10.1f} {float(np.mean(fidelity)):17.2f}")
+            print(
+                f"{quality:7d} {method:6d} {1000 * wall / n:9.1f} {1000 * cpu / n:13.1f} "
+                f"{size / n / 1024:10.1f} {float(np.mean(fidelity)):17.2f}"
+            )
 
 
 if __name__ == "__main__":

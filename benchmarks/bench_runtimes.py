@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 cpus.append(time.process_time() - cpu)
             vectors[runtime] = np.asarray(found, dtype=np.float32)
             results[runtime.value] = {
-                "model_id": embedder.model_id, "load_seconds": load_s,
+                "model_id": embedder.model_id,
+                "load_seconds": load_s,
                 "images_per_s_best": args.n_images / min(walls),
                 "images_per_cpu_s_best": args.n_images / min(cpus),
             }
@@ -108,21 +109,32 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         results[runtime.value]["worst_cosine_vs_torch"] = float((made * reference).sum(1).min())
         results[runtime.value]["recall_at_10_vs_torch"] = recall_at(reference, made)
     report = {
-        "model": args.model, "weights": "seeded random", "n_images": args.n_images,
-        "image_size": args.image_size, "batch_size": args.batch_size, "repeats": args.repeats,
-        "results": results, "load_average": os.getloadavg(),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "processor": platform.processor() or platform.machine()},
+        "model": args.model,
+        "weights": "seeded random",
+        "n_images": args.n_images,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+        "results": results,
+        "load_average": os.getloadavg(),
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+        },
         "date": time.strftime("%Y-%m-%d"),
     }
-    print(f"{args.model} n={args.n_images} bs={args.batch_size} "
-          f"load avg {os.getloadavg()[0]:.1f}")
-    print(f"  {'runtime':10} {'img/s':>8} {'img/CPU-s':>10} {'worst cos':>10} "
-          f"{'recall@10':>10}  model id")
+    print(f"{args.model} n={args.n_images} bs={args.batch_size} load avg {os.getloadavg()[0]:.1f}")
+    print(
+        f"  {'runtime':10} {'img/s':>8} {'img/CPU-s':>10} {'worst cos':>10} "
+        f"{'recall@10':>10}  model id"
+    )
     for name, row in results.items():
-        print(f"  {name:10} {row['images_per_s_best']:8.1f} {row['images_per_cpu_s_best']:10.1f}"
-              f" {row['worst_cosine_vs_torch']:10.5f} {row['recall_at_10_vs_torch']:10.3f}"
-              f"  {row['model_id']}")
+        print(
+            f"  {name:10} {row['images_per_s_best']:8.1f} {row['images_per_cpu_s_best']:10.1f}"
+            f" {row['worst_cosine_vs_torch']:10.5f} {row['recall_at_10_vs_torch']:10.3f}"
+            f"  {row['model_id']}"
+        )
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report

@@ -70,8 +70,7 @@ def _embedded(args: argparse.Namespace) -> SearchIndex:
     # As served: the upkeep thread catches the keyword index, vector files and HNSW graph up
     # after the fill (reported as catch_up_s), before the queries are measured.
     threshold = AnnSettings().threshold if args.ann_threshold is None else args.ann_threshold
-    return EmbeddedSearchIndex(Path(args.path), engine=engine,
-                               ann=AnnSettings(threshold=threshold))
+    return EmbeddedSearchIndex(Path(args.path), engine=engine, ann=AnnSettings(threshold=threshold))
 
 
 def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
@@ -79,7 +78,9 @@ def _elasticsearch(args: argparse.Namespace) -> SearchIndex:
     from indexer.elasticsearch import ElasticsearchIndex
 
     settings = Settings(
-        _env_file=None, index_backend=IndexBackend.ELASTICSEARCH, es_url=args.es_url,
+        _env_file=None,
+        index_backend=IndexBackend.ELASTICSEARCH,
+        es_url=args.es_url,
         es_index=args.es_index,
     )
     index = ElasticsearchIndex.from_settings(settings)
@@ -174,7 +175,11 @@ def fill(index: SearchIndex, corpus: Corpus, batch: int) -> dict[str, float]:
 
 
 def run(
-    index: SearchIndex, corpus: Corpus, queries: int, batch: int, how: str = "upsert",
+    index: SearchIndex,
+    corpus: Corpus,
+    queries: int,
+    batch: int,
+    how: str = "upsert",
     warmup: int = 0,
 ) -> dict[str, Any]:
     """Fill the index (`how`: upsert, rebuild, or skip: already filled), measure."""
@@ -341,24 +346,44 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="embedded")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=0,
-                        help="untimed queries of each kind first (a reused index's pages)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="untimed queries of each kind first (a reused index's pages)",
+    )
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--path", help="embedded: index directory (default: a temp dir)")
-    parser.add_argument("--filled", action="store_true",
-                        help="embedded: --path already holds this corpus (an earlier run's)")
-    parser.add_argument("--engine", choices=("tantivy", "sqlite", "both"), default="tantivy",
-                        help="embedded: the keyword engine; both: each in turn, same index")
-    parser.add_argument("--ann-threshold", type=int,
-                        help="embedded: vectors per workspace+model past which kNN uses HNSW")
+    parser.add_argument(
+        "--filled",
+        action="store_true",
+        help="embedded: --path already holds this corpus (an earlier run's)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("tantivy", "sqlite", "both"),
+        default="tantivy",
+        help="embedded: the keyword engine; both: each in turn, same index",
+    )
+    parser.add_argument(
+        "--ann-threshold",
+        type=int,
+        help="embedded: vectors per workspace+model past which kNN uses HNSW",
+    )
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--es-index", default="assetlens-bench")
     parser.add_argument("--fill", choices=("upsert", "rebuild"), default="upsert")
-    parser.add_argument("--reuse", action="store_true",
-                        help="elasticsearch: measure the index as it is when it holds N docs")
-    parser.add_argument("--force-merge", action="store_true",
-                        help="elasticsearch: then merge to one segment and measure again")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="elasticsearch: measure the index as it is when it holds N docs",
+    )
+    parser.add_argument(
+        "--force-merge",
+        action="store_true",
+        help="elasticsearch: then merge to one segment and measure again",
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -376,8 +401,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.backend == "embedded":
         results["fresh_process"] = in_fresh_process(Path(args.path), args.dim)
     print(markdown("embedded (tantivy)" if args.engine == "both" else label, args.n, results))
-    report: dict[str, Any] = {"backend": args.backend, "n": args.n, "dim": args.dim,
-                              "machine": machine(), "load": os.getloadavg(), "results": results}
+    report: dict[str, Any] = {
+        "backend": args.backend,
+        "n": args.n,
+        "dim": args.dim,
+        "machine": machine(),
+        "load": os.getloadavg(),
+        "results": results,
+    }
     if args.backend == "embedded" and args.engine == "both":
         from indexer.embedded import EmbeddedSearchIndex
 

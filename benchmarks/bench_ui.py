@@ -97,8 +97,9 @@ async ({ step, timeoutMs }) => {
 
 def settings_for(data_dir: Path) -> Settings:
     """Embedded mode, no CLIP model (keyword browsing is what the grid shows)."""
-    return Settings(_env_file=None, data_dir=data_dir, clip_enabled=False,
-                    indexer_poll_seconds=0.05)
+    return Settings(
+        _env_file=None, data_dir=data_dir, clip_enabled=False, indexer_poll_seconds=0.05
+    )
 
 
 def base_images(directory: Path, count: int) -> list[Path]:
@@ -126,9 +127,14 @@ def build_large(container: Container, directory: Path, count: int) -> float:
     docs: list[IndexDoc] = [IndexDoc(asset=a) for a in bases]
     for i in range(len(bases), count):
         base = bases[i % len(bases)]
-        clone = base.model_copy(update={
-            "id": new_id(), "name": f"render-{i:05d}.png", "status": AssetStatus.READY,
-            "tags": [f"batch-{i % 20}"]})
+        clone = base.model_copy(
+            update={
+                "id": new_id(),
+                "name": f"render-{i:05d}.png",
+                "status": AssetStatus.READY,
+                "tags": [f"batch-{i % 20}"],
+            }
+        )
         container.assets.manifests.create(clone)
         member = layout.sha_member_key(LARGE_WORKSPACE, clone.sha256, clone.id)
         container.store.put_bytes(member, b"")
@@ -150,8 +156,14 @@ def serving(container: Container) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(container, run_indexer=False),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(container, run_indexer=False),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -176,8 +188,9 @@ def first_results_ms(browser: Browser, base_url: str, key: str) -> float:
         context.close()
 
 
-def scroll_run(browser: Browser, base_url: str, key: str, step: int,
-               timeout_s: float) -> dict[str, Any]:
+def scroll_run(
+    browser: Browser, base_url: str, key: str, step: int, timeout_s: float
+) -> dict[str, Any]:
     """Scroll the large library to its end; frame statistics and DOM size."""
     context = browser.new_context(base_url=base_url, viewport=VIEWPORT)  # type: ignore[arg-type]
     try:
@@ -185,8 +198,9 @@ def scroll_run(browser: Browser, base_url: str, key: str, step: int,
         page = context.new_page()
         page.goto("/")
         page.wait_for_function(f"() => {FIRST_RESULTS}.length > 0", timeout=30_000)
-        raw: dict[str, Any] = page.evaluate(SCROLL_SCRIPT,
-                                            {"step": step, "timeoutMs": timeout_s * 1000})
+        raw: dict[str, Any] = page.evaluate(
+            SCROLL_SCRIPT, {"step": step, "timeoutMs": timeout_s * 1000}
+        )
     finally:
         context.close()
     frames = sorted(raw.pop("frames"))
@@ -196,8 +210,12 @@ def scroll_run(browser: Browser, base_url: str, key: str, step: int,
         **raw,
         "step_px": step,
         "frames": len(frames),
-        "frame_ms": {"p50": pct(frames, 50), "p95": pct(frames, 95), "p99": pct(frames, 99),
-                     "max": round(frames[-1], 1) if frames else 0.0},
+        "frame_ms": {
+            "p50": pct(frames, 50),
+            "p95": pct(frames, 95),
+            "p99": pct(frames, 99),
+            "max": round(frames[-1], 1) if frames else 0.0,
+        },
         "dropped_frames_pct": round(100 * missed / max(1, len(frames) + missed), 2),
         "long_tasks": len(long_tasks),
         "long_task_ms_total": round(sum(long_tasks), 1),
@@ -221,9 +239,14 @@ def machine(browser_version: str) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"date": datetime.now(UTC).date().isoformat(), "cpu": cpu, "cores": os.cpu_count(),
-            "python": platform.python_version(), "chromium": browser_version,
-            "platform": platform.platform()}
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "chromium": browser_version,
+        "platform": platform.platform(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -252,10 +275,12 @@ def main(argv: list[str] | None = None) -> None:
                 try:
                     first_results_ms(browser, base_url, demo_key)  # warm the server's caches
                     demo = [first_results_ms(browser, base_url, demo_key) for _ in range(args.runs)]
-                    large = [first_results_ms(browser, base_url, large_key)
-                             for _ in range(args.runs)]
-                    scroll = scroll_run(browser, base_url, large_key, args.step,
-                                        args.scroll_timeout)
+                    large = [
+                        first_results_ms(browser, base_url, large_key) for _ in range(args.runs)
+                    ]
+                    scroll = scroll_run(
+                        browser, base_url, large_key, args.step, args.scroll_timeout
+                    )
                     version = browser.version
                 finally:
                     browser.close()
@@ -267,10 +292,15 @@ def main(argv: list[str] | None = None) -> None:
         "viewport": VIEWPORT,
         "build_large_library_s": round(build_s, 1),
         "first_results_ms": {
-            "demo": {"assets": demo_count, "runs": [round(v) for v in demo],
-                     "median": round(statistics.median(demo))},
-            f"{args.assets}": {"runs": [round(v) for v in large],
-                               "median": round(statistics.median(large))},
+            "demo": {
+                "assets": demo_count,
+                "runs": [round(v) for v in demo],
+                "median": round(statistics.median(demo)),
+            },
+            f"{args.assets}": {
+                "runs": [round(v) for v in large],
+                "median": round(statistics.median(large)),
+            },
         },
         "scroll": {"assets": args.assets, **scroll},
     }

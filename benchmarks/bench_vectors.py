@@ -165,18 +165,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--threads", type=int, default=0, help="usearch build threads (0=all)")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--embedded", action="store_true",
-                        help="measure the embedded index's kNN path (graph + rescoring)")
-    parser.add_argument("--graph-rows", type=int,
-                        help="--embedded: build the graph over only the first N vectors")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="measure the embedded index's kNN path (graph + rescoring)",
+    )
+    parser.add_argument(
+        "--graph-rows", type=int, help="--embedded: build the graph over only the first N vectors"
+    )
     args = parser.parse_args(argv)
     if args.embedded:
         load_at_start = os.getloadavg()
         found = run_embedded(args.n, args.dim, args.queries, args.graph_rows)
         print(json.dumps(found, indent=2))
         if args.out:
-            report = {"n": args.n, "dim": args.dim, "machine": machine(), "results": found,
-                      "load_average": {"start": load_at_start, "end": os.getloadavg()}}
+            report = {
+                "n": args.n,
+                "dim": args.dim,
+                "machine": machine(),
+                "results": found,
+                "load_average": {"start": load_at_start, "end": os.getloadavg()},
+            }
             args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         return
     results = run(args.n, args.dim, args.queries, args.threads)

@@ -202,8 +202,15 @@ def _prompt(rng: random.Random, facts: set[str], a1111: bool, loras: list[str]) 
         weather = rng.choice(sorted(WEATHER))
         facts.add(f"weather:{weather}")
         form = rng.choice(WEATHER[weather])
-        parts.append(_weighted(rng, f"{form} {rng.choice(('day', 'night', 'evening'))}"
-                               if form.endswith(("y", "en")) else f"in the {form}", a1111))
+        parts.append(
+            _weighted(
+                rng,
+                f"{form} {rng.choice(('day', 'night', 'evening'))}"
+                if form.endswith(("y", "en"))
+                else f"in the {form}",
+                a1111,
+            )
+        )
     style = rng.choice(sorted(STYLES))
     facts.add(f"style:{style}")
     parts.append(_weighted(rng, STYLES[style], a1111))

@@ -86,8 +86,10 @@ def label(path: Path = QUERIES) -> None:
 def _dump_queries(raw: dict[str, Any]) -> str:
     """The queries file: one query a line, so a relabel reads as a per-query diff."""
     rows = ",\n  ".join(json.dumps(q, ensure_ascii=False) for q in raw["queries"])
-    return (f'{{\n "about": {json.dumps(raw["about"], ensure_ascii=False)},\n'
-            f' "queries": [\n  {rows}\n ]\n}}\n')
+    return (
+        f'{{\n "about": {json.dumps(raw["about"], ensure_ascii=False)},\n'
+        f' "queries": [\n  {rows}\n ]\n}}\n'
+    )
 
 
 def fill(index: SearchIndex, docs: Sequence[LabelledDoc], batch: int = 200) -> None:
@@ -285,11 +287,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.misses:
         for backend, rs in results.items():
             for r in rs:
-                if (r.query.negative and r.ranked) or (not r.query.negative and (
-                        r.recall_all < 1.0 or r.precision < 1.0)):
-                    print(f"{backend}: {r.query.query!r} matched {len(r.ranked)}, "
-                          f"{len(r.query.expected & set(r.ranked))} of "
-                          f"{len(r.query.expected)} relevant")
+                if (r.query.negative and r.ranked) or (
+                    not r.query.negative and (r.recall_all < 1.0 or r.precision < 1.0)
+                ):
+                    print(
+                        f"{backend}: {r.query.query!r} matched {len(r.ranked)}, "
+                        f"{len(r.query.expected & set(r.ranked))} of "
+                        f"{len(r.query.expected)} relevant"
+                    )
     if args.write:
         BASELINE.write_text(json.dumps(baseline(summaries), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {BASELINE.relative_to(ROOT)}")

@@ -37,8 +37,9 @@ def export_dir(settings: Settings, model_id: str) -> Path:
 
     base = settings.clip_onnx_dir or settings.data_dir / "models" / "onnx"
     safe_id = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
-    versions = re.sub(r"[^A-Za-z0-9._-]+", "_",
-                      f"torch-{torch.__version__}-open_clip-{open_clip.__version__}")
+    versions = re.sub(
+        r"[^A-Za-z0-9._-]+", "_", f"torch-{torch.__version__}-open_clip-{open_clip.__version__}"
+    )
     return base.resolve() / safe_id / versions
 
 
@@ -53,9 +54,11 @@ class OnnxRuntime:
             options.intra_op_num_threads = threads
         self.name = name
         self._visual = onnxruntime.InferenceSession(
-            str(visual), options, providers=["CPUExecutionProvider"])
+            str(visual), options, providers=["CPUExecutionProvider"]
+        )
         self._text = onnxruntime.InferenceSession(
-            str(text), options, providers=["CPUExecutionProvider"])
+            str(text), options, providers=["CPUExecutionProvider"]
+        )
 
     def encode_images(self, pixels: torch.Tensor) -> np.ndarray:
         return self._run(self._visual, pixels)
@@ -69,8 +72,7 @@ class OnnxRuntime:
         return np.asarray(features, dtype=np.float32)
 
 
-def build(name: RuntimeName, loaded: LoadedModel, settings: Settings,
-          model_id: str) -> OnnxRuntime:
+def build(name: RuntimeName, loaded: LoadedModel, settings: Settings, model_id: str) -> OnnxRuntime:
     """The ONNX runtime `name` (onnx or onnx-int8) of `loaded`, exporting (and quantising)
     it first when this machine has no export of it yet."""
     directory = export_dir(settings, model_id)
@@ -130,8 +132,9 @@ def _export(module: torch.nn.Module, example: torch.Tensor, target: Path) -> Non
     log.info("exporting the CLIP %s tower to ONNX (once per model): %s", target.stem, target)
     try:
         with torch.inference_mode(False), torch.no_grad():
-            program = torch.onnx.export(module.eval(), (example,), dynamo=True,
-                                        dynamic_shapes=({0: batch},), verbose=False)
+            program = torch.onnx.export(
+                module.eval(), (example,), dynamo=True, dynamic_shapes=({0: batch},), verbose=False
+            )
         if program is None:  # only the legacy (non-dynamo) exporter returns None
             raise RuntimeError(f"torch.onnx.export made no program for {target.name}")
         program.save(str(partial), external_data=False)

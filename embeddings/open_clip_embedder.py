@@ -135,8 +135,9 @@ class OpenClipEmbedder:
     def _batch_size(self) -> int:
         return max(1, self._settings.clip_batch_size)
 
-    def _forward(self, encode: Callable[[torch.Tensor], np.ndarray],
-                 x: torch.Tensor) -> list[list[float]]:
+    def _forward(
+        self, encode: Callable[[torch.Tensor], np.ndarray], x: torch.Tensor
+    ) -> list[list[float]]:
         with self._infer_lock:
             features = encode(x)
         return normalized_rows(features)

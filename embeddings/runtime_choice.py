@@ -39,8 +39,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROBE_TEXTS = ["a red fox in the snow", "neon city at night, cinematic lighting",
-               "logo of a mountain", "watercolor portrait of an old man"]
+PROBE_TEXTS = [
+    "a red fox in the snow",
+    "neon city at night, cinematic lighting",
+    "logo of a mountain",
+    "watercolor portrait of an old man",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +67,28 @@ def resolve(settings: Settings, loaded: LoadedModel, model_id: str) -> Runtime:
     try:
         return onnx_runtime.build(recorded, loaded, settings, model_id)
     except Exception as exc:  # any failure of the faster runtime: torch gives the same vectors
-        log.warning("CLIP runtime %s unavailable (%s: %s); using torch", recorded.value,
-                    type(exc).__name__, exc)
+        log.warning(
+            "CLIP runtime %s unavailable (%s: %s); using torch",
+            recorded.value,
+            type(exc).__name__,
+            exc,
+        )
         return TorchRuntime(loaded)
 
 
-def prepare(settings: Settings, loaded: LoadedModel, model_id: str, *,
-            n_images: int = 32, repeats: int = 2,
-            runtimes: tuple[RuntimeName, ...] = (RuntimeName.TORCH, RuntimeName.ONNX,
-                                                 RuntimeName.ONNX_INT8),
-            ) -> tuple[list[Measurement], RuntimeName]:
+def prepare(
+    settings: Settings,
+    loaded: LoadedModel,
+    model_id: str,
+    *,
+    n_images: int = 32,
+    repeats: int = 2,
+    runtimes: tuple[RuntimeName, ...] = (
+        RuntimeName.TORCH,
+        RuntimeName.ONNX,
+        RuntimeName.ONNX_INT8,
+    ),
+) -> tuple[list[Measurement], RuntimeName]:
     """Measure `runtimes` on this machine and record the fastest of those whose vectors
     agree with torch's; returns the measurements and the choice."""
     pixels, tokens = probe_inputs(loaded, n_images)
@@ -80,18 +96,35 @@ def prepare(settings: Settings, loaded: LoadedModel, model_id: str, *,
     expected = (reference.encode_images(pixels), reference.encode_texts(tokens))
     measured = []
     for name in runtimes:
-        runtime = reference if name is RuntimeName.TORCH else \
-            onnx_runtime.build(name, loaded, settings, model_id)
-        cosine = min(worst_cosine(runtime.encode_images(pixels), expected[0]),
-                     worst_cosine(runtime.encode_texts(tokens), expected[1]))
+        runtime = (
+            reference
+            if name is RuntimeName.TORCH
+            else onnx_runtime.build(name, loaded, settings, model_id)
+        )
+        cosine = min(
+            worst_cosine(runtime.encode_images(pixels), expected[0]),
+            worst_cosine(runtime.encode_texts(tokens), expected[1]),
+        )
         measured.append(Measurement(name, _images_per_s(runtime, pixels, repeats), cosine))
-    agreeing = [m for m in measured if m.runtime in (RuntimeName.TORCH, RuntimeName.ONNX)
-                and m.worst_cosine >= SAME_VECTORS_MIN_COSINE]
+    agreeing = [
+        m
+        for m in measured
+        if m.runtime in (RuntimeName.TORCH, RuntimeName.ONNX)
+        and m.worst_cosine >= SAME_VECTORS_MIN_COSINE
+    ]
     choice = max(agreeing, key=lambda m: m.images_per_s).runtime
     path = _choice_path(settings, model_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"runtime": choice.value, "machine": machine_key(),
-                                "measurements": [asdict(m) for m in measured]}, indent=2))
+    path.write_text(
+        json.dumps(
+            {
+                "runtime": choice.value,
+                "machine": machine_key(),
+                "measurements": [asdict(m) for m in measured],
+            },
+            indent=2,
+        )
+    )
     return measured, choice
 
 
@@ -117,8 +150,9 @@ def probe_inputs(loaded: LoadedModel, n_images: int) -> tuple[torch.Tensor, torc
         else:
             ramp = np.linspace(0, 255, 256, dtype=np.float32)
             channel = rng.permutation(3)
-            pixels = np.stack([np.add.outer(ramp, ramp * c / 3) % 256 for c in channel],
-                              axis=-1).astype(np.uint8)
+            pixels = np.stack(
+                [np.add.outer(ramp, ramp * c / 3) % 256 for c in channel], axis=-1
+            ).astype(np.uint8)
         images.append(loaded.preprocess(Image.fromarray(pixels, "RGB")))
     return torch.stack(images), loaded.tokenizer(PROBE_TEXTS)
 

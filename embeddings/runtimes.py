@@ -66,8 +66,7 @@ class TorchRuntime:
     def encode_texts(self, tokens: torch.Tensor) -> np.ndarray:
         return self._run(self._loaded.model.encode_text, tokens)
 
-    def _run(self, encode: Callable[[torch.Tensor], torch.Tensor],
-             x: torch.Tensor) -> np.ndarray:
+    def _run(self, encode: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> np.ndarray:
         import torch
 
         with torch.inference_mode():

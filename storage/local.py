@@ -90,8 +90,15 @@ class LocalObjectStore:
                 )
             # Flush the bulk outside the key's lock; the commit's fsync then has little left.
             os.fsync(staged.fd)
-            return commit(self._objects, self._locks, key, self._path(key), staged,
-                          if_match=None, create_only=create_only)
+            return commit(
+                self._objects,
+                self._locks,
+                key,
+                self._path(key),
+                staged,
+                if_match=None,
+                create_only=create_only,
+            )
 
     def put_bytes(
         self,
@@ -109,8 +116,15 @@ class LocalObjectStore:
             raise InvalidInput("if_match and create_only cannot be combined")
         with self._os_errors("write", key), staged_file(self._tmp) as staged:
             write_all(staged.fd, data)
-            return commit(self._objects, self._locks, key, self._path(key), staged,
-                          if_match=if_match, create_only=create_only)
+            return commit(
+                self._objects,
+                self._locks,
+                key,
+                self._path(key),
+                staged,
+                if_match=if_match,
+                create_only=create_only,
+            )
 
     def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
         """Write a batch of small objects with their fsyncs issued together: stage and
@@ -142,8 +156,11 @@ class LocalObjectStore:
             infos = [commit(self._objects, self._locks, obj.key, path, file,
                             if_match=None, create_only=False, durable=False, prestamped=True)
                      for obj, path, file in zip(objects, paths, staged, strict=True)]  # fmt: skip
-            restamped = [file.fd for file, stamp in zip(staged, stamps, strict=True)
-                         if os.fstat(file.fd).st_mtime_ns != stamp]
+            restamped = [
+                file.fd
+                for file, stamp in zip(staged, stamps, strict=True)
+                if os.fstat(file.fd).st_mtime_ns != stamp
+            ]
             with ExitStack() as dirs:
                 fds = [dirs.enter_context(open_dir(directory)) for directory in gaining]
                 fsync_all([*fds, *restamped])
@@ -228,9 +245,14 @@ class LocalObjectStore:
                 raise ObjectNotFound(f"no object {key!r}")
         return path
 
-    def presigned_get_url(self, key: str, expires: timedelta, *,
-                          content_type: str | None = None,
-                          content_disposition: str | None = None) -> str | None:
+    def presigned_get_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        content_type: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str | None:
         """Always None: files are served by the API itself."""
         validate_key(key)
         return None

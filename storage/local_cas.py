@@ -48,9 +48,7 @@ def key_lock(locks: Path, key: str) -> Iterator[None]:
     forked children, since flock belongs to the open file description."""
     make_dirs(locks)
     stripe = zlib.crc32(key.encode("ascii")) % LOCK_STRIPES
-    fd = os.open(
-        locks / f"{stripe:02d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-    )
+    fd = os.open(locks / f"{stripe:02d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -68,8 +66,16 @@ def prestamp(fd: int) -> int:
 
 
 def commit(
-    objects: Path, locks: Path, key: str, final: Path, staged: Staged, *,
-    if_match: str | None, create_only: bool, durable: bool = True, prestamped: bool = False
+    objects: Path,
+    locks: Path,
+    key: str,
+    final: Path,
+    staged: Staged,
+    *,
+    if_match: str | None,
+    create_only: bool,
+    durable: bool = True,
+    prestamped: bool = False,
 ) -> ObjectInfo:
     """Under the key's lock: check preconditions, stamp, fsync, publish atomically onto
     `final` (the key's path under `objects`). `durable=False` leaves out every fsync (of
@@ -87,8 +93,7 @@ def commit(
         if current is None:
             _clear_empty_dir(key, final)
         stamped = os.fstat(staged.fd) if prestamped else None
-        if stamped is None or (current is not None
-                               and stamped.st_mtime_ns <= current.st_mtime_ns):
+        if stamped is None or (current is not None and stamped.st_mtime_ns <= current.st_mtime_ns):
             _stamp(staged.fd, current, sync=durable)
         _publish(key, staged, final, create_only=create_only, sync=durable)
         if durable:

@@ -95,10 +95,17 @@ class S3ObjectStore:
         """A store for `settings.s3_*` (timeouts from `s3_connect_timeout_seconds` and
         `s3_read_timeout_seconds` unless given); `check()` uses a second client with short
         timeouts. Raises ValueError for an endpoint that is not `http(s)://host[:port]`."""
-        client, probe = clients_for(settings, connect_timeout=connect_timeout,
-                                    read_timeout=read_timeout)
-        return cls(client, settings.s3_bucket, retries=retries, backoff=backoff,
-                   part_size=part_size, probe_client=probe)
+        client, probe = clients_for(
+            settings, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+        return cls(
+            client,
+            settings.s3_bucket,
+            retries=retries,
+            backoff=backoff,
+            part_size=part_size,
+            probe_client=probe,
+        )
 
     @property
     def bucket(self) -> str:
@@ -149,8 +156,9 @@ class S3ObjectStore:
         # alive while the next one is read (memory stays at about two parts).
         pending = [first]
         del first
-        return put_multipart(self._calls, key, pending, src, size, content_type, create_only,
-                             self._part_size)
+        return put_multipart(
+            self._calls, key, pending, src, size, content_type, create_only, self._part_size
+        )
 
     def put_bytes(
         self,
@@ -183,8 +191,7 @@ class S3ObjectStore:
     def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
         """One PUT per object, in order: S3 has no sync to share between writes."""
         validate_batch_keys(obj.key for obj in objects)
-        return [self.put_bytes(obj.key, obj.data, content_type=obj.content_type)
-                for obj in objects]
+        return [self.put_bytes(obj.key, obj.data, content_type=obj.content_type) for obj in objects]
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Remove `key`; a missing key is fine unless `if_match` is given.
@@ -280,9 +287,14 @@ class S3ObjectStore:
         """None: objects live in the bucket (read them with `iter_range`)."""
         return None
 
-    def presigned_get_url(self, key: str, expires: timedelta, *,
-                          content_type: str | None = None,
-                          content_disposition: str | None = None) -> str | None:
+    def presigned_get_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        content_type: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str | None:
         """A SigV4 query-signed GET URL valid for `expires` (1 s to 7 days), optionally
         overriding the response's Content-Type / Content-Disposition (`response-*`
         parameters, covered by the signature). Computed locally: no request is made when
@@ -290,14 +302,20 @@ class S3ObjectStore:
         validate_key(key)
         if not timedelta(seconds=1) <= expires <= MAX_PRESIGN:
             raise InvalidInput("presigned URL expiry must be between 1 second and 7 days")
-        overrides: dict[str, str | list[str] | tuple[str]] = {name: value for name, value in (
-            ("response-content-type", content_type),
-            ("response-content-disposition", content_disposition)) if value}
+        overrides: dict[str, str | list[str] | tuple[str]] = {
+            name: value
+            for name, value in (
+                ("response-content-type", content_type),
+                ("response-content-disposition", content_disposition),
+            )
+            if value
+        }
         return self._calls.call(
             "sign a URL for",
             key,
             lambda: self._client.presigned_get_object(
-                self._bucket, key, expires=expires, response_headers=overrides or None),
+                self._bucket, key, expires=expires, response_headers=overrides or None
+            ),
         )
 
     # -- maintenance --------------------------------------------------------------------

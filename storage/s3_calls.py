@@ -102,8 +102,9 @@ class BucketCalls:
     ) -> BaseHTTPResponse:
         """One signed request on `key` of this bucket (`s3_wire.signed_request`), not
         retried: run it inside `call` or `write`."""
-        return signed_request(self.client, method, self.bucket, key, body=body,
-                              headers=headers, query=query)
+        return signed_request(
+            self.client, method, self.bucket, key, body=body, headers=headers, query=query
+        )
 
     def write(self, key: str, fn: Callable[[], T], attempts: Attempts) -> T:
         """Run a write, creating the bucket first when needed (also if it vanished)."""
@@ -134,7 +135,5 @@ class BucketCalls:
             ):
                 # AlreadyOwned: another process created it meanwhile.
                 with suppress(AlreadyOwned):
-                    self.call(
-                        "create bucket", None, lambda: self.client.make_bucket(self.bucket)
-                    )
+                    self.call("create bucket", None, lambda: self.client.make_bucket(self.bucket))
             self._bucket_ready = True

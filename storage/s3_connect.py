@@ -34,8 +34,9 @@ def http_client(
     )
 
 
-def clients_for(settings: Settings, *, connect_timeout: float | None = None,
-                read_timeout: float | None = None) -> tuple[Minio, Minio]:
+def clients_for(
+    settings: Settings, *, connect_timeout: float | None = None, read_timeout: float | None = None
+) -> tuple[Minio, Minio]:
     """(the client for every call, the probe client with short timeouts) for
     `settings.s3_*` (timeouts from `s3_connect_timeout_seconds` and
     `s3_read_timeout_seconds` unless given). Raises ValueError for an endpoint that is not
@@ -62,7 +63,10 @@ def clients_for(settings: Settings, *, connect_timeout: float | None = None,
             http_client=pool,
         )
 
-    probe = http_client(connect_timeout=min(connect_timeout, PROBE_CONNECT_TIMEOUT),
-                        read_timeout=min(read_timeout, PROBE_READ_TIMEOUT), max_connections=2)
+    probe = http_client(
+        connect_timeout=min(connect_timeout, PROBE_CONNECT_TIMEOUT),
+        read_timeout=min(read_timeout, PROBE_READ_TIMEOUT),
+        max_connections=2,
+    )
     main = http_client(connect_timeout=connect_timeout, read_timeout=read_timeout)
     return client(main), client(probe)

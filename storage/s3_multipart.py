@@ -82,8 +82,9 @@ def put_multipart(
 
 
 def _start_upload(calls: BucketCalls, key: str, content_type: str) -> str:
-    data = calls.request("POST", key, headers={"Content-Type": content_type},
-                         query={"uploads": ""}).data
+    data = calls.request(
+        "POST", key, headers={"Content-Type": content_type}, query={"uploads": ""}
+    ).data
     upload_id = xml_text(data, "UploadId")
     if not upload_id:
         raise Transient("CreateMultipartUpload answered without an UploadId")
@@ -92,8 +93,9 @@ def _start_upload(calls: BucketCalls, key: str, content_type: str) -> str:
 
 def _upload_part(calls: BucketCalls, key: str, upload_id: str, number: int, data: bytes) -> str:
     def put() -> str:
-        response = calls.request("PUT", key, body=data,
-                                 query={"partNumber": str(number), "uploadId": upload_id})
+        response = calls.request(
+            "PUT", key, body=data, query={"partNumber": str(number), "uploadId": upload_id}
+        )
         return unquote(response.headers.get("ETag", ""))
 
     return calls.call("upload a part of", key, put)
@@ -119,8 +121,9 @@ def _complete(
     attempts = Attempts()
 
     def complete() -> str:
-        data = calls.request("POST", key, body=body, headers=headers,
-                             query={"uploadId": upload_id}).data
+        data = calls.request(
+            "POST", key, body=body, headers=headers, query={"uploadId": upload_id}
+        ).data
         # S3 may answer 200 and then report a failure in the body.
         if (code := xml_text(data, "Code")) is not None:
             if code == "PreconditionFailed":

@@ -28,8 +28,11 @@ os.environ.setdefault("ASSETLENS_PROOF_WORKERS", "0")
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Embedded-mode settings on `data_dir`, visual search off, fast polling; no .env read."""
-    values: dict[str, Any] = {"data_dir": data_dir, "clip_enabled": False,
-                              "indexer_poll_seconds": 0.05}
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "clip_enabled": False,
+        "indexer_poll_seconds": 0.05,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)
 
@@ -54,13 +57,19 @@ class Api:
     def __init__(self, base_url: str, key: str) -> None:
         self.base_url = base_url
         self.key = key
-        self.http = httpx.Client(base_url=base_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {key}"})
+        self.http = httpx.Client(
+            base_url=base_url, timeout=60, headers={"Authorization": f"Bearer {key}"}
+        )
 
-    def upload(self, filename: str, data: bytes, wait: bool = True,
-               **fields: str) -> httpx.Response:
-        return self.http.post("/v1/assets", params={"wait": str(wait).lower()},
-                              files={"file": (filename, data)}, data=fields)
+    def upload(
+        self, filename: str, data: bytes, wait: bool = True, **fields: str
+    ) -> httpx.Response:
+        return self.http.post(
+            "/v1/assets",
+            params={"wait": str(wait).lower()},
+            files={"file": (filename, data)},
+            data=fields,
+        )
 
     def search(self, **body: object) -> httpx.Response:
         return self.http.post("/v1/search", json=body)

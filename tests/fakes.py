@@ -39,16 +39,29 @@ class FakeObjectStore:
             raise StoreUnavailable("fake store is down")
         validate_key(key)
 
-    def put_stream(self, key: str, src: BinaryIO, *, size: int | None = None,
-                   content_type: str = "application/octet-stream",
-                   create_only: bool = False) -> ObjectInfo:
+    def put_stream(
+        self,
+        key: str,
+        src: BinaryIO,
+        *,
+        size: int | None = None,
+        content_type: str = "application/octet-stream",
+        create_only: bool = False,
+    ) -> ObjectInfo:
         data = src.read()
         if size is not None and len(data) != size:
             raise InvalidInput("size mismatch")
         return self.put_bytes(key, data, content_type=content_type, create_only=create_only)
 
-    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-                  if_match: str | None = None, create_only: bool = False) -> ObjectInfo:
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> ObjectInfo:
         self._guard(key)
         if if_match is not None and create_only:
             raise InvalidInput("if_match and create_only exclude each other")
@@ -65,8 +78,7 @@ class FakeObjectStore:
     def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
         validate_batch_keys(obj.key for obj in objects)
         # Through put_bytes, so that subclasses hooking writes see these as well.
-        return [self.put_bytes(obj.key, obj.data, content_type=obj.content_type)
-                for obj in objects]
+        return [self.put_bytes(obj.key, obj.data, content_type=obj.content_type) for obj in objects]
 
     def get_bytes(self, key: str) -> StoredObject:
         self._guard(key)
@@ -76,14 +88,17 @@ class FakeObjectStore:
             data, etag = self._objects[key]
         return StoredObject(data, ObjectInfo(key, len(data), etag))
 
-    def iter_range(self, key: str, start: int = 0, end: int | None = None,
-                   chunk_size: int = 1 << 16) -> Iterator[bytes]:
+    def iter_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 16
+    ) -> Iterator[bytes]:
         data = self.get_bytes(key).data  # raises now, like the real stores, not on next()
         if start < 0 or (end is not None and end < start) or (start and start >= len(data)):
             raise InvalidInput("range outside the object")
         stop = len(data) if end is None else min(end + 1, len(data))
-        return (data[offset:min(offset + chunk_size, stop)]
-                for offset in range(start, stop, chunk_size))
+        return (
+            data[offset : min(offset + chunk_size, stop)]
+            for offset in range(start, stop, chunk_size)
+        )
 
     def stat(self, key: str) -> ObjectInfo:
         return self.get_bytes(key).info
@@ -112,9 +127,14 @@ class FakeObjectStore:
     def local_path(self, key: str) -> Path | None:
         return None  # in memory
 
-    def presigned_get_url(self, key: str, expires: timedelta, *,
-                          content_type: str | None = None,
-                          content_disposition: str | None = None) -> str | None:
+    def presigned_get_url(
+        self,
+        key: str,
+        expires: timedelta,
+        *,
+        content_type: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str | None:
         return None
 
     def check(self) -> None:
@@ -147,8 +167,14 @@ class CheckThenDeleteStore(FakeObjectStore):
         super().delete(key)
 
 
-COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220),
-           "yellow": (230, 220, 30), "black": (0, 0, 0), "white": (255, 255, 255)}
+COLOURS = {
+    "red": (220, 30, 30),
+    "green": (30, 200, 40),
+    "blue": (30, 40, 220),
+    "yellow": (230, 220, 30),
+    "black": (0, 0, 0),
+    "white": (255, 255, 255),
+}
 
 
 class FakeEmbedder:
@@ -175,8 +201,10 @@ class FakeEmbedder:
         if not self._available:
             raise EmbeddingUnavailable("fake embedder has no weights")
         self.calls += 1
-        return [self._vector(np.asarray(im.convert("RGB").resize((4, 4)), dtype=np.float32))
-                for im in images]
+        return [
+            self._vector(np.asarray(im.convert("RGB").resize((4, 4)), dtype=np.float32))
+            for im in images
+        ]
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
         if not self._available:

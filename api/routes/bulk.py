@@ -18,20 +18,26 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 
 @router.post(
-    "/bulk", operation_id="assets_bulk", response_model=BulkResult,
+    "/bulk",
+    operation_id="assets_bulk",
+    response_model=BulkResult,
     summary="Tag, untag, move, (un)favourite, trash or restore many assets at once",
     description="Selects assets by `ids` (at most 1000) or by a keyword `query` (at most "
-                "`ASSETLENS_BULK_MAX_ASSETS`), then changes each one by its own revision. "
-                "Assets that cannot be changed (missing, another workspace's, in the trash…) "
-                "are listed in `failed` with the status a single request would get; the "
-                "others are changed. A malformed request, bad tags, a `move` to no folder of "
-                "the workspace or a query over the cap is a 422 that changes nothing.",
+    "`ASSETLENS_BULK_MAX_ASSETS`), then changes each one by its own revision. "
+    "Assets that cannot be changed (missing, another workspace's, in the trash…) "
+    "are listed in `failed` with the status a single request would get; the "
+    "others are changed. A malformed request, bad tags, a `move` to no folder of "
+    "the workspace or a query over the cap is a 422 that changes nothing.",
     responses=problem_responses(401, 403, 413, 422, 503),
 )
-async def bulk(body: Annotated[BulkRequest, Body()], caller: Writer, container: ContainerDep,
-               wait: Annotated[bool, Query(description="return once the changed assets are "
-                                                       "searchable (bounded)")] = False,
-               ) -> BulkResult:
+async def bulk(
+    body: Annotated[BulkRequest, Body()],
+    caller: Writer,
+    container: ContainerDep,
+    wait: Annotated[
+        bool, Query(description="return once the changed assets are searchable (bounded)")
+    ] = False,
+) -> BulkResult:
     result = await run_in_threadpool(container.bulk.run, caller.workspace, body)
     if wait:
         await _wait_indexed(container, caller.workspace, result.succeeded)
@@ -45,8 +51,7 @@ async def _wait_indexed(container: Container, workspace: str, asset_ids: list[st
     delay = 0.02
     pending = asset_ids
     while True:
-        pending = await run_in_threadpool(container.assets.visibility.unindexed, workspace,
-                                          pending)
+        pending = await run_in_threadpool(container.assets.visibility.unindexed, workspace, pending)
         if not pending or time.monotonic() >= deadline:
             return
         await asyncio.sleep(delay)

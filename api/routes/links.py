@@ -36,25 +36,42 @@ _BINARY: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/v1/assets/{asset_id}/signed-url", operation_id="assets_signed_url",
-             summary="Make an expiring link that serves the asset without a key",
-             responses=problem_responses(401, 403, 404, 422, 503))
-async def signed_url(asset_id: str, body: Annotated[SignedUrlIn, Body()], request: Request,
-                     workspace: ReadWorkspace, container: ContainerDep) -> SignedUrlOut:
+@router.post(
+    "/v1/assets/{asset_id}/signed-url",
+    operation_id="assets_signed_url",
+    summary="Make an expiring link that serves the asset without a key",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def signed_url(
+    asset_id: str,
+    body: Annotated[SignedUrlIn, Body()],
+    request: Request,
+    workspace: ReadWorkspace,
+    container: ContainerDep,
+) -> SignedUrlOut:
     rendition = Rendition(body.thumbnail) if body.thumbnail else Rendition.CONTENT
-    link = await run_in_threadpool(container.links.sign, workspace, asset_id,
-                                   expires_in=body.expires_in, disposition=body.disposition,
-                                   rendition=rendition)
+    link = await run_in_threadpool(
+        container.links.sign,
+        workspace,
+        asset_id,
+        expires_in=body.expires_in,
+        disposition=body.disposition,
+        rendition=rendition,
+    )
     path = request.url_for("signed_get", token=link.token).path
     origin = own_origin(request, container.settings) or str(request.base_url).rstrip("/")
     return SignedUrlOut(url=f"{origin}{path}", expires_at=link.expires_at)
 
 
-@router.get("/v1/signed/{token}", operation_id="signed_get", name="signed_get",
-            summary="Serve a signed link (no key: the signature is the credential)",
-            response_class=Response,
-            openapi_extra={**PUBLIC, **conditional_request(ranges=True)},
-            responses={**_BINARY, **problem_responses(403, 404, 416, 422, 503)})
+@router.get(
+    "/v1/signed/{token}",
+    operation_id="signed_get",
+    name="signed_get",
+    summary="Serve a signed link (no key: the signature is the credential)",
+    response_class=Response,
+    openapi_extra={**PUBLIC, **conditional_request(ranges=True)},
+    responses={**_BINARY, **problem_responses(403, 404, 416, 422, 503)},
+)
 async def signed_get(token: str, request: Request, container: ContainerDep) -> Response:
     target = await run_in_threadpool(container.links.open, token)
     max_age = min(_MAX_CACHE, target.remaining_seconds)
@@ -65,11 +82,19 @@ async def signed_get(token: str, request: Request, container: ContainerDep) -> R
             # The store serves the bytes: the use is counted here, on the way there.
             if starts_a_fetch(request):
                 on_use(use_kind(target.asset, target.disposition))
-            return RedirectResponse(redirect, status_code=307,
-                                    headers={"Cache-Control": "no-store", **_PRIVATE})
-        return await content_response(request, container.assets, target.asset,
-                                      disposition=target.disposition, max_age=max_age,
-                                      extra_headers=_PRIVATE, on_use=on_use)
+            return RedirectResponse(
+                redirect, status_code=307, headers={"Cache-Control": "no-store", **_PRIVATE}
+            )
+        return await content_response(
+            request,
+            container.assets,
+            target.asset,
+            disposition=target.disposition,
+            max_age=max_age,
+            extra_headers=_PRIVATE,
+            on_use=on_use,
+        )
     data = await run_in_threadpool(container.links.preview, target)
-    return preview_response(request, target.asset, data, target.rendition.value,
-                            max_age=max_age, extra_headers=_PRIVATE)
+    return preview_response(
+        request, target.asset, data, target.rendition.value, max_age=max_age, extra_headers=_PRIVATE
+    )

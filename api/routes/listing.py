@@ -24,8 +24,9 @@ class ListingParams(Filters):
 
     limit: int = Field(default=50, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=512)
-    sort: str | None = Field(default=None, max_length=40,
-                             description="`created_at:desc` (default), `name`, `-size`…")
+    sort: str | None = Field(
+        default=None, max_length=40, description="`created_at:desc` (default), `name`, `-size`…"
+    )
     facets: list[Facet] = Field(default_factory=list, max_length=len(Facet))
     facet_mode: FacetMode = FacetMode.CONJUNCTIVE
 
@@ -35,14 +36,24 @@ def listing_request(params: ListingParams) -> SearchRequest:
     filters = Filters.model_validate(
         params.model_dump(include=set(Filters.model_fields), exclude_unset=True)
     )
-    return SearchRequest(filters=filters, facets=params.facets, facet_mode=params.facet_mode,
-                         sort=params.sort, limit=params.limit, cursor=params.cursor)
+    return SearchRequest(
+        filters=filters,
+        facets=params.facets,
+        facet_mode=params.facet_mode,
+        sort=params.sort,
+        limit=params.limit,
+        cursor=params.cursor,
+    )
 
 
-@router.get("", operation_id="assets_list",
-            summary="List assets: the filters, sorts and facets of search, cursor-paginated",
-            responses=problem_responses(401, 403, 422, 503))
-async def list_assets(params: Annotated[ListingParams, Query()], workspace: ReadWorkspace,
-                      container: ContainerDep) -> SearchPageOut:
+@router.get(
+    "",
+    operation_id="assets_list",
+    summary="List assets: the filters, sorts and facets of search, cursor-paginated",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def list_assets(
+    params: Annotated[ListingParams, Query()], workspace: ReadWorkspace, container: ContainerDep
+) -> SearchPageOut:
     page = await run_in_threadpool(container.search.search, workspace, listing_request(params))
     return SearchPageOut.of(page)

@@ -18,7 +18,8 @@ router = APIRouter(tags=["system"])
 
 
 async def metrics_allowed(
-    request: Request, container: ContainerDep,
+    request: Request,
+    container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """`metrics_access`: public, loopback clients only (the default), or admin keys."""

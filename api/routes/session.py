@@ -44,40 +44,61 @@ class SessionResponse(BaseModel):
 
 
 def _body(session: Session) -> SessionResponse:
-    return SessionResponse(workspace=session.caller.workspace,
-                           scopes=ordered(implied(session.caller.scopes)),
-                           csrf_token=session.csrf_token, expires_at=session.expires_at)
+    return SessionResponse(
+        workspace=session.caller.workspace,
+        scopes=ordered(implied(session.caller.scopes)),
+        csrf_token=session.csrf_token,
+        expires_at=session.expires_at,
+    )
 
 
-@router.post("", operation_id="session_create", summary="Sign in: exchange an API key for a "
-             "session cookie", responses=problem_responses(401, 403, 413, 422, 503),
-             openapi_extra=PUBLIC)
-async def sign_in(body: Annotated[SignInRequest, Body()], request: Request, response: Response,
-                  container: ContainerDep) -> SessionResponse:
+@router.post(
+    "",
+    operation_id="session_create",
+    summary="Sign in: exchange an API key for a session cookie",
+    responses=problem_responses(401, 403, 413, 422, 503),
+    openapi_extra=PUBLIC,
+)
+async def sign_in(
+    body: Annotated[SignInRequest, Body()],
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+) -> SessionResponse:
     """Sets the `assetlens_session` cookie (HttpOnly, SameSite=Strict, Secure over https).
     A new session id every time; a session the browser still held is ended."""
     settings = container.settings
     check_same_origin(request, settings)
     # Read directly, not through the cookie scheme: sign-in itself needs no credentials.
-    signed = await run_in_threadpool(container.sessions.sign_in, body.api_key.strip(),
-                                     replacing=request.cookies.get(COOKIE_NAME))
+    signed = await run_in_threadpool(
+        container.sessions.sign_in, body.api_key.strip(), replacing=request.cookies.get(COOKIE_NAME)
+    )
     set_session_cookie(response, signed, secure=is_https(request, settings))
     response.headers["Cache-Control"] = _NO_STORE
     return _body(signed.session)
 
 
-@router.get("", operation_id="session_get", summary="The current browser session",
-            responses=problem_responses(401))
+@router.get(
+    "",
+    operation_id="session_get",
+    summary="The current browser session",
+    responses=problem_responses(401),
+)
 async def get_session(session: CurrentSession, response: Response) -> SessionResponse:
     response.headers["Cache-Control"] = _NO_STORE
     return _body(session)
 
 
-@router.delete("", operation_id="session_delete", status_code=204,
-               summary="Sign out: end the session and clear its cookie",
-               responses=problem_responses(401, 403))
-async def sign_out(session: CurrentSession, request: Request, container: ContainerDep,
-                   cookie: SessionCookie) -> Response:
+@router.delete(
+    "",
+    operation_id="session_delete",
+    status_code=204,
+    summary="Sign out: end the session and clear its cookie",
+    responses=problem_responses(401, 403),
+)
+async def sign_out(
+    session: CurrentSession, request: Request, container: ContainerDep, cookie: SessionCookie
+) -> Response:
     if cookie:
         await run_in_threadpool(container.sessions.sign_out, cookie)
     response = Response(status_code=204)

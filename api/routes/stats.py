@@ -13,9 +13,13 @@ from api.stats_schemas import StatsOut
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
 
-@router.get("", operation_id="stats_get", response_model=StatsOut,
-            summary="Library and usage statistics of your workspace",
-            responses=problem_responses(401, 403, 503))
+@router.get(
+    "",
+    operation_id="stats_get",
+    response_model=StatsOut,
+    summary="Library and usage statistics of your workspace",
+    responses=problem_responses(401, 403, 503),
+)
 async def get_stats(workspace: ReadWorkspace, container: ContainerDep) -> StatsOut:
     stats = await run_in_threadpool(container.stats.get, workspace)
     return StatsOut.of(stats)

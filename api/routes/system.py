@@ -36,10 +36,20 @@ def health() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/v1/ready", operation_id="ready", summary="Readiness", response_model=ReadyOut,
-            openapi_extra=PUBLIC,
-            responses={503: {"model": ReadyOut, "description": "A backend does not answer "
-                             "(Retry-After); the same body, status `unavailable`"}})
+@router.get(
+    "/v1/ready",
+    operation_id="ready",
+    summary="Readiness",
+    response_model=ReadyOut,
+    openapi_extra=PUBLIC,
+    responses={
+        503: {
+            "model": ReadyOut,
+            "description": "A backend does not answer "
+            "(Retry-After); the same body, status `unavailable`",
+        }
+    },
+)
 async def ready(container: ContainerDep) -> JSONResponse:
     """Ready when the object store and the search index answer; reports visual search."""
     checks: dict[str, Any] = {}
@@ -57,5 +67,6 @@ async def ready(container: ContainerDep) -> JSONResponse:
     visual = embedder is not None and await run_in_threadpool(embedder.available)
     checks["visual_search"] = "available" if visual else "unavailable"
     body = {"status": "ready" if ok else "unavailable", "checks": checks}
-    return JSONResponse(body, status_code=200 if ok else 503,
-                        headers=None if ok else {"Retry-After": "5"})
+    return JSONResponse(
+        body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"}
+    )

@@ -35,8 +35,11 @@ def index(if_none_match: Annotated[str | None, Header()] = None) -> Response:
 
 
 @router.get("/ui/{path:path}")
-def static(path: str, if_none_match: Annotated[str | None, Header()] = None,
-           v: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+def static(
+    path: str,
+    if_none_match: Annotated[str | None, Header()] = None,
+    v: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
     """A UI file. With `?v=` naming its current content hash it is cached for a year;
     otherwise (ES module imports) it is revalidated by ETag."""
     found = bundle.get(path)

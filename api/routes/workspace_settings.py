@@ -14,17 +14,25 @@ from assetlens.services.duplicate_policy import DuplicatePolicy
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 
 
-@router.get("/duplicates", operation_id="settings_duplicates_get",
-            summary="The workspace's duplicate policy at upload and ingest",
-            responses=problem_responses(401, 403, 503))
-async def get_duplicate_policy(workspace: ReadWorkspace,
-                               container: ContainerDep) -> DuplicatePolicy:
+@router.get(
+    "/duplicates",
+    operation_id="settings_duplicates_get",
+    summary="The workspace's duplicate policy at upload and ingest",
+    responses=problem_responses(401, 403, 503),
+)
+async def get_duplicate_policy(
+    workspace: ReadWorkspace, container: ContainerDep
+) -> DuplicatePolicy:
     return await run_in_threadpool(container.duplicate_policy.get, workspace)
 
 
-@router.put("/duplicates", operation_id="settings_duplicates_put",
-            summary="Set the workspace's duplicate policy (admin)",
-            responses=problem_responses(401, 403, 422, 503))
-async def put_duplicate_policy(body: Annotated[DuplicatePolicy, Body()], caller: Admin,
-                               container: ContainerDep) -> DuplicatePolicy:
+@router.put(
+    "/duplicates",
+    operation_id="settings_duplicates_put",
+    summary="Set the workspace's duplicate policy (admin)",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def put_duplicate_policy(
+    body: Annotated[DuplicatePolicy, Body()], caller: Admin, container: ContainerDep
+) -> DuplicatePolicy:
     return await run_in_threadpool(container.duplicate_policy.put, caller.workspace, body)

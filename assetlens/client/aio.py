@@ -33,27 +33,40 @@ class AsyncAssetlensClient:
     """The asyncio twin of `AssetlensClient`; see there. `track()` hands the file to the
     same durable outbox, delivered by a background thread."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0,
-                 retry: RetryPolicy | None = None,
-                 outbox_dir: str | os.PathLike[str] | None = None,
-                 delivery: DeliveryPolicy | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        outbox_dir: str | os.PathLike[str] | None = None,
+        delivery: DeliveryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self._api_key = api_key
         self._timeout = timeout
         self._outbox_dir = outbox_dir
         self._delivery = delivery
-        self._http = httpx.AsyncClient(base_url=self.base_url,
-                                       headers=client_headers(api_key), timeout=timeout,
-                                       transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=client_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
         self._tracker: AssetlensClient | None = None
 
     async def __aenter__(self) -> AsyncAssetlensClient:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -62,39 +75,80 @@ class AsyncAssetlensClient:
             self._tracker = None
         await self._http.aclose()
 
-    async def upload(self, file: UploadSource, *, filename: str | None = None,
-                     name: str | None = None, description: str | None = None,
-                     tags: Sequence[str] | None = None, folder_id: str | None = None,
-                     prompt: str | None = None,
-                     metadata: Mapping[str, Any] | Generation | None = None,
-                     type: str | None = None, source: str | None = None,
-                     idempotency_key: str | None = None, wait: bool = False) -> Asset:
+    async def upload(
+        self,
+        file: UploadSource,
+        *,
+        filename: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        folder_id: str | None = None,
+        prompt: str | None = None,
+        metadata: Mapping[str, Any] | Generation | None = None,
+        type: str | None = None,
+        source: str | None = None,
+        idempotency_key: str | None = None,
+        wait: bool = False,
+    ) -> Asset:
         """See `AssetlensClient.upload`."""
-        call = calls.upload_call(file, filename=filename, name=name, description=description,
-                                 tags=tags, folder_id=folder_id, prompt=prompt,
-                                 metadata=metadata, type=type, source=source,
-                                 idempotency_key=idempotency_key, wait=wait)
+        call = calls.upload_call(
+            file,
+            filename=filename,
+            name=name,
+            description=description,
+            tags=tags,
+            folder_id=folder_id,
+            prompt=prompt,
+            metadata=metadata,
+            type=type,
+            source=source,
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
         return calls.asset_of(await self._send(call))
 
-    async def import_url(self, url: str, *, name: str | None = None,
-                         description: str | None = None,
-                         tags: Sequence[str] | None = None, folder_id: str | None = None,
-                         prompt: str | None = None,
-                         metadata: Mapping[str, Any] | Generation | None = None,
-                         type: str | None = None, idempotency_key: str | None = None,
-                         wait: bool = False) -> Asset:
+    async def import_url(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        folder_id: str | None = None,
+        prompt: str | None = None,
+        metadata: Mapping[str, Any] | Generation | None = None,
+        type: str | None = None,
+        idempotency_key: str | None = None,
+        wait: bool = False,
+    ) -> Asset:
         """Have the server fetch a public http(s) URL and store it as an upload (retried
         safely, like `upload`, under one Idempotency-Key)."""
-        call = calls.import_call(url, name=name, description=description, tags=tags,
-                                 folder_id=folder_id, prompt=prompt, metadata=metadata,
-                                 type=type, idempotency_key=idempotency_key, wait=wait)
+        call = calls.import_call(
+            url,
+            name=name,
+            description=description,
+            tags=tags,
+            folder_id=folder_id,
+            prompt=prompt,
+            metadata=metadata,
+            type=type,
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
         return calls.asset_of(await self._send(call))
 
     async def get(self, asset_id: str) -> Asset:
         return calls.asset_of(await self._send(calls.get_call(asset_id)))
 
-    async def update(self, asset_id: str, changes: Mapping[str, Any], *,
-                     if_match: IfMatch = None, wait: bool = False) -> Asset:
+    async def update(
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        if_match: IfMatch = None,
+        wait: bool = False,
+    ) -> Asset:
         """See `AssetlensClient.update`."""
         call = calls.update_call(asset_id, changes, if_match=if_match, wait=wait)
         return calls.asset_of(await self._send(call))
@@ -102,27 +156,45 @@ class AsyncAssetlensClient:
     async def delete(self, asset_id: str, *, force: bool = False) -> Asset:
         return calls.asset_of(await self._send(calls.delete_call(asset_id, force=force)))
 
-    async def search(self, q: str | None = None, *,
-                     mode: SearchMode | str = SearchMode.AUTO,
-                     filters: Filters | Mapping[str, Any] | None = None,
-                     facets: Sequence[Facet | str] = (),
-                     facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,
-                     sort: str | None = None, limit: int = 20,
-                     cursor: str | None = None) -> SearchPage:
-        call = calls.search_call(q, mode=mode, filters=filters, facets=facets,
-                                 facet_mode=facet_mode, sort=sort, limit=limit, cursor=cursor)
+    async def search(
+        self,
+        q: str | None = None,
+        *,
+        mode: SearchMode | str = SearchMode.AUTO,
+        filters: Filters | Mapping[str, Any] | None = None,
+        facets: Sequence[Facet | str] = (),
+        facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,
+        sort: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        call = calls.search_call(
+            q,
+            mode=mode,
+            filters=filters,
+            facets=facets,
+            facet_mode=facet_mode,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
         return calls.page_of(await self._send(call))
 
-    async def iter_search(self, q: str | None = None, *,
-                          mode: SearchMode | str = SearchMode.AUTO,
-                          filters: Filters | Mapping[str, Any] | None = None,
-                          sort: str | None = None,
-                          page_size: int = 100) -> AsyncIterator[SearchHit]:
+    async def iter_search(
+        self,
+        q: str | None = None,
+        *,
+        mode: SearchMode | str = SearchMode.AUTO,
+        filters: Filters | Mapping[str, Any] | None = None,
+        sort: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[SearchHit]:
         """Every hit of a search, following the cursors page by page."""
         cursor: str | None = None
         while True:
-            page = await self.search(q, mode=mode, filters=filters, sort=sort,
-                                     limit=page_size, cursor=cursor)
+            page = await self.search(
+                q, mode=mode, filters=filters, sort=sort, limit=page_size, cursor=cursor
+            )
             for hit in page.items:
                 yield hit
             if not page.next_cursor or not page.items:
@@ -133,11 +205,11 @@ class AsyncAssetlensClient:
         return calls.hits_of(await self._send(calls.similar_call(asset_id, limit=limit)))
 
     @contextlib.asynccontextmanager
-    async def stream(self, asset_id: str, *,
-                     download: bool = False) -> AsyncIterator[AsyncIterator[bytes]]:
+    async def stream(
+        self, asset_id: str, *, download: bool = False
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
         """The original bytes in chunks, while the block runs."""
-        response = await self._send(calls.content_call(asset_id, download=download),
-                                    stream=True)
+        response = await self._send(calls.content_call(asset_id, download=download), stream=True)
         try:
             yield response.aiter_bytes()
         finally:
@@ -172,21 +244,42 @@ class AsyncAssetlensClient:
                 written += len(chunk)
         return written
 
-    async def track(self, file: UploadSource, *, filename: str | None = None,
-                    name: str | None = None, description: str | None = None,
-                    tags: Sequence[str] | None = None, folder_id: str | None = None,
-                    prompt: str | None = None,
-                    metadata: Mapping[str, Any] | Generation | None = None,
-                    type: str | None = None, source: str | None = None) -> str | None:
+    async def track(
+        self,
+        file: UploadSource,
+        *,
+        filename: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        folder_id: str | None = None,
+        prompt: str | None = None,
+        metadata: Mapping[str, Any] | Generation | None = None,
+        type: str | None = None,
+        source: str | None = None,
+    ) -> str | None:
         """See `AssetlensClient.track` (the disk writes run in a worker thread)."""
         if self._tracker is None:
-            self._tracker = AssetlensClient(self.base_url, self._api_key,
-                                            timeout=self._timeout, outbox_dir=self._outbox_dir,
-                                            delivery=self._delivery)
+            self._tracker = AssetlensClient(
+                self.base_url,
+                self._api_key,
+                timeout=self._timeout,
+                outbox_dir=self._outbox_dir,
+                delivery=self._delivery,
+            )
         return await asyncio.to_thread(
-            self._tracker.track, file, filename=filename, name=name, description=description,
-            tags=tags, folder_id=folder_id, prompt=prompt, metadata=metadata, type=type,
-            source=source)
+            self._tracker.track,
+            file,
+            filename=filename,
+            name=name,
+            description=description,
+            tags=tags,
+            folder_id=folder_id,
+            prompt=prompt,
+            metadata=metadata,
+            type=type,
+            source=source,
+        )
 
     async def _send(self, call: Call, *, stream: bool = False) -> httpx.Response:
         """See `AssetlensClient._send`."""

@@ -112,13 +112,19 @@ class Call:
     def request(self, http: httpx.Client | httpx.AsyncClient) -> Iterator[httpx.Request]:
         """The request for one attempt (the upload's file open while it is sent)."""
         if self.file is None:
-            yield http.build_request(self.method, self.path, params=self.params,
-                                     json=self.json, headers=self.headers)
+            yield http.build_request(
+                self.method, self.path, params=self.params, json=self.json, headers=self.headers
+            )
             return
         with self.file.opened() as stream:
-            yield http.build_request(self.method, self.path, params=self.params,
-                                     headers=self.headers, data=self.form,
-                                     files={"file": (self.file.filename, stream)})
+            yield http.build_request(
+                self.method,
+                self.path,
+                params=self.params,
+                headers=self.headers,
+                data=self.form,
+                files={"file": (self.file.filename, stream)},
+            )
 
 
 def _id(value: str) -> str:
@@ -130,19 +136,33 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def upload_call(file: UploadSource, *, filename: str | None = None, name: str | None = None,
-                description: str | None = None, tags: Sequence[str] | None = None,
-                folder_id: str | None = None, prompt: str | None = None,
-                metadata: Mapping[str, Any] | Generation | None = None,
-                type: str | None = None, source: str | None = None,
-                idempotency_key: str | None = None, wait: bool = False) -> Call:
+def upload_call(
+    file: UploadSource,
+    *,
+    filename: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Sequence[str] | None = None,
+    folder_id: str | None = None,
+    prompt: str | None = None,
+    metadata: Mapping[str, Any] | Generation | None = None,
+    type: str | None = None,
+    source: str | None = None,
+    idempotency_key: str | None = None,
+    wait: bool = False,
+) -> Call:
     """POST /v1/assets (multipart). Always carries an Idempotency-Key (a new UUID unless
     given), so it is retried safely whenever its file can be sent again."""
     upload = upload_file(file, filename)
     form: dict[str, str | list[str]] = {}
-    for key, value in (("name", name), ("description", description),
-                       ("folder_id", folder_id), ("prompt", prompt), ("type", type),
-                       ("source", source)):
+    for key, value in (
+        ("name", name),
+        ("description", description),
+        ("folder_id", folder_id),
+        ("prompt", prompt),
+        ("type", type),
+        ("source", source),
+    ):
         if value is not None:
             form[key] = value
     if tags:
@@ -152,26 +172,49 @@ def upload_call(file: UploadSource, *, filename: str | None = None, name: str | 
     if metadata:
         form["metadata"] = json.dumps(metadata_json(metadata), ensure_ascii=False)
     key = idempotency_key or str(uuid.uuid4())
-    return Call("POST", "/v1/assets", params={"wait": _flag(wait)}, form=form, file=upload,
-                headers={"Idempotency-Key": key}, retryable=upload.repeatable)
+    return Call(
+        "POST",
+        "/v1/assets",
+        params={"wait": _flag(wait)},
+        form=form,
+        file=upload,
+        headers={"Idempotency-Key": key},
+        retryable=upload.repeatable,
+    )
 
 
-def import_call(url: str, *, name: str | None = None, description: str | None = None,
-                tags: Sequence[str] | None = None, folder_id: str | None = None,
-                prompt: str | None = None,
-                metadata: Mapping[str, Any] | Generation | None = None,
-                type: str | None = None, idempotency_key: str | None = None,
-                wait: bool = False) -> Call:
+def import_call(
+    url: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Sequence[str] | None = None,
+    folder_id: str | None = None,
+    prompt: str | None = None,
+    metadata: Mapping[str, Any] | Generation | None = None,
+    type: str | None = None,
+    idempotency_key: str | None = None,
+    wait: bool = False,
+) -> Call:
     """POST /v1/assets/from-url, with an Idempotency-Key (so retried like an upload)."""
-    body: dict[str, Any] = {"url": url, "tags": tag_list(tags),
-                            "metadata": metadata_json(metadata)}
-    for key, value in (("name", name), ("description", description),
-                       ("folder_id", folder_id), ("prompt", prompt), ("type", type)):
+    body: dict[str, Any] = {"url": url, "tags": tag_list(tags), "metadata": metadata_json(metadata)}
+    for key, value in (
+        ("name", name),
+        ("description", description),
+        ("folder_id", folder_id),
+        ("prompt", prompt),
+        ("type", type),
+    ):
         if value is not None:
             body[key] = value
-    return Call("POST", "/v1/assets/from-url", params={"wait": _flag(wait)}, json=body,
-                headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
-                retryable=True)
+    return Call(
+        "POST",
+        "/v1/assets/from-url",
+        params={"wait": _flag(wait)},
+        json=body,
+        headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+        retryable=True,
+    )
 
 
 def get_call(asset_id: str) -> Call:
@@ -185,35 +228,52 @@ def etag_for(if_match: IfMatch) -> str | None:
     return f'"r{if_match}"'
 
 
-def update_call(asset_id: str, changes: Mapping[str, Any], *, if_match: IfMatch = None,
-                wait: bool = False) -> Call:
+def update_call(
+    asset_id: str, changes: Mapping[str, Any], *, if_match: IfMatch = None, wait: bool = False
+) -> Call:
     """PATCH /v1/assets/{id}. Not retried after a lost answer: the change may have been
     made, and with If-Match a repeat would fail as a conflict."""
     etag = etag_for(if_match)
-    return Call("PATCH", f"/v1/assets/{_id(asset_id)}", params={"wait": _flag(wait)},
-                json=_JSON_OBJECT.dump_python(dict(changes), mode="json"),
-                headers={"If-Match": etag} if etag else {})
+    return Call(
+        "PATCH",
+        f"/v1/assets/{_id(asset_id)}",
+        params={"wait": _flag(wait)},
+        json=_JSON_OBJECT.dump_python(dict(changes), mode="json"),
+        headers={"If-Match": etag} if etag else {},
+    )
 
 
 def delete_call(asset_id: str, *, force: bool = False) -> Call:
     """DELETE /v1/assets/{id}: to the trash (repeating it changes nothing more)."""
-    return Call("DELETE", f"/v1/assets/{_id(asset_id)}", params={"force": _flag(force)},
-                retryable=True)
+    return Call(
+        "DELETE", f"/v1/assets/{_id(asset_id)}", params={"force": _flag(force)}, retryable=True
+    )
 
 
-def search_call(q: str | None = None, *, mode: SearchMode | str = SearchMode.AUTO,
-                filters: Filters | Mapping[str, Any] | None = None,
-                facets: Sequence[Facet | str] = (),
-                facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,
-                sort: str | None = None, limit: int = 20, cursor: str | None = None) -> Call:
+def search_call(
+    q: str | None = None,
+    *,
+    mode: SearchMode | str = SearchMode.AUTO,
+    filters: Filters | Mapping[str, Any] | None = None,
+    facets: Sequence[Facet | str] = (),
+    facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,
+    sort: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> Call:
     """POST /v1/search: a read, retried like one."""
     if isinstance(filters, Filters):
         filter_body = filters.model_dump(mode="json", exclude_defaults=True)
     else:
         filter_body = _JSON_OBJECT.dump_python(dict(filters or {}), mode="json")
-    body: dict[str, Any] = {"q": q, "mode": str(mode), "filters": filter_body,
-                            "facets": [str(facet) for facet in facets],
-                            "facet_mode": str(facet_mode), "limit": limit}
+    body: dict[str, Any] = {
+        "q": q,
+        "mode": str(mode),
+        "filters": filter_body,
+        "facets": [str(facet) for facet in facets],
+        "facet_mode": str(facet_mode),
+        "limit": limit,
+    }
     if sort is not None:
         body["sort"] = sort
     if cursor is not None:
@@ -222,16 +282,22 @@ def search_call(q: str | None = None, *, mode: SearchMode | str = SearchMode.AUT
 
 
 def similar_call(asset_id: str, *, limit: int = 20) -> Call:
-    return Call("GET", f"/v1/assets/{_id(asset_id)}/similar", params={"limit": str(limit)},
-                retryable=True)
+    return Call(
+        "GET", f"/v1/assets/{_id(asset_id)}/similar", params={"limit": str(limit)}, retryable=True
+    )
 
 
 def content_call(asset_id: str, *, download: bool = False) -> Call:
-    return Call("GET", f"/v1/assets/{_id(asset_id)}/content",
-                params={"download": _flag(download)}, retryable=True)
+    return Call(
+        "GET",
+        f"/v1/assets/{_id(asset_id)}/content",
+        params={"download": _flag(download)},
+        retryable=True,
+    )
 
 
 # -- answers --------------------------------------------------------------------------------
+
 
 def checked(response: httpx.Response) -> httpx.Response:
     """`response` if it is a success; its typed ProblemError otherwise (body read)."""

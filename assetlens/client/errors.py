@@ -19,10 +19,17 @@ class ConnectionFailed(ClientError):
 class ProblemError(ClientError):
     """The server answered an error: its problem details as attributes."""
 
-    def __init__(self, status: int, title: str, detail: str, *, type: str = "about:blank",
-                 errors: list[dict[str, Any]] | None = None,
-                 extra: dict[str, Any] | None = None,
-                 headers: httpx.Headers | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        type: str = "about:blank",
+        errors: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: httpx.Headers | None = None,
+    ) -> None:
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
         self.title = title
@@ -76,9 +83,17 @@ class UnavailableError(ProblemError):
 
 
 _BY_STATUS: dict[int, type[ProblemError]] = {
-    400: BadRequestError, 401: AuthError, 403: AuthError, 404: NotFoundError,
-    409: ConflictError, 412: PreconditionFailedError, 413: PayloadTooLargeError,
-    415: ValidationError, 422: ValidationError, 429: RateLimitedError, 503: UnavailableError,
+    400: BadRequestError,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    413: PayloadTooLargeError,
+    415: ValidationError,
+    422: ValidationError,
+    429: RateLimitedError,
+    503: UnavailableError,
 }
 
 

@@ -41,8 +41,16 @@ from assetlens.client.outbox_items import (
     Send,
 )
 
-__all__ = ["DeliveryPolicy", "ItemState", "ItemStatus", "Outbox", "OutboxItem", "Rejected",
-           "RetryLater", "Send"]
+__all__ = [
+    "DeliveryPolicy",
+    "ItemState",
+    "ItemStatus",
+    "Outbox",
+    "OutboxItem",
+    "Rejected",
+    "RetryLater",
+    "Send",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +79,13 @@ KEEP_DELIVERED_SECONDS = 7 * 24 * 3600
 ORPHAN_SECONDS = 3600
 
 
-
-
 class Outbox:
     """Durable, at-least-once delivery of uploads (exactly once on a server honouring
     Idempotency-Key). Thread-safe; several processes may share one directory."""
 
-    def __init__(self, directory: str | os.PathLike[str], send: Send,
-                 policy: DeliveryPolicy | None = None) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], send: Send, policy: DeliveryPolicy | None = None
+    ) -> None:
         self.directory = Path(directory)
         self._send = send
         self.policy = policy or DeliveryPolicy()
@@ -89,8 +96,12 @@ class Outbox:
         self._files.mkdir(mode=0o700, exist_ok=True)
         self._tmp.mkdir(mode=0o700, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.directory / "outbox.sqlite3", timeout=30,
-                                   isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(
+            self.directory / "outbox.sqlite3",
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=False,
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -103,15 +114,18 @@ class Outbox:
 
     # -- adding -----------------------------------------------------------------------------
 
-    def add(self, source: str | os.PathLike[str] | bytes | BinaryIO, filename: str,
-            fields: Mapping[str, Any]) -> str:
+    def add(
+        self,
+        source: str | os.PathLike[str] | bytes | BinaryIO,
+        filename: str,
+        fields: Mapping[str, Any],
+    ) -> str:
         """Store the file and its upload fields durably; the new item's id. Raises OSError
         or sqlite3.Error when the disk fails (nothing is then recorded)."""
         item_id = uuid.uuid4().hex
         temp = self._tmp / f"{item_id}.part"
         try:
-            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
-                           "wb") as out:
+            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
                 if isinstance(source, bytes):
                     out.write(source)
                 elif isinstance(source, str | os.PathLike):
@@ -132,8 +146,16 @@ class Outbox:
                 self._db.execute(
                     "INSERT INTO items (id, idempotency_key, filename, fields, state,"
                     " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (item_id, str(uuid.uuid4()), filename, json.dumps(dict(fields)),
-                     ItemState.PENDING.value, now, now))
+                    (
+                        item_id,
+                        str(uuid.uuid4()),
+                        filename,
+                        json.dumps(dict(fields)),
+                        ItemState.PENDING.value,
+                        now,
+                        now,
+                    ),
+                )
         except BaseException:
             with contextlib.suppress(OSError):
                 self._file(item_id).unlink()
@@ -148,14 +170,16 @@ class Outbox:
         with self._lock:
             row = self._db.execute(
                 "SELECT id, state, attempts, asset_id, last_error FROM items WHERE id = ?",
-                (item_id,)).fetchone()
+                (item_id,),
+            ).fetchone()
         return None if row is None else _status(row)
 
     def pending(self) -> int:
         """How many items still wait for delivery."""
         with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM items WHERE state = ?",
-                                        (ItemState.PENDING.value,)).fetchone()
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM items WHERE state = ?", (ItemState.PENDING.value,)
+            ).fetchone()
         return int(count)
 
     def dead_letters(self) -> list[ItemStatus]:
@@ -163,7 +187,9 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, state, attempts, asset_id, last_error FROM items WHERE state = ?"
-                " ORDER BY created_at", (ItemState.DEAD.value,)).fetchall()
+                " ORDER BY created_at",
+                (ItemState.DEAD.value,),
+            ).fetchall()
         return [_status(row) for row in rows]
 
     # -- delivering -------------------------------------------------------------------------
@@ -208,8 +234,7 @@ class Outbox:
         with self._lock:
             if self._worker is not None:
                 return
-            self._worker = threading.Thread(target=self._run, name="assetlens-outbox",
-                                            daemon=True)
+            self._worker = threading.Thread(target=self._run, name="assetlens-outbox", daemon=True)
             self._worker.start()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -240,8 +265,7 @@ class Outbox:
             # Removed from under the outbox: no attempt can ever send it, and its failure
             # says nothing about the server (the others are not held back).
             log.warning("outbox item %s lost its file %s", item.id, item.path)
-            self._finish(item, ItemState.DEAD, error="the item's file is no longer in the "
-                                                     "outbox")
+            self._finish(item, ItemState.DEAD, error="the item's file is no longer in the outbox")
             return ItemState.DEAD
         try:
             asset_id = self._send(item)
@@ -252,8 +276,7 @@ class Outbox:
         except Exception as exc:
             attempts = item.attempts + 1
             if self.policy.max_attempts is not None and attempts >= self.policy.max_attempts:
-                log.warning("outbox item %s gave up after %d attempts: %s", item.id,
-                            attempts, exc)
+                log.warning("outbox item %s gave up after %d attempts: %s", item.id, attempts, exc)
                 self._finish(item, ItemState.DEAD, error=str(exc))
                 return ItemState.DEAD
             retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
@@ -262,13 +285,19 @@ class Outbox:
                 # The server is likely down (or busy) for every item: hold the others back
                 # for as long too, rather than trying each against it in turn.
                 self._paused_until = time.time() + delay
-            log.info("outbox item %s not delivered (attempt %d), retrying in %.1fs: %s",
-                     item.id, attempts, delay, exc)
+            log.info(
+                "outbox item %s not delivered (attempt %d), retrying in %.1fs: %s",
+                item.id,
+                attempts,
+                delay,
+                exc,
+            )
             with self._lock:
                 self._db.execute(
                     "UPDATE items SET attempts = ?, next_attempt_at = ?, lease_until = 0,"
                     " last_error = ? WHERE id = ?",
-                    (attempts, time.time() + delay, str(exc)[:1000], item.id))
+                    (attempts, time.time() + delay, str(exc)[:1000], item.id),
+                )
             return ItemState.PENDING
         self._finish(item, ItemState.DELIVERED, asset_id=asset_id)
         with contextlib.suppress(OSError):
@@ -283,31 +312,42 @@ class Outbox:
                 " FROM items WHERE state = ? AND next_attempt_at <= ? AND lease_until <= ?"
                 " ORDER BY next_attempt_at, created_at LIMIT 1)"
                 " RETURNING id, idempotency_key, filename, fields, attempts",
-                (now + self.policy.lease, _owner(), ItemState.PENDING.value, now,
-                 now)).fetchone()
+                (now + self.policy.lease, _owner(), ItemState.PENDING.value, now, now),
+            ).fetchone()
         if row is None:
             return None
         item_id, key, filename, fields, attempts = row
-        return OutboxItem(item_id, key, self._file(item_id), filename, json.loads(fields),
-                          attempts)
+        return OutboxItem(item_id, key, self._file(item_id), filename, json.loads(fields), attempts)
 
-    def _finish(self, item: OutboxItem, state: ItemState, *, asset_id: str | None = None,
-                error: str | None = None) -> None:
+    def _finish(
+        self,
+        item: OutboxItem,
+        state: ItemState,
+        *,
+        asset_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
         with self._lock:
             self._db.execute(
                 "UPDATE items SET state = ?, attempts = attempts + 1, asset_id = ?,"
                 " last_error = ?, finished_at = ?, lease_until = 0 WHERE id = ?",
-                (state.value, asset_id, None if error is None else error[:1000], time.time(),
-                 item.id))
+                (
+                    state.value,
+                    asset_id,
+                    None if error is None else error[:1000],
+                    time.time(),
+                    item.id,
+                ),
+            )
 
     def _next_due(self) -> float:
         """When the next delivery attempt may start (wall-clock seconds)."""
         with self._lock:
             (due,) = self._db.execute(
                 "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM items WHERE state = ?",
-                (ItemState.PENDING.value,)).fetchone()
-        return max(float(due) if due is not None else time.time() + 60.0,
-                   self._paused_until)
+                (ItemState.PENDING.value,),
+            ).fetchone()
+        return max(float(due) if due is not None else time.time() + 60.0, self._paused_until)
 
     def _file(self, item_id: str) -> Path:
         return self._files / f"{item_id}.bin"
@@ -318,17 +358,29 @@ class Outbox:
         orphaned files (see ORPHAN_SECONDS)."""
         now = time.time()
         with self._lock:
-            owners = [row[0] for row in self._db.execute(
-                "SELECT DISTINCT lease_owner FROM items WHERE state = ? AND lease_until > ?",
-                (ItemState.PENDING.value, now))]
+            owners = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT DISTINCT lease_owner FROM items WHERE state = ? AND lease_until > ?",
+                    (ItemState.PENDING.value, now),
+                )
+            ]
             for owner in owners:
                 if _owner_gone(owner):
-                    self._db.execute("UPDATE items SET lease_until = 0 WHERE lease_owner = ?"
-                                     " AND state = ?", (owner, ItemState.PENDING.value))
-            self._db.execute("DELETE FROM items WHERE state = ? AND finished_at < ?",
-                             (ItemState.DELIVERED.value, now - KEEP_DELIVERED_SECONDS))
-            known = {row[0] for row in self._db.execute(
-                "SELECT id FROM items WHERE state != ?", (ItemState.DELIVERED.value,))}
+                    self._db.execute(
+                        "UPDATE items SET lease_until = 0 WHERE lease_owner = ? AND state = ?",
+                        (owner, ItemState.PENDING.value),
+                    )
+            self._db.execute(
+                "DELETE FROM items WHERE state = ? AND finished_at < ?",
+                (ItemState.DELIVERED.value, now - KEEP_DELIVERED_SECONDS),
+            )
+            known = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT id FROM items WHERE state != ?", (ItemState.DELIVERED.value,)
+                )
+            }
         for path in _old_files(self._tmp, now - ORPHAN_SECONDS):
             path.unlink(missing_ok=True)
         for path in _old_files(self._files, now - ORPHAN_SECONDS):

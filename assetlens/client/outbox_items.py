@@ -26,8 +26,9 @@ class RetryLater(Exception):
     `outage`: the server cannot take any item now (unreachable, 502/503/504, 429…), so the
     others wait too; False for a failure of this item alone (a 500 on its file, say)."""
 
-    def __init__(self, message: str, retry_after: float | None = None, *,
-                 outage: bool = True) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, outage: bool = True
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.outage = outage

@@ -48,8 +48,11 @@ def worth_repeating(response: httpx.Response, request_headers: Mapping[str, str]
     attempt with the same key is still running on the server)."""
     if response.status_code in RETRY_STATUSES:
         return True
-    return (response.status_code == 409 and "Idempotency-Key" in request_headers
-            and "retry-after" in response.headers)
+    return (
+        response.status_code == 409
+        and "Idempotency-Key" in request_headers
+        and "retry-after" in response.headers
+    )
 
 
 @dataclass(slots=True)

@@ -37,8 +37,11 @@ USER_AGENT = "assetlens-client/0.1"
 
 
 def client_headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT,
-            "Accept": "application/json"}
+    return {
+        "Authorization": f"Bearer {api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
 
 
 def default_outbox_dir(base_url: str, api_key: str) -> Path:
@@ -62,8 +65,11 @@ def worth_retrying(problem: ProblemError) -> bool:
     """Whether a delivery refused with `problem` may succeed later: server trouble, rate
     limits, a key not (yet) valid, a concurrent request with the same Idempotency-Key
     (409 with Retry-After). Everything else is refused for good."""
-    return (problem.status >= 500 or problem.status in (401, 403, 408, 429)
-            or (problem.status == 409 and problem.retry_after is not None))
+    return (
+        problem.status >= 500
+        or problem.status in (401, 403, 408, 429)
+        or (problem.status == 409 and problem.retry_after is not None)
+    )
 
 
 class AssetlensClient:
@@ -75,18 +81,31 @@ class AssetlensClient:
     subclasses. Use it as a context manager, or call `close()`.
     """
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0,
-                 retry: RetryPolicy | None = None,
-                 outbox_dir: str | os.PathLike[str] | None = None,
-                 delivery: DeliveryPolicy | None = None,
-                 deliver_in_background: bool = True,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        outbox_dir: str | os.PathLike[str] | None = None,
+        delivery: DeliveryPolicy | None = None,
+        deliver_in_background: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self._http = httpx.Client(base_url=self.base_url, headers=client_headers(api_key),
-                                  timeout=timeout, transport=transport)
-        self._outbox_dir = Path(outbox_dir) if outbox_dir is not None else \
-            default_outbox_dir(self.base_url, api_key)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=client_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+        self._outbox_dir = (
+            Path(outbox_dir)
+            if outbox_dir is not None
+            else default_outbox_dir(self.base_url, api_key)
+        )
         self._delivery = delivery
         self._background = deliver_in_background
         self._outbox: Outbox | None = None
@@ -96,8 +115,12 @@ class AssetlensClient:
     def __enter__(self) -> AssetlensClient:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -111,43 +134,84 @@ class AssetlensClient:
 
     # -- assets -----------------------------------------------------------------------------
 
-    def upload(self, file: UploadSource, *, filename: str | None = None,
-               name: str | None = None, description: str | None = None,
-               tags: Sequence[str] | None = None, folder_id: str | None = None,
-               prompt: str | None = None,
-               metadata: Mapping[str, Any] | Generation | None = None,
-               type: str | None = None, source: str | None = None,
-               idempotency_key: str | None = None, wait: bool = False) -> Asset:
+    def upload(
+        self,
+        file: UploadSource,
+        *,
+        filename: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        folder_id: str | None = None,
+        prompt: str | None = None,
+        metadata: Mapping[str, Any] | Generation | None = None,
+        type: str | None = None,
+        source: str | None = None,
+        idempotency_key: str | None = None,
+        wait: bool = False,
+    ) -> Asset:
         """Upload a file (a path, bytes or a binary stream, sent in chunks) with its
         provenance (`prompt`, `metadata`: model, provider, seed, cost, source_asset_id…).
         Retried safely: every attempt carries one Idempotency-Key (a new UUID unless
         given). `wait`: return once the asset is searchable. The new asset, or the
         existing one under the workspace's `link` duplicate policy."""
-        call = calls.upload_call(file, filename=filename, name=name, description=description,
-                                 tags=tags, folder_id=folder_id, prompt=prompt,
-                                 metadata=metadata, type=type, source=source,
-                                 idempotency_key=idempotency_key, wait=wait)
+        call = calls.upload_call(
+            file,
+            filename=filename,
+            name=name,
+            description=description,
+            tags=tags,
+            folder_id=folder_id,
+            prompt=prompt,
+            metadata=metadata,
+            type=type,
+            source=source,
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
         return calls.asset_of(self._send(call))
 
-    def import_url(self, url: str, *, name: str | None = None,
-                   description: str | None = None,
-                   tags: Sequence[str] | None = None, folder_id: str | None = None,
-                   prompt: str | None = None,
-                   metadata: Mapping[str, Any] | Generation | None = None,
-                   type: str | None = None, idempotency_key: str | None = None,
-                   wait: bool = False) -> Asset:
+    def import_url(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        folder_id: str | None = None,
+        prompt: str | None = None,
+        metadata: Mapping[str, Any] | Generation | None = None,
+        type: str | None = None,
+        idempotency_key: str | None = None,
+        wait: bool = False,
+    ) -> Asset:
         """Have the server fetch a public http(s) URL and store it as an upload (retried
         safely, like `upload`, under one Idempotency-Key)."""
-        call = calls.import_call(url, name=name, description=description, tags=tags,
-                                 folder_id=folder_id, prompt=prompt, metadata=metadata,
-                                 type=type, idempotency_key=idempotency_key, wait=wait)
+        call = calls.import_call(
+            url,
+            name=name,
+            description=description,
+            tags=tags,
+            folder_id=folder_id,
+            prompt=prompt,
+            metadata=metadata,
+            type=type,
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
         return calls.asset_of(self._send(call))
 
     def get(self, asset_id: str) -> Asset:
         return calls.asset_of(self._send(calls.get_call(asset_id)))
 
-    def update(self, asset_id: str, changes: Mapping[str, Any], *, if_match: IfMatch = None,
-               wait: bool = False) -> Asset:
+    def update(
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        if_match: IfMatch = None,
+        wait: bool = False,
+    ) -> Asset:
         """PATCH the fields in `changes` (name, description, tags, folder_id, prompt,
         metadata, favorite). `if_match`: the `revision` (or ETag) the change is based on;
         PreconditionFailedError when the asset changed since."""
@@ -160,25 +224,46 @@ class AssetlensClient:
 
     # -- search -----------------------------------------------------------------------------
 
-    def search(self, q: str | None = None, *, mode: SearchMode | str = SearchMode.AUTO,
-               filters: Filters | Mapping[str, Any] | None = None,
-               facets: Sequence[Facet | str] = (),
-               facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE, sort: str | None = None,
-               limit: int = 20, cursor: str | None = None) -> SearchPage:
+    def search(
+        self,
+        q: str | None = None,
+        *,
+        mode: SearchMode | str = SearchMode.AUTO,
+        filters: Filters | Mapping[str, Any] | None = None,
+        facets: Sequence[Facet | str] = (),
+        facet_mode: FacetMode | str = FacetMode.CONJUNCTIVE,
+        sort: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
         """One page of results with the requested facets and the next page's cursor."""
-        call = calls.search_call(q, mode=mode, filters=filters, facets=facets,
-                                 facet_mode=facet_mode, sort=sort, limit=limit, cursor=cursor)
+        call = calls.search_call(
+            q,
+            mode=mode,
+            filters=filters,
+            facets=facets,
+            facet_mode=facet_mode,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
         return calls.page_of(self._send(call))
 
-    def iter_search(self, q: str | None = None, *,
-                    mode: SearchMode | str = SearchMode.AUTO,
-                    filters: Filters | Mapping[str, Any] | None = None,
-                    sort: str | None = None, page_size: int = 100) -> Iterator[SearchHit]:
+    def iter_search(
+        self,
+        q: str | None = None,
+        *,
+        mode: SearchMode | str = SearchMode.AUTO,
+        filters: Filters | Mapping[str, Any] | None = None,
+        sort: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[SearchHit]:
         """Every hit of a search, following the cursors page by page."""
         cursor: str | None = None
         while True:
-            page = self.search(q, mode=mode, filters=filters, sort=sort, limit=page_size,
-                               cursor=cursor)
+            page = self.search(
+                q, mode=mode, filters=filters, sort=sort, limit=page_size, cursor=cursor
+            )
             yield from page.items
             if not page.next_cursor or not page.items:
                 return
@@ -237,22 +322,36 @@ class AssetlensClient:
                 self._outbox = outbox
             return self._outbox
 
-    def track(self, file: UploadSource, *, filename: str | None = None,
-              name: str | None = None, description: str | None = None,
-              tags: Sequence[str] | None = None, folder_id: str | None = None,
-              prompt: str | None = None,
-              metadata: Mapping[str, Any] | Generation | None = None,
-              type: str | None = None, source: str | None = None) -> str | None:
+    def track(
+        self,
+        file: UploadSource,
+        *,
+        filename: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        folder_id: str | None = None,
+        prompt: str | None = None,
+        metadata: Mapping[str, Any] | Generation | None = None,
+        type: str | None = None,
+        source: str | None = None,
+    ) -> str | None:
         """Save an output for upload and return at once: the file and its fields go to the
         durable local outbox, then to the server in the background, retried until
         delivered, exactly once. Never raises: returns the outbox item id, or None when
         even the outbox failed (logged)."""
         try:
             upload = calls.upload_file(file, filename)
-            fields = {"name": name, "description": description,
-                      "tags": calls.tag_list(tags) or None, "folder_id": folder_id,
-                      "prompt": prompt, "metadata": calls.metadata_json(metadata) or None,
-                      "type": type, "source": source}
+            fields = {
+                "name": name,
+                "description": description,
+                "tags": calls.tag_list(tags) or None,
+                "folder_id": folder_id,
+                "prompt": prompt,
+                "metadata": calls.metadata_json(metadata) or None,
+                "type": type,
+                "source": source,
+            }
             kept = {key: value for key, value in fields.items() if value is not None}
             return self.outbox.add(upload.source, upload.filename, kept)
         except Exception:
@@ -261,22 +360,25 @@ class AssetlensClient:
 
     def _deliver(self, item: OutboxItem) -> str:
         """One delivery attempt of an outbox item (the outbox retries, not this)."""
-        call = calls.upload_call(item.path, filename=item.filename,
-                                 idempotency_key=item.idempotency_key, **item.fields)
+        call = calls.upload_call(
+            item.path, filename=item.filename, idempotency_key=item.idempotency_key, **item.fields
+        )
         try:
             return calls.asset_of(self._send(call, retry=NO_RETRY)).id
         except ConnectionFailed as exc:
             raise RetryLater(str(exc)) from exc
         except ProblemError as exc:
             if worth_retrying(exc):
-                raise RetryLater(str(exc), exc.retry_after,
-                                 outage=exc.status in OUTAGE_STATUSES) from exc
+                raise RetryLater(
+                    str(exc), exc.retry_after, outage=exc.status in OUTAGE_STATUSES
+                ) from exc
             raise Rejected(str(exc)) from exc
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _send(self, call: Call, *, retry: RetryPolicy | None = None,
-              stream: bool = False) -> httpx.Response:
+    def _send(
+        self, call: Call, *, retry: RetryPolicy | None = None, stream: bool = False
+    ) -> httpx.Response:
         """Send `call`, retrying per policy when it is safe to; a success, or the typed
         problem of the last answer."""
         policy = (retry or self.retry) if call.retryable else NO_RETRY

@@ -185,8 +185,9 @@ def embed_input(picture: Image.Image) -> Image.Image:
     return flatten(fit_short_side(picture, EMBED_SHORT_SIDE))
 
 
-def visual_analysis(media: MediaInfo, picture: Image.Image,
-                    stealth: StealthRead | None = None) -> Analysis:
+def visual_analysis(
+    media: MediaInfo, picture: Image.Image, stealth: StealthRead | None = None
+) -> Analysis:
     """Previews, pHash and embed image of `picture`, under already known metadata."""
     shown = display_mode(picture)
     rgb = embed_input(shown)

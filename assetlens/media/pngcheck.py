@@ -34,8 +34,15 @@ _INFLATE_ERRORS: Final = (zlib.error, cast("type[Exception]", isal_zlib.error))
 # Samples per pixel by IHDR colour type (grey, RGB, palette, grey+alpha, RGBA).
 _CHANNELS: Final = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 # Adam7 passes: (first column, first row, column step, row step).
-_ADAM7: Final = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
-                 (1, 0, 2, 2), (0, 1, 1, 2))
+_ADAM7: Final = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
 
 
 class _Reader:
@@ -50,8 +57,9 @@ class _Reader:
     def signature(self) -> bytes:
         return self._fh.read(len(_SIGNATURE))
 
-    def chunk(self, keep: int,
-              feed: Callable[[bytes, bytes], None] | None = None) -> tuple[bytes, bytes]:
+    def chunk(
+        self, keep: int, feed: Callable[[bytes, bytes], None] | None = None
+    ) -> tuple[bytes, bytes]:
         """The next chunk's type and up to `keep` bytes of its body, each piece of the body
         also given to `feed(kind, piece)` as it streams past; raises on a short or damaged
         chunk (after `feed` saw it: the caller's verdict waits for the CRC)."""

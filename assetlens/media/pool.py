@@ -118,8 +118,10 @@ class AnalysisPool:
                 # Spawned, not forked: the parent runs threads (server, indexer, embedder)
                 # whose locks a fork would copy mid-use.
                 self._executor = ProcessPoolExecutor(
-                    self._workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_interrupts)
+                    self._workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_interrupts,
+                )
             return self._executor
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:

@@ -45,8 +45,9 @@ def flatten(im: Image.Image) -> Image.Image:
     return canvas
 
 
-def fit(im: Image.Image, longest: int,
-        resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
+def fit(
+    im: Image.Image, longest: int, resample: Image.Resampling = Image.Resampling.LANCZOS
+) -> Image.Image:
     """`im` scaled down so that its longest side is at most `longest` (never scaled up)."""
     w, h = im.size
     if max(w, h) <= longest:

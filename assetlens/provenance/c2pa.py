@@ -19,11 +19,21 @@ _OFFLINE = {
 }
 # claim generator → (generator, provider) for the tools that only speak C2PA.
 _KNOWN = (
-    ("chatgpt", "openai"), ("openai", "openai"), ("dall", "openai"), ("sora", "openai"),
-    ("firefly", "adobe"), ("adobe", "adobe"), ("photoshop", "adobe"),
-    ("bing", "microsoft"), ("microsoft", "microsoft"), ("designer", "microsoft"),
-    ("google", "google"), ("imagen", "google"), ("gemini", "google"),
-    ("midjourney", "midjourney"), ("stability", "stability"),
+    ("chatgpt", "openai"),
+    ("openai", "openai"),
+    ("dall", "openai"),
+    ("sora", "openai"),
+    ("firefly", "adobe"),
+    ("adobe", "adobe"),
+    ("photoshop", "adobe"),
+    ("bing", "microsoft"),
+    ("microsoft", "microsoft"),
+    ("designer", "microsoft"),
+    ("google", "google"),
+    ("imagen", "google"),
+    ("gemini", "google"),
+    ("midjourney", "midjourney"),
+    ("stability", "stability"),
 )
 
 

@@ -166,8 +166,7 @@ def _models(graph: Graph, samplers: list[str]) -> list[str]:
         inputs = _inputs(graph[key])
         guider = _follow_inputs(graph, inputs.get("guider"))
         sigmas = _follow_inputs(graph, inputs.get("sigmas"))
-        name, _ = _model_chain(graph, inputs.get("model", guider.get("model",
-                                                                    sigmas.get("model"))))
+        name, _ = _model_chain(graph, inputs.get("model", guider.get("model", sigmas.get("model"))))
         if name and name not in names:
             names.append(name)
     return names
@@ -194,9 +193,7 @@ def _read_sampler(graph: Graph, key: str, gen: Generation) -> None:
     gen.sampler = to_text(
         _literal(graph, inputs.get("sampler_name", sampler_node.get("sampler_name"))), 128
     )
-    gen.scheduler = to_text(
-        _literal(graph, inputs.get("scheduler", sigmas.get("scheduler"))), 128
-    )
+    gen.scheduler = to_text(_literal(graph, inputs.get("scheduler", sigmas.get("scheduler"))), 128)
     gen.denoise = to_float(_literal(graph, inputs.get("denoise", sigmas.get("denoise"))))
     positive = inputs.get("positive", guider.get("positive", guider.get("conditioning")))
     negative = inputs.get("negative", guider.get("negative"))

@@ -16,13 +16,28 @@ _SEED = ("seed", "control_after_generate")
 WIDGETS: dict[str, tuple[str, ...]] = {
     "CLIPTextEncode": ("text",),
     "CLIPTextEncodeSDXL": (
-        "width", "height", "crop_w", "crop_h", "target_width", "target_height", "text_g", "text_l",
+        "width",
+        "height",
+        "crop_w",
+        "crop_h",
+        "target_width",
+        "target_height",
+        "text_g",
+        "text_l",
     ),
     "CLIPTextEncodeFlux": ("clip_l", "t5xxl", "guidance"),
     "KSampler": (*_SEED, "steps", "cfg", "sampler_name", "scheduler", "denoise"),
     "KSamplerAdvanced": (
-        "add_noise", "noise_seed", "control_after_generate", "steps", "cfg", "sampler_name",
-        "scheduler", "start_at_step", "end_at_step", "return_with_leftover_noise",
+        "add_noise",
+        "noise_seed",
+        "control_after_generate",
+        "steps",
+        "cfg",
+        "sampler_name",
+        "scheduler",
+        "start_at_step",
+        "end_at_step",
+        "return_with_leftover_noise",
     ),
     "SamplerCustom": ("add_noise", "noise_seed", "control_after_generate", "cfg"),
     "RandomNoise": ("noise_seed", "control_after_generate"),
@@ -54,8 +69,11 @@ def ui_to_api(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     links: dict[int, tuple[str, int, str]] = {}
     for link in workflow.get("links") or []:
         if isinstance(link, list) and len(link) >= 5 and isinstance(link[0], int):
-            links[link[0]] = (str(link[1]), link[2] if isinstance(link[2], int) else 0,
-                              str(link[5]) if len(link) > 5 else "")
+            links[link[0]] = (
+                str(link[1]),
+                link[2] if isinstance(link[2], int) else 0,
+                str(link[5]) if len(link) > 5 else "",
+            )
     graph: dict[str, dict[str, Any]] = {}
     for key, node in nodes.items():
         if node.get("mode") in (MUTED, BYPASSED):
@@ -66,8 +84,9 @@ def ui_to_api(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if not isinstance(slot, dict) or not isinstance(slot.get("name"), str):
                 continue
             source = _resolve(nodes, links, slot.get("link"), 0)
-            if source is not None and not (isinstance(slot.get("widget"), dict)
-                                           and slot["name"] in inputs):
+            if source is not None and not (
+                isinstance(slot.get("widget"), dict) and slot["name"] in inputs
+            ):
                 inputs[slot["name"]] = [source[0], source[1]]
         graph[key] = {"class_type": kind, "inputs": inputs}
     return graph
@@ -88,7 +107,9 @@ def _widget_inputs(kind: str, values: Any) -> dict[str, Any]:
 
 
 def _resolve(
-    nodes: dict[str, dict[str, Any]], links: dict[int, tuple[str, int, str]], link_id: Any,
+    nodes: dict[str, dict[str, Any]],
+    links: dict[int, tuple[str, int, str]],
+    link_id: Any,
     depth: int,
 ) -> tuple[str, int] | None:
     """The (node, output) feeding a link, passing through bypassed nodes; None when the

@@ -23,7 +23,11 @@ _TAG_VALUE_CAP = 8 * 1024 * 1024
 _IFD0_TEXT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x013B, 0x8298)
 _PREFIXED = re.compile(r"^([A-Za-z_][\w\-]{0,31}):\s*([\[{].*)$", re.DOTALL)
 _EXIF_IFD, _USER_COMMENT, _SOFTWARE, _DESCRIPTION, _XP_COMMENT = (
-    0x8769, 0x9286, 0x0131, 0x010E, 0x9C9C,
+    0x8769,
+    0x9286,
+    0x0131,
+    0x010E,
+    0x9C9C,
 )
 
 
@@ -242,8 +246,12 @@ def _audio_key(key: str) -> str:
         return key.rsplit(":", 1)[-1].lower()
     if key.startswith("COMM"):
         return "comment"
-    return {"\xa9cmt": "comment", "desc": "description", "\xa9des": "description",
-            "USLT": "lyrics"}.get(key.split(":", 1)[0], key.lower())
+    return {
+        "\xa9cmt": "comment",
+        "desc": "description",
+        "\xa9des": "description",
+        "USLT": "lyrics",
+    }.get(key.split(":", 1)[0], key.lower())
 
 
 def _tag_text(value: Any) -> str | None:

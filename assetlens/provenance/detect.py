@@ -108,8 +108,10 @@ def from_json(data: Any, raw: str | None = None) -> Generation | None:
         (is_fooocus_json, lambda: parse_fooocus(raw)),
         (is_api_graph, lambda: parse_api_graph(data, raw)),
         (is_ui_graph, lambda: parse_api_graph(ui_to_api(data), raw)),
-        (_is_comfy_pair, lambda: parse_comfyui(_as_json(data.get("prompt")),
-                                               _as_json(data.get("workflow")))),
+        (
+            _is_comfy_pair,
+            lambda: parse_comfyui(_as_json(data.get("prompt")), _as_json(data.get("workflow"))),
+        ),
         (is_invokeai_v3, lambda: parse_invokeai_v3(raw)),
         (_is_invokeai_v2, lambda: parse_invokeai_v2(raw)),
         (is_drawthings, lambda: parse_drawthings(raw)),
@@ -170,8 +172,12 @@ def interpret(carrier: Carrier, audio: bool = False) -> Generation | None:
         found = guarded(from_text, carrier.user_comment)
         if found is not None and "fooocus" in (carrier.software or "").lower():
             found.generator = "fooocus"
-    for candidate in (carrier.xmp.get("UserComment"), carrier.description, *carrier.comments,
-                      carrier.xmp.get("description")):
+    for candidate in (
+        carrier.xmp.get("UserComment"),
+        carrier.description,
+        *carrier.comments,
+        carrier.xmp.get("description"),
+    ):
         if found is not None:
             break
         if candidate:
@@ -195,6 +201,6 @@ def _audio_prompt(carrier: Carrier) -> Generation | None:
         for key in ("comment", "description"):
             text = carrier.texts.get(key, "")
             if text.lower().startswith("prompt:"):
-                prompt = to_text(text[len("prompt:"):])
+                prompt = to_text(text[len("prompt:") :])
                 break
     return Generation(prompt=prompt, raw=cap_raw(prompt)) if prompt else None

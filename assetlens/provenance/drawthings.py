@@ -22,8 +22,11 @@ _SIZE = re.compile(r"^\s*(\d{1,6})\s*x\s*(\d{1,6})\s*$")
 
 def is_drawthings(obj: Any) -> bool:
     """True for Draw Things' JSON (prompt under `c`, sampling keys beside it)."""
-    return isinstance(obj, dict) and "c" in obj and len({"uc", "scale", "steps", "seed"} &
-                                                         obj.keys()) >= 2
+    return (
+        isinstance(obj, dict)
+        and "c" in obj
+        and len({"uc", "scale", "steps", "seed"} & obj.keys()) >= 2
+    )
 
 
 def parse_drawthings(text: str) -> Generation | None:

@@ -39,8 +39,9 @@ def parse_easydiffusion(fields: Mapping[str, Any]) -> Generation:
         width=to_count(fields.get("width")),
         height=to_count(fields.get("height")),
         denoise=to_float(fields.get("prompt_strength")),
-        raw=cap_raw("\n".join(f"{k}: {v}" for k, v in fields.items() if isinstance(v, str | int
-                                                                                 | float))),
+        raw=cap_raw(
+            "\n".join(f"{k}: {v}" for k, v in fields.items() if isinstance(v, str | int | float))
+        ),
     )
     lora = fields.get("use_lora_model")
     if isinstance(lora, str) and lora.strip():

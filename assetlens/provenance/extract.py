@@ -41,8 +41,10 @@ def inspect(path: Path, mime: str, stealth: StealthRead | None = None) -> Extrac
     result = Extraction()
     kind = mime.split("/", 1)[0].lower()
     reader: Callable[[Path], Carrier] | None = (
-        partial(read_image, stealth=stealth) if kind == "image"
-        else {"video": read_video, "audio": read_audio}.get(kind))
+        partial(read_image, stealth=stealth)
+        if kind == "image"
+        else {"video": read_video, "audio": read_audio}.get(kind)
+    )
     carrier = guarded(reader, path) if reader is not None else None
     if carrier is None:
         carrier = Carrier()

@@ -58,13 +58,20 @@ def parse_fooocus(text: str, scheme: str | None = "fooocus") -> Generation | Non
         if isinstance(item, list) and item:
             name = to_name(item[0])
             if name:
-                gen.loras.append(LoRA(name=name, weight=to_float(item[1]) if len(item) > 1
-                                      else None))
+                gen.loras.append(
+                    LoRA(name=name, weight=to_float(item[1]) if len(item) > 1 else None)
+                )
     refiner = to_name(data.get("refiner_model"))
     if refiner and refiner.lower() != "none":  # Fooocus writes "None" without a refiner
         gen.models.append(refiner)
-    for key in ("styles", "refiner_model", "performance", "version", "full_prompt",
-                "full_negative_prompt"):
+    for key in (
+        "styles",
+        "refiner_model",
+        "performance",
+        "version",
+        "full_prompt",
+        "full_negative_prompt",
+    ):
         value = data.get(key)
         if isinstance(value, str):
             gen.texts.append(value)

@@ -20,8 +20,16 @@ from assetlens.provenance.coerce import (
 )
 
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
-_DREAM_FLAGS = {"-s": "steps", "-S": "seed", "-W": "width", "-H": "height", "-C": "cfg",
-                "-A": "sampler", "-m": "model", "-f": "strength"}
+_DREAM_FLAGS = {
+    "-s": "steps",
+    "-S": "seed",
+    "-W": "width",
+    "-H": "height",
+    "-C": "cfg",
+    "-A": "sampler",
+    "-m": "model",
+    "-f": "strength",
+}
 
 
 def is_invokeai_v3(obj: Any) -> bool:
@@ -56,8 +64,9 @@ def parse_invokeai_v3(text: str) -> Generation | None:
     else:
         gen.model = to_name(model)
     refiner = data.get("refiner_model")  # SDXL refiner: {"name": …} like `model`
-    refiner_name = to_name(refiner.get("name", refiner.get("model_name"))
-                           if isinstance(refiner, dict) else refiner)
+    refiner_name = to_name(
+        refiner.get("name", refiner.get("model_name")) if isinstance(refiner, dict) else refiner
+    )
     if refiner_name:
         gen.models.append(refiner_name)
     vae = data.get("vae")
@@ -69,8 +78,7 @@ def parse_invokeai_v3(text: str) -> Generation | None:
         name = to_name(ref.get("name", ref.get("model_name")) if isinstance(ref, dict) else ref)
         if name:
             gen.loras.append(LoRA(name=name, weight=to_float(item.get("weight"))))
-    for key in ("positive_style_prompt", "negative_style_prompt", "app_version",
-                "generation_mode"):
+    for key in ("positive_style_prompt", "negative_style_prompt", "app_version", "generation_mode"):
         if isinstance(data.get(key), str):
             gen.texts.append(data[key])
     return finish(gen)

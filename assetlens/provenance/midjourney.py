@@ -26,7 +26,7 @@ def parse_midjourney(description: str) -> Generation:
     body = _JOB.sub("", description).strip()
     params_at = _PARAMS.search(body)
     prompt = body[: params_at.start()] if params_at else body
-    params = body[params_at.start():].strip() if params_at else ""
+    params = body[params_at.start() :].strip() if params_at else ""
     version = _VERSION.search(params)
     seed = _SEED.search(params)
     gen = Generation(
@@ -35,8 +35,13 @@ def parse_midjourney(description: str) -> Generation:
         prompt=to_text(prompt),
         job_id=job.group(1).lower() if job else None,
         seed=to_int(seed.group(1)) if seed else None,
-        model=(f"niji {version.group(2)}" if version.group(1) == "niji"
-               else f"Midjourney v{version.group(2)}") if version else None,
+        model=(
+            f"niji {version.group(2)}"
+            if version.group(1) == "niji"
+            else f"Midjourney v{version.group(2)}"
+        )
+        if version
+        else None,
         raw=cap_raw(description),
     )
     if params:

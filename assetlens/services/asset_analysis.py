@@ -31,8 +31,10 @@ MarkFailed = Callable[[str, str, str, int], Asset | None]
 #: An asset marked ready after its analysis, and the image its analysis made for embedding.
 Stored = tuple[Asset, Image.Image | None]
 #: `map`, or a thread pool's: how `record` runs the per-asset step.
-Mapper = Callable[[Callable[["Analysed"], "Stored | Exception"], Iterable["Analysed"]],
-                  Iterable["Stored | Exception"]]
+Mapper = Callable[
+    [Callable[["Analysed"], "Stored | Exception"], Iterable["Analysed"]],
+    Iterable["Stored | Exception"],
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +51,17 @@ class Analysed:
 class AssetAnalysis:
     """The per-asset half of indexing; `analyse` is safe to run for several assets at once."""
 
-    def __init__(self, store: ObjectStore, index: SearchIndex, manifests: Manifests,
-                 lineage: LineageService, tmp: Path, analyse: Analyser, extract: Extractor,
-                 fail: MarkFailed) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        index: SearchIndex,
+        manifests: Manifests,
+        lineage: LineageService,
+        tmp: Path,
+        analyse: Analyser,
+        extract: Extractor,
+        fail: MarkFailed,
+    ) -> None:
         self._store = store
         self._index = index
         self._manifests = manifests
@@ -69,21 +79,30 @@ class AssetAnalysis:
                 analysis = self._analyse(path, asset.type, asset.mime)
                 if analysis.undecodable:
                     # Never ready, and no retries: another decode of these bytes fails the same.
-                    return self._fail(asset.workspace, asset.id, "the file is damaged: its "
-                                      "pixels could not be decoded", asset.revision) \
-                        or asset, None
+                    return self._fail(
+                        asset.workspace,
+                        asset.id,
+                        "the file is damaged: its pixels could not be decoded",
+                        asset.revision,
+                    ) or asset, None
                 parsed = self._extract(path, asset.mime, analysis.stealth)
         except ObjectNotFound:
-            return self._fail(asset.workspace, asset.id,
-                              "the original file is missing from the store",
-                              asset.revision) or asset, None
+            return self._fail(
+                asset.workspace,
+                asset.id,
+                "the original file is missing from the store",
+                asset.revision,
+            ) or asset, None
         previews = {size: layout.preview_key(asset.sha256, size) for size in analysis.previews}
-        derived = [NewObject(previews[size], data, "image/webp")
-                   for size, data in analysis.previews.items()]
+        derived = [
+            NewObject(previews[size], data, "image/webp")
+            for size, data in analysis.previews.items()
+        ]
         if analysis.phash:
-            derived += [NewObject(layout.phash_band_key(asset.workspace, band, value, asset.id),
-                                  b"")
-                        for band, value in enumerate(layout.phash_bands(analysis.phash))]
+            derived += [
+                NewObject(layout.phash_band_key(asset.workspace, band, value, asset.id), b"")
+                for band, value in enumerate(layout.phash_bands(analysis.phash))
+            ]
         return Analysed(asset, analysis, parsed, previews, derived)
 
     @contextmanager
@@ -131,8 +150,11 @@ class AssetAnalysis:
         """Link the asset's named inputs and mark it ready (or keep what another pass did);
         the updated asset. After `store_derived`."""
         asset, analysis, parsed = analysed.asset, analysed.analysis, analysed.parsed
-        parents = self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index) \
-            if parsed is not None else {}
+        parents = (
+            self._lineage.named_inputs(asset.workspace, asset.id, parsed, self._index)
+            if parsed is not None
+            else {}
+        )
         self._lineage.link(asset.workspace, asset.id, parents)
 
         def mutate(current: Asset) -> Asset | None:

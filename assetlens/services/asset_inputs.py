@@ -84,9 +84,16 @@ class UploadFields(BaseModel):
 
     def form(self) -> UploadForm:
         """The checked fields as the form the asset service takes."""
-        return UploadForm(name=self.name, description=self.description, tags=self.tags,
-                          folder_id=self.folder_id, prompt=self.prompt,
-                          metadata=self.metadata, type=self.type, source=self.source)
+        return UploadForm(
+            name=self.name,
+            description=self.description,
+            tags=self.tags,
+            folder_id=self.folder_id,
+            prompt=self.prompt,
+            metadata=self.metadata,
+            type=self.type,
+            source=self.source,
+        )
 
 
 def upload_tags(fields: str | Sequence[str]) -> list[str]:
@@ -115,13 +122,15 @@ def json_tags(text: str | Sequence[str], *, max_depth: int) -> list[str]:
     return [tag for tag in value if tag.strip()]
 
 
-def upload_form(fields: Mapping[str, str | Sequence[str]], *,
-                max_json_depth: int) -> UploadForm:
+def upload_form(fields: Mapping[str, str | Sequence[str]], *, max_json_depth: int) -> UploadForm:
     """The upload form from multipart text fields (`tags` as `upload_tags` reads it, all
     its values, or `tags_json` as `json_tags` does; `metadata` a JSON object); InvalidInput
     naming each field that breaks a rule."""
-    values: dict[str, Any] = {k: v for k, v in fields.items()
-                              if k in UploadFields.model_fields and k not in ("tags", "metadata")}
+    values: dict[str, Any] = {
+        k: v
+        for k, v in fields.items()
+        if k in UploadFields.model_fields and k not in ("tags", "metadata")
+    }
     if fields.get("tags_json"):
         if upload_tags(fields.get("tags", [])):  # blank `tags` fields are no tags
             raise InvalidInput("send the tags as `tags` fields or as `tags_json`, not both")
@@ -132,8 +141,7 @@ def upload_form(fields: Mapping[str, str | Sequence[str]], *,
     if metadata:
         if not isinstance(metadata, str):
             raise InvalidInput("metadata must be one form field")
-        values["metadata"] = parse_json_object(metadata, max_depth=max_json_depth,
-                                               what="metadata")
+        values["metadata"] = parse_json_object(metadata, max_depth=max_json_depth, what="metadata")
     try:
         return UploadFields.model_validate(values).form()
     except ValidationError as exc:
@@ -142,8 +150,9 @@ def upload_form(fields: Mapping[str, str | Sequence[str]], *,
 
 def invalid_input(exc: ValidationError, *, loc: tuple[str, ...] = ()) -> InvalidInput:
     """A pydantic error as the 422 problem FastAPI's own validation answers (errors[].loc)."""
-    errors = [{"loc": [*loc, *(str(p) for p in err["loc"])], "msg": err["msg"]}
-              for err in exc.errors()][:20]
+    errors = [
+        {"loc": [*loc, *(str(p) for p in err["loc"])], "msg": err["msg"]} for err in exc.errors()
+    ][:20]
     error = InvalidInput("; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5]))
     error.extra["errors"] = errors
     return error
@@ -170,8 +179,7 @@ class AssetPatch(BaseModel):
 
 # Only Assetlens sets these, from the file itself: a client must not be able to claim a
 # C2PA validation result or hide that a file is AI-generated.
-SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw",
-                                           "input_images"})
+SERVER_ONLY_GENERATION_FIELDS = frozenset({"ai_generated", "c2pa", "texts", "raw", "input_images"})
 
 
 def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generation | None:
@@ -197,14 +205,16 @@ def client_generation(prompt: str | None, metadata: dict[str, Any]) -> Generatio
     return generation
 
 
-def inspect_upload(settings: Settings, spooled: Spooled, requested_type: str | None,
-                   prover: UploadProver) -> tuple[media.Inspection, AssetType]:
+def inspect_upload(
+    settings: Settings, spooled: Spooled, requested_type: str | None, prover: UploadProver
+) -> tuple[media.Inspection, AssetType]:
     """Validate spooled bytes as an upload (sniffed type against the extension, the pixel
     proof, both by `prover`; the per-type size limit); the inspection and the asset type
     they may be stored as (`requested_type`, e.g. logo for a PNG, when given and
     compatible)."""
-    inspection = prover.prove(spooled.path, spooled.filename,
-                              max_image_pixels=settings.max_image_pixels)
+    inspection = prover.prove(
+        spooled.path, spooled.filename, max_image_pixels=settings.max_image_pixels
+    )
     asset_type = inspection.type
     if requested_type:
         asset_type = _requested_type(requested_type, inspection.type, inspection.mime)

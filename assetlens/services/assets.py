@@ -129,13 +129,13 @@ class AssetService:
         self._metrics.uploaded(asset.size_bytes)
         return Submitted(asset)
 
-    def submit_many(self, workspace: str,
-                    uploads: Sequence[tuple[Spooled, UploadForm]]) -> list[Submitted | Exception]:
+    def submit_many(
+        self, workspace: str, uploads: Sequence[tuple[Spooled, UploadForm]]
+    ) -> list[Submitted | Exception]:
         """`submit` for files acknowledged together (`assetlens ingest`; one `put_many` per
         kind of write for the group, its syncs issued together: services/upload_group.py).
         Outcomes in order."""
-        return UploadGroup(self, self._store, self._queue, self._metrics).submit(
-            workspace, uploads)
+        return UploadGroup(self, self._store, self._queue, self._metrics).submit(workspace, uploads)
 
     def plan(self, workspace: str, spooled: Spooled, form: UploadForm) -> Asset | Submitted:
         """An upload checked and its asset made, nothing of it stored yet (lineage markers
@@ -146,9 +146,18 @@ class AssetService:
             self._require_source(workspace, generation.source_asset_id)
         if form.folder_id:
             self.folders.require(workspace, form.folder_id)
-        duplicate = None if self._duplicate_policy is None else self._duplicate_policy.apply(
-            workspace, spooled.sha256, spooled.path, asset_type, inspection.mime,
-            form.duplicates)
+        duplicate = (
+            None
+            if self._duplicate_policy is None
+            else self._duplicate_policy.apply(
+                workspace,
+                spooled.sha256,
+                spooled.path,
+                asset_type,
+                inspection.mime,
+                form.duplicates,
+            )
+        )
         if duplicate is not None:
             return Submitted(duplicate, linked=True)
         source = upload_source(form.source, generation)
@@ -167,7 +176,8 @@ class AssetService:
             source=source,
             generation_client=generation,
             generation_parsed=form.sidecar,
-            lineage=[generation.source_asset_id] if generation and generation.source_asset_id
+            lineage=[generation.source_asset_id]
+            if generation and generation.source_asset_id
             else [],
         )
         asset.lineage_relations = {parent: SOURCE_RELATION for parent in asset.lineage}
@@ -178,25 +188,34 @@ class AssetService:
         """The fields set last, once the blob is stored: `first_copy` is an earlier copy
         not yet visible in the store (in the same upload group)."""
         asset.recompute_generation()
-        asset.duplicate_of = self.existing_copy(asset.workspace, asset.sha256,
-                                                 exclude=asset.id) or first_copy
+        asset.duplicate_of = (
+            self.existing_copy(asset.workspace, asset.sha256, exclude=asset.id) or first_copy
+        )
 
     def abandon(self, asset: Asset) -> None:
         """Take back the markers of an upload that failed before its manifest was written
         (no manifest can name this fresh, unplanned id), so a store outage mid-upload leaves nothing
         behind. Best effort: while the store is still down, `gc`'s sweep does it later."""
-        steps = (lambda: self.blobs.release(asset.workspace, asset.id, asset.sha256),
-                 lambda: self._store.delete(
-                     layout.sha_member_key(asset.workspace, asset.sha256, asset.id)))
+        steps = (
+            lambda: self.blobs.release(asset.workspace, asset.id, asset.sha256),
+            lambda: self._store.delete(
+                layout.sha_member_key(asset.workspace, asset.sha256, asset.id)
+            ),
+        )
         for step in steps:
             try:
                 step()
             except Unavailable as exc:
-                log.warning("a marker of failed upload %s/%s is left to gc: %s",
-                            asset.workspace, asset.id, exc.detail)
+                log.warning(
+                    "a marker of failed upload %s/%s is left to gc: %s",
+                    asset.workspace,
+                    asset.id,
+                    exc.detail,
+                )
 
-    def _require_source(self, workspace: str, source_id: str, *,
-                        child_id: str | None = None) -> None:
+    def _require_source(
+        self, workspace: str, source_id: str, *, child_id: str | None = None
+    ) -> None:
         """A source asset must be another asset of this workspace (422 otherwise: the
         same answer for a missing id and another workspace's)."""
         if source_id == child_id:
@@ -206,13 +225,15 @@ class AssetService:
         except NotFound as exc:
             raise InvalidInput("source_asset_id names no asset of this workspace") from exc
 
-    def inspect(self, spooled: Spooled,
-                requested_type: str | None) -> tuple[media.Inspection, AssetType]:
+    def inspect(
+        self, spooled: Spooled, requested_type: str | None
+    ) -> tuple[media.Inspection, AssetType]:
         """See `asset_inputs.inspect_upload`: this service's limits applied."""
         return inspect_upload(self._settings, spooled, requested_type, self._prover)
 
-    def existing_copy(self, workspace: str, sha256: str, *,
-                      exclude: str | None = None) -> str | None:
+    def existing_copy(
+        self, workspace: str, sha256: str, *, exclude: str | None = None
+    ) -> str | None:
         """The id of a live (not trashed) asset of `workspace` with these bytes (an exact
         duplicate), from the per-content markers; the oldest wins, so every copy points at
         one original. None when there is none."""
@@ -235,8 +256,9 @@ class AssetService:
             self._queue.enqueue(asset.workspace, asset.id)
         except StoreUnavailable:
             # The manifest is durable, so the asset is acknowledged; reconcile indexes it.
-            log.warning("could not enqueue %s/%s; reconcile will index it", asset.workspace,
-                        asset.id)
+            log.warning(
+                "could not enqueue %s/%s; reconcile will index it", asset.workspace, asset.id
+            )
 
     # -- read -------------------------------------------------------------------------------
 
@@ -270,8 +292,9 @@ class AssetService:
 
     # -- change -----------------------------------------------------------------------------
 
-    def update(self, workspace: str, asset_id: str, patch: AssetPatch,
-               expect_revision: int | None) -> Asset:
+    def update(
+        self, workspace: str, asset_id: str, patch: AssetPatch, expect_revision: int | None
+    ) -> Asset:
         changes = patch.model_dump(exclude_unset=True)
         if changes.get("folder_id"):
             self.folders.require(workspace, changes["folder_id"])
@@ -297,17 +320,22 @@ class AssetService:
                 asset.favorite = changes["favorite"]
             if "prompt" in changes or "metadata" in changes:
                 previous_source = asset.generation.source_asset_id
-                base = asset.generation_client.model_dump(exclude_defaults=True) \
-                    if asset.generation_client else {}
+                base = (
+                    asset.generation_client.model_dump(exclude_defaults=True)
+                    if asset.generation_client
+                    else {}
+                )
                 base.update(changes.get("metadata") or {})
                 asset.generation_client = client_generation(
-                    changes.get("prompt", base.pop("prompt", None)), base)
+                    changes.get("prompt", base.pop("prompt", None)), base
+                )
                 asset.recompute_generation()
                 relink_source(asset, previous_source)
             return asset
 
-        updated = self.manifests.update(workspace, asset_id, mutate,
-                                        expect_revision=expect_revision)
+        updated = self.manifests.update(
+            workspace, asset_id, mutate, expect_revision=expect_revision
+        )
         if previous_source and previous_source not in updated.lineage:
             self.lineage.unlink(workspace, asset_id, [previous_source])
         self._enqueue(updated)
@@ -331,8 +359,14 @@ class AssetService:
         self._enqueue(updated)
         return updated
 
-    def change_tags(self, workspace: str, asset_id: str, *, add: list[str] | None = None,
-                    remove: list[str] | None = None) -> Asset | None:
+    def change_tags(
+        self,
+        workspace: str,
+        asset_id: str,
+        *,
+        add: list[str] | None = None,
+        remove: list[str] | None = None,
+    ) -> Asset | None:
         """Add and remove tags relative to the manifest current at write time, so a
         concurrent edit of other tags or fields is never lost. None (and no new revision)
         when the asset already is that way."""

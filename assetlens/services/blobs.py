@@ -90,34 +90,48 @@ class BlobService:
 
     # -- users ------------------------------------------------------------------------------
 
-    def ensure(self, workspace: str, ref_id: str, spooled: Spooled, *,
-               content_type: str = "application/octet-stream") -> None:
+    def ensure(
+        self,
+        workspace: str,
+        ref_id: str,
+        spooled: Spooled,
+        *,
+        content_type: str = "application/octet-stream",
+    ) -> None:
         """Reference the blob of `spooled` as `ref_id` and make sure the blob exists (written
         from `spooled` when missing), safe against a concurrent collection."""
         self._reference(workspace, ref_id, spooled.sha256)
         self.store(spooled, content_type=content_type)
 
-    def reference_many(self, refs: Sequence[tuple[str, str, str]],
-                       also: Sequence[NewObject] = ()) -> None:
+    def reference_many(
+        self, refs: Sequence[tuple[str, str, str]], also: Sequence[NewObject] = ()
+    ) -> None:
         """`ensure`'s first half for several uses at once: the markers of `refs`
         (workspace, ref_id, sha256), and the objects `also`, in one `put_many` (its syncs
         issued together on the local store), then each blob's collection waited out. Call
         `store` next."""
-        self._store.put_many([*(NewObject(layout.blob_ref_key(sha256, workspace, ref_id), b"")
-                                for workspace, ref_id, sha256 in refs), *also])
+        self._store.put_many(
+            [
+                *(
+                    NewObject(layout.blob_ref_key(sha256, workspace, ref_id), b"")
+                    for workspace, ref_id, sha256 in refs
+                ),
+                *also,
+            ]
+        )
         for sha256 in dict.fromkeys(sha256 for _, _, sha256 in refs):
             self._hooks.after_ref(sha256)
             self._wait_for_collector(sha256)
 
-    def store(self, spooled: Spooled, *,
-              content_type: str = "application/octet-stream") -> None:
+    def store(self, spooled: Spooled, *, content_type: str = "application/octet-stream") -> None:
         """Write the blob of `spooled` unless it is stored already; only after its marker."""
         key = layout.blob_key(spooled.sha256)
         if self._store.exists(key):  # content addressing: identical bytes stored once
             return
         with spooled.path.open("rb") as src, contextlib.suppress(PreconditionFailed):
-            self._store.put_stream(key, src, size=spooled.size, content_type=content_type,
-                                   create_only=True)
+            self._store.put_stream(
+                key, src, size=spooled.size, content_type=content_type, create_only=True
+            )
 
     def add_ref(self, workspace: str, ref_id: str, sha256: str) -> None:
         """Reference a blob that is already stored (a rollback to a kept version's bytes).
@@ -157,8 +171,7 @@ class BlobService:
 
     def referenced(self, sha256: str) -> bool:
         """Whether any marker references the blob."""
-        return next(iter(self._store.list_keys(layout.blob_ref_prefix(sha256))), None) \
-            is not None
+        return next(iter(self._store.list_keys(layout.blob_ref_prefix(sha256))), None) is not None
 
     def collect(self, sha256: str) -> bool:
         """Delete the blob, its previews and its vectors if nothing references it; returns
@@ -168,8 +181,9 @@ class BlobService:
         mark = layout.blob_gc_key(sha256)
         body = json.dumps({"state": "collecting", "at": datetime.now(UTC).isoformat()})
         try:
-            self._store.put_bytes(mark, body.encode(), content_type="application/json",
-                                  create_only=True)
+            self._store.put_bytes(
+                mark, body.encode(), content_type="application/json", create_only=True
+            )
         except PreconditionFailed:
             return False  # another collector is deciding about this blob
         try:
@@ -206,13 +220,16 @@ class BlobService:
                 continue  # written by its upload (every library made since markers exist)
             self._store.put_bytes(key, b"")
             written += 1
-        self._store.put_bytes(layout.BLOB_REFS_COMPLETE_KEY,
-                              json.dumps({"completed_at": datetime.now(UTC).isoformat()})
-                              .encode(), content_type="application/json")
+        self._store.put_bytes(
+            layout.BLOB_REFS_COMPLETE_KEY,
+            json.dumps({"completed_at": datetime.now(UTC).isoformat()}).encode(),
+            content_type="application/json",
+        )
         return written
 
-    def sweep(self, in_use: Callable[[str, str, str], bool],
-              older_than: timedelta = timedelta(hours=1)) -> SweepReport:
+    def sweep(
+        self, in_use: Callable[[str, str, str], bool], older_than: timedelta = timedelta(hours=1)
+    ) -> SweepReport:
         """Repair what crashes leave behind: markers older than `older_than` whose use is
         gone (`in_use(sha, workspace, ref_id)` says no) are released, and collection marks
         older than that are removed. Young markers may belong to an upload in flight (the

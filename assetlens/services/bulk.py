@@ -45,10 +45,12 @@ class BulkRequest(BaseModel):
     action: BulkAction
     ids: list[ObjectId] | None = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
     query: BulkQuery | None = None
-    tags: list[TagText] | None = Field(default=None, min_length=1, max_length=MAX_BULK_TAGS,
-                                       description="tag and untag only")
-    folder_id: FolderRef | None = Field(default=None,
-                                        description="move only; null moves to the root")
+    tags: list[TagText] | None = Field(
+        default=None, min_length=1, max_length=MAX_BULK_TAGS, description="tag and untag only"
+    )
+    folder_id: FolderRef | None = Field(
+        default=None, description="move only; null moves to the root"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -104,8 +106,9 @@ class BulkService:
             outcomes = list(pool.map(lambda asset_id: _attempt(operation, asset_id), ids))
         return BulkResult(
             matched=len(ids),
-            succeeded=[asset_id for asset_id, failure in zip(ids, outcomes, strict=True)
-                       if failure is None],
+            succeeded=[
+                asset_id for asset_id, failure in zip(ids, outcomes, strict=True) if failure is None
+            ],
             failed=[failure for failure in outcomes if failure is not None],
         )
 
@@ -147,13 +150,23 @@ class BulkService:
         ids: dict[str, None] = {}
         cursor: str | None = None
         while True:
-            page = self._search.search(workspace, SearchRequest(
-                q=query.q, mode=SearchMode.KEYWORD, filters=query.filters, sort=_RESOLVE_SORT,
-                limit=MAX_LIMIT, cursor=cursor))
+            page = self._search.search(
+                workspace,
+                SearchRequest(
+                    q=query.q,
+                    mode=SearchMode.KEYWORD,
+                    filters=query.filters,
+                    sort=_RESOLVE_SORT,
+                    limit=MAX_LIMIT,
+                    cursor=cursor,
+                ),
+            )
             ids.update(dict.fromkeys(hit.asset.id for hit in page.hits))
             if page.total > cap or len(ids) > cap:
-                raise InvalidInput(f"the query matches {max(page.total, len(ids))} assets; "
-                                   f"a bulk action takes at most {cap}: narrow the query")
+                raise InvalidInput(
+                    f"the query matches {max(page.total, len(ids))} assets; "
+                    f"a bulk action takes at most {cap}: narrow the query"
+                )
             cursor = page.next_cursor
             if cursor is None or not page.hits:
                 return list(ids)

@@ -24,8 +24,9 @@ class Access:
     role: Role
 
 
-def open_collection(docs: CollectionDocs, workspace: str, collection_id: str,
-                    need: Role = Role.VIEW) -> Access:
+def open_collection(
+    docs: CollectionDocs, workspace: str, collection_id: str, need: Role = Role.VIEW
+) -> Access:
     """The collection with `workspace`'s role; NotFound without one, Forbidden when the
     role is below `need`. Read afresh on every call: nothing about grants is cached."""
     if not layout.is_collection_id(collection_id):
@@ -41,8 +42,9 @@ def open_collection(docs: CollectionDocs, workspace: str, collection_id: str,
     if role is None:
         raise NotFound("collection not found")
     if not role.allows(need):
-        raise Forbidden(f"this needs the {need.value} role on the collection; "
-                        f"you have {role.value}")
+        raise Forbidden(
+            f"this needs the {need.value} role on the collection; you have {role.value}"
+        )
     return Access(collection, role)
 
 

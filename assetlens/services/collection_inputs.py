@@ -65,8 +65,7 @@ class CollectionPatch(BaseModel):
     @field_validator("description")
     @classmethod
     def _description(cls, value: str | None) -> str | None:
-        return None if value is None else clean_label(value, MAX_DESCRIPTION_CHARS,
-                                                      "description")
+        return None if value is None else clean_label(value, MAX_DESCRIPTION_CHARS, "description")
 
 
 AssetId = Annotated[str, Field(max_length=64)]
@@ -76,9 +75,12 @@ class ItemsAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asset_ids: list[AssetId] = Field(min_length=1, max_length=MAX_BATCH)
-    position: int | None = Field(default=None, ge=0, le=MAX_ITEMS,
-                                 description="insert before this index (0 = first); "
-                                             "default: at the end")
+    position: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_ITEMS,
+        description="insert before this index (0 = first); default: at the end",
+    )
 
 
 class ItemsOrder(BaseModel):

@@ -55,8 +55,7 @@ class ItemsPage:
 
 
 class CollectionService:
-    def __init__(self, docs: CollectionDocs, assets: AssetService,
-                 search: SearchService) -> None:
+    def __init__(self, docs: CollectionDocs, assets: AssetService, search: SearchService) -> None:
         self._docs = docs
         self._assets = assets
         self._search = search
@@ -115,8 +114,9 @@ class CollectionService:
 
     # -- items --------------------------------------------------------------------------------
 
-    def items(self, workspace: str, collection_id: str, limit: int = 50,
-              cursor: str | None = None) -> ItemsPage:
+    def items(
+        self, workspace: str, collection_id: str, limit: int = 50, cursor: str | None = None
+    ) -> ItemsPage:
         """A page of the items in collection order with their assets. Items whose asset is
         trashed or gone are skipped, so a page may hold fewer than `limit`."""
         if not 1 <= limit <= MAX_PAGE:
@@ -124,7 +124,7 @@ class CollectionService:
         access = self.open(workspace, collection_id)
         start = _offset(cursor)
         collection = access.collection
-        window = collection.items[start:start + limit]
+        window = collection.items[start : start + limit]
         views = []
         for position, item in enumerate(window, start=start):
             asset = self._visible_asset(collection.owner, item.asset_id)
@@ -140,19 +140,25 @@ class CollectionService:
         access = self.open(workspace, collection_id, Role.EDIT)
         owner = access.collection.owner
         wanted = list(dict.fromkeys(body.asset_ids))
-        allowed = None if access.role is Role.OWNER \
-            else shared_asset_ids(self._docs, workspace, owner)
-        refused = [asset_id for asset_id in wanted
-                   if (allowed is not None and asset_id not in allowed)
-                   or self._visible_asset(owner, asset_id) is None]
+        allowed = (
+            None if access.role is Role.OWNER else shared_asset_ids(self._docs, workspace, owner)
+        )
+        refused = [
+            asset_id
+            for asset_id in wanted
+            if (allowed is not None and asset_id not in allowed)
+            or self._visible_asset(owner, asset_id) is None
+        ]
         if refused:
-            raise InvalidInput("these ids name no asset you can add to this collection: "
-                               + ", ".join(refused[:20]))
+            raise InvalidInput(
+                "these ids name no asset you can add to this collection: " + ", ".join(refused[:20])
+            )
 
         def mutate(collection: Collection) -> Collection | None:
             present = set(collection.item_ids())
-            new = [CollectionItem(asset_id=i, added_by=workspace)
-                   for i in wanted if i not in present]
+            new = [
+                CollectionItem(asset_id=i, added_by=workspace) for i in wanted if i not in present
+            ]
             if not new:
                 return None
             if len(collection.items) + len(new) > MAX_ITEMS:
@@ -172,8 +178,9 @@ class CollectionService:
             collection.items = [i for i in collection.items if i.asset_id != asset_id]
             return collection
 
-        return Access(self._docs.update(access.collection.owner, collection_id, mutate),
-                      access.role)
+        return Access(
+            self._docs.update(access.collection.owner, collection_id, mutate), access.role
+        )
 
     def reorder(self, workspace: str, collection_id: str, body: ItemsOrder) -> Access:
         """The listed items first, in that order; any others keep their order after them."""
@@ -188,16 +195,17 @@ class CollectionService:
                 raise InvalidInput("not in the collection: " + ", ".join(unknown[:20]))
             listed = set(body.asset_ids)
             collection.items = [by_id[i] for i in body.asset_ids] + [
-                item for item in collection.items if item.asset_id not in listed]
+                item for item in collection.items if item.asset_id not in listed
+            ]
             return collection
 
-        return Access(self._docs.update(access.collection.owner, collection_id, mutate),
-                      access.role)
+        return Access(
+            self._docs.update(access.collection.owner, collection_id, mutate), access.role
+        )
 
     # -- shares -------------------------------------------------------------------------------
 
-    def share(self, workspace: str, collection_id: str, grantee: str,
-              body: ShareSet) -> Access:
+    def share(self, workspace: str, collection_id: str, grantee: str, body: ShareSet) -> Access:
         """Grant (or change) `grantee`'s role. The document first, then the marker: setting
         the same share again repairs a marker lost to a crash."""
         self.open(workspace, collection_id, Role.OWNER)
@@ -232,8 +240,9 @@ class CollectionService:
 
     # -- the assets of a collection -----------------------------------------------------------
 
-    def asset(self, workspace: str, collection_id: str, asset_id: str,
-              need: Role = Role.VIEW) -> Asset:
+    def asset(
+        self, workspace: str, collection_id: str, asset_id: str, need: Role = Role.VIEW
+    ) -> Asset:
         """An asset of the collection; NotFound for anything else of the owner's workspace."""
         access = self.open(workspace, collection_id, need)
         asset = None
@@ -243,13 +252,13 @@ class CollectionService:
             raise NotFound("asset not found")
         return asset
 
-    def preview(self, workspace: str, collection_id: str, asset_id: str,
-                size: str) -> tuple[Asset, bytes | None]:
+    def preview(
+        self, workspace: str, collection_id: str, asset_id: str, size: str
+    ) -> tuple[Asset, bytes | None]:
         asset = self.asset(workspace, collection_id, asset_id)
         return self._assets.preview(asset.workspace, asset.id, size)
 
-    def set_tags(self, workspace: str, collection_id: str, asset_id: str,
-                 body: TagsSet) -> Asset:
+    def set_tags(self, workspace: str, collection_id: str, asset_id: str, body: TagsSet) -> Asset:
         asset = self.asset(workspace, collection_id, asset_id, Role.EDIT)
         return self._assets.update(asset.workspace, asset.id, AssetPatch(tags=body.tags), None)
 
@@ -264,8 +273,9 @@ class CollectionService:
         if not members or not statuses:
             return SearchPage(total=0, hits=[])
         filters = request.filters.model_copy(update={"ids": members, "status": statuses})
-        return self._search.search(collection.owner,
-                                   request.model_copy(update={"filters": filters}))
+        return self._search.search(
+            collection.owner, request.model_copy(update={"filters": filters})
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -281,7 +291,12 @@ def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
     values = decode_cursor(cursor)
-    if len(values) != 2 or values[0] != "item" or not isinstance(values[1], int) \
-            or isinstance(values[1], bool) or not 0 <= values[1] <= MAX_ITEMS:
+    if (
+        len(values) != 2
+        or values[0] != "item"
+        or not isinstance(values[1], int)
+        or isinstance(values[1], bool)
+        or not 0 <= values[1] <= MAX_ITEMS
+    ):
         raise InvalidInput("malformed cursor")
     return values[1]

@@ -61,10 +61,14 @@ class DuplicatePolicy(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DuplicatePolicy:
-        return cls(policy=PolicyName(settings.duplicate_policy), near=NearPolicy(
-            enabled=settings.near_duplicates_enabled,
-            phash_distance=settings.near_duplicate_phash_distance,
-            clip_score=settings.near_duplicate_clip_score))
+        return cls(
+            policy=PolicyName(settings.duplicate_policy),
+            near=NearPolicy(
+                enabled=settings.near_duplicates_enabled,
+                phash_distance=settings.near_duplicate_phash_distance,
+                clip_score=settings.near_duplicate_clip_score,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +87,17 @@ class DuplicateRejected(Conflict):
 
     def __init__(self, match: Match) -> None:
         kind = "an exact" if match.exact else "a near"
-        super().__init__(f"the workspace rejects duplicates; this file is {kind} duplicate "
-                         f"of asset {match.asset.id}")
+        super().__init__(
+            f"the workspace rejects duplicates; this file is {kind} duplicate "
+            f"of asset {match.asset.id}"
+        )
         self.extra.update(duplicate_of=match.asset.id, exact=match.exact)
 
 
 class DuplicatePolicyService:
-    def __init__(self, settings: Settings, store: ObjectStore, index: SearchIndex,
-                 embedder: Embedder | None) -> None:
+    def __init__(
+        self, settings: Settings, store: ObjectStore, index: SearchIndex, embedder: Embedder | None
+    ) -> None:
         self._settings = settings
         self._store = store
         self._index = index
@@ -113,15 +120,24 @@ class DuplicatePolicyService:
 
     def put(self, workspace: str, policy: DuplicatePolicy) -> DuplicatePolicy:
         """Replace the workspace's policy (the whole document: last writer wins)."""
-        self._store.put_bytes(layout.duplicate_policy_key(workspace),
-                              policy.model_dump_json().encode(),
-                              content_type="application/json")
+        self._store.put_bytes(
+            layout.duplicate_policy_key(workspace),
+            policy.model_dump_json().encode(),
+            content_type="application/json",
+        )
         return policy
 
     # -- applying it ------------------------------------------------------------------------
 
-    def apply(self, workspace: str, sha256: str, path: Path, asset_type: AssetType,
-              mime: str, override: PolicyName | None = None) -> Asset | None:
+    def apply(
+        self,
+        workspace: str,
+        sha256: str,
+        path: Path,
+        asset_type: AssetType,
+        mime: str,
+        override: PolicyName | None = None,
+    ) -> Asset | None:
         """The policy (`override`, else the workspace's) for an upload: the existing asset
         to answer with (`link`), None to store the upload, DuplicateRejected (`reject`)."""
         policy = self.get(workspace)
@@ -135,8 +151,15 @@ class DuplicatePolicyService:
             raise DuplicateRejected(match)
         return match.asset
 
-    def match(self, workspace: str, sha256: str, path: Path, asset_type: AssetType,
-              mime: str, near: NearPolicy) -> Match | None:
+    def match(
+        self,
+        workspace: str,
+        sha256: str,
+        path: Path,
+        asset_type: AssetType,
+        mime: str,
+        near: NearPolicy,
+    ) -> Match | None:
         """The live asset of `workspace` that the file at `path` duplicates, exactly first,
         then nearly when `near.enabled`; None when it duplicates nothing."""
         exact = self._exact(workspace, sha256)
@@ -145,12 +168,19 @@ class DuplicatePolicyService:
         if not near.enabled or asset_type not in NEAR_TYPES:
             return None
         analysis = media.analyse(path, asset_type, mime)
-        found = self._by_phash(workspace, analysis.phash, near.phash_distance) \
-            if analysis.phash else []
+        found = (
+            self._by_phash(workspace, analysis.phash, near.phash_distance) if analysis.phash else []
+        )
         if analysis.embed_image is not None:
             found += self._by_clip(workspace, analysis.embed_image, near.clip_score)
-        found.sort(key=lambda m: (m.phash_distance if m.phash_distance is not None else 99,
-                                  -(m.clip_score or 0.0), m.asset.created_at, m.asset.id))
+        found.sort(
+            key=lambda m: (
+                m.phash_distance if m.phash_distance is not None else 99,
+                -(m.clip_score or 0.0),
+                m.asset.created_at,
+                m.asset.id,
+            )
+        )
         return found[0] if found else None
 
     def _exact(self, workspace: str, sha256: str) -> Asset | None:
@@ -169,8 +199,7 @@ class DuplicatePolicyService:
         ids: set[str] = set()
         for band, value in enumerate(layout.phash_bands(phash)):
             keys = self._store.list_keys(layout.phash_band_prefix(workspace, band, value))
-            ids.update(key.rsplit("/", 1)[1] for key in
-                       itertools.islice(keys, MAX_BAND_CANDIDATES))
+            ids.update(key.rsplit("/", 1)[1] for key in itertools.islice(keys, MAX_BAND_CANDIDATES))
         found = []
         for other_id in sorted(ids):
             other = self._live(workspace, other_id)
@@ -187,8 +216,11 @@ class DuplicatePolicyService:
             return []  # no model here: the pHash check alone applies
         try:
             vector = embedder.embed_images([image])[0]
-            hits = self._index.knn(VectorQuery(workspace=workspace, vector=vector,
-                                               model=embedder.model_id, k=CLIP_CANDIDATES))
+            hits = self._index.knn(
+                VectorQuery(
+                    workspace=workspace, vector=vector, model=embedder.model_id, k=CLIP_CANDIDATES
+                )
+            )
         except Unavailable as exc:
             # Uploads must not depend on the index or the model: only this check is lost.
             log.warning("near-duplicate CLIP check skipped: %s", exc.detail)

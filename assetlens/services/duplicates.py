@@ -52,8 +52,11 @@ class DuplicateService:
             for key in self._store.list_keys(layout.sha_member_prefix(workspace, asset.sha256))
         } - {asset_id}
         # The manifest says what an asset holds now: a marker can outlive a version switch.
-        exact = [other for other in self._live(workspace, sorted(exact_ids))
-                 if other.sha256 == asset.sha256]
+        exact = [
+            other
+            for other in self._live(workspace, sorted(exact_ids))
+            if other.sha256 == asset.sha256
+        ]
         candidates: dict[str, float | None] = {}
         if asset.phash:
             for band, value in enumerate(layout.phash_bands(asset.phash)):
@@ -68,14 +71,23 @@ class DuplicateService:
         near = []
         exact_now = {other.id for other in exact}
         for other in self._live(workspace, sorted(set(candidates) - exact_now - {asset_id})):
-            distance = hamming(asset.phash, other.phash) \
-                if asset.phash and other.phash and len(asset.phash) == len(other.phash) else None
+            distance = (
+                hamming(asset.phash, other.phash)
+                if asset.phash and other.phash and len(asset.phash) == len(other.phash)
+                else None
+            )
             score = candidates.get(other.id)
-            if (distance is not None and distance <= NEAR_PHASH_BITS) or \
-                    (score is not None and score >= NEAR_CLIP_SCORE):
+            if (distance is not None and distance <= NEAR_PHASH_BITS) or (
+                score is not None and score >= NEAR_CLIP_SCORE
+            ):
                 near.append(NearDuplicate(other, distance, score))
-        near.sort(key=lambda n: (n.phash_distance if n.phash_distance is not None else 99,
-                                 -(n.clip_score or 0.0), n.asset.id))
+        near.sort(
+            key=lambda n: (
+                n.phash_distance if n.phash_distance is not None else 99,
+                -(n.clip_score or 0.0),
+                n.asset.id,
+            )
+        )
         return Duplicates(exact=exact, near=near)
 
     def _live(self, workspace: str, ids: list[str]) -> list[Asset]:

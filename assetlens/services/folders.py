@@ -30,7 +30,8 @@ class Folder(BaseModel):
     depth: int = Field(description="0 for a top-level folder")
     asset_count: int | None = Field(
         description="assets directly in the folder (not in the trash); null while the "
-                    "search index is unavailable")
+        "search index is unavailable"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -81,9 +82,10 @@ class FolderService:
     def list_folders(self, workspace: str) -> list[Folder]:
         """Every folder of the workspace, flat, parents before children."""
         tree = self._catalog.read(workspace)
-        nodes = sorted(tree.folders.values(),
-                       key=lambda n: [*(a.name.casefold() for a in tree.ancestors(n.id)),
-                                      n.name.casefold()])
+        nodes = sorted(
+            tree.folders.values(),
+            key=lambda n: [*(a.name.casefold() for a in tree.ancestors(n.id)), n.name.casefold()],
+        )
         return self._views(workspace, tree, nodes)
 
     def get(self, workspace: str, folder_id: str) -> Folder:
@@ -98,8 +100,15 @@ class FolderService:
         """The given folders and every folder below them."""
         return self._catalog.read(workspace).subtrees(folder_ids)
 
-    def contents(self, workspace: str, folder_id: str, *, limit: int, cursor: str | None,
-                 sort: str | None = None) -> FolderContents:
+    def contents(
+        self,
+        workspace: str,
+        folder_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        sort: str | None = None,
+    ) -> FolderContents:
         """A folder's subfolders and a page of its assets. `root` is the top level: assets
         without a folder, and any whose folder no longer exists (never lost from view)."""
         tree = self._catalog.read(workspace)
@@ -111,27 +120,51 @@ class FolderService:
             folder = self._views(workspace, tree, [tree.node(folder_id)])[0]
             filters = Filters(folder_id=[folder_id])
             children = tree.children(folder_id)
-        page = self._index.search(SearchQuery(
-            workspace=workspace, filters=filters, sort=Sort.parse(sort, has_text=False),
-            limit=limit, cursor=cursor))
+        page = self._index.search(
+            SearchQuery(
+                workspace=workspace,
+                filters=filters,
+                sort=Sort.parse(sort, has_text=False),
+                limit=limit,
+                cursor=cursor,
+            )
+        )
         subfolders = [] if cursor else self._views(workspace, tree, children)
-        return FolderContents(folder=folder, subfolders=subfolders, total=page.total,
-                              hits=page.hits, next_cursor=page.next_cursor)
+        return FolderContents(
+            folder=folder,
+            subfolders=subfolders,
+            total=page.total,
+            hits=page.hits,
+            next_cursor=page.next_cursor,
+        )
 
     # -- change -----------------------------------------------------------------------------
 
     def create(self, workspace: str, body: FolderCreate) -> Folder:
-        node = self._catalog.change(workspace, lambda tree: tree.add(
-            body.name, body.parent_id, max_depth=self._settings.max_folder_depth,
-            max_folders=self._settings.max_folders))
+        node = self._catalog.change(
+            workspace,
+            lambda tree: tree.add(
+                body.name,
+                body.parent_id,
+                max_depth=self._settings.max_folder_depth,
+                max_folders=self._settings.max_folders,
+            ),
+        )
         return self.get(workspace, node.id)
 
     def update(self, workspace: str, folder_id: str, body: FolderPatch) -> Folder:
         """Rename and/or move; every rule is re-checked on the tree the write replaces."""
         move = "parent_id" in body.model_fields_set
-        self._catalog.change(workspace, lambda tree: tree.change(
-            folder_id, name=body.name, parent_id=body.parent_id, move=move,
-            max_depth=self._settings.max_folder_depth))
+        self._catalog.change(
+            workspace,
+            lambda tree: tree.change(
+                folder_id,
+                name=body.name,
+                parent_id=body.parent_id,
+                move=move,
+                max_depth=self._settings.max_folder_depth,
+            ),
+        )
         return self.get(workspace, folder_id)
 
     def delete(self, workspace: str, folder_id: str, *, force: bool) -> FolderDeletion:
@@ -152,12 +185,13 @@ class FolderService:
                     trashed += 1
         else:
             if tree.children(folder_id):
-                raise Conflict("the folder has subfolders; delete them first, or use "
-                               "?force=true")
+                raise Conflict("the folder has subfolders; delete them first, or use ?force=true")
             count = self._counts(workspace, [folder_id])[folder_id]
             if count:
-                raise Conflict(f"the folder holds {count} asset(s); move them first, or use "
-                               "?force=true to move them to the trash")
+                raise Conflict(
+                    f"the folder holds {count} asset(s); move them first, or use "
+                    "?force=true to move them to the trash"
+                )
 
         def remove(current: FolderTree) -> int:
             current.node(folder_id)
@@ -165,8 +199,7 @@ class FolderService:
             # refused (no force) or removed with the rest (force).
             doomed = current.subtree(folder_id)
             if not force and len(doomed) > 1:
-                raise Conflict("the folder has subfolders; delete them first, or use "
-                               "?force=true")
+                raise Conflict("the folder has subfolders; delete them first, or use ?force=true")
             current.remove(doomed)
             return len(doomed)
 
@@ -182,8 +215,10 @@ class FolderService:
                 if self._assets.get(workspace, asset_id).references_count:
                     in_use.append(asset_id)
         if in_use:
-            error = Conflict(f"{len(in_use)} asset(s) of the folder are in use (references); "
-                             "remove their references or move them out first")
+            error = Conflict(
+                f"{len(in_use)} asset(s) of the folder are in use (references); "
+                "remove their references or move them out first"
+            )
             error.extra["assets_in_use"] = in_use[:100]
             raise error
 
@@ -198,10 +233,18 @@ class FolderService:
         views = []
         for node in nodes:
             path = [a.name for a in tree.ancestors(node.id)]
-            views.append(Folder(
-                id=node.id, name=node.name, parent_id=node.parent_id, path=path,
-                depth=len(path), asset_count=None if counts is None else counts[node.id],
-                created_at=node.created_at, updated_at=node.updated_at))
+            views.append(
+                Folder(
+                    id=node.id,
+                    name=node.name,
+                    parent_id=node.parent_id,
+                    path=path,
+                    depth=len(path),
+                    asset_count=None if counts is None else counts[node.id],
+                    created_at=node.created_at,
+                    updated_at=node.updated_at,
+                )
+            )
         return views
 
     def _counts(self, workspace: str, folder_ids: list[str]) -> dict[str, int]:
@@ -209,10 +252,16 @@ class FolderService:
         hundred folders)."""
         counts = dict.fromkeys(folder_ids, 0)
         for start in range(0, len(folder_ids), MAX_FILTER_VALUES):
-            chunk = folder_ids[start:start + MAX_FILTER_VALUES]
-            page = self._index.search(SearchQuery(
-                workspace=workspace, filters=Filters(folder_id=chunk), facets=[Facet.FOLDER],
-                facet_size=len(chunk), limit=1))
+            chunk = folder_ids[start : start + MAX_FILTER_VALUES]
+            page = self._index.search(
+                SearchQuery(
+                    workspace=workspace,
+                    filters=Filters(folder_id=chunk),
+                    facets=[Facet.FOLDER],
+                    facet_size=len(chunk),
+                    limit=1,
+                )
+            )
             for bucket in page.facets.get(Facet.FOLDER.value, []):
                 if bucket.value in counts:
                     counts[bucket.value] = bucket.count

@@ -70,8 +70,9 @@ def parse_key(raw: str | None) -> str | None:
         return None
     if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= ch <= "~" for ch in raw):
         error = InvalidInput(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable ASCII characters")
-        error.extra["errors"] = [{"loc": ["header", HEADER], "msg": error.detail,
-                                  "type": "value_error"}]
+        error.extra["errors"] = [
+            {"loc": ["header", HEADER], "msg": error.detail, "type": "value_error"}
+        ]
         raise error
     return raw
 
@@ -80,9 +81,15 @@ def upload_fingerprint(kind: str, form: UploadForm, **content: Any) -> str:
     """The SHA-256 of what a request asks for (its content and every form field), so a key
     reused for a different request is told apart from a retry."""
     fields = {
-        "kind": kind, **content, "name": form.name, "description": form.description,
-        "tags": [tag.strip() for tag in form.tags if tag.strip()], "folder_id": form.folder_id,
-        "prompt": form.prompt, "metadata": form.metadata, "type": form.type,
+        "kind": kind,
+        **content,
+        "name": form.name,
+        "description": form.description,
+        "tags": [tag.strip() for tag in form.tags if tag.strip()],
+        "folder_id": form.folder_id,
+        "prompt": form.prompt,
+        "metadata": form.metadata,
+        "type": form.type,
         "source": form.source,
     }
     canonical = json.dumps(fields, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
@@ -121,8 +128,14 @@ class IdempotencyService:
     """Runs uploads, URL imports and new versions at most once per (workspace,
     Idempotency-Key)."""
 
-    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService, *,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        assets: AssetService,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._clock = clock
         self._store = store
         self._assets = assets
@@ -131,22 +144,37 @@ class IdempotencyService:
         self._wait = settings.idempotency_wait_seconds
         self._sweep_interval = settings.idempotency_sweep_interval_seconds
 
-    def upload(self, workspace: str, key: str | None, spooled: Spooled,
-               form: UploadForm) -> Submitted:
+    def upload(
+        self, workspace: str, key: str | None, spooled: Spooled, form: UploadForm
+    ) -> Submitted:
         """`AssetService.submit`, once per key (every call when `key` is None)."""
         if key is None:
             return self._assets.submit(workspace, spooled, form)
-        fingerprint = upload_fingerprint("upload", form, sha256=spooled.sha256,
-                                         filename=spooled.filename)
+        fingerprint = upload_fingerprint(
+            "upload", form, sha256=spooled.sha256, filename=spooled.filename
+        )
 
         def action(planned: str | None) -> Submitted:
             return self._assets.submit(workspace, spooled, replace(form, asset_id=planned))
 
-        return self.run(workspace, key, fingerprint, action, _submitted_result,
-                        partial(self._replay, workspace), planned_asset_id=new_id())
+        return self.run(
+            workspace,
+            key,
+            fingerprint,
+            action,
+            _submitted_result,
+            partial(self._replay, workspace),
+            planned_asset_id=new_id(),
+        )
 
-    def import_url(self, importer: UrlImportService, workspace: str, key: str | None,
-                   url: str, form: UploadForm) -> Submitted:
+    def import_url(
+        self,
+        importer: UrlImportService,
+        workspace: str,
+        key: str | None,
+        url: str,
+        form: UploadForm,
+    ) -> Submitted:
         """`importer.import_url`, once per key (every call when `key` is None)."""
         if key is None:
             return importer.import_url(workspace, url, form)
@@ -154,17 +182,29 @@ class IdempotencyService:
         def action(planned: str | None) -> Submitted:
             return importer.import_url(workspace, url, replace(form, asset_id=planned))
 
-        return self.run(workspace, key, upload_fingerprint("url", form, url=url), action,
-                        _submitted_result, partial(self._replay, workspace),
-                        planned_asset_id=new_id())
+        return self.run(
+            workspace,
+            key,
+            upload_fingerprint("url", form, url=url),
+            action,
+            _submitted_result,
+            partial(self._replay, workspace),
+            planned_asset_id=new_id(),
+        )
 
-    def new_version(self, versions: VersionService, workspace: str, asset_id: str,
-                    key: str | None, spooled: Spooled, change_description: str) -> NewVersion:
+    def new_version(
+        self,
+        versions: VersionService,
+        workspace: str,
+        asset_id: str,
+        key: str | None,
+        spooled: Spooled,
+        change_description: str,
+    ) -> NewVersion:
         """`versions.upload`, once per key (every call when `key` is None)."""
 
         def action(_planned: str | None = None) -> NewVersion:
-            return NewVersion(*versions.upload(workspace, asset_id, spooled,
-                                               change_description))
+            return NewVersion(*versions.upload(workspace, asset_id, spooled, change_description))
 
         if key is None:
             return action()
@@ -193,16 +233,32 @@ class IdempotencyService:
             return NewVersion(asset, version, replayed=True)
 
         fingerprint = upload_fingerprint(
-            "version", UploadForm(description=change_description), asset_id=asset_id,
-            sha256=spooled.sha256, filename=spooled.filename)
-        return self.run(workspace, key, fingerprint, made_once,
-                        lambda made: {"asset_id": made.asset.id, "version": made.record.number},
-                        replay)
+            "version",
+            UploadForm(description=change_description),
+            asset_id=asset_id,
+            sha256=spooled.sha256,
+            filename=spooled.filename,
+        )
+        return self.run(
+            workspace,
+            key,
+            fingerprint,
+            made_once,
+            lambda made: {"asset_id": made.asset.id, "version": made.record.number},
+            replay,
+        )
 
-    def run(self, workspace: str, key: str, fingerprint: str,
-            action: Callable[[str | None], T], result: Callable[[T], dict[str, Any]],
-            replay: Callable[[IdempotencyRecord], T], *,
-            planned_asset_id: str | None = None) -> T:
+    def run(
+        self,
+        workspace: str,
+        key: str,
+        fingerprint: str,
+        action: Callable[[str | None], T],
+        result: Callable[[T], dict[str, Any]],
+        replay: Callable[[IdempotencyRecord], T],
+        *,
+        planned_asset_id: str | None = None,
+    ) -> T:
         """Run `action` unless this key already ran it for the same request: then answer
         `replay` of the record, which holds the `result` fields (asset_id, …) of the first
         run. InvalidInput when the key was used for another request; Conflict (409,
@@ -218,13 +274,19 @@ class IdempotencyService:
             found = self._read(record_key)
             if found is None or self._expired(found[0], now):
                 etag = None if found is None else found[1]
-                claim = IdempotencyRecord(fingerprint=fingerprint, created_at=now,
-                                          claimed_at=now, planned_asset_id=planned_asset_id)
+                claim = IdempotencyRecord(
+                    fingerprint=fingerprint,
+                    created_at=now,
+                    claimed_at=now,
+                    planned_asset_id=planned_asset_id,
+                )
             else:
                 record, etag = found
                 if record.fingerprint != fingerprint:
-                    raise InvalidInput(f"this {HEADER} was used for a different request; "
-                                       "use a new key for a new request")
+                    raise InvalidInput(
+                        f"this {HEADER} was used for a different request; "
+                        "use a new key for a new request"
+                    )
                 if record.asset_id is not None:
                     return replay(record)
                 if now - record.claimed_at < self._claim:
@@ -245,11 +307,11 @@ class IdempotencyService:
                 continue  # another request claimed or finished it first: look again
             if claim.asset_id is not None:
                 continue  # an abandoned claim completed: replayed on the next pass
-            return self._perform(workspace, record_key, claim, claim_etag, action, result,
-                                 replay)
+            return self._perform(workspace, record_key, claim, claim_etag, action, result, replay)
 
-    def _abandoned(self, workspace: str, record: IdempotencyRecord,
-                   now: datetime) -> IdempotencyRecord:
+    def _abandoned(
+        self, workspace: str, record: IdempotencyRecord, now: datetime
+    ) -> IdempotencyRecord:
         """The record that replaces an abandoned claim: completed when its planned asset
         exists (the next pass replays it), else claimed anew by this request."""
         if self._planned_asset_made(workspace, record):
@@ -270,8 +332,9 @@ class IdempotencyService:
     def sweep_if_due(self) -> int | None:
         """The scheduled sweep of expired records (one worker per interval wins it); how
         many were removed, None when it was not this worker's turn."""
-        if not claim_turn(self._store, layout.IDEMPOTENCY_SWEEP_SCHEDULE_KEY,
-                          self._sweep_interval, time.time()):
+        if not claim_turn(
+            self._store, layout.IDEMPOTENCY_SWEEP_SCHEDULE_KEY, self._sweep_interval, time.time()
+        ):
             return None
         removed = self.sweep_expired()
         if removed:
@@ -299,10 +362,16 @@ class IdempotencyService:
                 continue
         return removed
 
-    def _perform(self, workspace: str, record_key: str, claim: IdempotencyRecord,
-                 etag: str, action: Callable[[str | None], T],
-                 result: Callable[[T], dict[str, Any]],
-                 replay: Callable[[IdempotencyRecord], T]) -> T:
+    def _perform(
+        self,
+        workspace: str,
+        record_key: str,
+        claim: IdempotencyRecord,
+        etag: str,
+        action: Callable[[str | None], T],
+        result: Callable[[T], dict[str, Any]],
+        replay: Callable[[IdempotencyRecord], T],
+    ) -> T:
         try:
             made = action(claim.planned_asset_id)
         except BaseException as exc:
@@ -339,8 +408,11 @@ class IdempotencyService:
             # The asset is durable and acknowledged either way; a retry within the claim
             # time waits, and after it `_abandoned` finds the planned asset (logged so that
             # shows).
-            log.warning("could not record the result of an idempotent request (%s): %s",
-                        record_key, exc.detail)
+            log.warning(
+                "could not record the result of an idempotent request (%s): %s",
+                record_key,
+                exc.detail,
+            )
 
     def _replay(self, workspace: str, record: IdempotencyRecord) -> Submitted:
         assert record.asset_id is not None  # checked by the caller
@@ -360,15 +432,17 @@ class IdempotencyService:
         except ValidationError:
             # Unreadable (never written by this code): as good as expired, replaced by CAS.
             epoch = datetime.fromtimestamp(0, tz=utcnow().tzinfo)
-            return IdempotencyRecord(fingerprint="", created_at=epoch,
-                                     claimed_at=epoch), stored.info.etag
+            return IdempotencyRecord(
+                fingerprint="", created_at=epoch, claimed_at=epoch
+            ), stored.info.etag
 
     def _expired(self, record: IdempotencyRecord, now: datetime) -> bool:
         return now - record.created_at >= self._ttl
 
 
-def _version_made(versions: VersionService, workspace: str, asset_id: str, before: int,
-                  sha256: str) -> NewVersion | None:
+def _version_made(
+    versions: VersionService, workspace: str, asset_id: str, before: int, sha256: str
+) -> NewVersion | None:
     """The version after number `before` holding the bytes `sha256`, if one was made (and
     made current); None when there is none, or the store cannot say."""
     try:

@@ -31,8 +31,9 @@ class Failure:
         return f"{self.stage} failed ({type(self.error).__name__}); see the indexer log"
 
 
-def mark_failed(manifests: Manifests, workspace: str, asset_id: str, reason: str, *,
-                revision: int | None) -> Asset | None:
+def mark_failed(
+    manifests: Manifests, workspace: str, asset_id: str, reason: str, *, revision: int | None
+) -> Asset | None:
     """Record that indexing gave up on the asset at `revision` (a trashed one is failed once
     restored); the asset as marked, or None when it is gone or has moved past `revision`.
 
@@ -40,9 +41,9 @@ def mark_failed(manifests: Manifests, workspace: str, asset_id: str, reason: str
     failing pass ran — is left as it is: its change queued the asset again with a fresh
     set of attempts, and marking it would keep a new version from ever being analysed.
     `revision=None` (the caller read no manifest) marks whatever is stored."""
+
     def mutate(current: Asset) -> Asset | None:
-        if current.error == reason and AssetStatus.FAILED in (current.status,
-                                                              current.deleted_from):
+        if current.error == reason and AssetStatus.FAILED in (current.status, current.deleted_from):
             return None
         if revision is not None and current.revision != revision:
             raise _MovedOn

@@ -74,8 +74,11 @@ class Indexer:
         self._analyse: Analyser = pool if pool is not None else analyse
         # Twice as many threads as processes: a thread also waits on the store, reading the
         # original and writing previews, and meanwhile another can keep its process busy.
-        self._fanout = None if pool is None else \
-            ThreadPoolExecutor(2 * pool.workers, thread_name_prefix="assetlens-analyse")
+        self._fanout = (
+            None
+            if pool is None
+            else ThreadPoolExecutor(2 * pool.workers, thread_name_prefix="assetlens-analyse")
+        )
         self._pipeline = BatchPipeline(self, queue, settings.indexer_batch_size)
         # Periodic upkeep run by the worker loop; each job claims its own shared schedule.
         self._jobs = tuple(jobs)
@@ -83,9 +86,15 @@ class Indexer:
         self._vectors = Vectors(store, embedder)
         self._repair = LibraryRepair(self._manifests, queue, index, self._vectors)
         self._analysis = AssetAnalysis(
-            store, index, self._manifests, LineageService(store, self._manifests),
-            settings.data_dir / "tmp" / "indexer", self._analyse,
-            extract if pool is None else partial(pool.run, extract), self._mark_failed)
+            store,
+            index,
+            self._manifests,
+            LineageService(store, self._manifests),
+            settings.data_dir / "tmp" / "indexer",
+            self._analyse,
+            extract if pool is None else partial(pool.run, extract),
+            self._mark_failed,
+        )
 
     # -- the worker loop --------------------------------------------------------------------
 
@@ -97,8 +106,11 @@ class Indexer:
         while not stop.is_set():
             self._upkeep()
             try:
-                done = self._pipeline.drain(_RUN_BATCHES) if self._fanout is not None \
+                done = (
+                    self._pipeline.drain(_RUN_BATCHES)
+                    if self._fanout is not None
                     else self.run_once()
+                )
                 backoff = self._settings.indexer_poll_seconds
             except Unavailable as exc:
                 log.warning("indexer waiting for a backend: %s", exc.detail)
@@ -120,18 +132,28 @@ class Indexer:
             except Unavailable as exc:
                 log.warning("indexer upkeep waiting for a backend: %s", exc.detail)
             except Exception:
-                log.exception("indexer upkeep job %s failed; indexing continues",
-                              getattr(job, "__qualname__", repr(job)))
+                log.exception(
+                    "indexer upkeep job %s failed; indexing continues",
+                    getattr(job, "__qualname__", repr(job)),
+                )
 
     def reconcile_if_due(self) -> ReconcileReport | None:
         """Reconcile when the shared schedule says so: one worker per interval wins the
         compare-and-swap on the schedule object, so N workers don't all scan."""
-        if not claim_turn(self._store, layout.RECONCILE_SCHEDULE_KEY,
-                          self._settings.reconcile_interval_seconds, time.time()):
+        if not claim_turn(
+            self._store,
+            layout.RECONCILE_SCHEDULE_KEY,
+            self._settings.reconcile_interval_seconds,
+            time.time(),
+        ):
             return None
         report = self.reconcile()
-        log.info("reconciled %d assets: %d queued, %d stale index entries removed",
-                 report.checked, report.enqueued, report.removed)
+        log.info(
+            "reconciled %d assets: %d queued, %d stale index entries removed",
+            report.checked,
+            report.enqueued,
+            report.removed,
+        )
         return report
 
     def run_once(self) -> int:
@@ -163,8 +185,11 @@ class Indexer:
         the analyses: everything but the vectors and the index write. Never raises; each
         item's outcome is recorded."""
         batch = PreparedBatch(items)
-        outcomes = self._fanout.map(self._attempt, items) if self._fanout is not None \
+        outcomes = (
+            self._fanout.map(self._attempt, items)
+            if self._fanout is not None
             else map(self._attempt, items)
+        )
         analysed: dict[WorkItem, Analysed] = {}
         for item, outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, Analysed):
@@ -206,12 +231,20 @@ class Indexer:
         for item in [*docs, *removals]:
             if item in failures:
                 continue
-            ack_indexed(self._queue, self._manifests, item,
-                        docs[item].asset.revision if item in docs else None)
+            ack_indexed(
+                self._queue,
+                self._manifests,
+                item,
+                docs[item].asset.revision if item in docs else None,
+            )
             self._metrics.indexed("ok")
             if item in docs:
-                log.info("indexed %s/%s revision %d", item.workspace, item.asset_id,
-                         docs[item].asset.revision)
+                log.info(
+                    "indexed %s/%s revision %d",
+                    item.workspace,
+                    item.asset_id,
+                    docs[item].asset.revision,
+                )
 
     def release(self, batch: PreparedBatch) -> None:
         """Give a prepared batch's items back to the queue unprocessed, without using up an
@@ -292,19 +325,31 @@ class Indexer:
         """Retry later with back-off, or, after the last attempt, mark the revision the pass
         worked on failed (a change that came meanwhile stays queued, or is queued again)
         and index it as it is (without whatever failed), so it shows up with its error."""
-        log.warning("%s of %s/%s failed (attempt %d of %d)", failure.stage, item.workspace,
-                    item.asset_id, item.attempts, self._settings.indexer_max_attempts,
-                    exc_info=failure.error)
+        log.warning(
+            "%s of %s/%s failed (attempt %d of %d)",
+            failure.stage,
+            item.workspace,
+            item.asset_id,
+            item.attempts,
+            self._settings.indexer_max_attempts,
+            exc_info=failure.error,
+        )
         if item.attempts < self._settings.indexer_max_attempts:
             self._queue.retry(item, delay=self._backoff(item))
             self._metrics.indexed("retry")
             return
-        log.error("giving up on %s/%s after %d attempts: %s", item.workspace, item.asset_id,
-                  item.attempts, failure.reason)
+        log.error(
+            "giving up on %s/%s after %d attempts: %s",
+            item.workspace,
+            item.asset_id,
+            item.attempts,
+            failure.reason,
+        )
         acked: int | None = None  # what the ack's re-check compares the manifest with
         try:
-            asset = self._mark_failed(item.workspace, item.asset_id, failure.reason,
-                                      failure.revision)
+            asset = self._mark_failed(
+                item.workspace, item.asset_id, failure.reason, failure.revision
+            )
             acked = failure.revision if asset is None else asset.revision
             if asset is not None and failure.stage != "indexing":
                 self._index.upsert([IndexDoc(asset=asset)])
@@ -312,13 +357,15 @@ class Indexer:
             self._postpone(item, exc)
             return
         except Exception:
-            log.exception("could not record the failure of %s/%s", item.workspace,
-                          item.asset_id)
+            log.exception("could not record the failure of %s/%s", item.workspace, item.asset_id)
         ack_indexed(self._queue, self._manifests, item, acked)
 
     def _backoff(self, item: WorkItem) -> float:
-        return backoff_delay(item.attempts, self._settings.indexer_retry_base_seconds,
-                             self._settings.indexer_retry_max_seconds)
+        return backoff_delay(
+            item.attempts,
+            self._settings.indexer_retry_base_seconds,
+            self._settings.indexer_retry_max_seconds,
+        )
 
     # -- one asset --------------------------------------------------------------------------
 
@@ -328,15 +375,19 @@ class Indexer:
         if item.attempts > self._settings.indexer_max_attempts:
             # Claimed that often without an outcome: the worker died on it each time (OOM,
             # a crash in native code). Index it as it is, trying nothing that could crash.
-            return self._mark_failed(asset.workspace, asset.id,
-                                     "indexing was interrupted on every attempt; "
-                                     "see the indexer log", asset.revision) or asset, None
+            return self._mark_failed(
+                asset.workspace,
+                asset.id,
+                "indexing was interrupted on every attempt; see the indexer log",
+                asset.revision,
+            ) or asset, None
         if asset.status is AssetStatus.PROCESSING:
             return self._analysis.analyse(asset)
         return asset, None
 
-    def _mark_failed(self, workspace: str, asset_id: str, reason: str,
-                     revision: int | None) -> Asset | None:
+    def _mark_failed(
+        self, workspace: str, asset_id: str, reason: str, revision: int | None
+    ) -> Asset | None:
         marked = mark_failed(self._manifests, workspace, asset_id, reason, revision=revision)
         if marked is not None:
             self._metrics.indexed("failed")

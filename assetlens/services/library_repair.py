@@ -44,14 +44,18 @@ class LibraryRepair:
             checked += 1
             key = (asset.workspace, asset.id)
             revision = indexed.pop(key, None)
-            if revision is None or revision < asset.revision or \
-                    asset.status is AssetStatus.PROCESSING:
+            if (
+                revision is None
+                or revision < asset.revision
+                or asset.status is AssetStatus.PROCESSING
+            ):
                 self._queue.enqueue(asset.workspace, asset.id)
                 enqueued += 1
         for workspace, asset_id in indexed:
             self._index.remove(workspace, [asset_id])
-        return ReconcileReport(enqueued=enqueued, removed=len(indexed), checked=checked,
-                               retried=retried)
+        return ReconcileReport(
+            enqueued=enqueued, removed=len(indexed), checked=checked, retried=retried
+        )
 
     def reindex(self, *, retry_failed: bool = False) -> int:
         """Rebuild the index from the store (re-embedding with the current model where no
@@ -82,8 +86,10 @@ class LibraryRepair:
         # A rebuild goes on without the vectors that fail; the worker retries them later.
         for failure in self._vectors.attach(docs):
             asset = failure.doc.asset
-            log.warning("reindexing %s/%s without its vector: embedding failed",
-                        asset.workspace, asset.id, exc_info=failure.error)
+            log.warning(
+                "reindexing %s/%s without its vector: embedding failed",
+                asset.workspace,
+                asset.id,
+                exc_info=failure.error,
+            )
             self._queue.enqueue(asset.workspace, asset.id)
-
-

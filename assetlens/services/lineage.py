@@ -70,8 +70,9 @@ class LineageService:
             if parent != child_id:
                 self._store.put_bytes(layout.lineage_child_key(workspace, parent, child_id), b"")
 
-    def named_inputs(self, workspace: str, child_id: str, generation: Generation,
-                     index: SearchIndex) -> dict[str, str]:
+    def named_inputs(
+        self, workspace: str, child_id: str, generation: Generation, index: SearchIndex
+    ) -> dict[str, str]:
         """Parents a file names itself — its workflow's input images ("input") and its C2PA
         ingredients ("ingredient") — matched to assets of `workspace` by exact name (or
         sha256), only where exactly one live asset matches. Parent id → relation."""
@@ -92,13 +93,17 @@ class LineageService:
         else:
             base = name.replace("\\", "/").rsplit("/", 1)[-1]
             try:
-                page = index.search(SearchQuery(workspace=workspace, text=base[:200],
-                                                limit=MATCH_CANDIDATES))
+                page = index.search(
+                    SearchQuery(workspace=workspace, text=base[:200], limit=MATCH_CANDIDATES)
+                )
             except Unavailable:
                 return None  # matched on the next processing, or never: lineage is a hint
             candidates = {hit.asset.id for hit in page.hits if hit.asset.name == base}
-        live = [asset_id for asset_id in sorted(candidates)
-                if self._live(workspace, asset_id) is not None]
+        live = [
+            asset_id
+            for asset_id in sorted(candidates)
+            if self._live(workspace, asset_id) is not None
+        ]
         return live[0] if len(live) == 1 else None
 
     def unlink(self, workspace: str, child_id: str, parents: Iterable[str]) -> None:
@@ -116,7 +121,8 @@ class LineageService:
         root, _ = self._manifests.get(workspace, asset_id)
         depth = max(1, min(depth, MAX_DEPTH))
         return Lineage(
-            asset_id=asset_id, depth=depth,
+            asset_id=asset_id,
+            depth=depth,
             ancestors=self._walk(workspace, root, depth, self._parents),
             derivatives=self._walk(workspace, root, depth, self._children),
         )

@@ -57,9 +57,15 @@ class LinkService:
     is kept, and stops once it is deleted or pruned, the asset is trashed or removed, or
     the link expires."""
 
-    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 versions: VersionService, secret: SigningSecret,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        assets: AssetService,
+        versions: VersionService,
+        secret: SigningSecret,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._assets = assets
@@ -67,9 +73,15 @@ class LinkService:
         self._secret = secret
         self._clock = clock
 
-    def sign(self, workspace: str, asset_id: str, *, expires_in: int,
-             disposition: Disposition = Disposition.INLINE,
-             rendition: Rendition = Rendition.CONTENT) -> SignedLink:
+    def sign(
+        self,
+        workspace: str,
+        asset_id: str,
+        *,
+        expires_in: int,
+        disposition: Disposition = Disposition.INLINE,
+        rendition: Rendition = Rendition.CONTENT,
+    ) -> SignedLink:
         """A link to `asset_id` of `workspace` valid for `expires_in` seconds (1 to the
         configured maximum). NotFound for another workspace's, a missing or a trashed one."""
         limit = self._settings.signed_url_max_seconds
@@ -80,8 +92,7 @@ class LinkService:
             raise NotFound("asset is in the trash; restore it first")
         expires = int(self._clock()) + expires_in
         claims = LinkClaims(workspace, asset.id, asset.version, rendition, disposition, expires)
-        return SignedLink(sign(self._secret.get(), claims),
-                          datetime.fromtimestamp(expires, UTC))
+        return SignedLink(sign(self._secret.get(), claims), datetime.fromtimestamp(expires, UTC))
 
     def open(self, token: str) -> LinkTarget:
         """The asset a token serves. LinkInvalid (403) when the signature does not check,
@@ -100,11 +111,11 @@ class LinkService:
             raise LinkInvalid("the link no longer serves anything")
         if asset.version != claims.version:
             try:
-                asset = self._versions.content_asset(claims.workspace, claims.asset_id,
-                                                     claims.version)
+                asset = self._versions.content_asset(
+                    claims.workspace, claims.asset_id, claims.version
+                )
             except NotFound as exc:
-                raise LinkInvalid("the version this link was made for is no longer kept") \
-                    from exc
+                raise LinkInvalid("the version this link was made for is no longer kept") from exc
         remaining = max(1, claims.expires - int(now))
         return LinkTarget(asset, claims.rendition, claims.disposition, remaining)
 
@@ -122,10 +133,16 @@ class LinkService:
         store has them (S3/MinIO), valid no longer than the link; None otherwise. Active
         content is never redirected: the API serves it with a sandboxing CSP."""
         asset = target.asset
-        if not self._settings.signed_url_redirect or target.rendition is not Rendition.CONTENT \
-                or media.is_active_content(asset.mime):
+        if (
+            not self._settings.signed_url_redirect
+            or target.rendition is not Rendition.CONTENT
+            or media.is_active_content(asset.mime)
+        ):
             return None
         expires = min(timedelta(seconds=target.remaining_seconds), MAX_PRESIGN)
         return self._store.presigned_get_url(
-            layout.blob_key(asset.sha256), expires, content_type=asset.mime,
-            content_disposition=content_disposition(asset, target.disposition))
+            layout.blob_key(asset.sha256),
+            expires,
+            content_type=asset.mime,
+            content_disposition=content_disposition(asset, target.disposition),
+        )

@@ -30,9 +30,15 @@ class VersionRepair:
 
 
 class Maintenance:
-    def __init__(self, store: ObjectStore, manifests: Manifests, versions: VersionService,
-                 blobs: BlobService, *, interval_seconds: float = MAINTENANCE_INTERVAL_SECONDS,
-                 ) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        manifests: Manifests,
+        versions: VersionService,
+        blobs: BlobService,
+        *,
+        interval_seconds: float = MAINTENANCE_INTERVAL_SECONDS,
+    ) -> None:
         self._store = store
         self._manifests = manifests
         self._versions = versions
@@ -41,16 +47,20 @@ class Maintenance:
 
     def run_if_due(self) -> None:
         """The scheduled upkeep (one worker per interval): backfill once, then repairs."""
-        if not claim_turn(self._store, layout.MAINTENANCE_SCHEDULE_KEY, self._interval,
-                          time.time()):
+        if not claim_turn(
+            self._store, layout.MAINTENANCE_SCHEDULE_KEY, self._interval, time.time()
+        ):
             return
         written = self.backfill_refs()
         if written:
             log.info("wrote %d blob reference markers for an existing library", written)
         repair = self.finish_versions()
         if repair.finished or repair.orphans:
-            log.info("versions: %d switches finished, %d orphaned records removed",
-                     repair.finished, repair.orphans)
+            log.info(
+                "versions: %d switches finished, %d orphaned records removed",
+                repair.finished,
+                repair.orphans,
+            )
 
     def backfill_refs(self) -> int:
         """Reference markers for every manifest and version record (libraries from before
@@ -73,8 +83,9 @@ class Maintenance:
                     record, _ = self._versions.records.get(asset.workspace, asset.id, number)
                 except NotFound:
                     continue
-                yield BlobUse(asset.workspace, layout.version_ref_id(asset.id, number),
-                              record.sha256)
+                yield BlobUse(
+                    asset.workspace, layout.version_ref_id(asset.id, number), record.sha256
+                )
 
     def finish_versions(self) -> VersionRepair:
         """Complete version switches a crash interrupted; remove the records of assets
@@ -106,15 +117,15 @@ class Maintenance:
             return False
         if not suffix:
             return asset.sha256 == sha256 and not self._versions.records.numbers(
-                workspace, asset_id)
+                workspace, asset_id
+            )
         try:
             record, _ = self._versions.records.get(workspace, asset_id, int(suffix))
         except NotFound:
             return False
         return record.sha256 == sha256
 
-    def gc(self, older_than: timedelta = timedelta(hours=1)) -> tuple[VersionRepair,
-                                                                        SweepReport]:
+    def gc(self, older_than: timedelta = timedelta(hours=1)) -> tuple[VersionRepair, SweepReport]:
         """`assetlens gc`: repair versions, then release references whose use is gone and
         clear collection marks of crashed collectors (both older than `older_than`)."""
         repair = self.finish_versions()

@@ -19,8 +19,14 @@ log = logging.getLogger(__name__)
 
 
 class Purger:
-    def __init__(self, store: ObjectStore, index: SearchIndex, queue: WorkQueue,
-                 manifests: Manifests, blobs: BlobService) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        index: SearchIndex,
+        queue: WorkQueue,
+        manifests: Manifests,
+        blobs: BlobService,
+    ) -> None:
         self._store = store
         self._index = index
         self._queue = queue
@@ -47,8 +53,9 @@ class Purger:
         shas, phashes = {asset.sha256}, {asset.phash} if asset.phash else set()
         for record in self._records.list(workspace, asset_id):
             self._records.delete(workspace, asset_id, record.number)
-            self._blobs.release(workspace, layout.version_ref_id(asset_id, record.number),
-                                record.sha256)
+            self._blobs.release(
+                workspace, layout.version_ref_id(asset_id, record.number), record.sha256
+            )
             shas.add(record.sha256)
             if record.phash:
                 phashes.add(record.phash)
@@ -60,8 +67,10 @@ class Purger:
                 self._store.delete(layout.phash_band_key(workspace, band, value, asset_id))
         # Its uses elsewhere and the markers naming its derivatives go with it (markers of
         # its own parents stay: readers ignore a marker whose child is gone).
-        for prefix in (layout.usage_ref_prefix(workspace, asset_id),
-                       layout.lineage_child_prefix(workspace, asset_id)):
+        for prefix in (
+            layout.usage_ref_prefix(workspace, asset_id),
+            layout.lineage_child_prefix(workspace, asset_id),
+        ):
             for key in list(self._store.list_keys(prefix)):
                 self._store.delete(key)
         log.info("purged %s/%s", workspace, asset_id)

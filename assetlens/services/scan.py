@@ -17,8 +17,11 @@ def matching_ids(index: SearchIndex, workspace: str, filters: Filters) -> list[s
     found: list[str] = []
     cursor: str | None = None
     while True:
-        page = index.search(SearchQuery(workspace=workspace, filters=filters, sort=sort,
-                                        limit=MAX_LIMIT, cursor=cursor))
+        page = index.search(
+            SearchQuery(
+                workspace=workspace, filters=filters, sort=sort, limit=MAX_LIMIT, cursor=cursor
+            )
+        )
         found.extend(hit.asset.id for hit in page.hits)
         cursor = page.next_cursor
         if cursor is None or not page.hits:

@@ -63,9 +63,15 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = RRF_K) ->
 
 
 class SearchService:
-    def __init__(self, index: SearchIndex, embedder: Embedder | None,
-                 manifests: Manifests, folders: FolderCatalog | None = None, *,
-                 metrics: Metrics = NO_METRICS) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        embedder: Embedder | None,
+        manifests: Manifests,
+        folders: FolderCatalog | None = None,
+        *,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self._metrics = metrics
         self._index = index
         self._embedder = embedder
@@ -90,13 +96,18 @@ class SearchService:
 
     def _search(self, workspace: str, request: SearchRequest) -> SearchPage:
         request = request.model_copy(
-            update={"filters": self.expand_folders(workspace, request.filters)})
+            update={"filters": self.expand_folders(workspace, request.filters)}
+        )
         text = (request.q or "").strip() or None
         sort = Sort.parse(request.sort, has_text=bool(text))
         mode = self.resolve_mode(request.mode, text, sort)
         ranked_cursor = request.mode is SearchMode.AUTO and _is_ranked_cursor(request.cursor)
-        if request.mode is SearchMode.AUTO and request.cursor and text \
-                and sort.field is SortField.RELEVANCE:
+        if (
+            request.mode is SearchMode.AUTO
+            and request.cursor
+            and text
+            and sort.field is SortField.RELEVANCE
+        ):
             # A later page of `auto` goes on in the mode its first page ran in, whatever the
             # model did since: the two modes' cursors mean different things.
             mode = RankedBy.HYBRID if ranked_cursor else RankedBy.KEYWORD
@@ -108,7 +119,8 @@ class SearchService:
             # Silently ranking by similarity under a requested order would mislead.
             raise InvalidInput(
                 f"{mode.value} results are ranked by similarity, so `sort` cannot order them: "
-                "leave `sort` out (or \"relevance\"), or search with mode \"keyword\"")
+                'leave `sort` out (or "relevance"), or search with mode "keyword"'
+            )
         try:
             vector, model = self._embed_text(text)
         except EmbeddingUnavailable as exc:
@@ -117,7 +129,8 @@ class SearchService:
             if ranked_cursor:  # a hybrid page 2 cannot go on as keyword: an outage (503)
                 raise EmbeddingUnavailable(
                     f"this cursor pages a hybrid search, which needs its model ({exc.detail}); "
-                    "retry later, or search again without the cursor") from exc
+                    "retry later, or search again without the cursor"
+                ) from exc
             # The model went away between the check and the embedding: auto still answers.
             return self._keyword(workspace, request, text, sort)
         offset = _offset(request.cursor)
@@ -133,45 +146,82 @@ class SearchService:
         without a model still answer 503."""
         if mode is not SearchMode.AUTO:
             return RankedBy(mode.value)
-        if text and sort.field is SortField.RELEVANCE and self._embedder is not None \
-                and self._embedder.available():
+        if (
+            text
+            and sort.field is SortField.RELEVANCE
+            and self._embedder is not None
+            and self._embedder.available()
+        ):
             return RankedBy.HYBRID
         return RankedBy.KEYWORD
 
-    def _keyword(self, workspace: str, request: SearchRequest, text: str | None,
-                 sort: Sort) -> SearchPage:
+    def _keyword(
+        self, workspace: str, request: SearchRequest, text: str | None, sort: Sort
+    ) -> SearchPage:
         # The text as typed: a space after the last word says that word is complete (it is
         # then not also matched as a prefix; assetlens.searchtext).
-        return self._index.search(SearchQuery(
-            workspace=workspace, text=request.q if text else None, filters=request.filters,
-            facets=request.facets, facet_mode=request.facet_mode, sort=sort,
-            limit=request.limit, cursor=request.cursor,
-        ))
+        return self._index.search(
+            SearchQuery(
+                workspace=workspace,
+                text=request.q if text else None,
+                filters=request.filters,
+                facets=request.facets,
+                facet_mode=request.facet_mode,
+                sort=sort,
+                limit=request.limit,
+                cursor=request.cursor,
+            )
+        )
 
-    def _rank(self, workspace: str, mode: RankedBy, text: str,
-              embedded: tuple[list[float], str], filters: Filters, depth: int) -> list[Hit]:
+    def _rank(
+        self,
+        workspace: str,
+        mode: RankedBy,
+        text: str,
+        embedded: tuple[list[float], str],
+        filters: Filters,
+        depth: int,
+    ) -> list[Hit]:
         """The semantic or hybrid ranking of `text` under `filters`, `depth` vectors deep."""
         vector, model = embedded
-        vector_hits = self._index.knn(VectorQuery(
-            workspace=workspace, vector=vector, model=model, filters=filters, k=depth,
-        ))
+        vector_hits = self._index.knn(
+            VectorQuery(
+                workspace=workspace,
+                vector=vector,
+                model=model,
+                filters=filters,
+                k=depth,
+            )
+        )
         if mode is RankedBy.SEMANTIC:
             return vector_hits
-        keyword = self._index.search(SearchQuery(
-            workspace=workspace, text=text, filters=filters,
-            limit=min(100, FUSION_WINDOW), sort=Sort.parse(None, has_text=True),
-        ))
+        keyword = self._index.search(
+            SearchQuery(
+                workspace=workspace,
+                text=text,
+                filters=filters,
+                limit=min(100, FUSION_WINDOW),
+                sort=Sort.parse(None, has_text=True),
+            )
+        )
         keyword_hits = list(keyword.hits)
         while keyword.next_cursor and len(keyword_hits) < FUSION_WINDOW:
-            keyword = self._index.search(SearchQuery(
-                workspace=workspace, text=text, filters=filters, limit=100,
-                sort=Sort.parse(None, has_text=True), cursor=keyword.next_cursor,
-            ))
+            keyword = self._index.search(
+                SearchQuery(
+                    workspace=workspace,
+                    text=text,
+                    filters=filters,
+                    limit=100,
+                    sort=Sort.parse(None, has_text=True),
+                    cursor=keyword.next_cursor,
+                )
+            )
             keyword_hits.extend(keyword.hits)
         return reciprocal_rank_fusion([keyword_hits, vector_hits[:FUSION_WINDOW]])
 
-    def similar(self, workspace: str, asset_id: str, limit: int,
-                filters: Filters | None = None) -> list[Hit]:
+    def similar(
+        self, workspace: str, asset_id: str, limit: int, filters: Filters | None = None
+    ) -> list[Hit]:
         """Assets that look like `asset_id` (CLIP image vectors), best first."""
         asset, _ = self._manifests.get(workspace, asset_id)
         model = self.require_model()
@@ -181,22 +231,35 @@ class SearchService:
                 raise Conflict("the asset is still being processed; try again shortly")
             raise InvalidInput(f"asset has no visual embedding ({asset.type.value})")
         started = time.perf_counter()
-        hits = self._index.knn(VectorQuery(
-            workspace=workspace, vector=doc.vector, model=model, k=limit,
-            filters=self.expand_folders(workspace, filters or Filters()), exclude_ids=[asset_id],
-        ))
+        hits = self._index.knn(
+            VectorQuery(
+                workspace=workspace,
+                vector=doc.vector,
+                model=model,
+                k=limit,
+                filters=self.expand_folders(workspace, filters or Filters()),
+                exclude_ids=[asset_id],
+            )
+        )
         self._metrics.searched("similar", time.perf_counter() - started)
         return hits
 
-    def by_image(self, workspace: str, image: Image, limit: int,
-                 filters: Filters | None = None) -> list[Hit]:
+    def by_image(
+        self, workspace: str, image: Image, limit: int, filters: Filters | None = None
+    ) -> list[Hit]:
         model = self.require_model()
         assert self._embedder is not None  # require_model() checked it
         started = time.perf_counter()
         vector = self._embedder.embed_images([image])[0]
-        hits = self._index.knn(VectorQuery(
-            workspace=workspace, vector=vector, model=model, k=limit,
-            filters=self.expand_folders(workspace, filters or Filters())))
+        hits = self._index.knn(
+            VectorQuery(
+                workspace=workspace,
+                vector=vector,
+                model=model,
+                k=limit,
+                filters=self.expand_folders(workspace, filters or Filters()),
+            )
+        )
         self._metrics.searched("by_image", time.perf_counter() - started)
         return hits
 
@@ -205,8 +268,9 @@ class SearchService:
         if self._embedder is None:
             raise EmbeddingUnavailable("visual search is disabled (ASSETLENS_CLIP_ENABLED=false)")
         if not self._embedder.available():
-            raise EmbeddingUnavailable(self._embedder.unavailable_reason()
-                                       or "no CLIP model could be loaded")
+            raise EmbeddingUnavailable(
+                self._embedder.unavailable_reason() or "no CLIP model could be loaded"
+            )
         return self._embedder.model_id
 
     def _embed_text(self, text: str) -> tuple[list[float], str]:
@@ -214,19 +278,32 @@ class SearchService:
         assert self._embedder is not None
         return self._embedder.embed_texts([text])[0], model
 
-    def _page(self, workspace: str, ranked: list[Hit], offset: int, request: SearchRequest,
-              embedded: tuple[RankedBy, list[float], str], depth: int) -> SearchPage:
-        window = ranked[offset: offset + request.limit]
+    def _page(
+        self,
+        workspace: str,
+        ranked: list[Hit],
+        offset: int,
+        request: SearchRequest,
+        embedded: tuple[RankedBy, list[float], str],
+        depth: int,
+    ) -> SearchPage:
+        window = ranked[offset : offset + request.limit]
         more = offset + request.limit < len(ranked)
         return SearchPage(
-            total=len(ranked), hits=window,
+            total=len(ranked),
+            hits=window,
             facets=self._ranked_facets(workspace, ranked, request, embedded, depth),
             next_cursor=encode_cursor(["offset", offset + request.limit]) if more else None,
         )
 
-    def _ranked_facets(self, workspace: str, ranked: list[Hit], request: SearchRequest,
-                       embedded: tuple[RankedBy, list[float], str],
-                       depth: int) -> dict[str, list[FacetBucket]]:
+    def _ranked_facets(
+        self,
+        workspace: str,
+        ranked: list[Hit],
+        request: SearchRequest,
+        embedded: tuple[RankedBy, list[float], str],
+        depth: int,
+    ) -> dict[str, list[FacetBucket]]:
         """Facet counts over a semantic/hybrid result set. Disjunctive counts need the
         results a facet's own field would not have filtered out, so the ranking is made
         again without the faceted fields, and the index counts each facet over those."""
@@ -240,15 +317,20 @@ class SearchService:
             if relaxed != request.filters:
                 text = (request.q or "").strip()
                 mode, vector, model = embedded
-                counted_over = self._rank(workspace, mode, text, (vector, model), relaxed,
-                                          depth)
+                counted_over = self._rank(workspace, mode, text, (vector, model), relaxed, depth)
         if not counted_over:
             return {}
-        return self._index.search(SearchQuery(
-            workspace=workspace, filters=request.filters.model_copy(
-                update={"ids": [hit.asset.id for hit in counted_over]}),
-            facets=request.facets, facet_mode=request.facet_mode, limit=1,
-        )).facets
+        return self._index.search(
+            SearchQuery(
+                workspace=workspace,
+                filters=request.filters.model_copy(
+                    update={"ids": [hit.asset.id for hit in counted_over]}
+                ),
+                facets=request.facets,
+                facet_mode=request.facet_mode,
+                limit=1,
+            )
+        ).facets
 
 
 def _is_ranked_cursor(cursor: str | None) -> bool:
@@ -267,7 +349,11 @@ def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
     values = decode_cursor(cursor)
-    if len(values) != 2 or values[0] != "offset" or not isinstance(values[1], int) \
-            or not 0 <= values[1] <= MAX_VECTOR_RESULTS:
+    if (
+        len(values) != 2
+        or values[0] != "offset"
+        or not isinstance(values[1], int)
+        or not 0 <= values[1] <= MAX_VECTOR_RESULTS
+    ):
         raise InvalidInput("malformed cursor")
     return values[1]

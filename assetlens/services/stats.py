@@ -40,8 +40,15 @@ class WorkspaceStats:
 
 
 class StatsService:
-    def __init__(self, index: SearchIndex, usage: UsageService, manifests: Manifests,
-                 store: ObjectStore, *, top: int = TOP_ASSETS) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        usage: UsageService,
+        manifests: Manifests,
+        store: ObjectStore,
+        *,
+        top: int = TOP_ASSETS,
+    ) -> None:
         self._index = index
         self._usage = usage
         self._manifests = manifests
@@ -54,10 +61,12 @@ class StatsService:
         process counts; the library as indexed)."""
         library = self._index.stats(workspace)
         blobs, size = self._kept_version_storage(workspace)
-        library = library.model_copy(update={
-            "storage_blobs": library.storage_blobs + blobs,
-            "storage_bytes": library.storage_bytes + size,
-        })
+        library = library.model_copy(
+            update={
+                "storage_blobs": library.storage_blobs + blobs,
+                "storage_bytes": library.storage_bytes + size,
+            }
+        )
         summary = self._usage.summary(workspace)
         return WorkspaceStats(
             library=library,
@@ -88,8 +97,7 @@ class StatsService:
                 return True
         return False
 
-    def _most_used(self, workspace: str, summary: UsageSummary,
-                   kind: UsageKind) -> list[UsedAsset]:
+    def _most_used(self, workspace: str, summary: UsageSummary, kind: UsageKind) -> list[UsedAsset]:
         """The top assets by `kind`, read from their manifests (the names are current);
         assets since trashed or purged are left out and the next ones move up."""
         found: list[UsedAsset] = []

@@ -59,9 +59,15 @@ class TagService:
         start = tag_key(prefix)
         if len(start) > MAX_TAG_CHARS:
             return []  # longer than any tag: nothing to ask the index
-        page = self._index.search(SearchQuery(
-            workspace=workspace, facets=[Facet.TAGS], facet_size=limit,
-            facet_prefix={Facet.TAGS: start}, limit=1))
+        page = self._index.search(
+            SearchQuery(
+                workspace=workspace,
+                facets=[Facet.TAGS],
+                facet_size=limit,
+                facet_prefix={Facet.TAGS: start},
+                limit=1,
+            )
+        )
         buckets = sorted(page.facets.get(Facet.TAGS.value, []), key=lambda b: (-b.count, b.value))
         return [TagCount(name=b.value, count=b.count) for b in buckets[:limit]]
 
@@ -93,8 +99,9 @@ class TagService:
 
         return self._each_tagged(workspace, source, change)
 
-    def _each_tagged(self, workspace: str, tag: str,
-                     change: Callable[[Asset], Asset | None]) -> int:
+    def _each_tagged(
+        self, workspace: str, tag: str, change: Callable[[Asset], Asset | None]
+    ) -> int:
         if not tag:
             raise NotFound("tag not found")
         if len(tag) > MAX_TAG_CHARS:  # longer than any stored tag: no asset can have it

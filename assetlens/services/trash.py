@@ -29,8 +29,15 @@ class PurgeReport:
 
 
 class TrashService:
-    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 search: SearchService, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        assets: AssetService,
+        search: SearchService,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._assets = assets
@@ -48,8 +55,12 @@ class TrashService:
     def list(self, workspace: str, limit: int = 50, cursor: str | None = None) -> SearchPage:
         """Trashed assets, most recently trashed first (through the index: a deletion is
         the last change a trashed asset takes, so `updated_at` is its deletion time)."""
-        request = SearchRequest(filters=Filters(status=[AssetStatus.DELETED]),
-                                sort="updated_at:desc", limit=limit, cursor=cursor)
+        request = SearchRequest(
+            filters=Filters(status=[AssetStatus.DELETED]),
+            sort="updated_at:desc",
+            limit=limit,
+            cursor=cursor,
+        )
         return self._search.search(workspace, request)
 
     def restore(self, workspace: str, asset_id: str) -> Asset:
@@ -64,25 +75,30 @@ class TrashService:
         """Empty a workspace's trash, from the store (the source of truth)."""
         return self._purge_where(workspace, lambda _: True)
 
-    def purge_expired(self, older_than: timedelta | None = None,
-                      workspace: str | None = None) -> PurgeReport:
+    def purge_expired(
+        self, older_than: timedelta | None = None, workspace: str | None = None
+    ) -> PurgeReport:
         """Purge assets trashed longer than `older_than` (default: the retention)."""
         cutoff = self._clock() - (self.retention if older_than is None else older_than)
         return self._purge_where(
-            workspace, lambda asset: asset.deleted_at is not None and asset.deleted_at <= cutoff)
+            workspace, lambda asset: asset.deleted_at is not None and asset.deleted_at <= cutoff
+        )
 
     def purge_if_due(self) -> PurgeReport | None:
         """The scheduled retention purge: one worker per interval wins it."""
-        if not claim_turn(self._store, layout.PURGE_SCHEDULE_KEY,
-                          self._settings.trash_purge_interval_seconds, time.time()):
+        if not claim_turn(
+            self._store,
+            layout.PURGE_SCHEDULE_KEY,
+            self._settings.trash_purge_interval_seconds,
+            time.time(),
+        ):
             return None
         report = self.purge_expired()
         if report.purged or report.failed:
             log.info("retention purge: %d purged, %d failed", report.purged, report.failed)
         return report
 
-    def _purge_where(self, workspace: str | None,
-                     expired: Callable[[Asset], bool]) -> PurgeReport:
+    def _purge_where(self, workspace: str | None, expired: Callable[[Asset], bool]) -> PurgeReport:
         purged = failed = 0
         for asset in self._assets.manifests.iter_all(workspace):
             if asset.status is not AssetStatus.DELETED or not expired(asset):

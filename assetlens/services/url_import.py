@@ -39,5 +39,6 @@ class UrlImportService:
         if found is None:
             raise UnsupportedMediaType(
                 "the URL's file type is not allowed; allowed extensions: "
-                f"{', '.join(sorted(media.ALLOWED_EXTENSIONS))}")
+                f"{', '.join(sorted(media.ALLOWED_EXTENSIONS))}"
+            )
         return self._settings.max_bytes_for(found[0].value)

@@ -72,8 +72,9 @@ class UsageService:
     def record(self, workspace: str, asset_id: str, kind: UsageKind, channel: Channel) -> None:
         """Count one use of an asset's content. Costs an append; never raises."""
         try:
-            event = UsageEvent(workspace, asset_id, UsageKind(kind), Channel(channel),
-                               self._clock())
+            event = UsageEvent(
+                workspace, asset_id, UsageKind(kind), Channel(channel), self._clock()
+            )
             with self._lock:
                 if len(self._buffer) >= self._max_buffered:
                     self._dropped += 1
@@ -81,8 +82,9 @@ class UsageService:
                 self._buffer.append(event)
                 start = self._thread is None and not self._stop.is_set()
                 if start:
-                    self._thread = threading.Thread(target=self._run, name="assetlens-usage",
-                                                    daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._run, name="assetlens-usage", daemon=True
+                    )
             if start and self._thread is not None:
                 self._thread.start()
         except Exception:  # a counter must never fail the request it counts
@@ -105,8 +107,9 @@ class UsageService:
                 events, self._buffer = self._buffer, []
                 dropped, self._dropped = self._dropped, 0
             if dropped:
-                log.warning("usage: %d events dropped (buffer full while the store was down)",
-                            dropped)
+                log.warning(
+                    "usage: %d events dropped (buffer full while the store was down)", dropped
+                )
             groups: dict[tuple[str, str], list[UsageEvent]] = defaultdict(list)
             for event in events:
                 groups[(event.workspace, event.day)].append(event)
@@ -117,8 +120,7 @@ class UsageService:
                 except AssetlensError as exc:
                     unwritten = [e for _, rest in pending[done:] for e in rest]
                     self._requeue(unwritten)
-                    log.warning("usage: %d events not flushed yet: %s", len(unwritten),
-                                exc.detail)
+                    log.warning("usage: %d events not flushed yet: %s", len(unwritten), exc.detail)
                     return sum(len(g) for _, g in pending[:done])
             return len(events)
 
@@ -128,8 +130,9 @@ class UsageService:
             for e in events
         ])  # fmt: skip
         key = layout.usage_batch_key(workspace, day, uuid.uuid4().hex)
-        self._store.put_bytes(key, batch.model_dump_json().encode(),
-                              content_type="application/json", create_only=True)
+        self._store.put_bytes(
+            key, batch.model_dump_json().encode(), content_type="application/json", create_only=True
+        )
 
     def _requeue(self, events: list[UsageEvent]) -> None:
         with self._lock:
@@ -212,7 +215,8 @@ class UsageService:
     def fold_all(self) -> int:
         """Fold every workspace that has batches; returns how many workspaces."""
         workspaces = {
-            ws for key in self._store.list_keys(layout.USAGE_PREFIX)
+            ws
+            for key in self._store.list_keys(layout.USAGE_PREFIX)
             if (ws := layout.parse_usage_batch_key(key)) is not None
         }
         for workspace in sorted(workspaces):
@@ -221,8 +225,9 @@ class UsageService:
 
     def fold_if_due(self) -> int | None:
         """Fold everything when the shared schedule gives this worker the turn."""
-        if not claim_turn(self._store, layout.USAGE_FOLD_SCHEDULE_KEY, self._fold_interval,
-                          self._clock()):
+        if not claim_turn(
+            self._store, layout.USAGE_FOLD_SCHEDULE_KEY, self._fold_interval, self._clock()
+        ):
             return None
         self.flush()
         return self.fold_all()

@@ -41,8 +41,9 @@ class Vectors:
         self._store = store
         self._embedder = embedder
 
-    def attach(self, docs: Sequence[IndexDoc],
-               images: Mapping[str, Image.Image] | None = None) -> list[VectorFailure]:
+    def attach(
+        self, docs: Sequence[IndexDoc], images: Mapping[str, Image.Image] | None = None
+    ) -> list[VectorFailure]:
         """Cached vectors where present and sound; the rest embedded in one batch (if a model
         loads). `images` maps a blob's sha256 to the embed image its analysis just made, so
         a fresh asset is not decoded again; others embed their stored medium preview.
@@ -80,9 +81,11 @@ class Vectors:
                 failures.append(VectorFailure(doc, outcome))
                 continue
             doc.vector, doc.vector_model = outcome, model
-            self._store.put_bytes(layout.vector_key(doc.asset.sha256, model),
-                                  json.dumps({"model": model, "vector": outcome}).encode(),
-                                  content_type="application/json")
+            self._store.put_bytes(
+                layout.vector_key(doc.asset.sha256, model),
+                json.dumps({"model": model, "vector": outcome}).encode(),
+                content_type="application/json",
+            )
         return failures
 
     def _cached(self, sha256: str, model: str) -> list[float] | None:
@@ -119,8 +122,11 @@ class Vectors:
 
 def _embeddable(asset: Asset) -> bool:
     # A failed asset is indexed as it is: whatever failed it is not tried again here.
-    return (asset.type in EMBEDDABLE and "medium" in asset.previews
-            and asset.status is not AssetStatus.FAILED)
+    return (
+        asset.type in EMBEDDABLE
+        and "medium" in asset.previews
+        and asset.status is not AssetStatus.FAILED
+    )
 
 
 def _sound(vector: Sequence[float]) -> bool:
@@ -133,15 +139,21 @@ def _embed(embedder: Embedder, images: list[Image.Image]) -> list[Outcome]:
     try:
         vectors = embedder.embed_images(images)
         if len(vectors) != len(images):
-            raise ValueError(f"the embedder returned {len(vectors)} vectors for "
-                             f"{len(images)} images")
+            raise ValueError(
+                f"the embedder returned {len(vectors)} vectors for {len(images)} images"
+            )
     except (EmbeddingUnavailable, Unavailable):
         raise
     except Exception as exc:  # torch, a decoder, a bug: any of them, for any one image
         if len(images) == 1:
             return [exc]
-        log.warning("embedding a batch of %d images failed (%s); embedding them one by one",
-                    len(images), type(exc).__name__)
+        log.warning(
+            "embedding a batch of %d images failed (%s); embedding them one by one",
+            len(images),
+            type(exc).__name__,
+        )
         return [_embed(embedder, [image])[0] for image in images]
-    return [list(v) if _sound(v) else ValueError("the embedder returned a non-finite vector")
-            for v in vectors]
+    return [
+        list(v) if _sound(v) else ValueError("the embedder returned a non-finite vector")
+        for v in vectors
+    ]

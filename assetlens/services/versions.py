@@ -52,8 +52,15 @@ class FieldChange:
 
 
 class VersionService:
-    def __init__(self, settings: Settings, store: ObjectStore, assets: AssetService,
-                 blobs: BlobService, *, metrics: Metrics = NO_METRICS) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        assets: AssetService,
+        blobs: BlobService,
+        *,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self._metrics = metrics
         self._settings = settings
         self._store = store
@@ -81,47 +88,67 @@ class VersionService:
     def content_asset(self, workspace: str, asset_id: str, number: int) -> Asset:
         """The asset as it was at version `number` (its bytes, type and size), to serve."""
         asset, record = self.get(workspace, asset_id, number)
-        return asset.model_copy(update={
-            "sha256": record.sha256, "size_bytes": record.size_bytes, "mime": record.mime,
-            "extension": record.extension, "type": record.type})
+        return asset.model_copy(
+            update={
+                "sha256": record.sha256,
+                "size_bytes": record.size_bytes,
+                "mime": record.mime,
+                "extension": record.extension,
+                "type": record.type,
+            }
+        )
 
-    def diff(self, workspace: str, asset_id: str, before: int,
-             after: int) -> list[FieldChange]:
+    def diff(self, workspace: str, asset_id: str, before: int, after: int) -> list[FieldChange]:
         """What differs between two versions' bytes and metadata (flattened field paths)."""
         _, old = self.get(workspace, asset_id, before)
         _, new = self.get(workspace, asset_id, after)
         flat_old, flat_new = _flatten(_comparable(old)), _flatten(_comparable(new))
-        return [FieldChange(name, flat_old.get(name), flat_new.get(name))
-                for name in sorted(flat_old.keys() | flat_new.keys())
-                if flat_old.get(name) != flat_new.get(name)]
+        return [
+            FieldChange(name, flat_old.get(name), flat_new.get(name))
+            for name in sorted(flat_old.keys() | flat_new.keys())
+            if flat_old.get(name) != flat_new.get(name)
+        ]
 
     # -- change -----------------------------------------------------------------------------
 
-    def upload(self, workspace: str, asset_id: str, spooled: Spooled,
-               change_description: str = "") -> tuple[Asset, VersionRecord]:
+    def upload(
+        self, workspace: str, asset_id: str, spooled: Spooled, change_description: str = ""
+    ) -> tuple[Asset, VersionRecord]:
         """Store `spooled` as the asset's new current version (validated like an upload,
         and of the asset's type)."""
         description = _description(change_description)
         asset = self._writable(workspace, asset_id)
         inspection, asset_type = self._assets.inspect(spooled, asset.type.value)
-        template = VersionRecord(number=1, sha256=spooled.sha256, size_bytes=spooled.size,
-                                 mime=inspection.mime, extension=inspection.extension,
-                                 type=asset_type, change_description=description)
-        added = self._add(asset, template, lambda ref: self._blobs.ensure(
-            workspace, ref, spooled, content_type=inspection.mime))
+        template = VersionRecord(
+            number=1,
+            sha256=spooled.sha256,
+            size_bytes=spooled.size,
+            mime=inspection.mime,
+            extension=inspection.extension,
+            type=asset_type,
+            change_description=description,
+        )
+        added = self._add(
+            asset,
+            template,
+            lambda ref: self._blobs.ensure(workspace, ref, spooled, content_type=inspection.mime),
+        )
         self._metrics.uploaded(spooled.size)
         return added
 
-    def rollback(self, workspace: str, asset_id: str, number: int,
-                 change_description: str = "") -> tuple[Asset, VersionRecord]:
+    def rollback(
+        self, workspace: str, asset_id: str, number: int, change_description: str = ""
+    ) -> tuple[Asset, VersionRecord]:
         """A new current version whose bytes are those of version `number`."""
         description = _description(change_description) or f"rollback to version {number}"
         asset = self._writable(workspace, asset_id)
         _, source = self.get(workspace, asset_id, number)
-        template = source.model_copy(update={"change_description": description,
-                                             "rolled_back_from": number})
-        return self._add(asset, template, lambda ref: self._blobs.add_ref(
-            workspace, ref, source.sha256))
+        template = source.model_copy(
+            update={"change_description": description, "rolled_back_from": number}
+        )
+        return self._add(
+            asset, template, lambda ref: self._blobs.add_ref(workspace, ref, source.sha256)
+        )
 
     def delete(self, workspace: str, asset_id: str, number: int) -> None:
         """Forget a kept version other than the current one; its blob goes when unused."""
@@ -165,11 +192,17 @@ class VersionService:
     def _view(self, asset: Asset, record: VersionRecord) -> VersionRecord:
         """The record, with the manifest's analysis when it is the current version (the
         indexer analyses the current version in the manifest)."""
-        if record.number != asset.version or record.sha256 != asset.sha256 \
-                or asset.media is None:  # not analysed yet: what the record knows
+        if (
+            record.number != asset.version or record.sha256 != asset.sha256 or asset.media is None
+        ):  # not analysed yet: what the record knows
             return record
-        return record.model_copy(update={"media": asset.media, "phash": asset.phash,
-                                         "generation_parsed": asset.generation_parsed})
+        return record.model_copy(
+            update={
+                "media": asset.media,
+                "phash": asset.phash,
+                "generation_parsed": asset.generation_parsed,
+            }
+        )
 
     def _start_history(self, asset: Asset) -> None:
         """Write version 1's record (the manifest's current content) if there is none yet.
@@ -177,15 +210,16 @@ class VersionService:
         if self.records.numbers(asset.workspace, asset.id):
             return
         number = asset.version
-        self._blobs.add_ref(asset.workspace, layout.version_ref_id(asset.id, number),
-                            asset.sha256)
+        self._blobs.add_ref(asset.workspace, layout.version_ref_id(asset.id, number), asset.sha256)
         with contextlib.suppress(PreconditionFailed):  # a concurrent first version wrote it
-            self.records.create(asset.workspace, asset.id,
-                                VersionRecord.of_asset(asset, number, "original upload"))
+            self.records.create(
+                asset.workspace, asset.id, VersionRecord.of_asset(asset, number, "original upload")
+            )
         self._blobs.drop_ref(asset.workspace, asset.id, asset.sha256)
 
-    def _add(self, asset: Asset, template: VersionRecord,
-             reference: Callable[[str], None]) -> tuple[Asset, VersionRecord]:
+    def _add(
+        self, asset: Asset, template: VersionRecord, reference: Callable[[str], None]
+    ) -> tuple[Asset, VersionRecord]:
         """Take the next number for `template` (referencing its blob first), switch the
         manifest to it, prune old versions."""
         workspace, asset_id = asset.workspace, asset.id
@@ -240,8 +274,9 @@ class VersionService:
             current.error = None
             current.generation_parsed = None
             current.recompute_generation()
-            current.duplicate_of = self._assets.existing_copy(workspace, record.sha256,
-                                                              exclude=asset_id)
+            current.duplicate_of = self._assets.existing_copy(
+                workspace, record.sha256, exclude=asset_id
+            )
             if current.status is AssetStatus.DELETED:
                 current.deleted_from = AssetStatus.PROCESSING
             else:
@@ -258,12 +293,17 @@ class VersionService:
         """After a switch: keep the outgoing version's analysis in its record, and move the
         per-content markers (exact duplicates, perceptual hash bands) to the new bytes."""
         if old.media is not None:
+
             def snapshot(record: VersionRecord) -> VersionRecord | None:
                 if record.sha256 != old.sha256 or record.media is not None:
                     return None
-                return record.model_copy(update={
-                    "media": old.media, "phash": old.phash,
-                    "generation_parsed": old.generation_parsed})
+                return record.model_copy(
+                    update={
+                        "media": old.media,
+                        "phash": old.phash,
+                        "generation_parsed": old.generation_parsed,
+                    }
+                )
 
             self.records.update(old.workspace, old.id, old.version, snapshot)
         ws = new.workspace
@@ -280,7 +320,7 @@ class VersionService:
         numbers = self.records.numbers(asset.workspace, asset.id)
         excess = len(numbers) - self._settings.max_versions_kept
         candidates = [n for n in numbers if n not in (asset.version, numbers[-1])]
-        for number in candidates[:max(excess, 0)]:
+        for number in candidates[: max(excess, 0)]:
             self.forget(asset.workspace, asset.id, number)
 
     def forget(self, workspace: str, asset_id: str, number: int) -> None:
@@ -296,14 +336,14 @@ class VersionService:
 def _description(text: str) -> str:
     text = (text or "").strip()
     if len(text) > MAX_CHANGE_DESCRIPTION:
-        raise InvalidInput(
-            f"change_description is limited to {MAX_CHANGE_DESCRIPTION} characters")
+        raise InvalidInput(f"change_description is limited to {MAX_CHANGE_DESCRIPTION} characters")
     return text
 
 
 def _comparable(record: VersionRecord) -> dict[str, Any]:
-    return record.model_dump(mode="json", exclude={"number", "created_at", "rolled_back_from",
-                                                   "change_description"})
+    return record.model_dump(
+        mode="json", exclude={"number", "created_at", "rolled_back_from", "change_description"}
+    )
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -51,30 +51,45 @@ class Deadline:
 class GuardedBackend(httpcore.NetworkBackend):
     """Connects only to resolved addresses the policy permits, and only to those."""
 
-    def __init__(self, policy: AddressPolicy, resolver: Resolver, deadline: Deadline,
-                 inner: httpcore.NetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolver: Resolver,
+        deadline: Deadline,
+        inner: httpcore.NetworkBackend | None = None,
+    ) -> None:
         self._policy = policy
         self._resolver = resolver
         self._deadline = deadline
         self._inner = inner or httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-                    ) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
         addresses = self._resolver(host.strip("[]"), port, self._deadline.remaining())
         if not addresses:
             raise UpstreamError("the URL's host does not resolve")
         if not all(self._policy.permits(address) for address in addresses):
-            raise RefusedTarget("the URL's host is not a public address "
-                                "(loopback, private, link-local and similar are refused)")
+            raise RefusedTarget(
+                "the URL's host is not a public address "
+                "(loopback, private, link-local and similar are refused)"
+            )
         failure: Exception | None = None
         for address in addresses:
             budget = self._deadline.remaining()
             try:
                 return self._inner.connect_tcp(
-                    str(address), port, timeout=min(timeout or budget, budget),
-                    local_address=local_address, socket_options=socket_options)
+                    str(address),
+                    port,
+                    timeout=min(timeout or budget, budget),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         raise UpstreamError("could not connect to the URL's host") from failure
@@ -102,10 +117,16 @@ def check_url(url: str) -> httpx.URL:
 class UrlFetcher:
     """Fetches URLs into spooled files under `spool_dir`."""
 
-    def __init__(self, policy: AddressPolicy, *, timeout: float, spool_dir: Path,
-                 resolver: Resolver = system_resolver,
-                 ssl_context: ssl.SSLContext | None = None,
-                 network: httpcore.NetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        timeout: float,
+        spool_dir: Path,
+        resolver: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
+        network: httpcore.NetworkBackend | None = None,
+    ) -> None:
         self._policy = policy
         self._timeout = timeout
         self._spool_dir = spool_dir
@@ -122,8 +143,9 @@ class UrlFetcher:
         target = check_url(url)
         backend = GuardedBackend(self._policy, self._resolver, deadline, self._network)
         # No keep-alive: every hop opens (and so checks) its own connection.
-        with httpcore.ConnectionPool(ssl_context=self._ssl, network_backend=backend,
-                                     max_keepalive_connections=0, retries=0) as pool:
+        with httpcore.ConnectionPool(
+            ssl_context=self._ssl, network_backend=backend, max_keepalive_connections=0, retries=0
+        ) as pool:
             for _ in range(MAX_REDIRECTS + 1):
                 spooled, location = self._get(pool, target, deadline, limit_for)
                 if spooled is not None:
@@ -131,28 +153,44 @@ class UrlFetcher:
                 target = check_url(str(target.join(location)))
         raise UpstreamError(f"more than {MAX_REDIRECTS} redirects")
 
-    def _get(self, pool: httpcore.ConnectionPool, target: httpx.URL, deadline: Deadline,
-             limit_for: Callable[[str], int]) -> tuple[Spooled | None, str]:
+    def _get(
+        self,
+        pool: httpcore.ConnectionPool,
+        target: httpx.URL,
+        deadline: Deadline,
+        limit_for: Callable[[str], int],
+    ) -> tuple[Spooled | None, str]:
         """One request: the spooled body, or (None, Location) for a redirect."""
         budget = deadline.remaining()
-        url = httpcore.URL(scheme=target.raw_scheme, host=target.raw_host, port=target.port,
-                           target=target.raw_path)
-        headers = [(b"Host", target.netloc), (b"User-Agent", USER_AGENT.encode()),
-                   (b"Accept", b"*/*"), (b"Accept-Encoding", b"identity")]
+        url = httpcore.URL(
+            scheme=target.raw_scheme, host=target.raw_host, port=target.port, target=target.raw_path
+        )
+        headers = [
+            (b"Host", target.netloc),
+            (b"User-Agent", USER_AGENT.encode()),
+            (b"Accept", b"*/*"),
+            (b"Accept-Encoding", b"identity"),
+        ]
         # Each read may take at most what is left of the deadline, so a stalled server
         # cannot hold the fetch past it; a slow drip is caught between reads.
         timeouts = {"connect": budget, "read": budget, "write": budget, "pool": budget}
         try:
-            with pool.stream("GET", url, headers=headers,
-                             extensions={"timeout": timeouts}) as response:
+            with pool.stream(
+                "GET", url, headers=headers, extensions={"timeout": timeouts}
+            ) as response:
                 return self._receive(response, target, deadline, limit_for)
         except httpcore.TimeoutException as exc:
             raise UpstreamTimeout("the download did not finish in time") from exc
         except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise UpstreamError("the connection to the URL's host failed") from exc
 
-    def _receive(self, response: httpcore.Response, target: httpx.URL, deadline: Deadline,
-                 limit_for: Callable[[str], int]) -> tuple[Spooled | None, str]:
+    def _receive(
+        self,
+        response: httpcore.Response,
+        target: httpx.URL,
+        deadline: Deadline,
+        limit_for: Callable[[str], int],
+    ) -> tuple[Spooled | None, str]:
         headers = httpx.Headers(response.headers)
         if response.status in _REDIRECTS:
             location = headers.get("location")
@@ -193,7 +231,7 @@ def file_name(headers: httpx.Headers, url: httpx.URL) -> str:
     name = "".join(c for c in name if c.isprintable()).strip().strip(".")
     if len(name) > _MAX_NAME:  # shorten the stem, keeping the extension
         stem, dot, extension = name.rpartition(".")
-        name = f"{stem[:_MAX_NAME - 17]}.{extension[:16]}" if dot else name[:_MAX_NAME]
+        name = f"{stem[: _MAX_NAME - 17]}.{extension[:16]}" if dot else name[:_MAX_NAME]
     if media.classify_extension(name) is None:
         mime = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         suggested = _EXTENSION_BY_MIME.get(mime)

@@ -26,8 +26,11 @@ Resolver = Callable[[str, int, float], list[Address]]
 _NAT64 = ip_network("64:ff9b::/96")
 # Not globally reachable per the IANA registries, yet `is_global` on some Python versions:
 # IETF protocol assignments, local-use NAT64, IPv4-compatible IPv6.
-_NOT_GLOBAL: tuple[Network, ...] = (ip_network("192.0.0.0/24"), ip_network("64:ff9b:1::/48"),
-                                    ip_network("::/96"))
+_NOT_GLOBAL: tuple[Network, ...] = (
+    ip_network("192.0.0.0/24"),
+    ip_network("64:ff9b:1::/48"),
+    ip_network("::/96"),
+)
 
 
 def _embedded_ipv4(address: IPv6Address) -> list[IPv4Address]:
@@ -61,8 +64,9 @@ def is_public(address: Address) -> bool:
             return is_public(translated)
         if not all(is_public(inner) for inner in _embedded_ipv4(address)):
             return False
-    return address.is_global and not (address.is_multicast or address.is_reserved
-                                      or address.is_unspecified)
+    return address.is_global and not (
+        address.is_multicast or address.is_reserved or address.is_unspecified
+    )
 
 
 class AddressPolicy:
@@ -73,8 +77,11 @@ class AddressPolicy:
         self._allow = tuple(allow)
 
     def permits(self, address: Address) -> bool:
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None \
-                and self._allowed(address.ipv4_mapped):
+        if (
+            isinstance(address, IPv6Address)
+            and address.ipv4_mapped is not None
+            and self._allowed(address.ipv4_mapped)
+        ):
             return True
         return self._allowed(address) or is_public(address)
 

@@ -28,18 +28,29 @@ def main() -> None:
     parser.add_argument("--label", default="", help="a note kept in the JSON (mode, machine)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    report = asyncio.run(run(args.url, args.key, users=args.users, seconds=args.seconds,
-                             seed=args.seed))
+    report = asyncio.run(
+        run(args.url, args.key, users=args.users, seconds=args.seconds, seed=args.seed)
+    )
     print(report.table())
     for sample in report.error_samples():
         print("error:", sample)
     if args.json:
-        args.json.write_text(json.dumps({
-            "label": args.label, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "users": report.users, "seconds": round(report.seconds, 1),
-            "acknowledged": len(report.acknowledged), "lost": len(report.lost),
-            "operations": report.rows()}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "label": args.label,
+                    "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+                    "users": report.users,
+                    "seconds": round(report.seconds, 1),
+                    "acknowledged": len(report.acknowledged),
+                    "lost": len(report.lost),
+                    "operations": report.rows(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     sys.exit(1 if report.errors or report.lost else 0)
 
 

@@ -22,8 +22,24 @@ from dataclasses import dataclass, field
 import httpx
 from PIL import Image, ImageDraw
 
-WORDS = ("lantern", "harbor", "meadow", "comet", "violet", "granite", "ember", "tundra",
-         "orchid", "citadel", "reef", "saffron", "glacier", "monsoon", "quartz", "falcon")
+WORDS = (
+    "lantern",
+    "harbor",
+    "meadow",
+    "comet",
+    "violet",
+    "granite",
+    "ember",
+    "tundra",
+    "orchid",
+    "citadel",
+    "reef",
+    "saffron",
+    "glacier",
+    "monsoon",
+    "quartz",
+    "falcon",
+)
 MIX = {"upload": 3, "search": 4, "thumbnail": 2, "patch": 1}
 OPS = (*MIX, "get")  # "get": the read before each patch, for its ETag
 SEED_ASSETS = 16
@@ -68,28 +84,44 @@ class Report:
 
     def rows(self) -> list[dict[str, object]]:
         """Per operation: count, errors, retries, throughput, p50 and p99 in ms."""
-        return [{"operation": name, "requests": len(op.latencies),
-                 "errors": sum(op.errors.values()), "retries": op.retries,
-                 "throttled": op.throttled,
-                 "per_second": round(len(op.latencies) / self.seconds, 1),
-                 "p50_ms": round(op.percentile(50) * 1000, 1),
-                 "p99_ms": round(op.percentile(99) * 1000, 1)}
-                for name, op in self.ops.items()]
+        return [
+            {
+                "operation": name,
+                "requests": len(op.latencies),
+                "errors": sum(op.errors.values()),
+                "retries": op.retries,
+                "throttled": op.throttled,
+                "per_second": round(len(op.latencies) / self.seconds, 1),
+                "p50_ms": round(op.percentile(50) * 1000, 1),
+                "p99_ms": round(op.percentile(99) * 1000, 1),
+            }
+            for name, op in self.ops.items()
+        ]
 
     def table(self) -> str:
-        lines = ["| operation | requests | errors | retries (412) | throttled (429) | req/s "
-                 "| p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = [
+            "| operation | requests | errors | retries (412) | throttled (429) | req/s "
+            "| p50 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for row in self.rows():
-            lines.append("| {operation} | {requests} | {errors} | {retries} | {throttled} | "
-                         "{per_second} | {p50_ms} | {p99_ms} |".format(**row))
-        lines.append(f"\n{self.users} clients, {self.seconds:.0f} s; "
-                     f"{len(self.acknowledged)} uploads acknowledged, {len(self.lost)} lost, "
-                     f"{self.errors} errors")
+            lines.append(
+                "| {operation} | {requests} | {errors} | {retries} | {throttled} | "
+                "{per_second} | {p50_ms} | {p99_ms} |".format(**row)
+            )
+        lines.append(
+            f"\n{self.users} clients, {self.seconds:.0f} s; "
+            f"{len(self.acknowledged)} uploads acknowledged, {len(self.lost)} lost, "
+            f"{self.errors} errors"
+        )
         return "\n".join(lines)
 
     def error_samples(self) -> list[str]:
-        return [f"{name}: {err} x{n}" for name, op in self.ops.items()
-                for err, n in op.errors.most_common(3)]
+        return [
+            f"{name}: {err} x{n}"
+            for name, op in self.ops.items()
+            for err, n in op.errors.most_common(3)
+        ]
 
 
 def png(n: int) -> bytes:
@@ -99,8 +131,9 @@ def png(n: int) -> bytes:
     draw = ImageDraw.Draw(im)
     for _ in range(4):
         box = sorted(rng.sample(range(96), 2)) + sorted(rng.sample(range(64), 2))
-        draw.rectangle((box[0], box[2], box[1], box[3]),
-                       fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.rectangle(
+            (box[0], box[2], box[1], box[3]), fill=tuple(rng.randrange(256) for _ in range(3))
+        )
     out = io.BytesIO()
     im.save(out, "PNG")
     return out.getvalue()
@@ -117,8 +150,9 @@ class Load:
         self.ready: list[str] = []  # assets that search returned: indexed, with previews
         self._counter = seed * 1_000_000
 
-    async def timed(self, op: str, request: httpx.Request,
-                    expected: tuple[int, ...]) -> httpx.Response | None:
+    async def timed(
+        self, op: str, request: httpx.Request, expected: tuple[int, ...]
+    ) -> httpx.Response | None:
         """Send; record the latency, or the error. None on an error. A 429 (the server's
         rate or upload-slot limit) is honoured as a client must: wait Retry-After, send
         again; counted as throttled, not as an error."""
@@ -144,16 +178,20 @@ class Load:
         n = self._counter
         words = " ".join(self.rng.sample(WORDS, 3))
         request = self.http.build_request(
-            "POST", "/v1/assets", params={"wait": str(wait).lower()},
+            "POST",
+            "/v1/assets",
+            params={"wait": str(wait).lower()},
             files={"file": (f"load-{n}.png", png(n), "image/png")},
-            data={"prompt": f"a {words} scene, number {n}", "tags": "load"})
+            data={"prompt": f"a {words} scene, number {n}", "tags": "load"},
+        )
         response = await self.timed("upload", request, (201,))
         if response is not None:
             self.acknowledged.append(response.json()["id"])
 
     async def search(self) -> None:
-        request = self.http.build_request("POST", "/v1/search",
-                                          json={"q": self.rng.choice(WORDS), "limit": 10})
+        request = self.http.build_request(
+            "POST", "/v1/search", json={"q": self.rng.choice(WORDS), "limit": 10}
+        )
         response = await self.timed("search", request, (200,))
         if response is not None:
             hits = [hit["asset"]["id"] for hit in response.json()["items"]]
@@ -171,14 +209,20 @@ class Load:
         asset_id = self.rng.choice(self.acknowledged or self.ready)
         for attempt in range(PATCH_ATTEMPTS):
             current = await self.timed(
-                "get", self.http.build_request("GET", f"/v1/assets/{asset_id}"), (200,))
+                "get", self.http.build_request("GET", f"/v1/assets/{asset_id}"), (200,)
+            )
             if current is None:
                 return
-            body = {"tags": sorted({*current.json()["tags"], self.rng.choice(WORDS)})[:20],
-                    "description": f"edited at {time.time():.3f}"}
+            body = {
+                "tags": sorted({*current.json()["tags"], self.rng.choice(WORDS)})[:20],
+                "description": f"edited at {time.time():.3f}",
+            }
             request = self.http.build_request(
-                "PATCH", f"/v1/assets/{asset_id}", json=body,
-                headers={"If-Match": current.headers["etag"]})
+                "PATCH",
+                f"/v1/assets/{asset_id}",
+                json=body,
+                headers={"If-Match": current.headers["etag"]},
+            )
             answer = await self.timed("patch", request, (200, 412))
             if answer is None or answer.status_code == 200:
                 return
@@ -204,10 +248,14 @@ class Load:
 
 async def run(base_url: str, key: str, *, users: int, seconds: float, seed: int = 1) -> Report:
     """Seed a few indexed assets, run `users` clients for `seconds`, then check for loss."""
-    limits = httpx.Limits(max_connections=users + 4, max_keepalive_connections=users + 4,
-                          keepalive_expiry=KEEPALIVE_EXPIRY)
-    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits,
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
+    limits = httpx.Limits(
+        max_connections=users + 4,
+        max_keepalive_connections=users + 4,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=120, limits=limits, headers={"Authorization": f"Bearer {key}"}
+    ) as http:
         load = Load(http, seed)
         for _ in range(SEED_ASSETS):
             await load.upload(wait=True)

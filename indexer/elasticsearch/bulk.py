@@ -80,8 +80,13 @@ class BulkWriter:
             )
             for d in docs
         ]
-        self._bulk("upsert", target, pairs, require_alias=via_alias,
-                   request_timeout=None if via_alias else BULK_LOAD_TIMEOUT_S)
+        self._bulk(
+            "upsert",
+            target,
+            pairs,
+            require_alias=via_alias,
+            request_timeout=None if via_alias else BULK_LOAD_TIMEOUT_S,
+        )
 
     def _ensure_vector_fields(self, target: str, dims: set[int]) -> None:
         with self._lock:

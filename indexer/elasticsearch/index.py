@@ -173,13 +173,21 @@ class ElasticsearchIndex:
             meta = response.body.get(name, {}).get("mappings", {}).get("_meta", {})
             if int(meta.get("version", 1)) >= MAPPING_VERSION:
                 continue
-            log.warning("elasticsearch: upgrading the mapping of %s to version %d; run "
-                        "`assetlens reindex` to fill the new fields of older documents",
-                        name, MAPPING_VERSION)
-            self._call("upgrade mapping", functools.partial(
-                self._client.indices.put_mapping, index=name, properties=ADDED_FIELDS,
-                meta={"version": MAPPING_VERSION},
-            ))
+            log.warning(
+                "elasticsearch: upgrading the mapping of %s to version %d; run "
+                "`assetlens reindex` to fill the new fields of older documents",
+                name,
+                MAPPING_VERSION,
+            )
+            self._call(
+                "upgrade mapping",
+                functools.partial(
+                    self._client.indices.put_mapping,
+                    index=name,
+                    properties=ADDED_FIELDS,
+                    meta={"version": MAPPING_VERSION},
+                ),
+            )
 
     def check(self) -> None:
         """Raise IndexUnavailable unless the cluster answers (quickly) and is not red."""

@@ -227,8 +227,9 @@ def document(doc: IndexDoc) -> dict[str, Any]:
         "favorite": asset.favorite,
         "cost": index_cost(gen.cost),
         "sha256": asset.sha256,
-        **{field: analysable(text)
-           for field, text in zip(TEXT_FIELDS, texts.fields(), strict=True)},
+        **{
+            field: analysable(text) for field, text in zip(TEXT_FIELDS, texts.fields(), strict=True)
+        },
         "name_sort": asset.name.lower(),
         "created_at": _iso(asset.created_at),
         "updated_at": _iso(asset.updated_at),

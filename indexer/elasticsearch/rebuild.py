@@ -79,9 +79,7 @@ class Rebuilder:
                 count = self._fill(new, docs)
                 self._call(
                     "restore serving settings",
-                    lambda: self._client.indices.put_settings(
-                        index=new, settings=SERVING_SETTINGS
-                    ),
+                    lambda: self._client.indices.put_settings(index=new, settings=SERVING_SETTINGS),
                 )
                 self._await_replicas(new)
                 for name in old:
@@ -134,8 +132,12 @@ class Rebuilder:
             ),
         )
         if response.body.get("timed_out"):
-            log.warning("elasticsearch rebuild of %s: %s has no replica yet after %d s; "
-                        "swapping anyway", self._alias, name, _REPLICA_WAIT_S)
+            log.warning(
+                "elasticsearch rebuild of %s: %s has no replica yet after %d s; swapping anyway",
+                self._alias,
+                name,
+                _REPLICA_WAIT_S,
+            )
 
     def _refresh_physical(self, name: str) -> None:
         # The first refresh of a bulk-loaded index writes its last in-memory segment (HNSW

@@ -37,8 +37,9 @@ def _buckets(facet: Facet, agg: dict[str, Any], size: int) -> list[FacetBucket]:
         agg = agg[VALUES_AGG]
     if facet is Facet.COST:
         named: dict[str, dict[str, Any]] = agg.get("buckets", {})
-        counts = [(label, int(named.get(label, {}).get("doc_count", 0)))
-                  for label, _, _ in COST_BUCKETS]
+        counts = [
+            (label, int(named.get(label, {}).get("doc_count", 0))) for label, _, _ in COST_BUCKETS
+        ]
         return [FacetBucket(value=label, count=n) for label, n in counts if n > 0][:size]
     raw: list[dict[str, Any]] = agg.get("buckets", [])
     if facet is Facet.SIZE:

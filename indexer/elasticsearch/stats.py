@@ -23,9 +23,15 @@ _GROUPS: dict[StatsGroup, dict[str, Any]] = {
     StatsGroup.TYPE: {"terms": {"field": "type", "size": 100}},
     StatsGroup.MODEL: {"terms": {"field": "model", "size": TERMS_SIZE}},
     StatsGroup.PROVIDER: {"terms": {"field": "provider", "size": TERMS_SIZE}},
-    StatsGroup.MONTH: {"date_histogram": {"field": "created_at", "calendar_interval": "month",
-                                          "format": "yyyy-MM", "time_zone": "UTC",
-                                          "min_doc_count": 1}},
+    StatsGroup.MONTH: {
+        "date_histogram": {
+            "field": "created_at",
+            "calendar_interval": "month",
+            "format": "yyyy-MM",
+            "time_zone": "UTC",
+            "min_doc_count": 1,
+        }
+    },
 }
 
 
@@ -37,8 +43,7 @@ def totals_body(workspace: str) -> dict[str, Any]:
         "track_total_hits": False,
         "query": {"term": {"workspace": workspace}},
         "aggs": {
-            "live": {"filter": {"bool": {"must_not": [_DELETED]}},
-                     "aggs": {**_SUMS, **groups}},
+            "live": {"filter": {"bool": {"must_not": [_DELETED]}}, "aggs": {**_SUMS, **groups}},
             "trash": {"filter": _DELETED, "aggs": _SUMS},
         },
     }
@@ -46,22 +51,29 @@ def totals_body(workspace: str) -> dict[str, Any]:
 
 def storage_body(workspace: str, after: dict[str, Any] | None) -> dict[str, Any]:
     """One page of distinct blobs (sha256) with their size."""
-    composite: dict[str, Any] = {"size": STORAGE_PAGE,
-                                 "sources": [{"sha": {"terms": {"field": "sha256"}}}]}
+    composite: dict[str, Any] = {
+        "size": STORAGE_PAGE,
+        "sources": [{"sha": {"terms": {"field": "sha256"}}}],
+    }
     if after is not None:
         composite["after"] = after
     return {
         "size": 0,
         "track_total_hits": False,
         "query": {"term": {"workspace": workspace}},
-        "aggs": {"blobs": {"composite": composite,
-                           "aggs": {"size": {"max": {"field": "size_bytes"}}}}},
+        "aggs": {
+            "blobs": {"composite": composite, "aggs": {"size": {"max": {"field": "size_bytes"}}}}
+        },
     }
 
 
 def _totals(agg: dict[str, Any]) -> Totals:
-    return totals(int(agg["doc_count"]), agg["bytes"]["value"], agg["cost"]["value"],
-                  int(agg["priced"]["value"]))
+    return totals(
+        int(agg["doc_count"]),
+        agg["bytes"]["value"],
+        agg["cost"]["value"],
+        int(agg["priced"]["value"]),
+    )
 
 
 def _group(bucket: dict[str, Any]) -> GroupTotals:
@@ -69,8 +81,7 @@ def _group(bucket: dict[str, Any]) -> GroupTotals:
     return GroupTotals(value=str(value), **_totals(bucket).model_dump())
 
 
-def library_stats(workspace: str,
-                  search: Callable[[dict[str, Any]], dict[str, Any]]) -> IndexStats:
+def library_stats(workspace: str, search: Callable[[dict[str, Any]], dict[str, Any]]) -> IndexStats:
     """`workspace`'s stats through `search` (a `_search` on the alias, body → response)."""
     aggs = search(totals_body(workspace))["aggregations"]
     live = aggs["live"]

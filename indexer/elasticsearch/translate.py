@@ -105,8 +105,9 @@ def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
             clauses.append({"terms": {field: list(values)}})
     if filters.exclude_folder_id:
         # must_not also passes assets without a folder_id, as the root view needs.
-        clauses.append({"bool": {"must_not": [
-            {"terms": {"folder_id": list(filters.exclude_folder_id)}}]}})
+        clauses.append(
+            {"bool": {"must_not": [{"terms": {"folder_id": list(filters.exclude_folder_id)}}]}}
+        )
     if filters.ai_generated is not None:
         clauses.append({"term": {"ai_generated": filters.ai_generated}})
     if filters.favorite is not None:
@@ -134,8 +135,14 @@ def filter_clauses(workspace: str, filters: Filters) -> list[dict[str, Any]]:
     if size:
         clauses.append({"range": {"size_bytes": size}})
     if filters.cost_range:
-        clauses.append({"bool": {"should": [cost_clause(label) for label in filters.cost_range],
-                                 "minimum_should_match": 1}})
+        clauses.append(
+            {
+                "bool": {
+                    "should": [cost_clause(label) for label in filters.cost_range],
+                    "minimum_should_match": 1,
+                }
+            }
+        )
     cost: dict[str, float] = {}
     if filters.cost_min is not None:
         cost["gte"] = filters.cost_min
@@ -345,8 +352,7 @@ def search_body(query: SearchQuery, *, legacy_months: bool = False) -> dict[str,
     texts = text_clauses(query.text)
     order = ordering(query.sort, bool(texts))
     disjunctive = bool(query.facets) and query.facet_mode is FacetMode.DISJUNCTIVE
-    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace,
-                                                           shared_filters(query))}
+    bool_query: dict[str, Any] = {"filter": filter_clauses(query.workspace, shared_filters(query))}
     if texts:
         bool_query["must"] = texts
     body: dict[str, Any] = {

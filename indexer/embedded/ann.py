@@ -59,6 +59,7 @@ __all__ = ["AnnCache", "AnnFiles", "AnnSettings", "ann_key"]
 
 log = logging.getLogger(__name__)
 
+
 class AnnFiles:
     """The graphs of one database file: loading, searching, folding and building them."""
 
@@ -216,8 +217,7 @@ class AnnFiles:
         if streaming:
             due = max(due, self.settings.streaming_after(snap.live))
         ann = self.current(entry.workspace, entry.model)
-        if ann is None or ann.dim != snap.matrix.shape[1] \
-                or self._delta(snap, ann).size > due:
+        if ann is None or ann.dim != snap.matrix.shape[1] or self._delta(snap, ann).size > due:
             self.request_fold(entry)
 
     def request_fold(self, entry: ModelVectors) -> None:

@@ -136,6 +136,7 @@ def _write_json(path: Path, value: Any) -> None:
     tmp.write_text(json.dumps(value), encoding="utf-8")
     _replace(tmp, path)
 
+
 # A graph, the asset id and rowid of each label ("" and -1 once removed) and how many
 # labels were removed.
 Graph = tuple[Index, list[str] | PackedIds, npt.NDArray[np.int64], int]
@@ -150,6 +151,7 @@ def built(snap: Snapshot, settings: AnnSettings) -> Graph:
         index.add(np.arange(start, start + part.size, dtype=np.uint64),
                   snap.matrix[part], threads=settings.threads)  # fmt: skip
     return index, [snap.ids[int(p)] for p in live], snap.rowids[live].copy(), 0
+
 
 def added(ann: LoadedAnn, snap: Snapshot, delta: npt.NDArray[np.int64],
           settings: AnnSettings) -> Graph:  # fmt: skip
@@ -203,6 +205,7 @@ def new_index(dim: int, s: AnnSettings) -> Index:
         expansion_add=s.expansion_add,
         expansion_search=s.expansion_search,
     )
+
 
 def write_generation(directory: Path, key: str, entry: ModelVectors, snap: Snapshot,
                      graph: Graph) -> None:  # fmt: skip

@@ -30,6 +30,7 @@ _BUCKET_ORDER: dict[Facet, dict[str, int]] = {
     Facet.COST: {label: i for i, (label, _, _) in enumerate(COST_BUCKETS)},
 }
 
+
 def fts_search(conn: sqlite3.Connection, query: SearchQuery) -> SearchPage:
     """One page of `query` read through `conn` (a read transaction of the caller's)."""
     terms = search_terms(query.text)
@@ -68,8 +69,9 @@ def fts_search(conn: sqlite3.Connection, query: SearchQuery) -> SearchPage:
     return SearchPage(total=int(total), hits=hits, facets=facets, next_cursor=next_cursor)
 
 
-def _count_facet(conn: sqlite3.Connection, query: SearchQuery, facet: Facet,
-                 match_params: list[Any]) -> list[FacetBucket]:
+def _count_facet(
+    conn: sqlite3.Connection, query: SearchQuery, facet: Facet, match_params: list[Any]
+) -> list[FacetBucket]:
     """`facet`'s buckets over the hits (temp.matched), or in disjunctive mode over the hits
     of the filters less the facet's own field (temp.relaxed)."""
     filters = query.facet_filters(facet)
@@ -96,13 +98,15 @@ def _with_match(where: Where, match_params: list[Any]) -> Where:
     """`where` and, with a text, the full-text match."""
     base = Where(list(where.parts), list(where.params))
     if match_params:
-        base.add("a.rowid IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)",
-                 *match_params)
+        base.add(
+            "a.rowid IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)", *match_params
+        )
     return base
 
 
-def _fill_matched(conn: sqlite3.Connection, table: str, where: Where,
-                  match_params: list[Any]) -> int:
+def _fill_matched(
+    conn: sqlite3.Connection, table: str, where: Where, match_params: list[Any]
+) -> int:
     """Fill the per-connection temp table `table` with the rowids passing `where` (and the
     text match); returns how many."""
     base = _with_match(where, match_params)
@@ -114,8 +118,9 @@ def _fill_matched(conn: sqlite3.Connection, table: str, where: Where,
     return count
 
 
-def _facet(conn: sqlite3.Connection, facet: Facet, size: int, source: str,
-           prefix: str = "") -> list[FacetBucket]:
+def _facet(
+    conn: sqlite3.Connection, facet: Facet, size: int, source: str, prefix: str = ""
+) -> list[FacetBucket]:
     """Counts of `facet`'s values (those starting with `prefix`) over the assets in the
     temp table `source`."""
     # substr counts characters, so this is a prefix test with no LIKE/GLOB wildcards to escape.

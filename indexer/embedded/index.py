@@ -63,7 +63,8 @@ class EmbeddedSearchIndex:
         self._db = Databases(self._dir, busy_timeout_s)
         self._ann = AnnCache(self._dir / "ann", ann or AnnSettings())
         self._vectors = VectorCache(
-            lambda db, workspace, model: self._ann.files(db).vectors.load(workspace, model))
+            lambda db, workspace, model: self._ann.files(db).vectors.load(workspace, model)
+        )
         # The vector sets this process wrote to since the last catch-up.
         self._touched: set[tuple[str, str]] = set()
         # Sets a streaming catch-up left behind: the run once writes pause writes their vector
@@ -136,8 +137,14 @@ class EmbeddedSearchIndex:
                 self._streamed.update(touched)
 
     def _catch_up_vectors(
-        self, conn: sqlite3.Connection, db: str, workspace: str, model: str, streaming: bool,
-        *, settling: bool = False,
+        self,
+        conn: sqlite3.Connection,
+        db: str,
+        workspace: str,
+        model: str,
+        streaming: bool,
+        *,
+        settling: bool = False,
     ) -> None:
         settings = self._ann.settings
         smallest = max(1, min(settings.vector_file_min, settings.threshold))
@@ -267,8 +274,10 @@ class EmbeddedSearchIndex:
             with entry.lock:
                 entry.sync(conn)
                 snap = entry.snapshot()
-                wants_file = not (entry.restored or entry.file_requested) \
+                wants_file = (
+                    not (entry.restored or entry.file_requested)
                     and snap.live >= self._ann.settings.vector_file_min
+                )
                 entry.file_requested |= wants_file
             if wants_file:
                 # Read whole from SQLite (a library from before vector files, or a file that

@@ -33,7 +33,6 @@ _INSERT_FTS = (
 )
 
 
-
 def upsert_one(conn: sqlite3.Connection, doc: IndexDoc, seq: int) -> None:
     rows = doc_rows(doc)
     values = [seq if c == "seq" else rows.columns[c] for c in _ASSET_COLUMNS]

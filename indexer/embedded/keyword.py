@@ -157,8 +157,11 @@ class KeywordIndex:
                 ).fetchone()
                 # Removals at or below the floor were pruned from the log: an index that old
                 # cannot tell what was removed, so it is built again.
-                full = rebuild or applied < 0 or \
-                    (floor_row is not None and int(floor_row[0]) > applied)
+                full = (
+                    rebuild
+                    or applied < 0
+                    or (floor_row is not None and int(floor_row[0]) > applied)
+                )
                 self._apply(conn, home, applied, full)
             finally:
                 conn.execute("COMMIT")
@@ -213,8 +216,7 @@ class KeywordIndex:
         text_alone = text is not None and self._passes_all(searcher, db, seq, query, filters)
         # The facets' aggregation pass counts the hits too when one of its groups has the
         # query's own filters; then the page need not count them.
-        facets, total = _facets(searcher, text, query, text_alone) if query.facets \
-            else ({}, None)
+        facets, total = _facets(searcher, text, query, text_alone) if query.facets else ({}, None)
         # Otherwise the page's own search counts them; with a cursor (its query is narrowed
         # to the cursor's side), or for a full read, they are counted first.
         if total is None and (cursor or (order.is_rank and not order.descending)):
@@ -321,7 +323,7 @@ def _ids(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
     """The asset id of each rowid still in the journal."""
     found: dict[int, str] = {}
     for start in range(0, len(rowids), _SQL_CHUNK):
-        chunk = rowids[start:start + _SQL_CHUNK]
+        chunk = rowids[start : start + _SQL_CHUNK]
         found.update(conn.execute(
             f"SELECT rowid, id FROM assets WHERE rowid IN ({', '.join('?' * len(chunk))})",  # noqa: S608
             chunk,
@@ -340,7 +342,9 @@ def _docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
 
 
 def _facets(
-    searcher: tantivy.Searcher, text: tantivy.Query | None, query: SearchQuery,
+    searcher: tantivy.Searcher,
+    text: tantivy.Query | None,
+    query: SearchQuery,
     text_alone: bool = False,
 ) -> tuple[dict[str, list[FacetBucket]], int | None]:
     """Every requested facet counted over the hits, one aggregation pass per distinct set of

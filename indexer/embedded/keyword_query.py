@@ -230,8 +230,9 @@ def ordering(sort: Sort, has_text: bool) -> KeywordOrdering:
 # -- facets -------------------------------------------------------------------------------
 
 
-def facet_aggregation(facet: Facet, prefix: str = "", *,
-                      size: int = MAX_FACET_VALUES) -> dict[str, Any]:
+def facet_aggregation(
+    facet: Facet, prefix: str = "", *, size: int = MAX_FACET_VALUES
+) -> dict[str, Any]:
     """The terms aggregation counting `facet`: up to `size` values, only those starting
     with `prefix`."""
     terms: dict[str, Any] = {"field": FACET_FIELDS[facet], "size": size}

@@ -119,17 +119,17 @@ class JournalRow:
             if name in ("ai_generated", "favorite"):
                 value = "true" if value else "false"
             doc.add_text(name, str(value))
-        for name, value in zip(INTEGERS, v[_NUMERIC_AT:_NUMERIC_AT + 3], strict=True):
+        for name, value in zip(INTEGERS, v[_NUMERIC_AT : _NUMERIC_AT + 3], strict=True):
             doc.add_integer(name, int(value))
         cost = v[_NUMERIC_AT + 3]
         if cost is not None:
             doc.add_float(COST, float(cost))
         doc.add_float(COST_ASC, COST_MISSING_ASCENDING if cost is None else float(cost))
         doc.add_float(COST_DESC, COST_MISSING_DESCENDING if cost is None else float(cost))
-        for name, value in zip(MULTI_KEYWORDS, v[_NUMERIC_AT + 4:_NUMERIC_AT + 7], strict=True):
+        for name, value in zip(MULTI_KEYWORDS, v[_NUMERIC_AT + 4 : _NUMERIC_AT + 7], strict=True):
             for item in json.loads(str(value)) if value else []:
                 doc.add_text(name, str(item))
-        for name, value in zip(TEXT_FIELDS.values(), v[_NUMERIC_AT + 7:], strict=True):
+        for name, value in zip(TEXT_FIELDS.values(), v[_NUMERIC_AT + 7 :], strict=True):
             text = words(str(value) if value else "")
             if text:
                 doc.add_text(name, text)

@@ -81,7 +81,8 @@ def candidate_mask(
         mask[positions] = codes[snap.status[positions].view(np.uint8)]
     if types:
         mask &= _code_table([TYPE_CODES[t] for t in types if t in TYPE_CODES])[
-            snap.types.view(np.uint8)]
+            snap.types.view(np.uint8)
+        ]
     if rowids is not None:
         passing = np.zeros(n, dtype=bool)
         passing[snap.rowid_positions(rowids)] = True

@@ -116,8 +116,7 @@ CREATE INDEX IF NOT EXISTS removals_seq ON removals (workspace, seq);
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring a database made by an older schema version up to SCHEMA_VERSION, in one write
     transaction (safe when several processes try at once: the loser finds it done)."""
-    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn) \
-            and _has_models_table(conn):
+    if _schema_version(conn) >= SCHEMA_VERSION and _fts_current(conn) and _has_models_table(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -155,8 +154,11 @@ def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
     """Schema 3: the cost, its bucket and the blob's sha256 as columns, filled from the
     stored asset JSON (the bucket computed in Python, as `doc_rows` does)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(assets)")}
-    for name, ddl in (("cost", "REAL"), ("cost_bucket", "TEXT"),
-                      ("sha256", "TEXT NOT NULL DEFAULT ''")):
+    for name, ddl in (
+        ("cost", "REAL"),
+        ("cost_bucket", "TEXT"),
+        ("sha256", "TEXT NOT NULL DEFAULT ''"),
+    ):
         if name not in columns:
             conn.execute(f"ALTER TABLE assets ADD COLUMN {name} {ddl}")
     rows = conn.execute(
@@ -165,8 +167,10 @@ def _add_cost_and_sha(conn: sqlite3.Connection) -> None:
     ).fetchall()
     conn.executemany(
         "UPDATE assets SET cost = ?, cost_bucket = ?, sha256 = ? WHERE rowid = ?",
-        [(_number(cost), cost_bucket(_number(cost)), sha or "", rowid)
-         for rowid, cost, sha in rows],
+        [
+            (_number(cost), cost_bucket(_number(cost)), sha or "", rowid)
+            for rowid, cost, sha in rows
+        ],
     )
 
 
@@ -191,9 +195,12 @@ def _rebuild_fts(conn: sqlite3.Connection) -> None:
 
 
 def _has_models_table(conn: sqlite3.Connection) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'asset_models'"
-    ).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'asset_models'"
+        ).fetchone()
+        is not None
+    )
 
 
 def _fill_models(conn: sqlite3.Connection) -> None:
@@ -209,8 +216,7 @@ def _fill_models(conn: sqlite3.Connection) -> None:
     for rowid, generation in rows:
         parsed = Generation.model_validate_json(generation) if generation else Generation()
         pairs += [(rowid, model) for model in parsed.models]
-    conn.executemany("INSERT OR IGNORE INTO asset_models (asset_rowid, model) VALUES (?, ?)",
-                     pairs)
+    conn.executemany("INSERT OR IGNORE INTO asset_models (asset_rowid, model) VALUES (?, ?)", pairs)
 
 
 def _number(value: object) -> float | None:

@@ -123,8 +123,15 @@ class VectorFiles:
             finally:
                 for path in parts.values():
                     path.unlink(missing_ok=True)
-            meta = {"version": _VERSION, "workspace": workspace, "model": model, "gen": gen,
-                    "seq": seq, "n": len(arrays.ids), "dim": int(arrays.matrix.shape[1])}
+            meta = {
+                "version": _VERSION,
+                "workspace": workspace,
+                "model": model,
+                "gen": gen,
+                "seq": seq,
+                "n": len(arrays.ids),
+                "dim": int(arrays.matrix.shape[1]),
+            }
             meta_tmp = self.dir / f"{tmp}.json.tmp"
             meta_tmp.write_text(json.dumps(meta), encoding="utf-8")
             os.replace(meta_tmp, self.dir / f"{key}.vectors.json")

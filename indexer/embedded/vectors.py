@@ -213,8 +213,15 @@ class ModelVectors:
     def snapshot(self) -> Snapshot:
         n = len(self._ids)
         return Snapshot(
-            self._ids, self._matrix[:n], self._status[:n], self._changed[:n], self._rowids[:n],
-            self._types[:n], self.seq, n - self._dead, self,
+            self._ids,
+            self._matrix[:n],
+            self._status[:n],
+            self._changed[:n],
+            self._rowids[:n],
+            self._types[:n],
+            self.seq,
+            n - self._dead,
+            self,
         )
 
     def arrays(self) -> Arrays:
@@ -303,8 +310,9 @@ class ModelVectors:
 def _grown(array: npt.NDArray[Any], used: int, shape: tuple[int, ...],
            fill: int) -> npt.NDArray[Any]:  # fmt: skip
     # zeros: untouched pages of a large matrix cost no memory until rows reach them.
-    made = np.zeros(shape, dtype=array.dtype) if fill == 0 else \
-        np.full(shape, fill, dtype=array.dtype)
+    made = (
+        np.zeros(shape, dtype=array.dtype) if fill == 0 else np.full(shape, fill, dtype=array.dtype)
+    )
     made[:used] = array[:used]
     return made
 

@@ -24,8 +24,9 @@ from tests.support.server import running
 PROOF_WORKERS = 2
 
 
-def png(colour: tuple[int, int, int], size: tuple[int, int] = (64, 64), *,
-        pattern: int = 0) -> bytes:
+def png(
+    colour: tuple[int, int, int], size: tuple[int, int] = (64, 64), *, pattern: int = 0
+) -> bytes:
     """A small PNG; `pattern` varies the bytes (and a little of the look) of one colour."""
     image = Image.new("RGB", size, colour)
     for i in range(pattern):
@@ -41,17 +42,24 @@ def server_settings(request: pytest.FixtureRequest, data: Path) -> Settings:
     es = request.getfixturevalue("es_service").env
     suffix = uuid.uuid4().hex[:12]
     return make_settings(
-        data, max_video_bytes=3_000_000, proof_workers=PROOF_WORKERS, store_backend="s3",
+        data,
+        max_video_bytes=3_000_000,
+        proof_workers=PROOF_WORKERS,
+        store_backend="s3",
         index_backend="elasticsearch",
-        s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"], s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
-        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"], s3_bucket=f"api-{suffix}",
-        es_url=es["ASSETLENS_ES_URL"], es_index=f"api-{suffix}",
+        s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"],
+        s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
+        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"],
+        s3_bucket=f"api-{suffix}",
+        es_url=es["ASSETLENS_ES_URL"],
+        es_index=f"api-{suffix}",
     )
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def live(request: pytest.FixtureRequest,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Container]]:
     """A live server per backend: embedded (local files + SQLite) and servers (MinIO +
     Elasticsearch). Every API test runs on both."""
     data = Path(tmp_path_factory.mktemp("api")) / "data"
@@ -70,8 +78,9 @@ def live(request: pytest.FixtureRequest,
     container.close()
 
 
-def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
-                     container: Container) -> None:
+def drop_server_data(
+    request: pytest.FixtureRequest, settings: Settings, container: Container
+) -> None:
     from indexer.elasticsearch import ElasticsearchIndex
     from tests.integration.conftest import admin_client, remove_bucket
 
@@ -81,8 +90,7 @@ def drop_server_data(request: pytest.FixtureRequest, settings: Settings,
     container.usage.close()
     if isinstance(container.index, ElasticsearchIndex):
         container.index.drop()
-    remove_bucket(admin_client(request.getfixturevalue("minio_service").env),
-                  settings.s3_bucket)
+    remove_bucket(admin_client(request.getfixturevalue("minio_service").env), settings.s3_bucket)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +110,12 @@ def other(live: tuple[str, Container]) -> Iterator[Api]:
 
 
 @contextmanager
-def live_with(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-              embedder: Embedder, **overrides: object) -> Iterator[tuple[str, Container]]:
+def live_with(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    **overrides: object,
+) -> Iterator[tuple[str, Container]]:
     """A live server with settings `overrides`, on the backend `request.param` names
     ("embedded" or "servers"), torn down (and its bucket and index dropped) afterwards."""
     data = Path(tmp_path_factory.mktemp("live")) / "data"

@@ -11,9 +11,14 @@ from tests.conftest import Api
 
 
 def test_upload_returns_the_acknowledged_asset(api: Api) -> None:
-    response = api.upload("fox.png", png((200, 60, 30)), name="Red fox", tags="Animal, Winter",
-                          prompt="a red fox in the snow",
-                          metadata=json.dumps({"model": "sdxl", "provider": "local", "seed": 7}))
+    response = api.upload(
+        "fox.png",
+        png((200, 60, 30)),
+        name="Red fox",
+        tags="Animal, Winter",
+        prompt="a red fox in the snow",
+        metadata=json.dumps({"model": "sdxl", "provider": "local", "seed": 7}),
+    )
     assert response.status_code == 201, response.text
     asset = response.json()
     assert asset["name"] == "Red fox"
@@ -36,9 +41,12 @@ def test_upload_returns_the_acknowledged_asset(api: Api) -> None:
 def test_repeated_tag_fields_are_one_tag_each_and_one_field_is_comma_split(api: Api) -> None:
     """The multipart wire format of `tags`: repeated fields keep a comma inside a tag (as
     PATCH does); a single field stays comma-separated for curl (`-F tags=a,b`)."""
-    repeated = api.http.post("/v1/assets", params={"wait": "false"},
-                             files={"file": ("t1.png", png((10, 90, 30), pattern=31))},
-                             data={"tags": ["Red, Blue", "green"]})
+    repeated = api.http.post(
+        "/v1/assets",
+        params={"wait": "false"},
+        files={"file": ("t1.png", png((10, 90, 30), pattern=31))},
+        data={"tags": ["Red, Blue", "green"]},
+    )
     assert repeated.status_code == 201, repeated.text
     assert repeated.json()["tags"] == ["red, blue", "green"]
     single = api.upload("t2.png", png((10, 90, 31), pattern=32), wait=False, tags="red,blue")
@@ -57,12 +65,17 @@ def test_same_bytes_again_are_marked_as_duplicate(api: Api) -> None:
 def test_patch_with_if_match_and_stale_etag(api: Api) -> None:
     created = api.upload("p.png", png((1, 2, 3))).json()
     etag = f'"r{created["revision"]}"'
-    ok = api.http.patch(f"/v1/assets/{created['id']}", json={"tags": ["Edited"]},
-                        headers={"If-Match": etag}, params={"wait": "true"})
+    ok = api.http.patch(
+        f"/v1/assets/{created['id']}",
+        json={"tags": ["Edited"]},
+        headers={"If-Match": etag},
+        params={"wait": "true"},
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["tags"] == ["edited"]
-    stale = api.http.patch(f"/v1/assets/{created['id']}", json={"name": "x"},
-                           headers={"If-Match": etag})
+    stale = api.http.patch(
+        f"/v1/assets/{created['id']}", json={"name": "x"}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 412
     assert stale.headers["content-type"] == "application/problem+json"
     assert api.http.get(f"/v1/assets/{created['id']}").json()["name"] == "p.png"
@@ -124,8 +137,10 @@ def test_thumbnails_are_webp_of_the_requested_size(api: Api) -> None:
 
 
 def test_svg_is_served_as_a_sandboxed_attachment(api: Api) -> None:
-    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" '
-           b'onload="alert(1)"><script>alert(2)</script><rect width="10" height="10"/></svg>')
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" '
+        b'onload="alert(1)"><script>alert(2)</script><rect width="10" height="10"/></svg>'
+    )
     created = api.upload("logo.svg", svg)
     assert created.status_code == 201, created.text
     asset = created.json()
@@ -154,8 +169,10 @@ def test_another_workspace_gets_404_everywhere(api: Api, other: Api) -> None:
     patch = other.http.patch(f"/v1/assets/{asset_id}", json={"name": "stolen"})
     assert patch.status_code == 404
     assert other.search(mode="keyword", q="xylophone").json()["total"] == 0
-    assert other.search(mode="keyword", q="xylophone",
-                        filters={"ids": [asset_id]}).json()["total"] == 0
+    assert (
+        other.search(mode="keyword", q="xylophone", filters={"ids": [asset_id]}).json()["total"]
+        == 0
+    )
     assert api.http.get(f"/v1/assets/{asset_id}").json()["name"] == "mine.png"
 
 
@@ -165,8 +182,9 @@ def test_missing_or_bad_keys_are_401(api: Api) -> None:
     anonymous = httpx.get(api.base_url + "/v1/assets/" + "0" * 32)
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"] == "Bearer"
-    bad = httpx.get(api.base_url + "/v1/assets/" + "0" * 32,
-                    headers={"Authorization": "Bearer alk_nope"})
+    bad = httpx.get(
+        api.base_url + "/v1/assets/" + "0" * 32, headers={"Authorization": "Bearer alk_nope"}
+    )
     assert bad.status_code == 401
     assert bad.json()["title"] == "Unauthorized"
 

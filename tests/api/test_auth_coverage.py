@@ -16,9 +16,13 @@ from assetlens.access import Scope
 from assetlens.bootstrap import Container
 
 Live = tuple[str, Container]
-PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/ready"), ("POST", "/v1/session"),
-          # A signed link: the signature is the credential (api/routes/links.py).
-          ("GET", "/v1/signed/{token}")}
+PUBLIC = {
+    ("GET", "/v1/health"),
+    ("GET", "/v1/ready"),
+    ("POST", "/v1/session"),
+    # A signed link: the signature is the credential (api/routes/links.py).
+    ("GET", "/v1/signed/{token}"),
+}
 # POSTs that only read (a query in the body), here and in other routers (collections).
 SEARCHES = re.compile(r"/search(/by-image)?$")
 # Other POSTs that change nothing, with the reason a read key may call them.
@@ -51,9 +55,11 @@ def concrete(path: str) -> str:
 def test_every_v1_route_but_the_public_ones_requires_auth(live: Live) -> None:
     routes = list(v1_routes(live[1]))
     assert len(routes) > 10
-    missing = [f"{method} {path}" for method, path, dependant in routes
-               if (method, path) not in PUBLIC
-               and not AUTH_DEPENDENCIES & set(calls(dependant))]
+    missing = [
+        f"{method} {path}"
+        for method, path, dependant in routes
+        if (method, path) not in PUBLIC and not AUTH_DEPENDENCIES & set(calls(dependant))
+    ]
     assert missing == []
 
 
@@ -76,8 +82,13 @@ def test_every_write_route_refuses_a_read_only_key(live: Live) -> None:
     checked = []
     with httpx.Client(base_url=live[0], timeout=60, headers=headers) as http:
         for method, path, _ in v1_routes(live[1]):
-            if method == "GET" or (method, path) in PUBLIC or path == "/v1/session" \
-                    or SEARCHES.search(path) or path in READ_ONLY_POSTS:
+            if (
+                method == "GET"
+                or (method, path) in PUBLIC
+                or path == "/v1/session"
+                or SEARCHES.search(path)
+                or path in READ_ONLY_POSTS
+            ):
                 continue
             response = http.request(method, concrete(path), json={})
             assert response.status_code == 403, f"{method} {path}: {response.text}"

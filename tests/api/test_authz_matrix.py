@@ -38,8 +38,18 @@ Live = tuple[str, Container]
 MARK = "zqxprivate"
 OWNER, GRANTEE_VIEW, GRANTEE_EDIT, OTHER = "alpha", "gamma", "delta", "beta"
 # The callers, in the order their cells run: the ones that may change things come last.
-CALLERS = ("anonymous", "revoked", "signed", "other", "viewer", "editor", "reader",
-           "writer", "owner", "session")
+CALLERS = (
+    "anonymous",
+    "revoked",
+    "signed",
+    "other",
+    "viewer",
+    "editor",
+    "reader",
+    "writer",
+    "owner",
+    "session",
+)
 INSIDE = frozenset({"owner", "writer", "reader", "session"})
 
 
@@ -49,6 +59,7 @@ def unique() -> str:
 
 
 # -- the expected answers ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -79,9 +90,13 @@ def expected(need: Scope, ok: int, *, foreign: int = 404, **cells: int) -> dict[
         "session": ok,
         "writer": 403 if need is Scope.ADMIN else ok,
         "reader": ok if need is Scope.READ else 403,
-        "other": foreign, "viewer": foreign, "editor": foreign,
+        "other": foreign,
+        "viewer": foreign,
+        "editor": foreign,
         # No credential, a revoked key, a signed link's token used as a key: not a caller.
-        "anonymous": 401, "revoked": 401, "signed": 401,
+        "anonymous": 401,
+        "revoked": 401,
+        "signed": 401,
     }
     full.update(cells)
     return full
@@ -156,34 +171,46 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/ready"): Row(public(200), nothing),
     # Signing in again ends the session the browser sent: the session caller gets its own.
     ("POST", "/v1/session"): Row(
-        public(200) | {"anonymous": 401, "revoked": 401, "signed": 401}, sign_in,
-        changes=True),
+        public(200) | {"anonymous": 401, "revoked": 401, "signed": 401}, sign_in, changes=True
+    ),
     ("GET", "/v1/session"): Row(public(401) | {"session": 200}, nothing),
     ("DELETE", "/v1/session"): Row(public(401) | {"session": 204}, nothing, changes=True),
     # keys: admin only; another workspace's key id is missing
     ("GET", "/v1/keys"): Row(admin(200, foreign=200), nothing),
-    ("POST", "/v1/keys"): Row(admin(201, foreign=201), lambda w, c: Request(
-        options={"json": {"scopes": ["read"]}})),
-    ("DELETE", "/v1/keys/{key_id}"): Row(admin(204), lambda w, c: Request(
-        {"key_id": w.spare_key}), changes=True),
+    ("POST", "/v1/keys"): Row(
+        admin(201, foreign=201), lambda w, c: Request(options={"json": {"scopes": ["read"]}})
+    ),
+    ("DELETE", "/v1/keys/{key_id}"): Row(
+        admin(204), lambda w, c: Request({"key_id": w.spare_key}), changes=True
+    ),
     ("GET", "/v1/stats"): Row(read(200, foreign=200), nothing),
     ("GET", "/v1/settings/duplicates"): Row(read(200, foreign=200), nothing),
-    ("PUT", "/v1/settings/duplicates"): Row(admin(200, foreign=200), lambda w, c: Request(
-        options={"json": {"policy": "allow"}})),
+    ("PUT", "/v1/settings/duplicates"): Row(
+        admin(200, foreign=200), lambda w, c: Request(options={"json": {"policy": "allow"}})
+    ),
     # assets
     ("GET", "/v1/assets"): Row(read(200, foreign=200), nothing),
-    ("POST", "/v1/assets"): Row(write(201, foreign=201), lambda w, c: Request(options={
-        "params": {"wait": "false"}, "files": {"file": ("n.png", png((7, 7, 7)))}})),
+    ("POST", "/v1/assets"): Row(
+        write(201, foreign=201),
+        lambda w, c: Request(
+            options={"params": {"wait": "false"}, "files": {"file": ("n.png", png((7, 7, 7)))}}
+        ),
+    ),
     # The SSRF guard answers the owner: authorisation passed, the private target refused.
-    ("POST", "/v1/assets/from-url"): Row(write(422, foreign=422), lambda w, c: Request(
-        options={"json": {"url": "http://127.0.0.1:9/x.png"}})),
-    ("POST", "/v1/assets/bulk"): Row(write(200, foreign=200), lambda w, c: Request(
-        options={"json": {"action": "favorite", "ids": [w.asset]}})),
+    ("POST", "/v1/assets/from-url"): Row(
+        write(422, foreign=422),
+        lambda w, c: Request(options={"json": {"url": "http://127.0.0.1:9/x.png"}}),
+    ),
+    ("POST", "/v1/assets/bulk"): Row(
+        write(200, foreign=200),
+        lambda w, c: Request(options={"json": {"action": "favorite", "ids": [w.asset]}}),
+    ),
     ("GET", "/v1/assets/{asset_id}"): Row(read(), on_asset()),
     ("PATCH", "/v1/assets/{asset_id}"): Row(write(), on_asset(json={"description": "d"})),
     ("DELETE", "/v1/assets/{asset_id}"): Row(write(), on_asset(), changes=True),
     ("POST", "/v1/assets/{asset_id}/restore"): Row(
-        write(), lambda w, c: Request({"asset_id": w.trashed}), changes=True),
+        write(), lambda w, c: Request({"asset_id": w.trashed}), changes=True
+    ),
     ("GET", "/v1/assets/{asset_id}/content"): Row(read(), on_asset()),
     ("GET", "/v1/assets/{asset_id}/thumbnail"): Row(read(), on_asset()),
     ("GET", "/v1/assets/{asset_id}/similar"): Row(read(), on_asset()),
@@ -193,93 +220,126 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/signed/{token}"): Row(public(200), lambda w, c: Request({"token": w.token})),
     # references
     # Each caller records a use of its own: the same one twice is a 409.
-    ("POST", "/v1/assets/{asset_id}/references"): Row(write(201), lambda w, c: Request(
-        {"asset_id": w.asset},
-        {"json": {"resource_type": "story", "resource_id": c, "usage_type": "cover"}})),
+    ("POST", "/v1/assets/{asset_id}/references"): Row(
+        write(201),
+        lambda w, c: Request(
+            {"asset_id": w.asset},
+            {"json": {"resource_type": "story", "resource_id": c, "usage_type": "cover"}},
+        ),
+    ),
     ("GET", "/v1/assets/{asset_id}/references"): Row(read(), on_asset()),
-    ("GET", "/v1/assets/{asset_id}/references/{reference_id}"): Row(read(), lambda w, c: Request(
-        {"asset_id": w.asset, "reference_id": w.reference})),
+    ("GET", "/v1/assets/{asset_id}/references/{reference_id}"): Row(
+        read(), lambda w, c: Request({"asset_id": w.asset, "reference_id": w.reference})
+    ),
     ("DELETE", "/v1/assets/{asset_id}/references/{reference_id}"): Row(
-        write(204), lambda w, c: Request({"asset_id": w.asset, "reference_id": w.reference}),
-        changes=True),
+        write(204),
+        lambda w, c: Request({"asset_id": w.asset, "reference_id": w.reference}),
+        changes=True,
+    ),
     # versions
     ("GET", "/v1/assets/{asset_id}/versions"): Row(read(), on_asset()),
     ("POST", "/v1/assets/{asset_id}/versions"): Row(write(201), on_asset(**FILE), changes=True),
     ("GET", "/v1/assets/{asset_id}/versions/diff"): Row(
-        read(), on_asset(params={"from": 1, "to": 1})),
+        read(), on_asset(params={"from": 1, "to": 1})
+    ),
     ("GET", "/v1/assets/{asset_id}/versions/{number}"): Row(read(), on_version()),
     ("GET", "/v1/assets/{asset_id}/versions/{number}/content"): Row(read(), on_version()),
     ("POST", "/v1/assets/{asset_id}/versions/{number}/rollback"): Row(
-        write(201), lambda w, c: Request({"asset_id": w.versioned, "number": "1"}), changes=True),
+        write(201), lambda w, c: Request({"asset_id": w.versioned, "number": "1"}), changes=True
+    ),
     ("DELETE", "/v1/assets/{asset_id}/versions/{number}"): Row(
-        write(204), lambda w, c: Request({"asset_id": w.versioned, "number": "1"}),
-        changes=True),
+        write(204), lambda w, c: Request({"asset_id": w.versioned, "number": "1"}), changes=True
+    ),
     # trash
     ("GET", "/v1/trash"): Row(read(200, foreign=200), nothing),
     ("POST", "/v1/trash/{asset_id}/restore"): Row(
-        write(), lambda w, c: Request({"asset_id": w.trashed}), changes=True),
+        write(), lambda w, c: Request({"asset_id": w.trashed}), changes=True
+    ),
     ("DELETE", "/v1/trash/{asset_id}"): Row(
-        write(204), lambda w, c: Request({"asset_id": w.trashed}), changes=True),
+        write(204), lambda w, c: Request({"asset_id": w.trashed}), changes=True
+    ),
     ("DELETE", "/v1/trash"): Row(write(200, foreign=200), nothing, spoils=("trashed",)),
     # search
     ("POST", "/v1/search"): Row(read(200, foreign=200), lambda w, c: Request(options=SEARCH)),
-    ("POST", "/v1/search/by-image"): Row(read(200, foreign=200),
-                                         lambda w, c: Request(options=IMAGE)),
+    ("POST", "/v1/search/by-image"): Row(
+        read(200, foreign=200), lambda w, c: Request(options=IMAGE)
+    ),
     # folders and tags
     ("GET", "/v1/folders"): Row(read(200, foreign=200), nothing),
-    ("POST", "/v1/folders"): Row(write(201, foreign=201), lambda w, c: Request(
-        options={"json": {"name": f"new {c}"}})),
-    ("GET", "/v1/folders/{folder_id}"): Row(read(), lambda w, c: Request(
-        {"folder_id": w.folder})),
-    ("PATCH", "/v1/folders/{folder_id}"): Row(write(), lambda w, c: Request(
-        {"folder_id": w.folder}, {"json": {"name": f"{MARK} {c}"}})),
-    ("DELETE", "/v1/folders/{folder_id}"): Row(write(), lambda w, c: Request(
-        {"folder_id": w.spare_folder}), changes=True),
-    ("GET", "/v1/folders/{folder_id}/contents"): Row(read(), lambda w, c: Request(
-        {"folder_id": w.folder})),
+    ("POST", "/v1/folders"): Row(
+        write(201, foreign=201), lambda w, c: Request(options={"json": {"name": f"new {c}"}})
+    ),
+    ("GET", "/v1/folders/{folder_id}"): Row(read(), lambda w, c: Request({"folder_id": w.folder})),
+    ("PATCH", "/v1/folders/{folder_id}"): Row(
+        write(), lambda w, c: Request({"folder_id": w.folder}, {"json": {"name": f"{MARK} {c}"}})
+    ),
+    ("DELETE", "/v1/folders/{folder_id}"): Row(
+        write(), lambda w, c: Request({"folder_id": w.spare_folder}), changes=True
+    ),
+    ("GET", "/v1/folders/{folder_id}/contents"): Row(
+        read(), lambda w, c: Request({"folder_id": w.folder})
+    ),
     ("GET", "/v1/tags"): Row(read(200, foreign=200), nothing),
     # Another workspace has no asset with the owner's tag: 404, as for a tag nobody has.
-    ("PATCH", "/v1/tags/{name}"): Row(write(), lambda w, c: Request(
-        {"name": w.tag}, {"json": {"name": f"{MARK}-renamed"}}), changes=True),
-    ("DELETE", "/v1/tags/{name}"): Row(write(), lambda w, c: Request(
-        {"name": w.tag}), changes=True),
+    ("PATCH", "/v1/tags/{name}"): Row(
+        write(),
+        lambda w, c: Request({"name": w.tag}, {"json": {"name": f"{MARK}-renamed"}}),
+        changes=True,
+    ),
+    ("DELETE", "/v1/tags/{name}"): Row(
+        write(), lambda w, c: Request({"name": w.tag}), changes=True
+    ),
     # collections: see docs/API.md "Collections and sharing"
     ("GET", "/v1/collections"): Row(read(200, foreign=200), nothing),
-    ("POST", "/v1/collections"): Row(write(201, foreign=201), lambda w, c: Request(
-        options={"json": {"name": f"made by {c}"}})),
+    ("POST", "/v1/collections"): Row(
+        write(201, foreign=201), lambda w, c: Request(options={"json": {"name": f"made by {c}"}})
+    ),
     ("GET", "/v1/collections/{collection_id}"): Row(shared_read(), on_collection()),
     ("PATCH", "/v1/collections/{collection_id}"): Row(
-        owner_only(), on_collection(json={"description": "d"})),
+        owner_only(), on_collection(json={"description": "d"})
+    ),
     ("DELETE", "/v1/collections/{collection_id}"): Row(
-        owner_only(204), on_collection(), changes=True),
+        owner_only(204), on_collection(), changes=True
+    ),
     ("GET", "/v1/collections/{collection_id}/items"): Row(shared_read(), on_collection()),
     ("POST", "/v1/collections/{collection_id}/items"): Row(
-        shared_edit(), lambda w, c: Request({"collection_id": w.collection},
-                                            {"json": {"asset_ids": [w.asset]}})),
+        shared_edit(),
+        lambda w, c: Request({"collection_id": w.collection}, {"json": {"asset_ids": [w.asset]}}),
+    ),
     ("PUT", "/v1/collections/{collection_id}/items/order"): Row(
-        shared_edit(), lambda w, c: Request({"collection_id": w.collection},
-                                            {"json": {"asset_ids": [w.asset]}})),
+        shared_edit(),
+        lambda w, c: Request({"collection_id": w.collection}, {"json": {"asset_ids": [w.asset]}}),
+    ),
     ("DELETE", "/v1/collections/{collection_id}/items/{asset_id}"): Row(
-        shared_edit(204), on_member(), changes=True),
+        shared_edit(204), on_member(), changes=True
+    ),
     ("PUT", "/v1/collections/{collection_id}/shares/{grantee}"): Row(
-        owner_only(), lambda w, c: Request({"collection_id": w.collection,
-                                            "grantee": GRANTEE_VIEW}, {"json": {"role": "view"}})),
+        owner_only(),
+        lambda w, c: Request(
+            {"collection_id": w.collection, "grantee": GRANTEE_VIEW}, {"json": {"role": "view"}}
+        ),
+    ),
     ("DELETE", "/v1/collections/{collection_id}/shares/{grantee}"): Row(
-        owner_only(204), lambda w, c: Request({"collection_id": w.collection,
-                                               "grantee": GRANTEE_VIEW}), changes=True),
+        owner_only(204),
+        lambda w, c: Request({"collection_id": w.collection, "grantee": GRANTEE_VIEW}),
+        changes=True,
+    ),
     ("GET", "/v1/collections/{collection_id}/assets/{asset_id}"): Row(shared_read(), on_member()),
     ("GET", "/v1/collections/{collection_id}/assets/{asset_id}/content"): Row(
-        shared_read(), on_member()),
+        shared_read(), on_member()
+    ),
     ("GET", "/v1/collections/{collection_id}/assets/{asset_id}/thumbnail"): Row(
-        shared_read(), on_member()),
+        shared_read(), on_member()
+    ),
     ("PATCH", "/v1/collections/{collection_id}/assets/{asset_id}/tags"): Row(
-        shared_edit(), on_member(json={"tags": ["shared"]})),
-    ("POST", "/v1/collections/{collection_id}/search"): Row(
-        shared_read(), on_collection(**SEARCH)),
+        shared_edit(), on_member(json={"tags": ["shared"]})
+    ),
+    ("POST", "/v1/collections/{collection_id}/search"): Row(shared_read(), on_collection(**SEARCH)),
 }
 
 
 # -- the world the requests point at --------------------------------------------------------
+
 
 class World:
     """The callers' credentials and the owner's objects, each made on first use.
@@ -288,8 +348,9 @@ class World:
     its target works on.
     """
 
-    def __init__(self, base_url: str, container: Container,
-                 credentials: dict[str, str | None]) -> None:
+    def __init__(
+        self, base_url: str, container: Container, credentials: dict[str, str | None]
+    ) -> None:
         self.base_url = base_url
         self.container = container
         self.credentials = credentials
@@ -336,22 +397,33 @@ class World:
         assert response.is_success, response.text
         return response.json() if response.content else None
 
-    def _upload(self, name: str, colour: tuple[int, int, int], *, wait: bool = False,
-                **fields: str) -> str:
+    def _upload(
+        self, name: str, colour: tuple[int, int, int], *, wait: bool = False, **fields: str
+    ) -> str:
         # Waiting for the indexer only where a row needs the index (tags) or the analysis
         # (thumbnails, similar): the first world's asset, and the tagged one.
         wait = wait or not self.renewal
-        body = self._ok(self.owner.post(
-            "/v1/assets", params={"wait": str(wait).lower()}, data=fields,
-            files={"file": (name, png(colour, pattern=sum(colour) % 50 + 1))}))
+        body = self._ok(
+            self.owner.post(
+                "/v1/assets",
+                params={"wait": str(wait).lower()},
+                data=fields,
+                files={"file": (name, png(colour, pattern=sum(colour) % 50 + 1))},
+            )
+        )
         return str(body["id"])
 
     @cached_property
     def private_asset(self) -> str:
         """An asset in no collection, with private names: lists and searches of anyone
         outside the workspace must not show it."""
-        return self._upload(f"{MARK}.png", (10, 200, 30), tags=f"{MARK}tag",
-                            folder_id=self.folder, description=f"{MARK} description")
+        return self._upload(
+            f"{MARK}.png",
+            (10, 200, 30),
+            tags=f"{MARK}tag",
+            folder_id=self.folder,
+            description=f"{MARK} description",
+        )
 
     @cached_property
     def private_collection(self) -> str:
@@ -373,14 +445,22 @@ class World:
     @cached_property
     def versioned(self) -> str:
         asset = self._upload("versioned.png", (10, 90, 10))
-        self._ok(self.owner.post(f"/v1/assets/{asset}/versions",
-                                 files={"file": ("v2.png", png((11, 91, 11), pattern=2))}))
+        self._ok(
+            self.owner.post(
+                f"/v1/assets/{asset}/versions",
+                files={"file": ("v2.png", png((11, 91, 11), pattern=2))},
+            )
+        )
         return asset
 
     @cached_property
     def reference(self) -> str:
-        body = self._ok(self.owner.post(f"/v1/assets/{self.asset}/references", json={
-            "resource_type": "page", "resource_id": "p1", "usage_type": "cover"}))
+        body = self._ok(
+            self.owner.post(
+                f"/v1/assets/{self.asset}/references",
+                json={"resource_type": "page", "resource_id": "p1", "usage_type": "cover"},
+            )
+        )
         return str(body["id"])
 
     @cached_property
@@ -406,17 +486,16 @@ class World:
     def collection(self) -> str:
         """Shared with GRANTEE_VIEW as `view` and GRANTEE_EDIT as `edit`; holds `asset`."""
         cid = str(self._ok(self.owner.post("/v1/collections", json={"name": "lent"}))["id"])
-        self._ok(self.owner.post(f"/v1/collections/{cid}/items",
-                                 json={"asset_ids": [self.asset]}))
+        self._ok(self.owner.post(f"/v1/collections/{cid}/items", json={"asset_ids": [self.asset]}))
         for grantee, role in ((GRANTEE_VIEW, "view"), (GRANTEE_EDIT, "edit")):
-            self._ok(self.owner.put(f"/v1/collections/{cid}/shares/{grantee}",
-                                    json={"role": role}))
+            self._ok(self.owner.put(f"/v1/collections/{cid}/shares/{grantee}", json={"role": role}))
         return cid
 
     @cached_property
     def token(self) -> str:
-        body = self._ok(self.owner.post(f"/v1/assets/{self.asset}/signed-url",
-                                        json={"expires_in": 3600}))
+        body = self._ok(
+            self.owner.post(f"/v1/assets/{self.asset}/signed-url", json={"expires_in": 3600})
+        )
         return str(body["url"]).rsplit("/", 1)[-1]
 
 
@@ -446,6 +525,7 @@ def world(live: Live) -> Iterator[World]:
 
 
 # -- the tests --------------------------------------------------------------------------------
+
 
 def app_routes(container: Container) -> set[tuple[str, str]]:
     """(method, path) of every /v1 route, path converters (`{name:path}`) dropped."""
@@ -479,14 +559,14 @@ def test_cell(method: str, path: str, world: World) -> None:
             target = world.renewed() if row.changes and want < 300 else world
             request = row.request(target, caller)
             url = path.format_map(request.params)
-            response = http.request(method, url, headers=target.headers(caller),
-                                    **request.options)
+            response = http.request(method, url, headers=target.headers(caller), **request.options)
             http.cookies.clear()  # a sign-in's cookie must not speak for the next caller
             # A private name the caller sent itself may come back: only others' are leaks.
             echoed = MARK in url or MARK in repr(request.options)
             if response.status_code != want:
-                wrong.append(f"{caller}: {response.status_code} (want {want}) "
-                             f"{response.text[:200]}")
+                wrong.append(
+                    f"{caller}: {response.status_code} (want {want}) {response.text[:200]}"
+                )
             elif caller not in INSIDE and not echoed and MARK in response.text:
                 wrong.append(f"{caller}: {response.status_code} shows the owner's names")
             if target is not world:
@@ -496,12 +576,21 @@ def test_cell(method: str, path: str, world: World) -> None:
     assert not wrong, "\n".join([f"{method} {path}", *wrong])
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/v1/assets"), ("GET", "/v1/tags"), ("GET", "/v1/folders"),
-    ("GET", "/v1/collections"), ("GET", "/v1/trash"), ("GET", "/v1/keys"),
-    ("POST", "/v1/search")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/assets"),
+        ("GET", "/v1/tags"),
+        ("GET", "/v1/folders"),
+        ("GET", "/v1/collections"),
+        ("GET", "/v1/trash"),
+        ("GET", "/v1/keys"),
+        ("POST", "/v1/search"),
+    ],
+)
 def test_the_owner_sees_the_private_names_the_others_must_not(
-        method: str, path: str, world: World) -> None:
+    method: str, path: str, world: World
+) -> None:
     """The leak check has something to find: each list shows the owner its private names."""
     request = ROWS[(method, path)].request(world, "owner")
     world.trashed  # noqa: B018 - (again) after the matrix emptied the trash

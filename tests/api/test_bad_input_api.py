@@ -24,13 +24,22 @@ from tests.conftest import Api
 
 def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     """A tiny PNG whose header declares a huge image."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def count_assets(container: Container) -> int:
@@ -66,8 +75,15 @@ def test_bad_files_are_refused_and_nothing_is_stored(
 
 @pytest.mark.parametrize(
     "filename",
-    ["../../etc/passwd.png", "..\\..\\win.png", "/abs/path.png", "a\x00b.png",
-     "evil\u202egnp.png", "x" * 400 + ".png", "\uff0e\uff0e/\uff0e\uff0e/x.png"],
+    [
+        "../../etc/passwd.png",
+        "..\\..\\win.png",
+        "/abs/path.png",
+        "a\x00b.png",
+        "evil\u202egnp.png",
+        "x" * 400 + ".png",
+        "\uff0e\uff0e/\uff0e\uff0e/x.png",
+    ],
 )
 def test_hostile_filenames_become_safe_display_names(api: Api, filename: str) -> None:
     response = api.upload(filename, png((3, 3, 3), pattern=len(filename) % 50))
@@ -110,11 +126,17 @@ def test_bad_metadata_json(api: Api) -> None:
 
 
 def test_oversized_and_deep_json_bodies(api: Api) -> None:
-    huge = api.http.post("/v1/search", content=b'{"q": "' + b"a" * 400_000 + b'"}',
-                         headers={"Content-Type": "application/json"})
+    huge = api.http.post(
+        "/v1/search",
+        content=b'{"q": "' + b"a" * 400_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert huge.status_code == 413
-    deep = api.http.post("/v1/search", content=b'{"q": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
-                         headers={"Content-Type": "application/json"})
+    deep = api.http.post(
+        "/v1/search",
+        content=b'{"q": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert deep.status_code == 422
     assert deep.headers["content-type"] == "application/problem+json"
 
@@ -133,10 +155,15 @@ def test_unicode_tags_that_look_alike_are_one_tag(api: Api) -> None:
 
 
 def test_truncated_multipart_body_is_refused(api: Api) -> None:
-    body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
-            b"Content-Type: image/png\r\n\r\n" + png((1, 1, 9)))
-    response = api.http.post("/v1/assets", content=io.BytesIO(body).read(),
-                             headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + png((1, 1, 9))
+    )
+    response = api.http.post(
+        "/v1/assets",
+        content=io.BytesIO(body).read(),
+        headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+    )
     assert response.status_code == 422
 
 
@@ -144,8 +171,9 @@ def test_malformed_part_headers_are_refused_and_the_server_stays_usable(api: Api
     before = api.search(limit=1).json()["total"]
     for header in (b"broken header without a colon", b"Content-Disposition form-data\rx"):
         body = b"--zz\r\n" + header + b"\r\n\r\nx\r\n--zz--\r\n"
-        response = api.http.post("/v1/assets", content=body,
-                                 headers={"Content-Type": "multipart/form-data; boundary=zz"})
+        response = api.http.post(
+            "/v1/assets", content=body, headers={"Content-Type": "multipart/form-data; boundary=zz"}
+        )
         assert response.status_code == 422, response.text
         assert "malformed multipart" in response.json()["detail"]
     assert api.search(limit=1).json()["total"] == before
@@ -155,31 +183,43 @@ LONE = '"\\ud800"'  # the JSON text of a string holding half a surrogate pair
 
 
 def test_lone_surrogates_are_refused_everywhere_json_enters(api: Api) -> None:
-    search = api.http.post("/v1/search", content=f'{{"filters": {{"tags": [{LONE}]}}}}',
-                           headers={"Content-Type": "application/json"})
+    search = api.http.post(
+        "/v1/search",
+        content=f'{{"filters": {{"tags": [{LONE}]}}}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert search.status_code == 422, search.text
     assert "surrogate" in search.json()["detail"]
     uploaded = api.upload("s.png", png((3, 9, 9), pattern=2)).json()
-    patch = api.http.patch(f"/v1/assets/{uploaded['id']}", content=f'{{"tags": [{LONE}]}}',
-                           headers={"Content-Type": "application/json"})
+    patch = api.http.patch(
+        f"/v1/assets/{uploaded['id']}",
+        content=f'{{"tags": [{LONE}]}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert patch.status_code == 422, patch.text
-    assert api.http.get(f"/v1/assets/{uploaded['id']}").json()["revision"] == \
-        uploaded["revision"]  # nothing changed
+    assert (
+        api.http.get(f"/v1/assets/{uploaded['id']}").json()["revision"] == uploaded["revision"]
+    )  # nothing changed
     meta = api.upload("s.png", png((3, 9, 8), pattern=2), metadata=f'{{"model": {LONE}}}')
     assert meta.status_code == 422, meta.text
     # A whole pair (an emoji written as escapes) is fine.
-    pair = api.http.post("/v1/search", content='{"q": "\\ud83e\\udd8a"}',
-                         headers={"Content-Type": "application/json"})
+    pair = api.http.post(
+        "/v1/search",
+        content='{"q": "\\ud83e\\udd8a"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert pair.status_code == 200, pair.text
 
 
 def test_client_cannot_forge_server_side_provenance(api: Api) -> None:
-    forged = api.upload("f.png", png((7, 7, 1)), metadata=json.dumps(
-        {"c2pa": {"validation_state": "Valid"}, "ai_generated": False}))
+    forged = api.upload(
+        "f.png",
+        png((7, 7, 1)),
+        metadata=json.dumps({"c2pa": {"validation_state": "Valid"}, "ai_generated": False}),
+    )
     assert forged.status_code == 422
     assert "c2pa" in forged.json()["detail"]
-    orphan = api.upload("o.png", png((7, 7, 2)),
-                        metadata=json.dumps({"source_asset_id": "0" * 32}))
+    orphan = api.upload("o.png", png((7, 7, 2)), metadata=json.dumps({"source_asset_id": "0" * 32}))
     assert orphan.status_code == 422
 
 
@@ -190,8 +230,11 @@ def test_multipart_does_not_lift_the_json_limit_elsewhere(api: Api) -> None:
 
 
 def test_bad_filters_on_search_by_image_are_422(api: Api) -> None:
-    response = api.http.post("/v1/search/by-image", files={"file": ("q.png", png((1, 9, 9)))},
-                             data={"filters": json.dumps({"type": ["spaceship"]})})
+    response = api.http.post(
+        "/v1/search/by-image",
+        files={"file": ("q.png", png((1, 9, 9)))},
+        data={"filters": json.dumps({"type": ["spaceship"]})},
+    )
     assert response.status_code == 422
 
 
@@ -206,10 +249,15 @@ def assert_refused(response: httpx.Response, status: int = 422, field: str = "")
         assert field in response.json()["detail"], response.text
 
 
-def json_call(api: Api, method: str, url: str, text: str,
-              headers: dict[str, str] | None = None) -> httpx.Response:
-    return api.http.request(method, url, content=text.encode(),
-                            headers={"Content-Type": "application/json", **(headers or {})})
+def json_call(
+    api: Api, method: str, url: str, text: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return api.http.request(
+        method,
+        url,
+        content=text.encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def test_a_media_type_in_any_letter_case_is_multipart(api: Api) -> None:
@@ -218,10 +266,14 @@ def test_a_media_type_in_any_letter_case_is_multipart(api: Api) -> None:
     buffer = io.BytesIO()
     noise.save(buffer, format="PNG")
     assert len(buffer.getvalue()) > 256 * 1024
-    body = (b"--Zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.png\"\r\n\r\n"
-            + buffer.getvalue() + b"\r\n--Zz--\r\n")
-    response = api.http.post("/v1/assets", content=body,
-                             headers={"Content-Type": "Multipart/Form-Data; boundary=Zz"})
+    body = (
+        b'--Zz\r\nContent-Disposition: form-data; name="file"; filename="n.png"\r\n\r\n'
+        + buffer.getvalue()
+        + b"\r\n--Zz--\r\n"
+    )
+    response = api.http.post(
+        "/v1/assets", content=body, headers={"Content-Type": "Multipart/Form-Data; boundary=Zz"}
+    )
     assert response.status_code == 201, response.text
     assert response.json()["size_bytes"] == len(buffer.getvalue())
 
@@ -237,13 +289,13 @@ def test_a_media_type_in_any_letter_case_is_multipart(api: Api) -> None:
         ('{"filters": {"cost_max": 1e400}}', "filters.cost_max"),
     ],
 )
-def test_numbers_no_backend_holds_are_refused_in_search(api: Api, body: str,
-                                                        field: str) -> None:
+def test_numbers_no_backend_holds_are_refused_in_search(api: Api, body: str, field: str) -> None:
     assert_refused(json_call(api, "POST", "/v1/search", body), field=field)
 
 
 @pytest.mark.parametrize(
-    "values", [[10**30, "x"], [2**63, "x"], [float("nan")], [[1]], [{"a": 1}], {"a": 1}])
+    "values", [[10**30, "x"], [2**63, "x"], [float("nan")], [[1]], [{"a": 1}], {"a": 1}]
+)
 def test_forged_cursors_are_refused(api: Api, values: object) -> None:
     raw = json.dumps(values).encode()
     cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -256,22 +308,25 @@ def test_a_cursor_of_thousands_of_digits_is_refused(api: Api) -> None:
     assert_refused(api.search(cursor=cursor), field="cursor")
 
 
-@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400",
-                                    "18446744073709551616", "9" * 5000])
+@pytest.mark.parametrize(
+    "number", ["NaN", "Infinity", "-Infinity", "1e400", "18446744073709551616", "9" * 5000]
+)
 def test_metadata_numbers_no_backend_holds_change_nothing(
-        api: Api, live: tuple[str, Container], number: str) -> None:
+    api: Api, live: tuple[str, Container], number: str
+) -> None:
     _, container = live
     before = count_assets(container)
     metadata = f'{{"cfg_scale": 7, "seed": {number}}}'
-    assert_refused(api.upload("n.png", png((4, 4, 7), pattern=3), metadata=metadata),
-                   field="metadata.seed")
+    assert_refused(
+        api.upload("n.png", png((4, 4, 7), pattern=3), metadata=metadata), field="metadata.seed"
+    )
     assert count_assets(container) == before
     asset = api.upload("n.png", png((4, 4, 8), pattern=len(number) % 40)).json()
-    for body in (f'{{"metadata": {{"cfg_scale": {number}}}}}',
-                 f'{{"name": "changed", "metadata": {{"loras": [{{"name": "x", '
-                 f'"weight": {number}}}]}}}}'):
-        assert_refused(json_call(api, "PATCH", f"/v1/assets/{asset['id']}", body),
-                       field="metadata")
+    for body in (
+        f'{{"metadata": {{"cfg_scale": {number}}}}}',
+        f'{{"name": "changed", "metadata": {{"loras": [{{"name": "x", "weight": {number}}}]}}}}',
+    ):
+        assert_refused(json_call(api, "PATCH", f"/v1/assets/{asset['id']}", body), field="metadata")
     after = api.http.get(f"/v1/assets/{asset['id']}").json()
     assert after["revision"] == asset["revision"] and after["name"] == asset["name"]
 
@@ -292,24 +347,31 @@ def test_a_range_of_thousands_of_digits_is_416_or_the_whole_file(api: Api) -> No
 
 def test_an_if_match_of_thousands_of_digits_is_412_and_changes_nothing(api: Api) -> None:
     asset = api.upload("i.png", png((6, 6, 2), pattern=6)).json()
-    response = api.http.patch(f"/v1/assets/{asset['id']}", json={"name": "changed"},
-                              headers={"If-Match": '"r' + "9" * 5000 + '"'})
+    response = api.http.patch(
+        f"/v1/assets/{asset['id']}",
+        json={"name": "changed"},
+        headers={"If-Match": '"r' + "9" * 5000 + '"'},
+    )
     assert_refused(response, 412)
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["name"] == asset["name"]
 
 
 def test_another_workspaces_source_asset_is_refused_on_every_route_that_sets_it(
-        api: Api, other: Api, live: tuple[str, Container]) -> None:
+    api: Api, other: Api, live: tuple[str, Container]
+) -> None:
     _, container = live
     theirs = other.upload("t.png", png((6, 6, 3), pattern=7)).json()["id"]
     mine = api.upload("m.png", png((6, 6, 4), pattern=8)).json()
     metadata = {"source_asset_id": theirs}
     before = count_assets(container)
-    assert_refused(api.upload("s.png", png((6, 6, 5)), metadata=json.dumps(metadata)),
-                   field="source_asset_id")
+    assert_refused(
+        api.upload("s.png", png((6, 6, 5)), metadata=json.dumps(metadata)), field="source_asset_id"
+    )
     assert count_assets(container) == before
-    assert_refused(api.http.patch(f"/v1/assets/{mine['id']}", json={"metadata": metadata}),
-                   field="source_asset_id")
+    assert_refused(
+        api.http.patch(f"/v1/assets/{mine['id']}", json={"metadata": metadata}),
+        field="source_asset_id",
+    )
     after = api.http.get(f"/v1/assets/{mine['id']}").json()
     assert after["revision"] == mine["revision"] and after["lineage"] == []
 
@@ -325,29 +387,36 @@ TOO_LONG = {
 
 
 def upload_with(api: Api, data: bytes, form: dict[str, str]) -> httpx.Response:
-    return api.http.post("/v1/assets", params={"wait": "true"},
-                         files={"file": ("l.png", data)}, data=form)
+    return api.http.post(
+        "/v1/assets", params={"wait": "true"}, files={"file": ("l.png", data)}, data=form
+    )
 
 
 @pytest.mark.parametrize("name", sorted(TOO_LONG))
 def test_upload_patch_and_url_import_share_the_field_limits(
-        api: Api, live: tuple[str, Container], name: str) -> None:
+    api: Api, live: tuple[str, Container], name: str
+) -> None:
     _, container = live
     value = TOO_LONG[name]
     before = count_assets(container)
     assert_refused(upload_with(api, png((7, 6, 1)), {name: value}), field=name)
-    assert_refused(api.http.post("/v1/assets/from-url", json={
-        "url": "https://example.invalid/a.png", name: value}), field=name)
+    assert_refused(
+        api.http.post(
+            "/v1/assets/from-url", json={"url": "https://example.invalid/a.png", name: value}
+        ),
+        field=name,
+    )
     assert count_assets(container) == before
     asset = api.upload("l.png", png((7, 6, 2), pattern=len(name))).json()
-    assert_refused(api.http.patch(f"/v1/assets/{asset['id']}", json={name: value}),
-                   field=name)
+    assert_refused(api.http.patch(f"/v1/assets/{asset['id']}", json={name: value}), field=name)
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
     # Exactly at the limit is accepted on upload as on PATCH (a folder id must name one).
     if name != "folder_id":
         at_limit = value[:-1]
-        assert upload_with(api, png((7, 6, 3), pattern=len(name) + 1),
-                           {name: at_limit}).status_code == 201
+        assert (
+            upload_with(api, png((7, 6, 3), pattern=len(name) + 1), {name: at_limit}).status_code
+            == 201
+        )
         patched = api.http.patch(f"/v1/assets/{asset['id']}", json={name: at_limit})
         assert patched.status_code == 200, patched.text
 
@@ -358,10 +427,15 @@ def test_tag_limits_are_the_same_on_upload_patch_and_bulk(api: Api) -> None:
     asset = api.upload("g.png", png((7, 6, 4), pattern=2)).json()
     for tags in ([long_tag], many):
         assert_refused(api.upload("g.png", png((7, 6, 5)), tags=",".join(tags)), field="tags")
-        assert_refused(api.http.patch(f"/v1/assets/{asset['id']}", json={"tags": tags}),
-                       field="tags")
-    assert_refused(api.http.post("/v1/assets/bulk", json={
-        "action": "tag", "ids": [asset["id"]], "tags": [long_tag]}), field="tags")
+        assert_refused(
+            api.http.patch(f"/v1/assets/{asset['id']}", json={"tags": tags}), field="tags"
+        )
+    assert_refused(
+        api.http.post(
+            "/v1/assets/bulk", json={"action": "tag", "ids": [asset["id"]], "tags": [long_tag]}
+        ),
+        field="tags",
+    )
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
 
 
@@ -370,10 +444,13 @@ def test_search_filters_share_the_id_and_tag_limits(api: Api) -> None:
     that store them (docs/API.md, "Field rules"): one past a limit is a 422 naming it."""
     long_id = "a" * (fields.MAX_ID_CHARS + 1)
     long_tag = "t" * (fields.MAX_TAG_INPUT_CHARS + 1)
-    for field, value in (("ids", long_id), ("folder_id", long_id),
-                         ("exclude_folder_id", long_id), ("tags", long_tag)):
-        assert_refused(api.http.post("/v1/search", json={"filters": {field: [value]}}),
-                       field=field)
+    for field, value in (
+        ("ids", long_id),
+        ("folder_id", long_id),
+        ("exclude_folder_id", long_id),
+        ("tags", long_tag),
+    ):
+        assert_refused(api.http.post("/v1/search", json={"filters": {field: [value]}}), field=field)
         if field != "exclude_folder_id":  # not a listing parameter
             assert_refused(api.http.get("/v1/assets", params={field: value}), field=field)
     at_limit = {"ids": ["a" * fields.MAX_ID_CHARS], "tags": ["t" * fields.MAX_TAG_INPUT_CHARS]}
@@ -385,15 +462,20 @@ def test_search_filters_share_the_id_and_tag_limits(api: Api) -> None:
 
 
 def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
-        api: Api, live: tuple[str, Container], caplog: pytest.LogCaptureFixture) -> None:
+    api: Api, live: tuple[str, Container], caplog: pytest.LogCaptureFixture
+) -> None:
     base_url, container = live
     host, port = base_url.removeprefix("http://").split(":")
-    body = (b"--hh\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.png\"\r\n"
-            b"\r\n" + png((7, 7, 7), size=(200, 200))[:500])
-    head = (f"POST /v1/assets HTTP/1.1\r\nHost: {host}\r\n"
-            f"Authorization: Bearer {api.key}\r\n"
-            "Content-Type: multipart/form-data; boundary=hh\r\n"
-            "Content-Length: 100000\r\n\r\n").encode()
+    body = (
+        b'--hh\r\nContent-Disposition: form-data; name="file"; filename="h.png"\r\n'
+        b"\r\n" + png((7, 7, 7), size=(200, 200))[:500]
+    )
+    head = (
+        f"POST /v1/assets HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {api.key}\r\n"
+        "Content-Type: multipart/form-data; boundary=hh\r\n"
+        "Content-Length: 100000\r\n\r\n"
+    ).encode()
     caplog.set_level(logging.INFO)
     before = count_assets(container)
     with socket.create_connection((host, int(port))) as conn:
@@ -403,8 +485,10 @@ def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
         if any("client disconnected" in r.getMessage() for r in caplog.records):
             break
         time.sleep(0.05)
-    assert any("client disconnected" in r.getMessage() and r.levelno == logging.INFO
-               for r in caplog.records)
+    assert any(
+        "client disconnected" in r.getMessage() and r.levelno == logging.INFO
+        for r in caplog.records
+    )
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not list(spool.glob("*.part"))
     assert count_assets(container) == before
@@ -413,10 +497,17 @@ def test_a_client_hanging_up_mid_upload_is_no_unhandled_error(
 
 def test_json_bodies_that_are_not_text_are_422_and_change_nothing(api: Api) -> None:
     asset = api.upload("u.png", png((7, 7, 8), pattern=4)).json()
-    for method, url in (("POST", "/v1/search"), ("PATCH", f"/v1/assets/{asset['id']}"),
-                        ("POST", "/v1/collections")):
-        response = api.http.request(method, url, content=b'{"name": "\xff\xfe"}',
-                                    headers={"Content-Type": "application/json"})
+    for method, url in (
+        ("POST", "/v1/search"),
+        ("PATCH", f"/v1/assets/{asset['id']}"),
+        ("POST", "/v1/collections"),
+    ):
+        response = api.http.request(
+            method,
+            url,
+            content=b'{"name": "\xff\xfe"}',
+            headers={"Content-Type": "application/json"},
+        )
         assert_refused(response, field="not UTF-8")
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["revision"] == asset["revision"]
 
@@ -427,13 +518,20 @@ def test_json_in_utf16_gets_the_same_guards_as_utf8(api: Api) -> None:
     must not hide brackets from the depth scan, nor a NaN go by unseen."""
     deep = '{"q": "\u0122' + "\u3131" * 10 + '", "x": ' + "[" * 5000 + "]" * 5000 + "}"
     for text in (deep, '{"filters": {"tags": ["\\ud800"]}}', '{"limit": NaN}'):
-        response = api.http.post("/v1/search", content=text.encode("utf-16-le"),
-                                 headers={"Content-Type": "application/json"})
+        response = api.http.post(
+            "/v1/search",
+            content=text.encode("utf-16-le"),
+            headers={"Content-Type": "application/json"},
+        )
         assert response.status_code == 422, (text[:40], response.text)
     # Not declared JSON: not parsed as JSON by the route either, and no guard trips on it.
-    plain = api.http.post("/v1/search", content=deep.encode("utf-16-le"),
-                          headers={"Content-Type": "text/plain"})
+    plain = api.http.post(
+        "/v1/search", content=deep.encode("utf-16-le"), headers={"Content-Type": "text/plain"}
+    )
     assert plain.status_code == 422, plain.text
-    ok = api.http.post("/v1/search", content='{"q": "fox"}'.encode("utf-16"),
-                       headers={"Content-Type": "application/json"})
+    ok = api.http.post(
+        "/v1/search",
+        content='{"q": "fox"}'.encode("utf-16"),
+        headers={"Content-Type": "application/json"},
+    )
     assert ok.status_code == 200, ok.text

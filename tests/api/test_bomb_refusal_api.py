@@ -56,8 +56,9 @@ def rss_kib(field: str) -> int:
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def live_quiet(request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live_quiet(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
     """A server whose indexer is stopped: the upload is all that runs while measured. Its
     proof runs in this process, where the probe reads memory (with the proof's worker
     processes, a worker would pay for a decode: tests/unit/media/ prove the bombs there)."""
@@ -67,8 +68,7 @@ def live_quiet(request: pytest.FixtureRequest,
 
 
 @pytest.mark.parametrize("bomb", list(samples.BOMBS))
-def test_a_bomb_is_refused_from_its_header_with_little_memory(live_quiet: Live,
-                                                               bomb: str) -> None:
+def test_a_bomb_is_refused_from_its_header_with_little_memory(live_quiet: Live, bomb: str) -> None:
     base_url, container = live_quiet
     workspace = f"bomb-{uuid.uuid4().hex[:8]}"
     api = Api(base_url, container.keys.create(workspace))
@@ -85,4 +85,3 @@ def test_a_bomb_is_refused_from_its_header_with_little_memory(live_quiet: Live,
     assert words in response.json()["detail"]
     assert list(container.assets.manifests.iter_all(workspace)) == []
     assert growth_mib < BOUND_MIB, f"peak RSS grew {growth_mib:.1f} MiB refusing {bomb}"
-

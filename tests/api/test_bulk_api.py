@@ -22,8 +22,9 @@ def make_assets(api: Api, count: int, *, prompt: str = "", tags: str = "") -> li
     for _ in range(count):
         seed = uuid.uuid4().int
         colour = (seed % 256, (seed >> 8) % 256, (seed >> 16) % 256)
-        response = api.upload(f"{seed % 10_000}.png", png(colour, pattern=seed % 50 + 1),
-                              prompt=prompt, tags=tags)
+        response = api.upload(
+            f"{seed % 10_000}.png", png(colour, pattern=seed % 50 + 1), prompt=prompt, tags=tags
+        )
         assert response.status_code == 201, response.text
         assets.append(response.json())
     return assets
@@ -52,8 +53,9 @@ def assert_problem(response: httpx.Response, status: int) -> None:
 def test_patch_stars_and_unstars_an_asset(api: Api) -> None:
     (asset,) = make_assets(api, 1)
     assert asset["favorite"] is False
-    starred = api.http.patch(f"/v1/assets/{asset['id']}", json={"favorite": True},
-                             params={"wait": "true"})
+    starred = api.http.patch(
+        f"/v1/assets/{asset['id']}", json={"favorite": True}, params={"wait": "true"}
+    )
     assert starred.status_code == 200, starred.text
     assert starred.json()["favorite"] is True
     assert starred.json()["revision"] == asset["revision"] + 1
@@ -122,8 +124,7 @@ def test_bulk_move_into_a_folder_and_back_to_the_root(api: Api, other: Api) -> N
     assert fetch(api, ids[0])["folder_id"] is None
 
 
-def test_bulk_move_into_a_missing_or_foreign_folder_changes_nothing(api: Api,
-                                                                     other: Api) -> None:
+def test_bulk_move_into_a_missing_or_foreign_folder_changes_nothing(api: Api, other: Api) -> None:
     (asset,) = make_assets(api, 1)
     theirs = other.http.post("/v1/folders", json={"name": f"theirs-{uuid.uuid4().hex[:8]}"})
     assert theirs.status_code == 201, theirs.text
@@ -171,7 +172,10 @@ def test_missing_and_other_workspace_ids_fail_one_by_one(api: Api, other: Api) -
     assert result["matched"] == 5  # the repeated id counts once
     assert result["succeeded"] == [mine[0]["id"], mine[1]["id"]]
     assert [(f["id"], f["status"]) for f in result["failed"]] == [
-        (theirs["id"], 404), (missing, 404), ("../../etc", 404)]
+        (theirs["id"], 404),
+        (missing, 404),
+        ("../../etc", 404),
+    ]
     assert {f["title"] for f in result["failed"]} == {"Not found"}
     # Another workspace's asset looks exactly like a missing one, and is untouched.
     assert result["failed"][0]["detail"] == result["failed"][1]["detail"]
@@ -195,8 +199,12 @@ def test_bulk_by_query_changes_exactly_the_matches(api: Api, other: Api) -> None
     assert all(fetch(api, a["id"])["favorite"] for a in matches)
     assert fetch(api, bystander["id"])["favorite"] is False
     assert fetch(other, foreign["id"])["favorite"] is False
-    filtered = bulk(api, action="tag", tags=["airship"],
-                    query={"q": word, "filters": {"ids": [matches[0]["id"]]}})
+    filtered = bulk(
+        api,
+        action="tag",
+        tags=["airship"],
+        query={"q": word, "filters": {"ids": [matches[0]["id"]]}},
+    )
     assert filtered.json()["succeeded"] == [matches[0]["id"]]
 
 
@@ -209,43 +217,69 @@ def test_bulk_query_matching_nothing_changes_nothing(api: Api) -> None:
 # -- invalid requests: a 422 problem and nothing changed --------------------------------------
 
 
-@pytest.mark.parametrize("body", [
-    {"action": "paint", "ids": ["0" * 32]},
-    {"action": "favorite"},
-    {"action": "favorite", "ids": ["0" * 32], "query": {"q": "x"}},
-    {"action": "favorite", "ids": []},
-    {"action": "favorite", "ids": ["0" * 32] * 1001},
-    {"action": "tag", "ids": ["0" * 32]},
-    {"action": "tag", "ids": ["0" * 32], "tags": []},
-    {"action": "favorite", "ids": ["0" * 32], "tags": ["x"]},
-    {"action": "move", "ids": ["0" * 32]},
-    {"action": "delete", "ids": ["0" * 32], "folder_id": None},
-    {"action": "favorite", "query": {"q": "x", "filters": {"colour": ["red"]}}},
-    {"action": "favorite", "ids": ["0" * 32], "force": True},
-    {"action": "favorite", "ids": ["x" * 65]},
-], ids=["unknown-action", "neither", "both", "no-ids", "too-many-ids", "tag-without-tags",
-        "empty-tags", "tags-on-favorite", "move-without-folder", "folder-on-delete",
-        "unknown-filter", "unknown-field", "id-too-long"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"action": "paint", "ids": ["0" * 32]},
+        {"action": "favorite"},
+        {"action": "favorite", "ids": ["0" * 32], "query": {"q": "x"}},
+        {"action": "favorite", "ids": []},
+        {"action": "favorite", "ids": ["0" * 32] * 1001},
+        {"action": "tag", "ids": ["0" * 32]},
+        {"action": "tag", "ids": ["0" * 32], "tags": []},
+        {"action": "favorite", "ids": ["0" * 32], "tags": ["x"]},
+        {"action": "move", "ids": ["0" * 32]},
+        {"action": "delete", "ids": ["0" * 32], "folder_id": None},
+        {"action": "favorite", "query": {"q": "x", "filters": {"colour": ["red"]}}},
+        {"action": "favorite", "ids": ["0" * 32], "force": True},
+        {"action": "favorite", "ids": ["x" * 65]},
+    ],
+    ids=[
+        "unknown-action",
+        "neither",
+        "both",
+        "no-ids",
+        "too-many-ids",
+        "tag-without-tags",
+        "empty-tags",
+        "tags-on-favorite",
+        "move-without-folder",
+        "folder-on-delete",
+        "unknown-filter",
+        "unknown-field",
+        "id-too-long",
+    ],
+)
 def test_malformed_bulk_requests_are_refused(api: Api, body: dict[str, Any]) -> None:
     assert_problem(api.http.post("/v1/assets/bulk", json=body), 422)
 
 
-@pytest.mark.parametrize(("fields", "named"), [
-    ('"ids": ["\\ud800"]', "ids"),
-    ('"query": {"q": "\\udfff"}', "query"),
-    ('"ids": ["' + "9" * 32 + '"], "tags": ["a\\ud800"]', "tags"),
-    ('"ids": ["' + "9" * 400 + '"]', "ids"),
-], ids=["id-surrogate", "q-surrogate", "tag-surrogate", "id-huge"])
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ('"ids": ["\\ud800"]', "ids"),
+        ('"query": {"q": "\\udfff"}', "query"),
+        ('"ids": ["' + "9" * 32 + '"], "tags": ["a\\ud800"]', "tags"),
+        ('"ids": ["' + "9" * 400 + '"]', "ids"),
+    ],
+    ids=["id-surrogate", "q-surrogate", "tag-surrogate", "id-huge"],
+)
 def test_lone_surrogates_and_huge_values_are_refused(api: Api, fields: str, named: str) -> None:
     action = "tag" if named == "tags" else "favorite"
-    response = api.http.post("/v1/assets/bulk", content=f'{{"action": "{action}", {fields}}}',
-                             headers={"Content-Type": "application/json"})
+    response = api.http.post(
+        "/v1/assets/bulk",
+        content=f'{{"action": "{action}", {fields}}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert_problem(response, 422)
     assert response.json()["errors"][0]["loc"][:2] == ["body", named]
 
 
-@pytest.mark.parametrize("tags", [["x" * 65], ["\u200b", "  "], ["ok", "y" * 300]],
-                         ids=["too-long", "blank-once-normalised", "over-field-limit"])
+@pytest.mark.parametrize(
+    "tags",
+    [["x" * 65], ["\u200b", "  "], ["ok", "y" * 300]],
+    ids=["too-long", "blank-once-normalised", "over-field-limit"],
+)
 def test_bad_tags_refuse_the_whole_request(api: Api, tags: list[str]) -> None:
     assets = make_assets(api, 2)
     response = bulk(api, action="tag", ids=[a["id"] for a in assets], tags=tags)
@@ -260,8 +294,9 @@ def test_bulk_needs_a_key_with_write_scope(api: Api, live: tuple[str, Container]
     try:
         response = bulk(reader, action="favorite", ids=[asset["id"]])
         assert_problem(response, 403)
-        anonymous = httpx.post(f"{base_url}/v1/assets/bulk",
-                               json={"action": "favorite", "ids": [asset["id"]]})
+        anonymous = httpx.post(
+            f"{base_url}/v1/assets/bulk", json={"action": "favorite", "ids": [asset["id"]]}
+        )
         assert_problem(anonymous, 401)
     finally:
         reader.http.close()
@@ -274,8 +309,9 @@ def test_bulk_route_is_typed_in_openapi(api: Api) -> None:
     assert operation["operationId"] == "assets_bulk"
     ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok["$ref"].endswith("/BulkResult")
-    problem = resolve(spec, operation["responses"]["422"]["content"][
-        "application/problem+json"]["schema"])
+    problem = resolve(
+        spec, operation["responses"]["422"]["content"]["application/problem+json"]["schema"]
+    )
     assert set(problem["properties"]) >= {"type", "title", "status", "detail"}
 
 
@@ -294,8 +330,7 @@ def test_concurrent_bulk_tags_and_patches_lose_no_update(api: Api) -> None:
         client = Api(api.base_url, api.key)
         try:
             for n in range(rounds):
-                response = bulk(client, wait=False, action="tag", ids=ids,
-                                tags=[f"b{worker}-{n}"])
+                response = bulk(client, wait=False, action="tag", ids=ids, tags=[f"b{worker}-{n}"])
                 if response.status_code != 200 or response.json()["failed"]:
                     errors.append(f"bulk: {response.status_code} {response.text}")
         finally:
@@ -311,9 +346,10 @@ def test_concurrent_bulk_tags_and_patches_lose_no_update(api: Api) -> None:
                         current = client.http.get(f"/v1/assets/{asset_id}")
                         tags = [*current.json()["tags"], f"p{worker}-{n}"]
                         response = client.http.patch(
-                            f"/v1/assets/{asset_id}", json={"tags": tags,
-                                                           "description": f"p{worker}-{n}"},
-                            headers={"If-Match": current.headers["etag"]})
+                            f"/v1/assets/{asset_id}",
+                            json={"tags": tags, "description": f"p{worker}-{n}"},
+                            headers={"If-Match": current.headers["etag"]},
+                        )
                         if response.status_code != 412:
                             break
                     if response.status_code != 200:

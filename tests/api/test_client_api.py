@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,10 @@ QUICK = RetryPolicy(attempts=5, base=0.05, cap=0.2)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _client(api: Api, tmp_path: Path, **options: object) -> AssetlensClient:
-    return AssetlensClient(api.base_url, api.key, outbox_dir=tmp_path / "outbox",
-                           retry=QUICK, delivery=FAST, **options)  # type: ignore[arg-type]
+def _client(api: Api, tmp_path: Path, **options: Any) -> AssetlensClient:
+    return AssetlensClient(
+        api.base_url, api.key, outbox_dir=tmp_path / "outbox", retry=QUICK, delivery=FAST, **options
+    )
 
 
 def _exact_copies(api: Api, asset_id: str) -> list[str]:
@@ -51,12 +53,20 @@ def test_upload_get_update_and_content(api: Api, other: Api, tmp_path: Path) -> 
     path = tmp_path / "fox.png"
     path.write_bytes(data)
     with _client(api, tmp_path) as client, _client(other, tmp_path / "o") as stranger:
-        asset = client.upload(path, name="Fox", tags=["Animals", "red"], prompt="a red fox",
-                              metadata={"model": "sdxl", "provider": "comfyui", "seed": 42},
-                              wait=True)
+        asset = client.upload(
+            path,
+            name="Fox",
+            tags=["Animals", "red"],
+            prompt="a red fox",
+            metadata={"model": "sdxl", "provider": "comfyui", "seed": 42},
+            wait=True,
+        )
         assert (asset.name, asset.type, asset.size_bytes) == ("Fox", "image", len(data))
         assert (asset.generation.prompt, asset.generation.model, asset.generation.seed) == (
-            "a red fox", "sdxl", 42)
+            "a red fox",
+            "sdxl",
+            42,
+        )
         assert client.get(asset.id).sha256 == asset.sha256
         changed = client.update(asset.id, {"tags": ["fox"]}, if_match=asset.revision)
         assert changed.tags == ["fox"] and changed.revision == asset.revision + 1
@@ -73,15 +83,16 @@ def test_upload_get_update_and_content(api: Api, other: Api, tmp_path: Path) -> 
 
 def test_a_tag_with_a_comma_is_one_tag_in_upload_and_track(api: Api, tmp_path: Path) -> None:
     with _client(api, tmp_path) as client:
-        one = client.upload(png((40, 10, 200), pattern=41), filename="one.png",
-                            tags=["a,b"], wait=True)
+        one = client.upload(
+            png((40, 10, 200), pattern=41), filename="one.png", tags=["a,b"], wait=True
+        )
         assert one.tags == ["a,b"]
-        two = client.upload(png((40, 10, 201), pattern=42), filename="two.png",
-                            tags=["a,b", "c"], wait=True)
+        two = client.upload(
+            png((40, 10, 201), pattern=42), filename="two.png", tags=["a,b", "c"], wait=True
+        )
         assert two.tags == ["a,b", "c"]
         assert client.update(two.id, {"tags": ["a,b", "c"]}).tags == two.tags
-        item_id = client.track(png((40, 10, 202), pattern=43), filename="three.png",
-                               tags=["x,y"])
+        item_id = client.track(png((40, 10, 202), pattern=43), filename="three.png", tags=["x,y"])
         assert item_id is not None and client.outbox.flush(timeout=60)
         delivered = client.outbox.status(item_id)
         assert delivered is not None and delivered.asset_id
@@ -97,13 +108,22 @@ def test_a_refused_upload_raises_a_typed_problem(api: Api, tmp_path: Path) -> No
 
 def test_search_facets_and_cursor_iteration(api: Api, tmp_path: Path) -> None:
     with _client(api, tmp_path) as client:
-        made = {client.upload(png((30, 200, 30), pattern=30 + n), filename=f"g{n}.png",
-                              tags=["client-iter"], wait=True).id for n in range(5)}
+        made = {
+            client.upload(
+                png((30, 200, 30), pattern=30 + n),
+                filename=f"g{n}.png",
+                tags=["client-iter"],
+                wait=True,
+            ).id
+            for n in range(5)
+        }
         page = client.search(filters={"tags": ["client-iter"]}, facets=["type"], limit=2)
         assert page.total == 5 and len(page.items) == 2 and page.next_cursor
         assert [(b.value, b.count) for b in page.facets["type"]] == [("image", 5)]
-        seen = [hit.asset.id for hit in client.iter_search(filters={"tags": ["client-iter"]},
-                                                           page_size=2)]
+        seen = [
+            hit.asset.id
+            for hit in client.iter_search(filters={"tags": ["client-iter"]}, page_size=2)
+        ]
         assert sorted(seen) == sorted(made)
         similar = client.similar(seen[0], limit=10)
         assert seen[0] not in {hit.asset.id for hit in similar}
@@ -113,13 +133,17 @@ def test_the_async_client(api: Api, other: Api, tmp_path: Path) -> None:
     data = png((10, 10, 200), pattern=40)
 
     async def scenario() -> None:
-        async with AsyncAssetlensClient(api.base_url, api.key, retry=QUICK,
-                                        outbox_dir=tmp_path / "outbox") as client:
-            asset = await client.upload(io.BytesIO(data), filename="blue.png",
-                                        tags=["client-async"], wait=True)
+        async with AsyncAssetlensClient(
+            api.base_url, api.key, retry=QUICK, outbox_dir=tmp_path / "outbox"
+        ) as client:
+            asset = await client.upload(
+                io.BytesIO(data), filename="blue.png", tags=["client-async"], wait=True
+            )
             assert (await client.get(asset.id)).id == asset.id
-            found = [hit.asset.id async for hit in client.iter_search(
-                filters={"tags": ["client-async"]}, page_size=1)]
+            found = [
+                hit.asset.id
+                async for hit in client.iter_search(filters={"tags": ["client-async"]}, page_size=1)
+            ]
             assert found == [asset.id]
             assert await client.download(asset.id, tmp_path / "blue.png") == len(data)
             changed = await client.update(asset.id, {"name": "Blue"}, if_match=asset.revision)
@@ -137,8 +161,9 @@ def test_a_lost_answer_is_retried_into_one_asset(api: Api, tmp_path: Path) -> No
     proxy.up()
     proxy.lose_answers(1)
     try:
-        with AssetlensClient(proxy.url, api.key, retry=QUICK,
-                             outbox_dir=tmp_path / "outbox") as client:
+        with AssetlensClient(
+            proxy.url, api.key, retry=QUICK, outbox_dir=tmp_path / "outbox"
+        ) as client:
             asset = client.upload(png((90, 90, 9), pattern=50), filename="lost.png")
     finally:
         proxy.down()
@@ -151,10 +176,16 @@ def test_track_survives_an_outage(api: Api, tmp_path: Path) -> None:
     proxy = FlakyProxy(api.base_url)  # down: nothing listens on its port yet
     data = png((7, 140, 140), pattern=60)
     try:
-        with AssetlensClient(proxy.url, api.key, outbox_dir=tmp_path / "outbox",
-                             delivery=FAST) as client:
-            item_id = client.track(data, filename="teal.png", tags=["tracked"],
-                                   prompt="a teal square", metadata={"provider": "test"})
+        with AssetlensClient(
+            proxy.url, api.key, outbox_dir=tmp_path / "outbox", delivery=FAST
+        ) as client:
+            item_id = client.track(
+                data,
+                filename="teal.png",
+                tags=["tracked"],
+                prompt="a teal square",
+                metadata={"provider": "test"},
+            )
             assert item_id is not None
             assert client.outbox.flush(timeout=1.0) is False  # the server is down
             waiting = client.outbox.status(item_id)
@@ -168,7 +199,10 @@ def test_track_survives_an_outage(api: Api, tmp_path: Path) -> None:
     assert done is not None and done.state is ItemState.DELIVERED and done.asset_id
     asset = api.http.get(f"/v1/assets/{done.asset_id}").json()
     assert (asset["tags"], asset["generation"]["prompt"], asset["source"]) == (
-        ["tracked"], "a teal square", "generation")
+        ["tracked"],
+        "a teal square",
+        "generation",
+    )
     assert _exact_copies(api, done.asset_id) == []
 
 
@@ -184,8 +218,9 @@ TRACKER = textwrap.dedent("""
 """)
 
 
-def test_items_left_by_a_stopped_process_are_delivered_by_the_next(api: Api,
-                                                                    tmp_path: Path) -> None:
+def test_items_left_by_a_stopped_process_are_delivered_by_the_next(
+    api: Api, tmp_path: Path
+) -> None:
     paths = []
     for n in range(2):
         path = tmp_path / f"r{n}.png"
@@ -193,16 +228,24 @@ def test_items_left_by_a_stopped_process_are_delivered_by_the_next(api: Api,
         paths.append(str(path))
     nowhere = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    ran = subprocess.run([sys.executable, "-c", TRACKER, nowhere, api.key,
-                          str(tmp_path / "outbox"), *paths],
-                         capture_output=True, text=True, env=env, timeout=120, check=True)
+    ran = subprocess.run(
+        [sys.executable, "-c", TRACKER, nowhere, api.key, str(tmp_path / "outbox"), *paths],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     ids = json.loads(ran.stdout.strip().splitlines()[-1])
     assert len(ids) == 2 and None not in ids
     with _client(api, tmp_path) as client:
         assert client.outbox.flush(timeout=60)
         statuses = [client.outbox.status(item_id) for item_id in ids]
-    asset_ids = {status.asset_id for status in statuses if status is not None
-                 and status.state is ItemState.DELIVERED}
+    asset_ids = {
+        status.asset_id
+        for status in statuses
+        if status is not None and status.state is ItemState.DELIVERED
+    }
     assert len(asset_ids) == 2
     for asset_id in asset_ids:
         assert asset_id is not None

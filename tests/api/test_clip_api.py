@@ -38,8 +38,12 @@ def clip_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 @pytest.fixture(scope="module")
 def offline_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     directory = Path(tmp_path_factory.mktemp("offline"))
-    yield from serve(tiny_clip_settings(directory, clip_checkpoint=directory / "missing.pt",
-                                        indexer_poll_seconds=0.05), "offline")
+    yield from serve(
+        tiny_clip_settings(
+            directory, clip_checkpoint=directory / "missing.pt", indexer_poll_seconds=0.05
+        ),
+        "offline",
+    )
 
 
 def test_similar_and_by_image_with_open_clip(clip_api: Api) -> None:
@@ -51,8 +55,9 @@ def test_similar_and_by_image_with_open_clip(clip_api: Api) -> None:
     assert [i["asset"]["id"] for i in items] == [second["id"]]
     assert -1.0 <= items[0]["score"] <= 1.0
     # The exact bytes of the first image must find the first image first.
-    by_image = clip_api.http.post("/v1/search/by-image",
-                                  files={"file": ("q.png", media_samples.png_bytes(seed=1))})
+    by_image = clip_api.http.post(
+        "/v1/search/by-image", files={"file": ("q.png", media_samples.png_bytes(seed=1))}
+    )
     assert by_image.json()["items"][0]["asset"]["id"] == first["id"]
     assert by_image.json()["items"][0]["score"] == pytest.approx(1.0, abs=0.02)
     semantic = clip_api.search(q="anything", mode="semantic").json()

@@ -32,7 +32,8 @@ CALLS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/assets/{asset_id}/similar"): {},
     ("GET", "/v1/assets/{asset_id}/duplicates"): {},
     ("POST", "/v1/assets/{asset_id}/references"): {
-        "json": {"resource_type": "story", "resource_id": "s", "usage_type": "cover"}},
+        "json": {"resource_type": "story", "resource_id": "s", "usage_type": "cover"}
+    },
     ("GET", "/v1/assets/{asset_id}/references"): {},
     ("GET", "/v1/assets/{asset_id}/references/{reference_id}"): {},
     ("DELETE", "/v1/assets/{asset_id}/references/{reference_id}"): {},
@@ -72,7 +73,8 @@ def victim(api: Api) -> str:
 
 @pytest.mark.parametrize(("method", "path"), sorted(CALLS))
 def test_another_workspace_gets_what_a_missing_id_gets(
-        method: str, path: str, api: Api, other: Api, victim: str) -> None:
+    method: str, path: str, api: Api, other: Api, victim: str
+) -> None:
     def call(asset_id: str) -> Any:
         url = path.format(asset_id=asset_id, reference_id=REF, number=1)
         return other.http.request(method, url, **CALLS[(method, path)])

@@ -54,12 +54,22 @@ def raw_upload(api: Api, filename: str, data: bytes) -> httpx.Response:
     boundary = b"nameboundary7"
     quoted = filename.encode("utf-8", "surrogatepass").replace(b'"', b"%22")
     quoted = quoted.replace(b"\r", b"").replace(b"\n", b"")  # framing, tested elsewhere
-    body = (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"file\"; "
-            b"filename=\"" + quoted + b"\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            + data + b"\r\n--" + boundary + b"--\r\n")
-    return api.http.post("/v1/assets", params={"wait": "false"}, content=body,
-                         headers={"Content-Type": f"multipart/form-data; "
-                                                  f"boundary={boundary.decode()}"})
+    body = (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="'
+        + quoted
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + data
+        + b"\r\n--"
+        + boundary
+        + b"--\r\n"
+    )
+    return api.http.post(
+        "/v1/assets",
+        params={"wait": "false"},
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
+    )
 
 
 def count_assets(container: Container) -> int:
@@ -70,8 +80,7 @@ def count_assets(container: Container) -> int:
 def test_the_name_field_becomes_exactly_this_display_name(
     api: Api, sent: str, expected: str
 ) -> None:
-    response = api.upload("a.png", png((2, 4, 6), pattern=len(sent) % 60), wait=False,
-                          name=sent)
+    response = api.upload("a.png", png((2, 4, 6), pattern=len(sent) % 60), wait=False, name=sent)
     assert response.status_code == 201, response.text
     asset = response.json()
     assert asset["name"] == expected

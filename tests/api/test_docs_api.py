@@ -55,8 +55,9 @@ def test_openapi_names_search_operations_and_their_models(api: Api) -> None:
         op = operations[operation_id]
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{model}"}, operation_id
-        problem = resolve(spec, op["responses"]["422"]["content"]["application/problem+json"][
-            "schema"])
+        problem = resolve(
+            spec, op["responses"]["422"]["content"]["application/problem+json"]["schema"]
+        )
         assert set(problem["required"]) == {"type", "title", "status", "detail"}
     asset = spec["components"]["schemas"]["AssetOut"]
     assert "workspace" not in asset["properties"]

@@ -28,8 +28,9 @@ def fresh(live: Live) -> Iterator[Api]:
 
 
 def set_policy(api: Api, policy: str, **near: object) -> None:
-    response = api.http.put("/v1/settings/duplicates",
-                            json={"policy": policy, "near": {"enabled": False, **near}})
+    response = api.http.put(
+        "/v1/settings/duplicates", json={"policy": policy, "near": {"enabled": False, **near}}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -44,23 +45,32 @@ def count(fresh: Api, live: Live) -> Callable[[], int]:
 def test_the_default_policy_is_allow_and_admin_may_change_it(fresh: Api, live: Live) -> None:
     shown = fresh.http.get("/v1/settings/duplicates")
     assert shown.status_code == 200
-    assert shown.json() == {"policy": "allow",
-                            "near": {"enabled": False, "phash_distance": 4, "clip_score": 0.95}}
+    assert shown.json() == {
+        "policy": "allow",
+        "near": {"enabled": False, "phash_distance": 4, "clip_score": 0.95},
+    }
     set_policy(fresh, "reject", phash_distance=6)
     assert fresh.http.get("/v1/settings/duplicates").json()["policy"] == "reject"
     workspace = live[1].keys.identify(fresh.key).workspace
     writer = live[1].keys.create(workspace, "writer", frozenset({Scope.WRITE}))
-    refused = fresh.http.put("/v1/settings/duplicates", json={"policy": "allow"},
-                             headers={"Authorization": f"Bearer {writer}"})
+    refused = fresh.http.put(
+        "/v1/settings/duplicates",
+        json={"policy": "allow"},
+        headers={"Authorization": f"Bearer {writer}"},
+    )
     assert refused.status_code == 403
     assert fresh.http.get("/v1/settings/duplicates").json()["near"]["phash_distance"] == 6
 
 
 def test_bad_policies_are_422_and_change_nothing(fresh: Api) -> None:
     set_policy(fresh, "link")
-    for body in ({"policy": "merge"}, {"policy": "link", "near": {"phash_distance": 65}},
-                 {"policy": "link", "near": {"clip_score": 2}}, {"policy": "link", "x": 1},
-                 {"policy": "link", "near": {"clip_score": "NaN"}}):
+    for body in (
+        {"policy": "merge"},
+        {"policy": "link", "near": {"phash_distance": 65}},
+        {"policy": "link", "near": {"clip_score": 2}},
+        {"policy": "link", "x": 1},
+        {"policy": "link", "near": {"clip_score": "NaN"}},
+    ):
         response = fresh.http.put("/v1/settings/duplicates", json=body)
         assert response.status_code == 422, (body, response.text)
     assert fresh.http.get("/v1/settings/duplicates").json()["policy"] == "link"
@@ -80,7 +90,8 @@ def test_allow_stores_a_second_copy(fresh: Api) -> None:
 
 
 def test_link_answers_200_with_the_existing_asset_and_stores_nothing(
-        fresh: Api, count: Callable[[], int]) -> None:
+    fresh: Api, count: Callable[[], int]
+) -> None:
     set_policy(fresh, "link")
     data = png((50, 60, 70), pattern=3)
     first = fresh.upload("a.png", data)
@@ -95,8 +106,7 @@ def test_link_answers_200_with_the_existing_asset_and_stores_nothing(
     assert different.status_code == 201 and "x-duplicate-of" not in different.headers
 
 
-def test_reject_answers_409_naming_the_original(fresh: Api,
-                                                count: Callable[[], int]) -> None:
+def test_reject_answers_409_naming_the_original(fresh: Api, count: Callable[[], int]) -> None:
     set_policy(fresh, "reject")
     data = png((80, 60, 70), pattern=4)
     first = fresh.upload("a.png", data).json()

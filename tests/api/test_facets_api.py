@@ -42,8 +42,9 @@ def library(api: Api, live: tuple[str, Container]) -> dict[str, str]:
     }
     ids = {}
     for name, (colour, tags, model) in items.items():
-        response = api.upload(f"{name}.png", png(colour, pattern=3), tags=tags,
-                              metadata=json.dumps({"model": model}))
+        response = api.upload(
+            f"{name}.png", png(colour, pattern=3), tags=tags, metadata=json.dumps({"model": model})
+        )
         assert response.status_code == 201, response.text
         ids[name] = response.json()["id"]
     for name in ("red", "green"):
@@ -62,8 +63,7 @@ def counts(body: dict[str, Any], facet: str) -> dict[str, int]:
 def test_disjunctive_facet_keeps_the_other_values_of_its_field(
     api: Api, library: dict[str, str]
 ) -> None:
-    request: dict[str, Any] = {"filters": {"model": ["sdxl", "flux"]},
-                               "facets": ["model", "tags"]}
+    request: dict[str, Any] = {"filters": {"model": ["sdxl", "flux"]}, "facets": ["model", "tags"]}
     body = api.search(**request, facet_mode="disjunctive").json()
     assert ids_of(body) == {library["red"], library["blue"], library["yellow"]}
     assert body["total"] == 3
@@ -83,8 +83,9 @@ def test_favourite_filter_and_facet(api: Api, library: dict[str, str]) -> None:
     assert counts(starred, "model") == {"sdxl": 1, "sd15": 1}
     plain = api.search(filters={"favorite": False}).json()
     assert ids_of(plain) == {library["blue"], library["yellow"]}
-    both = api.search(filters={"favorite": True}, facets=["favorite", "model"],
-                      facet_mode="disjunctive").json()
+    both = api.search(
+        filters={"favorite": True}, facets=["favorite", "model"], facet_mode="disjunctive"
+    ).json()
     assert ids_of(both) == ids_of(starred)
     assert counts(both, "favorite") == {"true": 2, "false": 2}
     assert counts(both, "model") == {"sdxl": 1, "sd15": 1}
@@ -102,8 +103,9 @@ def test_month_and_size_filters_take_facet_values(api: Api, library: dict[str, s
 
 
 def test_other_workspace_sees_none_of_it(other: Api, library: dict[str, str]) -> None:
-    body = other.search(filters={"favorite": True}, facets=["favorite", "model"],
-                        facet_mode="disjunctive").json()
+    body = other.search(
+        filters={"favorite": True}, facets=["favorite", "model"], facet_mode="disjunctive"
+    ).json()
     assert body["total"] == 0
     assert body["items"] == []
     assert body["facets"] == {"favorite": [], "model": []}
@@ -120,8 +122,9 @@ def test_other_workspace_sees_none_of_it(other: Api, library: dict[str, str]) ->
         ({"filters": {"favorite": "perhaps"}}, "favorite"),
     ],
 )
-def test_bad_facet_input_is_a_422_problem(api: Api, library: dict[str, str],
-                                          body: dict[str, Any], field: str) -> None:
+def test_bad_facet_input_is_a_422_problem(
+    api: Api, library: dict[str, str], body: dict[str, Any], field: str
+) -> None:
     response = api.search(**body)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")

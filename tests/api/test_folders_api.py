@@ -29,8 +29,7 @@ def folder(api: Api, name: str, parent_id: str | None = None) -> dict[str, Any]:
 def upload_into(api: Api, folder_id: str | None, name: str = "x.png") -> str:
     n = next(_colours)
     data = png((n % 256, (n * 7) % 256, 90), pattern=n % 40)
-    response = api.upload(name, data, folder_id=folder_id) if folder_id \
-        else api.upload(name, data)
+    response = api.upload(name, data, folder_id=folder_id) if folder_id else api.upload(name, data)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -79,14 +78,25 @@ def test_sibling_names_are_unique_after_normalisation(api: Api) -> None:
     renamed = api.http.patch(f"/v1/folders/{nested['id']}", json={"name": "Other"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Other"
     # Moving next to a sibling of the same (normalised) name is refused too.
-    assert_problem(api.http.patch(f"/v1/folders/{nested['id']}",
-                                  json={"name": "CAFÉ SHOTS", "parent_id": None}), 409)
+    assert_problem(
+        api.http.patch(
+            f"/v1/folders/{nested['id']}", json={"name": "CAFÉ SHOTS", "parent_id": None}
+        ),
+        409,
+    )
 
 
 def test_bad_names_and_references_are_refused(api: Api) -> None:
-    for body in ({"name": ""}, {"name": "a/b"}, {"name": ".."}, {"name": "\u200b"},
-                 {"name": "x" * 256}, {"name": "ok", "parent_id": "0" * 32},
-                 {"name": "ok", "extra": 1}, {"name": 5}):
+    for body in (
+        {"name": ""},
+        {"name": "a/b"},
+        {"name": ".."},
+        {"name": "\u200b"},
+        {"name": "x" * 256},
+        {"name": "ok", "parent_id": "0" * 32},
+        {"name": "ok", "extra": 1},
+        {"name": 5},
+    ):
         assert_problem(api.http.post("/v1/folders", json=body), 422)
     assert "ok" not in [f["name"] for f in api.http.get("/v1/folders").json()["items"]]
 
@@ -109,8 +119,7 @@ def test_move_into_own_subtree_is_a_conflict(api: Api) -> None:
     mid = folder(api, "Cycle mid", top["id"])
     low = folder(api, "Cycle low", mid["id"])
     for target in (top["id"], mid["id"], low["id"]):
-        assert_problem(api.http.patch(f"/v1/folders/{top['id']}",
-                                      json={"parent_id": target}), 409)
+        assert_problem(api.http.patch(f"/v1/folders/{top['id']}", json={"parent_id": target}), 409)
     assert api.http.get(f"/v1/folders/{top['id']}").json()["parent_id"] is None
 
 
@@ -119,14 +128,17 @@ def test_very_deep_nesting_is_refused(api: Api) -> None:
     parent: str | None = None
     for level in range(32):
         parent = folder(api, f"deep{level}", parent)["id"]
-    assert_problem(api.http.post("/v1/folders", json={"name": "too deep",
-                                                      "parent_id": parent}), 422)
+    assert_problem(
+        api.http.post("/v1/folders", json={"name": "too deep", "parent_id": parent}), 422
+    )
     shallow = folder(api, "deep subtree")
     folder(api, "leaf", shallow["id"])
     deepest = api.http.get(f"/v1/folders/{parent}").json()
     assert deepest["depth"] == 31
-    assert_problem(api.http.patch(f"/v1/folders/{shallow['id']}",
-                                  json={"parent_id": deepest["parent_id"]}), 422)
+    assert_problem(
+        api.http.patch(f"/v1/folders/{shallow['id']}", json={"parent_id": deepest["parent_id"]}),
+        422,
+    )
 
 
 def race_moves(api: Api, moves: list[tuple[str, str]]) -> list[int]:
@@ -136,11 +148,13 @@ def race_moves(api: Api, moves: list[tuple[str, str]]) -> list[int]:
 
     def send(i: int) -> None:
         folder_id, parent = moves[i]
-        with httpx.Client(base_url=api.base_url, timeout=60,
-                          headers={"Authorization": f"Bearer {api.key}"}) as client:
+        with httpx.Client(
+            base_url=api.base_url, timeout=60, headers={"Authorization": f"Bearer {api.key}"}
+        ) as client:
             barrier.wait()
-            statuses[i] = client.patch(f"/v1/folders/{folder_id}",
-                                       json={"parent_id": parent}).status_code
+            statuses[i] = client.patch(
+                f"/v1/folders/{folder_id}", json={"parent_id": parent}
+            ).status_code
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(moves))]
     for thread in threads:
@@ -185,8 +199,9 @@ def test_counts_contents_pages_and_subfolders(api: Api) -> None:
     assert first["folder"]["id"] == shelf["id"] and first["total"] == 3
     assert [f["id"] for f in first["subfolders"]] == [inner["id"]]
     assert first["subfolders"][0]["asset_count"] == 1
-    second = api.http.get(f"/v1/folders/{shelf['id']}/contents",
-                          params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    second = api.http.get(
+        f"/v1/folders/{shelf['id']}/contents", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
     assert second["subfolders"] == [] and second["next_cursor"] is None
     assert sorted(ids_of(first) + ids_of(second)) == sorted(placed)
     assert nested not in ids_of(first) + ids_of(second)
@@ -199,11 +214,11 @@ def test_search_by_folder_with_and_without_subfolders(api: Api) -> None:
     in_top, in_sub, in_subsub = (upload_into(api, f["id"]) for f in (top, sub, subsub))
     only = api.search(filters={"folder_id": [top["id"]]}).json()
     assert ids_of(only) == [in_top]
-    whole = api.search(filters={"folder_id": [top["id"]], "include_subfolders": True},
-                       facets=["folder"]).json()
+    whole = api.search(
+        filters={"folder_id": [top["id"]], "include_subfolders": True}, facets=["folder"]
+    ).json()
     assert sorted(ids_of(whole)) == sorted([in_top, in_sub, in_subsub])
-    assert {b["value"] for b in whole["facets"]["folder"]} == {top["id"], sub["id"],
-                                                               subsub["id"]}
+    assert {b["value"] for b in whole["facets"]["folder"]} == {top["id"], sub["id"], subsub["id"]}
     middle = api.search(filters={"folder_id": sub["id"], "include_subfolders": True}).json()
     assert sorted(ids_of(middle)) == sorted([in_sub, in_subsub])
 
@@ -215,8 +230,9 @@ def test_root_contents_show_unfiled_assets_and_top_level_folders(api: Api) -> No
     seen: list[str] = []
     cursor = None
     while True:
-        body = api.http.get("/v1/folders/root/contents",
-                            params={"limit": 100, "cursor": cursor}).json()
+        body = api.http.get(
+            "/v1/folders/root/contents", params={"limit": 100, "cursor": cursor}
+        ).json()
         if cursor is None:
             assert body["folder"] is None
             assert top["id"] in [f["id"] for f in body["subfolders"]]
@@ -253,8 +269,10 @@ def test_forced_delete_refuses_a_folder_holding_an_asset_in_use(api: Api) -> Non
     held = folder(api, "Held")
     free = upload_into(api, held["id"])
     used = upload_into(api, held["id"])
-    ref = api.http.post(f"/v1/assets/{used}/references",
-                        json={"resource_type": "story", "resource_id": "s1", "usage_type": "cover"})
+    ref = api.http.post(
+        f"/v1/assets/{used}/references",
+        json={"resource_type": "story", "resource_id": "s1", "usage_type": "cover"},
+    )
     assert ref.status_code == 201, ref.text
     refused = api.http.delete(f"/v1/folders/{held['id']}", params={"force": "true"})
     assert_problem(refused, 409)
@@ -272,8 +290,9 @@ def test_restored_asset_of_a_deleted_folder_shows_at_the_root(api: Api) -> None:
     assert restored.status_code == 200
 
     def at_root() -> bool:
-        body = api.http.get("/v1/folders/root/contents", params={"limit": 100,
-                                                                  "sort": "created_at:desc"})
+        body = api.http.get(
+            "/v1/folders/root/contents", params={"limit": 100, "sort": "created_at:desc"}
+        )
         return asset_id in ids_of(body.json())
 
     assert eventually(at_root)
@@ -294,8 +313,7 @@ def test_other_workspaces_folders_answer_404(api: Api, other: Api) -> None:
         assert api.http.get(path).status_code in (404, 422)
 
 
-def test_folder_routes_need_a_key_and_the_write_scope(api: Api,
-                                                     live: tuple[str, Any]) -> None:
+def test_folder_routes_need_a_key_and_the_write_scope(api: Api, live: tuple[str, Any]) -> None:
     from assetlens.access import Scope
 
     base_url, container = live
@@ -303,24 +321,36 @@ def test_folder_routes_need_a_key_and_the_write_scope(api: Api,
     reader = container.keys.create("alpha", "reader", frozenset({Scope.READ}))
     headers = {"Authorization": f"Bearer {reader}"}
     assert httpx.get(f"{base_url}/v1/folders", headers=headers).status_code == 200
-    assert_problem(httpx.post(f"{base_url}/v1/folders", json={"name": "r"}, headers=headers),
-                   403)
+    assert_problem(httpx.post(f"{base_url}/v1/folders", json={"name": "r"}, headers=headers), 403)
 
 
 def test_openapi_documents_folder_and_tag_routes(api: Api) -> None:
     spec = httpx.get(f"{api.base_url}/openapi.json").json()
-    operations = {op["operationId"]: op for path in spec["paths"].values()
-                  for op in path.values() if isinstance(op, dict) and "operationId" in op}
-    expected = {"folders_list": "200", "folders_create": "201", "folders_get": "200",
-                "folders_update": "200", "folders_delete": "200", "folders_contents": "200",
-                "tags_list": "200", "tags_rename": "200", "tags_delete": "200"}
+    operations = {
+        op["operationId"]: op
+        for path in spec["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    expected = {
+        "folders_list": "200",
+        "folders_create": "201",
+        "folders_get": "200",
+        "folders_update": "200",
+        "folders_delete": "200",
+        "folders_contents": "200",
+        "tags_list": "200",
+        "tags_rename": "200",
+        "tags_delete": "200",
+    }
     for operation_id, ok in expected.items():
         responses = operations[operation_id]["responses"]
         assert "$ref" in responses[ok]["content"]["application/json"]["schema"], operation_id
         problems = [status for status in responses if status.startswith("4")]
         assert problems, operation_id
         for status in problems:
-            schema = resolve(spec, responses[status]["content"]["application/problem+json"][
-                "schema"])
+            schema = resolve(
+                spec, responses[status]["content"]["application/problem+json"]["schema"]
+            )
             assert set(schema["required"]) == {"type", "title", "status", "detail"}
     assert "workspace" not in spec["components"]["schemas"]["AssetOut"]["properties"]

@@ -50,8 +50,7 @@ EXCLUDED_OPERATIONS = ("keys_revoke",)
 # a few cases test them as well as hundreds, which would make every later listing slow.
 FEW_EXAMPLES = {"keys_create": 10}
 
-CHECKS = ("response_schema_conformance", "status_code_conformance",
-          "content_type_conformance")
+CHECKS = ("response_schema_conformance", "status_code_conformance", "content_type_conformance")
 
 
 @schemathesis.check
@@ -63,8 +62,9 @@ def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> bool | N
     documented = str(status) in case.operation.definition.raw.get("responses", {})
     if status == 503 and documented:
         return None
-    raise AssertionError(f"server error {status} on {case.method} {case.path}: "
-                         f"{response.content[:300]!r}")
+    raise AssertionError(
+        f"server error {status} on {case.method} {case.path}: {response.content[:300]!r}"
+    )
 
 
 def _no_public_addresses(host: str, port: int, timeout: float) -> list[Address]:
@@ -91,8 +91,9 @@ class FuzzReport:
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def target(request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FuzzTarget]:
     """The app on one backend, its indexer running, and a key of a fresh workspace."""
     data = Path(tmp_path_factory.mktemp("fuzz")) / "data"
     # `?wait=true` still polls the index, but a case never waits long for it.
@@ -102,10 +103,12 @@ def target(request: pytest.FixtureRequest,
     else:
         settings = server_settings(request, data).model_copy(update=overrides)
     container = build(settings, embedder=FakeEmbedder())
-    fetcher = UrlFetcher(AddressPolicy(settings.url_import_allow_private),
-                         timeout=settings.url_import_timeout_seconds,
-                         spool_dir=settings.data_dir / "tmp" / "uploads",
-                         resolver=_no_public_addresses)
+    fetcher = UrlFetcher(
+        AddressPolicy(settings.url_import_allow_private),
+        timeout=settings.url_import_timeout_seconds,
+        spool_dir=settings.data_dir / "tmp" / "uploads",
+        resolver=_no_public_addresses,
+    )
     container.url_import = UrlImportService(settings, container.assets, fetcher)
     # schemathesis runs the app's lifespan; the worker is ours to start and stop.
     app = create_app(container, run_indexer=False)
@@ -120,24 +123,35 @@ def target(request: pytest.FixtureRequest,
 
 def fuzz_config(key: str) -> SchemathesisConfig:
     operations: list[dict[str, Any]] = [
-        {"include-operation-id": operation_id,
-         "generation": {"max-examples": min(EXAMPLES, count)}}
-        for operation_id, count in FEW_EXAMPLES.items()]
-    return SchemathesisConfig.from_dict({
-        "seed": SEED,
-        "headers": {"Authorization": f"Bearer {key}"},
-        "generation": {"max-examples": EXAMPLES, "mode": "all", "database": "none"},
-        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
-                   "fuzzing": {"enabled": True}, "stateful": {"enabled": True}},
-        "checks": {"enabled": False, "no_undocumented_server_error": {"enabled": True},
-                   **{check: {"enabled": True} for check in CHECKS}},
-        "operations": operations,
-    })
+        {"include-operation-id": operation_id, "generation": {"max-examples": min(EXAMPLES, count)}}
+        for operation_id, count in FEW_EXAMPLES.items()
+    ]
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "headers": {"Authorization": f"Bearer {key}"},
+            "generation": {"max-examples": EXAMPLES, "mode": "all", "database": "none"},
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": True},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": True},
+            },
+            "checks": {
+                "enabled": False,
+                "no_undocumented_server_error": {"enabled": True},
+                **{check: {"enabled": True} for check in CHECKS},
+            },
+            "operations": operations,
+        }
+    )
 
 
 def run_fuzzer(target: FuzzTarget) -> FuzzReport:
     schema = schemathesis.openapi.from_asgi(
-        "/openapi.json", target.app, config=fuzz_config(target.key),
+        "/openapi.json",
+        target.app,
+        config=fuzz_config(target.key),
     ).exclude(operation_id=list(EXCLUDED_OPERATIONS))
     report = FuzzReport()
     for event in from_schema(schema).execute():
@@ -163,19 +177,23 @@ def _record(report: FuzzReport, event: events.ScenarioFinished) -> None:
             sent = recorder.interactions.get(case_id)
             where = f"{sent.request.method} {sent.request.uri[:120]}" if sent else case_id
             if sent and sent.response is not None:
-                where += (f" → {sent.response.status_code} "
-                          f"{sent.response.headers.get('content-type', ['-'])[0]} "
-                          f"{(sent.response.content or b'')[:120]!r}")
-            report.failures.append(f"{recorder.label} [{check.name}] {where}: "
-                                   f"{check.failure_info.failure.title}")
+                where += (
+                    f" → {sent.response.status_code} "
+                    f"{sent.response.headers.get('content-type', ['-'])[0]} "
+                    f"{(sent.response.content or b'')[:120]!r}"
+                )
+            report.failures.append(
+                f"{recorder.label} [{check.name}] {where}: {check.failure_info.failure.title}"
+            )
 
 
 @pytest.mark.timeout(1800)  # minutes on a loaded machine; see docs/RELIABILITY.md for CI
-def test_no_request_is_a_server_error_and_every_answer_is_documented(
-        target: FuzzTarget) -> None:
+def test_no_request_is_a_server_error_and_every_answer_is_documented(target: FuzzTarget) -> None:
     report = run_fuzzer(target)
-    summary = (f"{report.requests} requests {dict(report.by_phase)}, "
-               f"statuses {dict(sorted(report.statuses.items()))}")
+    summary = (
+        f"{report.requests} requests {dict(report.by_phase)}, "
+        f"statuses {dict(sorted(report.statuses.items()))}"
+    )
     print(summary)  # the count the run actually made, for the CI log (pytest -s / -rA)
     print("slowest (ms):", report.milliseconds.most_common(8))
     assert not report.errors, report.errors[:5]

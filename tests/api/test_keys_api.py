@@ -34,8 +34,10 @@ def test_admin_creates_a_key_shown_once_and_lists_it(live: Live, api: Api, other
     assert listed.status_code == 200
     items = {item["id"]: item for item in listed.json()["items"]}
     assert items[body["id"]] == {k: v for k, v in body.items() if k != "key"}
-    assert all(set(item) == {"id", "name", "workspace", "scopes", "created_at", "hint",
-                             "revoked_at"} for item in items.values())
+    assert all(
+        set(item) == {"id", "name", "workspace", "scopes", "created_at", "hint", "revoked_at"}
+        for item in items.values()
+    )
     assert body["key"] not in listed.text
     assert {item["workspace"] for item in items.values()} == {"alpha"}
     theirs = other.http.get("/v1/keys").json()["items"]
@@ -45,9 +47,13 @@ def test_admin_creates_a_key_shown_once_and_lists_it(live: Live, api: Api, other
 
 def test_key_creation_refuses_bad_bodies(api: Api) -> None:
     before = len(api.http.get("/v1/keys").json()["items"])
-    for body in ({"name": "x", "scopes": []}, {"name": "x", "scopes": ["root"]},
-                 {"name": "x"}, {"name": "x" * 101, "scopes": ["read"]},
-                 {"name": "x", "scopes": ["read"], "workspace": "beta"}):
+    for body in (
+        {"name": "x", "scopes": []},
+        {"name": "x", "scopes": ["root"]},
+        {"name": "x"},
+        {"name": "x" * 101, "scopes": ["read"]},
+        {"name": "x", "scopes": ["read"], "workspace": "beta"},
+    ):
         response = api.http.post("/v1/keys", json=body)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"
@@ -73,8 +79,7 @@ def test_revoked_key_gets_401_everywhere_at_once(live: Live, api: Api) -> None:
     victim.http.close()
 
 
-def test_revoking_needs_admin_and_a_key_of_this_workspace(live: Live, api: Api,
-                                                          other: Api) -> None:
+def test_revoking_needs_admin_and_a_key_of_this_workspace(live: Live, api: Api, other: Api) -> None:
     theirs = live[1].keys.identify(other.key).key_id
     for key_id in (theirs, "0" * 16, "not-an-id", theirs.upper(), "%2e%2e"):
         response = api.http.delete(f"/v1/keys/{key_id}")
@@ -101,11 +106,13 @@ def test_a_read_only_key_gets_403_on_writes(live: Live, api: Api) -> None:
     path = f"/v1/assets/{asset['id']}"
     assert reader.http.get(path).status_code == 200
     assert reader.search(q="ro").status_code == 200
-    for response in (reader.upload("no.png", png((1, 200, 1))),
-                     reader.http.patch(path, json={"name": "no"}),
-                     reader.http.delete(path),
-                     reader.http.post(f"{path}/restore"),
-                     reader.http.post("/v1/keys", json={"scopes": ["admin"]})):
+    for response in (
+        reader.upload("no.png", png((1, 200, 1))),
+        reader.http.patch(path, json={"name": "no"}),
+        reader.http.delete(path),
+        reader.http.post(f"{path}/restore"),
+        reader.http.post("/v1/keys", json={"scopes": ["admin"]}),
+    ):
         assert response.status_code == 403, response.request.url
         assert response.headers["content-type"] == "application/problem+json"
         assert "scope" in response.json()["detail"]
@@ -114,9 +121,13 @@ def test_a_read_only_key_gets_403_on_writes(live: Live, api: Api) -> None:
 
 
 def test_garbage_credentials_get_401_problems(live: Live) -> None:
-    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Basic YTpi"},
-                    {"Authorization": "Bearer alk_" + "A" * 500},
-                    {"Authorization": "Bearer not-a-key"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic YTpi"},
+        {"Authorization": "Bearer alk_" + "A" * 500},
+        {"Authorization": "Bearer not-a-key"},
+    ):
         response = httpx.get(f"{live[0]}/v1/keys", headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["content-type"] == "application/problem+json"

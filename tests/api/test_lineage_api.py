@@ -16,8 +16,9 @@ from tests.conftest import Api
 
 def upload(api: Api, shade: int, source: str | None = None) -> str:
     metadata = json.dumps({"source_asset_id": source} if source else {})
-    response = api.upload(f"lin{shade}.png", png((90, shade, 30), pattern=shade % 5),
-                          metadata=metadata)
+    response = api.upload(
+        f"lin{shade}.png", png((90, shade, 30), pattern=shade % 5), metadata=metadata
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -49,8 +50,7 @@ def test_patch_moves_the_source_and_a_cycle_is_walked_once(api: Api) -> None:
     assert moved.status_code == 200, moved.text
     assert moved.json()["lineage"] == [other]
     assert api.http.get(f"/v1/assets/{a}/lineage").json()["derivatives"] == []
-    assert ids(api.http.get(f"/v1/assets/{other}/lineage").json()["derivatives"]) == \
-        [(b, 1, other)]
+    assert ids(api.http.get(f"/v1/assets/{other}/lineage").json()["derivatives"]) == [(b, 1, other)]
     # other ← b and b ← other: a cycle, which the walk stops at.
     cycle = api.http.patch(f"/v1/assets/{other}", json={"metadata": {"source_asset_id": b}})
     assert cycle.status_code == 200, cycle.text
@@ -62,16 +62,19 @@ def test_patch_moves_the_source_and_a_cycle_is_walked_once(api: Api) -> None:
     assert api.http.get(f"/v1/assets/{b}/lineage").json()["derivatives"] == []
 
 
-def test_a_source_in_another_workspace_or_missing_or_itself_is_refused(api: Api,
-                                                                      other: Api) -> None:
+def test_a_source_in_another_workspace_or_missing_or_itself_is_refused(
+    api: Api, other: Api
+) -> None:
     theirs = upload(other, 20)
     mine = upload(api, 21)
     for source in (theirs, "f" * 32, mine):
-        patched = api.http.patch(f"/v1/assets/{mine}",
-                                 json={"metadata": {"source_asset_id": source}})
+        patched = api.http.patch(
+            f"/v1/assets/{mine}", json={"metadata": {"source_asset_id": source}}
+        )
         assert patched.status_code == 422, patched.text
-    refused = api.upload("lin-x.png", png((1, 2, 3)),
-                         metadata=json.dumps({"source_asset_id": theirs}))
+    refused = api.upload(
+        "lin-x.png", png((1, 2, 3)), metadata=json.dumps({"source_asset_id": theirs})
+    )
     assert refused.status_code == 422
     assert api.http.get(f"/v1/assets/{mine}").json()["lineage"] == []
     assert other.http.get(f"/v1/assets/{theirs}/lineage").json()["derivatives"] == []
@@ -82,8 +85,9 @@ def test_another_workspaces_id_on_the_lineage_route_is_404(api: Api, other: Api)
     assert other.http.get(f"/v1/assets/{mine}/lineage").status_code == 404
     assert api.http.get(f"/v1/assets/{'0' * 32}/lineage").status_code == 404
     for depth in ("0", "11", "x", "99999999999999999999999"):
-        assert api.http.get(f"/v1/assets/{mine}/lineage",
-                            params={"depth": depth}).status_code == 422
+        assert (
+            api.http.get(f"/v1/assets/{mine}/lineage", params={"depth": depth}).status_code == 422
+        )
 
 
 def test_a_trashed_ancestor_is_left_out(api: Api) -> None:
@@ -97,8 +101,10 @@ def comfy_png(input_name: str, shade: int) -> bytes:
     """A PNG whose ComfyUI prompt graph loads `input_name` (img2img)."""
     graph = {
         "1": {"class_type": "LoadImage", "inputs": {"image": input_name}},
-        "2": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "cfg": 7,
-                                                   "denoise": 0.6}},
+        "2": {
+            "class_type": "KSampler",
+            "inputs": {"seed": 5, "steps": 20, "cfg": 7, "denoise": 0.6},
+        },
     }
     info = PngInfo()
     info.add_text("prompt", json.dumps(graph))

@@ -21,8 +21,10 @@ from tests.fakes import FakeEmbedder
 from tests.support.server import running
 
 Live = tuple[str, Container]
-SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
-       b'<rect width="8" height="8"/></svg>')
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+    b'<rect width="8" height="8"/></svg>'
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +58,9 @@ def assert_refused(response: httpx.Response) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_a_signed_url_serves_the_content_without_a_key(api: Api, image: dict[str, Any],
-                                                       anonymous: httpx.Client) -> None:
+def test_a_signed_url_serves_the_content_without_a_key(
+    api: Api, image: dict[str, Any], anonymous: httpx.Client
+) -> None:
     before = time.time()
     response = link(api, image["id"], expires_in=120)
     assert response.status_code == 200, response.text
@@ -73,8 +76,10 @@ def test_a_signed_url_serves_the_content_without_a_key(api: Api, image: dict[str
     assert served.headers["content-disposition"].startswith("inline;")
     assert served.headers["x-content-type-options"] == "nosniff"
     assert served.headers["referrer-policy"] == "no-referrer"
-    assert "max-age=120" in served.headers["cache-control"] or \
-        "max-age=119" in served.headers["cache-control"]
+    assert (
+        "max-age=120" in served.headers["cache-control"]
+        or "max-age=119" in served.headers["cache-control"]
+    )
     part = anonymous.get(body["url"], headers={"Range": "bytes=0-3"})
     assert part.status_code == 206 and part.content == b"\x89PNG"
 
@@ -85,8 +90,9 @@ def _timestamp(value: str) -> int:
     return int(datetime.fromisoformat(value).timestamp())
 
 
-def test_attachment_and_thumbnail_links(api: Api, image: dict[str, Any],
-                                        anonymous: httpx.Client) -> None:
+def test_attachment_and_thumbnail_links(
+    api: Api, image: dict[str, Any], anonymous: httpx.Client
+) -> None:
     download = anonymous.get(make(api, image["id"], expires_in=60, disposition="attachment"))
     assert download.status_code == 200
     assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''cat.png"
@@ -96,8 +102,9 @@ def test_attachment_and_thumbnail_links(api: Api, image: dict[str, Any],
     assert thumb.content[:4] == b"RIFF"
 
 
-def test_svg_links_stay_attachments_with_a_sandboxing_csp(api: Api,
-                                                          anonymous: httpx.Client) -> None:
+def test_svg_links_stay_attachments_with_a_sandboxing_csp(
+    api: Api, anonymous: httpx.Client
+) -> None:
     svg = api.upload("logo.svg", SVG).json()
     served = anonymous.get(make(api, svg["id"], expires_in=60, disposition="inline"))
     assert served.status_code == 200, served.text
@@ -105,25 +112,32 @@ def test_svg_links_stay_attachments_with_a_sandboxing_csp(api: Api,
     assert served.headers["content-security-policy"] == "default-src 'none'; sandbox"
 
 
-def test_any_changed_byte_of_the_token_is_refused(api: Api, image: dict[str, Any],
-                                                  anonymous: httpx.Client) -> None:
+def test_any_changed_byte_of_the_token_is_refused(
+    api: Api, image: dict[str, Any], anonymous: httpx.Client
+) -> None:
     url = make(api, image["id"], expires_in=60)
     prefix, token = url.rsplit("/", 1)
     for position, char in enumerate(token):
-        changed = token[:position] + ("B" if char != "B" else "C") + token[position + 1:]
+        changed = token[:position] + ("B" if char != "B" else "C") + token[position + 1 :]
         assert_refused(anonymous.get(f"{prefix}/{changed}"))
     for bad in (token[:-1], token + "A", "x", "%00", "a" * 5000, token.replace(".", "-")):
         assert_refused(anonymous.get(f"{prefix}/{bad}"))
     assert anonymous.get(url).status_code == 200  # the original still works
 
 
-def test_an_expired_link_is_refused(live: Live, api: Api, image: dict[str, Any],
-                                    anonymous: httpx.Client) -> None:
+def test_an_expired_link_is_refused(
+    live: Live, api: Api, image: dict[str, Any], anonymous: httpx.Client
+) -> None:
     container = live[1]
     # Signed with the server's own secret, an hour ago: only the expiry is wrong.
-    past = LinkService(container.settings, container.store, container.assets,
-                       container.versions, SigningSecret(container.store),
-                       clock=lambda: time.time() - 3600)
+    past = LinkService(
+        container.settings,
+        container.store,
+        container.assets,
+        container.versions,
+        SigningSecret(container.store),
+        clock=lambda: time.time() - 3600,
+    )
     token = past.sign("alpha", image["id"], expires_in=60).token
     response = anonymous.get(f"{live[0]}/v1/signed/{token}")
     assert_refused(response)
@@ -131,7 +145,8 @@ def test_an_expired_link_is_refused(live: Live, api: Api, image: dict[str, Any],
 
 
 def test_a_trashed_asset_stops_serving_and_restored_serves_again(
-        api: Api, anonymous: httpx.Client) -> None:
+    api: Api, anonymous: httpx.Client
+) -> None:
     asset = api.upload("gone.png", png((3, 140, 70), pattern=2)).json()
     url = make(api, asset["id"], expires_in=60)
     assert api.http.delete(f"/v1/assets/{asset['id']}").status_code == 200
@@ -141,8 +156,9 @@ def test_a_trashed_asset_stops_serving_and_restored_serves_again(
     assert anonymous.get(url).status_code == 200
 
 
-def test_another_workspaces_or_a_missing_id_is_404(api: Api, other: Api,
-                                                   image: dict[str, Any]) -> None:
+def test_another_workspaces_or_a_missing_id_is_404(
+    api: Api, other: Api, image: dict[str, Any]
+) -> None:
     theirs = link(other, image["id"], expires_in=60)
     missing = link(api, "0" * 32, expires_in=60)
     for response in (theirs, missing):
@@ -151,19 +167,28 @@ def test_another_workspaces_or_a_missing_id_is_404(api: Api, other: Api,
     assert theirs.json()["detail"] == missing.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    {"expires_in": 0}, {"expires_in": -5}, {"expires_in": 7 * 24 * 3600 + 1},
-    {"expires_in": 2**80}, {"expires_in": "soon"}, {"disposition": "download"},
-    {"thumbnail": "large"}, {"unknown": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"expires_in": 0},
+        {"expires_in": -5},
+        {"expires_in": 7 * 24 * 3600 + 1},
+        {"expires_in": 2**80},
+        {"expires_in": "soon"},
+        {"disposition": "download"},
+        {"thumbnail": "large"},
+        {"unknown": 1},
+    ],
+)
 def test_bad_requests_are_422(api: Api, image: dict[str, Any], body: dict[str, Any]) -> None:
     response = link(api, image["id"], **body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_a_read_only_key_may_sign(live: Live, image: dict[str, Any],
-                                  anonymous: httpx.Client) -> None:
+def test_a_read_only_key_may_sign(
+    live: Live, image: dict[str, Any], anonymous: httpx.Client
+) -> None:
     from assetlens.access import Scope
 
     key = live[1].keys.create("alpha", "reader", frozenset({Scope.READ}))
@@ -176,9 +201,11 @@ def test_a_read_only_key_may_sign(live: Live, image: dict[str, Any],
 
 # -- production: redirect to a MinIO presigned URL ---------------------------------------------
 
+
 @pytest.fixture(scope="module")
-def redirecting(request: pytest.FixtureRequest,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
+def redirecting(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Container]]:
     """A server on the real MinIO and Elasticsearch with `signed_url_redirect` on."""
     data = Path(tmp_path_factory.mktemp("redirect")) / "data"
     settings = server_settings(request, data).model_copy(update={"signed_url_redirect": True})
@@ -190,7 +217,8 @@ def redirecting(request: pytest.FixtureRequest,
 
 
 def test_production_links_redirect_to_a_presigned_minio_url(
-        redirecting: tuple[str, Container], anonymous: httpx.Client) -> None:
+    redirecting: tuple[str, Container], anonymous: httpx.Client
+) -> None:
     base_url, container = redirecting
     client = Api(base_url, container.keys.create("alpha"))
     try:
@@ -215,8 +243,9 @@ def test_production_links_redirect_to_a_presigned_minio_url(
         client.http.close()
 
 
-def test_a_link_keeps_serving_its_version_after_a_new_one(api: Api,
-                                                          anonymous: httpx.Client) -> None:
+def test_a_link_keeps_serving_its_version_after_a_new_one(
+    api: Api, anonymous: httpx.Client
+) -> None:
     first, second = png((200, 120, 10), pattern=2), png((10, 120, 200), pattern=4)
     created = api.upload("poster.png", first)
     assert created.status_code == 201, created.text
@@ -225,8 +254,11 @@ def test_a_link_keeps_serving_its_version_after_a_new_one(api: Api,
     preview_url = make(api, asset_id, expires_in=300, thumbnail="small")
     first_preview = anonymous.get(preview_url)
     assert first_preview.status_code == 200
-    replaced = api.http.post(f"/v1/assets/{asset_id}/versions", params={"wait": "true"},
-                             files={"file": ("poster.png", second)})
+    replaced = api.http.post(
+        f"/v1/assets/{asset_id}/versions",
+        params={"wait": "true"},
+        files={"file": ("poster.png", second)},
+    )
     assert replaced.status_code == 201, replaced.text
 
     # The old links serve version 1's bytes and preview; a new link serves version 2's.

@@ -18,9 +18,12 @@ def library(api: Api) -> dict[str, str]:
     """Seven images in workspace alpha: models rotate sdxl/flux/sd15, tags a or b."""
     ids = {}
     for i in range(7):
-        response = api.upload(f"img{i}.png", png((30 * i, 100, 200), pattern=i + 1),
-                              tags="a" if i % 2 == 0 else "b",
-                              metadata=json.dumps({"model": MODELS[i % 3]}))
+        response = api.upload(
+            f"img{i}.png",
+            png((30 * i, 100, 200), pattern=i + 1),
+            tags="a" if i % 2 == 0 else "b",
+            metadata=json.dumps({"model": MODELS[i % 3]}),
+        )
         assert response.status_code == 201, response.text
         ids[f"img{i}"] = response.json()["id"]
     return ids
@@ -96,8 +99,13 @@ def test_facets_and_disjunctive_mode(api: Api, library: dict[str, str]) -> None:
 
 def test_another_workspace_lists_nothing_of_ours(other: Api, library: dict[str, str]) -> None:
     body = listing(other, facets="model")
-    assert body == {"total": 0, "items": [], "facets": {"model": []}, "next_cursor": None,
-                    "mode_used": "keyword"}
+    assert body == {
+        "total": 0,
+        "items": [],
+        "facets": {"model": []},
+        "next_cursor": None,
+        "mode_used": "keyword",
+    }
 
 
 @pytest.mark.parametrize(
@@ -119,8 +127,9 @@ def test_another_workspace_lists_nothing_of_ours(other: Api, library: dict[str, 
         ({"q": "text"}, "q"),
     ],
 )
-def test_bad_parameters_are_422_problems(api: Api, library: dict[str, str],
-                                         params: dict[str, Any], field: str) -> None:
+def test_bad_parameters_are_422_problems(
+    api: Api, library: dict[str, str], params: dict[str, Any], field: str
+) -> None:
     response = api.http.get("/v1/assets", params=params)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -16,13 +16,21 @@ Operation = tuple[str, str, dict[str, Any]]
 PUBLIC = {"health", "ready", "signed_get", "session_create"}
 # The browser session's own routes: the cookie is the credential, not a key.
 SESSION_ONLY = {"session_get", "session_delete"}
-BINARY = {"assets_content", "assets_thumbnail", "versions_content", "signed_get",
-          "collections_content", "collections_thumbnail"}
+BINARY = {
+    "assets_content",
+    "assets_thumbnail",
+    "versions_content",
+    "signed_get",
+    "collections_content",
+    "collections_thumbnail",
+}
 # Routes serving a stored file: its bytes with the file's own media type.
 FILES = {"assets_content", "versions_content", "signed_get", "collections_content"}
-MULTIPART = {"assets_upload": {"file", "name", "tags", "metadata", "folder_id"},
-             "versions_create": {"file", "change_description"},
-             "search_by_image": {"file", "filters"}}
+MULTIPART = {
+    "assets_upload": {"file", "name", "tags", "metadata", "folder_id"},
+    "versions_create": {"file", "change_description"},
+    "search_by_image": {"file", "filters"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +39,11 @@ def document() -> dict[str, Any]:
 
 
 def operations(document: dict[str, Any]) -> list[Operation]:
-    return [(method.upper(), path, op) for path, item in document["paths"].items()
-            for method, op in item.items()]
+    return [
+        (method.upper(), path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+    ]
 
 
 def by_id(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -44,13 +55,22 @@ def test_every_operation_has_a_stable_unique_snake_case_id(document: dict[str, A
     generated = [i for i in ids if not re.fullmatch(r"[a-z]+(_[a-z]+)*", i) or "_v1_" in i]
     assert generated == []
     assert len(ids) == len(set(ids))
-    assert {"assets_upload", "assets_get", "assets_update", "assets_delete", "assets_restore",
-            "assets_content", "assets_thumbnail", "search", "health", "ready"} <= set(ids)
+    assert {
+        "assets_upload",
+        "assets_get",
+        "assets_update",
+        "assets_delete",
+        "assets_restore",
+        "assets_content",
+        "assets_thumbnail",
+        "search",
+        "health",
+        "ready",
+    } <= set(ids)
 
 
 def test_every_operation_has_a_summary(document: dict[str, Any]) -> None:
-    assert [op["operationId"] for _, _, op in operations(document) if not op.get("summary")] \
-        == []
+    assert [op["operationId"] for _, _, op in operations(document) if not op.get("summary")] == []
 
 
 def test_every_error_is_a_documented_problem(document: dict[str, Any]) -> None:
@@ -62,31 +82,38 @@ def test_every_error_is_a_documented_problem(document: dict[str, Any]) -> None:
             if int(status) < 400 or (op["operationId"], status) == ("ready", "503"):
                 continue
             model = "ValidationProblem" if status == "422" else "Problem"
-            if response.get("content") != {"application/problem+json": {
-                    "schema": {"$ref": f"#/components/schemas/{model}"}}}:
+            if response.get("content") != {
+                "application/problem+json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
+            }:
                 wrong.append((method, path, status))
     assert wrong == []
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert schemas["ValidationProblem"]["properties"]["errors"]["items"] == {
-        "$ref": "#/components/schemas/ValidationIssue"}
+        "$ref": "#/components/schemas/ValidationIssue"
+    }
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail"}
 
 
 def test_every_operation_with_a_credential_documents_the_store_outage(
-        document: dict[str, Any]) -> None:
+    document: dict[str, Any],
+) -> None:
     """The key (or session) is checked against the store on every request, so any
     operation that needs one answers 503 while the store is down: keys and session
     routes included (tests/api/test_operations_faults_api.py shows it)."""
-    assert [op["operationId"] for _, _, op in operations(document)
-            if op["operationId"] not in PUBLIC and "503" not in op["responses"]] == []
+    assert [
+        op["operationId"]
+        for _, _, op in operations(document)
+        if op["operationId"] not in PUBLIC and "503" not in op["responses"]
+    ] == []
 
 
 def test_no_operation_documents_a_400_nothing_sends(document: dict[str, Any]) -> None:
     """No route answers 400 (a malformed request is a 422 problem), so none documents one:
     a generated client would otherwise model an answer that never comes."""
-    assert [op["operationId"] for _, _, op in operations(document)
-            if "400" in op["responses"]] == []
+    assert [
+        op["operationId"] for _, _, op in operations(document) if "400" in op["responses"]
+    ] == []
 
 
 def test_every_success_has_a_typed_body(document: dict[str, Any]) -> None:
@@ -102,8 +129,11 @@ def test_every_success_has_a_typed_body(document: dict[str, Any]) -> None:
                 if op["operationId"] in FILES and media_type == "application/json":
                     typed = body == {}  # a stored JSON file: its own value, no schema
                 else:
-                    typed = "$ref" in schema if media_type == "application/json" else \
-                        schema == {"type": "string", "format": "binary"}
+                    typed = (
+                        "$ref" in schema
+                        if media_type == "application/json"
+                        else schema == {"type": "string", "format": "binary"}
+                    )
                 if not typed:
                     untyped.append((method, path, status, media_type))
     assert untyped == []
@@ -142,8 +172,7 @@ def test_multipart_bodies_declare_the_file_and_fields(document: dict[str, Any]) 
     assert upload["schema"]["properties"]["tags"]["items"] == {"type": "string"}
 
 
-def test_protected_operations_require_bearer_and_document_401(
-        document: dict[str, Any]) -> None:
+def test_protected_operations_require_bearer_and_document_401(document: dict[str, Any]) -> None:
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     public, unprotected = set(), []
     for method, path, op in operations(document):
@@ -157,9 +186,15 @@ def test_protected_operations_require_bearer_and_document_401(
 
 
 def test_operations_with_inputs_document_422_and_bodies_413(document: dict[str, Any]) -> None:
-    missing = [(method, path) for method, path, op in operations(document)
-               if (op.get("parameters") or op.get("requestBody")) and "422" not in op["responses"]]
+    missing = [
+        (method, path)
+        for method, path, op in operations(document)
+        if (op.get("parameters") or op.get("requestBody")) and "422" not in op["responses"]
+    ]
     assert missing == []
-    unlimited = [(method, path) for method, path, op in operations(document)
-                 if op.get("requestBody") and "413" not in op["responses"]]
+    unlimited = [
+        (method, path)
+        for method, path, op in operations(document)
+        if op.get("requestBody") and "413" not in op["responses"]
+    ]
     assert unlimited == []

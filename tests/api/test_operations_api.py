@@ -23,8 +23,7 @@ from tests.fakes import FakeEmbedder
 
 Live = tuple[str, Container]
 BURST = 20
-LIMITS = {"rate_limit_per_second": 0.5, "rate_limit_burst": BURST,
-          "max_concurrent_uploads": 1}
+LIMITS = {"rate_limit_per_second": 0.5, "rate_limit_burst": BURST, "max_concurrent_uploads": 1}
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
@@ -44,9 +43,11 @@ def scrape(base_url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]
     response = httpx.get(f"{base_url}/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(response.text)
-            for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 def until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -76,16 +77,31 @@ def test_metrics_count_requests_by_route_template_and_the_work_done(ops: Live) -
     def get(name: str, **labels: str) -> float:
         return found.get((name, frozenset(labels.items())), 0.0)
 
-    assert get("assetlens_http_requests_total", route="/v1/assets", method="POST",
-               status="201") >= 1
-    assert get("assetlens_http_requests_total", route="/v1/assets/{asset_id}", method="GET",
-               status="200") >= 1
-    assert get("assetlens_http_requests_total", route="/v1/assets/{asset_id}", method="GET",
-               status="404") >= 1
-    assert get("assetlens_http_requests_total", route="unmatched", method="GET",
-               status="404") >= 1
-    assert get("assetlens_http_request_duration_seconds_count", route="/v1/search",
-               method="POST") >= 2
+    assert (
+        get("assetlens_http_requests_total", route="/v1/assets", method="POST", status="201") >= 1
+    )
+    assert (
+        get(
+            "assetlens_http_requests_total",
+            route="/v1/assets/{asset_id}",
+            method="GET",
+            status="200",
+        )
+        >= 1
+    )
+    assert (
+        get(
+            "assetlens_http_requests_total",
+            route="/v1/assets/{asset_id}",
+            method="GET",
+            status="404",
+        )
+        >= 1
+    )
+    assert get("assetlens_http_requests_total", route="unmatched", method="GET", status="404") >= 1
+    assert (
+        get("assetlens_http_request_duration_seconds_count", route="/v1/search", method="POST") >= 2
+    )
     assert get("assetlens_upload_bytes_total") >= len(data)
     assert get("assetlens_indexed_total", result="ok") >= 1
     assert get("assetlens_search_seconds_count", mode="keyword", backend=backend) >= 1
@@ -120,21 +136,27 @@ def test_every_response_carries_a_request_id_and_a_sane_one_is_echoed(ops: Live)
 
 
 def test_the_access_log_names_route_status_request_and_key_id_never_the_key(
-        ops: Live, caplog: pytest.LogCaptureFixture) -> None:
+    ops: Live, caplog: pytest.LogCaptureFixture
+) -> None:
     _, container = ops
     api = client(ops)
     key_id = container.keys.identify(api.key).key_id
     with caplog.at_level(logging.INFO, logger="assetlens.access"):
         response = api.http.get(f"/v1/assets/{'0' * 32}", headers={"X-Request-ID": "acc-1"})
         assert response.status_code == 404
-        until(lambda: any(getattr(r, "request_id", None) == "acc-1" for r in caplog.records),
-              "the access line is logged")
+        until(
+            lambda: any(getattr(r, "request_id", None) == "acc-1" for r in caplog.records),
+            "the access line is logged",
+        )
     line = next(r for r in caplog.records if getattr(r, "request_id", None) == "acc-1")
     assert line.name == "assetlens.access"
     assert line.levelno == logging.INFO
     fields = vars(line)
     assert (fields["method"], fields["route"], fields["status"]) == (
-        "GET", "/v1/assets/{asset_id}", 404)
+        "GET",
+        "/v1/assets/{asset_id}",
+        404,
+    )
     assert fields["key_id"] == key_id
     assert fields["duration_ms"] >= 0
     assert api.key not in caplog.text
@@ -166,19 +188,24 @@ def test_a_key_past_its_rate_limit_gets_429_with_retry_after(ops: Live) -> None:
 def partial_upload(base_url: str, key: str) -> socket.socket:
     """Start an upload and send half of its body; the server holds it until we hang up."""
     url = urlsplit(base_url)
-    body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.png\"\r\n"
-            b"Content-Type: image/png\r\n\r\n" + png((1, 2, 3))[:200])
-    head = (f"POST /v1/assets HTTP/1.1\r\nHost: {url.netloc}\r\n"
-            f"Authorization: Bearer {key}\r\n"
-            "Content-Type: multipart/form-data; boundary=XyZ\r\n"
-            f"Content-Length: {len(body) * 4}\r\n\r\n").encode()
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="half.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + png((1, 2, 3))[:200]
+    )
+    head = (
+        f"POST /v1/assets HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        f"Authorization: Bearer {key}\r\n"
+        "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+        f"Content-Length: {len(body) * 4}\r\n\r\n"
+    ).encode()
     sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=10)
     sock.sendall(head + body)
     return sock
 
 
 def test_uploads_past_the_workspace_slots_get_429_and_a_hang_up_is_logged_at_info(
-        ops: Live, caplog: pytest.LogCaptureFixture) -> None:
+    ops: Live, caplog: pytest.LogCaptureFixture
+) -> None:
     base_url, container = ops
     workspace = f"slots-{uuid.uuid4().hex[:8]}"
     api, elsewhere = client(ops, workspace), client(ops)
@@ -224,24 +251,35 @@ def test_no_secret_reaches_the_log(ops: Live, caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.DEBUG):
         created = api.upload("secret.png", png((10, 200, 90)))
         assert created.status_code == 201, created.text
-        signed = api.http.post(f"/v1/assets/{created.json()['id']}/signed-url",
-                               json={"expires_in": 60})
+        signed = api.http.post(
+            f"/v1/assets/{created.json()['id']}/signed-url", json={"expires_in": 60}
+        )
         assert signed.status_code == 200, signed.text
         url = signed.json()["url"]
         assert httpx.get(url).status_code == 200
-        assert httpx.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code \
-            == 403
+        assert httpx.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 403
         session = httpx.post(f"{api.base_url}/v1/session", json={"api_key": api.key})
         assert session.status_code == 200, session.text
-        assert httpx.get(f"{api.base_url}/v1/assets", headers={"Authorization": "Bearer "
-                                                               "alk_not-a-real-key"}
-                         ).status_code == 401
-    secrets = [api.key, url.rsplit("/", 1)[1], "alk_not-a-real-key",
-               SigningSecret(container.store).get().hex(), *session.cookies.values()]
+        assert (
+            httpx.get(
+                f"{api.base_url}/v1/assets", headers={"Authorization": "Bearer alk_not-a-real-key"}
+            ).status_code
+            == 401
+        )
+    secrets = [
+        api.key,
+        url.rsplit("/", 1)[1],
+        "alk_not-a-real-key",
+        SigningSecret(container.store).get().hex(),
+        *session.cookies.values(),
+    ]
     if container.settings.store_backend == "s3":
         secrets.append(container.settings.s3_secret_key.get_secret_value())
     # The test's own HTTP client logs the URLs it fetches; only the server's lines count.
     server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
     logged = "".join(f"{r.getMessage()} {vars(r)}" for r in server)
-    assert [(s[:12], [r.name for r in server if s in f"{r.getMessage()} {vars(r)}"])
-            for s in secrets if s and s in logged] == []
+    assert [
+        (s[:12], [r.name for r in server if s in f"{r.getMessage()} {vars(r)}"])
+        for s in secrets
+        if s and s in logged
+    ] == []

@@ -48,8 +48,10 @@ class LeakyStore(FakeObjectStore):
         if self.keys_down and key.startswith("system/"):
             raise StoreUnavailable(f"local store: read failed: '{SERVER_PATH}/{key}'")
         if self.full and key.startswith("blobs/"):
-            raise StoreUnavailable(f"local store: write failed: [Errno 28] No space left on "
-                                   f"device: '{SERVER_PATH}/{key}'")
+            raise StoreUnavailable(
+                f"local store: write failed: [Errno 28] No space left on "
+                f"device: '{SERVER_PATH}/{key}'"
+            )
         if self.broken and key.startswith("manifests/"):
             raise RuntimeError(f"{SERVER_PATH}/{key}: I/O error")
         super()._guard(key)
@@ -59,16 +61,22 @@ class LeakyIndex(EmbeddedSearchIndex):
     """An embedded index whose search fails like a corrupt database file."""
 
     def search(self, query: SearchQuery) -> SearchPage:
-        raise IndexUnavailable("embedded index: search failed: unable to open database file "
-                               "/srv/assetlens/data/index/index.sqlite3")
+        raise IndexUnavailable(
+            "embedded index: search failed: unable to open database file "
+            "/srv/assetlens/data/index/index.sqlite3"
+        )
 
 
 @pytest.fixture
 def leaky(tmp_path: Path) -> Iterator[tuple[Api, LeakyStore, Container]]:
     settings = make_settings(tmp_path / "data")
     store = LeakyStore()
-    container = build(settings, store=store, index=LeakyIndex(settings.data_dir / "index"),
-                      embedder=FakeEmbedder())
+    container = build(
+        settings,
+        store=store,
+        index=LeakyIndex(settings.data_dir / "index"),
+        embedder=FakeEmbedder(),
+    )
     with running(create_app(container, run_indexer=False)) as base_url:
         api = Api(base_url, container.keys.create("ws-leaky"))
         yield api, store, container
@@ -104,21 +112,27 @@ def assert_nothing_internal(response: httpx.Response) -> None:
 
 
 def test_store_and_index_faults_answer_without_server_paths_and_log_them_in_full(
-        leaky: tuple[Api, LeakyStore, Container], caplog: pytest.LogCaptureFixture) -> None:
+    leaky: tuple[Api, LeakyStore, Container], caplog: pytest.LogCaptureFixture
+) -> None:
     api, store, _ = leaky
     created = api.upload("kept.png", png((1, 2, 3)), wait=False)
     assert created.status_code == 201
     log = ServerLog()
     with caplog.at_level(logging.INFO), log:
         store.full = True
-        full = api.http.post("/v1/assets", files={"file": ("a.png", png((3, 2, 1)))},
-                             headers={"X-Request-ID": "disk-full-1"})
+        full = api.http.post(
+            "/v1/assets",
+            files={"file": ("a.png", png((3, 2, 1)))},
+            headers={"X-Request-ID": "disk-full-1"},
+        )
         store.full = False
-        down = api.http.post("/v1/search", json={"q": "anything"},
-                             headers={"X-Request-ID": "index-down-1"})
+        down = api.http.post(
+            "/v1/search", json={"q": "anything"}, headers={"X-Request-ID": "index-down-1"}
+        )
         store.broken = True
-        broken = api.http.get(f"/v1/assets/{created.json()['id']}",
-                              headers={"X-Request-ID": "broken-1"})
+        broken = api.http.get(
+            f"/v1/assets/{created.json()['id']}", headers={"X-Request-ID": "broken-1"}
+        )
         store.broken = False
 
     assert full.status_code == 503
@@ -133,9 +147,11 @@ def test_store_and_index_faults_answer_without_server_paths_and_log_them_in_full
 
     # The operator still gets the whole story, tied to the request by its id.
     def told(rid: str, text: str) -> list[logging.LogRecord]:
-        return [r for r in log.records
-                if getattr(r, "request_id", None) == rid
-                and text in r.getMessage() + str(r.exc_info)]
+        return [
+            r
+            for r in log.records
+            if getattr(r, "request_id", None) == rid and text in r.getMessage() + str(r.exc_info)
+        ]
 
     assert told("disk-full-1", "No space left on device")
     assert told("index-down-1", "index.sqlite3")
@@ -144,17 +160,21 @@ def test_store_and_index_faults_answer_without_server_paths_and_log_them_in_full
 
 
 def test_a_store_outage_during_the_credential_check_is_a_documented_503(
-        leaky: tuple[Api, LeakyStore, Container]) -> None:
+    leaky: tuple[Api, LeakyStore, Container],
+) -> None:
     """Keys and sessions live in the store: while it is down, every route that checks a
     credential answers 503 with Retry-After, as its OpenAPI entry says."""
     api, store, _ = leaky
     document = create_app().openapi()
-    calls = {"keys_list": ("GET", "/v1/keys", None),
-             "keys_create": ("POST", "/v1/keys", {"scopes": ["read"]}),
-             "keys_revoke": ("DELETE", "/v1/keys/0123456789abcdef", None),
-             "folders_list": ("GET", "/v1/folders", None)}
-    operations = {op["operationId"]: op for item in document["paths"].values()
-                  for op in item.values()}
+    calls = {
+        "keys_list": ("GET", "/v1/keys", None),
+        "keys_create": ("POST", "/v1/keys", {"scopes": ["read"]}),
+        "keys_revoke": ("DELETE", "/v1/keys/0123456789abcdef", None),
+        "folders_list": ("GET", "/v1/folders", None),
+    }
+    operations = {
+        op["operationId"]: op for item in document["paths"].values() for op in item.values()
+    }
     store.keys_down = True
     try:
         for operation_id, (method, path, body) in calls.items():
@@ -174,8 +194,12 @@ def test_paths_in_any_problem_detail_are_scrubbed() -> None:
     assert public_detail("cannot read /home/al/data/store/x.json") == "cannot read <path>"
     assert public_detail(r"cannot read C:\assetlens\data\x.json") == "cannot read <path>"
     assert public_detail("no weights in ~/.cache/clip/model.pt") == "no weights in <path>"
-    kept = ("sign in with POST /v1/session", "see https://example.com/a/b",
-            "expected multipart/form-data", "a/b/c is relative")
+    kept = (
+        "sign in with POST /v1/session",
+        "see https://example.com/a/b",
+        "expected multipart/form-data",
+        "a/b/c is relative",
+    )
     for text in kept:
         assert public_detail(text) == text
 
@@ -187,8 +211,10 @@ def test_metrics_access_settings(tmp_path: Path, access: str) -> None:
     admin = container.keys.create("ws-m")
     reader = container.keys.issue("ws-m", "", frozenset({Scope.READ})).key
     app = create_app(container, run_indexer=False)
-    with TestClient(app, client=("203.0.113.9", 40000)) as remote, \
-            TestClient(app, client=("127.0.0.1", 40001)) as local:
+    with (
+        TestClient(app, client=("203.0.113.9", 40000)) as remote,
+        TestClient(app, client=("127.0.0.1", 40001)) as local,
+    ):
         anonymous_remote = remote.get("/metrics").status_code
         anonymous_local = local.get("/metrics").status_code
         as_reader = remote.get("/metrics", headers={"Authorization": f"Bearer {reader}"})
@@ -199,21 +225,28 @@ def test_metrics_access_settings(tmp_path: Path, access: str) -> None:
         "admin": (401, 401, 403, 200),
         "public": (200, 200, 200, 200),
     }[access]
-    assert (anonymous_remote, anonymous_local, as_reader.status_code,
-            as_admin.status_code) == expected
+    assert (
+        anonymous_remote,
+        anonymous_local,
+        as_reader.status_code,
+        as_admin.status_code,
+    ) == expected
     if as_admin.status_code == 200:
         assert "assetlens_http_requests_total" in as_admin.text
 
 
 def test_each_request_is_a_server_span_named_by_its_route(tmp_path: Path) -> None:
     spans = InMemorySpanExporter()
-    container = build(make_settings(tmp_path / "data"), embedder=FakeEmbedder(),
-                      span_exporter=spans)
+    container = build(
+        make_settings(tmp_path / "data"), embedder=FakeEmbedder(), span_exporter=spans
+    )
     key = container.keys.create("ws-t")
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     with TestClient(create_app(container, run_indexer=False)) as http:
-        missing = http.get(f"/v1/assets/{'0' * 32}",
-                           headers={"Authorization": f"Bearer {key}", "traceparent": parent})
+        missing = http.get(
+            f"/v1/assets/{'0' * 32}",
+            headers={"Authorization": f"Bearer {key}", "traceparent": parent},
+        )
         http.get("/v1/health")
     container.close()
     assert missing.status_code == 404
@@ -263,13 +296,18 @@ def test_a_configured_otlp_endpoint_receives_the_spans(tmp_path: Path) -> None:
     assert path == "/v1/traces"
     assert content_type == "application/x-protobuf"
     export = ExportTraceServiceRequest.FromString(body)
-    names = [span.name for resource in export.resource_spans
-             for scope in resource.scope_spans for span in scope.spans]
+    names = [
+        span.name
+        for resource in export.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
     assert "GET /v1/health" in names
 
 
 def test_readiness_names_the_backend_that_is_down_but_not_its_error(
-        leaky: tuple[Api, LeakyStore, Container], caplog: pytest.LogCaptureFixture) -> None:
+    leaky: tuple[Api, LeakyStore, Container], caplog: pytest.LogCaptureFixture
+) -> None:
     api, store, _ = leaky
     store.down = True
     with caplog.at_level(logging.WARNING):
@@ -286,4 +324,3 @@ def test_metrics_access_says_what_loopback_means_behind_a_proxy() -> None:
     own description (shown by tooling and the settings docs) says so and what to use."""
     description = Settings.model_fields["metrics_access"].description or ""
     assert "reverse proxy" in description and "`admin`" in description
-

@@ -15,23 +15,28 @@ from tests.fakes import PoisonEmbedder
 
 POISON = (200, 30, 160)
 # Two quick attempts: the test waits for the outcome, never for a back-off of production size.
-FAST_RETRIES = {"indexer_max_attempts": 2, "indexer_retry_base_seconds": 0.05,
-                "indexer_retry_max_seconds": 0.1}
+FAST_RETRIES = {
+    "indexer_max_attempts": 2,
+    "indexer_retry_base_seconds": 0.05,
+    "indexer_retry_max_seconds": 0.1,
+}
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def poisoned(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def poisoned(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     """A live server whose embedder chokes on one colour, with fast retries."""
-    with live_with(request, tmp_path_factory, PoisonEmbedder(POISON),
-                   **FAST_RETRIES) as (base_url, container):
+    with live_with(request, tmp_path_factory, PoisonEmbedder(POISON), **FAST_RETRIES) as (
+        base_url,
+        container,
+    ):
         client = Api(base_url, container.keys.create("alpha"))
         yield client
         client.http.close()
 
 
-def test_a_poison_image_ends_failed_with_its_error_and_the_others_index(
-        poisoned: Api) -> None:
+def test_a_poison_image_ends_failed_with_its_error_and_the_others_index(poisoned: Api) -> None:
     tag = uuid.uuid4().hex[:8]
     good = poisoned.upload("calm.png", png((20, 180, 60)), tags=tag)
     bad = poisoned.upload("poison.png", png(POISON), tags=tag)

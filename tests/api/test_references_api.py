@@ -19,12 +19,16 @@ def new_asset(api: Api, shade: int) -> str:
 
 def test_a_reference_is_recorded_listed_and_shown_on_the_asset(api: Api) -> None:
     asset_id = new_asset(api, 11)
-    created = api.http.post(f"/v1/assets/{asset_id}/references",
-                            json={**COVER, "resource_type": " Story "})
+    created = api.http.post(
+        f"/v1/assets/{asset_id}/references", json={**COVER, "resource_type": " Story "}
+    )
     assert created.status_code == 201, created.text
     ref = created.json()
-    assert (ref["resource_type"], ref["resource_id"], ref["usage_type"]) == \
-        ("story", "story-42", "cover")
+    assert (ref["resource_type"], ref["resource_id"], ref["usage_type"]) == (
+        "story",
+        "story-42",
+        "cover",
+    )
     assert ref["asset_id"] == asset_id and len(ref["id"]) == 32
     listed = api.http.get(f"/v1/assets/{asset_id}/references").json()
     assert listed["total"] == 1 and [r["id"] for r in listed["items"]] == [ref["id"]]
@@ -105,8 +109,7 @@ def test_another_workspaces_asset_is_404_on_every_reference_route(api: Api, othe
     assert other.http.get(base).status_code == 404
     assert other.http.get(f"{base}/{ref['id']}").status_code == 404
     assert other.http.delete(f"{base}/{ref['id']}").status_code == 404
-    assert other.http.delete(f"/v1/assets/{asset_id}", params={"force": "true"}).status_code \
-        == 404
+    assert other.http.delete(f"/v1/assets/{asset_id}", params={"force": "true"}).status_code == 404
     assert api.http.get(base).json()["total"] == 1
     missing = "0" * 32
     assert api.http.get(f"/v1/assets/{missing}/references").status_code == 404
@@ -124,8 +127,9 @@ def test_delete_racing_new_references_leaves_none_dangling(api: Api) -> None:
             return api.http.post(f"/v1/assets/{asset_id}/references", json=body).status_code
 
         def delete(asset_id: str = asset_id, force: bool = force) -> int:
-            return api.http.delete(f"/v1/assets/{asset_id}",
-                                   params={"force": str(force).lower()}).status_code
+            return api.http.delete(
+                f"/v1/assets/{asset_id}", params={"force": str(force).lower()}
+            ).status_code
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             adds = [pool.submit(add, i) for i in range(6)]

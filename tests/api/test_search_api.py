@@ -15,20 +15,32 @@ from tests.conftest import Api
 def library(api: Api) -> dict[str, str]:
     """A few assets in workspace alpha; returns name → id."""
     items = {
-        "red-sunset": (png((230, 30, 20), pattern=1), "crimson sunset over the harbour",
-                       "sunset,sea", "flux-dev"),
-        "red-rose": (png((210, 20, 40), pattern=2), "a single crimson rose in a vase",
-                     "flower", "sdxl"),
-        "blue-sea": (png((20, 40, 220), pattern=3), "deep blue ocean waves", "sea",
-                     "flux-dev"),
-        "green-hill": (png((30, 200, 40), pattern=4), "rolling green hills in spring",
-                       "landscape", "sd15"),
+        "red-sunset": (
+            png((230, 30, 20), pattern=1),
+            "crimson sunset over the harbour",
+            "sunset,sea",
+            "flux-dev",
+        ),
+        "red-rose": (
+            png((210, 20, 40), pattern=2),
+            "a single crimson rose in a vase",
+            "flower",
+            "sdxl",
+        ),
+        "blue-sea": (png((20, 40, 220), pattern=3), "deep blue ocean waves", "sea", "flux-dev"),
+        "green-hill": (
+            png((30, 200, 40), pattern=4),
+            "rolling green hills in spring",
+            "landscape",
+            "sd15",
+        ),
         "cjk": (png((200, 200, 30), pattern=5), "桜の木の下で眠る猫", "japan", "sdxl"),
     }
     ids = {}
     for name, (data, prompt, tags, model) in items.items():
-        response = api.upload(f"{name}.png", data, prompt=prompt, tags=tags,
-                              metadata=json.dumps({"model": model}))
+        response = api.upload(
+            f"{name}.png", data, prompt=prompt, tags=tags, metadata=json.dumps({"model": model})
+        )
         assert response.status_code == 201, response.text
         ids[name] = response.json()["id"]
     return ids
@@ -38,8 +50,7 @@ def ids_of(body: dict[str, Any]) -> list[str]:
     return [item["asset"]["id"] for item in body["items"]]
 
 
-def test_keyword_search_finds_prompt_words_with_facets(api: Api,
-                                                       library: dict[str, str]) -> None:
+def test_keyword_search_finds_prompt_words_with_facets(api: Api, library: dict[str, str]) -> None:
     body = api.search(mode="keyword", q="crimson", facets=["model", "tags"]).json()
     assert set(ids_of(body)) == {library["red-sunset"], library["red-rose"]}
     assert body["total"] == 2
@@ -48,8 +59,9 @@ def test_keyword_search_finds_prompt_words_with_facets(api: Api,
 
 
 def test_filters_narrow_results_and_facets(api: Api, library: dict[str, str]) -> None:
-    body = api.search(mode="keyword", q="crimson", filters={"model": ["sdxl"]},
-                      facets=["model"]).json()
+    body = api.search(
+        mode="keyword", q="crimson", filters={"model": ["sdxl"]}, facets=["model"]
+    ).json()
     assert ids_of(body) == [library["red-rose"]]
     assert body["facets"]["model"] == [{"value": "sdxl", "count": 1}]
     tagged = api.search(filters={"tags": ["SEA"]}).json()
@@ -66,6 +78,7 @@ def test_word_forms_the_typed_word_and_model_names_find_assets(
 ) -> None:
     """docs/SEARCH.md over HTTP: plurals either way, the last word as typed so far (not once
     a space follows it), model names as words."""
+
     def found(q: str) -> set[str]:
         response = api.search(q=q, mode="keyword")
         assert response.status_code == 200, response.text
@@ -92,8 +105,20 @@ def test_cursor_pages_through_everything_once(api: Api, library: dict[str, str])
     assert set(library.values()) <= set(seen)
 
 
-@pytest.mark.parametrize("text", ["owner:*", "*", "(((", '"', "NEAR(a b)", "a OR b",
-                                  "x" * 900, "\\", "tags:sea AND workspace:beta"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "owner:*",
+        "*",
+        "(((",
+        '"',
+        "NEAR(a b)",
+        "a OR b",
+        "x" * 900,
+        "\\",
+        "tags:sea AND workspace:beta",
+    ],
+)
 def test_query_syntax_is_plain_text(api: Api, library: dict[str, str], text: str) -> None:
     response = api.search(q=text)
     assert response.status_code == 200, response.text
@@ -124,8 +149,9 @@ def test_similar_ranks_lookalikes_first(api: Api, library: dict[str, str]) -> No
 
 
 def test_search_by_image(api: Api, library: dict[str, str]) -> None:
-    response = api.http.post("/v1/search/by-image", params={"limit": 2},
-                             files={"file": ("q.png", png((25, 45, 215)))})
+    response = api.http.post(
+        "/v1/search/by-image", params={"limit": 2}, files={"file": ("q.png", png((25, 45, 215)))}
+    )
     assert response.status_code == 200, response.text
     assert ids_of(response.json())[0] == library["blue-sea"]
     text = api.http.post("/v1/search/by-image", files={"file": ("q.txt", b"hello")})

@@ -23,8 +23,9 @@ from tests.unit.provenance.test_models import SDXL_BASE_REFINER
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def offline(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def offline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     """A live server on each backend whose embedder has no weights."""
     data = Path(tmp_path_factory.mktemp("offline")) / "data"
     servers = request.param == "servers"
@@ -80,8 +81,9 @@ def test_a_similarity_mode_refuses_an_order_it_could_not_apply(api: Api) -> None
 
 
 def test_auto_is_keyword_without_a_model(offline: Api) -> None:
-    created = offline.upload("fox.png", png((180, 80, 20), pattern=43),
-                             prompt="a copper fox in fog")
+    created = offline.upload(
+        "fox.png", png((180, 80, 20), pattern=43), prompt="a copper fox in fog"
+    )
     assert created.status_code == 201, created.text
     found = offline.search(q="copper fox")
     assert found.status_code == 200, found.text
@@ -107,6 +109,8 @@ def test_base_and_refiner_both_count_in_the_model_facet(api: Api) -> None:
     assert generation["models"] == ["sd_xl_base_1.0", "sd_xl_refiner_1.0"]
     page = api.search(filters={"tags": ["refined"]}, facets=["model"]).json()
     assert {(b["value"], b["count"]) for b in page["facets"]["model"]} == {
-        ("sd_xl_base_1.0", 1), ("sd_xl_refiner_1.0", 1)}
+        ("sd_xl_base_1.0", 1),
+        ("sd_xl_refiner_1.0", 1),
+    }
     refined = api.search(filters={"model": ["sd_xl_refiner_1.0"]}).json()
     assert [i["asset"]["id"] for i in refined["items"]] == [created.json()["id"]]

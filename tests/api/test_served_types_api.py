@@ -20,8 +20,7 @@ RELATIVES: list[tuple[str, Callable[[], bytes], str, bool]] = [
     ("truetype-named.otf", samples.ttf_bytes, "font/ttf", True),
     ("cff-named.ttf", samples.otf_bytes, "font/otf", True),
     ("opus-named.ogg", samples.ogg_bytes, "audio/ogg", True),
-    ("page-named.txt", lambda: b"<!doctype html><script>alert(1)</script>", "text/plain",
-     False),
+    ("page-named.txt", lambda: b"<!doctype html><script>alert(1)</script>", "text/plain", False),
 ]
 
 
@@ -29,25 +28,32 @@ RELATIVES: list[tuple[str, Callable[[], bytes], str, bool]] = [
 def documented(api: Api) -> dict[str, set[str]]:
     """The media types the served OpenAPI document lists for each content route's 200."""
     paths = api.http.get("/openapi.json").json()["paths"]
-    return {path: set(paths[path]["get"]["responses"]["200"]["content"])
-            for path in ("/v1/assets/{asset_id}/content",
-                         "/v1/assets/{asset_id}/versions/{number}/content")}
+    return {
+        path: set(paths[path]["get"]["responses"]["200"]["content"])
+        for path in (
+            "/v1/assets/{asset_id}/content",
+            "/v1/assets/{asset_id}/versions/{number}/content",
+        )
+    }
 
 
-@pytest.mark.parametrize(("filename", "make", "served"),
-                         [(name, make, served) for name, make, served, _ in RELATIVES],
-                         ids=[name for name, *_ in RELATIVES])
+@pytest.mark.parametrize(
+    ("filename", "make", "served"),
+    [(name, make, served) for name, make, served, _ in RELATIVES],
+    ids=[name for name, *_ in RELATIVES],
+)
 def test_an_accepted_relative_is_served_with_its_sniffed_type(
-    api: Api, documented: dict[str, set[str]], filename: str, make: Callable[[], bytes],
-    served: str
+    api: Api, documented: dict[str, set[str]], filename: str, make: Callable[[], bytes], served: str
 ) -> None:
     data = make()
     created = api.upload(filename, data)
     assert created.status_code == 201, created.text
     asset = created.json()
     assert asset["mime"] == served
-    for url in (f"/v1/assets/{asset['id']}/content",
-                f"/v1/assets/{asset['id']}/versions/1/content"):
+    for url in (
+        f"/v1/assets/{asset['id']}/content",
+        f"/v1/assets/{asset['id']}/versions/1/content",
+    ):
         response = api.http.get(url)
         assert response.status_code == 200, (url, response.text)
         assert response.content == data
@@ -59,9 +65,11 @@ def test_an_accepted_relative_is_served_with_its_sniffed_type(
         assert ranged.headers["content-type"].split(";")[0] == served, url
 
 
-@pytest.mark.parametrize(("filename", "make"),
-                         [(name, make) for name, make, _, preview in RELATIVES if preview],
-                         ids=[name for name, *_, preview in RELATIVES if preview])
+@pytest.mark.parametrize(
+    ("filename", "make"),
+    [(name, make) for name, make, _, preview in RELATIVES if preview],
+    ids=[name for name, *_, preview in RELATIVES if preview],
+)
 def test_the_preview_of_an_accepted_relative_is_webp(
     api: Api, filename: str, make: Callable[[], bytes]
 ) -> None:

@@ -49,8 +49,9 @@ def browser(live: Live) -> Iterator[Browser]:
 
 def set_cookie(response: httpx.Response) -> list[str]:
     """The attributes of the session's Set-Cookie header, lower-cased."""
-    headers = [h for h in response.headers.get_list("set-cookie")
-               if h.startswith(f"{COOKIE_NAME}=")]
+    headers = [
+        h for h in response.headers.get_list("set-cookie") if h.startswith(f"{COOKIE_NAME}=")
+    ]
     assert len(headers) == 1, response.headers
     return [part.strip().lower() for part in headers[0].split(";")]
 
@@ -106,8 +107,9 @@ def test_without_a_session_the_session_routes_answer_401(browser: Browser, api: 
     assert api.http.get("/v1/session").status_code == 401
 
 
-def test_a_session_reads_content_and_thumbnails(live: Live, api: Api, other: Api,
-                                                browser: Browser) -> None:
+def test_a_session_reads_content_and_thumbnails(
+    live: Live, api: Api, other: Api, browser: Browser
+) -> None:
     created = api.upload("s.png", png((90, 30, 160))).json()
     theirs = other.upload("t.png", png((90, 30, 161))).json()
     browser.sign_in(live[1].keys.create("alpha", scopes=frozenset({Scope.READ})))
@@ -120,14 +122,16 @@ def test_a_session_reads_content_and_thumbnails(live: Live, api: Api, other: Api
     assert browser.http.get(f"/v1/assets/{theirs['id']}").status_code == 404
     assert browser.http.get(f"/v1/assets/{theirs['id']}/content").status_code == 404
     # A read-only key's session may read, not write, even with the CSRF token.
-    refused = browser.http.patch(f"/v1/assets/{created['id']}", json={"name": "no"},
-                                 headers=browser.write())
+    refused = browser.http.patch(
+        f"/v1/assets/{created['id']}", json={"name": "no"}, headers=browser.write()
+    )
     assert refused.status_code == 403
     assert "scope" in refused.json()["detail"]
 
 
-def test_cookie_writes_need_the_csrf_token_and_this_origin(live: Live, api: Api,
-                                                           browser: Browser) -> None:
+def test_cookie_writes_need_the_csrf_token_and_this_origin(
+    live: Live, api: Api, browser: Browser
+) -> None:
     created = api.upload("c.png", png((5, 150, 90))).json()
     path = f"/v1/assets/{created['id']}"
     browser.sign_in(live[1].keys.create("alpha"))
@@ -145,12 +149,14 @@ def test_cookie_writes_need_the_csrf_token_and_this_origin(live: Live, api: Api,
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["detail"].startswith("cross-site request refused")
     assert api.http.get(path).json()["name"] == "c.png"
-    ok = browser.http.patch(path, json={"name": "renamed"},
-                            headers={**browser.write(), "Origin": live[0]})
+    ok = browser.http.patch(
+        path, json={"name": "renamed"}, headers={**browser.write(), "Origin": live[0]}
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["name"] == "renamed"
-    assert browser.http.patch(path, json={"name": "again"}, headers=browser.write()) \
-        .status_code == 200  # no Origin header: same-origin or not a browser
+    assert (
+        browser.http.patch(path, json={"name": "again"}, headers=browser.write()).status_code == 200
+    )  # no Origin header: same-origin or not a browser
 
 
 def test_sign_out_ends_the_session_and_clears_the_cookie(live: Live, browser: Browser) -> None:
@@ -199,10 +205,16 @@ def test_secure_cookie_behind_a_trusted_https_proxy(live: Live) -> None:
     settings = live[1].settings.model_copy(update={"trust_forwarded_headers": True})
     proxied = dataclasses.replace(live[1], settings=settings)
     with running(create_app(proxied, run_indexer=False)) as base_url:
-        trusted = httpx.post(f"{base_url}/v1/session", json={"api_key": key},
-                             headers={**forwarded, "Origin": "https://assets.example.com"})
+        trusted = httpx.post(
+            f"{base_url}/v1/session",
+            json={"api_key": key},
+            headers={**forwarded, "Origin": "https://assets.example.com"},
+        )
         assert trusted.status_code == 200, trusted.text
         assert "secure" in set_cookie(trusted)
-        foreign = httpx.post(f"{base_url}/v1/session", json={"api_key": key},
-                             headers={**forwarded, "Origin": base_url})
+        foreign = httpx.post(
+            f"{base_url}/v1/session",
+            json={"api_key": key},
+            headers={**forwarded, "Origin": base_url},
+        )
         assert foreign.status_code == 403  # the browser's origin is the proxy's

@@ -60,8 +60,11 @@ def test_stats_sum_assets_costs_storage_and_trash(fresh: Api, other: Api) -> Non
     assert fresh.http.delete(f"/v1/assets/{blue}", params={"wait": "true"}).status_code == 200
     body = stats(fresh)
     live_bytes = 2 * len(RED) + len(GREEN)
-    assert body["assets"] == {"count": 3, "bytes": live_bytes,
-                              "by_type": [{"type": "image", "count": 3, "bytes": live_bytes}]}
+    assert body["assets"] == {
+        "count": 3,
+        "bytes": live_bytes,
+        "by_type": [{"type": "image", "count": 3, "bytes": live_bytes}],
+    }
     cost = body["cost"]
     assert (cost["total"], cost["priced_assets"]) == (0.29, 2)
     assert cost["by_type"] == [{"value": "image", "cost": 0.29, "assets": 3,
@@ -77,26 +80,28 @@ def test_stats_sum_assets_costs_storage_and_trash(fresh: Api, other: Api) -> Non
     # Another workspace sees none of it (it has no assets of its own in this module).
     theirs = stats(other)
     assert (theirs["assets"]["count"], theirs["cost"]["total"]) == (0, 0)
-    assert (theirs["storage"], theirs["trash"]) == ({"blobs": 0, "bytes": 0},
-                                                    {"count": 0, "bytes": 0})
+    assert (theirs["storage"], theirs["trash"]) == (
+        {"blobs": 0, "bytes": 0},
+        {"count": 0, "bytes": 0},
+    )
     assert theirs["usage"]["views"] == 0
 
 
 def test_storage_counts_the_blobs_kept_versions_hold(fresh: Api) -> None:
     asset = upload(fresh, "logo.png", RED)
     upload(fresh, "other.png", GREEN)
-    response = fresh.http.post(f"/v1/assets/{asset}/versions", params={"wait": "true"},
-                               files={"file": ("logo.png", BLUE)})
+    response = fresh.http.post(
+        f"/v1/assets/{asset}/versions", params={"wait": "true"}, files={"file": ("logo.png", BLUE)}
+    )
     assert response.status_code == 201, response.text
     # RED now lives only in version 1; BLUE is current; GREEN is another asset's.
-    assert stats(fresh)["storage"] == {"blobs": 3,
-                                       "bytes": len(RED) + len(BLUE) + len(GREEN)}
+    assert stats(fresh)["storage"] == {"blobs": 3, "bytes": len(RED) + len(BLUE) + len(GREEN)}
     # A version holding another asset's current bytes is not counted twice.
-    again = fresh.http.post(f"/v1/assets/{asset}/versions", params={"wait": "true"},
-                            files={"file": ("logo.png", GREEN)})
+    again = fresh.http.post(
+        f"/v1/assets/{asset}/versions", params={"wait": "true"}, files={"file": ("logo.png", GREEN)}
+    )
     assert again.status_code == 201, again.text
-    assert stats(fresh)["storage"] == {"blobs": 3,
-                                       "bytes": len(RED) + len(BLUE) + len(GREEN)}
+    assert stats(fresh)["storage"] == {"blobs": 3, "bytes": len(RED) + len(BLUE) + len(GREEN)}
     # Deleting version 1 frees RED.
     assert fresh.http.delete(f"/v1/assets/{asset}/versions/1").status_code == 204
     assert stats(fresh)["storage"] == {"blobs": 2, "bytes": len(BLUE) + len(GREEN)}
@@ -136,9 +141,11 @@ def test_content_fetches_count_as_views_and_downloads(fresh: Api, other: Api) ->
 
     usage = stats(fresh)["usage"]
     assert (usage["views"], usage["downloads"]) == (3, 1)
-    assert usage["by_channel"] == {"api": {"views": 3, "downloads": 1},
-                                   "ui": {"views": 0, "downloads": 0},
-                                   "signed_link": {"views": 0, "downloads": 0}}
+    assert usage["by_channel"] == {
+        "api": {"views": 3, "downloads": 1},
+        "ui": {"views": 0, "downloads": 0},
+        "signed_link": {"views": 0, "downloads": 0},
+    }
     assert used(usage["most_viewed"]) == [(a, "alpha.png", 3)]
     assert used(usage["most_downloaded"]) == [(b, "beta.png", 1)]
     today = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -149,8 +156,10 @@ def test_content_fetches_count_as_views_and_downloads(fresh: Api, other: Api) ->
 
 
 def test_most_viewed_ranks_and_leaves_out_trashed_assets(fresh: Api) -> None:
-    ids = {name: upload(fresh, f"{name}.png", data)
-           for name, data in (("red", RED), ("blue", BLUE), ("green", GREEN))}
+    ids = {
+        name: upload(fresh, f"{name}.png", data)
+        for name, data in (("red", RED), ("blue", BLUE), ("green", GREEN))
+    }
     for name, times in (("red", 1), ("blue", 3), ("green", 2)):
         for _ in range(times):
             assert fresh.http.get(f"/v1/assets/{ids[name]}/content").status_code == 200
@@ -183,8 +192,7 @@ def test_signed_links_count_on_their_own_channel(live: Live, fresh: Api, other: 
     asset = upload(fresh, "shared.png", RED)
     links = {}
     for disposition in ("inline", "attachment"):
-        made = fresh.http.post(f"/v1/assets/{asset}/signed-url",
-                               json={"disposition": disposition})
+        made = fresh.http.post(f"/v1/assets/{asset}/signed-url", json={"disposition": disposition})
         assert made.status_code == 200, made.text
         links[disposition] = made.json()["url"]
     thumbnail = fresh.http.post(f"/v1/assets/{asset}/signed-url", json={"thumbnail": "small"})
@@ -231,7 +239,8 @@ def test_openapi_documents_the_stats_route(api: Api) -> None:
     operation = spec["paths"]["/v1/stats"]["get"]
     assert operation["operationId"] == "stats_get"
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/StatsOut"}
+        "$ref": "#/components/schemas/StatsOut"
+    }
     assert {"401", "403", "503"} <= set(operation["responses"])
     content = spec["paths"]["/v1/assets/{asset_id}/content"]["get"]
     assert "download" in {p["name"] for p in content["parameters"]}
@@ -259,18 +268,29 @@ def test_cost_filters_facet_and_sort_in_search(fresh: Api, priced: dict[str, str
     page = fresh.search(filters={"cost_range": ["0"]}, facets=["cost"])
     assert ids(page) == [priced["free"]]
     assert page.json()["facets"]["cost"] == [{"value": "0", "count": 1}]
-    disjunctive = fresh.search(filters={"cost_range": ["0"]}, facets=["cost"],
-                               facet_mode="disjunctive")
-    assert disjunctive.json()["facets"]["cost"] == [{"value": "0", "count": 1},
-                                                    {"value": "0.01-0.1", "count": 1}]
+    disjunctive = fresh.search(
+        filters={"cost_range": ["0"]}, facets=["cost"], facet_mode="disjunctive"
+    )
+    assert disjunctive.json()["facets"]["cost"] == [
+        {"value": "0", "count": 1},
+        {"value": "0.01-0.1", "count": 1},
+    ]
     assert ids(fresh.search(filters={"cost_min": 0.01})) == [priced["cheap"]]
     assert ids(fresh.search(filters={"cost_max": 0.05}, sort="cost:desc")) == [
-        priced["cheap"], priced["free"]]
+        priced["cheap"],
+        priced["free"],
+    ]
     # Without a cost comes last, whichever the direction.
-    assert ids(fresh.search(sort="cost:asc")) == [priced["free"], priced["cheap"],
-                                                  priced["unknown"]]
-    assert ids(fresh.search(sort="cost:desc")) == [priced["cheap"], priced["free"],
-                                                   priced["unknown"]]
+    assert ids(fresh.search(sort="cost:asc")) == [
+        priced["free"],
+        priced["cheap"],
+        priced["unknown"],
+    ]
+    assert ids(fresh.search(sort="cost:desc")) == [
+        priced["cheap"],
+        priced["free"],
+        priced["unknown"],
+    ]
     first = fresh.search(sort="cost:desc", limit=1)
     second = fresh.search(sort="cost:desc", limit=1, cursor=first.json()["next_cursor"])
     assert ids(second) == [priced["free"]]
@@ -280,8 +300,9 @@ def test_cost_filters_and_sort_in_the_listing(fresh: Api, priced: dict[str, str]
     assert ids(fresh.http.get("/v1/assets", params={"cost_range": ["0.01-0.1", "0"],
                                                     "sort": "-cost"})) == [
         priced["cheap"], priced["free"]]  # fmt: skip
-    listing = fresh.http.get("/v1/assets", params={"cost_min": "0", "cost_max": "0",
-                                                   "facets": "cost"})
+    listing = fresh.http.get(
+        "/v1/assets", params={"cost_min": "0", "cost_max": "0", "facets": "cost"}
+    )
     assert ids(listing) == [priced["free"]]
     assert listing.json()["facets"]["cost"] == [{"value": "0", "count": 1}]
 
@@ -297,15 +318,17 @@ def test_bad_cost_filters_are_422(fresh: Api, params: dict[str, str]) -> None:
     assert field in listing.text
 
 
-@pytest.mark.parametrize("filters", [{"cost_min": -0.5}, {"cost_range": ["<1"]},
-                                     {"cost_max": "Infinity"}])
+@pytest.mark.parametrize(
+    "filters", [{"cost_min": -0.5}, {"cost_range": ["<1"]}, {"cost_max": "Infinity"}]
+)
 def test_bad_cost_filters_in_search_are_422(fresh: Api, filters: dict[str, Any]) -> None:
     response = fresh.search(filters=filters)
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.parametrize("metadata", ['{"cost": -1}', '{"cost": NaN}', '{"cost": Infinity}',
-                                      '{"cost": "free"}'])
+@pytest.mark.parametrize(
+    "metadata", ['{"cost": -1}', '{"cost": NaN}', '{"cost": Infinity}', '{"cost": "free"}']
+)
 def test_an_upload_with_a_bad_cost_is_refused(fresh: Api, metadata: str) -> None:
     response = fresh.upload("bad.png", RED, metadata=metadata)
     assert response.status_code == 422, response.text

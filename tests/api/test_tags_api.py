@@ -18,8 +18,7 @@ _colours = count(100)
 
 def tagged(api: Api, tags: str) -> str:
     n = next(_colours)
-    response = api.upload(f"t{n}.png", png((n % 256, 20, (n * 3) % 256), pattern=n % 40),
-                          tags=tags)
+    response = api.upload(f"t{n}.png", png((n % 256, 20, (n * 3) % 256), pattern=n % 40), tags=tags)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -55,8 +54,11 @@ def test_tag_spellings_are_one_tag_everywhere(api: Api) -> None:
     first = tagged(api, "Crème,ＳＥＡ")
     second = tagged(api, "cre\u0300me,se\u200ba")
     assert tags_of(api, first) == tags_of(api, second) == ["crème", "sea"]
-    patched = api.http.patch(f"/v1/assets/{second}", params={"wait": "true"},
-                             json={"tags": ["\ufeffCRÈME", "Sea", "sea"]})
+    patched = api.http.patch(
+        f"/v1/assets/{second}",
+        params={"wait": "true"},
+        json={"tags": ["\ufeffCRÈME", "Sea", "sea"]},
+    )
     assert patched.json()["tags"] == ["crème", "sea"]
     counts = tag_counts(api, prefix="CRE\u0300")
     assert counts == {"crème": 2}

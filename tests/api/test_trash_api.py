@@ -18,8 +18,7 @@ def trashed(api: Api, shade: int) -> dict[str, Any]:
     return asset
 
 
-def test_trash_lists_restores_and_purges(api: Api,
-                                         live: tuple[str, Container]) -> None:
+def test_trash_lists_restores_and_purges(api: Api, live: tuple[str, Container]) -> None:
     store = live[1].store
     first, second = trashed(api, 11), trashed(api, 12)
     page = api.http.get("/v1/trash", params={"limit": 1}).json()
@@ -45,9 +44,9 @@ def test_trash_lists_restores_and_purges(api: Api,
     assert second["id"] not in [item["asset"]["id"] for item in listed]
 
 
-def test_purging_everything_keeps_live_assets_and_shared_bytes(api: Api,
-                                                               live: tuple[str, Container]
-                                                               ) -> None:
+def test_purging_everything_keeps_live_assets_and_shared_bytes(
+    api: Api, live: tuple[str, Container]
+) -> None:
     store = live[1].store
     data = png((33, 20, 200), pattern=5)
     kept = api.upload("kept.png", data).json()
@@ -55,8 +54,9 @@ def test_purging_everything_keeps_live_assets_and_shared_bytes(api: Api,
     assert api.http.delete(f"/v1/assets/{copy['id']}").status_code == 200
     trashed(api, 34)
     with_versions = api.upload("versioned.png", png((35, 20, 200))).json()
-    response = api.http.post(f"/v1/assets/{with_versions['id']}/versions",
-                             files={"file": ("n.png", png((36, 20, 200)))})
+    response = api.http.post(
+        f"/v1/assets/{with_versions['id']}/versions", files={"file": ("n.png", png((36, 20, 200)))}
+    )
     version_sha = response.json()["asset"]["sha256"]
     assert api.http.delete(f"/v1/assets/{with_versions['id']}").status_code == 200
 
@@ -73,14 +73,16 @@ def test_another_workspaces_asset_is_404_on_every_trash_route(api: Api, other: A
     asset = trashed(api, 51)
     assert other.http.post(f"/v1/trash/{asset['id']}/restore").status_code == 404
     assert other.http.delete(f"/v1/trash/{asset['id']}").status_code == 404
-    assert asset["id"] not in [i["asset"]["id"] for i in other.http.get("/v1/trash").json()
-                               ["items"]]
+    assert asset["id"] not in [
+        i["asset"]["id"] for i in other.http.get("/v1/trash").json()["items"]
+    ]
     other.http.delete("/v1/trash")
     assert api.http.get(f"/v1/assets/{asset['id']}").json()["status"] == "deleted"
 
 
-def race_purge_and_upload(api: Api, asset_id: str, data: bytes) -> tuple[list[int],
-                                                                        list[dict[str, Any]]]:
+def race_purge_and_upload(
+    api: Api, asset_id: str, data: bytes
+) -> tuple[list[int], list[dict[str, Any]]]:
     """Purge a trashed asset and upload its bytes again as a new asset, at once."""
     barrier = threading.Barrier(2)
     uploaded: list[dict[str, Any]] = []

@@ -39,8 +39,9 @@ WRITTEN = ("blobs/", "manifests/", "queue/", "refs/", "sha/", "versions/")
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def live_limited(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live_limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
     with live_with(request, tmp_path_factory, FakeEmbedder(), **LIMITS) as live:
         yield live
 
@@ -60,8 +61,9 @@ def spool_files(container: Container) -> list[Path]:
 
 
 @pytest.mark.parametrize("kind", list(SAMPLES))
-def test_one_byte_over_a_types_limit_is_413_and_stores_nothing(live_limited: Live,
-                                                                kind: str) -> None:
+def test_one_byte_over_a_types_limit_is_413_and_stores_nothing(
+    live_limited: Live, kind: str
+) -> None:
     base_url, container = live_limited
     workspace = f"lim-{uuid.uuid4().hex[:8]}"
     api = Api(base_url, container.keys.create(workspace))
@@ -118,10 +120,12 @@ BOUND_MIB = {"embedded": 16, "servers": 16 + 16}
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
-def live_roomy(request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Live]]:
-    with live_with(request, tmp_path_factory, FakeEmbedder(),
-                   max_video_bytes=(UPLOAD_MB + 1) * MiB) as live:
+def live_roomy(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Live]]:
+    with live_with(
+        request, tmp_path_factory, FakeEmbedder(), max_video_bytes=(UPLOAD_MB + 1) * MiB
+    ) as live:
         yield request.param, live
 
 
@@ -134,8 +138,10 @@ def test_a_streamed_upload_is_never_held_whole_in_memory(
     video = tmp_path / "big.mp4"
     padded_mp4(video, UPLOAD_MB)
     boundary = "memboundary"
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="big.mp4"\r\nContent-Type: video/mp4\r\n\r\n').encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="big.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    ).encode()
 
     def body() -> Iterator[bytes]:
         yield head
@@ -148,8 +154,12 @@ def test_a_streamed_upload_is_never_held_whole_in_memory(
     try:
         baseline, _ = tracemalloc.get_traced_memory()
         response = api.http.post(
-            "/v1/assets", params={"wait": "false"}, content=body(), timeout=300,
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            "/v1/assets",
+            params={"wait": "false"},
+            content=body(),
+            timeout=300,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -25,9 +25,15 @@ def test_page_has_strict_security_headers(web: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     csp = response.headers["content-security-policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
-                      "img-src 'self' blob: data:", "media-src 'self'",
-                      "frame-ancestors 'none'", "object-src 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+        "media-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -77,8 +83,17 @@ def test_page_preloads_every_module_it_imports(web: httpx.Client) -> None:
         assert web.get(url).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/ui/../app.py", "/ui/%2e%2e/app.py", "/ui/missing.js",
-                                  "/ui/.hidden.js", "/ui/js/", "/ui/..%5capp.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/../app.py",
+        "/ui/%2e%2e/app.py",
+        "/ui/missing.js",
+        "/ui/.hidden.js",
+        "/ui/js/",
+        "/ui/..%5capp.py",
+    ],
+)
 def test_no_file_outside_the_ui_or_unknown(web: httpx.Client, path: str) -> None:
     response = web.get(path)
     assert response.status_code == 404

@@ -20,9 +20,12 @@ _colours = count(7)
 
 def upload(api: Api, fields: dict[str, str | list[str]]) -> httpx.Response:
     n = next(_colours)
-    return api.http.post("/v1/assets", params={"wait": "true"},
-                         files={"file": (f"w{n}.png", png((n % 256, 90, 30), pattern=n % 40))},
-                         data=fields)
+    return api.http.post(
+        "/v1/assets",
+        params={"wait": "true"},
+        files={"file": (f"w{n}.png", png((n % 256, 90, 30), pattern=n % 40))},
+        data=fields,
+    )
 
 
 def tags_of(response: httpx.Response) -> list[str]:
@@ -40,9 +43,13 @@ def test_each_wire_format_of_tags(api: Api) -> None:
 
 def test_bad_tags_json_is_refused_and_nothing_stored(api: Api) -> None:
     before = api.search(limit=1).json()["total"]
-    for fields in ({"tags_json": '"a,b"'}, {"tags_json": "[1]"}, {"tags_json": "[x"},
-                   {"tags_json": '["a"]', "tags": "b"},
-                   {"tags_json": json.dumps([f"t{n}" for n in range(MAX_TAGS + 1)])}):
+    for fields in (
+        {"tags_json": '"a,b"'},
+        {"tags_json": "[1]"},
+        {"tags_json": "[x"},
+        {"tags_json": '["a"]', "tags": "b"},
+        {"tags_json": json.dumps([f"t{n}" for n in range(MAX_TAGS + 1)])},
+    ):
         response = upload(api, fields)  # type: ignore[arg-type]
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"

@@ -23,8 +23,9 @@ IMAGE = png((240, 120, 10), pattern=9)
 
 
 def import_url(api: Api, url: str, **fields: Any) -> Any:
-    return api.http.post("/v1/assets/from-url", params={"wait": "true"},
-                         json={"url": url, **fields})
+    return api.http.post(
+        "/v1/assets/from-url", params={"wait": "true"}, json={"url": url, **fields}
+    )
 
 
 def assert_problem(response: Any, status_code: int) -> None:
@@ -34,12 +35,16 @@ def assert_problem(response: Any, status_code: int) -> None:
 
 @pytest.fixture
 def origin() -> Iterator[Origin]:
-    server = Origin({"/pics/fox.png": file(IMAGE, "image/png"),
-                     "/render": file(IMAGE, "image/png"),
-                     "/missing.png": status(404),
-                     "/tool.exe": file(b"MZ" * 100),
-                     "/to-trap": redirect("http://127.0.0.2:{trap}/x.png"),
-                     "/drip.png": drip(400, 0.02)})
+    server = Origin(
+        {
+            "/pics/fox.png": file(IMAGE, "image/png"),
+            "/render": file(IMAGE, "image/png"),
+            "/missing.png": status(404),
+            "/tool.exe": file(b"MZ" * 100),
+            "/to-trap": redirect("http://127.0.0.2:{trap}/x.png"),
+            "/drip.png": drip(400, 0.02),
+        }
+    )
     yield server
     server.close()
 
@@ -58,9 +63,12 @@ def opened(live: Live) -> Iterator[None]:
     only: wired from settings as in production."""
     container = live[1]
     closed = container.url_import
-    settings = container.settings.model_copy(update={
-        "url_import_allow_private": [ip_network("127.0.0.1/32")],
-        "url_import_timeout_seconds": 1.5})
+    settings = container.settings.model_copy(
+        update={
+            "url_import_allow_private": [ip_network("127.0.0.1/32")],
+            "url_import_timeout_seconds": 1.5,
+        }
+    )
     container.url_import = UrlImportService(settings, container.assets, build_fetcher(settings))
     yield
     container.url_import = closed
@@ -68,8 +76,13 @@ def opened(live: Live) -> Iterator[None]:
 
 @pytest.mark.usefixtures("opened")
 def test_an_image_is_imported_through_the_upload_pipeline(api: Api, origin: Origin) -> None:
-    response = import_url(api, origin.url("/pics/fox.png"), tags=["Fox", "web"],
-                          prompt="a fox at dusk", metadata={"model": "sdxl"})
+    response = import_url(
+        api,
+        origin.url("/pics/fox.png"),
+        tags=["Fox", "web"],
+        prompt="a fox at dusk",
+        metadata={"model": "sdxl"},
+    )
     assert response.status_code == 201, response.text
     asset = response.json()
     assert asset["name"] == "fox.png" and asset["type"] == "image"
@@ -90,12 +103,15 @@ def test_a_name_and_an_extension_from_the_content_type(api: Api, origin: Origin)
     assert named.json()["name"] == "Sunset" and named.json()["extension"] == "png"
 
 
-def test_the_default_guard_refuses_loopback_without_connecting(api: Api,
-                                                               origin: Origin) -> None:
-    for url in (origin.url("/pics/fox.png"), origin.url("/pics/fox.png", "2130706433"),
-                origin.url("/pics/fox.png", "0177.0.0.1"), origin.url("/pics/fox.png", "0x7f.1"),
-                origin.url("/pics/fox.png", "localhost"),
-                origin.url("/pics/fox.png", "[::ffff:127.0.0.1]")):
+def test_the_default_guard_refuses_loopback_without_connecting(api: Api, origin: Origin) -> None:
+    for url in (
+        origin.url("/pics/fox.png"),
+        origin.url("/pics/fox.png", "2130706433"),
+        origin.url("/pics/fox.png", "0177.0.0.1"),
+        origin.url("/pics/fox.png", "0x7f.1"),
+        origin.url("/pics/fox.png", "localhost"),
+        origin.url("/pics/fox.png", "[::ffff:127.0.0.1]"),
+    ):
         response = import_url(api, url)
         assert_problem(response, 422)
         # Refused as a non-public address after resolution, or (0177.0.0.1, which the
@@ -105,16 +121,23 @@ def test_the_default_guard_refuses_loopback_without_connecting(api: Api,
 
 
 @pytest.mark.usefixtures("opened")
-def test_a_redirect_to_a_private_address_is_refused(api: Api, origin: Origin,
-                                                    trap: Trap) -> None:
+def test_a_redirect_to_a_private_address_is_refused(api: Api, origin: Origin, trap: Trap) -> None:
     assert_problem(import_url(api, origin.url("/to-trap")), 422)
     assert origin.seen.paths == ["/to-trap"]
     assert trap.connections == 0
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png",
-                                 "gopher://127.0.0.1/", "javascript:alert(1)",
-                                 "http://user:pw@example.com/a.png", "not a url"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/a.png",
+        "gopher://127.0.0.1/",
+        "javascript:alert(1)",
+        "http://user:pw@example.com/a.png",
+        "not a url",
+    ],
+)
 def test_non_http_urls_are_422(api: Api, url: str) -> None:
     assert_problem(import_url(api, url), 422)
 
@@ -139,25 +162,33 @@ def test_the_type_limit_holds_while_streaming(api: Api, origin: Origin) -> None:
 
 
 @pytest.mark.usefixtures("opened")
-def test_bad_fields_are_refused_before_anything_is_fetched(api: Api, other: Api,
-                                                           origin: Origin) -> None:
+def test_bad_fields_are_refused_before_anything_is_fetched(
+    api: Api, other: Api, origin: Origin
+) -> None:
     folder = other.http.post("/v1/folders", json={"name": "Theirs"})
     assert folder.status_code == 201, folder.text
-    refused: list[dict[str, Any]] = [{"folder_id": folder.json()["id"]},
-                                     {"metadata": {"seed": "many"}},
-                                     {"metadata": {"c2pa": {}}}]
+    refused: list[dict[str, Any]] = [
+        {"folder_id": folder.json()["id"]},
+        {"metadata": {"seed": "many"}},
+        {"metadata": {"c2pa": {}}},
+    ]
     for fields in refused:
         assert_problem(import_url(api, origin.url("/pics/fox.png"), **fields), 422)
-    for body in ({}, {"url": ""}, {"url": "http://x/" + "a" * 5000},
-                 {"url": origin.url("/pics/fox.png"), "tags": "fox"},
-                 {"url": origin.url("/pics/fox.png"), "extra": 1}):
+    for body in (
+        {},
+        {"url": ""},
+        {"url": "http://x/" + "a" * 5000},
+        {"url": origin.url("/pics/fox.png"), "tags": "fox"},
+        {"url": origin.url("/pics/fox.png"), "extra": 1},
+    ):
         assert_problem(api.http.post("/v1/assets/from-url", json=body), 422)
     assert origin.seen.paths == []
 
 
 @pytest.mark.usefixtures("opened")
-def test_an_import_lands_in_the_callers_workspace_only(api: Api, other: Api,
-                                                       origin: Origin) -> None:
+def test_an_import_lands_in_the_callers_workspace_only(
+    api: Api, other: Api, origin: Origin
+) -> None:
     asset = import_url(other, origin.url("/pics/fox.png")).json()
     assert other.http.get(f"/v1/assets/{asset['id']}").status_code == 200
     assert_problem(api.http.get(f"/v1/assets/{asset['id']}"), 404)
@@ -171,8 +202,9 @@ def test_the_workspace_duplicate_policy_applies_to_imports(live: Live, origin: O
         assert first.status_code == 201, first.text
         original = first.json()["id"]
         for policy in ("link", "reject"):
-            response = client.http.put("/v1/settings/duplicates",
-                                       json={"policy": policy, "near": {"enabled": False}})
+            response = client.http.put(
+                "/v1/settings/duplicates", json={"policy": policy, "near": {"enabled": False}}
+            )
             assert response.status_code == 200, response.text
             again = import_url(client, origin.url("/render"))
             if policy == "link":

@@ -22,11 +22,13 @@ def new_asset(api: Api, shade: int) -> dict[str, Any]:
     return asset
 
 
-def new_version(api: Api, asset_id: str, data: bytes, wait: bool = True,
-                **fields: str) -> Any:
-    return api.http.post(f"/v1/assets/{asset_id}/versions",
-                         params={"wait": str(wait).lower()},
-                         files={"file": ("next.png", data)}, data=fields)
+def new_version(api: Api, asset_id: str, data: bytes, wait: bool = True, **fields: str) -> Any:
+    return api.http.post(
+        f"/v1/assets/{asset_id}/versions",
+        params={"wait": str(wait).lower()},
+        files={"file": ("next.png", data)},
+        data=fields,
+    )
 
 
 def test_upload_history_download_rollback_diff_and_delete(api: Api) -> None:
@@ -50,20 +52,23 @@ def test_upload_history_download_rollback_diff_and_delete(api: Api) -> None:
     assert [(v["number"], v["current"]) for v in history["items"]] == [(2, True), (1, False)]
     assert history["items"][1]["media"]["width"] == 64
 
-    assert api.http.get(f"/v1/assets/{asset['id']}/versions/1/content").content \
-        == original_bytes
+    assert api.http.get(f"/v1/assets/{asset['id']}/versions/1/content").content == original_bytes
     assert api.http.get(f"/v1/assets/{asset['id']}/content").content == second_bytes
     one = api.http.get(f"/v1/assets/{asset['id']}/versions/1").json()
     assert one["sha256"] == asset["sha256"] and one["current"] is False
 
-    diff = api.http.get(f"/v1/assets/{asset['id']}/versions/diff",
-                        params={"from": 1, "to": 2}).json()
+    diff = api.http.get(
+        f"/v1/assets/{asset['id']}/versions/diff", params={"from": 1, "to": 2}
+    ).json()
     changed = {c["field"]: (c["before"], c["after"]) for c in diff["changes"]}
     assert changed["media.width"] == (64, 96)
     assert "sha256" in changed
 
-    rolled = api.http.post(f"/v1/assets/{asset['id']}/versions/1/rollback",
-                           params={"wait": "true"}, json={"change_description": "undo"})
+    rolled = api.http.post(
+        f"/v1/assets/{asset['id']}/versions/1/rollback",
+        params={"wait": "true"},
+        json={"change_description": "undo"},
+    )
     assert rolled.status_code == 201, rolled.text
     assert rolled.json()["version"]["number"] == 3
     assert rolled.json()["version"]["rolled_back_from"] == 1
@@ -155,8 +160,9 @@ def test_concurrent_version_uploads_are_numbered_without_gaps_or_duplicates(api:
     history = api.http.get(f"/v1/assets/{asset['id']}/versions").json()
     assert history["current"] == count + 1
     assert [v["number"] for v in history["items"]] == list(range(count + 1, 0, -1))
-    settled = api.http.post(f"/v1/assets/{asset['id']}/versions/1/rollback",
-                            params={"wait": "true"})
+    settled = api.http.post(
+        f"/v1/assets/{asset['id']}/versions/1/rollback", params={"wait": "true"}
+    )
     assert settled.json()["asset"]["status"] == "ready"  # the latest version is analysed
 
 

@@ -16,12 +16,24 @@ from assetlens.query import SearchQuery
 from tests.conftest import make_settings
 
 
-def run(data_dir: Path, *args: str, timeout: float = 240,
-        **env_vars: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSETLENS_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
-           "ASSETLENS_CLIP_ENABLED": "false", **env_vars}
-    return subprocess.run([sys.executable, "-m", "assetlens", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def run(
+    data_dir: Path, *args: str, timeout: float = 240, **env_vars: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "ASSETLENS_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+        "ASSETLENS_CLIP_ENABLED": "false",
+        **env_vars,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "assetlens", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def search(data_dir: Path, text: str | None, **kwargs: object) -> list[str]:
@@ -48,12 +60,17 @@ def test_ingest_reads_files_sidecars_and_embedded_provenance(tmp_path: Path) -> 
     source = tmp_path / "renders"
     source.mkdir()
     info = PngInfo()
-    info.add_text("parameters", "a brass owl automaton\nSteps: 20, Sampler: Euler a, "
-                                "CFG scale: 7, Seed: 5, Model: dreamshaper")
+    info.add_text(
+        "parameters",
+        "a brass owl automaton\nSteps: 20, Sampler: Euler a, "
+        "CFG scale: 7, Seed: 5, Model: dreamshaper",
+    )
     Image.new("RGB", (40, 40), (180, 140, 40)).save(source / "owl.png", pnginfo=info)
     Image.new("RGB", (40, 40), (10, 80, 140)).save(source / "whale.png")
-    (source / "whale.txt").write_text("a whale made of stained glass\nSteps: 12, "
-                                      "Sampler: DDIM, CFG scale: 5, Seed: 9, Model: flux")
+    (source / "whale.txt").write_text(
+        "a whale made of stained glass\nSteps: 12, "
+        "Sampler: DDIM, CFG scale: 5, Seed: 9, Model: flux"
+    )
     (source / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     data = tmp_path / "data"
     result = run(data, "ingest", str(source), "--workspace", "studio", "--tag", "batch1")
@@ -62,8 +79,7 @@ def test_ingest_reads_files_sidecars_and_embedded_provenance(tmp_path: Path) -> 
     assert search(data, "owl") == ["owl.png"]
     assert search(data, "stained glass") == ["whale.png"]  # from the sidecar
     container = build(make_settings(data), use_embedder=False)
-    page = container.index.search(SearchQuery(workspace="studio", facets=[Facet.MODEL,
-                                                                         Facet.TAGS]))
+    page = container.index.search(SearchQuery(workspace="studio", facets=[Facet.MODEL, Facet.TAGS]))
     models = {b.value for b in page.facets["model"]}
     assert models == {"dreamshaper", "flux"}
     assert page.facets["tags"][0].value == "batch1"
@@ -95,8 +111,9 @@ def test_ingest_skips_files_the_workspace_already_has(tmp_path: Path) -> None:
     assert count_assets(data, "studio") == 3
     elsewhere = run(data, "ingest", str(source / "tile1.png"), "--workspace", "other")
     assert "1 imported" in elsewhere.stderr  # duplicates are per workspace
-    forced = run(data, "ingest", str(source / "tile1.png"), "--workspace", "studio",
-                 "--allow-duplicates")
+    forced = run(
+        data, "ingest", str(source / "tile1.png"), "--workspace", "studio", "--allow-duplicates"
+    )
     assert "1 imported, 0 refused, 0 skipped" in forced.stderr
     assert count_assets(data, "studio") == 4
     assert search(data, "tile1") == ["tile1.png", "tile1.png"]
@@ -126,8 +143,9 @@ def test_demo_makes_samples_and_ingests_them(tmp_path: Path) -> None:
     assert "Visual search: unavailable" in result.stderr
     container = build(make_settings(data), use_embedder=False)
     try:
-        page = container.index.search(SearchQuery(workspace="demo", text="fox",
-                                                  facets=[Facet.MODEL]))
+        page = container.index.search(
+            SearchQuery(workspace="demo", text="fox", facets=[Facet.MODEL])
+        )
         assert [h.asset.name for h in page.hits] == ["00-animal.png"]
         assert page.hits[0].asset.generation.model == "sdxl-base-1.0"
         cjk = container.index.search(SearchQuery(workspace="demo", text="寺院"))

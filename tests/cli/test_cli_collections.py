@@ -51,8 +51,12 @@ def seeded(tmp_path: Path) -> tuple[Cli, dict[str, str]]:
     source = tmp_path / "in"
     source.mkdir()
     files = []
-    for name, colour in [("red", (200, 10, 10)), ("green", (10, 200, 10)),
-                         ("blue", (10, 10, 200)), ("guest", (90, 90, 90))]:
+    for name, colour in [
+        ("red", (200, 10, 10)),
+        ("green", (10, 200, 10)),
+        ("blue", (10, 10, 200)),
+        ("guest", (90, 90, 90)),
+    ]:
         Image.new("RGB", (16, 16), colour).save(source / f"{name}.png")
         files.append(source / f"{name}.png")
     data = tmp_path / "data"
@@ -69,18 +73,21 @@ def seeded(tmp_path: Path) -> tuple[Cli, dict[str, str]]:
 
 def test_collections_create_add_list_and_rm(seeded: tuple[Cli, dict[str, str]]) -> None:
     cli, ids = seeded
-    made = cli.ok("collections", "create", "Picks", "--description", "the best",
-                  "--workspace", "studio")
+    made = cli.ok(
+        "collections", "create", "Picks", "--description", "the best", "--workspace", "studio"
+    )
     collection = made.stdout.strip().splitlines()[-1]
     assert len(collection) == 32
     cli.ok("collections", "add", collection, ids["red"], ids["blue"], "--workspace", "studio")
-    cli.ok("collections", "add", collection, ids["green"], "--position", "0",
-           "--workspace", "studio")
-    assert [row[1] for row in cli.table("collections", "items", collection,
-                                        "--workspace", "studio")] == \
-        [ids["green"], ids["red"], ids["blue"]]
-    assert cli.table("collections", "list", "--workspace", "studio") == \
-        [[collection, "Picks", "owner", "studio", "3", "-"]]
+    cli.ok(
+        "collections", "add", collection, ids["green"], "--position", "0", "--workspace", "studio"
+    )
+    assert [
+        row[1] for row in cli.table("collections", "items", collection, "--workspace", "studio")
+    ] == [ids["green"], ids["red"], ids["blue"]]
+    assert cli.table("collections", "list", "--workspace", "studio") == [
+        [collection, "Picks", "owner", "studio", "3", "-"]
+    ]
     removed = cli.ok("collections", "remove", collection, ids["red"], "--workspace", "studio")
     assert "holds 2 item(s)" in flat(removed.stderr)
     cli.ok("collections", "rm", collection, "--workspace", "studio")
@@ -90,8 +97,7 @@ def test_collections_create_add_list_and_rm(seeded: tuple[Cli, dict[str, str]]) 
     container.close()
 
 
-def test_collections_errors_end_with_the_problem_detail(
-        seeded: tuple[Cli, dict[str, str]]) -> None:
+def test_collections_errors_end_with_the_problem_detail(seeded: tuple[Cli, dict[str, str]]) -> None:
     cli, ids = seeded
     unknown = cli("collections", "rm", "0" * 32, "--workspace", "studio")
     assert unknown.exit_code == 1
@@ -102,8 +108,9 @@ def test_collections_errors_end_with_the_problem_detail(
     assert "name no asset you can add" in flat(missing.stderr)
     not_held = cli("collections", "remove", collection, ids["red"], "--workspace", "studio")
     assert not_held.exit_code == 1 and "holds no such asset" in flat(not_held.stderr)
-    to_self = cli("collections", "share", collection, "studio", "--role", "view",
-                  "--workspace", "studio")
+    to_self = cli(
+        "collections", "share", collection, "studio", "--role", "view", "--workspace", "studio"
+    )
     assert to_self.exit_code == 1 and "cannot be shared with its owner" in flat(to_self.stderr)
     empty = cli("collections", "create", "  ", "--workspace", "studio")
     assert empty.exit_code == 1 and "name is empty" in flat(empty.stderr)
@@ -117,19 +124,18 @@ def test_the_role_decides_across_workspaces(seeded: tuple[Cli, dict[str, str]]) 
     hidden = cli("collections", "items", collection, "--workspace", "guest")
     assert hidden.exit_code == 1 and "collection not found" in flat(hidden.stderr)
 
-    cli.ok("collections", "share", collection, "guest", "--role", "view",
-           "--workspace", "studio")
+    cli.ok("collections", "share", collection, "guest", "--role", "view", "--workspace", "studio")
     assert cli.table("collections", "list", "--workspace", "studio")[0][5] == "guest:view"
-    assert cli.table("collections", "list", "--workspace", "guest") == \
-        [[collection, "Shared", "view", "studio", "2", "-"]]
+    assert cli.table("collections", "list", "--workspace", "guest") == [
+        [collection, "Shared", "view", "studio", "2", "-"]
+    ]
     assert len(cli.table("collections", "items", collection, "--workspace", "guest")) == 2
     viewer = cli("collections", "remove", collection, ids["red"], "--workspace", "guest")
     assert viewer.exit_code == 1 and "needs the edit role" in flat(viewer.stderr)
     viewer_add = cli("collections", "add", collection, ids["blue"], "--workspace", "guest")
     assert viewer_add.exit_code == 1 and "needs the edit role" in flat(viewer_add.stderr)
 
-    cli.ok("collections", "share", collection, "guest", "--role", "edit",
-           "--workspace", "studio")
+    cli.ok("collections", "share", collection, "guest", "--role", "edit", "--workspace", "studio")
     cli.ok("collections", "remove", collection, ids["red"], "--workspace", "guest")
     # An editor adds only what the owner already shares with it (red is shared no more).
     for unshared in (ids["red"], ids["blue"]):
@@ -139,18 +145,21 @@ def test_the_role_decides_across_workspaces(seeded: tuple[Cli, dict[str, str]]) 
     cli.ok("collections", "add", more, ids["blue"], "--workspace", "studio")
     cli.ok("collections", "share", more, "guest", "--role", "view", "--workspace", "studio")
     cli.ok("collections", "add", collection, ids["blue"], "--workspace", "guest")
-    assert [row[1] for row in cli.table("collections", "items", collection,
-                                        "--workspace", "studio")] == [ids["green"], ids["blue"]]
-    for owner_only in (("share", collection, "other", "--role", "view"),
-                       ("unshare", collection, "guest"), ("rm", collection)):
+    assert [
+        row[1] for row in cli.table("collections", "items", collection, "--workspace", "studio")
+    ] == [ids["green"], ids["blue"]]
+    for owner_only in (
+        ("share", collection, "other", "--role", "view"),
+        ("unshare", collection, "guest"),
+        ("rm", collection),
+    ):
         refused = cli("collections", *owner_only, "--workspace", "guest")
         assert refused.exit_code == 1 and "needs the owner role" in flat(refused.stderr)
 
     cli.ok("collections", "unshare", collection, "guest", "--workspace", "studio")
     gone = cli("collections", "items", collection, "--workspace", "guest")
     assert gone.exit_code == 1 and "collection not found" in flat(gone.stderr)
-    assert [row[1] for row in cli.table("collections", "list", "--workspace", "guest")] == \
-        ["More"]
+    assert [row[1] for row in cli.table("collections", "list", "--workspace", "guest")] == ["More"]
     again = cli("collections", "unshare", collection, "guest", "--workspace", "studio")
     assert again.exit_code == 1 and "not shared with that workspace" in flat(again.stderr)
 
@@ -160,8 +169,12 @@ def test_assets_list_filters_and_pages(seeded: tuple[Cli, dict[str, str]]) -> No
     rows = cli.table("assets", "list", "--workspace", "studio")
     assert {row[0] for row in rows} == set(ids.values())
     assert all(row[1] == "image" and row[5] == "batch" and row[4] == "no" for row in rows)
-    assert [row[2] for row in cli.table("assets", "list", "--sort", "name", "--limit", "2",
-                                        "--workspace", "studio")] == ["blue.png", "green.png"]
+    assert [
+        row[2]
+        for row in cli.table(
+            "assets", "list", "--sort", "name", "--limit", "2", "--workspace", "studio"
+        )
+    ] == ["blue.png", "green.png"]
     assert cli.table("assets", "list", "--type", "video", "--workspace", "studio") == []
     assert cli.table("assets", "list", "--tag", "nope", "--workspace", "studio") == []
     assert len(cli.table("assets", "list", "--workspace", "guest")) == 1
@@ -184,31 +197,45 @@ def test_assets_favorite_and_unfavorite(seeded: tuple[Cli, dict[str, str]]) -> N
 
 def test_assets_bulk_by_ids_and_by_query(seeded: tuple[Cli, dict[str, str]]) -> None:
     cli, ids = seeded
-    tagged = cli.ok("assets", "bulk", "tag", "--ids", f"{ids['red']},{ids['green']}",
-                    "--tags", "Winter, best of", "--workspace", "studio")
+    tagged = cli.ok(
+        "assets",
+        "bulk",
+        "tag",
+        "--ids",
+        f"{ids['red']},{ids['green']}",
+        "--tags",
+        "Winter, best of",
+        "--workspace",
+        "studio",
+    )
     assert tagged.stdout.strip() == "matched 2, succeeded 2, failed 0"
-    assert {row[0] for row in cli.table("assets", "list", "--tag", "winter",
-                                        "--workspace", "studio")} == {ids["red"], ids["green"]}
+    assert {
+        row[0] for row in cli.table("assets", "list", "--tag", "winter", "--workspace", "studio")
+    } == {ids["red"], ids["green"]}
 
     folder = cli.last_line("folders", "create", "Keep", "--workspace", "studio")
-    moved = cli.ok("assets", "bulk", "move", "--tag", "best of", "--folder", folder,
-                   "--workspace", "studio")
+    moved = cli.ok(
+        "assets", "bulk", "move", "--tag", "best of", "--folder", folder, "--workspace", "studio"
+    )
     assert moved.stdout.strip() == "matched 2, succeeded 2, failed 0"
     assert len(cli.table("assets", "list", "--folder", folder, "--workspace", "studio")) == 2
     cli.ok("assets", "bulk", "move", "--ids", ids["red"], "--root", "--workspace", "studio")
     assert len(cli.table("assets", "list", "--folder", folder, "--workspace", "studio")) == 1
 
     cli.ok("assets", "bulk", "favorite", "--query", "blue", "--workspace", "studio")
-    assert [row[0] for row in cli.table("assets", "list", "--favorite",
-                                        "--workspace", "studio")] == [ids["blue"]]
+    assert [
+        row[0] for row in cli.table("assets", "list", "--favorite", "--workspace", "studio")
+    ] == [ids["blue"]]
 
-    partial = cli("assets", "bulk", "delete", "--ids", ids["blue"], "--ids", "f" * 32,
-                  "--workspace", "studio")
+    partial = cli(
+        "assets", "bulk", "delete", "--ids", ids["blue"], "--ids", "f" * 32, "--workspace", "studio"
+    )
     assert partial.exit_code == 1
     assert partial.stdout.strip() == "matched 2, succeeded 1, failed 1"
     assert f"failed {'f' * 32}: 404 Not found" in flat(partial.stderr)
-    assert ids["blue"] not in {row[0] for row in cli.table("assets", "list",
-                                                           "--workspace", "studio")}
+    assert ids["blue"] not in {
+        row[0] for row in cli.table("assets", "list", "--workspace", "studio")
+    }
 
 
 def test_assets_bulk_refuses_a_malformed_request(seeded: tuple[Cli, dict[str, str]]) -> None:

@@ -57,8 +57,7 @@ def test_tags_list_rename_and_rm(tmp_path: Path) -> None:
     renamed = run(data, "tags", "rename", "SEA", "batch-1", "--workspace", "studio")
     assert renamed.returncode == 0, renamed.stderr
     assert "renamed on 3 assets" in renamed.stderr
-    assert run(data, "tags", "list", "--workspace", "studio").stdout.splitlines() == \
-        ["batch-1\t3"]
+    assert run(data, "tags", "list", "--workspace", "studio").stdout.splitlines() == ["batch-1\t3"]
     removed = run(data, "tags", "rm", "Batch-1", "--workspace", "studio")
     assert removed.returncode == 0 and "removed from 3 assets" in removed.stderr
     missing = run(data, "tags", "rm", "batch-1", "--workspace", "studio")

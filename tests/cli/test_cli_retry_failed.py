@@ -34,8 +34,14 @@ def failed_library(data: Path) -> str:
         spooled = spool_file(buffer, data.parent, "flaky.png", 1_000_000)
         asset_id = container.assets.upload("studio", spooled, UploadForm()).id
         spooled.discard()
-        Indexer(settings, container.store, container.index, container.queue, None,
-                analyse=broken_analyse).drain()
+        Indexer(
+            settings,
+            container.store,
+            container.index,
+            container.queue,
+            None,
+            analyse=broken_analyse,
+        ).drain()
         assert container.assets.get("studio", asset_id).status is AssetStatus.FAILED
         return asset_id
     finally:

@@ -24,10 +24,23 @@ TYPE_LABEL = re.compile(r"<[a-z][\w|\[\], .-]*>")
 def assetlens(*args: str, cwd: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, in `cwd`, with no ASSETLENS_DATA_DIR unless given."""
     env = {k: v for k, v in os.environ.items() if k != "ASSETLENS_DATA_DIR"}
-    env.update({"HF_HUB_OFFLINE": "1", "ASSETLENS_CLIP_ENABLED": "false",
-                "PYTHONPATH": str(ROOT), **env_vars})
-    return subprocess.run([sys.executable, "-m", "assetlens", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env.update(
+        {
+            "HF_HUB_OFFLINE": "1",
+            "ASSETLENS_CLIP_ENABLED": "false",
+            "PYTHONPATH": str(ROOT),
+            **env_vars,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "assetlens", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def every_command(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -45,8 +58,9 @@ def test_version_is_the_package_version(tmp_path: Path) -> None:
     assert assetlens("-V", cwd=tmp_path).stdout == result.stdout
 
 
-def test_help_shows_no_python_type_labels(capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_help_shows_no_python_type_labels(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # one row per option: labels are never split
     command = readable_command(app)
     paths = every_command(command)
@@ -64,7 +78,8 @@ def test_help_shows_no_python_type_labels(capsys: pytest.CaptureFixture[str],
 
 
 def test_help_lists_commands_in_whole_sentences_and_marks_repeating_arguments(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A command list shows each command's first paragraph: its docstring's own line breaks
     must not cut it mid-sentence; an argument that takes many values says so in the usage."""
     monkeypatch.setenv("COLUMNS", "200")  # wide enough that rich never wraps a row itself
@@ -94,8 +109,15 @@ def test_keys_create_names_the_absolute_data_dir(tmp_path: Path) -> None:
     assert first.stdout.strip().startswith("alk_")
     second = assetlens("keys", "list", "--workspace", "studio", cwd=elsewhere)
     assert f"0 key(s) in workspace studio (data dir {elsewhere / 'data'})" in second.stderr
-    home = assetlens("keys", "create", "--workspace", "studio", cwd=elsewhere,
-                     ASSETLENS_DATA_DIR="~/lib", HOME=str(tmp_path))
+    home = assetlens(
+        "keys",
+        "create",
+        "--workspace",
+        "studio",
+        cwd=elsewhere,
+        ASSETLENS_DATA_DIR="~/lib",
+        HOME=str(tmp_path),
+    )
     assert f"data dir {tmp_path / 'lib'}" in home.stderr  # `~` expanded, even from .env
 
 
@@ -110,8 +132,16 @@ def test_ingest_prints_the_library_it_imports_into(tmp_path: Path) -> None:
 def test_every_command_that_opens_the_library_names_it(tmp_path: Path) -> None:
     """The README's promise: whichever command opens a library says which one (on stderr,
     so stdout stays what scripts read), `--data-dir` made absolute."""
-    commands = [["reindex"], ["reconcile"], ["purge"], ["gc"], ["assets", "list"],
-                ["folders", "list"], ["tags", "list"], ["collections", "list"]]
+    commands = [
+        ["reindex"],
+        ["reconcile"],
+        ["purge"],
+        ["gc"],
+        ["assets", "list"],
+        ["folders", "list"],
+        ["tags", "list"],
+        ["collections", "list"],
+    ]
     for command in commands:
         result = assetlens(*command, "--data-dir", "lib", cwd=tmp_path)
         assert result.returncode == 0, (command, result.stderr)

@@ -23,15 +23,18 @@ def test_ingest_applies_the_workspace_policy_unless_overridden(tmp_path: Path) -
     container.close()
     rejected = run(data, "ingest", str(source), "--workspace", "studio", "--no-index")
     assert rejected.returncode == 1, rejected.stderr
-    assert "0 imported, 0 refused, 0 skipped (already in the workspace), 1 rejected" \
-        in rejected.stderr
-    linked = run(data, "ingest", str(source), "--workspace", "studio", "--no-index",
-                 "--duplicates", "link")
+    assert (
+        "0 imported, 0 refused, 0 skipped (already in the workspace), 1 rejected" in rejected.stderr
+    )
+    linked = run(
+        data, "ingest", str(source), "--workspace", "studio", "--no-index", "--duplicates", "link"
+    )
     assert linked.returncode == 0, linked.stderr
     assert "0 imported, 0 refused, 1 skipped" in linked.stderr
     assert count_assets(data, "studio") == 1
-    allowed = run(data, "ingest", str(source), "--workspace", "studio", "--no-index",
-                  "--duplicates", "allow")
+    allowed = run(
+        data, "ingest", str(source), "--workspace", "studio", "--no-index", "--duplicates", "allow"
+    )
     assert "1 imported" in allowed.stderr
     assert count_assets(data, "studio") == 2
     bad = run(data, "ingest", str(source), "--workspace", "studio", "--duplicates", "merge")

@@ -42,13 +42,23 @@ def test_ingest_resumes_after_ctrl_c_without_importing_twice(tmp_path: Path) -> 
     source = tmp_path / "renders"
     _renders(source)
     data = tmp_path / "data"
-    env = {**os.environ, "ASSETLENS_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
-           "ASSETLENS_CLIP_ENABLED": "false", "ASSETLENS_INDEXER_WORKERS": "2"}
+    env = {
+        **os.environ,
+        "ASSETLENS_DATA_DIR": str(data),
+        "HF_HUB_OFFLINE": "1",
+        "ASSETLENS_CLIP_ENABLED": "false",
+        "ASSETLENS_INDEXER_WORKERS": "2",
+    }
     # A test runner started in the background hands down SIGINT ignored; a terminal's
     # Ctrl-C reaches a process that has Python's default handler.
-    first = subprocess.Popen([sys.executable, "-m", "assetlens", "ingest", str(source),
-                              "--workspace", "studio"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "assetlens", "ingest", str(source), "--workspace", "studio"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
     deadline = time.monotonic() + 180
     while _manifests(data) < 10 and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -58,8 +68,9 @@ def test_ingest_resumes_after_ctrl_c_without_importing_twice(tmp_path: Path) -> 
     assert "run the same command again to resume" in stderr
     assert 10 <= _manifests(data) < FILES
 
-    second = run(data, "ingest", str(source), "--workspace", "studio",
-                 ASSETLENS_INDEXER_WORKERS="2")
+    second = run(
+        data, "ingest", str(source), "--workspace", "studio", ASSETLENS_INDEXER_WORKERS="2"
+    )
     assert second.returncode == 0, second.stderr
     assert f"{FILES} imported" not in second.stderr  # the first run's files were skipped
 
@@ -71,8 +82,7 @@ def test_ingest_resumes_after_ctrl_c_without_importing_twice(tmp_path: Path) -> 
         assert {asset.name for asset in assets} == {p.name for p in source.iterdir()}
         assert all(asset.status is AssetStatus.READY for asset in assets)
         assert container.queue.pending() == 0
-        indexed = [(workspace, asset_id) for workspace, asset_id, _ in
-                   container.index.revisions()]
+        indexed = [(workspace, asset_id) for workspace, asset_id, _ in container.index.revisions()]
         assert sorted(indexed) == sorted(("studio", asset.id) for asset in assets)
     finally:
         container.close()

@@ -21,8 +21,9 @@ def rows(output: str) -> dict[str, list[str]]:
 
 
 def test_keys_create_with_a_scope_then_list_and_revoke(tmp_path: Path) -> None:
-    created = run(tmp_path, "keys", "create", "--workspace", "studio", "--name", "ci",
-                  "--scope", "read")
+    created = run(
+        tmp_path, "keys", "create", "--workspace", "studio", "--name", "ci", "--scope", "read"
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert str(tmp_path.resolve()) in created.stderr.replace("\n", "")  # which library
@@ -48,8 +49,11 @@ def test_keys_create_with_a_scope_then_list_and_revoke(tmp_path: Path) -> None:
 def test_keys_revoke_refuses_unknown_and_foreign_ids(tmp_path: Path) -> None:
     key = run(tmp_path, "keys", "create", "--workspace", "studio").stdout.strip().splitlines()[-1]
     key_id = build(make_settings(tmp_path), use_embedder=False).keys.identify(key).key_id
-    for args in ((key_id, "--workspace", "other"), ("0" * 16, "--workspace", "studio"),
-                 ("../x", "--workspace", "studio")):
+    for args in (
+        (key_id, "--workspace", "other"),
+        ("0" * 16, "--workspace", "studio"),
+        ("../x", "--workspace", "studio"),
+    ):
         result = run(tmp_path, "keys", "revoke", *args)
         assert result.returncode == 1, args
         assert "no key" in result.stderr

@@ -18,12 +18,23 @@ pytestmark = pytest.mark.clip
 
 def test_prepare_records_the_runtime_auto_then_uses(tmp_path: Path) -> None:
     config, checkpoint, name = make_tiny_clip(tmp_path / "model")
-    env = {**os.environ, "ASSETLENS_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1",
-           "ASSETLENS_CLIP_MODEL": name, "ASSETLENS_CLIP_MODEL_CONFIG": str(config),
-           "ASSETLENS_CLIP_CHECKPOINT": str(checkpoint), "COLUMNS": "200"}
-    result = subprocess.run([sys.executable, "-m", "assetlens", "models", "prepare",
-                             "--images", "4"], env=env, capture_output=True, text=True,
-                            timeout=600, check=False)
+    env = {
+        **os.environ,
+        "ASSETLENS_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "ASSETLENS_CLIP_MODEL": name,
+        "ASSETLENS_CLIP_MODEL_CONFIG": str(config),
+        "ASSETLENS_CLIP_CHECKPOINT": str(checkpoint),
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "assetlens", "models", "prepare", "--images", "4"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     for runtime in ("torch", "onnx", "onnx-int8"):
         assert runtime in result.stderr
@@ -36,9 +47,19 @@ def test_prepare_records_the_runtime_auto_then_uses(tmp_path: Path) -> None:
 
 
 def test_prepare_without_a_model_says_so(tmp_path: Path) -> None:
-    env = {**os.environ, "ASSETLENS_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1",
-           "ASSETLENS_CLIP_CHECKPOINT": str(tmp_path / "missing.pt")}
-    result = subprocess.run([sys.executable, "-m", "assetlens", "models", "prepare"],
-                            env=env, capture_output=True, text=True, timeout=300, check=False)
+    env = {
+        **os.environ,
+        "ASSETLENS_DATA_DIR": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+        "ASSETLENS_CLIP_CHECKPOINT": str(tmp_path / "missing.pt"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "assetlens", "models", "prepare"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 1
     assert "No CLIP model" in result.stderr

@@ -33,8 +33,14 @@ def fake_venv(path: Path, owner: Path | None) -> Path:
 
 def dry_run(checkout: Path, venv: Path) -> dict[str, str]:
     env = {**os.environ, "ASSETLENS_VENV": str(venv)}
-    result = subprocess.run(["bash", str(checkout / "scripts" / "setup.sh"), "--dry-run"],
-                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["bash", str(checkout / "scripts" / "setup.sh"), "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
 
@@ -48,8 +54,7 @@ def test_a_second_clone_gets_its_own_venv_on_the_shared_one(tmp_path: Path) -> N
     digest = hashlib.sha256(str(second).encode()).hexdigest()[:12]
     assert theirs["venv"] == f"{shared}-{digest}"
     assert f"belongs to {first}" in theirs["plan"]
-    assert dry_run(clone(tmp_path / "third"), shared)["venv"] not in (str(shared),
-                                                                      theirs["venv"])
+    assert dry_run(clone(tmp_path / "third"), shared)["venv"] not in (str(shared), theirs["venv"])
 
 
 def test_a_venv_whose_clone_is_gone_or_empty_is_used(tmp_path: Path) -> None:
@@ -66,7 +71,12 @@ def test_a_venv_whose_clone_is_gone_or_empty_is_used(tmp_path: Path) -> None:
 
 
 def test_an_unknown_option_is_refused(tmp_path: Path) -> None:
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh"), "--frobnicate"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "setup.sh"), "--frobnicate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "usage:" in result.stderr

@@ -66,8 +66,16 @@ def _library() -> list[Asset]:
             status=AssetStatus.DELETED if i in (3, 17) else
             AssetStatus.PROCESSING if i % 11 == 1 else AssetStatus.READY,
         ))  # fmt: skip
-    assets.extend(make_asset(f"cw-other{i}", workspace=OTHER_WS, prompt=f"{WORD} {WORD}",
-                             tags=["t0", "spy"], folder_id="folder-1") for i in range(6))
+    assets.extend(
+        make_asset(
+            f"cw-other{i}",
+            workspace=OTHER_WS,
+            prompt=f"{WORD} {WORD}",
+            tags=["t0", "spy"],
+            folder_id="folder-1",
+        )
+        for i in range(6)
+    )
     return assets
 
 
@@ -123,8 +131,12 @@ def _matches(asset: Asset, text: bool, filters: dict[Facet, set[str]]) -> bool:
 
 
 def expected(
-    filters: dict[Facet, set[str]], facets: Iterable[Facet], *, disjunctive: bool = False,
-    size: int = 20, library: list[Asset] = LIBRARY,
+    filters: dict[Facet, set[str]],
+    facets: Iterable[Facet],
+    *,
+    disjunctive: bool = False,
+    size: int = 20,
+    library: list[Asset] = LIBRARY,
 ) -> tuple[set[str], dict[str, list[tuple[str, int]]]]:
     """The hits and the buckets of each facet, counted here from the assets."""
     hits = {a.id for a in library if _matches(a, True, filters)}

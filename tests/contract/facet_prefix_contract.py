@@ -101,8 +101,9 @@ class FacetPrefixContract:
         ("(", ["(x)"]), ("x)", ["x)"]), ("[", ["[y]"]), ("日", ["日", "日本"]),
         ("é+", ["é+1"]), ("^$", ["^$"]), ("q\"", ["q\""]), ("zz", []),
     ])  # fmt: skip
-    def test_prefix_is_plain_text(self, index: SearchIndex, prefix: str,
-                                  expected: list[str]) -> None:
+    def test_prefix_is_plain_text(
+        self, index: SearchIndex, prefix: str, expected: list[str]
+    ) -> None:
         put(index, make_doc(make_asset("literal", tags=LITERAL_TAGS)))
         page = search(index, facets=[Facet.TAGS], limit=1, facet_prefix={Facet.TAGS: prefix})
         assert sorted(value for value, _ in facet(page, Facet.TAGS)) == expected

@@ -121,10 +121,13 @@ class ObjectStoreContract:
         )
 
     def test_put_many_writes_every_object_and_returns_what_stat_reports(
-            self, store: ObjectStore, ns: str) -> None:
+        self, store: ObjectStore, ns: str
+    ) -> None:
         objects = [NewObject(f"{ns}bands/{n}/{n * 7:04x}/asset", b"") for n in range(4)]
-        objects += [NewObject(f"{ns}derived/preview-{size}.webp", _payload(size, seed=size),
-                              "image/webp") for size in (1_200, 70_000)]
+        objects += [
+            NewObject(f"{ns}derived/preview-{size}.webp", _payload(size, seed=size), "image/webp")
+            for size in (1_200, 70_000)
+        ]
         infos = store.put_many(objects)
         assert [info.key for info in infos] == [obj.key for obj in objects]
         for obj, info in zip(objects, infos, strict=True):
@@ -148,7 +151,8 @@ class ObjectStoreContract:
 
     @pytest.mark.parametrize("bad", ["same", "../escape", ""])
     def test_put_many_checks_every_key_before_writing_any(
-            self, store: ObjectStore, ns: str, bad: str) -> None:
+        self, store: ObjectStore, ns: str, bad: str
+    ) -> None:
         first = NewObject(f"{ns}a", b"1")
         second = NewObject(first.key if bad == "same" else bad, b"2")
         with pytest.raises(InvalidInput):

@@ -583,11 +583,19 @@ class SearchIndexContract:
             ("sdxl-base", 2), ("sdxl-refiner", 2), ("flux", 1), ("upscaler", 1),
         ]  # fmt: skip
         assert found(index, filters=Filters(model=["sdxl-refiner"])) == {
-            aid("two-pass"), aid("refiner-first")}
+            aid("two-pass"),
+            aid("refiner-first"),
+        }
         assert found(index, filters=Filters(model=["upscaler", "flux"])) == {
-            aid("refiner-first"), aid("flux")}
-        narrowed = search(index, filters=Filters(model=["flux"]), facets=[Facet.MODEL],
-                          facet_mode=FacetMode.DISJUNCTIVE)
+            aid("refiner-first"),
+            aid("flux"),
+        }
+        narrowed = search(
+            index,
+            filters=Filters(model=["flux"]),
+            facets=[Facet.MODEL],
+            facet_mode=FacetMode.DISJUNCTIVE,
+        )
         assert narrowed.total == 1
         assert facet(narrowed, Facet.MODEL) == facet(page, Facet.MODEL)
         by_model = {group.value: (group.assets, group.cost) for group in index.stats(WS).by_model}
@@ -623,8 +631,17 @@ class SearchIndexContract:
         assert facet(page, Facet.SIZE) == [("<100KB", 1), ("100KB-1MB", 2), ("1MB-10MB", 1)]
 
     def test_cost_ranges_cut_at_bucket_bounds(self, index: SearchIndex) -> None:
-        costs = {"zero": 0.0, "tiny": 1e-9, "under-cent": 0.0099999, "cent": 0.01,
-                 "dime": 0.1, "under-one": 0.99999, "one": 1.0, "ten": 10.0, "none": None}
+        costs = {
+            "zero": 0.0,
+            "tiny": 1e-9,
+            "under-cent": 0.0099999,
+            "cent": 0.01,
+            "dime": 0.1,
+            "under-one": 0.99999,
+            "one": 1.0,
+            "ten": 10.0,
+            "none": None,
+        }
         put(index, *(make_doc(make_asset(label, cost=cost)) for label, cost in costs.items()))
         page = search(index, facets=[Facet.COST])
         assert facet(page, Facet.COST) == [
@@ -800,18 +817,21 @@ class SearchIndexContract:
     def sort_index(self, index: SearchIndex) -> list[Asset]:
         day = timedelta(days=1)
         assets = [
-            make_asset("s1", name="banana.png", size=300, created=T0, updated=T0 + 5 * day,
-                       cost=0.5),
+            make_asset(
+                "s1", name="banana.png", size=300, created=T0, updated=T0 + 5 * day, cost=0.5
+            ),
             make_asset("s2", name="Apple.png", size=100, created=T0 + day, updated=T0 + day),
-            make_asset("s3", name="cherry.png", size=300, created=T0 + day, updated=T0 + 3 * day,
-                       cost=0.5),
-            make_asset("s4", name="apple.png", size=50, created=T0 + 2 * day, updated=T0,
-                       cost=0),
+            make_asset(
+                "s3", name="cherry.png", size=300, created=T0 + day, updated=T0 + 3 * day, cost=0.5
+            ),
+            make_asset("s4", name="apple.png", size=50, created=T0 + 2 * day, updated=T0, cost=0),
             make_asset("s5", name="date.png", size=300, created=T0 - day, updated=T0 + 3 * day),
-            make_asset("s6", name="Elder.png", size=7000, created=T0 + day, updated=T0 + 9 * day,
-                       cost=2),
-            make_asset("s7", name="fig.png", size=1, created=T0 + 4 * day, updated=T0 + 3 * day,
-                       cost=0.01),
+            make_asset(
+                "s6", name="Elder.png", size=7000, created=T0 + day, updated=T0 + 9 * day, cost=2
+            ),
+            make_asset(
+                "s7", name="fig.png", size=1, created=T0 + 4 * day, updated=T0 + 3 * day, cost=0.01
+            ),
             make_asset("s8", workspace=OTHER_WS, name="aaa.png", size=0, created=T0 - 9 * day),
         ]
         put(index, *(make_doc(a) for a in assets))

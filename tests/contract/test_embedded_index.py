@@ -16,8 +16,9 @@ from tests.contract.search_index_contract import SearchIndexContract
 from tests.contract.search_words_contract import SearchWordsContract
 
 
-class TestEmbeddedSearchIndex(SearchIndexContract, SearchWordsContract,
-                              FacetPrefixContract, CommonWordContract):
+class TestEmbeddedSearchIndex(
+    SearchIndexContract, SearchWordsContract, FacetPrefixContract, CommonWordContract
+):
     @pytest.fixture
     def index(self, tmp_path: Path) -> Iterator[SearchIndex]:
         index = EmbeddedSearchIndex(tmp_path / "index")

@@ -24,8 +24,9 @@ from tests.contract.search_index_contract import (
 from tests.contract.search_words_contract import SearchWordsContract
 
 
-class TestEmbeddedSqliteEngine(SearchIndexContract, SearchWordsContract,
-                               FacetPrefixContract, CommonWordContract):
+class TestEmbeddedSqliteEngine(
+    SearchIndexContract, SearchWordsContract, FacetPrefixContract, CommonWordContract
+):
     @pytest.fixture
     def index(self, tmp_path: Path) -> Iterator[SearchIndex]:
         index = EmbeddedSearchIndex(tmp_path / "index", engine="sqlite")

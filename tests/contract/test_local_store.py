@@ -18,12 +18,12 @@ class TestLocalObjectStore(ObjectStoreContract):
         return LocalObjectStore(tmp_path / "store")
 
 
-def test_a_batch_longer_than_the_files_held_open_at_once_is_written_whole(
-        tmp_path: Path) -> None:
+def test_a_batch_longer_than_the_files_held_open_at_once_is_written_whole(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path / "store")
     count = 2 * BATCH_FILES + 3
-    objects = [NewObject(f"derived/{n % 5}/{n:04d}.webp", n.to_bytes(2, "big"))
-               for n in range(count)]
+    objects = [
+        NewObject(f"derived/{n % 5}/{n:04d}.webp", n.to_bytes(2, "big")) for n in range(count)
+    ]
     infos = store.put_many(objects)
     assert [info.key for info in infos] == [obj.key for obj in objects]
     assert all(store.get_bytes(obj.key).data == obj.data for obj in objects)

@@ -23,6 +23,7 @@ from tests.support.server import running
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
+
 def chromium_path() -> str:
     """Debian's chromium binary; skip (developer machine) or fail (CI) without it."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -64,13 +65,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, library: Library,
-         request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(browser: Browser, library: Library, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context (no cookies) on the library; a screenshot is kept after
     each test in test-artifacts/screenshots/."""
     context = browser.new_context(
-        base_url=library.base_url, viewport={"width": 1366, "height": 860},
-        permissions=["clipboard-read", "clipboard-write"])
+        base_url=library.base_url,
+        viewport={"width": 1366, "height": 860},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))

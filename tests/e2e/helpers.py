@@ -43,7 +43,9 @@ def drop_files(page: Page, files: list[tuple[str, str, bytes]]) -> None:
             dt.items.add(new File([bytes], f.name, { type: f.type }));
           }
           return dt;
-        }""", payload)
+        }""",
+        payload,
+    )
     page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
     expect(page.locator("#dropzone")).to_be_visible()
     page.dispatch_event("body", "drop", {"dataTransfer": transfer})

@@ -49,12 +49,22 @@ def seed_library(api: Api) -> dict[str, str]:
     """Upload the samples (waiting for indexing); returns filename → asset id."""
     ids: dict[str, str] = {}
     for sample in SAMPLES:
-        metadata = {"model": sample.model, "sampler": sample.sampler, "seed": sample.seed,
-                    "steps": 30, "cfg_scale": 7.0, "provider": "local",
-                    "loras": [{"name": "detail-tweaker", "weight": 0.6}]}
-        response = api.upload(sample.filename, png_bytes((256, 192), seed=sample.seed),
-                              tags=sample.tags, prompt=sample.prompt,
-                              metadata=json.dumps(metadata))
+        metadata = {
+            "model": sample.model,
+            "sampler": sample.sampler,
+            "seed": sample.seed,
+            "steps": 30,
+            "cfg_scale": 7.0,
+            "provider": "local",
+            "loras": [{"name": "detail-tweaker", "weight": 0.6}],
+        }
+        response = api.upload(
+            sample.filename,
+            png_bytes((256, 192), seed=sample.seed),
+            tags=sample.tags,
+            prompt=sample.prompt,
+            metadata=json.dumps(metadata),
+        )
         response.raise_for_status()
         ids[sample.filename] = response.json()["id"]
     audio = api.upload("chime.wav", wav_bytes(1.0), tags="sound")
@@ -70,6 +80,7 @@ def count_model(model: str, word: str = "") -> int:
 
 def seed_folders(api: Api, ids: dict[str, str]) -> dict[str, str]:
     """Animals (the owl) › Foxes (the three foxes), and an empty Places; name → id."""
+
     def create(name: str, parent: str | None = None) -> str:
         response = api.http.post("/v1/folders", json={"name": name, "parent_id": parent})
         response.raise_for_status()
@@ -78,11 +89,16 @@ def seed_folders(api: Api, ids: dict[str, str]) -> dict[str, str]:
     folders = {"Animals": create("Animals")}
     folders["Foxes"] = create("Foxes", folders["Animals"])
     folders["Places"] = create("Places")
-    moves = {"owl-night.png": "Animals", "fox-snow.png": "Foxes", "fox-forest.png": "Foxes",
-             "fox-city.png": "Foxes"}
+    moves = {
+        "owl-night.png": "Animals",
+        "fox-snow.png": "Foxes",
+        "fox-forest.png": "Foxes",
+        "fox-city.png": "Foxes",
+    }
     for filename, folder in moves.items():
-        api.http.patch(f"/v1/assets/{ids[filename]}",
-                       json={"folder_id": folders[folder]}).raise_for_status()
+        api.http.patch(
+            f"/v1/assets/{ids[filename]}", json={"folder_id": folders[folder]}
+        ).raise_for_status()
     wait_for_search(api, {"folder_id": [folders["Foxes"]]}, 3)
     wait_for_search(api, {"folder_id": [folders["Animals"]]}, 1)
     return folders

@@ -23,7 +23,8 @@ def test_sign_in_shows_results_and_is_accessible(page: Page, library: Library) -
     # The key went into the sign-in body only: not the URL, not any storage.
     assert library.key not in page.url
     stored = page.evaluate(
-        "JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+        "JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})"
+    )
     assert library.key not in stored
     assert library.key not in page.content()
     assert serious_violations(page) == []

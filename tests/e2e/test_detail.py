@@ -62,8 +62,11 @@ def test_edit_tags_and_recover_from_a_concurrent_edit(page: Page, library: Libra
     assert "metal" in library.api.http.get(f"/v1/assets/{asset_id}").json()["tags"]
     # Someone else edits the asset; our next edit is refused (412), explained, not lost.
     fresh = library.api.http.get(f"/v1/assets/{asset_id}").json()
-    changed = library.api.http.patch(f"/v1/assets/{asset_id}", json={"description": "by Ana"},
-                                     headers={"If-Match": f'"r{fresh["revision"]}"'})
+    changed = library.api.http.patch(
+        f"/v1/assets/{asset_id}",
+        json={"description": "by Ana"},
+        headers={"If-Match": f'"r{fresh["revision"]}"'},
+    )
     assert changed.status_code == 200
     page.get_by_label("New tag").fill("garden")
     page.get_by_role("button", name="Add", exact=True).click()
@@ -85,7 +88,8 @@ def test_favourite_star(page: Page, library: Library) -> None:
     star = page.locator("#detail").get_by_role("button", name="Favourite")
     star.click()
     expect(page.locator("#detail").get_by_role("button", name="Favourite")).to_have_attribute(
-        "aria-pressed", "true")
+        "aria-pressed", "true"
+    )
     assert library.api.http.get(f"/v1/assets/{asset_id}").json()["favorite"] is True
     expect(page.locator(f"#tile-{asset_id} .tile-star")).to_be_visible()
 
@@ -107,7 +111,6 @@ def test_a_failed_asset_says_why_indexing_gave_up(page: Page, library: Library) 
     assert uploaded.status_code == 201, uploaded.text
     asset_id = uploaded.json()["id"]
     reason = "embedding failed (RuntimeError); see the indexer log"
-    mark_failed(Manifests(library.container.store), "studio", asset_id, reason,
-                revision=None)
+    mark_failed(Manifests(library.container.store), "studio", asset_id, reason, revision=None)
     sign_in(page, library, f"/?asset={asset_id}")
     expect(page.locator("#index-error")).to_have_text(f"Indexing gave up: {reason}")

@@ -19,8 +19,10 @@ from tests.support.media_samples import png_bytes
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(os.environ.get("ASSETLENS_DOC_SCREENSHOTS") != "1",
-                       reason="set ASSETLENS_DOC_SCREENSHOTS=1 to refresh docs/screenshots"),
+    pytest.mark.skipif(
+        os.environ.get("ASSETLENS_DOC_SCREENSHOTS") != "1",
+        reason="set ASSETLENS_DOC_SCREENSHOTS=1 to refresh docs/screenshots",
+    ),
 ]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -42,15 +44,19 @@ def test_browse_light(page: Page, library: Library) -> None:
 
 def test_detail_dark_with_versions_and_lineage(page: Page, library: Library) -> None:
     parent = library.ids["fox-snow.png"]
-    child = library.api.upload("fox-snow-upscaled.png", png_bytes((384, 288), seed=11),
-                               prompt="a red fox in the snow at dawn, upscaled 2x",
-                               metadata=json.dumps({"source_asset_id": parent, "model": "sdxl",
-                                                    "cost": 0.02}))
+    child = library.api.upload(
+        "fox-snow-upscaled.png",
+        png_bytes((384, 288), seed=11),
+        prompt="a red fox in the snow at dawn, upscaled 2x",
+        metadata=json.dumps({"source_asset_id": parent, "model": "sdxl", "cost": 0.02}),
+    )
     child.raise_for_status()
     child_id = child.json()["id"]
-    library.api.http.post(f"/v1/assets/{child_id}/versions",
-                          files={"file": ("fox-v2.png", png_bytes((384, 288), seed=12))},
-                          data={"change_description": "fixed the ear"}).raise_for_status()
+    library.api.http.post(
+        f"/v1/assets/{child_id}/versions",
+        files={"file": ("fox-v2.png", png_bytes((384, 288), seed=12))},
+        data={"change_description": "fixed the ear"},
+    ).raise_for_status()
     page.emulate_media(color_scheme="dark")
     sign_in(page, library, f"/?asset={child_id}")
     expect(page.locator("#lineage-ancestors")).to_contain_text("fox-snow.png")
@@ -60,8 +66,10 @@ def test_detail_dark_with_versions_and_lineage(page: Page, library: Library) -> 
 
 
 def test_collection_and_share(page: Page, library: Library) -> None:
-    made = library.api.http.post("/v1/collections", json={
-        "name": "Winter campaign", "description": "Key visuals for the December newsletter"}).json()
+    made = library.api.http.post(
+        "/v1/collections",
+        json={"name": "Winter campaign", "description": "Key visuals for the December newsletter"},
+    ).json()
     path = f"/v1/collections/{made['id']}"
     ids = [library.ids[n] for n in ("fox-snow.png", "owl-night.png", "lake.png", "castle.png")]
     library.api.http.post(f"{path}/items", json={"asset_ids": ids}).raise_for_status()
@@ -76,8 +84,9 @@ def test_collection_and_share(page: Page, library: Library) -> None:
 
 def test_stats_dark(page: Page, library: Library) -> None:
     for name, cost in (("castle.png", 0.04), ("lake.png", 0.12), ("robot.png", 0.9)):
-        library.api.http.patch(f"/v1/assets/{library.ids[name]}",
-                               json={"metadata": {"cost": cost}}).raise_for_status()
+        library.api.http.patch(
+            f"/v1/assets/{library.ids[name]}", json={"metadata": {"cost": cost}}
+        ).raise_for_status()
     page.emulate_media(color_scheme="dark")
     sign_in(page, library)
     page.get_by_role("button", name="Stats").click()

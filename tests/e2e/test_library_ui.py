@@ -41,8 +41,12 @@ def test_folder_tree_filters_with_and_without_subfolders(page: Page, library: Li
     assert tile_names(page) == ["owl-night.png"]
     page.get_by_label("Include subfolders").check()
     expect(page.locator("#summary")).to_have_text("4 assets")
-    assert sorted(tile_names(page)) == ["fox-city.png", "fox-forest.png", "fox-snow.png",
-                                        "owl-night.png"]
+    assert sorted(tile_names(page)) == [
+        "fox-city.png",
+        "fox-forest.png",
+        "fox-snow.png",
+        "owl-night.png",
+    ]
     assert "subfolders=1" in page.url
     assert serious_violations(page) == []
     page.go_back()
@@ -78,8 +82,9 @@ def test_create_rename_and_delete_a_folder(page: Page, library: Library) -> None
 
 def test_a_folder_with_assets_asks_before_deleting_it(page: Page, library: Library) -> None:
     made = library.api.http.post("/v1/folders", json={"name": "Busy"}).json()
-    library.api.http.patch(f"/v1/assets/{library.ids['chime.wav']}",
-                           json={"folder_id": made["id"]}).raise_for_status()
+    library.api.http.patch(
+        f"/v1/assets/{library.ids['chime.wav']}", json={"folder_id": made["id"]}
+    ).raise_for_status()
     sign_in(page, library)
     page.get_by_role("button", name="Edit folder Busy").click()
     dialog = page.get_by_role("dialog")
@@ -127,8 +132,11 @@ def test_collection_add_open_reorder_remove_and_share(page: Page, library: Libra
     dialog.get_by_label("Name").fill("Moodboard")
     dialog.get_by_role("button", name="Create").click()
     expect(page.locator("#toast")).to_contain_text("Added 3 to “Moodboard”")
-    collection = next(c for c in library.api.http.get("/v1/collections").json()["items"]
-                      if c["name"] == "Moodboard")
+    collection = next(
+        c
+        for c in library.api.http.get("/v1/collections").json()["items"]
+        if c["name"] == "Moodboard"
+    )
     path = f"/v1/collections/{collection['id']}"
 
     page.locator("#collections").get_by_role("button", name=re.compile("Moodboard")).click()
@@ -229,8 +237,9 @@ def test_admin_creates_copies_and_revokes_a_key(page: Page, library: Library) ->
     dialog.get_by_role("button", name="Copy").click()
     assert page.evaluate("() => navigator.clipboard.readText()") == new_key
     assert serious_violations(page) == []
-    made = next(k for k in library.api.http.get("/v1/keys").json()["items"]
-                if k["name"] == "render farm")
+    made = next(
+        k for k in library.api.http.get("/v1/keys").json()["items"] if k["name"] == "render farm"
+    )
     assert made["scopes"] == ["read"]
     reader = Api(library.base_url, new_key)
     assert reader.http.get("/v1/folders").status_code == 200
@@ -262,8 +271,14 @@ def test_ten_thousand_results_keep_a_small_dom(page: Page, library: Library) -> 
     base = container.assets.get("studio", library.ids["castle.png"])
     docs = []
     for i in range(600):
-        clone = base.model_copy(update={"id": new_id(), "workspace": "bulk",
-                                        "name": f"clone-{i:04d}.png", "folder_id": None})
+        clone = base.model_copy(
+            update={
+                "id": new_id(),
+                "workspace": "bulk",
+                "name": f"clone-{i:04d}.png",
+                "folder_id": None,
+            }
+        )
         container.assets.manifests.create(clone)
         docs.append(IndexDoc(asset=clone))
     container.index.upsert(docs)

@@ -28,16 +28,19 @@ pytestmark = pytest.mark.e2e
 def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
     """The sample library, with costs on two images, on a server that may import from its
     own loopback address (its signed links stand in for a public file server)."""
-    settings = make_settings(Path(tmp_path_factory.mktemp("e2e-life")) / "data",
-                             url_import_allow_private=[ip_network("127.0.0.1/32")])
+    settings = make_settings(
+        Path(tmp_path_factory.mktemp("e2e-life")) / "data",
+        url_import_allow_private=[ip_network("127.0.0.1/32")],
+    )
     container = build(settings)
     with running(create_app(container, run_indexer=True)) as base_url:
         key = container.keys.create("studio")
         client = Api(base_url, key)
         ids = seed_library(client)
         for name, cost in (("castle.png", 0.5), ("lake.png", 2.0)):
-            client.http.patch(f"/v1/assets/{ids[name]}",
-                              json={"metadata": {"cost": cost}}).raise_for_status()
+            client.http.patch(
+                f"/v1/assets/{ids[name]}", json={"metadata": {"cost": cost}}
+            ).raise_for_status()
         wait_for_search(client, {"cost_range": ["0.1-1", "1-10"]}, 2)
         yield Library(base_url, container, key, client, ids)
         client.http.close()
@@ -86,8 +89,11 @@ def test_version_history_upload_compare_rollback_delete(page: Page, library: Lib
     sign_in(page, library, f"/?asset={asset_id}")
     versions = page.locator("#version-list .version")
     expect(versions).to_have_count(1)
-    new_file: FilePayload = {"name": "castle-v2.png", "mimeType": "image/png",
-                             "buffer": png_bytes((320, 200), seed=42)}
+    new_file: FilePayload = {
+        "name": "castle-v2.png",
+        "mimeType": "image/png",
+        "buffer": png_bytes((320, 200), seed=42),
+    }
     page.locator("#version-file").set_input_files(files=[new_file])
     page.locator("#version-note").fill("wider crop")
     page.get_by_role("button", name="Upload new version").click()
@@ -111,9 +117,14 @@ def test_version_history_upload_compare_rollback_delete(page: Page, library: Lib
 
 def test_where_used_and_a_delete_that_asks_first(page: Page, library: Library) -> None:
     asset_id = library.ids["owl-night.png"]
-    library.api.http.post(f"/v1/assets/{asset_id}/references", json={
-        "resource_type": "story", "resource_id": "night-tales", "usage_type": "cover",
-    }).raise_for_status()
+    library.api.http.post(
+        f"/v1/assets/{asset_id}/references",
+        json={
+            "resource_type": "story",
+            "resource_id": "night-tales",
+            "usage_type": "cover",
+        },
+    ).raise_for_status()
     sign_in(page, library, f"/?asset={asset_id}")
     expect(page.locator("#references-title")).to_have_text("Where this is used (1)")
     expect(page.locator("#reference-list")).to_contain_text("night-tales")
@@ -130,8 +141,11 @@ def test_where_used_and_a_delete_that_asks_first(page: Page, library: Library) -
 
 def test_lineage_shows_both_directions(page: Page, library: Library) -> None:
     parent = library.ids["fox-snow.png"]
-    child = library.api.upload("fox-snow-upscaled.png", png_bytes((300, 200), seed=77),
-                               metadata=json.dumps({"source_asset_id": parent}))
+    child = library.api.upload(
+        "fox-snow-upscaled.png",
+        png_bytes((300, 200), seed=77),
+        metadata=json.dumps({"source_asset_id": parent}),
+    )
     child.raise_for_status()
     child_id = child.json()["id"]
     sign_in(page, library, f"/?asset={child_id}")

@@ -14,17 +14,22 @@ pytestmark = pytest.mark.e2e
 
 def test_drop_three_files_one_rejected(page: Page, library: Library) -> None:
     sign_in(page, library)
-    drop_files(page, [
-        ("dropped-one.png", "image/png", png_bytes((90, 60), seed=41)),
-        ("bomb.png", "image/png", png_header_bomb()),
-        ("dropped-two.png", "image/png", png_bytes((90, 60), seed=42)),
-    ])
+    drop_files(
+        page,
+        [
+            ("dropped-one.png", "image/png", png_bytes((90, 60), seed=41)),
+            ("bomb.png", "image/png", png_header_bomb()),
+            ("dropped-two.png", "image/png", png_bytes((90, 60), seed=42)),
+        ],
+    )
     items = page.locator("#upload-list .upload-item")
     expect(items).to_have_count(3)
     expect(page.locator('.upload-item[data-name="dropped-one.png"]')).to_have_class(
-        "upload-item done")
+        "upload-item done"
+    )
     expect(page.locator('.upload-item[data-name="dropped-two.png"]')).to_have_class(
-        "upload-item done")
+        "upload-item done"
+    )
     rejected = page.locator('.upload-item[data-name="bomb.png"]')
     expect(rejected).to_have_class("upload-item failed")
     # The server's problem detail says why.
@@ -51,11 +56,13 @@ def test_cookie_writes_from_another_origin_are_refused(page: Page, library: Libr
     asset_id = library.ids["fox-city.png"]
     csrf = page.evaluate("fetch('/v1/session').then((r) => r.json()).then((b) => b.csrf_token)")
     # The browser context's request client carries the session cookie, like a forged form.
-    forged = page.request.delete(f"/v1/assets/{asset_id}",
-                                 headers={"Origin": "http://evil.example"})
+    forged = page.request.delete(
+        f"/v1/assets/{asset_id}", headers={"Origin": "http://evil.example"}
+    )
     assert forged.status == 403
-    with_token = page.request.delete(f"/v1/assets/{asset_id}", headers={
-        "Origin": "http://evil.example", "X-CSRF-Token": csrf})
+    with_token = page.request.delete(
+        f"/v1/assets/{asset_id}", headers={"Origin": "http://evil.example", "X-CSRF-Token": csrf}
+    )
     assert with_token.status == 403
     without_token = page.request.delete(f"/v1/assets/{asset_id}")
     assert without_token.status == 403

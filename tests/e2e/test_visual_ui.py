@@ -42,8 +42,9 @@ def test_find_similar_shows_real_neighbours(page: Page, library: Library) -> Non
     page.get_by_role("button", name="Find similar").click()
     strip = page.locator('[data-related="similar"] .strip-item')
     expect(strip.first).to_be_visible()
-    expected = library.api.http.get(f"/v1/assets/{asset_id}/similar",
-                                    params={"limit": 12}).json()["items"]
+    expected = library.api.http.get(f"/v1/assets/{asset_id}/similar", params={"limit": 12}).json()[
+        "items"
+    ]
     assert expected, "the tiny model gives neighbours"
     expect(strip).to_have_count(len(expected))
     first = expected[0]["asset"]

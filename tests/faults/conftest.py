@@ -38,29 +38,45 @@ class Production:
 
 
 @pytest.fixture
-def production(minio_service: RunningService, es_service: RunningService,
-               tmp_path: Path) -> Iterator[Production]:
+def production(
+    minio_service: RunningService, es_service: RunningService, tmp_path: Path
+) -> Iterator[Production]:
     minio = minio_service.env
     es_url = es_service.env["ASSETLENS_ES_URL"]
     suffix = uuid.uuid4().hex[:12]
-    with fault_proxy(_address(es_url)) as es, \
-            fault_proxy(_address(minio["ASSETLENS_S3_ENDPOINT"])) as s3:
+    with (
+        fault_proxy(_address(es_url)) as es,
+        fault_proxy(_address(minio["ASSETLENS_S3_ENDPOINT"])) as s3,
+    ):
         base = make_settings(
-            tmp_path / "direct", store_backend="s3", index_backend="elasticsearch",
+            tmp_path / "direct",
+            store_backend="s3",
+            index_backend="elasticsearch",
             s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"],
             s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
-            s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"], s3_bucket=f"faults-{suffix}",
-            es_url=es_url, es_index=f"faults-{suffix}",
+            s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"],
+            s3_bucket=f"faults-{suffix}",
+            es_url=es_url,
+            es_index=f"faults-{suffix}",
             # Short enough that a killed worker's lease expires within the scenario.
-            indexer_lease_seconds=5.0, indexer_poll_seconds=0.2, indexer_batch_size=8,
-            wait_timeout_seconds=5.0)
+            indexer_lease_seconds=5.0,
+            indexer_poll_seconds=0.2,
+            indexer_batch_size=8,
+            wait_timeout_seconds=5.0,
+        )
         direct = build(base, use_embedder=False)
         direct.index.ensure()
-        proxied = base.model_copy(update={"data_dir": tmp_path / "proxied",
-                                          "s3_endpoint": s3.url, "es_url": es.url})
+        proxied = base.model_copy(
+            update={"data_dir": tmp_path / "proxied", "s3_endpoint": s3.url, "es_url": es.url}
+        )
         try:
-            yield Production(proxied, direct, es, s3,
-                             base.model_copy(update={"data_dir": tmp_path / "unproxied"}))
+            yield Production(
+                proxied,
+                direct,
+                es,
+                s3,
+                base.model_copy(update={"data_dir": tmp_path / "unproxied"}),
+            )
         finally:
             if isinstance(direct.index, ElasticsearchIndex):
                 direct.index.drop()

@@ -87,8 +87,12 @@ class Process:
     def start(self) -> Process:
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "assetlens", *self.argv], cwd=REPO, env=self.env,
-                stdout=out, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "assetlens", *self.argv],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     @property
@@ -134,6 +138,7 @@ class Server(Process):
             with suppress(httpx.HTTPError):
                 return httpx.get(self.url + "/v1/health", timeout=2).status_code == 200
             return False
+
         wait_until(up, START_LIMIT, "assetlens serve answering /v1/health")
         return self
 
@@ -150,8 +155,9 @@ class Stack:
 
     def serve(self) -> Server:
         n, port = len(self.processes), free_port()
-        server = Server(["serve", "--port", str(port)], self.env, self.logs / f"{n}-serve.log",
-                        port=port)
+        server = Server(
+            ["serve", "--port", str(port)], self.env, self.logs / f"{n}-serve.log", port=port
+        )
         self.processes.append(server)
         return server.start()
 
@@ -164,8 +170,14 @@ class Stack:
     def run(self, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """A one-shot command (`reconcile`, `gc` ...), its output captured."""
         return subprocess.run(
-            [sys.executable, "-m", "assetlens", *argv], cwd=REPO, env=self.env,
-            capture_output=True, text=True, timeout=timeout, check=False)
+            [sys.executable, "-m", "assetlens", *argv],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def close(self) -> None:
         for process in self.processes:
@@ -196,8 +208,10 @@ class Outcomes:
             self.unexpected.append(f"{type(response).__name__}: {response}")
         elif response.status_code == 201:
             self.accepted.append(response.json()["id"])
-        elif (response.status_code in REFUSED
-              and response.headers.get("content-type") == "application/problem+json"):
+        elif (
+            response.status_code in REFUSED
+            and response.headers.get("content-type") == "application/problem+json"
+        ):
             self.refused += 1
         else:
             self.unexpected.append(f"{response.status_code}: {response.text[:300]}")
@@ -205,13 +219,18 @@ class Outcomes:
 
 def upload(http: httpx.Client, n: int, data: bytes, prompt: str) -> httpx.Response:
     """One multipart upload, answered without waiting for the indexer."""
-    return http.post("/v1/assets", params={"wait": "false"},
-                     files={"file": (f"{n}.png", data, "image/png")}, data={"prompt": prompt})
+    return http.post(
+        "/v1/assets",
+        params={"wait": "false"},
+        files={"file": (f"{n}.png", data, "image/png")},
+        data={"prompt": prompt},
+    )
 
 
 def client(base_url: str, key: str, timeout: float = 120.0) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=timeout,
-                        headers={"Authorization": f"Bearer {key}"})
+    return httpx.Client(
+        base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {key}"}
+    )
 
 
 def figures(name: str, **values: object) -> None:

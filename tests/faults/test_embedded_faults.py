@@ -99,8 +99,9 @@ class Uploader:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._next = start
-        self._threads = [threading.Thread(target=self._run, args=(base_url, key), daemon=True)
-                         for _ in range(3)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(base_url, key), daemon=True) for _ in range(3)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -110,8 +111,9 @@ class Uploader:
                 with self._lock:
                     n, self._next = self._next, self._next + 1
                 try:
-                    response = upload(http, n, media_samples.png_bytes((96, 64), seed=n),
-                                      f"crash candle {n}")
+                    response = upload(
+                        http, n, media_samples.png_bytes((96, 64), seed=n), f"crash candle {n}"
+                    )
                 except httpx.TransportError:
                     with self._lock:
                         self.dropped += 1
@@ -140,8 +142,11 @@ def test_server_sigkilled_mid_write_leaves_no_corrupt_manifest_or_blob(tmp_path:
         for _ in range(kills):
             server = procs.serve()
             uploader = Uploader(server.url, key, seed)
-            wait_until(lambda u=uploader: len(u.outcomes.accepted) > 0, 60,  # type: ignore[misc]
-                       "a first upload")
+            wait_until(
+                lambda u=uploader: len(u.outcomes.accepted) > 0,  # type: ignore[misc]
+                60,
+                "a first upload",
+            )
             threading.Event().wait(rng.uniform(0.0, 1.0))
             server.kill()
             seed = uploader.stop()
@@ -160,9 +165,16 @@ def test_server_sigkilled_mid_write_leaves_no_corrupt_manifest_or_blob(tmp_path:
         server = procs.serve()
         drain_and_stop(procs, server.url, key)
         report = reconcile_is_clean(procs)
-    figures("embedded-sigkill", kills=kills, acknowledged=len(acknowledged),
-            cut_by_the_kill=dropped, refused=refused, **counts,
-            first_reconcile=f"'{repaired}'", second_reconcile=f"'{report}'")
+    figures(
+        "embedded-sigkill",
+        kills=kills,
+        acknowledged=len(acknowledged),
+        cut_by_the_kill=dropped,
+        refused=refused,
+        **counts,
+        first_reconcile=f"'{repaired}'",
+        second_reconcile=f"'{report}'",
+    )
 
 
 # -- a full disk ---------------------------------------------------------------------------
@@ -173,8 +185,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 24 MiB tmpfs (root only: the test is skipped, saying so, where mount is refused)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
     try:
@@ -183,8 +199,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_full_disk_refuses_uploads_cleanly_and_recovers(small_disk: Path,
-                                                          tmp_path: Path) -> None:
+def test_a_full_disk_refuses_uploads_cleanly_and_recovers(small_disk: Path, tmp_path: Path) -> None:
     settings = embedded(small_disk / "data")
     setup = build(settings, use_embedder=False)
     key = setup.keys.create(WS)
@@ -196,8 +211,9 @@ def test_a_full_disk_refuses_uploads_cleanly_and_recovers(small_disk: Path,
             attempts = 0
             # Uploads of ~0.5 MB until the disk has refused several in a row.
             while outcomes.refused < 5 and attempts < 200:
-                outcomes.record(upload(http, attempts, noise_png(attempts, side=400),
-                                       "disk filler"))
+                outcomes.record(
+                    upload(http, attempts, noise_png(attempts, side=400), "disk filler")
+                )
                 attempts += 1
             assert not outcomes.unexpected, outcomes.unexpected[:5]
             assert outcomes.refused >= 5 and outcomes.accepted
@@ -217,6 +233,12 @@ def test_a_full_disk_refuses_uploads_cleanly_and_recovers(small_disk: Path,
         server = procs.serve()
         drain_and_stop(procs, server.url, key)
         report = reconcile_is_clean(procs)
-    figures("disk-full", attempts=attempts, accepted=len(outcomes.accepted),
-            refused=outcomes.refused, **counts, first_reconcile=f"'{repaired}'",
-            second_reconcile=f"'{report}'")
+    figures(
+        "disk-full",
+        attempts=attempts,
+        accepted=len(outcomes.accepted),
+        refused=outcomes.refused,
+        **counts,
+        first_reconcile=f"'{repaired}'",
+        second_reconcile=f"'{report}'",
+    )

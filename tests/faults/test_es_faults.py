@@ -61,8 +61,9 @@ def test_uploads_during_an_elasticsearch_outage_are_kept_and_searchable_after(
                 switched.add(mode)
                 production.es.set(mode, ms=1000, jitter=500)
         try:
-            result: httpx.Response | BaseException = upload(http, n, images[n],
-                                                            f"outage lantern {n}")
+            result: httpx.Response | BaseException = upload(
+                http, n, images[n], f"outage lantern {n}"
+            )
         except httpx.HTTPError as exc:
             result = exc
         with lock:
@@ -92,20 +93,31 @@ def test_uploads_during_an_elasticsearch_outage_are_kept_and_searchable_after(
             # ... and in search within the bound, each exactly once.
             def converged() -> bool:
                 response = http.post("/v1/search", json={"q": "lantern", "limit": 1})
-                return (response.status_code == 200
-                        and response.json()["total"] == len(outcomes.accepted))
+                return response.status_code == 200 and response.json()["total"] == len(
+                    outcomes.accepted
+                )
+
             # CI bounds liveness only (a shared runner's speed is no claim); the full run
             # holds the 60 s, and waits past it so that a slow run still reports.
-            converge_seconds = wait_until(converged, scaled(180, 1800),
-                                          "search having every accepted upload")
-            assert not FULL or converge_seconds <= CONVERGE_LIMIT, \
+            converge_seconds = wait_until(
+                converged, scaled(180, 1800), "search having every accepted upload"
+            )
+            assert not FULL or converge_seconds <= CONVERGE_LIMIT, (
                 f"search took {converge_seconds:.0f} s to have every upload after the outage"
+            )
     counts = indexed_ids(production)
     assert set(counts) == set(outcomes.accepted)
     assert max(counts.values()) == 1
-    figures("es-outage", uploads=total, accepted=len(outcomes.accepted),
-            refused=outcomes.refused, lost=0, proxy_resets=production.es.stats.resets,
-            upload_s=f"{upload_seconds:.1f}", converged_s=f"{converge_seconds:.1f}")
+    figures(
+        "es-outage",
+        uploads=total,
+        accepted=len(outcomes.accepted),
+        refused=outcomes.refused,
+        lost=0,
+        proxy_resets=production.es.stats.resets,
+        upload_s=f"{upload_seconds:.1f}",
+        converged_s=f"{converge_seconds:.1f}",
+    )
 
 
 def test_indexer_killed_at_random_points_indexes_every_asset_exactly_once(
@@ -124,16 +136,23 @@ def test_indexer_killed_at_random_points_indexes_every_asset_exactly_once(
                 # New work keeps arriving while the worker is killed, mid-batch or not.
                 for n in range(per_round):
                     seed = kill * per_round + n
-                    response = upload(http, seed, media_samples.png_bytes((64, 48), seed=seed),
-                                      f"ingest beacon {seed}")
+                    response = upload(
+                        http,
+                        seed,
+                        media_samples.png_bytes((64, 48), seed=seed),
+                        f"ingest beacon {seed}",
+                    )
                     assert response.status_code == 201, response.text
                     accepted.append(response.json()["id"])
                 worker = procs.indexer()
                 # Half the kills land right after start-up (claims just taken), half after
                 # a first batch was acknowledged; both a random moment later.
                 marker = "indexed " if rng.random() < 0.5 else "indexer started"
-                wait_until(lambda w=worker, m=marker: m in w.output(),  # type: ignore[misc]
-                           120, f"indexer log showing {marker!r}")
+                wait_until(
+                    lambda w=worker, m=marker: m in w.output(),  # type: ignore[misc]
+                    120,
+                    f"indexer log showing {marker!r}",
+                )
                 time.sleep(rng.uniform(0.0, 1.0))
                 worker.kill()
                 indexed_by_killed += worker.output().count("indexed ")
@@ -141,8 +160,11 @@ def test_indexer_killed_at_random_points_indexes_every_asset_exactly_once(
             procs.indexer()  # one that is left to finish
 
             def converged() -> bool:
-                return (set(indexed_ids(production)) == set(accepted)
-                        and production.direct.queue.pending() == 0)
+                return (
+                    set(indexed_ids(production)) == set(accepted)
+                    and production.direct.queue.pending() == 0
+                )
+
             wait_until(converged, 180, "the last indexer finishing the queue")
             total = http.post("/v1/search", json={"q": "beacon", "limit": 1}).json()["total"]
     counts = indexed_ids(production)
@@ -151,6 +173,12 @@ def test_indexer_killed_at_random_points_indexes_every_asset_exactly_once(
     indexed = {i: r for ws, i, r in production.direct.index.revisions() if ws == WS}
     assert indexed == revisions  # the latest revision of each, not a stale one
     assert indexed_by_killed > 0  # the kills did land while work was being done
-    figures("indexer-sigkill", kills=kills, assets=len(accepted),
-            indexed_by_killed_workers=indexed_by_killed,
-            pending_after_kills=killed_with_work, missing=0, duplicated=0)
+    figures(
+        "indexer-sigkill",
+        kills=kills,
+        assets=len(accepted),
+        indexed_by_killed_workers=indexed_by_killed,
+        pending_after_kills=killed_with_work,
+        missing=0,
+        duplicated=0,
+    )

@@ -50,10 +50,14 @@ def test_store_failing_mid_upload_is_503_and_leaves_nothing_half_written(
             accepted.append(retry.json()["id"])
     sha = hashlib.sha256(data).hexdigest()
     assert store.get_bytes(layout.blob_key(sha)).data == data
-    assert sorted(a.id for a in production.direct.assets.manifests.iter_all(WS)) == \
-        sorted(accepted)
-    figures("minio-mid-upload", file_bytes=len(data), modes="reset_after+reset", status=503,
-            new_keys_after_failure=0)
+    assert sorted(a.id for a in production.direct.assets.manifests.iter_all(WS)) == sorted(accepted)
+    figures(
+        "minio-mid-upload",
+        file_bytes=len(data),
+        modes="reset_after+reset",
+        status=503,
+        new_keys_after_failure=0,
+    )
 
 
 def test_a_slow_store_slows_an_upload_but_it_completes_whole_and_the_api_keeps_answering(
@@ -82,8 +86,9 @@ def test_a_slow_store_slows_an_upload_but_it_completes_whole_and_the_api_keeps_a
                         "read": side.get(f"/v1/assets/{kept.json()['id']}"),
                     }
                     if not slow.done():  # answered while the upload was still in flight
-                        answered += [name for name, response in checks.items()
-                                     if response.status_code == 200]
+                        answered += [
+                            name for name, response in checks.items() if response.status_code == 200
+                        ]
                 response = slow.result()
             production.s3.set(Mode.PASS)
         assert response.status_code == 201, response.text
@@ -94,8 +99,13 @@ def test_a_slow_store_slows_an_upload_but_it_completes_whole_and_the_api_keeps_a
     assert store.get_bytes(layout.blob_key(sha)).data == data
     assert store.exists(layout.manifest_key(WS, asset["id"]))
     assert not list((production.settings.data_dir / "tmp" / "uploads").glob("*"))
-    figures("minio-slow-upload", file_bytes=len(data), latency_ms="40±10", status=201,
-            answered_meanwhile=len(answered))
+    figures(
+        "minio-slow-upload",
+        file_bytes=len(data),
+        latency_ms="40±10",
+        status=201,
+        answered_meanwhile=len(answered),
+    )
 
 
 def test_a_store_slower_than_its_timeout_is_a_503_and_leaves_no_manifest(
@@ -129,11 +139,19 @@ def test_a_store_slower_than_its_timeout_is_a_503_and_leaves_no_manifest(
             assert live and set(live) == {200}, live
             assert list(production.direct.assets.manifests.iter_all(WS)) == []
             for blob in store.list_keys("blobs/"):
-                assert hashlib.sha256(store.get_bytes(blob).data).hexdigest() == \
-                    blob.rsplit("/", 1)[-1]
+                assert (
+                    hashlib.sha256(store.get_bytes(blob).data).hexdigest()
+                    == blob.rsplit("/", 1)[-1]
+                )
             retry = upload(http, 2, data, "after the slowdown")
             assert retry.status_code == 201, retry.text
     assets = list(production.direct.assets.manifests.iter_all(WS))
     assert [a.id for a in assets] == [retry.json()["id"]]
-    figures("minio-slower-than-timeout", file_bytes=len(data), latency_ms=1500,
-            read_timeout_s=0.5, status=503, health_answers_meanwhile=len(live))
+    figures(
+        "minio-slower-than-timeout",
+        file_bytes=len(data),
+        latency_ms=1500,
+        read_timeout_s=0.5,
+        status=503,
+        health_answers_meanwhile=len(live),
+    )

@@ -188,8 +188,9 @@ def test_setting_chooses_the_keyword_engine(tmp_path: Path, engine: str,
     index = build_index(settings)
     try:
         put(index, make_doc(make_asset("one", prompt="lantern")))
-        assert {h.asset.id for h in index.search(SearchQuery(workspace=WS, text="lantern")).hits} \
-            == {aid("one")}
+        assert {
+            h.asset.id for h in index.search(SearchQuery(workspace=WS, text="lantern")).hits
+        } == {aid("one")}
         assert any(tmp_path.glob("index/*.keyword")) is keyword_index
     finally:
         index.close()

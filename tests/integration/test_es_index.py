@@ -59,8 +59,9 @@ pytestmark = pytest.mark.integration
 __all__ = ["es_indices", "es_service", "es_url"]  # fixtures used by this module
 
 
-class TestElasticsearchIndex(SearchIndexContract, SearchWordsContract,
-                             FacetPrefixContract, CommonWordContract):
+class TestElasticsearchIndex(
+    SearchIndexContract, SearchWordsContract, FacetPrefixContract, CommonWordContract
+):
     @pytest.fixture
     def index(self, es_indices: IndexFactory) -> SearchIndex:
         return es_indices()
@@ -395,8 +396,11 @@ class _LosesTheFirstCreateAnswer:
 
 def test_ensure_survives_a_create_whose_answer_was_lost(es_url: str) -> None:
     client = _LosesTheFirstCreateAnswer(es_client(es_url))
-    index = ElasticsearchIndex(cast(Elasticsearch, client), f"it-lost-{uuid.uuid4().hex[:12]}",
-                               retry=RetryPolicy(attempts=3, initial_backoff_s=0.05))
+    index = ElasticsearchIndex(
+        cast(Elasticsearch, client),
+        f"it-lost-{uuid.uuid4().hex[:12]}",
+        retry=RetryPolicy(attempts=3, initial_backoff_s=0.05),
+    )
     try:
         index.ensure()
         assert client.lost == 1
@@ -528,13 +532,18 @@ def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
         for text in (None, "lighthouse"):
             query = SearchQuery(workspace=WS, text=text, facets=[Facet.CREATED])
             assert index.search(query).facets["created"] == months
-        assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=False)))) \
-            == [old.id]
-        assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=True)))) \
-            == [aid("new")]
+        assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=False)))) == [
+            old.id
+        ]
+        assert ids_of(index.search(SearchQuery(workspace=WS, filters=Filters(favorite=True)))) == [
+            aid("new")
+        ]
         # The old document has no cost (until reindexed): outside every cost range, last.
-        page = index.search(SearchQuery(workspace=WS, facets=[Facet.COST],
-                                        sort=Sort(field=SortField.COST, descending=False)))
+        page = index.search(
+            SearchQuery(
+                workspace=WS, facets=[Facet.COST], sort=Sort(field=SortField.COST, descending=False)
+            )
+        )
         assert page.facets["cost"] == [FacetBucket(value="0.1-1", count=1)]
         assert ids_of(page) == [aid("new"), old.id]
         index.ensure()  # already current: nothing to do, nothing breaks
@@ -547,7 +556,9 @@ def test_ensure_upgrades_an_index_made_before_favourites_and_costs(
         assert ids_of(index.search(plural)) == [aid("new")]
         put(index, make_doc(old.model_copy(update={"revision": 2})))
         assert set(ids_of(index.search(plural))) == both
-        assert index.search(SearchQuery(workspace=WS, facets=[Facet.CREATED])).facets["created"] \
+        assert (
+            index.search(SearchQuery(workspace=WS, facets=[Facet.CREATED])).facets["created"]
             == months
+        )
     finally:
         client.close()

@@ -32,10 +32,6 @@ pytestmark = pytest.mark.integration
 START_TIMEOUT = 300.0
 
 
-
-
-
-
 class PrivateNode(PrivateServer):
     """An Elasticsearch node of our own, driven through scripts/es-node.sh."""
 
@@ -73,8 +69,6 @@ def private_node(tmp_path: Path) -> Iterator[PrivateNode]:
         yield node
     finally:
         node.stop()
-
-
 
 
 def _operations(index: ElasticsearchIndex) -> dict[str, Callable[[], object]]:

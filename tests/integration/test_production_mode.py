@@ -40,10 +40,16 @@ CONVERGE_LIMIT = 180.0
 def server_settings(data: Path, minio: dict[str, str], es_url: str, **extra: object) -> Settings:
     suffix = uuid.uuid4().hex[:12]
     return make_settings(
-        data, store_backend="s3", index_backend="elasticsearch",
-        s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"], s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
-        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"], s3_bucket=f"pm-{suffix}",
-        es_url=es_url, es_index=f"pm-{suffix}", **extra,
+        data,
+        store_backend="s3",
+        index_backend="elasticsearch",
+        s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"],
+        s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
+        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"],
+        s3_bucket=f"pm-{suffix}",
+        es_url=es_url,
+        es_index=f"pm-{suffix}",
+        **extra,
     )
 
 
@@ -58,10 +64,15 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def shared(minio_service: RunningService, es_service: RunningService,
-           tmp_path: Path) -> Iterator[Settings]:
-    settings = server_settings(tmp_path / "data", dict(minio_service.env),
-                               es_service.env["ASSETLENS_ES_URL"], indexer_batch_size=4)
+def shared(
+    minio_service: RunningService, es_service: RunningService, tmp_path: Path
+) -> Iterator[Settings]:
+    settings = server_settings(
+        tmp_path / "data",
+        dict(minio_service.env),
+        es_service.env["ASSETLENS_ES_URL"],
+        indexer_batch_size=4,
+    )
     yield settings
     container = build(settings, use_embedder=False)
     if isinstance(container.index, ElasticsearchIndex):
@@ -85,18 +96,25 @@ def test_several_indexer_processes_share_the_queue_without_loss_or_overlap(
     container.index.ensure()
     logs = [tmp_path / f"indexer-{n}.log" for n in range(3)]
     workers = [
-        subprocess.Popen([sys.executable, "-m", "assetlens", "indexer"], env=environment(shared),
-                         stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        subprocess.Popen(
+            [sys.executable, "-m", "assetlens", "indexer"],
+            env=environment(shared),
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
         for log in logs
     ]
     try:
         # All three are polling before any work exists, so the work is really contended.
-        wait_until(lambda: all("indexer started" in log.read_text() for log in logs),
-                   limit=120)
+        wait_until(lambda: all("indexer started" in log.read_text() for log in logs), limit=120)
         ids = set()
         for n in range(24):
-            spooled = spool_file(io.BytesIO(media_samples.png_bytes(seed=n)),
-                                 tmp_path / "spool", f"{n}.png", 10_000_000)
+            spooled = spool_file(
+                io.BytesIO(media_samples.png_bytes(seed=n)),
+                tmp_path / "spool",
+                f"{n}.png",
+                10_000_000,
+            )
             ids.add(container.assets.upload("prod", spooled, UploadForm(prompt=f"item {n}")).id)
             spooled.discard()
 
@@ -104,6 +122,7 @@ def test_several_indexer_processes_share_the_queue_without_loss_or_overlap(
             container.index.refresh()
             revisions = {i: r for ws, i, r in container.index.revisions() if ws == "prod"}
             return set(revisions) == ids and container.queue.pending() == 0
+
         wait_until(all_ready)
     finally:
         for worker in workers:
@@ -158,7 +177,8 @@ def test_a_rollback_landing_inside_an_ack_on_minio_is_still_indexed(
         container.versions.upload("prod", asset.id, second)
         rolled: list[int] = []
         store.in_ack_window = lambda: rolled.append(
-            container.versions.rollback("prod", asset.id, 1)[0].version)
+            container.versions.rollback("prod", asset.id, 1)[0].version
+        )
         container.indexer.drain()
         assert rolled == [3]
         current, searchable = container.assets.visibility.indexed("prod", asset.id)
@@ -169,19 +189,28 @@ def test_a_rollback_landing_inside_an_ack_on_minio_is_still_indexed(
 
 
 def test_uploads_are_accepted_while_elasticsearch_is_down_and_the_index_converges(
-    minio_service: RunningService, private_node: PrivateNode, tmp_path: Path  # noqa: F811
+    minio_service: RunningService,
+    private_node: PrivateNode,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
-    settings = server_settings(tmp_path / "data", dict(minio_service.env), private_node.url,
-                               wait_timeout_seconds=2.0)
+    settings = server_settings(
+        tmp_path / "data", dict(minio_service.env), private_node.url, wait_timeout_seconds=2.0
+    )
     container = build(settings, use_embedder=False)
     container.index.ensure()
     try:
         with running(create_app(container, run_indexer=True)) as base_url:
             api = Api(base_url, container.keys.create("prod"))
             private_node.stop()
-            accepted = [api.upload(f"{n}.png", media_samples.png_bytes(seed=40 + n),
-                                   wait=n == 0, prompt=f"outage lantern {n}")
-                        for n in range(3)]
+            accepted = [
+                api.upload(
+                    f"{n}.png",
+                    media_samples.png_bytes(seed=40 + n),
+                    wait=n == 0,
+                    prompt=f"outage lantern {n}",
+                )
+                for n in range(3)
+            ]
             assert [r.status_code for r in accepted] == [201, 201, 201]
             down = api.search(q="lantern")
             assert down.status_code == 503
@@ -192,6 +221,7 @@ def test_uploads_are_accepted_while_elasticsearch_is_down_and_the_index_converge
             def converged() -> bool:
                 response = api.search(q="lantern")
                 return response.status_code == 200 and response.json()["total"] == 3
+
             wait_until(converged)
             api.http.close()
     finally:
@@ -200,21 +230,27 @@ def test_uploads_are_accepted_while_elasticsearch_is_down_and_the_index_converge
 
 
 def test_minio_killed_mid_upload_is_503_and_leaves_nothing_half_written(
-    private_minio: PrivateMinio, tmp_path: Path  # noqa: F811
+    private_minio: PrivateMinio,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     minio = read_env_file(private_minio.services / "minio.env")
     settings = make_settings(
-        tmp_path / "data", store_backend="s3", s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"],
+        tmp_path / "data",
+        store_backend="s3",
+        s3_endpoint=minio["ASSETLENS_S3_ENDPOINT"],
         s3_access_key=minio["ASSETLENS_S3_ACCESS_KEY"],
-        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"], s3_bucket="midupload")
+        s3_secret_key=minio["ASSETLENS_S3_SECRET_KEY"],
+        s3_bucket="midupload",
+    )
     container = build(settings, use_embedder=False)
     container.index.ensure()
     video = media_samples.mp4_bytes(with_audio=False, seconds=1.0)
     padding = 8 * 1024 * 1024
     body_file = video + padding.to_bytes(4, "big") + b"free" + b"\x00" * (padding - 8)
     boundary = "midupload"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"big.mp4\"\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     def body() -> Iterator[bytes]:
@@ -228,10 +264,13 @@ def test_minio_killed_mid_upload_is_503_and_leaves_nothing_half_written(
     try:
         with running(create_app(container, run_indexer=False)) as base_url:
             key = container.keys.create("prod")  # written before the outage
-            headers = {"Authorization": f"Bearer {key}",
-                       "Content-Type": f"multipart/form-data; boundary={boundary}"}
-            response = httpx.post(base_url + "/v1/assets", content=body(), headers=headers,
-                                  timeout=120)
+            headers = {
+                "Authorization": f"Bearer {key}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            }
+            response = httpx.post(
+                base_url + "/v1/assets", content=body(), headers=headers, timeout=120
+            )
             assert response.status_code == 503, response.text
             assert response.headers["retry-after"]
             assert response.headers["content-type"] == "application/problem+json"
@@ -239,8 +278,12 @@ def test_minio_killed_mid_upload_is_503_and_leaves_nothing_half_written(
             store = container.store
             assert list(store.list_keys("manifests/")) == []
             assert list(store.list_keys("blobs/")) == []
-            retry = httpx.post(base_url + "/v1/assets", content=head + body_file + tail,
-                               headers=headers, timeout=120)
+            retry = httpx.post(
+                base_url + "/v1/assets",
+                content=head + body_file + tail,
+                headers=headers,
+                timeout=120,
+            )
             assert retry.status_code == 201, retry.text
             assert len(list(store.list_keys("manifests/"))) == 1
             assert len(list(store.list_keys("blobs/"))) == 1

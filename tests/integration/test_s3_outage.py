@@ -37,8 +37,6 @@ pytestmark = pytest.mark.integration
 MINIO = ["bash", str(SCRIPTS / "minio.sh")]
 
 
-
-
 class PrivateMinio(PrivateServer):
     """A MinIO instance of our own, driven through scripts/minio.sh."""
 
@@ -58,8 +56,6 @@ class PrivateMinio(PrivateServer):
         return S3ObjectStore.from_settings(s3_settings(env, bucket), **options)  # type: ignore[arg-type]
 
 
-
-
 @pytest.fixture
 def private_minio(tmp_path: Path) -> Iterator[PrivateMinio]:
     server = PrivateMinio(tmp_path / "services")
@@ -68,8 +64,6 @@ def private_minio(tmp_path: Path) -> Iterator[PrivateMinio]:
         yield server
     finally:
         server.stop()
-
-
 
 
 def _operations(store: S3ObjectStore) -> dict[str, Callable[[], object]]:

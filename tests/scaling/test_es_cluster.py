@@ -39,14 +39,23 @@ WORKSPACE = "scale"
 
 class Cluster:
     def __init__(self, services: Path) -> None:
-        self.env = {**os.environ, "ASSETLENS_SERVICES_DIR": str(services),
-                    "ASSETLENS_ES_CLUSTER_PORT": "9211",
-                    "ASSETLENS_ES_CLUSTER_TRANSPORT_PORT": "9311",
-                    "ASSETLENS_ES_START_TIMEOUT": "300"}
+        self.env = {
+            **os.environ,
+            "ASSETLENS_SERVICES_DIR": str(services),
+            "ASSETLENS_ES_CLUSTER_PORT": "9211",
+            "ASSETLENS_ES_CLUSTER_TRANSPORT_PORT": "9311",
+            "ASSETLENS_ES_START_TIMEOUT": "300",
+        }
 
     def run(self, *args: str) -> str:
-        done = subprocess.run(["bash", str(SCRIPT), *args], env=self.env, capture_output=True,
-                              text=True, timeout=400, check=False)
+        done = subprocess.run(
+            ["bash", str(SCRIPT), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+            check=False,
+        )
         if done.returncode != 0:
             pytest.fail(f"es-cluster.sh {' '.join(args)}: {done.stdout}{done.stderr}")
         return done.stdout.strip()
@@ -76,10 +85,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def settings(cluster: Cluster, minio_service: RunningService,
-             tmp_path: Path) -> Iterator[Settings]:
-    chosen = server_settings(tmp_path / "data", dict(minio_service.env), ",".join(cluster.urls),
-                             indexer_batch_size=4, indexer_lease_seconds=10.0)
+def settings(cluster: Cluster, minio_service: RunningService, tmp_path: Path) -> Iterator[Settings]:
+    chosen = server_settings(
+        tmp_path / "data",
+        dict(minio_service.env),
+        ",".join(cluster.urls),
+        indexer_batch_size=4,
+        indexer_lease_seconds=10.0,
+    )
     yield chosen
     container = build(chosen, use_embedder=False)
     if isinstance(container.index, ElasticsearchIndex):
@@ -113,16 +126,22 @@ class Searcher(threading.Thread):
         self._container.close()
 
 
-def test_ingest_survives_a_node_and_an_indexer_being_killed(cluster: Cluster,
-                                                             settings: Settings,
-                                                             tmp_path: Path) -> None:
+def test_ingest_survives_a_node_and_an_indexer_being_killed(
+    cluster: Cluster, settings: Settings, tmp_path: Path
+) -> None:
     container = build(settings, use_embedder=False)
     container.index.ensure()
     wait_until(lambda: cluster.health().get("status") == "green", limit=120)
     logs = [tmp_path / f"indexer-{n}.log" for n in range(2)]
-    workers = [subprocess.Popen([sys.executable, "-m", "assetlens", "indexer"],
-                                env=environment(settings), stdout=subprocess.DEVNULL,
-                                stderr=log.open("w")) for log in logs]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assetlens", "indexer"],
+            env=environment(settings),
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        for log in logs
+    ]
     searcher = Searcher(settings)
     searcher.start()
     ids: set[str] = set()
@@ -134,8 +153,12 @@ def test_ingest_survives_a_node_and_an_indexer_being_killed(cluster: Cluster,
                 workers[0].send_signal(signal.SIGKILL)
             if n == 3 * ASSETS // 4:
                 cluster.run("restart", "2")
-            spooled = spool_file(io.BytesIO(media_samples.png_bytes(seed=n)),
-                                 tmp_path / "spool", f"{n}.png", 10_000_000)
+            spooled = spool_file(
+                io.BytesIO(media_samples.png_bytes(seed=n)),
+                tmp_path / "spool",
+                f"{n}.png",
+                10_000_000,
+            )
             asset = container.assets.upload(WORKSPACE, spooled, UploadForm(prompt=f"item {n}"))
             ids.add(asset.id)
             spooled.discard()
@@ -145,6 +168,7 @@ def test_ingest_survives_a_node_and_an_indexer_being_killed(cluster: Cluster,
             container.index.refresh()
             indexed = {i for ws, i, _ in container.index.revisions() if ws == WORKSPACE}
             return indexed == ids and container.queue.pending() == 0
+
         wait_until(all_indexed)
     finally:
         searcher.finish()

@@ -99,8 +99,13 @@ def _reset(writer: asyncio.StreamWriter | None) -> None:
 class FaultProxy:
     """The asyncio proxy; every method runs on its event loop."""
 
-    def __init__(self, upstream: tuple[str, int], listen: tuple[str, int] = ("127.0.0.1", 0),
-                 *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        upstream: tuple[str, int],
+        listen: tuple[str, int] = ("127.0.0.1", 0),
+        *,
+        seed: int = 0,
+    ) -> None:
         self.upstream = upstream
         self.listen = listen
         self.fault = Fault()
@@ -154,13 +159,15 @@ class FaultProxy:
         up = asyncio.ensure_future(self._pump(conn, reader, upstream=True))
         conn.tasks.append(up)
         if upstream_reader is not None:
-            conn.tasks.append(asyncio.ensure_future(
-                self._pump(conn, upstream_reader, upstream=False)))
+            conn.tasks.append(
+                asyncio.ensure_future(self._pump(conn, upstream_reader, upstream=False))
+            )
         await asyncio.gather(*conn.tasks, return_exceptions=True)
         self._close(conn, reset=False)
 
-    async def _pump(self, conn: _Connection, reader: asyncio.StreamReader, *,
-                    upstream: bool) -> None:
+    async def _pump(
+        self, conn: _Connection, reader: asyncio.StreamReader, *, upstream: bool
+    ) -> None:
         target = conn.server if upstream else conn.client
         with contextlib.suppress(OSError, asyncio.CancelledError):
             while data := await reader.read(CHUNK):
@@ -178,7 +185,7 @@ class FaultProxy:
                     allowed = fault.reset_after_bytes - conn.sent_up
                     if len(data) > allowed:
                         self.stats.bytes_up += max(allowed, 0)
-                        target.write(data[:max(allowed, 0)])
+                        target.write(data[: max(allowed, 0)])
                         with contextlib.suppress(OSError, ConnectionError):
                             await target.drain()
                         self._close(conn, reset=True)
@@ -218,8 +225,9 @@ class ThreadedFaultProxy:
     def __init__(self, upstream: tuple[str, int], *, seed: int = 0) -> None:
         self._loop = asyncio.new_event_loop()
         self._proxy = FaultProxy(upstream, seed=seed)
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="faultproxy")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="faultproxy"
+        )
         self._thread.start()
         self._call(self._proxy.start())
 
@@ -239,13 +247,15 @@ class ThreadedFaultProxy:
     def stats(self) -> Stats:
         return self._proxy.stats
 
-    def set(self, mode: Mode | str, *, ms: float = 0.0, jitter: float = 0.0,
-            after: int = 0) -> None:
+    def set(
+        self, mode: Mode | str, *, ms: float = 0.0, jitter: float = 0.0, after: int = 0
+    ) -> None:
         """Switch mode (see the module docstring); returns once it applies."""
         fault = Fault(Mode(mode), latency_ms=ms, jitter_ms=jitter, reset_after_bytes=after)
 
         async def apply() -> None:
             self._proxy.set_fault(fault)
+
         self._call(apply())
 
     def close(self) -> None:
@@ -271,13 +281,17 @@ def fault_proxy(upstream: tuple[str, int], *, seed: int = 0) -> Iterator[Threade
 def parse_fault(query: str) -> Fault:
     """`set=latency&ms=200&jitter=50` → Fault; ValueError on an unknown mode or number."""
     params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-    return Fault(Mode(params.get("set", "pass")), latency_ms=float(params.get("ms", 0)),
-                 jitter_ms=float(params.get("jitter", 0)),
-                 reset_after_bytes=int(params.get("bytes", 0)))
+    return Fault(
+        Mode(params.get("set", "pass")),
+        latency_ms=float(params.get("ms", 0)),
+        jitter_ms=float(params.get("jitter", 0)),
+        reset_after_bytes=int(params.get("bytes", 0)),
+    )
 
 
-async def _control(proxy: FaultProxy, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> None:
+async def _control(
+    proxy: FaultProxy, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     body: dict[str, object] = {"error": "POST /mode?set=..., GET /stats"}
     status = 404
     with contextlib.suppress(ValueError, OSError, asyncio.IncompleteReadError):
@@ -293,8 +307,11 @@ async def _control(proxy: FaultProxy, reader: asyncio.StreamReader,
             except ValueError as exc:
                 status, body = 400, {"error": str(exc)}
     payload = json.dumps(body).encode()
-    writer.write(f"HTTP/1.0 {status} X\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+    writer.write(
+        f"HTTP/1.0 {status} X\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
     with contextlib.suppress(OSError):
         await writer.drain()
     writer.close()
@@ -304,17 +321,23 @@ async def _serve(args: argparse.Namespace) -> None:
     host, _, port = args.upstream.rpartition(":")
     proxy = FaultProxy((host or "127.0.0.1", int(port)), (args.host, args.listen))
     await proxy.start()
-    control = await asyncio.start_server(lambda r, w: _control(proxy, r, w),
-                                         args.host, args.control)
-    print(f"faultproxy {args.host}:{proxy.port} -> {args.upstream}; "
-          f"control http://{args.host}:{control.sockets[0].getsockname()[1]}", flush=True)
+    control = await asyncio.start_server(
+        lambda r, w: _control(proxy, r, w), args.host, args.control
+    )
+    print(
+        f"faultproxy {args.host}:{proxy.port} -> {args.upstream}; "
+        f"control http://{args.host}:{control.sockets[0].getsockname()[1]}",
+        flush=True,
+    )
     async with control:
         await control.serve_forever()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.faultproxy",
-                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.faultproxy",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
     parser.add_argument("--listen", type=int, required=True, help="port to accept on")
     parser.add_argument("--upstream", required=True, help="host:port to forward to")
     parser.add_argument("--control", type=int, default=0, help="control endpoint port")

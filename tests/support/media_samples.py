@@ -489,8 +489,10 @@ def svg_billion_laughs() -> bytes:
 
 def gif_header_bomb() -> bytes:
     """A GIF whose logical screen and image descriptor both declare 65535×65535."""
-    return (b"GIF89a\xff\xff\xff\xff\x00\x00\x00"
-            b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;")
+    return (
+        b"GIF89a\xff\xff\xff\xff\x00\x00\x00"
+        b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;"
+    )
 
 
 def json_depth_bomb(depth: int = 100_000) -> bytes:

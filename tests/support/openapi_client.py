@@ -23,10 +23,25 @@ def generate(document: bytes, into: Path, package: str) -> ModuleType:
     # No post hooks: formatting the output (ruff) is for people, and costs CI time.
     config.write_text(CONFIG.read_text() + "post_hooks: []\n")
     result = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(spec),
-         "--output-path", str(into / package), "--meta", "none", "--config", str(config),
-         "--fail-on-warning"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(spec),
+            "--output-path",
+            str(into / package),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if result.returncode != 0:
         raise AssertionError(f"openapi-python-client failed:\n{result.stdout}\n{result.stderr}")

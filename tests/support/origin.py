@@ -74,8 +74,13 @@ class Seen:
 class Origin:
     """An HTTP(S) server on (host, port) answering each path with its handler."""
 
-    def __init__(self, routes: dict[str, Handler], host: str = "127.0.0.1", port: int = 0,
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        routes: dict[str, Handler],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.routes = routes
         self.seen = Seen()
         seen, table = self.seen, self.routes
@@ -128,8 +133,12 @@ def serving(routes: dict[str, Handler], **kwargs: object) -> Iterator[Origin]:
 
 # -- handlers ---------------------------------------------------------------------------------
 
-def file(data: bytes, content_type: str = "application/octet-stream",
-         headers: dict[str, str] | None = None) -> Handler:
+
+def file(
+    data: bytes,
+    content_type: str = "application/octet-stream",
+    headers: dict[str, str] | None = None,
+) -> Handler:
     def handle(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", content_type)

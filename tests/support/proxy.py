@@ -58,18 +58,21 @@ class FlakyProxy:
                 lose = self._to_lose > 0
                 self._to_lose -= int(lose)
             upstream = socket.create_connection(self._target)
-            threading.Thread(target=_pump, args=(client, upstream, False, None),
-                             daemon=True).start()
-            threading.Thread(target=_pump, args=(upstream, client, lose, self._count_lost),
-                             daemon=True).start()
+            threading.Thread(
+                target=_pump, args=(client, upstream, False, None), daemon=True
+            ).start()
+            threading.Thread(
+                target=_pump, args=(upstream, client, lose, self._count_lost), daemon=True
+            ).start()
 
     def _count_lost(self) -> None:
         with self._lock:
             self.lost += 1
 
 
-def _pump(src: socket.socket, dst: socket.socket, lose: bool,
-          on_lost: Callable[[], None] | None) -> None:
+def _pump(
+    src: socket.socket, dst: socket.socket, lose: bool, on_lost: Callable[[], None] | None
+) -> None:
     """Copy src → dst until either side closes; with `lose`, drop the first answer and
     close both sides instead."""
     try:

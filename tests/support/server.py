@@ -23,8 +23,9 @@ def running(app: FastAPI) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL."""
     port = free_port()
     # As `assetlens serve`: forwarded headers are the app's call (trust_forwarded_headers).
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", proxy_headers=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

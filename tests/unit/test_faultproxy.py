@@ -146,8 +146,9 @@ def test_blackhole_swallows_then_resets_the_broken_connections(
         assert roundtrip(healed, b"back") == b"back"
 
 
-def test_reset_after_forwards_exactly_n_bytes_then_resets(proxy: ThreadedFaultProxy,
-                                                          echo: EchoServer) -> None:
+def test_reset_after_forwards_exactly_n_bytes_then_resets(
+    proxy: ThreadedFaultProxy, echo: EchoServer
+) -> None:
     with connect(proxy) as warm:
         assert roundtrip(warm, b"w" * 5000) == b"w" * 5000
         proxy.set(Mode.RESET_AFTER, after=20_000)  # counted afresh from here
@@ -163,8 +164,9 @@ def test_reset_after_forwards_exactly_n_bytes_then_resets(proxy: ThreadedFaultPr
 
 def test_parse_fault_reads_the_control_query() -> None:
     assert parse_fault("set=latency&ms=200&jitter=50") == Fault(Mode.LATENCY, 200, 50)
-    assert parse_fault("set=reset_after&bytes=1024") == Fault(Mode.RESET_AFTER,
-                                                               reset_after_bytes=1024)
+    assert parse_fault("set=reset_after&bytes=1024") == Fault(
+        Mode.RESET_AFTER, reset_after_bytes=1024
+    )
     assert parse_fault("") == Fault()
     with pytest.raises(ValueError):
         parse_fault("set=meltdown")
@@ -179,9 +181,11 @@ def test_control_endpoint_switches_mode_and_reports_stats() -> None:
         control = await asyncio.start_server(lambda r, w: _control(proxy, r, w), "127.0.0.1", 0)
         port = control.sockets[0].getsockname()[1]
         answers = []
-        for request in (b"POST /mode?set=blackhole HTTP/1.1\r\nHost: x\r\n\r\n",
-                        b"POST /mode?set=nope HTTP/1.1\r\n\r\n",
-                        b"GET /stats HTTP/1.1\r\n\r\n"):
+        for request in (
+            b"POST /mode?set=blackhole HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /mode?set=nope HTTP/1.1\r\n\r\n",
+            b"GET /stats HTTP/1.1\r\n\r\n",
+        ):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(request)
             answers.append(await reader.read())

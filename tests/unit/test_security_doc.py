@@ -27,7 +27,7 @@ def table_rows(header: re.Pattern[str] = HEADER) -> list[list[str]]:
     lines = DOC.read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if header.match(line))
     rows = []
-    for line in lines[start + 2:]:  # past the header and its |---| line
+    for line in lines[start + 2 :]:  # past the header and its |---| line
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
@@ -54,25 +54,33 @@ def test_the_table_has_one_numbered_row_per_security_row() -> None:
     rows = table_rows()
     assert len(rows) == SECURITY_ROWS
     assert [row[0] for row in rows] == [str(n) for n in range(1, SECURITY_ROWS + 1)]
-    assert all(len(row) == 4 and all(row) for row in rows), \
-        [row[0] for row in rows if len(row) != 4 or not all(row)]
+    assert all(len(row) == 4 and all(row) for row in rows), [
+        row[0] for row in rows if len(row) != 4 or not all(row)
+    ]
 
 
 def test_every_row_names_a_test_or_says_it_is_not_covered() -> None:
-    bare = [row[0] for row in [*table_rows(), *table_rows(BEYOND)]
-            if not REFERENCE.search(row[3]) and "not covered" not in row[3]]
+    bare = [
+        row[0]
+        for row in [*table_rows(), *table_rows(BEYOND)]
+        if not REFERENCE.search(row[3]) and "not covered" not in row[3]
+    ]
     assert bare == []
 
 
 def test_every_named_test_exists() -> None:
     assert table_rows(BEYOND)
-    named = {match.groups() for row in [*table_rows(), *table_rows(BEYOND)]
-             for match in REFERENCE.finditer(row[3])}
+    named = {
+        match.groups()
+        for row in [*table_rows(), *table_rows(BEYOND)]
+        for match in REFERENCE.finditer(row[3])
+    }
     assert named
     missing_files = sorted({path for path, _ in named if not (ROOT / path).is_file()})
     assert missing_files == []
-    missing = sorted(f"{path}::{name}" for path, name in named
-                     if name not in defined_functions(path))
+    missing = sorted(
+        f"{path}::{name}" for path, name in named if name not in defined_functions(path)
+    )
     assert missing == []
 
 

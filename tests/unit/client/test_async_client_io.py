@@ -13,10 +13,19 @@ import pytest
 
 from assetlens.client import AsyncAssetlensClient
 
-ASSET = {"id": "a" * 32, "name": "big.png", "type": "image", "mime": "image/png",
-         "extension": "png", "size_bytes": 3, "sha256": "b" * 64, "status": "processing",
-         "tags": [], "created_at": "2026-12-01T00:00:00Z",
-         "updated_at": "2026-12-01T00:00:00Z"}
+ASSET = {
+    "id": "a" * 32,
+    "name": "big.png",
+    "type": "image",
+    "mime": "image/png",
+    "extension": "png",
+    "size_bytes": 3,
+    "sha256": "b" * 64,
+    "status": "processing",
+    "tags": [],
+    "created_at": "2026-12-01T00:00:00Z",
+    "updated_at": "2026-12-01T00:00:00Z",
+}
 BIG = bytes(range(256)) * 4096 * 8  # 8 MiB: 128 of httpx's 64 KiB multipart chunks
 # Bounds a deadlock only (a read on the loop waits for a tick that cannot come), never
 # a measured duration: a free loop ticks at once.
@@ -93,8 +102,9 @@ def test_upload_reads_the_file_off_the_loop_while_other_tasks_run() -> None:
         ticker = Ticker()
         client = AsyncAssetlensClient("http://test", "k", transport=httpx.MockTransport(server))
         async with client:
-            await _with_ticker(ticker, client.upload(WatchedUpload(BIG, ticker),
-                                                     filename="big.png", tags=["x"]))
+            await _with_ticker(
+                ticker, client.upload(WatchedUpload(BIG, ticker), filename="big.png", tags=["x"])
+            )
         return ticker
 
     ticker = asyncio.run(scenario())
@@ -114,8 +124,9 @@ def test_upload_from_a_path_sends_the_whole_file(tmp_path: Path) -> None:
         return httpx.Response(201, json=ASSET)
 
     async def scenario() -> None:
-        async with AsyncAssetlensClient("http://test", "k",
-                                        transport=httpx.MockTransport(server)) as client:
+        async with AsyncAssetlensClient(
+            "http://test", "k", transport=httpx.MockTransport(server)
+        ) as client:
             await client.upload(path)
 
     asyncio.run(scenario())
@@ -134,8 +145,9 @@ def test_upload_retries_send_the_whole_file_again(failures: int) -> None:
         return httpx.Response(201, json=ASSET)
 
     async def scenario() -> None:
-        async with AsyncAssetlensClient("http://test", "k",
-                                        transport=httpx.MockTransport(server)) as client:
+        async with AsyncAssetlensClient(
+            "http://test", "k", transport=httpx.MockTransport(server)
+        ) as client:
             await client.upload(io.BytesIO(BIG), filename="big.png")
 
     asyncio.run(scenario())
@@ -150,8 +162,9 @@ def test_download_writes_off_the_loop(tmp_path: Path) -> None:
     async def scenario() -> tuple[Ticker, bytes]:
         ticker = Ticker()
         sink = WatchedDownload(ticker)
-        async with AsyncAssetlensClient("http://test", "k",
-                                        transport=httpx.MockTransport(server)) as client:
+        async with AsyncAssetlensClient(
+            "http://test", "k", transport=httpx.MockTransport(server)
+        ) as client:
             await _with_ticker(ticker, client.download("a" * 32, sink))
             assert await client.download("a" * 32, tmp_path / "out.png") == len(BIG)
         return ticker, sink.getvalue()

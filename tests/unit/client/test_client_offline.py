@@ -29,10 +29,19 @@ from assetlens.client.calls import search_call, update_call, upload_call
 from assetlens.client.retry import RetryPolicy as Policy
 
 QUICK = RetryPolicy(attempts=4, base=0.001, cap=0.002)
-ASSET = {"id": "a" * 32, "name": "a.png", "type": "image", "mime": "image/png",
-         "extension": "png", "size_bytes": 3, "sha256": "b" * 64, "status": "processing",
-         "tags": [], "created_at": "2026-12-01T00:00:00Z",
-         "updated_at": "2026-12-01T00:00:00Z"}
+ASSET = {
+    "id": "a" * 32,
+    "name": "a.png",
+    "type": "image",
+    "mime": "image/png",
+    "extension": "png",
+    "size_bytes": 3,
+    "sha256": "b" * 64,
+    "status": "processing",
+    "tags": [],
+    "created_at": "2026-12-01T00:00:00Z",
+    "updated_at": "2026-12-01T00:00:00Z",
+}
 
 
 class Recorder:
@@ -50,24 +59,41 @@ class Recorder:
             step = self.script.pop(0)
             if isinstance(step, Exception):
                 raise step
-            return httpx.Response(step, headers={"Retry-After": "0"}, json={
-                "type": "https://assetlens.dev/problems/x", "title": "Nope", "status": step,
-                "detail": f"failed with {step}", "errors": [{"loc": ["body", "name"]}],
-                "references_count": 2})
+            return httpx.Response(
+                step,
+                headers={"Retry-After": "0"},
+                json={
+                    "type": "https://assetlens.dev/problems/x",
+                    "title": "Nope",
+                    "status": step,
+                    "detail": f"failed with {step}",
+                    "errors": [{"loc": ["body", "name"]}],
+                    "references_count": 2,
+                },
+            )
         return httpx.Response(201, json=ASSET)
 
 
 def _client(recorder: Recorder, tmp_path: Path) -> AssetlensClient:
-    return AssetlensClient("http://assetlens.test", "key", retry=QUICK,
-                           outbox_dir=tmp_path / "outbox",
-                           transport=httpx.MockTransport(recorder))
+    return AssetlensClient(
+        "http://assetlens.test",
+        "key",
+        retry=QUICK,
+        outbox_dir=tmp_path / "outbox",
+        transport=httpx.MockTransport(recorder),
+    )
 
 
 def test_uploads_are_retried_with_one_idempotency_key(tmp_path: Path) -> None:
     recorder = Recorder(503, httpx.ConnectError("refused"), 502)
     with _client(recorder, tmp_path) as client:
-        asset = client.upload(io.BytesIO(b"abc"), filename="a.png", tags=["x", "y"],
-                              prompt="a fox", metadata={"model": "sdxl", "seed": 7})
+        asset = client.upload(
+            io.BytesIO(b"abc"),
+            filename="a.png",
+            tags=["x", "y"],
+            prompt="a fox",
+            metadata={"model": "sdxl", "seed": 7},
+        )
     assert asset.id == "a" * 32
     assert len(recorder.requests) == 4
     keys = {r.headers["Idempotency-Key"] for r in recorder.requests}
@@ -114,14 +140,19 @@ def test_a_patch_is_not_repeated(tmp_path: Path) -> None:
     assert recorder.requests[0].headers["If-Match"] == '"r3"'
 
 
-@pytest.mark.parametrize(("status", "kind"), [(404, NotFoundError), (409, ConflictError),
-                                              (422, ValidationError), (418, ProblemError)])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(404, NotFoundError), (409, ConflictError), (422, ValidationError), (418, ProblemError)],
+)
 def test_problems_are_typed(tmp_path: Path, status: int, kind: type[ProblemError]) -> None:
     with _client(Recorder(status), tmp_path) as client, pytest.raises(kind) as raised:
         client.delete("a" * 32)
     problem = raised.value
-    assert (problem.status, problem.title, problem.detail) == (status, "Nope",
-                                                               f"failed with {status}")
+    assert (problem.status, problem.title, problem.detail) == (
+        status,
+        "Nope",
+        f"failed with {status}",
+    )
     assert problem.type == "https://assetlens.dev/problems/x"
     assert problem.errors == [{"loc": ["body", "name"]}]
     assert problem.extra == {"references_count": 2}
@@ -144,18 +175,26 @@ def test_request_shapes() -> None:
 
     assert not upload_call(Pipe(), filename="a.png").retryable
     assert upload_call(b"x", filename="a.png", idempotency_key="k").headers == {
-        "Idempotency-Key": "k"}
+        "Idempotency-Key": "k"
+    }
     with pytest.raises(ValueError, match="filename"):
         upload_call(b"x")
-    one_tag = upload_call(b"x", filename="a.png", tags="winter",
-                          metadata={"created": datetime(2026, 1, 2, tzinfo=UTC)})
+    one_tag = upload_call(
+        b"x",
+        filename="a.png",
+        tags="winter",
+        metadata={"created": datetime(2026, 1, 2, tzinfo=UTC)},
+    )
     # The tags go as one JSON array (`tags_json`), each element one tag: a lone tag with a
     # comma is not split (the server splits a lone `tags` field on commas, for curl).
-    assert one_tag.form == {"tags_json": '["winter"]',
-                            "metadata": '{"created": "2026-01-02T00:00:00Z"}'}
+    assert one_tag.form == {
+        "tags_json": '["winter"]',
+        "metadata": '{"created": "2026-01-02T00:00:00Z"}',
+    }
     assert upload_call(b"x", filename="a.png", tags="a,b").form == {"tags_json": '["a,b"]'}
     assert upload_call(b"x", filename="a.png", tags=["a,b", "é"]).form == {
-        "tags_json": '["a,b", "é"]'}
+        "tags_json": '["a,b", "é"]'
+    }
     assert upload_call(b"x", filename="a.png", tags=[]).form == {}
     call = search_call("fox", filters={"type": ["image"]}, facets=["type"], cursor="c")
     assert call.json["filters"] == {"type": ["image"]}
@@ -176,8 +215,12 @@ def test_delays_grow_and_honour_retry_after() -> None:
 def test_track_never_raises(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the outbox should be")
-    with AssetlensClient("http://assetlens.test", "key", outbox_dir=blocked,
-                         transport=httpx.MockTransport(Recorder())) as client:
+    with AssetlensClient(
+        "http://assetlens.test",
+        "key",
+        outbox_dir=blocked,
+        transport=httpx.MockTransport(Recorder()),
+    ) as client:
         assert client.track(b"data", filename="a.png") is None
     with _client(Recorder(), tmp_path) as client:
         assert client.track(tmp_path / "missing.png") is None
@@ -185,24 +228,37 @@ def test_track_never_raises(tmp_path: Path) -> None:
 
 
 def test_the_client_imports_without_the_server_stack() -> None:
-    probe = ("import sys, assetlens.client; "
-             "print(sorted(m for m in ('fastapi', 'starlette', 'torch', 'PIL', 'numpy', "
-             "'elasticsearch', 'minio', 'uvicorn') if m in sys.modules))")
+    probe = (
+        "import sys, assetlens.client; "
+        "print(sorted(m for m in ('fastapi', 'starlette', 'torch', 'PIL', 'numpy', "
+        "'elasticsearch', 'minio', 'uvicorn') if m in sys.modules))"
+    )
     root = Path(__file__).resolve().parents[3]
-    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(root)}, check=True, timeout=60)
+    ran = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+        timeout=60,
+    )
     assert ran.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(("status", "held_back"), [(500, False), (503, True)])
-def test_only_an_outage_holds_the_other_tracked_items_back(tmp_path: Path, status: int,
-                                                           held_back: bool) -> None:
+def test_only_an_outage_holds_the_other_tracked_items_back(
+    tmp_path: Path, status: int, held_back: bool
+) -> None:
     """A 500 on one item is that item's failure (say its file makes the server fail): the
     others go on. A 503 (or no connection) is the server's: nobody else is tried."""
     recorder = Recorder(status)
-    with AssetlensClient("http://assetlens.test", "key", outbox_dir=tmp_path / "outbox",
-                         deliver_in_background=False,
-                         transport=httpx.MockTransport(recorder)) as client:
+    with AssetlensClient(
+        "http://assetlens.test",
+        "key",
+        outbox_dir=tmp_path / "outbox",
+        deliver_in_background=False,
+        transport=httpx.MockTransport(recorder),
+    ) as client:
         client.track(b"one", filename="1.png")
         client.track(b"two", filename="2.png")
         delivered = client.outbox.deliver_pending()

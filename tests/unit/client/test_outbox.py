@@ -49,8 +49,7 @@ def test_an_item_is_delivered_with_its_fields_and_its_file_removed(tmp_path: Pat
     assert (sent.filename, sent.fields) == ("a.png", {"name": "a", "tags": ["x"]})
     status = outbox.status(item_id)
     assert status is not None
-    assert (status.state, status.asset_id, status.attempts) == (ItemState.DELIVERED,
-                                                                "asset-1", 1)
+    assert (status.state, status.asset_id, status.attempts) == (ItemState.DELIVERED, "asset-1", 1)
     assert not sent.path.exists()
     outbox.close()
 
@@ -147,8 +146,12 @@ outbox.deliver_pending()
 
 def test_an_item_a_killed_process_was_sending_is_sent_by_the_next(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path / "box")],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SENDER, str(tmp_path / "box")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert sender.stdout is not None
         assert sender.stdout.readline().strip() == "sending"

@@ -50,7 +50,8 @@ def test_ensure_writes_the_marker_and_the_blob_once(tmp_path: Path) -> None:
 
 
 def test_release_collects_blob_previews_and_vectors_only_with_the_last_reference(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     store = complete(FakeObjectStore())
     blobs = BlobService(store)
     source = spooled(tmp_path, b"shared bytes")
@@ -91,8 +92,7 @@ def test_a_reference_written_after_the_mark_stops_the_collector(tmp_path: Path) 
     assert not store.exists(layout.blob_gc_key(source.sha256))
 
 
-def test_a_user_arriving_during_deletion_waits_and_writes_the_blob_again(
-        tmp_path: Path) -> None:
+def test_a_user_arriving_during_deletion_waits_and_writes_the_blob_again(tmp_path: Path) -> None:
     """The collector found no refs and is about to delete when the user writes its marker:
     the user sees the mark, waits until the collector is done, then stores the bytes."""
     store = complete(FakeObjectStore())
@@ -137,8 +137,9 @@ def test_a_collection_that_outlasts_the_wait_answers_503(tmp_path: Path) -> None
     def advance(seconds: float) -> None:
         now[0] += seconds
 
-    blobs = BlobService(store, wait_seconds=1.0, poll_seconds=0.5, sleep=advance,
-                        clock=lambda: now[0])
+    blobs = BlobService(
+        store, wait_seconds=1.0, poll_seconds=0.5, sleep=advance, clock=lambda: now[0]
+    )
     with pytest.raises(Unavailable):
         blobs.ensure("alpha", A, source)
     assert now[0] >= 1.0
@@ -156,8 +157,16 @@ def test_before_the_backfill_a_manifest_without_markers_keeps_its_blob(tmp_path:
     store = FakeObjectStore()
     source = spooled(tmp_path, b"legacy")
     store.put_bytes(layout.blob_key(source.sha256), b"legacy")
-    legacy = Asset(id=A, workspace="alpha", name="x", type=AssetType.OTHER, mime="text/plain",
-                   extension="txt", size_bytes=6, sha256=source.sha256)
+    legacy = Asset(
+        id=A,
+        workspace="alpha",
+        name="x",
+        type=AssetType.OTHER,
+        mime="text/plain",
+        extension="txt",
+        size_bytes=6,
+        sha256=source.sha256,
+    )
     store.put_bytes(layout.manifest_key("alpha", A), legacy.model_dump_json().encode())
     blobs = BlobService(store)
     assert blobs.collect(source.sha256) is False
@@ -168,8 +177,9 @@ def test_before_the_backfill_a_manifest_without_markers_keeps_its_blob(tmp_path:
     assert blobs.release("alpha", A, source.sha256) is True
 
 
-def race_release_and_upload(blobs: BlobService, tmp_path: Path, data: bytes,
-                            round_: int) -> list[BaseException]:
+def race_release_and_upload(
+    blobs: BlobService, tmp_path: Path, data: bytes, round_: int
+) -> list[BaseException]:
     """Release `alpha`'s reference and upload the same bytes as `beta`, at once."""
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -195,8 +205,9 @@ def race_release_and_upload(blobs: BlobService, tmp_path: Path, data: bytes,
 
 
 @pytest.mark.parametrize(("backend", "rounds"), [("fake", 300), ("local", 25)])
-def test_hammer_release_against_an_upload_of_the_same_bytes(tmp_path: Path, backend: str,
-                                                            rounds: int) -> None:
+def test_hammer_release_against_an_upload_of_the_same_bytes(
+    tmp_path: Path, backend: str, rounds: int
+) -> None:
     """Many rounds of: one asset releases the bytes while another uploads them. Whatever
     the interleaving, the uploader's blob exists afterwards."""
     store = FakeObjectStore() if backend == "fake" else LocalObjectStore(tmp_path / "store")

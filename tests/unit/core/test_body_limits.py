@@ -20,9 +20,15 @@ async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
 
 def _call(content_length: str, body: bytes = b"{}") -> tuple[int, bytes]:
     middleware = BodyLimitMiddleware(_echo, upload_limit=1000, json_limit=100, json_depth=8)
-    scope: Scope = {"type": "http", "method": "POST", "path": "/v1/search",
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", content_length.encode("latin-1"))]}
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/search",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", content_length.encode("latin-1")),
+        ],
+    }
     sent: list[Message] = []
 
     async def receive() -> Message:

@@ -29,16 +29,24 @@ class RacingStore(FakeObjectStore):
         self.key: str | None = None
         self.raced = False
 
-    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-                  if_match: str | None = None, create_only: bool = False) -> ObjectInfo:
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> ObjectInfo:
         if key == self.key and if_match is not None and not self.raced:
             self.raced = True
             current = Asset.model_validate_json(self.get_bytes(key).data)
             current.tags = [*current.tags, "theirs"]
             current.revision += 1
             super().put_bytes(key, current.model_dump_json().encode())
-        return super().put_bytes(key, data, content_type=content_type, if_match=if_match,
-                                 create_only=create_only)
+        return super().put_bytes(
+            key, data, content_type=content_type, if_match=if_match, create_only=create_only
+        )
 
 
 @pytest.fixture
@@ -48,8 +56,9 @@ def store() -> RacingStore:
 
 @pytest.fixture
 def container(tmp_path: Path, store: RacingStore) -> Iterator[Container]:
-    wired = build(make_settings(tmp_path / "data", bulk_max_assets=120), store=store,
-                  use_embedder=False)
+    wired = build(
+        make_settings(tmp_path / "data", bulk_max_assets=120), store=store, use_embedder=False
+    )
     wired.index.ensure()
     yield wired
     wired.close()
@@ -57,9 +66,21 @@ def container(tmp_path: Path, store: RacingStore) -> Iterator[Container]:
 
 def seed(container: Container, count: int, *, prompt: str = WORD) -> list[Asset]:
     """`count` ready assets written straight to the store and the index (no media work)."""
-    assets = [Asset(workspace="ws", name=f"a{n}.png", type=AssetType.IMAGE, mime="image/png",
-                    extension="png", size_bytes=10, sha256=f"{n:064x}", tags=["old"],
-                    status=AssetStatus.READY, description=prompt) for n in range(count)]
+    assets = [
+        Asset(
+            workspace="ws",
+            name=f"a{n}.png",
+            type=AssetType.IMAGE,
+            mime="image/png",
+            extension="png",
+            size_bytes=10,
+            sha256=f"{n:064x}",
+            tags=["old"],
+            status=AssetStatus.READY,
+            description=prompt,
+        )
+        for n in range(count)
+    ]
     for asset in assets:
         container.assets.manifests.create(asset)
     container.index.upsert([IndexDoc(asset=asset) for asset in assets])
@@ -71,7 +92,8 @@ def revisions(manifests: Manifests, assets: list[Asset]) -> list[int]:
 
 
 def test_change_tags_works_on_the_manifest_current_at_write_time(
-        container: Container, store: RacingStore) -> None:
+    container: Container, store: RacingStore
+) -> None:
     (asset,) = seed(container, 1)
     store.key = f"manifests/ws/{asset.id}.json"
     changed = container.assets.change_tags("ws", asset.id, add=["Mine"], remove=["OLD"])
@@ -90,8 +112,9 @@ def test_change_tags_without_effect_writes_no_revision(container: Container) -> 
 def test_query_is_paged_through_every_match(container: Container) -> None:
     assets = seed(container, 110)
     seed(container, 3, prompt="harbour")
-    result = container.bulk.run("ws", BulkRequest(action=BulkAction.TAG, tags=["Coast"],
-                                                  query=BulkQuery(q=WORD)))
+    result = container.bulk.run(
+        "ws", BulkRequest(action=BulkAction.TAG, tags=["Coast"], query=BulkQuery(q=WORD))
+    )
     assert result.matched == 110 and not result.failed
     assert sorted(result.succeeded) == sorted(a.id for a in assets)
     assert {tuple(container.assets.get("ws", a.id).tags) for a in assets} == {("old", "coast")}
@@ -108,7 +131,8 @@ def test_results_keep_the_request_order(container: Container) -> None:
     assets = seed(container, 20)
     missing = "f" * 32
     ids = [a.id for a in reversed(assets)]
-    result = container.bulk.run("ws", BulkRequest(action=BulkAction.FAVORITE,
-                                                  ids=[ids[0], missing, *ids[1:]]))
+    result = container.bulk.run(
+        "ws", BulkRequest(action=BulkAction.FAVORITE, ids=[ids[0], missing, *ids[1:]])
+    )
     assert result.succeeded == ids
     assert [(f.id, f.status) for f in result.failed] == [(missing, 404)]

@@ -86,28 +86,46 @@ class RacingStore(FakeObjectStore):
         super().__init__()
         self.interfere: list[tuple[str, bytes]] = []
 
-    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-                  if_match: str | None = None, create_only: bool = False) -> ObjectInfo:
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> ObjectInfo:
         if if_match is not None and self.interfere and "/collections/" in key:
             other_key, other_data = self.interfere.pop()
             super().put_bytes(other_key, other_data)
-        return super().put_bytes(key, data, content_type=content_type, if_match=if_match,
-                                 create_only=create_only)
+        return super().put_bytes(
+            key, data, content_type=content_type, if_match=if_match, create_only=create_only
+        )
 
 
 class World:
     def __init__(self, tmp_path: Path, store: FakeObjectStore | None = None) -> None:
         self.store = store or FakeObjectStore()
         self.index = RecordingIndex()
-        self.assets = AssetService(make_settings(tmp_path), self.store, self.index,
-                                   WorkQueue(self.store, lease_seconds=30))
+        self.assets = AssetService(
+            make_settings(tmp_path), self.store, self.index, WorkQueue(self.store, lease_seconds=30)
+        )
         self.docs = CollectionDocs(self.store)
-        self.service = CollectionService(self.docs, self.assets,
-                                         SearchService(self.index, None, self.assets.manifests))
+        self.service = CollectionService(
+            self.docs, self.assets, SearchService(self.index, None, self.assets.manifests)
+        )
 
     def asset(self, workspace: str = "alpha", status: AssetStatus = AssetStatus.READY) -> str:
-        asset = Asset(workspace=workspace, name="a.png", type=AssetType.IMAGE, mime="image/png",
-                      extension="png", size_bytes=1, sha256="0" * 64, status=status)
+        asset = Asset(
+            workspace=workspace,
+            name="a.png",
+            type=AssetType.IMAGE,
+            mime="image/png",
+            extension="png",
+            size_bytes=1,
+            sha256="0" * 64,
+            status=status,
+        )
         self.assets.manifests.create(asset)
         return asset.id
 
@@ -176,11 +194,13 @@ def test_a_lost_race_is_retried_without_losing_the_other_write(tmp_path: Path) -
     cid = world.shared_collection()
     member = world.asset()
     current, _ = world.docs.get("alpha", cid)
-    concurrent = current.model_copy(update={"name": "Renamed meanwhile",
-                                            "revision": current.revision + 1})
+    concurrent = current.model_copy(
+        update={"name": "Renamed meanwhile", "revision": current.revision + 1}
+    )
     assert isinstance(world.store, RacingStore)
-    world.store.interfere.append((layout.collection_key("alpha", cid),
-                                  concurrent.model_dump_json().encode()))
+    world.store.interfere.append(
+        (layout.collection_key("alpha", cid), concurrent.model_dump_json().encode())
+    )
     world.service.add_items("alpha", cid, ItemsAdd(asset_ids=[member]))
     final, _ = world.docs.get("alpha", cid)
     assert final.name == "Renamed meanwhile"
@@ -193,8 +213,9 @@ def test_concurrent_adds_all_land(world: World) -> None:
     ids = [world.asset() for _ in range(12)]
 
     def add(asset_id: str) -> None:
-        world.service.add_items("editor" if ids.index(asset_id) % 2 else "alpha", cid,
-                                ItemsAdd(asset_ids=[asset_id]))
+        world.service.add_items(
+            "editor" if ids.index(asset_id) % 2 else "alpha", cid, ItemsAdd(asset_ids=[asset_id])
+        )
 
     # the editor may add only what is shared with it: share the odd ones first
     odd = [i for n, i in enumerate(ids) if n % 2]

@@ -12,15 +12,18 @@ from assetlens.normalize import display_name
 
 # Every invisible character a name may carry: controls, format characters (bidi, zero-width,
 # BOM, soft hyphen, tag characters, invisible operators), line and paragraph separators.
-HIDDEN = [chr(c) for c in range(sys.maxunicode + 1)
-          if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")]
+HIDDEN = [
+    chr(c)
+    for c in range(sys.maxunicode + 1)
+    if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")
+]
 
 
 def test_no_invisible_character_survives() -> None:
     name = display_name("a" + "".join(HIDDEN[:400]) + "b.png")
     assert name == "ab.png"
     for start in range(400, len(HIDDEN), 400):
-        assert display_name("x" + "".join(HIDDEN[start:start + 400]) + ".png") == "x.png"
+        assert display_name("x" + "".join(HIDDEN[start : start + 400]) + ".png") == "x.png"
 
 
 @pytest.mark.parametrize("hidden", ["\u200d", "\u2060", "\u00ad", "\U000e0041", "\x7f"])

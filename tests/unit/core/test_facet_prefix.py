@@ -29,8 +29,9 @@ def test_each_translation_carries_the_prefix_only_where_asked() -> None:
     from indexer.elasticsearch.translate import facet_aggregations
     from indexer.embedded.keyword_query import facet_aggregation
 
-    query = SearchQuery(workspace="w", facets=[Facet.TAGS, Facet.MODEL],
-                        facet_prefix={Facet.TAGS: "a.b"})
+    query = SearchQuery(
+        workspace="w", facets=[Facet.TAGS, Facet.MODEL], facet_prefix={Facet.TAGS: "a.b"}
+    )
     aggs = facet_aggregations(query)
     assert aggs["tags"]["terms"]["include"] == "a\\.b.*"
     assert "include" not in aggs["model"]["terms"]

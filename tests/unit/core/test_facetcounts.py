@@ -68,7 +68,12 @@ def test_buckets_by_count_then_value_and_cut() -> None:
 
 def test_months_newest_first_and_ranges_in_range_order() -> None:
     assert _pairs(Facet.CREATED, {"2024-01": 9, "2024-03": 1, "2023-12": 4}) == [
-        ("2024-03", 1), ("2024-01", 9), ("2023-12", 4)]
+        ("2024-03", 1),
+        ("2024-01", 9),
+        ("2023-12", 4),
+    ]
     assert _pairs(Facet.SIZE, {">=100MB": 9, "<100KB": 1, "1MB-10MB": 0}) == [
-        ("<100KB", 1), (">=100MB", 9)]
+        ("<100KB", 1),
+        (">=100MB", 9),
+    ]
     assert _pairs(Facet.COST, {"1-10": 2, "0": 3, "<0.01": 1}, size=2) == [("0", 3), ("<0.01", 1)]

@@ -16,8 +16,10 @@ from assetlens.errors import InvalidInput
 from assetlens.services.asset_inputs import AssetPatch, upload_form
 
 
-@pytest.mark.parametrize("value", [{"seed": 2**64}, {"a": [{"b": math.nan}]},
-                                   {"cfg_scale": math.inf}, {"seed": -(2**63) - 1}])
+@pytest.mark.parametrize(
+    "value",
+    [{"seed": 2**64}, {"a": [{"b": math.nan}]}, {"cfg_scale": math.inf}, {"seed": -(2**63) - 1}],
+)
 def test_metadata_refuses_numbers_no_backend_holds(value: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         TypeAdapter(fields.Metadata).validate_python(value)
@@ -28,10 +30,15 @@ def test_metadata_keeps_numbers_that_fit() -> None:
     assert TypeAdapter(fields.Metadata).validate_python(value) == value
 
 
-@pytest.mark.parametrize(("name", "limit"), [
-    ("name", fields.MAX_NAME_CHARS), ("description", fields.MAX_DESCRIPTION_CHARS),
-    ("prompt", fields.MAX_PROMPT_CHARS), ("folder_id", fields.MAX_ID_CHARS),
-])
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [
+        ("name", fields.MAX_NAME_CHARS),
+        ("description", fields.MAX_DESCRIPTION_CHARS),
+        ("prompt", fields.MAX_PROMPT_CHARS),
+        ("folder_id", fields.MAX_ID_CHARS),
+    ],
+)
 def test_upload_and_patch_have_the_same_limit(name: str, limit: int) -> None:
     at_limit, over = "x" * limit, "x" * (limit + 1)
     AssetPatch.model_validate({name: at_limit})  # (a name is then cut to 255 bytes)

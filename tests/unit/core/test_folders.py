@@ -18,10 +18,15 @@ from tests.fakes import FakeObjectStore
 LIMITS = {"max_depth": 32, "max_folders": 1000}
 
 
-def move(catalog: FolderCatalog, folder_id: str, parent_id: str | None,
-         max_depth: int = 32) -> None:
-    catalog.change("ws", lambda tree: tree.change(folder_id, name=None, parent_id=parent_id,
-                                                  move=True, max_depth=max_depth))
+def move(
+    catalog: FolderCatalog, folder_id: str, parent_id: str | None, max_depth: int = 32
+) -> None:
+    catalog.change(
+        "ws",
+        lambda tree: tree.change(
+            folder_id, name=None, parent_id=parent_id, move=True, max_depth=max_depth
+        ),
+    )
 
 
 def add(catalog: FolderCatalog, name: str, parent_id: str | None = None, **limits: int) -> str:
@@ -39,15 +44,18 @@ def assert_acyclic(tree: FolderTree) -> None:
             current = tree.folders[current].parent_id
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("Photos", "photos"),                      # case
-    ("Café", "Cafe\u0301"),                    # composed vs decomposed accent
-    ("Ｒｅｎｄｅｒｓ", "renders"),              # full-width compatibility forms
-    ("ﬁnal", "final"),                          # ligature (compatibility form)
-    ("logo", "lo\u200bgo"),                    # zero-width space
-    ("logo", "\ufefflogo\u00ad"),              # BOM and soft hyphen
-    ("Old  Work", "old work"),                 # inner whitespace
-])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Photos", "photos"),  # case
+        ("Café", "Cafe\u0301"),  # composed vs decomposed accent
+        ("Ｒｅｎｄｅｒｓ", "renders"),  # full-width compatibility forms
+        ("ﬁnal", "final"),  # ligature (compatibility form)
+        ("logo", "lo\u200bgo"),  # zero-width space
+        ("logo", "\ufefflogo\u00ad"),  # BOM and soft hyphen
+        ("Old  Work", "old work"),  # inner whitespace
+    ],
+)
 def test_sibling_names_equal_after_normalisation_conflict(first: str, second: str) -> None:
     tree = FolderTree()
     tree.add(first, None, **LIMITS)
@@ -143,13 +151,21 @@ class InterleavingStore(FakeObjectStore):
         super().__init__()
         self.hook: Callable[[], object] | None = None
 
-    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-                  if_match: str | None = None, create_only: bool = False) -> ObjectInfo:
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> ObjectInfo:
         hook, self.hook = self.hook, None
         if hook is not None and key.endswith("folders.json"):
             hook()
-        return super().put_bytes(key, data, content_type=content_type, if_match=if_match,
-                                 create_only=create_only)
+        return super().put_bytes(
+            key, data, content_type=content_type, if_match=if_match, create_only=create_only
+        )
 
 
 def test_two_racing_moves_cannot_make_a_cycle() -> None:

@@ -65,7 +65,8 @@ def test_an_expired_key_runs_the_request_again(container: Container, tmp_path: P
 
 
 def test_a_claim_in_progress_is_a_conflict_and_a_stale_one_is_taken_over(
-        container: Container) -> None:
+    container: Container,
+) -> None:
     clock = Clock()
     service = _service(container, clock, idempotency_wait_seconds=0.0)
     key = layout.idempotency_key("alpha", "k2")
@@ -95,8 +96,7 @@ def test_a_claim_in_progress_is_a_conflict_and_a_stale_one_is_taken_over(
     assert not container.store.exists(key)
 
 
-def test_a_reused_key_is_refused_without_running(container: Container,
-                                                 tmp_path: Path) -> None:
+def test_a_reused_key_is_refused_without_running(container: Container, tmp_path: Path) -> None:
     service = _service(container, Clock())
     service.upload("alpha", "k3", _spooled(tmp_path, 2), UploadForm())
     with pytest.raises(InvalidInput, match="different request"):
@@ -124,8 +124,9 @@ def test_the_sweep_removes_expired_records_only(container: Container, tmp_path: 
     clock.now += timedelta(seconds=container.settings.idempotency_ttl_seconds + 1)
     service.upload("alpha", "new", _spooled(tmp_path, 5), UploadForm())
     # A claim made before the TTL but renewed (taken over) just now: its request runs.
-    container.store.put_bytes(running_key, stuck.model_copy(
-        update={"claimed_at": clock.now}).model_dump_json().encode())
+    container.store.put_bytes(
+        running_key, stuck.model_copy(update={"claimed_at": clock.now}).model_dump_json().encode()
+    )
     assert service.sweep_expired() == 1
     assert not container.store.exists(layout.idempotency_key("alpha", "old"))
     assert container.store.exists(layout.idempotency_key("alpha", "new"))
@@ -135,7 +136,8 @@ def test_the_sweep_removes_expired_records_only(container: Container, tmp_path: 
 
 
 def test_a_claim_whose_request_died_after_making_the_asset_replays_it(
-        container: Container, tmp_path: Path) -> None:
+    container: Container, tmp_path: Path
+) -> None:
     clock = Clock()
     service = _service(container, clock)
     spooled = _spooled(tmp_path, 6)
@@ -144,29 +146,35 @@ def test_a_claim_whose_request_died_after_making_the_asset_replays_it(
     key = layout.idempotency_key("alpha", "k6")
     record = IdempotencyRecord.model_validate_json(container.store.get_bytes(key).data)
     assert record.planned_asset_id == made.asset.id
-    container.store.put_bytes(key, record.model_copy(
-        update={"asset_id": None}).model_dump_json().encode())
+    container.store.put_bytes(
+        key, record.model_copy(update={"asset_id": None}).model_dump_json().encode()
+    )
     clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
     again = service.upload("alpha", "k6", spooled, UploadForm(name="n.png"))
     assert again.replayed
     assert again.asset.id == made.asset.id
-    members = list(container.store.list_keys(
-        layout.sha_member_prefix("alpha", spooled.sha256)))
+    members = list(container.store.list_keys(layout.sha_member_prefix("alpha", spooled.sha256)))
     assert len(members) == 1
 
 
-def test_a_taken_over_claim_makes_the_asset_it_planned(container: Container,
-                                                       tmp_path: Path) -> None:
+def test_a_taken_over_claim_makes_the_asset_it_planned(
+    container: Container, tmp_path: Path
+) -> None:
     """A request that takes over a stale claim creates the claim's planned asset id, so
     the first request — if it was only slow — cannot make a second asset beside it."""
     clock = Clock()
     service = _service(container, clock)
     spooled = _spooled(tmp_path, 7)
-    fingerprint = upload_fingerprint("upload", UploadForm(), sha256=spooled.sha256,
-                                     filename=spooled.filename)
+    fingerprint = upload_fingerprint(
+        "upload", UploadForm(), sha256=spooled.sha256, filename=spooled.filename
+    )
     planned = new_id()
-    stale = IdempotencyRecord(fingerprint=fingerprint, created_at=clock.now,
-                              claimed_at=clock.now, planned_asset_id=planned)
+    stale = IdempotencyRecord(
+        fingerprint=fingerprint,
+        created_at=clock.now,
+        claimed_at=clock.now,
+        planned_asset_id=planned,
+    )
     key = layout.idempotency_key("alpha", "k7")
     container.store.put_bytes(key, stale.model_dump_json().encode(), create_only=True)
     clock.now += timedelta(seconds=container.settings.idempotency_claim_seconds + 1)
@@ -179,21 +187,24 @@ def test_a_taken_over_claim_makes_the_asset_it_planned(container: Container,
 
 
 def test_a_request_that_fails_after_making_its_asset_keeps_the_key(
-        container: Container, tmp_path: Path) -> None:
+    container: Container, tmp_path: Path
+) -> None:
     """An error after the asset is durable (say the store's answer to the manifest write
     was lost) must not release the key: the request answers the asset it made, and a
     retry replays that asset rather than making a second one."""
     clock = Clock()
     service = _service(container, clock)
     spooled = _spooled(tmp_path, 8)
-    fingerprint = upload_fingerprint("upload", UploadForm(), sha256=spooled.sha256,
-                                     filename=spooled.filename)
+    fingerprint = upload_fingerprint(
+        "upload", UploadForm(), sha256=spooled.sha256, filename=spooled.filename
+    )
     made: list[str] = []
 
     def action(planned: str | None) -> Submitted:
         assert planned is not None
-        made.append(container.assets.submit(
-            "alpha", spooled, UploadForm(asset_id=planned)).asset.id)
+        made.append(
+            container.assets.submit("alpha", spooled, UploadForm(asset_id=planned)).asset.id
+        )
         raise Unavailable("the answer to the manifest write was lost")
 
     def result(submitted: Submitted) -> dict[str, object]:
@@ -203,36 +214,36 @@ def test_a_request_that_fails_after_making_its_asset_keeps_the_key(
         assert record.asset_id is not None
         return Submitted(container.assets.get("alpha", record.asset_id), replayed=True)
 
-    first = service.run("alpha", "k8", fingerprint, action, result, replay,
-                        planned_asset_id=new_id())
+    first = service.run(
+        "alpha", "k8", fingerprint, action, result, replay, planned_asset_id=new_id()
+    )
     assert [first.asset.id] == made
     retried = service.upload("alpha", "k8", spooled, UploadForm())
     assert retried.replayed
     assert [retried.asset.id] == made
-    members = list(container.store.list_keys(
-        layout.sha_member_prefix("alpha", spooled.sha256)))
+    members = list(container.store.list_keys(layout.sha_member_prefix("alpha", spooled.sha256)))
     assert len(members) == 1
 
 
 class LostAnswer(VersionService):
     """Versions whose upload is made, and then fails as if the store's answer was lost."""
 
-    def upload(self, workspace: str, asset_id: str, spooled: Spooled,
-               change_description: str = "") -> tuple[Asset, VersionRecord]:
+    def upload(
+        self, workspace: str, asset_id: str, spooled: Spooled, change_description: str = ""
+    ) -> tuple[Asset, VersionRecord]:
         super().upload(workspace, asset_id, spooled, change_description)
         raise StoreUnavailable("the answer to the manifest write was lost")
 
 
 def test_a_new_version_made_before_its_request_failed_is_not_made_twice(
-        container: Container, tmp_path: Path) -> None:
+    container: Container, tmp_path: Path
+) -> None:
     service = _service(container, Clock())
     asset = service.upload("alpha", None, _spooled(tmp_path, 9), UploadForm()).asset
-    lossy = LostAnswer(container.settings, container.store, container.assets,
-                       container.blobs)
+    lossy = LostAnswer(container.settings, container.store, container.assets, container.blobs)
     spooled = _spooled(tmp_path, 10)
     made = service.new_version(lossy, "alpha", asset.id, "v1", spooled, "second")
     assert made.record.number == 2 and made.record.sha256 == spooled.sha256
-    again = service.new_version(container.versions, "alpha", asset.id, "v1", spooled,
-                                "second")
+    again = service.new_version(container.versions, "alpha", asset.id, "v1", spooled, "second")
     assert again.replayed and again.record.number == 2
     assert container.versions.records.numbers("alpha", asset.id) == [1, 2]

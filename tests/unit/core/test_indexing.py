@@ -215,8 +215,12 @@ def test_without_weights_assets_are_indexed_without_vectors(tmp_path: Path) -> N
 
         with pytest.raises(EmbeddingUnavailable):
             container.search.similar("ws", asset_id, 5)
-        assert container.index.knn(VectorQuery(workspace="ws", vector=[1.0] + [0.0] * 47,
-                                               model="x", filters=Filters())) == []
+        assert (
+            container.index.knn(
+                VectorQuery(workspace="ws", vector=[1.0] + [0.0] * 47, model="x", filters=Filters())
+            )
+            == []
+        )
     finally:
         container.close()
 
@@ -230,8 +234,9 @@ def test_a_file_that_breaks_analysis_is_retried_then_marked_failed(tmp_path: Pat
 
     settings = make_settings(tmp_path / "data", indexer_max_attempts=2)
     container = build(settings, embedder=FakeEmbedder())
-    container.indexer = Indexer(settings, container.store, container.index, container.queue,
-                                None, analyse=broken_analyse)
+    container.indexer = Indexer(
+        settings, container.store, container.index, container.queue, None, analyse=broken_analyse
+    )
     container.index.ensure()
     try:
         good_before = upload(container, tmp_path, (1, 2, 3), "sturdy")
@@ -266,8 +271,9 @@ def test_an_upkeep_job_that_always_fails_never_stops_indexing(tmp_path: Path) ->
 
     settings = make_settings(tmp_path / "data", indexer_poll_seconds=0.01)
     container = build(settings, embedder=FakeEmbedder())
-    container.indexer = Indexer(settings, container.store, container.index, container.queue,
-                                None, jobs=[broken_job])
+    container.indexer = Indexer(
+        settings, container.store, container.index, container.queue, None, jobs=[broken_job]
+    )
     container.index.ensure()
     stop = threading.Event()
     worker = threading.Thread(target=container.indexer.run, args=(stop,))

@@ -23,8 +23,12 @@ from tests.unit.core.test_indexing import SwitchableIndex
 @pytest.fixture
 def wired(tmp_path: Path) -> Iterator[tuple[Container, SwitchableIndex]]:
     index = SwitchableIndex(EmbeddedSearchIndex(tmp_path / "index"))
-    container = build(make_settings(tmp_path / "data"), store=FakeObjectStore(), index=index,
-                      embedder=FakeEmbedder())
+    container = build(
+        make_settings(tmp_path / "data"),
+        store=FakeObjectStore(),
+        index=index,
+        embedder=FakeEmbedder(),
+    )
     container.index.ensure()
     yield container, index
     container.close()
@@ -41,7 +45,8 @@ def upload(container: Container, tmp_path: Path, form: UploadForm, shade: int = 
 
 
 def test_folder_listing_survives_an_index_outage_without_counts(
-        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    wired: tuple[Container, SwitchableIndex], tmp_path: Path
+) -> None:
     container, index = wired
     made = container.folders.create("ws", FolderCreate(name="Kept"))
     upload(container, tmp_path, UploadForm(folder_id=made.id))
@@ -55,7 +60,8 @@ def test_folder_listing_survives_an_index_outage_without_counts(
 
 
 def test_folder_references_are_checked_on_upload_and_patch(
-        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    wired: tuple[Container, SwitchableIndex], tmp_path: Path
+) -> None:
     container, _ = wired
     with pytest.raises(InvalidInput, match="names no folder"):
         upload(container, tmp_path, UploadForm(folder_id="0" * 32))
@@ -68,13 +74,15 @@ def test_folder_references_are_checked_on_upload_and_patch(
 
 
 def test_tag_rename_rechecks_each_manifest_so_a_stale_index_changes_nothing(
-        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    wired: tuple[Container, SwitchableIndex], tmp_path: Path
+) -> None:
     container, _ = wired
     first = upload(container, tmp_path, UploadForm(tags=["old", "keep"]), shade=1)
     second = upload(container, tmp_path, UploadForm(tags=["old"]), shade=2)
     # Edited behind the index's back: the index still says `second` has "old".
-    container.assets.manifests.update("ws", second, lambda a: a.model_copy(
-        update={"tags": ["fresh"]}))
+    container.assets.manifests.update(
+        "ws", second, lambda a: a.model_copy(update={"tags": ["fresh"]})
+    )
     assert container.tags.rename("ws", "OLD", "new") == 1
     assert container.assets.get("ws", first).tags == ["new", "keep"]
     assert container.assets.get("ws", second).tags == ["fresh"]

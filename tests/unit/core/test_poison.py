@@ -90,20 +90,26 @@ class Library:
         return asset.status, asset.error
 
 
-def make_library(tmp_path: Path, *, analyse: Analyser = media.analyse,
-                 extract: Extractor = provenance.extract,
-                 store: FakeObjectStore | None = None) -> Iterator[Library]:
-    settings = make_settings(tmp_path / "data", indexer_max_attempts=MAX_ATTEMPTS,
-                             indexer_retry_base_seconds=10.0,
-                             indexer_retry_max_seconds=15.0)
+def make_library(
+    tmp_path: Path,
+    *,
+    analyse: Analyser = media.analyse,
+    extract: Extractor = provenance.extract,
+    store: FakeObjectStore | None = None,
+) -> Iterator[Library]:
+    settings = make_settings(
+        tmp_path / "data",
+        indexer_max_attempts=MAX_ATTEMPTS,
+        indexer_retry_base_seconds=10.0,
+        indexer_retry_max_seconds=15.0,
+    )
     store, clock = store or FakeObjectStore(), Clock()
     index = PickyIndex(EmbeddedSearchIndex(tmp_path / "index"))
     embedder = PoisonEmbedder(POISON)
     container = build(settings, store=store, index=index, embedder=embedder)
     container.index.ensure()
     queue = WorkQueue(store, lease_seconds=60, clock=clock)
-    indexer = Indexer(settings, store, index, queue, embedder, analyse=analyse,
-                      extract=extract)
+    indexer = Indexer(settings, store, index, queue, embedder, analyse=analyse, extract=extract)
     yield Library(container, store, index, embedder, queue, clock, indexer, tmp_path)
     container.close()
 
@@ -114,16 +120,24 @@ def library(tmp_path: Path) -> Iterator[Library]:
 
 
 def test_back_off_doubles_from_the_base_up_to_the_cap() -> None:
-    assert [backoff_delay(n, 1.0, 300.0) for n in (1, 2, 3, 4, 9, 10, 10_000)] == \
-        [1.0, 2.0, 4.0, 8.0, 256.0, 300.0, 300.0]
+    assert [backoff_delay(n, 1.0, 300.0) for n in (1, 2, 3, 4, 9, 10, 10_000)] == [
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        256.0,
+        300.0,
+        300.0,
+    ]
 
 
-def test_an_image_that_breaks_the_embedder_fails_alone_after_backing_off(
-        library: Library) -> None:
+def test_an_image_that_breaks_the_embedder_fails_alone_after_backing_off(library: Library) -> None:
     lib = library
     poison = lib.upload("poison.png", POISON)
-    good = [lib.upload(f"{name}.png", colour)
-            for name, colour in (("green", (30, 200, 40)), ("blue", (30, 40, 220)))]
+    good = [
+        lib.upload(f"{name}.png", colour)
+        for name, colour in (("green", (30, 200, 40)), ("blue", (30, 40, 220)))
+    ]
     assert lib.indexer.run_once() == 3  # one batch: the poison one among the others
 
     # The others are indexed, vectors and all; the poison one waits out its back-off.
@@ -176,7 +190,8 @@ def test_a_parser_bug_on_one_file_fails_that_asset_only(tmp_path: Path) -> None:
 
 
 def test_an_outage_refunds_the_healthy_items_but_not_the_poison_in_the_same_batch(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     def analyse(path: Path, kind: AssetType, mime: str) -> media.Analysis:
         if Image.open(path).getpixel((0, 0)) == POISON:
             raise RuntimeError("decoder crashed")
@@ -192,8 +207,7 @@ def test_an_outage_refunds_the_healthy_items_but_not_the_poison_in_the_same_batc
         assert lib.queue.attempts("ws", poison) == (1, lib.clock.now + 10)
 
 
-def test_a_document_the_index_refuses_fails_without_holding_the_batch(
-        library: Library) -> None:
+def test_a_document_the_index_refuses_fails_without_holding_the_batch(library: Library) -> None:
     lib = library
     refused = lib.upload(PickyIndex.refused, (5, 5, 5))
     kept = lib.upload("kept.png", (6, 60, 6))
@@ -203,7 +217,9 @@ def test_a_document_the_index_refuses_fails_without_holding_the_batch(
         lib.clock.now += 100
     assert lib.status(kept)[0] is AssetStatus.READY
     assert lib.status(refused) == (
-        AssetStatus.FAILED, "indexing failed (ValueError); see the indexer log")
+        AssetStatus.FAILED,
+        "indexing failed (ValueError); see the indexer log",
+    )
     assert lib.queue.pending() == 0
 
 
@@ -227,8 +243,12 @@ def test_a_corrupt_cached_vector_is_recomputed(library: Library) -> None:
     asset_id = lib.upload("cached.png", (10, 120, 200))
     sha = lib.container.assets.get("ws", asset_id).sha256
     key = layout.vector_key(sha, lib.embedder.model_id)
-    for garbage in (b"{not json", b'{"model": "fake/colour-4x4", "vector": ["NaN"]}',
-                    b'{"model": "fake/colour-4x4", "vector": []}', b"[1, 2]"):
+    for garbage in (
+        b"{not json",
+        b'{"model": "fake/colour-4x4", "vector": ["NaN"]}',
+        b'{"model": "fake/colour-4x4", "vector": []}',
+        b"[1, 2]",
+    ):
         lib.store.put_bytes(key, garbage)
         lib.queue.enqueue("ws", asset_id)
         assert lib.indexer.run_once() == 1
@@ -273,7 +293,8 @@ def test_reindex_with_retry_failed_queues_the_failed_ones(library: Library) -> N
 
 
 def test_a_worker_killed_on_every_attempt_gives_up_without_retrying_the_crash(
-        library: Library) -> None:
+    library: Library,
+) -> None:
     lib = library
     asset_id = lib.upload("crasher.png", POISON)
     for _ in range(MAX_ATTEMPTS):
@@ -290,13 +311,14 @@ def test_a_worker_killed_on_every_attempt_gives_up_without_retrying_the_crash(
 
 def test_an_image_whose_pixels_do_not_decode_is_failed_at_once(tmp_path: Path) -> None:
     def analyse(path: Path, asset_type: AssetType, mime: str) -> media.Analysis:
-        return media.Analysis(media=MediaInfo(format="png", width=8, height=8),
-                              undecodable=True)
+        return media.Analysis(media=MediaInfo(format="png", width=8, height=8), undecodable=True)
 
     for lib in make_library(tmp_path, analyse=analyse):
         damaged = lib.upload("damaged.png", (9, 9, 9))
         assert lib.indexer.run_once() == 1
         assert lib.status(damaged) == (
-            AssetStatus.FAILED, "the file is damaged: its pixels could not be decoded")
+            AssetStatus.FAILED,
+            "the file is damaged: its pixels could not be decoded",
+        )
         assert lib.queue.pending() == 0  # no retries: another decode would fail the same
         assert lib.container.assets.get("ws", damaged).previews == {}

@@ -23,8 +23,11 @@ class Clock:
 
 def samples(metrics: PrometheusMetrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     text = metrics.render().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(metrics: PrometheusMetrics, name: str, **labels: str) -> float | None:
@@ -37,19 +40,31 @@ def test_two_instances_count_apart() -> None:
     first.request("/v1/assets", "POST", 201, 0.01)
     assert value(first, "assetlens_upload_bytes_total") == 100
     assert value(second, "assetlens_upload_bytes_total") == 0
-    assert value(first, "assetlens_http_requests_total", route="/v1/assets", method="POST",
-                 status="201") == 1
-    assert value(second, "assetlens_http_requests_total", route="/v1/assets", method="POST",
-                 status="201") is None
+    assert (
+        value(
+            first, "assetlens_http_requests_total", route="/v1/assets", method="POST", status="201"
+        )
+        == 1
+    )
+    assert (
+        value(
+            second, "assetlens_http_requests_total", route="/v1/assets", method="POST", status="201"
+        )
+        is None
+    )
 
 
 def test_search_latency_is_labelled_with_mode_and_backend() -> None:
     metrics = PrometheusMetrics("elasticsearch")
     metrics.searched("hybrid", 0.2)
-    assert value(metrics, "assetlens_search_seconds_count", mode="hybrid",
-                 backend="elasticsearch") == 1
-    assert value(metrics, "assetlens_search_seconds_sum", mode="hybrid",
-                 backend="elasticsearch") == 0.2
+    assert (
+        value(metrics, "assetlens_search_seconds_count", mode="hybrid", backend="elasticsearch")
+        == 1
+    )
+    assert (
+        value(metrics, "assetlens_search_seconds_sum", mode="hybrid", backend="elasticsearch")
+        == 0.2
+    )
 
 
 def test_indexer_outcomes_start_at_zero_and_count() -> None:
@@ -142,10 +157,22 @@ def test_request_methods_outside_http_count_as_other() -> None:
     for index in range(50):
         metrics.request("unmatched", f"M{index}", 405, 0.001)
     metrics.request("/v1/assets", "PATCH", 200, 0.001)
-    methods = {labels for (name, labels), _ in samples(metrics).items()
-               if name == "assetlens_http_requests_total"}
+    methods = {
+        labels
+        for (name, labels), _ in samples(metrics).items()
+        if name == "assetlens_http_requests_total"
+    }
     assert methods == {
         frozenset({("route", "unmatched"), ("method", "other"), ("status", "405")}),
-        frozenset({("route", "/v1/assets"), ("method", "PATCH"), ("status", "200")})}
-    assert value(metrics, "assetlens_http_requests_total", route="unmatched", method="other",
-                 status="405") == 50
+        frozenset({("route", "/v1/assets"), ("method", "PATCH"), ("status", "200")}),
+    }
+    assert (
+        value(
+            metrics,
+            "assetlens_http_requests_total",
+            route="unmatched",
+            method="other",
+            status="405",
+        )
+        == 50
+    )

@@ -56,7 +56,8 @@ def upload(container: Container, tmp_path: Path, shade: int, **form: object) -> 
 
 
 def test_a_forced_delete_between_count_and_document_leaves_no_reference(
-        wired: tuple[Container, HookedStore], tmp_path: Path) -> None:
+    wired: tuple[Container, HookedStore], tmp_path: Path
+) -> None:
     container, store = wired
     asset_id = upload(container, tmp_path, 1)
     store.hook_prefix = "usage-refs/"
@@ -68,7 +69,8 @@ def test_a_forced_delete_between_count_and_document_leaves_no_reference(
 
 
 def test_a_plain_delete_between_count_and_document_is_refused(
-        wired: tuple[Container, HookedStore], tmp_path: Path) -> None:
+    wired: tuple[Container, HookedStore], tmp_path: Path
+) -> None:
     container, store = wired
     asset_id = upload(container, tmp_path, 2)
     refused: list[AssetInUse] = []
@@ -87,7 +89,8 @@ def test_a_plain_delete_between_count_and_document_is_refused(
 
 
 def test_a_lost_document_write_gives_the_count_back(
-        wired: tuple[Container, HookedStore], tmp_path: Path) -> None:
+    wired: tuple[Container, HookedStore], tmp_path: Path
+) -> None:
     container, store = wired
     asset_id = upload(container, tmp_path, 3)
     store.fail_keys_with_prefix = "usage-refs/"
@@ -98,7 +101,8 @@ def test_a_lost_document_write_gives_the_count_back(
 
 
 def test_lineage_walk_is_depth_limited_and_cycle_safe(
-        wired: tuple[Container, HookedStore], tmp_path: Path) -> None:
+    wired: tuple[Container, HookedStore], tmp_path: Path
+) -> None:
     container, _ = wired
     a = upload(container, tmp_path, 10)
     b = upload(container, tmp_path, 11, metadata={"source_asset_id": a})

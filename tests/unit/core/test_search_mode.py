@@ -35,8 +35,13 @@ def index(tmp_path: Path) -> Iterator[EmbeddedSearchIndex]:
     docs = []
     for colour in ("red", "blue"):
         (vector,) = embedder.embed_texts([colour])
-        docs.append(IndexDoc(asset=make_asset(colour, prompt=f"{colour} kite"), vector=vector,
-                             vector_model=embedder.model_id))
+        docs.append(
+            IndexDoc(
+                asset=make_asset(colour, prompt=f"{colour} kite"),
+                vector=vector,
+                vector_model=embedder.model_id,
+            )
+        )
     index.upsert(docs)
     yield index
     index.close()
@@ -54,10 +59,14 @@ def test_auto_is_the_default_and_hybrid_with_a_model(index: EmbeddedSearchIndex)
     assert [hit.asset.id for hit in page.hits] == [aid("red"), aid("blue")]
 
 
-@pytest.mark.parametrize("embedder", [FakeEmbedder(available=False), None, VanishingEmbedder()],
-                         ids=["no-weights", "clip-disabled", "weights-gone"])
-def test_auto_without_a_model_is_keyword(index: EmbeddedSearchIndex,
-                                         embedder: Embedder | None) -> None:
+@pytest.mark.parametrize(
+    "embedder",
+    [FakeEmbedder(available=False), None, VanishingEmbedder()],
+    ids=["no-weights", "clip-disabled", "weights-gone"],
+)
+def test_auto_without_a_model_is_keyword(
+    index: EmbeddedSearchIndex, embedder: Embedder | None
+) -> None:
     page = service(index, embedder).search(WS, SearchRequest(q="red"))
     assert page.mode_used is RankedBy.KEYWORD
     assert [hit.asset.id for hit in page.hits] == [aid("red")]
@@ -74,18 +83,19 @@ def test_auto_is_keyword_for_a_listing_or_an_explicit_order(index: EmbeddedSearc
 
 
 @pytest.mark.parametrize("mode", [SearchMode.SEMANTIC, SearchMode.HYBRID])
-def test_explicit_vector_modes_still_need_a_model(index: EmbeddedSearchIndex,
-                                                  mode: SearchMode) -> None:
+def test_explicit_vector_modes_still_need_a_model(
+    index: EmbeddedSearchIndex, mode: SearchMode
+) -> None:
     with pytest.raises(EmbeddingUnavailable):
-        service(index, FakeEmbedder(available=False)).search(WS, SearchRequest(q="red",
-                                                                               mode=mode))
+        service(index, FakeEmbedder(available=False)).search(WS, SearchRequest(q="red", mode=mode))
     page = service(index, FakeEmbedder()).search(WS, SearchRequest(q="red", mode=mode))
     assert page.mode_used is RankedBy(mode.value)
 
 
 def test_explicit_keyword_stays_keyword_with_a_model(index: EmbeddedSearchIndex) -> None:
-    page = service(index, FakeEmbedder()).search(WS, SearchRequest(q="red",
-                                                                   mode=SearchMode.KEYWORD))
+    page = service(index, FakeEmbedder()).search(
+        WS, SearchRequest(q="red", mode=SearchMode.KEYWORD)
+    )
     assert page.mode_used is RankedBy.KEYWORD
     assert [hit.asset.id for hit in page.hits] == [aid("red")]
 
@@ -110,7 +120,8 @@ class SwitchedEmbedder(FakeEmbedder):
 
 @pytest.mark.parametrize("loss", ["unloaded", "weights-gone"])
 def test_an_auto_hybrid_cursor_answers_503_once_the_model_is_lost(
-        index: EmbeddedSearchIndex, loss: str) -> None:
+    index: EmbeddedSearchIndex, loss: str
+) -> None:
     """Page 2 of a hybrid `auto` search cannot run as keyword (its cursor is a rank offset):
     without the model it is an outage (503), not a bad cursor (422)."""
     embedder = SwitchedEmbedder()
@@ -130,7 +141,8 @@ def test_an_auto_hybrid_cursor_answers_503_once_the_model_is_lost(
 
 
 def test_an_auto_keyword_cursor_stays_keyword_once_a_model_loads(
-        index: EmbeddedSearchIndex) -> None:
+    index: EmbeddedSearchIndex,
+) -> None:
     embedder = SwitchedEmbedder()
     embedder.on = False
     search = service(index, embedder)

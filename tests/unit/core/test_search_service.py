@@ -22,24 +22,38 @@ def service(tmp_path: Path) -> Iterator[SearchService]:
     embedder = FakeEmbedder()
     index = EmbeddedSearchIndex(tmp_path / "index")
     docs = []
-    for label, colour, model in (("r1", "red", "sdxl"), ("r2", "red", "flux"),
-                                 ("b1", "blue", "sd15")):
+    for label, colour, model in (
+        ("r1", "red", "sdxl"),
+        ("r2", "red", "flux"),
+        ("b1", "blue", "sd15"),
+    ):
         (vector,) = embedder.embed_texts([colour])
-        docs.append(IndexDoc(asset=make_asset(label, prompt=f"{colour} kite", model=model),
-                             vector=vector, vector_model=embedder.model_id))
+        docs.append(
+            IndexDoc(
+                asset=make_asset(label, prompt=f"{colour} kite", model=model),
+                vector=vector,
+                vector_model=embedder.model_id,
+            )
+        )
     index.upsert(docs)
     yield SearchService(index, embedder, Manifests(FakeObjectStore()))
     index.close()
 
 
-def model_counts(service: SearchService, mode: SearchMode,
-                 facet_mode: FacetMode) -> tuple[set[str], dict[str, int]]:
-    page = service.search(WS, SearchRequest(
-        q="red kite", mode=mode, filters=Filters(model=["sdxl"]), facets=["model"],
-        facet_mode=facet_mode,
-    ))
-    return ({h.asset.id for h in page.hits},
-            {b.value: b.count for b in page.facets["model"]})
+def model_counts(
+    service: SearchService, mode: SearchMode, facet_mode: FacetMode
+) -> tuple[set[str], dict[str, int]]:
+    page = service.search(
+        WS,
+        SearchRequest(
+            q="red kite",
+            mode=mode,
+            filters=Filters(model=["sdxl"]),
+            facets=["model"],
+            facet_mode=facet_mode,
+        ),
+    )
+    return ({h.asset.id for h in page.hits}, {b.value: b.count for b in page.facets["model"]})
 
 
 @pytest.mark.parametrize("mode", [SearchMode.SEMANTIC, SearchMode.HYBRID])

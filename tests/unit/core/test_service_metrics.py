@@ -66,7 +66,8 @@ def upload(container: Container, tmp: Path, prompt: str) -> int:
 
 
 def test_a_new_version_counts_its_bytes_too(
-        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    wired: tuple[Container, SwitchableIndex], tmp_path: Path
+) -> None:
     container, _ = wired
     spooled = png_spool(tmp_path, "v1")
     try:
@@ -82,7 +83,8 @@ def test_a_new_version_counts_its_bytes_too(
 
 
 def test_an_upload_indexed_and_searched_is_counted(
-        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    wired: tuple[Container, SwitchableIndex], tmp_path: Path
+) -> None:
     container, _ = wired
     size = upload(container, tmp_path, "lantern")
     assert sample(container, "assetlens_upload_bytes_total") == size
@@ -94,14 +96,16 @@ def test_an_upload_indexed_and_searched_is_counted(
     container.search.search("ws", SearchRequest(q="lantern", mode="hybrid"))
     container.search.search("ws", SearchRequest(q="lantern"))  # auto: hybrid with a model
     for mode, count in (("keyword", 1), ("hybrid", 2)):
-        assert sample(container, "assetlens_search_seconds_count", mode=mode,
-                      backend="embedded") == count
-    assert sample(container, "assetlens_search_seconds_count", mode="auto",
-                  backend="embedded") == 0
+        assert (
+            sample(container, "assetlens_search_seconds_count", mode=mode, backend="embedded")
+            == count
+        )
+    assert sample(container, "assetlens_search_seconds_count", mode="auto", backend="embedded") == 0
 
 
 def test_an_index_outage_counts_the_batch_as_retried(
-        wired: tuple[Container, SwitchableIndex], tmp_path: Path) -> None:
+    wired: tuple[Container, SwitchableIndex], tmp_path: Path
+) -> None:
     container, index = wired
     upload(container, tmp_path, "first")
     upload(container, tmp_path, "second")
@@ -118,8 +122,15 @@ def test_an_item_given_up_on_counts_as_failed(tmp_path: Path) -> None:
 
     settings = make_settings(tmp_path / "data", indexer_max_attempts=2)
     container = build(settings, embedder=FakeEmbedder())
-    indexer = Indexer(settings, container.store, container.index, container.queue, None,
-                      analyse=broken, metrics=container.metrics)
+    indexer = Indexer(
+        settings,
+        container.store,
+        container.index,
+        container.queue,
+        None,
+        analyse=broken,
+        metrics=container.metrics,
+    )
     container.index.ensure()
     try:
         upload(container, tmp_path, "poison")

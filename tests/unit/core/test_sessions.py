@@ -33,11 +33,14 @@ def test_a_key_is_stored_hashed_and_listed_per_workspace(store: FakeObjectStore)
     assert keys.identify(new.key).workspace == "alpha"
 
 
-def test_a_key_made_before_listing_existed_is_listed_on_first_use(
-        store: FakeObjectStore) -> None:
+def test_a_key_made_before_listing_existed_is_listed_on_first_use(store: FakeObjectStore) -> None:
     key = "alk_" + "L" * 43
-    legacy = {"workspace": "alpha", "name": "old", "created_at": "2026-01-01T00:00:00+00:00",
-              "hint": key[:8]}
+    legacy = {
+        "workspace": "alpha",
+        "name": "old",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "hint": key[:8],
+    }
     store.put_bytes(layout.api_key_key(key_hash(key)), json.dumps(legacy).encode())
     keys = ApiKeys(store)
     assert keys.list("alpha") == []
@@ -59,7 +62,8 @@ def test_sessions_expire_and_end_with_their_key(store: FakeObjectStore) -> None:
     assert session.caller.via_session and session.caller.workspace == "alpha"
     assert session.expires_at - session.created_at == timedelta(hours=1)
     assert signed.session_id.encode() not in b"".join(
-        store.get_bytes(k).data for k in store.list_keys(layout.SESSION_PREFIX))
+        store.get_bytes(k).data for k in store.list_keys(layout.SESSION_PREFIX)
+    )
     keys.revoke("alpha", new.info.id)
     with pytest.raises(Unauthorized, match="revoked"):
         sessions.resolve(signed.session_id)

@@ -24,8 +24,9 @@ from tests.conftest import make_settings
 from tests.fakes import FakeObjectStore
 
 SECRET = b"k" * 32
-CLAIMS = LinkClaims("alpha", "0" * 31 + "1", 3, Rendition.CONTENT, Disposition.ATTACHMENT,
-                    1_900_000_000)
+CLAIMS = LinkClaims(
+    "alpha", "0" * 31 + "1", 3, Rendition.CONTENT, Disposition.ATTACHMENT, 1_900_000_000
+)
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -38,7 +39,7 @@ def test_every_changed_character_breaks_the_token() -> None:
     for position, char in enumerate(token):
         for replacement in ("A", "B", "_", "."):
             if replacement != char:
-                changed = token[:position] + replacement + token[position + 1:]
+                changed = token[:position] + replacement + token[position + 1 :]
                 assert verify(SECRET, changed) is None, (position, replacement)
 
 
@@ -55,19 +56,30 @@ def test_only_the_canonical_base64_spelling_verifies() -> None:
 
 def test_truncated_extended_and_foreign_tokens_are_refused() -> None:
     token = sign(SECRET, CLAIMS)
-    for bad in (token[:-1], token + "A", token + "=", token.replace(".", ""), "", ".",
-                "a.b.c", "x" * 10_000, sign(b"other" * 8, CLAIMS)):
+    for bad in (
+        token[:-1],
+        token + "A",
+        token + "=",
+        token.replace(".", ""),
+        "",
+        ".",
+        "a.b.c",
+        "x" * 10_000,
+        sign(b"other" * 8, CLAIMS),
+    ):
         assert verify(SECRET, bad) is None
 
 
 def test_claims_the_server_never_makes_do_not_decode() -> None:
-    for payload in (b"2|alpha|" + b"0" * 32 + b"|1|content|inline|1",  # unknown format
-                    b"1|Alpha!|" + b"0" * 32 + b"|1|content|inline|1",
-                    b"1|alpha|xyz|1|content|inline|1",
-                    b"1|alpha|" + b"0" * 32 + b"|-1|content|inline|1",
-                    b"1|alpha|" + b"0" * 32 + b"|1|large|inline|1",
-                    b"1|alpha|" + b"0" * 32 + b"|1|content|inline",
-                    b"1|alpha|" + b"0" * 32 + b"|1|content|inline|\xff"):
+    for payload in (
+        b"2|alpha|" + b"0" * 32 + b"|1|content|inline|1",  # unknown format
+        b"1|Alpha!|" + b"0" * 32 + b"|1|content|inline|1",
+        b"1|alpha|xyz|1|content|inline|1",
+        b"1|alpha|" + b"0" * 32 + b"|-1|content|inline|1",
+        b"1|alpha|" + b"0" * 32 + b"|1|large|inline|1",
+        b"1|alpha|" + b"0" * 32 + b"|1|content|inline",
+        b"1|alpha|" + b"0" * 32 + b"|1|content|inline|\xff",
+    ):
         assert LinkClaims.decode(payload) is None
 
 
@@ -113,11 +125,19 @@ def test_a_damaged_stored_secret_is_never_used() -> None:
 def test_the_configured_secret_is_what_the_container_signs_with(tmp_path: Path) -> None:
     store = FakeObjectStore()
     configured = "s" * 40
-    wired = build(make_settings(tmp_path / "data", signing_secret=configured), store=store,
-                  use_embedder=False)
+    wired = build(
+        make_settings(tmp_path / "data", signing_secret=configured), store=store, use_embedder=False
+    )
     try:
-        asset = Asset(workspace="ws", name="a.png", type=AssetType.IMAGE, mime="image/png",
-                      extension="png", size_bytes=1, sha256="cd" * 32)
+        asset = Asset(
+            workspace="ws",
+            name="a.png",
+            type=AssetType.IMAGE,
+            mime="image/png",
+            extension="png",
+            size_bytes=1,
+            sha256="cd" * 32,
+        )
         wired.assets.manifests.create(asset)
         token = wired.links.sign("ws", asset.id, expires_in=60).token
         claims = verify(configured.encode(), token)

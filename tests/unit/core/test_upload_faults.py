@@ -59,6 +59,7 @@ def test_markers_stay_for_gc_when_the_store_is_down_altogether(
 
     def down_after_blob_failure(key: str) -> None:
         raise StoreUnavailable("still down")
+
     store.delete = down_after_blob_failure  # type: ignore[method-assign,assignment]
     with pytest.raises(StoreUnavailable):
         upload(container, tmp_path, shade=3)

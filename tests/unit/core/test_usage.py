@@ -47,8 +47,7 @@ def batches(store: FakeObjectStore, workspace: str = WS) -> list[str]:
     return list(store.list_keys(layout.usage_batch_prefix(workspace)))
 
 
-def test_record_touches_no_store_until_a_flush(store: FakeObjectStore,
-                                               usage: UsageService) -> None:
+def test_record_touches_no_store_until_a_flush(store: FakeObjectStore, usage: UsageService) -> None:
     store.down = True  # a store outage cannot fail (or slow) the request being counted
     usage.record(WS, A, VIEW, Channel.API)
     assert usage.pending() == 1
@@ -59,8 +58,9 @@ def test_record_touches_no_store_until_a_flush(store: FakeObjectStore,
     assert len(batches(store)) == 1
 
 
-def test_flush_writes_one_batch_per_workspace_and_day(store: FakeObjectStore, clock: Clock,
-                                                      usage: UsageService) -> None:
+def test_flush_writes_one_batch_per_workspace_and_day(
+    store: FakeObjectStore, clock: Clock, usage: UsageService
+) -> None:
     usage.record(WS, A, VIEW, Channel.API)
     usage.record(OTHER, A, VIEW, Channel.API)
     clock.now = DAY2
@@ -92,10 +92,11 @@ def test_fold_counts_per_asset_channel_and_day_then_deletes_batches(
     assert summary.total(DOWNLOAD) == 3
     assert summary.ranked(VIEW) == [(A, 2), (B, 1)]
     assert summary.ranked(DOWNLOAD) == [(B, 2), (C, 1)]
-    assert summary.channels == {"view": {"api": 2, "ui": 1},
-                                "download": {"api": 1, "signed_link": 1, "ui": 1}}
-    assert summary.days == {"2026-11-30": {"view": 3, "download": 2},
-                            "2026-12-01": {"download": 1}}
+    assert summary.channels == {
+        "view": {"api": 2, "ui": 1},
+        "download": {"api": 1, "signed_link": 1, "ui": 1},
+    }
+    assert summary.days == {"2026-11-30": {"view": 3, "download": 2}, "2026-12-01": {"download": 1}}
     assert batches(store) == []
     # The other workspace's events are its own: folded separately, untouched here.
     assert len(batches(store, OTHER)) == 1
@@ -140,8 +141,9 @@ def test_concurrent_folds_count_every_event_once(store: FakeObjectStore, clock: 
     assert batches(store) == []
 
 
-def test_store_outage_during_flush_keeps_the_events(store: FakeObjectStore,
-                                                    usage: UsageService) -> None:
+def test_store_outage_during_flush_keeps_the_events(
+    store: FakeObjectStore, usage: UsageService
+) -> None:
     usage.record(WS, A, VIEW, Channel.API)
     usage.record(OTHER, A, VIEW, Channel.API)
     store.down = True
@@ -165,16 +167,16 @@ def test_record_never_raises_on_bad_input(usage: UsageService) -> None:
     assert usage.pending() == 0
 
 
-def test_malformed_batch_objects_are_skipped(store: FakeObjectStore,
-                                             usage: UsageService) -> None:
+def test_malformed_batch_objects_are_skipped(store: FakeObjectStore, usage: UsageService) -> None:
     store.put_bytes(layout.usage_batch_key(WS, "2026-12-01", "f" * 32), b"{not json")
     usage.record(WS, A, VIEW, Channel.API)
     assert usage.summary(WS).ranked(VIEW) == [(A, 1)]
     assert batches(store) == []
 
 
-def test_fold_if_due_runs_once_per_interval_across_workers(store: FakeObjectStore,
-                                                          clock: Clock) -> None:
+def test_fold_if_due_runs_once_per_interval_across_workers(
+    store: FakeObjectStore, clock: Clock
+) -> None:
     first = UsageService(store, fold_interval_seconds=60, flush_seconds=3600, clock=clock)
     second = UsageService(store, fold_interval_seconds=60, flush_seconds=3600, clock=clock)
     first.record(WS, A, VIEW, Channel.API)
@@ -209,8 +211,10 @@ def test_the_flusher_thread_writes_without_being_asked(store: FakeObjectStore) -
 def test_summary_keeps_a_bounded_number_of_days() -> None:
     summary = UsageSummary()
     start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
-    events = [StoredEvent(asset_id=A, kind=VIEW, channel=Channel.API, at=start + d * 86400)
-              for d in range(410)]
+    events = [
+        StoredEvent(asset_id=A, kind=VIEW, channel=Channel.API, at=start + d * 86400)
+        for d in range(410)
+    ]
     summary.add(UsageBatch(events=events))
     assert len(summary.days) == 400
     assert min(summary.days) == "2024-01-11"

@@ -26,9 +26,12 @@ from tests.fakes import CheckThenDeleteStore, FakeEmbedder, FakeObjectStore
 
 @pytest.fixture
 def wired(tmp_path: Path) -> Iterator[Container]:
-    container = build(make_settings(tmp_path / "data", max_versions_kept=4),
-                      store=FakeObjectStore(), index=EmbeddedSearchIndex(tmp_path / "index"),
-                      embedder=FakeEmbedder())
+    container = build(
+        make_settings(tmp_path / "data", max_versions_kept=4),
+        store=FakeObjectStore(),
+        index=EmbeddedSearchIndex(tmp_path / "index"),
+        embedder=FakeEmbedder(),
+    )
     container.index.ensure()
     container.maintenance.backfill_refs()  # a fresh library: every use has its marker
     yield container
@@ -43,12 +46,12 @@ def png_file(tmp_path: Path, shade: int, name: str | None = None) -> Spooled:
 
 
 def refs(container: Container, sha: str) -> list[str]:
-    return [key.rsplit("/", 1)[1] for key in container.store.list_keys(
-        layout.blob_ref_prefix(sha))]
+    return [key.rsplit("/", 1)[1] for key in container.store.list_keys(layout.blob_ref_prefix(sha))]
 
 
 def test_a_new_version_becomes_current_and_moves_the_references(
-        wired: Container, tmp_path: Path) -> None:
+    wired: Container, tmp_path: Path
+) -> None:
     original = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     wired.indexer.drain()
     assert refs(wired, original.sha256) == [original.id]
@@ -66,8 +69,9 @@ def test_a_new_version_becomes_current_and_moves_the_references(
     assert history.versions[0].change_description == "brighter"
 
 
-def test_a_new_version_must_be_valid_and_of_the_assets_type(wired: Container,
-                                                            tmp_path: Path) -> None:
+def test_a_new_version_must_be_valid_and_of_the_assets_type(
+    wired: Container, tmp_path: Path
+) -> None:
     original = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     text = tmp_path / "note.txt"
     text.write_text("a prompt")
@@ -81,7 +85,8 @@ def test_a_new_version_must_be_valid_and_of_the_assets_type(wired: Container,
 
 
 def test_concurrent_version_uploads_take_unique_gap_free_numbers(
-        wired: Container, tmp_path: Path) -> None:
+    wired: Container, tmp_path: Path
+) -> None:
     original = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     files = [png_file(tmp_path, 10 + i) for i in range(6)]
     barrier = threading.Barrier(len(files))
@@ -110,8 +115,9 @@ def test_concurrent_version_uploads_take_unique_gap_free_numbers(
     assert wired.versions.records.numbers("ws", original.id) == [5, 6, 7, 8]
 
 
-def test_pruning_keeps_the_newest_and_collects_unused_blobs(wired: Container,
-                                                            tmp_path: Path) -> None:
+def test_pruning_keeps_the_newest_and_collects_unused_blobs(
+    wired: Container, tmp_path: Path
+) -> None:
     original = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     for shade in range(2, 7):
         wired.versions.upload("ws", original.id, png_file(tmp_path, shade))
@@ -154,7 +160,8 @@ def test_a_switch_interrupted_by_a_crash_is_finished(wired: Container, tmp_path:
 
 
 def test_purge_removes_the_asset_and_its_versions_but_not_shared_bytes(
-        wired: Container, tmp_path: Path) -> None:
+    wired: Container, tmp_path: Path
+) -> None:
     first = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     twin = wired.assets.upload("ws", png_file(tmp_path, 1, "twin.png"), UploadForm())
     newer, _ = wired.versions.upload("ws", first.id, png_file(tmp_path, 2))
@@ -177,8 +184,7 @@ def test_purge_removes_the_asset_and_its_versions_but_not_shared_bytes(
     assert wired.assets.get("ws", twin.id).status is AssetStatus.READY
 
 
-def test_retention_purges_only_assets_trashed_long_enough(wired: Container,
-                                                          tmp_path: Path) -> None:
+def test_retention_purges_only_assets_trashed_long_enough(wired: Container, tmp_path: Path) -> None:
     old = wired.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     recent = wired.assets.upload("ws", png_file(tmp_path, 2), UploadForm())
     kept = wired.assets.upload("ws", png_file(tmp_path, 3), UploadForm())
@@ -203,8 +209,9 @@ def test_retention_purges_only_assets_trashed_long_enough(wired: Container,
 
 def test_purge_removes_the_markers_of_its_derivatives(wired: Container, tmp_path: Path) -> None:
     parent = wired.assets.upload("ws", png_file(tmp_path, 3), UploadForm())
-    child = wired.assets.upload("ws", png_file(tmp_path, 4),
-                                UploadForm(metadata={"source_asset_id": parent.id}))
+    child = wired.assets.upload(
+        "ws", png_file(tmp_path, 4), UploadForm(metadata={"source_asset_id": parent.id})
+    )
     prefix = layout.lineage_child_prefix("ws", parent.id)
     assert [key.rsplit("/", 1)[1] for key in wired.store.list_keys(prefix)] == [child.id]
     wired.assets.delete("ws", parent.id)
@@ -214,7 +221,8 @@ def test_purge_removes_the_markers_of_its_derivatives(wired: Container, tmp_path
 
 
 def test_a_stale_content_marker_never_names_an_asset_with_other_bytes(
-        wired: Container, tmp_path: Path) -> None:
+    wired: Container, tmp_path: Path
+) -> None:
     """The per-content markers move after a version switch, in a separate write: one left
     behind (the store failing in between, a crash) must not make an asset whose bytes have
     changed the "duplicate" of its old bytes — under `link` that upload stored nothing."""
@@ -233,14 +241,17 @@ def test_a_stale_content_marker_never_names_an_asset_with_other_bytes(
     assert wired.duplicates.find("ws", linked.asset.id).exact == []
 
 
-
 @pytest.fixture
 def racy(tmp_path: Path) -> Iterator[tuple[Container, CheckThenDeleteStore]]:
     """Wired on a store whose conditional delete checks, then deletes (MinIO's), with an
     asset at version 2 waiting to be indexed: its ack is where a concurrent change lands."""
     store = CheckThenDeleteStore(layout.QUEUE_PREFIX)
-    container = build(make_settings(tmp_path / "data"), store=store,
-                      index=EmbeddedSearchIndex(tmp_path / "index"), embedder=FakeEmbedder())
+    container = build(
+        make_settings(tmp_path / "data"),
+        store=store,
+        index=EmbeddedSearchIndex(tmp_path / "index"),
+        embedder=FakeEmbedder(),
+    )
     container.index.ensure()
     original = container.assets.upload("ws", png_file(tmp_path, 1), UploadForm())
     container.indexer.drain()
@@ -255,7 +266,8 @@ def only_asset(container: Container) -> Asset:
 
 
 def test_a_rollback_landing_inside_the_previous_versions_ack_is_still_indexed(
-        racy: tuple[Container, CheckThenDeleteStore]) -> None:
+    racy: tuple[Container, CheckThenDeleteStore],
+) -> None:
     """The CI flake of `test_concurrent_version_uploads_are_numbered_without_gaps_or_
     duplicates[servers]`: on MinIO the queue's ack checks the ETag, then deletes. A rollback
     whose enqueue lands in between lost its queue item, and its manifest stayed
@@ -264,7 +276,8 @@ def test_a_rollback_landing_inside_the_previous_versions_ack_is_still_indexed(
     asset_id = only_asset(wired).id
     rolled: list[Asset] = []
     store.between_check_and_delete = lambda _key: rolled.append(
-        wired.versions.rollback("ws", asset_id, 1)[0])
+        wired.versions.rollback("ws", asset_id, 1)[0]
+    )
     wired.indexer.drain()  # indexes version 2; the rollback comes during its ack
     assert [asset.version for asset in rolled] == [3]
     current = wired.assets.get("ws", asset_id)
@@ -276,7 +289,8 @@ def test_a_rollback_landing_inside_the_previous_versions_ack_is_still_indexed(
 
 
 def test_a_store_outage_at_the_check_after_the_ack_leaves_it_to_reconcile(
-        racy: tuple[Container, CheckThenDeleteStore]) -> None:
+    racy: tuple[Container, CheckThenDeleteStore],
+) -> None:
     """The re-check after an ack cannot read the manifest: the batch still finishes (no
     error out of the indexer), and the periodic reconcile queues the change it missed."""
     wired, store = racy

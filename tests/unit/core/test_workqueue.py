@@ -118,8 +118,7 @@ def test_concurrent_workers_claim_each_item_exactly_once() -> None:
 CORRUPT = [b"{not json", b"[1, 2]", b'{"workspace": "ws"}', b"\xff\xfe"]
 
 
-def test_an_unreadable_item_is_claimed_as_a_fresh_enqueue(caplog: pytest.LogCaptureFixture
-                                                          ) -> None:
+def test_an_unreadable_item_is_claimed_as_a_fresh_enqueue(caplog: pytest.LogCaptureFixture) -> None:
     """A torn or foreign queue object neither stops claim() at its key nor loses the asset:
     it is replaced (by compare-and-swap) with a fresh item and claimed like one."""
     for n, data in enumerate(CORRUPT):
@@ -130,7 +129,8 @@ def test_an_unreadable_item_is_claimed_as_a_fresh_enqueue(caplog: pytest.LogCapt
         with caplog.at_level(logging.WARNING, logger="assetlens.workqueue"):
             items = queue.claim(10)
         assert sorted((i.workspace, i.asset_id, i.attempts) for i in items) == sorted(
-            [("ws", broken, 1), ("ws", good, 1)])
+            [("ws", broken, 1), ("ws", good, 1)]
+        )
         assert "unreadable" in caplog.text
         for item in items:
             queue.ack(item)

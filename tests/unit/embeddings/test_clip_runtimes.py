@@ -29,8 +29,9 @@ def settings(tmp_path: Path, onnx_exports: Path) -> Settings:
 
 def images() -> list[Image.Image]:
     rng = np.random.default_rng(3)
-    return [Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8), "RGB")
-            for _ in range(5)]
+    return [
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8), "RGB") for _ in range(5)
+    ]
 
 
 def vectors(settings: Settings, runtime: str) -> tuple[OpenClipEmbedder, np.ndarray]:
@@ -59,18 +60,20 @@ def test_auto_is_torch_until_prepare_records_a_choice(settings: Settings) -> Non
     assert OpenClipEmbedder(settings).runtime is RuntimeName.TORCH
     loaded = load(settings)
     model_id = OpenClipEmbedder(settings).model_id
-    measured, choice = runtime_choice.prepare(settings, loaded, model_id, n_images=4,
-                                              repeats=1)
+    measured, choice = runtime_choice.prepare(settings, loaded, model_id, n_images=4, repeats=1)
     assert {m.runtime for m in measured} == set(RuntimeName) - {RuntimeName.AUTO}
-    fastest_agreeing = max((m for m in measured if m.runtime is not RuntimeName.ONNX_INT8),
-                           key=lambda m: m.images_per_s)
+    fastest_agreeing = max(
+        (m for m in measured if m.runtime is not RuntimeName.ONNX_INT8),
+        key=lambda m: m.images_per_s,
+    )
     assert choice is fastest_agreeing.runtime
     assert OpenClipEmbedder(settings).runtime is choice
     assert runtime_choice.recorded_choice(settings, model_id) is choice
 
 
-def test_auto_falls_back_to_torch_when_the_recorded_runtime_breaks(settings: Settings,
-                                                                    tmp_path: Path) -> None:
+def test_auto_falls_back_to_torch_when_the_recorded_runtime_breaks(
+    settings: Settings, tmp_path: Path
+) -> None:
     broken = settings.model_copy(update={"clip_onnx_dir": tmp_path / "broken"})
     model_id = OpenClipEmbedder(broken).model_id
     folder = onnx_runtime.export_dir(broken, model_id)
@@ -78,18 +81,21 @@ def test_auto_falls_back_to_torch_when_the_recorded_runtime_breaks(settings: Set
     (folder / "visual.onnx").write_bytes(b"not a model")
     (folder / "text.onnx").write_bytes(b"not a model")
     (folder / f"choice-{runtime_choice.machine_key()}.json").write_text(
-        json.dumps({"runtime": "onnx"}))
+        json.dumps({"runtime": "onnx"})
+    )
     embedder = OpenClipEmbedder(broken)
     assert embedder.runtime is RuntimeName.TORCH
     assert len(embedder.embed_texts(["still works"])[0]) == embedder.dimension
 
 
 def test_an_explicit_runtime_that_cannot_run_makes_the_model_unavailable(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    embedder = OpenClipEmbedder(settings.model_copy(
-        update={"clip_runtime": "onnx", "clip_onnx_dir": blocker}))
+    embedder = OpenClipEmbedder(
+        settings.model_copy(update={"clip_runtime": "onnx", "clip_onnx_dir": blocker})
+    )
     assert embedder.available() is False
     reason = embedder.unavailable_reason()
     assert reason is not None and "failed to load" in reason

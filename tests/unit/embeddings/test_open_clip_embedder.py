@@ -25,11 +25,13 @@ pytestmark = pytest.mark.clip
 
 
 @pytest.fixture(scope="module", params=["torch", "onnx", "onnx-int8"])
-def tiny_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                  onnx_exports: Path) -> Settings:
+def tiny_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, onnx_exports: Path
+) -> Settings:
     """The tiny model in each runtime: every property below holds in all of them."""
-    return tiny_clip_settings(tmp_path_factory.mktemp("tiny-clip"), clip_runtime=request.param,
-                              clip_onnx_dir=onnx_exports)
+    return tiny_clip_settings(
+        tmp_path_factory.mktemp("tiny-clip"), clip_runtime=request.param, clip_onnx_dir=onnx_exports
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +89,10 @@ def test_batched_equals_one_by_one(tiny_settings: Settings) -> None:
     texts = [f"prompt number {i}" for i in range(7)]
     batched = OpenClipEmbedder(tiny_settings.model_copy(update={"clip_batch_size": 3}))
     single = OpenClipEmbedder(tiny_settings.model_copy(update={"clip_batch_size": 1}))
-    pairs = [(batched.embed_images(images), [single.embed_images([i])[0] for i in images]),
-             (batched.embed_texts(texts), [single.embed_texts([t])[0] for t in texts])]
+    pairs = [
+        (batched.embed_images(images), [single.embed_images([i])[0] for i in images]),
+        (batched.embed_texts(texts), [single.embed_texts([t])[0] for t in texts]),
+    ]
     for together, alone in pairs:
         if tiny_settings.clip_runtime == "onnx-int8":
             # Dynamic quantisation scales activations per batch: a vector moves a little

@@ -300,15 +300,17 @@ def test_a_schema_3_database_gains_every_model_on_open(tmp_path: Path) -> None:
     db = path / (path / POINTER).read_text(encoding="utf-8").strip()
     with sqlite3.connect(db) as conn:  # make it look like a schema-3 database
         conn.execute("DROP TABLE asset_models")
-        conn.execute("UPDATE asset_blobs SET doc = json_remove(doc, '$.generation.models') "
-                     "WHERE rowid = (SELECT rowid FROM assets WHERE id = ?)", (aid("old"),))
+        conn.execute(
+            "UPDATE asset_blobs SET doc = json_remove(doc, '$.generation.models') "
+            "WHERE rowid = (SELECT rowid FROM assets WHERE id = ?)",
+            (aid("old"),),
+        )
         conn.execute("UPDATE meta SET value = 3 WHERE key = 'schema'")
     conn.close()
     reopened = EmbeddedSearchIndex(path)
     try:
         page = reopened.search(SearchQuery(workspace=WS, facets=[Facet.MODEL]))
-        assert [(b.value, b.count) for b in page.facets["model"]] == [("base", 2),
-                                                                      ("refiner", 1)]
+        assert [(b.value, b.count) for b in page.facets["model"]] == [("base", 2), ("refiner", 1)]
         refined = reopened.search(SearchQuery(workspace=WS, filters=Filters(model=["refiner"])))
         assert [h.asset.id for h in refined.hits] == [aid("two-pass")]
     finally:
@@ -316,9 +318,7 @@ def test_a_schema_3_database_gains_every_model_on_open(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("version", [3, SCHEMA_VERSION])
-def test_an_old_full_text_table_gains_stems_and_names_on_open(
-    tmp_path: Path, version: int
-) -> None:
+def test_an_old_full_text_table_gains_stems_and_names_on_open(tmp_path: Path, version: int) -> None:
     """A database whose full-text table predates the `names` and `stems` columns has it made
     again from the stored asset JSON the first time a newer process opens it: word forms and
     names are found at once, without a reindex. The columns decide, not the version number
@@ -331,11 +331,15 @@ def test_an_old_full_text_table_gains_stems_and_names_on_open(
     db = path / (path / POINTER).read_text(encoding="utf-8").strip()
     with sqlite3.connect(db) as conn:  # make it look like a schema-3 database
         conn.execute("DROP TABLE assets_fts")
-        conn.execute("CREATE VIRTUAL TABLE assets_fts USING fts5 (name, prompt, tags, "
-                     "description, other, tokenize = 'unicode61 remove_diacritics 2')")
-        conn.execute("INSERT INTO assets_fts (rowid, name, prompt, tags, description, other) "
-                     "SELECT rowid, name, json_extract(doc, '$.generation.prompt'), '', '', '' "
-                     "FROM asset_blobs JOIN assets USING (rowid)")
+        conn.execute(
+            "CREATE VIRTUAL TABLE assets_fts USING fts5 (name, prompt, tags, "
+            "description, other, tokenize = 'unicode61 remove_diacritics 2')"
+        )
+        conn.execute(
+            "INSERT INTO assets_fts (rowid, name, prompt, tags, description, other) "
+            "SELECT rowid, name, json_extract(doc, '$.generation.prompt'), '', '', '' "
+            "FROM asset_blobs JOIN assets USING (rowid)"
+        )
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (version,))
     conn.close()
     reopened = EmbeddedSearchIndex(path)

@@ -127,8 +127,9 @@ def test_a_new_process_reads_the_vector_file_not_sqlite(
         fresh.close()
 
 
-def _caught_up(path: Path, corpus: npt.NDArray[np.float32],
-               settings: AnnSettings) -> tuple[EmbeddedSearchIndex, VectorFiles, int]:
+def _caught_up(
+    path: Path, corpus: npt.NDArray[np.float32], settings: AnnSettings
+) -> tuple[EmbeddedSearchIndex, VectorFiles, int]:
     """A filled index with its vector file written, the files and the file's seq."""
     index = EmbeddedSearchIndex(path, ann=settings)
     _fill(index, corpus)

@@ -230,6 +230,7 @@ def test_documents_without_the_month_keyword_are_counted_by_the_histogram_for_a_
     assert [(b.value, b.count) for b in page.facets["created"]] == [("2024-05", 3)]
     asked = [body["aggs"]["created"] for kind, body in client.calls if kind == "search"]
     assert [next(iter(agg)) for agg in asked] == ["terms", "date_histogram"]
+
     def asked_by(run: Any) -> list[str]:
         before = len(client.calls)
         run()

@@ -176,8 +176,14 @@ def test_text_is_one_required_clause_per_term() -> None:
     assert queries == ["Red", "FOX", "一 只 猫", "red", "cafe"]
     first = _phrase(clauses[0])
     assert first["type"] == "phrase"
-    assert first["fields"] == ["name^4", "prompt^4", "tags_text^2", "description^1.5", "other^1",
-                               "names^2"]
+    assert first["fields"] == [
+        "name^4",
+        "prompt^4",
+        "tags_text^2",
+        "description^1.5",
+        "other^1",
+        "names^2",
+    ]
     assert text_clauses("*** ((( \\") == []
 
 
@@ -215,8 +221,10 @@ def test_user_text_never_becomes_query_syntax(text: str) -> None:
                     for field in way["wildcard"]}  # fmt: skip
         assert patterns <= {wildcard_literal(phrase.lower()) + "?*"}
         for way in ways[1:]:
-            (value,) = [v["query"] if "match" in way else v["value"].removesuffix("?*")
-                        for v in (way.get("match") or way["wildcard"]).values()]
+            (value,) = [
+                v["query"] if "match" in way else v["value"].removesuffix("?*")
+                for v in (way.get("match") or way["wildcard"]).values()
+            ]
             assert value and " " not in value and not re.search(r"[*?\\]", value)
 
 
@@ -284,8 +292,12 @@ def test_facets_are_aggregations_of_the_query() -> None:
     }  # fmt: skip
     # The months are a keyword's terms, latest first, one more for MISSING_MONTH (which
     # sorts first); documents without the keyword are counted by the legacy histogram.
-    assert aggs["created"]["terms"] == {"field": "created_month", "size": 4,
-                                        "missing": MISSING_MONTH, "order": {"_key": "desc"}}
+    assert aggs["created"]["terms"] == {
+        "field": "created_month",
+        "size": 4,
+        "missing": MISSING_MONTH,
+        "order": {"_key": "desc"},
+    }
     assert MISSING_MONTH > "9999-12"
     legacy = search_body(SearchQuery(workspace=WS, facets=[Facet.CREATED]), legacy_months=True)
     histogram = legacy["aggs"]["created"]["date_histogram"]
@@ -383,7 +395,9 @@ def test_months_read_from_terms_and_a_missing_month_asks_for_the_histogram() -> 
     response = {"hits": {"total": {"value": 14}, "hits": []},
                 "aggregations": {"created": {"buckets": terms}}}  # fmt: skip
     assert search_page(query, response).facets["created"] == [
-        FacetBucket(value="2024-03", count=4), FacetBucket(value="2024-01", count=1)]
+        FacetBucket(value="2024-03", count=4),
+        FacetBucket(value="2024-01", count=1),
+    ]
     older = [{"key": MISSING_MONTH, "doc_count": 2}, *terms]
     with pytest.raises(MonthsMissing):
         search_page(query, {**response, "aggregations": {"created": {"buckets": older}}})

@@ -52,8 +52,11 @@ def inspect(request: pytest.FixtureRequest, write_file: WriteFile) -> Inspect:
     """inspect_upload on bytes given under a file name, with the default pixel limit: in
     this process, and in the proof's worker processes (the same verdicts must come back,
     refusals included)."""
-    prove = (inspect_upload if request.param == "in-process"
-             else request.getfixturevalue("proof_pool").prove)
+    prove = (
+        inspect_upload
+        if request.param == "in-process"
+        else request.getfixturevalue("proof_pool").prove
+    )
 
     def run(name: str, data: bytes) -> Inspection:
         return prove(write_file(name, data), name, max_image_pixels=MAX_PIXELS)

@@ -21,9 +21,13 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 def _png(idat: bytes, *, width: int = 4, height: int = 4, split: int = 0) -> bytes:
     """An RGB PNG whose pixel stream is `idat`, in chunks of `split` bytes (0: one)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    parts = [idat[i:i + split] for i in range(0, len(idat), split)] if split else [idat]
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + b"".join(_chunk(b"IDAT", part) for part in parts) + _chunk(b"IEND", b""))
+    parts = [idat[i : i + split] for i in range(0, len(idat), split)] if split else [idat]
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + b"".join(_chunk(b"IDAT", part) for part in parts)
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _pixels(width: int = 4, height: int = 4) -> bytes:
@@ -68,7 +72,7 @@ def test_a_png_cut_before_iend_is_422(inspect: Inspect) -> None:
 def test_a_chunk_claiming_more_bytes_than_the_file_has_is_422(inspect: Inspect) -> None:
     data = bytearray(_png(_pixels()))
     idat = data.index(b"IDAT") - 4
-    data[idat:idat + 4] = struct.pack(">I", 10_000)
+    data[idat : idat + 4] = struct.pack(">I", 10_000)
     with pytest.raises(InvalidInput):
         inspect("short.png", bytes(data))
 
@@ -83,8 +87,7 @@ def test_an_animated_png_is_still_decoded_frame_by_frame(inspect: Inspect) -> No
         inspect("anim-cut.png", apng[: len(apng) * 2 // 3])
 
 
-def test_damage_deep_in_the_pixel_stream_is_422_though_every_crc_is_good(
-        inspect: Inspect) -> None:
+def test_damage_deep_in_the_pixel_stream_is_422_though_every_crc_is_good(inspect: Inspect) -> None:
     """The CRCs are recomputed around the damage (as a crafted file would): only inflating
     the whole stream finds it, far past where a bounded probe would have stopped."""
     rows = [b"\x00" + bytes((x * 7 + y) % 256 for x in range(3 * 512)) for y in range(512)]
@@ -116,14 +119,25 @@ def test_every_pixel_layout_pillow_writes_is_accepted(inspect: Inspect, mode: st
 def test_an_interlaced_png_is_accepted(inspect: Inspect) -> None:
     """Adam7: seven passes of sub-images, each row with its filter byte."""
     width, height = 13, 9
-    passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
-              (1, 0, 2, 2), (0, 1, 1, 2))
+    passes = (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    )
     raw = b""
     for x0, y0, dx, dy in passes:
         columns, rows = len(range(x0, width, dx)), len(range(y0, height, dy))
         if columns and rows:
             raw += (b"\x00" + b"\x40" * 3 * columns) * rows
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1)
-    data = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IEND", b"")
+    )
     assert (inspect("adam7.png", data).width, inspect("adam7b.png", data).height) == (13, 9)

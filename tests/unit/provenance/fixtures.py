@@ -25,47 +25,105 @@ A1111_TEXT = (
     "city at night\n"
     "Negative prompt: lowres, bad anatomy\n"
     "worst quality\n"
-    'Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7.5, Seed: 1234567890, '
-    'Size: 832x1216, Model hash: 6ce0161689, Model: juggernautXL_v9, VAE: sdxl_vae.safetensors, '
+    "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7.5, Seed: 1234567890, "
+    "Size: 832x1216, Model hash: 6ce0161689, Model: juggernautXL_v9, VAE: sdxl_vae.safetensors, "
     'Denoising strength: 0.45, Clip skip: 2, ADetailer prompt: "detailed face, smile", '
     'Lora hashes: "add_detail: 7c6bad76eb54, film grain: 1a2b3c4d5e6f", '
-    'Refiner: sd_xl_refiner_1.0 [7440042bbd], Refiner switch at: 0.8, Version: v1.10.1'
+    "Refiner: sd_xl_refiner_1.0 [7440042bbd], Refiner switch at: 0.8, Version: v1.10.1"
 )
 
 COMFY_API: dict[str, Any] = {
     "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl/base.safetensors"}},
-    "2": {"class_type": "LoraLoader", "inputs": {
-        "lora_name": "style_a.safetensors", "strength_model": 0.8, "strength_clip": 0.8,
-        "model": ["1", 0], "clip": ["1", 1]}},
-    "3": {"class_type": "LoraLoader", "inputs": {
-        "lora_name": "detail_b.safetensors", "strength_model": 0.35, "strength_clip": 1,
-        "model": ["2", 0], "clip": ["2", 1]}},
+    "2": {
+        "class_type": "LoraLoader",
+        "inputs": {
+            "lora_name": "style_a.safetensors",
+            "strength_model": 0.8,
+            "strength_clip": 0.8,
+            "model": ["1", 0],
+            "clip": ["1", 1],
+        },
+    },
+    "3": {
+        "class_type": "LoraLoader",
+        "inputs": {
+            "lora_name": "detail_b.safetensors",
+            "strength_model": 0.35,
+            "strength_clip": 1,
+            "model": ["2", 0],
+            "clip": ["2", 1],
+        },
+    },
     "4": {"class_type": "PrimitiveString", "inputs": {"value": "a red fox in the snow"}},
     "5": {"class_type": "CLIPTextEncode", "inputs": {"text": ["4", 0], "clip": ["3", 1]}},
-    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry, watermark",
-                                                     "clip": ["3", 1]}},
+    "6": {
+        "class_type": "CLIPTextEncode",
+        "inputs": {"text": "blurry, watermark", "clip": ["3", 1]},
+    },
     "7": {"class_type": "ControlNetLoader", "inputs": {"control_net_name": "canny.safetensors"}},
     "8": {"class_type": "LoadImage", "inputs": {"image": "edges.png"}},
-    "9": {"class_type": "ControlNetApplyAdvanced", "inputs": {
-        "positive": ["5", 0], "negative": ["6", 0], "control_net": ["7", 0], "image": ["8", 0],
-        "strength": 0.7, "start_percent": 0, "end_percent": 1}},
-    "10": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 768,
-                                                        "batch_size": 1}},
-    "11": {"class_type": "KSampler", "inputs": {
-        "seed": 987654321, "steps": 30, "cfg": 6.5, "sampler_name": "dpmpp_2m",
-        "scheduler": "karras", "denoise": 1, "model": ["3", 0], "positive": ["9", 0],
-        "negative": ["9", 1], "latent_image": ["10", 0]}},
-    "12": {"class_type": "KSampler", "inputs": {
-        "seed": 5, "steps": 10, "cfg": 3, "sampler_name": "euler", "scheduler": "normal",
-        "denoise": 0.3, "model": ["1", 0], "positive": ["5", 0], "negative": ["6", 0],
-        "latent_image": ["13", 0]}},
-    "13": {"class_type": "LatentUpscale", "inputs": {"samples": ["11", 0], "upscale_method":
-                                                     "nearest-exact", "width": 2048,
-                                                     "height": 1536, "crop": "disabled"}},
+    "9": {
+        "class_type": "ControlNetApplyAdvanced",
+        "inputs": {
+            "positive": ["5", 0],
+            "negative": ["6", 0],
+            "control_net": ["7", 0],
+            "image": ["8", 0],
+            "strength": 0.7,
+            "start_percent": 0,
+            "end_percent": 1,
+        },
+    },
+    "10": {
+        "class_type": "EmptyLatentImage",
+        "inputs": {"width": 1024, "height": 768, "batch_size": 1},
+    },
+    "11": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 987654321,
+            "steps": 30,
+            "cfg": 6.5,
+            "sampler_name": "dpmpp_2m",
+            "scheduler": "karras",
+            "denoise": 1,
+            "model": ["3", 0],
+            "positive": ["9", 0],
+            "negative": ["9", 1],
+            "latent_image": ["10", 0],
+        },
+    },
+    "12": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 5,
+            "steps": 10,
+            "cfg": 3,
+            "sampler_name": "euler",
+            "scheduler": "normal",
+            "denoise": 0.3,
+            "model": ["1", 0],
+            "positive": ["5", 0],
+            "negative": ["6", 0],
+            "latent_image": ["13", 0],
+        },
+    },
+    "13": {
+        "class_type": "LatentUpscale",
+        "inputs": {
+            "samples": ["11", 0],
+            "upscale_method": "nearest-exact",
+            "width": 2048,
+            "height": 1536,
+            "crop": "disabled",
+        },
+    },
     "14": {"class_type": "VAELoader", "inputs": {"vae_name": "sdxl_vae.safetensors"}},
     "15": {"class_type": "VAEDecode", "inputs": {"samples": ["12", 0], "vae": ["14", 0]}},
-    "16": {"class_type": "SaveImage", "inputs": {"filename_prefix": "fox_run", "images":
-                                                 ["15", 0]}},
+    "16": {
+        "class_type": "SaveImage",
+        "inputs": {"filename_prefix": "fox_run", "images": ["15", 0]},
+    },
 }
 
 
@@ -73,122 +131,250 @@ def comfy_ui_workflow() -> dict[str, Any]:
     """A UI graph: checkpoint → LoRA → (muted LoRA) → KSampler, a bypassed LoRA passing the
     model through, and a muted text node that must not become the prompt."""
     nodes = [
-        {"id": 1, "type": "CheckpointLoaderSimple", "mode": 0, "inputs": [],
-         "widgets_values": ["flux1-dev.safetensors"]},
-        {"id": 2, "type": "LoraLoader", "mode": 0,
-         "inputs": [{"name": "model", "type": "MODEL", "link": 1},
-                    {"name": "clip", "type": "CLIP", "link": 2}],
-         "widgets_values": ["kept.safetensors", 0.6, 0.6]},
-        {"id": 3, "type": "LoraLoader", "mode": 4,
-         "inputs": [{"name": "model", "type": "MODEL", "link": 3},
-                    {"name": "clip", "type": "CLIP", "link": 4}],
-         "widgets_values": ["bypassed.safetensors", 1.0, 1.0]},
-        {"id": 4, "type": "CLIPTextEncode", "mode": 0,
-         "inputs": [{"name": "clip", "type": "CLIP", "link": 5}],
-         "widgets_values": ["an astronaut riding a horse"]},
-        {"id": 5, "type": "CLIPTextEncode", "mode": 0,
-         "inputs": [{"name": "clip", "type": "CLIP", "link": 6}], "widgets_values": ["ugly"]},
-        {"id": 6, "type": "EmptyLatentImage", "mode": 0, "inputs": [],
-         "widgets_values": [896, 1152, 1]},
-        {"id": 7, "type": "KSampler", "mode": 0,
-         "inputs": [{"name": "model", "type": "MODEL", "link": 7},
-                    {"name": "positive", "type": "CONDITIONING", "link": 8},
-                    {"name": "negative", "type": "CONDITIONING", "link": 9},
-                    {"name": "latent_image", "type": "LATENT", "link": 10}],
-         "widgets_values": [42, "fixed", 20, 3.5, "euler", "simple", 1.0]},
-        {"id": 8, "type": "CLIPTextEncode", "mode": 2, "inputs": [],
-         "widgets_values": ["muted prompt that never ran"]},
+        {
+            "id": 1,
+            "type": "CheckpointLoaderSimple",
+            "mode": 0,
+            "inputs": [],
+            "widgets_values": ["flux1-dev.safetensors"],
+        },
+        {
+            "id": 2,
+            "type": "LoraLoader",
+            "mode": 0,
+            "inputs": [
+                {"name": "model", "type": "MODEL", "link": 1},
+                {"name": "clip", "type": "CLIP", "link": 2},
+            ],
+            "widgets_values": ["kept.safetensors", 0.6, 0.6],
+        },
+        {
+            "id": 3,
+            "type": "LoraLoader",
+            "mode": 4,
+            "inputs": [
+                {"name": "model", "type": "MODEL", "link": 3},
+                {"name": "clip", "type": "CLIP", "link": 4},
+            ],
+            "widgets_values": ["bypassed.safetensors", 1.0, 1.0],
+        },
+        {
+            "id": 4,
+            "type": "CLIPTextEncode",
+            "mode": 0,
+            "inputs": [{"name": "clip", "type": "CLIP", "link": 5}],
+            "widgets_values": ["an astronaut riding a horse"],
+        },
+        {
+            "id": 5,
+            "type": "CLIPTextEncode",
+            "mode": 0,
+            "inputs": [{"name": "clip", "type": "CLIP", "link": 6}],
+            "widgets_values": ["ugly"],
+        },
+        {
+            "id": 6,
+            "type": "EmptyLatentImage",
+            "mode": 0,
+            "inputs": [],
+            "widgets_values": [896, 1152, 1],
+        },
+        {
+            "id": 7,
+            "type": "KSampler",
+            "mode": 0,
+            "inputs": [
+                {"name": "model", "type": "MODEL", "link": 7},
+                {"name": "positive", "type": "CONDITIONING", "link": 8},
+                {"name": "negative", "type": "CONDITIONING", "link": 9},
+                {"name": "latent_image", "type": "LATENT", "link": 10},
+            ],
+            "widgets_values": [42, "fixed", 20, 3.5, "euler", "simple", 1.0],
+        },
+        {
+            "id": 8,
+            "type": "CLIPTextEncode",
+            "mode": 2,
+            "inputs": [],
+            "widgets_values": ["muted prompt that never ran"],
+        },
     ]
     links = [
-        [1, 1, 0, 2, 0, "MODEL"], [2, 1, 1, 2, 1, "CLIP"], [3, 2, 0, 3, 0, "MODEL"],
-        [4, 2, 1, 3, 1, "CLIP"], [5, 3, 1, 4, 0, "CLIP"], [6, 3, 1, 5, 0, "CLIP"],
-        [7, 3, 0, 7, 0, "MODEL"], [8, 4, 0, 7, 1, "CONDITIONING"],
-        [9, 5, 0, 7, 2, "CONDITIONING"], [10, 6, 0, 7, 3, "LATENT"],
+        [1, 1, 0, 2, 0, "MODEL"],
+        [2, 1, 1, 2, 1, "CLIP"],
+        [3, 2, 0, 3, 0, "MODEL"],
+        [4, 2, 1, 3, 1, "CLIP"],
+        [5, 3, 1, 4, 0, "CLIP"],
+        [6, 3, 1, 5, 0, "CLIP"],
+        [7, 3, 0, 7, 0, "MODEL"],
+        [8, 4, 0, 7, 1, "CONDITIONING"],
+        [9, 5, 0, 7, 2, "CONDITIONING"],
+        [10, 6, 0, 7, 3, "LATENT"],
     ]
-    return {"last_node_id": 8, "last_link_id": 10, "nodes": nodes, "links": links,
-            "version": 0.4}
+    return {"last_node_id": 8, "last_link_id": 10, "nodes": nodes, "links": links, "version": 0.4}
 
 
 INVOKE_V3 = {
-    "generation_mode": "sdxl_txt2img", "positive_prompt": "a lighthouse, dramatic sky",
-    "negative_prompt": "text", "width": 1024, "height": 1024, "seed": 31337,
-    "cfg_scale": 6, "steps": 35, "scheduler": "dpmpp_2m_k",
-    "model": {"key": "abc", "hash": "blake3:0123456789abcdef", "name": "Juggernaut XL v9",
-              "base": "sdxl", "type": "main"},
+    "generation_mode": "sdxl_txt2img",
+    "positive_prompt": "a lighthouse, dramatic sky",
+    "negative_prompt": "text",
+    "width": 1024,
+    "height": 1024,
+    "seed": 31337,
+    "cfg_scale": 6,
+    "steps": 35,
+    "scheduler": "dpmpp_2m_k",
+    "model": {
+        "key": "abc",
+        "hash": "blake3:0123456789abcdef",
+        "name": "Juggernaut XL v9",
+        "base": "sdxl",
+        "type": "main",
+    },
     "vae": {"key": "v1", "name": "sdxl-vae-fp16", "base": "sdxl"},
     "loras": [{"model": {"key": "l1", "name": "pixel-art", "base": "sdxl"}, "weight": 0.75}],
     "app_version": "4.2.9",
 }
 INVOKE_V3_EARLY = {
-    "generation_mode": "txt2img", "positive_prompt": "an owl", "negative_prompt": "",
-    "width": 512, "height": 512, "seed": 7, "cfg_scale": 7.5, "steps": 25,
-    "scheduler": "euler", "model": {"model_name": "stable-diffusion-v1-5", "base_model": "sd-1"},
+    "generation_mode": "txt2img",
+    "positive_prompt": "an owl",
+    "negative_prompt": "",
+    "width": 512,
+    "height": 512,
+    "seed": 7,
+    "cfg_scale": 7.5,
+    "steps": 25,
+    "scheduler": "euler",
+    "model": {"model_name": "stable-diffusion-v1-5", "base_model": "sd-1"},
     "loras": [{"lora": {"model_name": "owl-style", "base_model": "sd-1"}, "weight": 0.5}],
     "app_version": "3.0.2",
 }
 INVOKE_V2 = {
-    "model": "stable diffusion", "model_weights": "stable-diffusion-1.5", "app_id":
-    "invoke-ai/InvokeAI", "app_version": "2.3.5",
-    "image": {"prompt": [{"prompt": "a castle on a hill [fog, people]", "weight": 1.0}],
-              "steps": 50, "cfg_scale": 7.5, "seed": 2288, "width": 512, "height": 640,
-              "sampler": "k_euler_a", "type": "txt2img"},
+    "model": "stable diffusion",
+    "model_weights": "stable-diffusion-1.5",
+    "app_id": "invoke-ai/InvokeAI",
+    "app_version": "2.3.5",
+    "image": {
+        "prompt": [{"prompt": "a castle on a hill [fog, people]", "weight": 1.0}],
+        "steps": 50,
+        "cfg_scale": 7.5,
+        "seed": 2288,
+        "width": 512,
+        "height": 640,
+        "sampler": "k_euler_a",
+        "type": "txt2img",
+    },
 }
 INVOKE_DREAM = '"a cat wearing a hat [blurry]" -s 30 -S 42 -W 512 -H 768 -C 7.5 -A k_lms'
 
 NOVELAI_COMMENT = {
-    "prompt": "1girl, silver hair, starry sky", "steps": 28, "height": 1216, "width": 832,
-    "scale": 5.0, "uncond_scale": 0.0, "cfg_rescale": 0.0, "seed": 1122334455,
-    "n_samples": 1, "noise_schedule": "karras", "sampler": "k_euler_ancestral",
+    "prompt": "1girl, silver hair, starry sky",
+    "steps": 28,
+    "height": 1216,
+    "width": 832,
+    "scale": 5.0,
+    "uncond_scale": 0.0,
+    "cfg_rescale": 0.0,
+    "seed": 1122334455,
+    "n_samples": 1,
+    "noise_schedule": "karras",
+    "sampler": "k_euler_ancestral",
     "uc": "lowres, bad hands",
-    "v4_prompt": {"caption": {"base_caption": "1girl, silver hair, starry sky",
-                              "char_captions": [{"char_caption": "girl, smiling",
-                                                 "centers": [{"x": 0.5, "y": 0.5}]}]},
-                  "use_coords": False},
+    "v4_prompt": {
+        "caption": {
+            "base_caption": "1girl, silver hair, starry sky",
+            "char_captions": [{"char_caption": "girl, smiling", "centers": [{"x": 0.5, "y": 0.5}]}],
+        },
+        "use_coords": False,
+    },
 }
 NOVELAI_TEXTS = {
-    "Title": "AI generated image", "Description": "1girl, silver hair, starry sky",
-    "Software": "NovelAI", "Source": "NovelAI Diffusion V4 4F49EC75",
+    "Title": "AI generated image",
+    "Description": "1girl, silver hair, starry sky",
+    "Software": "NovelAI",
+    "Source": "NovelAI Diffusion V4 4F49EC75",
     "Comment": json.dumps(NOVELAI_COMMENT),
 }
 
 FOOOCUS = {
-    "adm_guidance": "(1.5, 0.8, 0.3)", "base_model": "juggernautXL_v8Rundiffusion.safetensors",
-    "base_model_hash": "aeb7e9e689", "full_negative_prompt": ["unrealistic"],
-    "full_prompt": ["a cozy cabin, cinematic"], "guidance_scale": 4,
+    "adm_guidance": "(1.5, 0.8, 0.3)",
+    "base_model": "juggernautXL_v8Rundiffusion.safetensors",
+    "base_model_hash": "aeb7e9e689",
+    "full_negative_prompt": ["unrealistic"],
+    "full_prompt": ["a cozy cabin, cinematic"],
+    "guidance_scale": 4,
     "loras": [["sd_xl_offset_example-lora_1.0.safetensors", 0.1, "4852686128"]],
-    "metadata_scheme": "fooocus", "negative_prompt": "unrealistic", "performance": "Speed",
-    "prompt": "a cozy cabin", "refiner_model": "None", "refiner_switch": 0.5,
-    "resolution": "(1152, 896)", "sampler": "dpmpp_2m_sde_gpu", "scheduler": "karras",
-    "seed": "8158731372419011", "sharpness": 2, "steps": 30,
-    "styles": "['Fooocus V2', 'Fooocus Enhance']", "vae": "Default (model)",
+    "metadata_scheme": "fooocus",
+    "negative_prompt": "unrealistic",
+    "performance": "Speed",
+    "prompt": "a cozy cabin",
+    "refiner_model": "None",
+    "refiner_switch": 0.5,
+    "resolution": "(1152, 896)",
+    "sampler": "dpmpp_2m_sde_gpu",
+    "scheduler": "karras",
+    "seed": "8158731372419011",
+    "sharpness": 2,
+    "steps": 30,
+    "styles": "['Fooocus V2', 'Fooocus Enhance']",
+    "vae": "Default (model)",
     "version": "Fooocus v2.5.5",
 }
 
 SWARMUI = {
     "sui_image_params": {
-        "prompt": "a koi pond, watercolor", "negativeprompt": "photo", "images": 1,
-        "seed": 99, "steps": 24, "cfgscale": 6.5, "aspectratio": "Custom", "width": 1344,
-        "height": 768, "sampler": "dpmpp_3m_sde", "scheduler": "karras",
-        "model": "OfficialStableDiffusion/sd_xl_base_1.0", "loras": ["koi_style"],
-        "loraweights": ["0.9"], "swarm_version": "0.9.5.1",
+        "prompt": "a koi pond, watercolor",
+        "negativeprompt": "photo",
+        "images": 1,
+        "seed": 99,
+        "steps": 24,
+        "cfgscale": 6.5,
+        "aspectratio": "Custom",
+        "width": 1344,
+        "height": 768,
+        "sampler": "dpmpp_3m_sde",
+        "scheduler": "karras",
+        "model": "OfficialStableDiffusion/sd_xl_base_1.0",
+        "loras": ["koi_style"],
+        "loraweights": ["0.9"],
+        "swarm_version": "0.9.5.1",
     },
     "sui_extra_data": {"date": "2025-01-01", "generation_time": "3.2 sec"},
-    "sui_models": [{"name": "sd_xl_base_1.0.safetensors", "param": "model",
-                    "hash": "0x31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b"}],
+    "sui_models": [
+        {
+            "name": "sd_xl_base_1.0.safetensors",
+            "param": "model",
+            "hash": "0x31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b",
+        }
+    ],
 }
 
 EASYDIFFUSION = {
-    "prompt": "a snowy mountain village", "seed": "3829", "use_stable_diffusion_model":
-    "sd-v1-4", "clip_skip": "False", "use_vae_model": "vae-ft-mse-840000-ema-pruned",
-    "sampler_name": "euler_a", "width": "512", "height": "512", "num_inference_steps": "25",
-    "guidance_scale": "7.5", "negative_prompt": "people", "use_lora_model": "snowy",
+    "prompt": "a snowy mountain village",
+    "seed": "3829",
+    "use_stable_diffusion_model": "sd-v1-4",
+    "clip_skip": "False",
+    "use_vae_model": "vae-ft-mse-840000-ema-pruned",
+    "sampler_name": "euler_a",
+    "width": "512",
+    "height": "512",
+    "num_inference_steps": "25",
+    "guidance_scale": "7.5",
+    "negative_prompt": "people",
+    "use_lora_model": "snowy",
     "lora_alpha": "0.6",
 }
 
 DRAWTHINGS = {
-    "c": "a robot tending a garden", "uc": "cartoon", "seed": 4242, "scale": 4.5,
-    "steps": 8, "sampler": "DPM++ 2M Karras", "model": "flux_1_schnell_q5p.ckpt",
-    "size": "768x1024", "strength": 1,
+    "c": "a robot tending a garden",
+    "uc": "cartoon",
+    "seed": 4242,
+    "scale": 4.5,
+    "steps": 8,
+    "sampler": "DPM++ 2M Karras",
+    "model": "flux_1_schnell_q5p.ckpt",
+    "size": "768x1024",
+    "strength": 1,
     "lora": [{"file": "garden_lora_f16.ckpt", "weight": 0.7}],
 }
 
@@ -200,10 +386,14 @@ MIDJOURNEY_DESCRIPTION = (
 
 # --- PNG ------------------------------------------------------------------------------
 
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk with its CRC."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(
-        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     )
 
 
@@ -237,8 +427,9 @@ def split_png(data: bytes) -> list[bytes]:
     return chunks
 
 
-def write_png(path: Path, extra: list[bytes], *, after_idat: bool = False,
-              image: Image.Image | None = None) -> Path:
+def write_png(
+    path: Path, extra: list[bytes], *, after_idat: bool = False, image: Image.Image | None = None
+) -> Path:
     """A PNG with `extra` chunks placed right after IHDR, or between the last IDAT and IEND."""
     data = base_png(image)
     chunks = split_png(data)
@@ -247,8 +438,9 @@ def write_png(path: Path, extra: list[bytes], *, after_idat: bool = False,
     return path
 
 
-def png_with_texts(path: Path, texts: dict[str, str], kind: str = "tEXt", *,
-                   after_idat: bool = False) -> Path:
+def png_with_texts(
+    path: Path, texts: dict[str, str], kind: str = "tEXt", *, after_idat: bool = False
+) -> Path:
     """A PNG carrying each key/value as a text chunk; non-Latin-1 values go to iTXt."""
     extra = []
     for key, value in texts.items():
@@ -264,12 +456,15 @@ def png_with_texts(path: Path, texts: dict[str, str], kind: str = "tEXt", *,
 
 # --- stealth --------------------------------------------------------------------------
 
-def stealth_png(path: Path, payload: bytes, magic: bytes = b"stealth_pngcomp",
-                size: tuple[int, int] = (64, 64)) -> Path:
+
+def stealth_png(
+    path: Path, payload: bytes, magic: bytes = b"stealth_pngcomp", size: tuple[int, int] = (64, 64)
+) -> Path:
     """An RGBA PNG whose alpha LSBs hold magic + 32-bit bit length + payload, column-major."""
     body = gzip.compress(payload) if magic.endswith(b"comp") else payload
-    bits = np.unpackbits(np.frombuffer(
-        magic + struct.pack(">I", len(body) * 8) + body, dtype=np.uint8))
+    bits = np.unpackbits(
+        np.frombuffer(magic + struct.pack(">I", len(body) * 8) + body, dtype=np.uint8)
+    )
     width, height = size
     assert bits.size <= width * height, "image too small for the payload"
     alpha = np.full(width * height, 254, dtype=np.uint8)
@@ -283,9 +478,16 @@ def stealth_png(path: Path, payload: bytes, magic: bytes = b"stealth_pngcomp",
 
 # --- JPEG / WebP / GIF ----------------------------------------------------------------
 
-def jpeg_with_exif(path: Path, user_comment: bytes | None = None, *, software: str | None = None,
-                   description: str | None = None, xmp: bytes | None = None,
-                   comment: bytes | None = None) -> Path:
+
+def jpeg_with_exif(
+    path: Path,
+    user_comment: bytes | None = None,
+    *,
+    software: str | None = None,
+    description: str | None = None,
+    xmp: bytes | None = None,
+    comment: bytes | None = None,
+) -> Path:
     """A JPEG with EXIF UserComment (raw bytes, prefix included), Software, XMP, COM."""
     exif = Image.Exif()
     if software:
@@ -318,8 +520,15 @@ def animated_webp_comfy(path: Path, prompt: dict[str, Any], workflow: dict[str, 
     exif = frames[0].getexif()
     exif[0x0110] = "prompt:" + json.dumps(prompt)
     exif[0x010F] = "workflow:" + json.dumps(workflow)
-    frames[0].save(path, "WEBP", save_all=True, append_images=frames[1:], duration=100,
-                   exif=exif, lossless=True)
+    frames[0].save(
+        path,
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=100,
+        exif=exif,
+        lossless=True,
+    )
     return path
 
 
@@ -333,11 +542,15 @@ def xmp_packet(fields: dict[str, str]) -> bytes:
     """An XMP packet with exif:UserComment (as rdf:Alt), dc:description and IPTC source."""
     parts = []
     if "UserComment" in fields:
-        parts.append("<exif:UserComment><rdf:Alt><rdf:li xml:lang=\"x-default\">"
-                     f"{_xml(fields['UserComment'])}</rdf:li></rdf:Alt></exif:UserComment>")
+        parts.append(
+            '<exif:UserComment><rdf:Alt><rdf:li xml:lang="x-default">'
+            f"{_xml(fields['UserComment'])}</rdf:li></rdf:Alt></exif:UserComment>"
+        )
     if "description" in fields:
-        parts.append("<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">"
-                     f"{_xml(fields['description'])}</rdf:li></rdf:Alt></dc:description>")
+        parts.append(
+            '<dc:description><rdf:Alt><rdf:li xml:lang="x-default">'
+            f"{_xml(fields['description'])}</rdf:li></rdf:Alt></dc:description>"
+        )
     attrs = ""
     if "DigitalSourceType" in fields:
         attrs = f' Iptc4xmpExt:DigitalSourceType="{_xml(fields["DigitalSourceType"])}"'
@@ -361,19 +574,22 @@ def _xml(text: str) -> str:
 
 # --- video / audio --------------------------------------------------------------------
 
+
 def mp4_with_metadata(path: Path, metadata: dict[str, str]) -> Path:
     """A tiny H.264 MP4 whose udta/meta (mdta keys) hold `metadata`."""
     import av
 
-    with av.open(str(path), "w", format="mp4",
-                 options={"movflags": "use_metadata_tags"}) as container:
+    with av.open(
+        str(path), "w", format="mp4", options={"movflags": "use_metadata_tags"}
+    ) as container:
         for key, value in metadata.items():
             container.metadata[key] = value
         stream = container.add_stream("libx264", rate=Fraction(8, 1))
         stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
         for i in range(4):
             frame = av.VideoFrame.from_ndarray(
-                np.full((32, 32, 3), i * 40, dtype=np.uint8), format="rgb24")
+                np.full((32, 32, 3), i * 40, dtype=np.uint8), format="rgb24"
+            )
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
@@ -381,8 +597,9 @@ def mp4_with_metadata(path: Path, metadata: dict[str, str]) -> Path:
     return path
 
 
-def wav_with_id3(path: Path, comment: str | None = None, txxx: dict[str, str] | None = None
-                 ) -> Path:
+def wav_with_id3(
+    path: Path, comment: str | None = None, txxx: dict[str, str] | None = None
+) -> Path:
     """A short silent WAV with ID3 COMM / TXXX frames."""
     from mutagen.id3 import COMM, TXXX
     from mutagen.wave import WAVE
@@ -405,8 +622,10 @@ def wav_with_id3(path: Path, comment: str | None = None, txxx: dict[str, str] | 
 
 # --- C2PA -----------------------------------------------------------------------------
 
-def c2pa_signed_png(path: Path, *, claim_generator: str = "ChatGPT",
-                    source_type: str = AI_SOURCE) -> Path:
+
+def c2pa_signed_png(
+    path: Path, *, claim_generator: str = "ChatGPT", source_type: str = AI_SOURCE
+) -> Path:
     """A PNG signed offline with a throwaway ES256 CA + signer certificate."""
     import c2pa
     from cryptography import x509
@@ -415,36 +634,61 @@ def c2pa_signed_png(path: Path, *, claim_generator: str = "ChatGPT",
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Assetlens Test")])
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Assetlens Test"),
+            ]
+        )
 
     def usage(sign: bool) -> x509.KeyUsage:
-        return x509.KeyUsage(digital_signature=sign, content_commitment=False,
-                             key_encipherment=False, data_encipherment=False,
-                             key_agreement=False, key_cert_sign=not sign, crl_sign=not sign,
-                             encipher_only=False, decipher_only=False)
+        return x509.KeyUsage(
+            digital_signature=sign,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=not sign,
+            crl_sign=not sign,
+            encipher_only=False,
+            decipher_only=False,
+        )
 
     now = dt.datetime.now(dt.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("Test Root")).issuer_name(name("Test Root"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=9))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(usage(False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(name("Test Signer")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=9))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(usage(True), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("Test Root"))
+        .issuer_name(name("Test Root"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=9))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage(False), critical=True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name("Test Signer"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=9))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage(True), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (leaf, ca)).decode()
 
     def sign(data: bytes) -> bytes:
@@ -454,10 +698,20 @@ def c2pa_signed_png(path: Path, *, claim_generator: str = "ChatGPT",
     manifest = {
         "claim_generator_info": [{"name": claim_generator, "version": "1.0"}],
         "title": path.name,
-        "assertions": [{"label": "c2pa.actions", "data": {"actions": [
-            {"action": "c2pa.created", "digitalSourceType": source_type,
-             "softwareAgent": {"name": claim_generator}},
-        ]}}],
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": source_type,
+                            "softwareAgent": {"name": claim_generator},
+                        },
+                    ]
+                },
+            }
+        ],
     }
     signer = c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain, None)
     source, out = io.BytesIO(base_png()), io.BytesIO()

@@ -93,7 +93,7 @@ def test_quoted_values_with_colon_comma_and_newline() -> None:
 def test_civitai_unquoted_json_values() -> None:
     text = (
         "a castle\nNegative prompt: fog\n"
-        'Steps: 25, Sampler: DPM++ 2M Karras, CFG scale: 5, Seed: 77, Size: 1024x1024, '
+        "Steps: 25, Sampler: DPM++ 2M Karras, CFG scale: 5, Seed: 77, Size: 1024x1024, "
         'Model hash: 31e35c80fc, Hashes: {"model": "31e35c80fc", "lora:x": "abc, def"}, '
         'Civitai resources: [{"type": "checkpoint", "modelVersionId": 1}, {"type": "lora"}], '
         "Version: v1.9.4"

@@ -26,8 +26,10 @@ def test_signed_openai_like_png(tmp_path: Path) -> None:
 
 def test_signed_non_ai_capture(tmp_path: Path) -> None:
     path = fx.c2pa_signed_png(
-        tmp_path / "cam.png", claim_generator="Camera App",
-        source_type="http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture")
+        tmp_path / "cam.png",
+        claim_generator="Camera App",
+        source_type="http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
+    )
     gen = extract(path, "image/png")
     assert gen is not None
     assert gen.c2pa is not None
@@ -52,19 +54,39 @@ def test_tampered_pixels_are_invalid(tmp_path: Path) -> None:
 
 
 def test_manifest_report_mapping() -> None:
-    report = json.loads(json.dumps({
-        "active_manifest": "m1",
-        "manifests": {"m1": {
-            "claim_generator": "Adobe_Firefly c2pa-rs/0.30",
-            "assertions": [{"label": "c2pa.actions", "data": {"actions": [
-                {"action": "c2pa.opened"},
-                {"action": "c2pa.edited", "digitalSourceType":
-                 "http://cv.iptc.org/newscodes/digitalsourcetype/"
-                 "compositeWithTrainedAlgorithmicMedia"}]}}, {"label": "junk", "data": 5}],
-            "signature_info": {"issuer": "Adobe Inc.", "time": "2024-05-01T10:00:00+00:00"},
-            "ingredients": [{"title": "parent.jpg"}, {"instance_id": "xmp:iid:1"}, 7],
-        }},
-    }))
+    report = json.loads(
+        json.dumps(
+            {
+                "active_manifest": "m1",
+                "manifests": {
+                    "m1": {
+                        "claim_generator": "Adobe_Firefly c2pa-rs/0.30",
+                        "assertions": [
+                            {
+                                "label": "c2pa.actions",
+                                "data": {
+                                    "actions": [
+                                        {"action": "c2pa.opened"},
+                                        {
+                                            "action": "c2pa.edited",
+                                            "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/"
+                                            "compositeWithTrainedAlgorithmicMedia",
+                                        },
+                                    ]
+                                },
+                            },
+                            {"label": "junk", "data": 5},
+                        ],
+                        "signature_info": {
+                            "issuer": "Adobe Inc.",
+                            "time": "2024-05-01T10:00:00+00:00",
+                        },
+                        "ingredients": [{"title": "parent.jpg"}, {"instance_id": "xmp:iid:1"}, 7],
+                    }
+                },
+            }
+        )
+    )
     info = manifest_info(report, "Trusted")
     assert info is not None
     assert info.claim_generator == "Adobe_Firefly c2pa-rs/0.30"

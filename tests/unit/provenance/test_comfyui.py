@@ -42,7 +42,12 @@ def test_ui_graph_only_skips_muted_and_passes_through_bypassed(tmp_path: Path) -
     assert gen.model == "flux1-dev"
     assert gen.loras == [LoRA(name="kept", weight=0.6)]
     assert (gen.seed, gen.steps, gen.cfg_scale, gen.sampler, gen.scheduler) == (
-        42, 20, 3.5, "euler", "simple")
+        42,
+        20,
+        3.5,
+        "euler",
+        "simple",
+    )
     assert (gen.width, gen.height) == (896, 1152)
     joined = " ".join(gen.texts)
     assert "muted prompt" not in joined
@@ -56,28 +61,46 @@ def test_api_graph_wins_over_ui_graph() -> None:
 
 def test_flux_sampler_custom_advanced() -> None:
     graph = {
-        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": "flux1-dev.sft",
-                                                     "weight_dtype": "fp8"}},
-        "2": {"class_type": "LoraLoaderModelOnly", "inputs": {
-            "lora_name": "ink.safetensors", "strength_model": 1.1, "model": ["1", 0]}},
-        "3": {"class_type": "ModelSamplingFlux", "inputs": {"model": ["2", 0],
-                                                            "max_shift": 1.15}},
-        "4": {"class_type": "CLIPTextEncodeFlux", "inputs": {
-            "clip_l": "ink drawing of a whale", "t5xxl": "ink drawing of a whale",
-            "guidance": 3.5, "clip": ["9", 0]}},
-        "5": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["4", 0],
-                                                       "guidance": 3.5}},
-        "6": {"class_type": "BasicGuider", "inputs": {"model": ["3", 0],
-                                                      "conditioning": ["5", 0]}},
+        "1": {
+            "class_type": "UNETLoader",
+            "inputs": {"unet_name": "flux1-dev.sft", "weight_dtype": "fp8"},
+        },
+        "2": {
+            "class_type": "LoraLoaderModelOnly",
+            "inputs": {"lora_name": "ink.safetensors", "strength_model": 1.1, "model": ["1", 0]},
+        },
+        "3": {"class_type": "ModelSamplingFlux", "inputs": {"model": ["2", 0], "max_shift": 1.15}},
+        "4": {
+            "class_type": "CLIPTextEncodeFlux",
+            "inputs": {
+                "clip_l": "ink drawing of a whale",
+                "t5xxl": "ink drawing of a whale",
+                "guidance": 3.5,
+                "clip": ["9", 0],
+            },
+        },
+        "5": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["4", 0], "guidance": 3.5}},
+        "6": {"class_type": "BasicGuider", "inputs": {"model": ["3", 0], "conditioning": ["5", 0]}},
         "7": {"class_type": "RandomNoise", "inputs": {"noise_seed": 2**64 - 1}},
         "8": {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "euler"}},
-        "10": {"class_type": "BasicScheduler", "inputs": {
-            "scheduler": "beta", "steps": 28, "denoise": 1, "model": ["3", 0]}},
-        "11": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 1024, "height": 1024,
-                                                               "batch_size": 1}},
-        "12": {"class_type": "SamplerCustomAdvanced", "inputs": {
-            "noise": ["7", 0], "guider": ["6", 0], "sampler": ["8", 0], "sigmas": ["10", 0],
-            "latent_image": ["11", 0]}},
+        "10": {
+            "class_type": "BasicScheduler",
+            "inputs": {"scheduler": "beta", "steps": 28, "denoise": 1, "model": ["3", 0]},
+        },
+        "11": {
+            "class_type": "EmptySD3LatentImage",
+            "inputs": {"width": 1024, "height": 1024, "batch_size": 1},
+        },
+        "12": {
+            "class_type": "SamplerCustomAdvanced",
+            "inputs": {
+                "noise": ["7", 0],
+                "guider": ["6", 0],
+                "sampler": ["8", 0],
+                "sigmas": ["10", 0],
+                "latent_image": ["11", 0],
+            },
+        },
     }
     gen = parse_api_graph(graph)
     assert gen.prompt == "ink drawing of a whale"
@@ -93,18 +116,32 @@ def test_flux_sampler_custom_advanced() -> None:
 def test_sdxl_encoder_combine_and_seed_primitive() -> None:
     graph = {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "xl.ckpt"}},
-        "2": {"class_type": "CLIPTextEncodeSDXL", "inputs": {
-            "text_g": "a glass sculpture", "text_l": "a glass sculpture", "width": 1024}},
+        "2": {
+            "class_type": "CLIPTextEncodeSDXL",
+            "inputs": {"text_g": "a glass sculpture", "text_l": "a glass sculpture", "width": 1024},
+        },
         "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "studio lighting"}},
-        "4": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["2", 0],
-                                                              "conditioning_2": ["3", 0]}},
+        "4": {
+            "class_type": "ConditioningCombine",
+            "inputs": {"conditioning_1": ["2", 0], "conditioning_2": ["3", 0]},
+        },
         "5": {"class_type": "StringConcat", "inputs": {"string_a": "grainy", "string_b": "dark"}},
         "6": {"class_type": "CLIPTextEncode", "inputs": {"text": ["5", 0]}},
         "7": {"class_type": "Seed (rgthree)", "inputs": {"seed": 123}},
-        "8": {"class_type": "KSamplerAdvanced", "inputs": {
-            "noise_seed": ["7", 0], "steps": 12, "cfg": 4, "sampler_name": "dpmpp_sde",
-            "scheduler": "normal", "model": ["1", 0], "positive": ["4", 0],
-            "negative": ["6", 0], "latent_image": ["9", 0]}},
+        "8": {
+            "class_type": "KSamplerAdvanced",
+            "inputs": {
+                "noise_seed": ["7", 0],
+                "steps": 12,
+                "cfg": 4,
+                "sampler_name": "dpmpp_sde",
+                "scheduler": "normal",
+                "model": ["1", 0],
+                "positive": ["4", 0],
+                "negative": ["6", 0],
+                "latent_image": ["9", 0],
+            },
+        },
         "9": {"class_type": "VAEEncode", "inputs": {"pixels": ["10", 0]}},
     }
     gen = parse_api_graph(graph)
@@ -119,8 +156,10 @@ def test_graph_with_link_cycle_terminates() -> None:
         "1": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["2", 0]}},
         "2": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["1", 0]}},
         "3": {"class_type": "LoraLoader", "inputs": {"lora_name": "x", "model": ["3", 0]}},
-        "4": {"class_type": "KSampler", "inputs": {"positive": ["1", 0], "model": ["3", 0],
-                                                   "seed": "NaN", "cfg": float("inf")}},
+        "4": {
+            "class_type": "KSampler",
+            "inputs": {"positive": ["1", 0], "model": ["3", 0], "seed": "NaN", "cfg": float("inf")},
+        },
     }
     gen = parse_api_graph(graph)
     assert gen.prompt is None
@@ -135,8 +174,10 @@ def test_animated_webp_exif_prompt_and_workflow(tmp_path: Path) -> None:
 
 
 def test_mp4_udta_meta_keys(tmp_path: Path) -> None:
-    path = fx.mp4_with_metadata(tmp_path / "v.mp4", {
-        "prompt": json.dumps(fx.COMFY_API), "workflow": json.dumps(fx.comfy_ui_workflow())})
+    path = fx.mp4_with_metadata(
+        tmp_path / "v.mp4",
+        {"prompt": json.dumps(fx.COMFY_API), "workflow": json.dumps(fx.comfy_ui_workflow())},
+    )
     _assert_fox(extract(path, "video/mp4"))
 
 

@@ -24,8 +24,9 @@ def test_every_png_text_chunk_kind(tmp_path: Path, kind: str) -> None:
 
 
 def test_text_chunks_after_idat(tmp_path: Path) -> None:
-    path = fx.write_png(tmp_path / "late.png", [fx.text_chunk("parameters", SHORT, "zTXt")],
-                        after_idat=True)
+    path = fx.write_png(
+        tmp_path / "late.png", [fx.text_chunk("parameters", SHORT, "zTXt")], after_idat=True
+    )
     data = path.read_bytes()
     assert data.index(b"zTXt") > data.index(b"IDAT")
     gen = extract(path, "image/png")
@@ -36,13 +37,17 @@ def test_text_chunks_after_idat(tmp_path: Path) -> None:
 
 def test_chunk_over_one_mib_is_skipped_with_a_note(tmp_path: Path) -> None:
     # A ComfyUI workflow past Pillow's 1 MB decompression cap beside a normal prompt chunk.
-    huge = json.dumps({"nodes": [{"id": i, "widgets_values": ["x" * 64]} for i in range(20000)],
-                       "links": []})
+    huge = json.dumps(
+        {"nodes": [{"id": i, "widgets_values": ["x" * 64]} for i in range(20000)], "links": []}
+    )
     assert len(huge) > 1024 * 1024
-    path = fx.write_png(tmp_path / "big.png", [
-        fx.text_chunk("workflow", huge, "zTXt"),
-        fx.text_chunk("prompt", json.dumps(fx.COMFY_API), "tEXt"),
-    ])
+    path = fx.write_png(
+        tmp_path / "big.png",
+        [
+            fx.text_chunk("workflow", huge, "zTXt"),
+            fx.text_chunk("prompt", json.dumps(fx.COMFY_API), "tEXt"),
+        ],
+    )
     result = inspect(path, "image/png")
     assert result.generation is not None
     assert result.generation.prompt == "a red fox in the snow"
@@ -59,11 +64,14 @@ def test_only_an_oversized_chunk_means_no_provenance(tmp_path: Path) -> None:
 
 def test_five_mib_junk_chunk_does_not_stall(tmp_path: Path) -> None:
     junk = os.urandom(5 * 1024 * 1024)
-    path = fx.write_png(tmp_path / "junk.png", [
-        fx.png_chunk(b"tEXt", b"parameters\x00" + junk),
-        fx.png_chunk(b"zTXt", b"prompt\x00\x00" + zlib.compress(b"{" * (5 * 1024 * 1024))),
-        fx.text_chunk("Comment", SHORT),
-    ])
+    path = fx.write_png(
+        tmp_path / "junk.png",
+        [
+            fx.png_chunk(b"tEXt", b"parameters\x00" + junk),
+            fx.png_chunk(b"zTXt", b"prompt\x00\x00" + zlib.compress(b"{" * (5 * 1024 * 1024))),
+            fx.text_chunk("Comment", SHORT),
+        ],
+    )
     started = time.monotonic()
     result = inspect(path, "image/png")
     elapsed = time.monotonic() - started
@@ -73,8 +81,10 @@ def test_five_mib_junk_chunk_does_not_stall(tmp_path: Path) -> None:
 
 
 def test_truncated_png_and_bad_keyword(tmp_path: Path) -> None:
-    path = fx.write_png(tmp_path / "t.png", [fx.png_chunk(b"tEXt", b"no-separator"),
-                                             fx.text_chunk("parameters", SHORT)])
+    path = fx.write_png(
+        tmp_path / "t.png",
+        [fx.png_chunk(b"tEXt", b"no-separator"), fx.text_chunk("parameters", SHORT)],
+    )
     path.write_bytes(path.read_bytes()[:-40])
     result = inspect(path, "image/png")
     assert result.generation == parse_a1111(SHORT)
@@ -119,15 +129,35 @@ def test_exif_image_description(tmp_path: Path) -> None:
 
 
 def test_garbage_in_every_key(tmp_path: Path) -> None:
-    garbage = "\x01{[\"::,,<lora:::>" + "\ufffd" * 5 + '{"nodes": 5, "links": 1}'
-    keys = ["parameters", "prompt", "workflow", "invokeai_metadata", "sd-metadata", "Dream",
-            "Comment", "Description", "Software", "Source", "fooocus_scheme", "Title",
-            "use_stable_diffusion_model", "num_inference_steps", "XML:com.adobe.xmp"]
+    garbage = '\x01{["::,,<lora:::>' + "\ufffd" * 5 + '{"nodes": 5, "links": 1}'
+    keys = [
+        "parameters",
+        "prompt",
+        "workflow",
+        "invokeai_metadata",
+        "sd-metadata",
+        "Dream",
+        "Comment",
+        "Description",
+        "Software",
+        "Source",
+        "fooocus_scheme",
+        "Title",
+        "use_stable_diffusion_model",
+        "num_inference_steps",
+        "XML:com.adobe.xmp",
+    ]
     texts = {key: garbage for key in keys}
     texts["Dream"] = '"unterminated'
-    texts["invokeai_metadata"] = json.dumps({"positive_prompt": ["not", "a", "string"],
-                                             "seed": "NaN", "width": -5, "model": 7,
-                                             "loras": [1, {"model": None}]})
+    texts["invokeai_metadata"] = json.dumps(
+        {
+            "positive_prompt": ["not", "a", "string"],
+            "seed": "NaN",
+            "width": -5,
+            "model": 7,
+            "loras": [1, {"model": None}],
+        }
+    )
     texts["sd-metadata"] = json.dumps({"image": {"prompt": 5}})
     path = fx.png_with_texts(tmp_path / "g.png", texts, "iTXt")
     gen = extract(path, "image/png")
@@ -135,9 +165,14 @@ def test_garbage_in_every_key(tmp_path: Path) -> None:
     assert gen is not None
     assert gen.generator == "invokeai"
     assert (gen.prompt, gen.seed, gen.width, gen.model, gen.loras) == (None, None, None, None, [])
-    jpeg = fx.jpeg_with_exif(tmp_path / "g.jpg", garbage.encode("utf-8"), software=garbage,
-                             description=garbage, xmp=b"<x:xmpmeta>" + os.urandom(200),
-                             comment=os.urandom(100))
+    jpeg = fx.jpeg_with_exif(
+        tmp_path / "g.jpg",
+        garbage.encode("utf-8"),
+        software=garbage,
+        description=garbage,
+        xmp=b"<x:xmpmeta>" + os.urandom(200),
+        comment=os.urandom(100),
+    )
     assert extract(jpeg, "image/jpeg") is None
 
 
@@ -155,8 +190,9 @@ def test_unreadable_or_foreign_files(tmp_path: Path) -> None:
 
 
 def test_audio_comment_prompt_is_a_hint(tmp_path: Path) -> None:
-    gen = extract(fx.wav_with_id3(tmp_path / "a.wav", comment="prompt: lofi beats, rain"),
-                  "audio/wav")
+    gen = extract(
+        fx.wav_with_id3(tmp_path / "a.wav", comment="prompt: lofi beats, rain"), "audio/wav"
+    )
     assert gen is not None
     assert gen.prompt == "lofi beats, rain"
     assert gen.ai_generated is None

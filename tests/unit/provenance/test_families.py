@@ -16,28 +16,38 @@ from tests.unit.provenance import fixtures as fx
 
 
 def test_invokeai_v3(tmp_path: Path) -> None:
-    path = fx.png_with_texts(tmp_path / "i.png", {
-        "invokeai_metadata": json.dumps(fx.INVOKE_V3), "invokeai_graph": "{}"})
+    path = fx.png_with_texts(
+        tmp_path / "i.png", {"invokeai_metadata": json.dumps(fx.INVOKE_V3), "invokeai_graph": "{}"}
+    )
     gen = extract(path, "image/png")
     assert gen is not None
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
-        "generator": "invokeai", "prompt": "a lighthouse, dramatic sky",
-        "negative_prompt": "text", "model": "Juggernaut XL v9",
+        "generator": "invokeai",
+        "prompt": "a lighthouse, dramatic sky",
+        "negative_prompt": "text",
+        "model": "Juggernaut XL v9",
         "models": ["Juggernaut XL v9"],
-        "model_hash": "0123456789abcdef", "vae": "sdxl-vae-fp16",
-        "loras": [{"name": "pixel-art", "weight": 0.75}], "scheduler": "dpmpp_2m_k",
-        "seed": 31337, "steps": 35, "cfg_scale": 6.0, "width": 1024, "height": 1024,
-        "ai_generated": True, "texts": ["4.2.9", "sdxl_txt2img"],
+        "model_hash": "0123456789abcdef",
+        "vae": "sdxl-vae-fp16",
+        "loras": [{"name": "pixel-art", "weight": 0.75}],
+        "scheduler": "dpmpp_2m_k",
+        "seed": 31337,
+        "steps": 35,
+        "cfg_scale": 6.0,
+        "width": 1024,
+        "height": 1024,
+        "ai_generated": True,
+        "texts": ["4.2.9", "sdxl_txt2img"],
     }
 
 
 def test_invokeai_early_v3(tmp_path: Path) -> None:
-    path = fx.png_with_texts(tmp_path / "i.png", {
-        "invokeai_metadata": json.dumps(fx.INVOKE_V3_EARLY)})
+    path = fx.png_with_texts(
+        tmp_path / "i.png", {"invokeai_metadata": json.dumps(fx.INVOKE_V3_EARLY)}
+    )
     gen = extract(path, "image/png")
     assert gen is not None
-    assert (gen.prompt, gen.negative_prompt, gen.model) == ("an owl", None,
-                                                            "stable-diffusion-v1-5")
+    assert (gen.prompt, gen.negative_prompt, gen.model) == ("an owl", None, "stable-diffusion-v1-5")
     assert gen.loras == [LoRA(name="owl-style", weight=0.5)]
     assert (gen.seed, gen.steps, gen.cfg_scale, gen.scheduler) == (7, 25, 7.5, "euler")
 
@@ -47,9 +57,16 @@ def test_invokeai_v2_sd_metadata(tmp_path: Path) -> None:
     gen = extract(path, "image/png")
     assert gen is not None
     assert (gen.generator, gen.prompt, gen.negative_prompt) == (
-        "invokeai", "a castle on a hill", "fog, people")
+        "invokeai",
+        "a castle on a hill",
+        "fog, people",
+    )
     assert (gen.model, gen.seed, gen.sampler, gen.steps) == (
-        "stable-diffusion-1.5", 2288, "k_euler_a", 50)
+        "stable-diffusion-1.5",
+        2288,
+        "k_euler_a",
+        50,
+    )
     assert (gen.width, gen.height, gen.cfg_scale) == (512, 640, 7.5)
 
 
@@ -59,16 +76,31 @@ def test_invokeai_v1_dream(tmp_path: Path) -> None:
     assert gen is not None
     assert (gen.prompt, gen.negative_prompt) == ("a cat wearing a hat", "blurry")
     assert (gen.steps, gen.seed, gen.width, gen.height, gen.cfg_scale, gen.sampler) == (
-        30, 42, 512, 768, 7.5, "k_lms")
+        30,
+        42,
+        512,
+        768,
+        7.5,
+        "k_lms",
+    )
 
 
 NOVELAI_EXPECTED = {
-    "generator": "novelai", "prompt": "1girl, silver hair, starry sky",
-    "negative_prompt": "lowres, bad hands", "model": "NovelAI Diffusion V4 4F49EC75",
+    "generator": "novelai",
+    "prompt": "1girl, silver hair, starry sky",
+    "negative_prompt": "lowres, bad hands",
+    "model": "NovelAI Diffusion V4 4F49EC75",
     "models": ["NovelAI Diffusion V4 4F49EC75"],
-    "model_hash": "4f49ec75", "sampler": "k_euler_ancestral", "scheduler": "karras",
-    "seed": 1122334455, "steps": 28, "cfg_scale": 5.0, "width": 832, "height": 1216,
-    "ai_generated": True, "texts": ["girl, smiling"],
+    "model_hash": "4f49ec75",
+    "sampler": "k_euler_ancestral",
+    "scheduler": "karras",
+    "seed": 1122334455,
+    "steps": 28,
+    "cfg_scale": 5.0,
+    "width": 832,
+    "height": 1216,
+    "ai_generated": True,
+    "texts": ["girl, smiling"],
 }
 
 
@@ -89,8 +121,9 @@ def test_novelai_stealth_alpha_pngcomp(tmp_path: Path) -> None:
 
 
 def test_stealth_uncompressed_pnginfo_with_a1111_text(tmp_path: Path) -> None:
-    path = fx.stealth_png(tmp_path / "s.png", fx.A1111_TEXT.encode(), magic=b"stealth_pnginfo",
-                          size=(64, 128))
+    path = fx.stealth_png(
+        tmp_path / "s.png", fx.A1111_TEXT.encode(), magic=b"stealth_pnginfo", size=(64, 128)
+    )
     gen = extract(path, "image/png")
     assert gen == parse_a1111(fx.A1111_TEXT)
 
@@ -124,35 +157,60 @@ def test_fooocus_json_scheme(tmp_path: Path, scheme: str | None) -> None:
     gen = extract(fx.png_with_texts(tmp_path / "f.png", texts), "image/png")
     assert gen is not None
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
-        "generator": "fooocus", "prompt": "a cozy cabin", "negative_prompt": "unrealistic",
-        "model": "juggernautXL_v8Rundiffusion", "model_hash": "aeb7e9e689",
+        "generator": "fooocus",
+        "prompt": "a cozy cabin",
+        "negative_prompt": "unrealistic",
+        "model": "juggernautXL_v8Rundiffusion",
+        "model_hash": "aeb7e9e689",
         "models": ["juggernautXL_v8Rundiffusion"],
         "vae": "Default (model)",
         "loras": [{"name": "sd_xl_offset_example-lora_1.0", "weight": 0.1}],
-        "sampler": "dpmpp_2m_sde_gpu", "scheduler": "karras", "seed": 8158731372419011,
-        "steps": 30, "cfg_scale": 4.0, "width": 1152, "height": 896, "ai_generated": True,
-        "texts": ["['Fooocus V2', 'Fooocus Enhance']", "None", "Speed", "Fooocus v2.5.5",
-                  "a cozy cabin, cinematic"],
+        "sampler": "dpmpp_2m_sde_gpu",
+        "scheduler": "karras",
+        "seed": 8158731372419011,
+        "steps": 30,
+        "cfg_scale": 4.0,
+        "width": 1152,
+        "height": 896,
+        "ai_generated": True,
+        "texts": [
+            "['Fooocus V2', 'Fooocus Enhance']",
+            "None",
+            "Speed",
+            "Fooocus v2.5.5",
+            "a cozy cabin, cinematic",
+        ],
     }
 
 
 def test_fooocus_a1111_scheme(tmp_path: Path) -> None:
-    text = "a cabin\nNegative prompt: ugly\nSteps: 30, Sampler: DPM++ 2M SDE, Seed: 5, " \
-           "Size: 1152x896, Version: Fooocus v2.5.5"
+    text = (
+        "a cabin\nNegative prompt: ugly\nSteps: 30, Sampler: DPM++ 2M SDE, Seed: 5, "
+        "Size: 1152x896, Version: Fooocus v2.5.5"
+    )
     path = fx.png_with_texts(tmp_path / "f.png", {"parameters": text, "fooocus_scheme": "a1111"})
     gen = extract(path, "image/png")
     assert gen is not None
     assert (gen.generator, gen.prompt, gen.negative_prompt, gen.seed) == (
-        "fooocus", "a cabin", "ugly", 5)
+        "fooocus",
+        "a cabin",
+        "ugly",
+        5,
+    )
 
 
 def test_fooocus_jpeg_user_comment_and_software(tmp_path: Path) -> None:
-    path = fx.jpeg_with_exif(tmp_path / "f.jpg", json.dumps(fx.FOOOCUS).encode(),
-                             software="Fooocus v2.5.5")
+    path = fx.jpeg_with_exif(
+        tmp_path / "f.jpg", json.dumps(fx.FOOOCUS).encode(), software="Fooocus v2.5.5"
+    )
     gen = extract(path, "image/jpeg")
     assert gen is not None
     assert (gen.generator, gen.prompt, gen.seed, gen.width) == (
-        "fooocus", "a cozy cabin", 8158731372419011, 1152)
+        "fooocus",
+        "a cozy cabin",
+        8158731372419011,
+        1152,
+    )
 
 
 def test_swarmui(tmp_path: Path) -> None:
@@ -160,13 +218,22 @@ def test_swarmui(tmp_path: Path) -> None:
     gen = extract(path, "image/png")
     assert gen is not None
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
-        "generator": "swarmui", "prompt": "a koi pond, watercolor", "negative_prompt": "photo",
+        "generator": "swarmui",
+        "prompt": "a koi pond, watercolor",
+        "negative_prompt": "photo",
         "model": "OfficialStableDiffusion/sd_xl_base_1.0",
         "models": ["OfficialStableDiffusion/sd_xl_base_1.0"],
         "model_hash": "31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b",
-        "loras": [{"name": "koi_style", "weight": 0.9}], "sampler": "dpmpp_3m_sde",
-        "scheduler": "karras", "seed": 99, "steps": 24, "cfg_scale": 6.5, "width": 1344,
-        "height": 768, "ai_generated": True, "texts": ["0.9.5.1"],
+        "loras": [{"name": "koi_style", "weight": 0.9}],
+        "sampler": "dpmpp_3m_sde",
+        "scheduler": "karras",
+        "seed": 99,
+        "steps": 24,
+        "cfg_scale": 6.5,
+        "width": 1344,
+        "height": 768,
+        "ai_generated": True,
+        "texts": ["0.9.5.1"],
     }
 
 
@@ -175,41 +242,61 @@ def test_easydiffusion_one_key_per_field(tmp_path: Path) -> None:
     gen = extract(path, "image/png")
     assert gen is not None
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
-        "generator": "easydiffusion", "prompt": "a snowy mountain village",
-        "negative_prompt": "people", "model": "sd-v1-4",
+        "generator": "easydiffusion",
+        "prompt": "a snowy mountain village",
+        "negative_prompt": "people",
+        "model": "sd-v1-4",
         "models": ["sd-v1-4"],
-        "vae": "vae-ft-mse-840000-ema-pruned", "loras": [{"name": "snowy", "weight": 0.6}],
-        "sampler": "euler_a", "seed": 3829, "steps": 25, "cfg_scale": 7.5, "width": 512,
-        "height": 512, "ai_generated": True,
+        "vae": "vae-ft-mse-840000-ema-pruned",
+        "loras": [{"name": "snowy", "weight": 0.6}],
+        "sampler": "euler_a",
+        "seed": 3829,
+        "steps": 25,
+        "cfg_scale": 7.5,
+        "width": 512,
+        "height": 512,
+        "ai_generated": True,
     }
 
 
 def test_drawthings_xmp_user_comment(tmp_path: Path) -> None:
-    xmp = fx.xmp_packet({"UserComment": json.dumps(fx.DRAWTHINGS),
-                         "CreatorTool": "Draw Things"})
+    xmp = fx.xmp_packet({"UserComment": json.dumps(fx.DRAWTHINGS), "CreatorTool": "Draw Things"})
     path = fx.jpeg_with_exif(tmp_path / "d.jpg", xmp=xmp)
     gen = extract(path, "image/jpeg")
     assert gen is not None
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
-        "generator": "drawthings", "prompt": "a robot tending a garden",
-        "negative_prompt": "cartoon", "model": "flux_1_schnell_q5p",
+        "generator": "drawthings",
+        "prompt": "a robot tending a garden",
+        "negative_prompt": "cartoon",
+        "model": "flux_1_schnell_q5p",
         "models": ["flux_1_schnell_q5p"],
-        "loras": [{"name": "garden_lora_f16", "weight": 0.7}], "sampler": "DPM++ 2M Karras",
-        "seed": 4242, "steps": 8, "cfg_scale": 4.5, "width": 768, "height": 1024,
-        "denoise": 1.0, "ai_generated": True,
+        "loras": [{"name": "garden_lora_f16", "weight": 0.7}],
+        "sampler": "DPM++ 2M Karras",
+        "seed": 4242,
+        "steps": 8,
+        "cfg_scale": 4.5,
+        "width": 768,
+        "height": 1024,
+        "denoise": 1.0,
+        "ai_generated": True,
     }
 
 
 def test_midjourney_description_and_job_id(tmp_path: Path) -> None:
-    path = fx.png_with_texts(tmp_path / "m.png", {
-        "Description": fx.MIDJOURNEY_DESCRIPTION, "Author": "someone"})
+    path = fx.png_with_texts(
+        tmp_path / "m.png", {"Description": fx.MIDJOURNEY_DESCRIPTION, "Author": "someone"}
+    )
     gen = extract(path, "image/png")
     assert gen is not None
     assert gen.model_dump(exclude={"raw"}, exclude_defaults=True) == {
-        "generator": "midjourney", "provider": "midjourney",
-        "prompt": "a vintage travel poster of Mars", "model": "Midjourney v6.1", "seed": 1234,
+        "generator": "midjourney",
+        "provider": "midjourney",
+        "prompt": "a vintage travel poster of Mars",
+        "model": "Midjourney v6.1",
+        "seed": 1234,
         "models": ["Midjourney v6.1"],
-        "job_id": "3f2b9c1e-8d4a-4c6b-9e1f-0a1b2c3d4e5f", "ai_generated": True,
+        "job_id": "3f2b9c1e-8d4a-4c6b-9e1f-0a1b2c3d4e5f",
+        "ai_generated": True,
         "texts": ["--ar 2:1 --v 6.1 --seed 1234"],
     }
 

@@ -40,27 +40,66 @@ from tests.unit.provenance import fixtures as fx
 # No example database: test runs must not leave a .hypothesis folder in the checkout.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 FUZZ = settings(max_examples=200, deadline=2000, database=None, suppress_health_check=_HEALTH)
-FILE_FUZZ = settings(max_examples=80, deadline=2000, database=None,
-                     suppress_health_check=_HEALTH)
+FILE_FUZZ = settings(max_examples=80, deadline=2000, database=None, suppress_health_check=_HEALTH)
 
 TEXT_PARSERS: list[Callable[[str], Any]] = [
-    parse_a1111, parse_dream, parse_drawthings, parse_fooocus, parse_invokeai_v2,
-    parse_invokeai_v3, parse_midjourney, parse_swarmui, from_text,
+    parse_a1111,
+    parse_dream,
+    parse_drawthings,
+    parse_fooocus,
+    parse_invokeai_v2,
+    parse_invokeai_v3,
+    parse_midjourney,
+    parse_swarmui,
+    from_text,
     lambda t: parse_comfyui(t, t),
 ]
 SEEDS = [
-    fx.A1111_TEXT, json.dumps(fx.COMFY_API), json.dumps(fx.comfy_ui_workflow()),
-    json.dumps(fx.INVOKE_V3), json.dumps(fx.INVOKE_V2), fx.INVOKE_DREAM,
-    fx.NOVELAI_TEXTS["Comment"], json.dumps(fx.FOOOCUS), json.dumps(fx.SWARMUI),
-    json.dumps(fx.DRAWTHINGS), fx.MIDJOURNEY_DESCRIPTION,
+    fx.A1111_TEXT,
+    json.dumps(fx.COMFY_API),
+    json.dumps(fx.comfy_ui_workflow()),
+    json.dumps(fx.INVOKE_V3),
+    json.dumps(fx.INVOKE_V2),
+    fx.INVOKE_DREAM,
+    fx.NOVELAI_TEXTS["Comment"],
+    json.dumps(fx.FOOOCUS),
+    json.dumps(fx.SWARMUI),
+    json.dumps(fx.DRAWTHINGS),
+    fx.MIDJOURNEY_DESCRIPTION,
 ]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(
-        st.sampled_from(["prompt", "inputs", "class_type", "nodes", "links", "model", "loras",
-                         "seed", "image", "c", "uc", "Comment", "sui_image_params", "text",
-                         "widgets_values", "mode", "id", "positive", "lora_name"]) | st.text(
-            max_size=8), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "prompt",
+                    "inputs",
+                    "class_type",
+                    "nodes",
+                    "links",
+                    "model",
+                    "loras",
+                    "seed",
+                    "image",
+                    "c",
+                    "uc",
+                    "Comment",
+                    "sui_image_params",
+                    "text",
+                    "widgets_values",
+                    "mode",
+                    "id",
+                    "positive",
+                    "lora_name",
+                ]
+            )
+            | st.text(max_size=8),
+            inner,
+            max_size=6,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -112,8 +151,9 @@ MIMES = ["image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "aud
 def _fixture_files(folder: Path) -> list[bytes]:
     paths = [
         fx.png_with_texts(folder / "a.png", {"parameters": fx.A1111_TEXT}),
-        fx.png_with_texts(folder / "c.png", {"prompt": json.dumps(fx.COMFY_API)}, "zTXt",
-                          after_idat=True),
+        fx.png_with_texts(
+            folder / "c.png", {"prompt": json.dumps(fx.COMFY_API)}, "zTXt", after_idat=True
+        ),
         fx.stealth_png(folder / "s.png", json.dumps(fx.NOVELAI_TEXTS).encode()),
         fx.jpeg_with_exif(folder / "j.jpg", fx.user_comment(fx.A1111_TEXT, "utf-16-be")),
         fx.animated_webp_comfy(folder / "w.webp", fx.COMFY_API, {}),
@@ -128,13 +168,13 @@ _FILES = _fixture_files(Path(tempfile.mkdtemp(prefix="provenance-fuzz-")))
 @FILE_FUZZ
 @given(
     index=st.integers(0, len(_FILES) - 1),
-    edits=st.lists(st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=8)),
-                   max_size=6),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=8)), max_size=6),
     cut=st.none() | st.integers(0, 10**6),
     mime=st.sampled_from(MIMES),
 )
-def test_extract_on_mutated_files(tmp_path: Path, index: int, edits: list[tuple[int, bytes]],
-                                  cut: int | None, mime: str) -> None:
+def test_extract_on_mutated_files(
+    tmp_path: Path, index: int, edits: list[tuple[int, bytes]], cut: int | None, mime: str
+) -> None:
     data = bytearray(_FILES[index])
     for offset, patch in edits:
         position = offset % len(data)

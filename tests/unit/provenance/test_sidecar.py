@@ -23,20 +23,26 @@ def test_stem_txt_a1111(tmp_path: Path) -> None:
     assert read_sidecar(media) == parse_a1111(fx.A1111_TEXT)
 
 
-@pytest.mark.parametrize(("document", "generator", "prompt"), [
-    (fx.COMFY_API, "comfyui", "a red fox in the snow"),
-    (fx.comfy_ui_workflow(), "comfyui", "an astronaut riding a horse"),
-    ({"prompt": fx.COMFY_API, "workflow": fx.comfy_ui_workflow()}, "comfyui",
-     "a red fox in the snow"),
-    (fx.INVOKE_V3, "invokeai", "a lighthouse, dramatic sky"),
-    (fx.INVOKE_V2, "invokeai", "a castle on a hill"),
-    (fx.NOVELAI_COMMENT, "novelai", "1girl, silver hair, starry sky"),
-    (fx.NOVELAI_TEXTS, "novelai", "1girl, silver hair, starry sky"),
-    (fx.SWARMUI, "swarmui", "a koi pond, watercolor"),
-    (fx.FOOOCUS, "fooocus", "a cozy cabin"),
-    (fx.EASYDIFFUSION, "easydiffusion", "a snowy mountain village"),
-    (fx.DRAWTHINGS, "drawthings", "a robot tending a garden"),
-])
+@pytest.mark.parametrize(
+    ("document", "generator", "prompt"),
+    [
+        (fx.COMFY_API, "comfyui", "a red fox in the snow"),
+        (fx.comfy_ui_workflow(), "comfyui", "an astronaut riding a horse"),
+        (
+            {"prompt": fx.COMFY_API, "workflow": fx.comfy_ui_workflow()},
+            "comfyui",
+            "a red fox in the snow",
+        ),
+        (fx.INVOKE_V3, "invokeai", "a lighthouse, dramatic sky"),
+        (fx.INVOKE_V2, "invokeai", "a castle on a hill"),
+        (fx.NOVELAI_COMMENT, "novelai", "1girl, silver hair, starry sky"),
+        (fx.NOVELAI_TEXTS, "novelai", "1girl, silver hair, starry sky"),
+        (fx.SWARMUI, "swarmui", "a koi pond, watercolor"),
+        (fx.FOOOCUS, "fooocus", "a cozy cabin"),
+        (fx.EASYDIFFUSION, "easydiffusion", "a snowy mountain village"),
+        (fx.DRAWTHINGS, "drawthings", "a robot tending a garden"),
+    ],
+)
 def test_name_json_layouts(tmp_path: Path, document: object, generator: str, prompt: str) -> None:
     media = _media(tmp_path)
     (tmp_path / "render.png.json").write_text(json.dumps(document), encoding="utf-8")

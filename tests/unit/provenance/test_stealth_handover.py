@@ -22,8 +22,11 @@ _ORIENTATION = 0x0112
 
 def _rgb_stealth_png(path: Path, payload: bytes, size: tuple[int, int] = (64, 48)) -> Path:
     """An RGB PNG whose R, G, B LSBs (pixel by pixel, column-major) hold stealth_rgbinfo."""
-    bits = np.unpackbits(np.frombuffer(
-        b"stealth_rgbinfo" + struct.pack(">I", len(payload) * 8) + payload, dtype=np.uint8))
+    bits = np.unpackbits(
+        np.frombuffer(
+            b"stealth_rgbinfo" + struct.pack(">I", len(payload) * 8) + payload, dtype=np.uint8
+        )
+    )
     width, height = size
     channels = np.full(width * height * 3, 120, dtype=np.uint8)
     assert bits.size <= channels.size, "image too small for the payload"
@@ -49,8 +52,9 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     novelai = json.dumps(fx.NOVELAI_TEXTS).encode()
     files = {
         "alpha, gzip": fx.stealth_png(tmp_path / "a.png", novelai),
-        "alpha, plain": fx.stealth_png(tmp_path / "b.png", fx.A1111_TEXT.encode(),
-                                       magic=b"stealth_pnginfo", size=(64, 128)),
+        "alpha, plain": fx.stealth_png(
+            tmp_path / "b.png", fx.A1111_TEXT.encode(), magic=b"stealth_pnginfo", size=(64, 128)
+        ),
         "rgb, plain": _rgb_stealth_png(tmp_path / "c.png", fx.A1111_TEXT.encode()),
         "none": fx.png_with_texts(tmp_path / "d.png", {}),
     }
@@ -58,8 +62,9 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
-@pytest.mark.parametrize("name", ["alpha, gzip", "alpha, plain", "rgb, plain", "none",
-                                  "alpha, gzip, rotated"])
+@pytest.mark.parametrize(
+    "name", ["alpha, gzip", "alpha, plain", "rgb, plain", "none", "alpha, gzip, rotated"]
+)
 def test_the_analysis_reads_what_extraction_would(tmp_path: Path, name: str) -> None:
     path = _files(tmp_path)[name]
     analysis = media.analyse(path, AssetType.IMAGE, "image/png")
@@ -72,8 +77,9 @@ def test_the_analysis_reads_what_extraction_would(tmp_path: Path, name: str) -> 
 
 
 def test_a_webp_is_read_too_and_a_jpeg_is_not(tmp_path: Path) -> None:
-    source = fx.stealth_png(tmp_path / "s.png", fx.A1111_TEXT.encode(), magic=b"stealth_pnginfo",
-                            size=(64, 128))
+    source = fx.stealth_png(
+        tmp_path / "s.png", fx.A1111_TEXT.encode(), magic=b"stealth_pnginfo", size=(64, 128)
+    )
     webp, jpeg = tmp_path / "s.webp", tmp_path / "s.jpg"
     with Image.open(source) as im:
         im.save(webp, "WEBP", lossless=True, exact=True)
@@ -85,8 +91,9 @@ def test_a_webp_is_read_too_and_a_jpeg_is_not(tmp_path: Path) -> None:
 
 def test_extraction_takes_the_handed_over_text_instead_of_decoding(tmp_path: Path) -> None:
     plain = fx.png_with_texts(tmp_path / "plain.png", {})
-    hidden = fx.stealth_png(tmp_path / "hidden.png", fx.A1111_TEXT.encode(),
-                            magic=b"stealth_pnginfo", size=(64, 128))
+    hidden = fx.stealth_png(
+        tmp_path / "hidden.png", fx.A1111_TEXT.encode(), magic=b"stealth_pnginfo", size=(64, 128)
+    )
     handed = extract(plain, "image/png", StealthRead(fx.A1111_TEXT))
     assert handed is not None and handed.generator == "a1111"
     # "The analysis found nothing" is believed as well: no second look at the pixels.
