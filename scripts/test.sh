@@ -30,7 +30,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-echo "== ruff"; ruff check . && ruff format --check .
+echo "== ruff"; ruff check .; ruff format --check .
 echo "== mypy"; mypy
 echo "== pytest"
 set +e
