@@ -28,7 +28,7 @@ from assetlens.domain import Asset
 from assetlens.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from assetlens.services.asset_inputs import AssetPatch, upload_form
 from assetlens.services.assets import Submitted
-from assetlens.services.idempotency import parse_key as parse_idempotency_key
+from assetlens.services.idempotency_records import parse_key as parse_idempotency_key
 from assetlens.signing import Disposition
 from assetlens.spool import Spooled
 

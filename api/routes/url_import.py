@@ -14,7 +14,7 @@ from api.openapi import problem_responses
 from api.routes.assets import IdempotencyKeyHeader, WaitFlag, submitted_response
 from api.schemas import AssetOut
 from assetlens.services.asset_inputs import UploadForm
-from assetlens.services.idempotency import parse_key as parse_idempotency_key
+from assetlens.services.idempotency_records import parse_key as parse_idempotency_key
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 

@@ -22,7 +22,7 @@ from api.openapi import conditional_request, file_responses, problem_responses
 from api.routes.assets import IdempotencyKeyHeader, WaitFlag, read_upload, wait_indexed
 from api.schemas import AssetOut
 from assetlens.domain import Asset
-from assetlens.services.idempotency import parse_key as parse_idempotency_key
+from assetlens.services.idempotency_records import parse_key as parse_idempotency_key
 from assetlens.versions import MAX_CHANGE_DESCRIPTION, VersionRecord
 
 router = APIRouter(prefix="/v1/assets/{asset_id}/versions", tags=["versions"])

@@ -22,15 +22,23 @@ import json
 import logging
 import os
 import shutil
-import socket
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from assetlens.client.outbox_disk import (
+    KEEP_DELIVERED_SECONDS,
+    ORPHAN_SECONDS,
+    connect,
+    fsync_dir,
+    lease_owner,
+    old_files,
+    owner_gone,
+    status_of,
+)
 from assetlens.client.outbox_items import (
     DeliveryPolicy,
     ItemState,
@@ -54,30 +62,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    id TEXT PRIMARY KEY,
-    idempotency_key TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    lease_until REAL NOT NULL DEFAULT 0,
-    lease_owner TEXT,
-    asset_id TEXT,
-    last_error TEXT,
-    created_at REAL NOT NULL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS items_due ON items (state, next_attempt_at);
-"""
-# Delivered items' rows are kept this long (for `status`), then pruned when an outbox opens.
-KEEP_DELIVERED_SECONDS = 7 * 24 * 3600
-# Files in the outbox without a row, older than this, were left by a process killed
-# between writing the file and recording it: removed when an outbox opens.
-ORPHAN_SECONDS = 3600
-
 
 class Outbox:
     """Durable, at-least-once delivery of uploads (exactly once on a server honouring
@@ -96,15 +80,7 @@ class Outbox:
         self._files.mkdir(mode=0o700, exist_ok=True)
         self._tmp.mkdir(mode=0o700, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.directory / "outbox.sqlite3",
-            timeout=30,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(self.directory / "outbox.sqlite3")
         self._wake = threading.Event()
         # After a failure worth retrying, no attempt (of any item) before this time.
         self._paused_until = 0.0
@@ -136,7 +112,7 @@ class Outbox:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self._file(item_id))
-            _fsync_dir(self._files)
+            fsync_dir(self._files)
         finally:
             with contextlib.suppress(OSError):
                 temp.unlink()
@@ -172,7 +148,7 @@ class Outbox:
                 "SELECT id, state, attempts, asset_id, last_error FROM items WHERE id = ?",
                 (item_id,),
             ).fetchone()
-        return None if row is None else _status(row)
+        return None if row is None else status_of(row)
 
     def pending(self) -> int:
         """How many items still wait for delivery."""
@@ -190,7 +166,7 @@ class Outbox:
                 " ORDER BY created_at",
                 (ItemState.DEAD.value,),
             ).fetchall()
-        return [_status(row) for row in rows]
+        return [status_of(row) for row in rows]
 
     # -- delivering -------------------------------------------------------------------------
 
@@ -312,7 +288,7 @@ class Outbox:
                 " FROM items WHERE state = ? AND next_attempt_at <= ? AND lease_until <= ?"
                 " ORDER BY next_attempt_at, created_at LIMIT 1)"
                 " RETURNING id, idempotency_key, filename, fields, attempts",
-                (now + self.policy.lease, _owner(), ItemState.PENDING.value, now, now),
+                (now + self.policy.lease, lease_owner(), ItemState.PENDING.value, now, now),
             ).fetchone()
         if row is None:
             return None
@@ -366,7 +342,7 @@ class Outbox:
                 )
             ]
             for owner in owners:
-                if _owner_gone(owner):
+                if owner_gone(owner):
                     self._db.execute(
                         "UPDATE items SET lease_until = 0 WHERE lease_owner = ? AND state = ?",
                         (owner, ItemState.PENDING.value),
@@ -381,52 +357,8 @@ class Outbox:
                     "SELECT id FROM items WHERE state != ?", (ItemState.DELIVERED.value,)
                 )
             }
-        for path in _old_files(self._tmp, now - ORPHAN_SECONDS):
+        for path in old_files(self._tmp, now - ORPHAN_SECONDS):
             path.unlink(missing_ok=True)
-        for path in _old_files(self._files, now - ORPHAN_SECONDS):
+        for path in old_files(self._files, now - ORPHAN_SECONDS):
             if path.stem not in known:
                 path.unlink(missing_ok=True)
-
-
-def _owner() -> str:
-    """Who holds a lease: this machine and process. Another process on the same machine
-    that finds the holder gone releases its leases; elsewhere they run out."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_gone(owner: str | None) -> bool:
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists (another user's): not ours to judge
-    return False
-
-
-def _status(row: tuple[Any, ...]) -> ItemStatus:
-    item_id, state, attempts, asset_id, last_error = row
-    return ItemStatus(item_id, ItemState(state), attempts, asset_id, last_error)
-
-
-def _old_files(folder: Path, cutoff: float) -> Iterator[Path]:
-    for path in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                yield path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (POSIX; a no-op where directories cannot be
-    opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -16,15 +16,14 @@ that, which the request and every retry answer. Records expire
 `idempotency_ttl_seconds` after they were made; expiry is lazy (an expired record is
 replaced on the key's next use), and a claim older than `idempotency_claim_seconds`
 without a result (its process was killed) may be taken over.
-A scheduled sweep (`sweep_if_due`, run by the indexer workers) removes expired records of
-keys never used again.
+A scheduled sweep (`sweep_if_due`, run by the indexer workers; idempotency_sweep.py)
+removes expired records of keys never used again. The key's header, the request's
+fingerprint and the record itself: idempotency_records.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -32,8 +31,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
 
 from assetlens import layout
 from assetlens.config import Settings
@@ -44,72 +41,26 @@ from assetlens.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    ObjectNotFound,
     PreconditionFailed,
     Unavailable,
 )
 from assetlens.ports import ObjectStore
-from assetlens.schedule import claim_turn
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import AssetService, Submitted
+from assetlens.services.idempotency_records import (
+    HEADER,
+    IdempotencyRecord,
+    dump_record,
+    read_record,
+    upload_fingerprint,
+)
+from assetlens.services.idempotency_sweep import IdempotencySweep
 from assetlens.services.url_import import UrlImportService
 from assetlens.services.versions import VersionService
 from assetlens.spool import Spooled
 from assetlens.versions import VersionRecord
 
 log = logging.getLogger(__name__)
-
-MAX_KEY_LENGTH = 255
-HEADER = "Idempotency-Key"
-
-
-def parse_key(raw: str | None) -> str | None:
-    """A client's `Idempotency-Key` header checked (1-255 printable ASCII characters), or
-    None when the request has none. InvalidInput (422) otherwise."""
-    if raw is None:
-        return None
-    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= ch <= "~" for ch in raw):
-        error = InvalidInput(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable ASCII characters")
-        error.extra["errors"] = [
-            {"loc": ["header", HEADER], "msg": error.detail, "type": "value_error"}
-        ]
-        raise error
-    return raw
-
-
-def upload_fingerprint(kind: str, form: UploadForm, **content: Any) -> str:
-    """The SHA-256 of what a request asks for (its content and every form field), so a key
-    reused for a different request is told apart from a retry."""
-    fields = {
-        "kind": kind,
-        **content,
-        "name": form.name,
-        "description": form.description,
-        "tags": [tag.strip() for tag in form.tags if tag.strip()],
-        "folder_id": form.folder_id,
-        "prompt": form.prompt,
-        "metadata": form.metadata,
-        "type": form.type,
-        "source": form.source,
-    }
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class IdempotencyRecord(BaseModel):
-    """What the store keeps for one key: the request's fingerprint and, once done, the
-    asset it made (`linked`: an existing asset answered under the `link` policy;
-    `version`: the version number a new-version request made)."""
-
-    fingerprint: str
-    created_at: datetime
-    claimed_at: datetime
-    asset_id: str | None = None
-    linked: bool = False
-    version: int | None = None
-    # The id the request's new asset gets, chosen before it runs: a claim left by a killed
-    # request whose asset exists is completed with it rather than run again.
-    planned_asset_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +75,7 @@ class NewVersion:
 T = TypeVar("T")
 
 
-class IdempotencyService:
+class IdempotencyService(IdempotencySweep):
     """Runs uploads, URL imports and new versions at most once per (workspace,
     Idempotency-Key)."""
 
@@ -271,7 +222,7 @@ class IdempotencyService:
         delay = 0.02
         while True:
             now = self._clock()
-            found = self._read(record_key)
+            found = read_record(self._store, record_key)
             if found is None or self._expired(found[0], now):
                 etag = None if found is None else found[1]
                 claim = IdempotencyRecord(
@@ -302,7 +253,7 @@ class IdempotencyService:
                 # stays, so even a request that was only slow cannot make a second asset.
                 claim = self._abandoned(workspace, record, now)
             try:
-                claim_etag = put_document(self._store, record_key, _dump(claim), etag).etag
+                claim_etag = put_document(self._store, record_key, dump_record(claim), etag).etag
             except PreconditionFailed:
                 continue  # another request claimed or finished it first: look again
             if claim.asset_id is not None:
@@ -328,39 +279,6 @@ class IdempotencyService:
         except NotFound:
             return False
         return True
-
-    def sweep_if_due(self) -> int | None:
-        """The scheduled sweep of expired records (one worker per interval wins it); how
-        many were removed, None when it was not this worker's turn."""
-        if not claim_turn(
-            self._store, layout.IDEMPOTENCY_SWEEP_SCHEDULE_KEY, self._sweep_interval, time.time()
-        ):
-            return None
-        removed = self.sweep_expired()
-        if removed:
-            log.info("removed %d expired idempotency records", removed)
-        return removed
-
-    def sweep_expired(self) -> int:
-        """Remove the records past their time (each by compare-and-swap, so a record just
-        renewed by a request stays); how many were removed. A claim still within its
-        claim time stays even when old: its request may yet finish."""
-        now = self._clock()
-        removed = 0
-        for record_key in self._store.list_keys(layout.IDEMPOTENCY_PREFIX):
-            found = self._read(record_key)
-            if found is None:
-                continue
-            record, etag = found
-            running = record.asset_id is None and now - record.claimed_at < self._claim
-            if running or not self._expired(record, now):
-                continue
-            try:
-                self._store.delete(record_key, if_match=etag)
-                removed += 1
-            except (PreconditionFailed, ObjectNotFound):
-                continue
-        return removed
 
     def _perform(
         self,
@@ -401,9 +319,9 @@ class IdempotencyService:
         delete) takes a claim written in between with it, and a retry would run again."""
         try:
             try:
-                put_document(self._store, record_key, _dump(done), etag)
+                put_document(self._store, record_key, dump_record(done), etag)
             except PreconditionFailed:  # taken over (kept as it is) or deleted: put back
-                put_document(self._store, record_key, _dump(done), None)
+                put_document(self._store, record_key, dump_record(done), None)
         except AssetlensError as exc:
             # The asset is durable and acknowledged either way; a retry within the claim
             # time waits, and after it `_abandoned` finds the planned asset (logged so that
@@ -421,23 +339,6 @@ class IdempotencyService:
         except NotFound as exc:
             raise Conflict(f"the asset created with this {HEADER} no longer exists") from exc
         return Submitted(asset, linked=record.linked, replayed=True)
-
-    def _read(self, record_key: str) -> tuple[IdempotencyRecord, str] | None:
-        try:
-            stored = self._store.get_bytes(record_key)
-        except ObjectNotFound:
-            return None
-        try:
-            return IdempotencyRecord.model_validate_json(stored.data), stored.info.etag
-        except ValidationError:
-            # Unreadable (never written by this code): as good as expired, replaced by CAS.
-            epoch = datetime.fromtimestamp(0, tz=utcnow().tzinfo)
-            return IdempotencyRecord(
-                fingerprint="", created_at=epoch, claimed_at=epoch
-            ), stored.info.etag
-
-    def _expired(self, record: IdempotencyRecord, now: datetime) -> bool:
-        return now - record.created_at >= self._ttl
 
 
 def _version_made(
@@ -459,7 +360,3 @@ def _version_made(
 
 def _submitted_result(submitted: Submitted) -> dict[str, Any]:
     return {"asset_id": submitted.asset.id, "linked": submitted.linked}
-
-
-def _dump(record: IdempotencyRecord) -> bytes:
-    return record.model_dump_json().encode()

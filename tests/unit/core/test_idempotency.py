@@ -21,9 +21,9 @@ from assetlens.errors import (
 )
 from assetlens.services.asset_inputs import UploadForm
 from assetlens.services.assets import Submitted
-from assetlens.services.idempotency import (
+from assetlens.services.idempotency import IdempotencyService
+from assetlens.services.idempotency_records import (
     IdempotencyRecord,
-    IdempotencyService,
     parse_key,
     upload_fingerprint,
 )

@@ -22,7 +22,8 @@ from assetlens.domain import Asset, utcnow
 from assetlens.errors import AssetInUse, NotFound
 from assetlens.manifests import TOMBSTONE
 from assetlens.services.asset_inputs import UploadForm
-from assetlens.services.idempotency import IdempotencyRecord, IdempotencyService
+from assetlens.services.idempotency import IdempotencyService
+from assetlens.services.idempotency_records import IdempotencyRecord
 from assetlens.services.references import ReferenceIn
 from assetlens.spool import spool_file
 from indexer.embedded import EmbeddedSearchIndex
