@@ -170,7 +170,10 @@ def build_prover(settings: Settings) -> UploadProver:
     leaves a worker free) unless `proof_workers` says otherwise; 0 = in this process."""
     if settings.proof_workers == 0:
         return InProcessProver()
-    return ProofPool(settings.proof_workers or max(2, default_workers()))
+    return ProofPool(
+        settings.proof_workers or max(2, default_workers()),
+        timeout=settings.proof_timeout_seconds,
+    )
 
 
 def build_store(settings: Settings) -> ObjectStore:

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # native decoder refuses that file, not the process: unset = one per core this process
     # may use, at least 2; 0 = in the receiving process (docs/INGEST.md).
     proof_workers: int | None = Field(default=None, ge=0, le=64)
+    # Seconds one upload's proof may take in a worker before the worker is stopped and the
+    # file refused (422): a decoder stuck in a loop must not hold a worker forever.
+    proof_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     indexer_lease_seconds: float = 120.0
     indexer_poll_seconds: float = 0.5
     # A poison item (one whose analysis, embedding or indexing raises) is retried after

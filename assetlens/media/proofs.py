@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 ProveFn = Callable[..., Inspection]
 
 UNSAFE: Final = "the file could not be decoded safely"
+#: How long one proof may take by default: a proof within the pixel budget takes seconds at
+#: most, even on a loaded machine; a decoder stuck in a loop would hold its worker forever.
+PROOF_TIMEOUT: Final = 60.0
 
 
 class UndecodableUpload(InvalidInput):
@@ -46,6 +49,13 @@ class UndecodableUpload(InvalidInput):
 
     def __init__(self, detail: str = UNSAFE) -> None:
         super().__init__(detail)
+
+
+class ProofTimedOut(UndecodableUpload):
+    """The proof of this file ran past the pool's time limit: its worker was killed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the file could not be decoded within {seconds:g} s")
 
 
 class InProcessProver:
@@ -144,10 +154,13 @@ class _Worker:
             ) from exc
 
     def call(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[bool, Any]:
-        """The worker's reply; EOFError (or OSError) when it died on the way."""
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
+    ) -> tuple[bool, Any] | None:
+        """The worker's reply; None when none came within `timeout` seconds; EOFError (or
+        OSError) when it died on the way."""
         self.conn.send((fn, args, kwargs))
+        if not self.conn.poll(timeout):
+            return None
         reply: tuple[bool, Any] = self.conn.recv()
         return reply
 
@@ -174,11 +187,16 @@ class ProofPool:
     dies. Call `prove` from any number of threads: at most `workers` files are proven at
     once, the others wait for a worker."""
 
-    def __init__(self, workers: int, fn: ProveFn = inspect_upload) -> None:
+    def __init__(
+        self, workers: int, fn: ProveFn = inspect_upload, *, timeout: float = PROOF_TIMEOUT
+    ) -> None:
         if workers < 1:
             raise ValueError("a proof pool needs at least one worker")
+        if timeout <= 0:
+            raise ValueError("a proof's time limit must be positive")
         self._workers = workers
         self._fn = fn
+        self._timeout = timeout
         self._ready = threading.Condition()
         self._idle: list[_Worker] = []
         self._live = 0  # idle, busy or being started
@@ -206,11 +224,12 @@ class ProofPool:
     def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """`fn(*args, **kwargs)`'s result from a worker, or its exception raised here; a
         worker that dies on it is replaced and the call made once more, and a second death
-        is UndecodableUpload."""
+        is UndecodableUpload. A call past the time limit (a decoder stuck in a loop) kills
+        its worker and is ProofTimedOut, without a second try: it would only hang again."""
         for attempt in (1, 2):
             worker = self._take()
             try:
-                ok, value = worker.call(fn, args, kwargs)
+                reply = worker.call(fn, args, kwargs, self._timeout)
             except (EOFError, OSError):
                 code = worker.exit_code()
                 self._lost(worker)
@@ -226,7 +245,13 @@ class ProofPool:
                 worker.kill()
                 self._lost(worker)
                 raise
+            if reply is None:
+                worker.kill()
+                self._lost(worker)
+                log.warning("a proof ran past %g s; its worker was stopped", self._timeout)
+                raise ProofTimedOut(self._timeout)
             self._give_back(worker)
+            ok, value = reply
             if ok:
                 return value
             raise value

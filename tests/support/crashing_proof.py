@@ -27,6 +27,15 @@ def crash_on_marker(path: Path, filename: str, *, max_image_pixels: int) -> Insp
     return inspect_upload(path, filename, max_image_pixels=max_image_pixels)
 
 
+def hang_on_marker(path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
+    """`inspect_upload`, but a file holding MARKER never finishes, as a decoder stuck in a
+    loop would not."""
+    if MARKER in path.read_bytes():
+        while True:
+            time.sleep(1)
+    return inspect_upload(path, filename, max_image_pixels=max_image_pixels)
+
+
 def hold_while_flagged(path: Path, filename: str, *, max_image_pixels: int) -> Inspection:
     """`inspect_upload`, after writing this worker's pid beside the file and waiting while
     a HOLD file lies there (so that a test can kill the worker from outside mid-proof)."""

@@ -16,10 +16,11 @@ from PIL import Image
 
 from assetlens.errors import AssetlensError
 from assetlens.media import Inspection, inspect_upload
-from assetlens.media.proofs import UNSAFE, ProofPool, UndecodableUpload
+from assetlens.media.proofs import UNSAFE, ProofPool, ProofTimedOut, UndecodableUpload
 from tests.support.crashing_proof import (
     HOLD,
     crash_on_marker,
+    hang_on_marker,
     hold_while_flagged,
     marked_png,
     rendezvous,
@@ -172,3 +173,29 @@ def test_files_are_proven_in_parallel_up_to_the_pool_size(tmp_path: Path) -> Non
 def test_a_pool_needs_a_worker() -> None:
     with pytest.raises(ValueError):
         ProofPool(0)
+
+
+def test_a_proof_past_the_time_limit_is_refused_and_its_worker_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = ProofPool(1, hang_on_marker, timeout=1.0)
+    try:
+        stuck = tmp_path / "stuck.png"
+        stuck.write_bytes(marked_png())
+        good = _png(tmp_path, "good.png")
+        pool.start()
+        with caplog.at_level(logging.WARNING), pytest.raises(ProofTimedOut) as refused:
+            pool.prove(stuck, stuck.name, max_image_pixels=PIXELS)
+        assert refused.value.status == 422
+        assert "within 1 s" in refused.value.detail
+        assert any("past 1 s" in r.getMessage() for r in caplog.records)
+        # The one worker was stuck: only a replacement can prove the next file.
+        expected = inspect_upload(good, good.name, max_image_pixels=PIXELS)
+        assert pool.prove(good, good.name, max_image_pixels=PIXELS) == expected
+    finally:
+        pool.close()
+
+
+def test_a_time_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="time limit"):
+        ProofPool(1, timeout=0)
