@@ -37,7 +37,7 @@ class AnalysisCrashed(RuntimeError):
     """A worker process died while analysing this file, twice."""
 
 
-def _ignore_interrupts() -> None:
+def ignore_interrupts() -> None:
     # Ctrl-C reaches the whole process group: the parent decides how to stop, and a worker
     # that died of it would look like a crash of the file it held.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -120,7 +120,7 @@ class AnalysisPool:
                 self._executor = ProcessPoolExecutor(
                     self._workers,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_interrupts,
+                    initializer=ignore_interrupts,
                 )
             return self._executor
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import signal
 import tempfile
 import threading
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from PIL import Image
 
 from assetlens.errors import InvalidInput, Unavailable, UnsupportedMediaType
 from assetlens.media.images import EMBED_SHORT_SIDE
+from assetlens.media.pool import ignore_interrupts
 from assetlens.media.previews import fit_short_side
 from assetlens.media.results import Inspection
 from assetlens.media.validate import inspect_upload
@@ -103,9 +103,7 @@ def _serve(conn: Connection) -> None:
     """A worker's loop: warmed up, it says so, then runs one call at a time (a module-level
     function, pickled by name, and its arguments) until the parent sends None or goes
     away."""
-    # Ctrl-C reaches the whole process group: the parent decides how to stop, and a worker
-    # that died of it would look like a crash on the file it held.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()  # a worker killed by Ctrl-C would look like a crash on its file
     _warm_up()
     conn.send(True)
     while True:
